@@ -1,0 +1,92 @@
+// The loaded object as every later stage sees it: maps and programs with relocations
+// already applied. compiler/object.ts builds it from an ELF file; compiler/asm.ts builds
+// a bare one from assembler text; the verifier, codegen and the interpreter consume it.
+
+import type { Insn } from './isa.js';
+
+/** Linux uapi `enum bpf_map_type` values the project knows by name. */
+export const MAP_TYPE = {
+  UNSPEC: 0, HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6, STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11, ARRAY_OF_MAPS: 12, HASH_OF_MAPS: 13, DEVMAP: 14, SOCKMAP: 15, CPUMAP: 16,
+  XSKMAP: 17, SOCKHASH: 18, CGROUP_STORAGE: 19, REUSEPORT_SOCKARRAY: 20,
+  PERCPU_CGROUP_STORAGE: 21, QUEUE: 22, STACK: 23, SK_STORAGE: 24, DEVMAP_HASH: 25,
+  STRUCT_OPS: 26, RINGBUF: 27, INODE_STORAGE: 28, TASK_STORAGE: 29, BLOOM_FILTER: 30,
+} as const;
+
+export const MAP_TYPE_NAME: Record<number, string> = Object.fromEntries(
+  Object.entries(MAP_TYPE).map(([name, id]) => [id, name.toLowerCase()]),
+);
+
+/** Map flags from uapi (`BPF_F_*`) that change behaviour here. */
+export const MAP_FLAG = { NO_PREALLOC: 1, RDONLY_PROG: 1 << 7, MMAPABLE: 1 << 10 } as const;
+
+/** A field of a BTF-described key or value, flattened for the manifest (offsets in bytes). */
+export interface FieldLayout {
+  name: string;
+  offset: number;
+  size: number;
+  /** C-like type text, e.g. `__u32`, `__u8[16]`, `struct flow_key`. */
+  type: string;
+}
+
+/** What BTF says about a key or value type; absent for legacy maps. */
+export interface TypeLayout {
+  name: string;
+  size: number;
+  fields: FieldLayout[];
+}
+
+export interface MapSpec {
+  /** Symbol name (`vip_map`), or the section for global data (`.rodata`). */
+  name: string;
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+  /** Section the definition came from: `.maps`, `maps` (legacy), `.data`, `.rodata`, `.bss`, ... */
+  section: string;
+  key?: TypeLayout;
+  value?: TypeLayout;
+  /** Inner-map template for array_of_maps / hash_of_maps (`__array(values, ...)`). */
+  inner?: MapSpec;
+  /** Initial outer slots from `__array` initialisers: slot index -> map name (or program name for prog_array). */
+  initialSlots?: { index: number; target: string }[];
+  /** Initial contents of a global-data map's single value. */
+  initialData?: Uint8Array;
+  /** `__uint(pinning, ...)` when present. */
+  pinning?: number;
+}
+
+/** A function inside a program's instruction stream (index 0 is the entry). */
+export interface FuncInfo {
+  name: string;
+  /** First slot of the function in `Program.insns`. */
+  start: number;
+}
+
+export interface Program {
+  /** Function symbol name (`balancer_ingress`). */
+  name: string;
+  /** ELF section (`xdp`, `xdp.frags`, `tc`, `.text` for conformance programs). */
+  section: string;
+  /**
+   * Instructions with relocations applied, libbpf-style: `.text` subprograms the program
+   * calls are appended after it and local-call immediates point at them; `ld_imm64` map
+   * references are rewritten to PSEUDO.MAP_IDX (imm = index into `BpfObject.maps`) and
+   * PSEUDO.MAP_IDX_VALUE (imm = map index, second-slot imm = byte offset in the value).
+   */
+  insns: Insn[];
+  funcs: FuncInfo[];
+  /** Source line per slot when .BTF.ext line_info is present (for error messages). */
+  lines?: Map<number, string>;
+}
+
+export interface BpfObject {
+  /** Path or label of the input, for messages. */
+  source: string;
+  license: string;
+  maps: MapSpec[];
+  programs: Program[];
+}
