@@ -1,0 +1,70 @@
+// The compiler pipeline after loading: select programs, verify each, plan memory, generate
+// and optimise the module with its manifest, and validate the result with wabt.
+
+import { type Manifest, planMemory, DEFAULT_MAX_CPUS, type HelperInfo } from './abi.js';
+import type { BpfObject, Program } from './model.js';
+import { generate } from './codegen.js';
+import { buildManifest, encodeManifest } from './manifest.js';
+import { MANIFEST_SECTION } from './abi.js';
+import { verify } from './verifier.js';
+import { UserError } from './errors.js';
+
+export interface CompileOptions {
+  /** Program names or section names to compile; all programs when empty. */
+  programs?: readonly string[];
+  /** binaryen optimisation level 0..4; default 2. */
+  optimize?: number;
+  maxCpus?: number;
+  wantText?: boolean;
+  /** Conformance-suite extras: callx and test-only helpers. */
+  allowCallx?: boolean;
+  extraHelpers?: ReadonlyMap<number, HelperInfo>;
+}
+
+export interface CompileResult {
+  wasm: Uint8Array;
+  manifest: Manifest;
+  text?: string;
+  timings: { verifyMs: number; codegenMs: number };
+}
+
+export const DEFAULT_OPT_LEVEL = 2;
+
+export function selectPrograms(obj: BpfObject, wanted: readonly string[] | undefined): Program[] {
+  if (!wanted || wanted.length === 0) {
+    if (obj.programs.length === 0) throw new UserError(`${obj.source}: the object has no programs`);
+    return [...obj.programs];
+  }
+  return wanted.map((name) => {
+    const found = obj.programs.find((p) => p.name === name) ?? obj.programs.find((p) => p.section === name);
+    if (!found) {
+      const known = obj.programs.map((p) => `${p.name} (${p.section})`).join(', ') || 'none';
+      throw new UserError(`${obj.source}: no program named or in section '${name}'; programs: ${known}`);
+    }
+    return found;
+  });
+}
+
+export function compileObject(obj: BpfObject, opts: CompileOptions = {}): CompileResult {
+  const programs = selectPrograms(obj, opts.programs);
+  const t0 = performance.now();
+  const helpersByProgram = new Map<Program, number[]>();
+  for (const prog of programs) {
+    const result = verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers });
+    helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
+  }
+  const t1 = performance.now();
+  const { layout, placements } = planMemory(obj.maps, opts.maxCpus ?? DEFAULT_MAX_CPUS);
+  const manifest = buildManifest(obj, programs, helpersByProgram, layout, placements);
+  const out = generate({
+    programs,
+    maps: obj.maps,
+    placements,
+    layout,
+    optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
+    customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
+    wantText: opts.wantText,
+  });
+  const t2 = performance.now();
+  return { wasm: out.binary, manifest, text: out.text, timings: { verifyMs: t1 - t0, codegenMs: t2 - t1 } };
+}

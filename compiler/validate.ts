@@ -1,0 +1,31 @@
+// Second opinion on every module we emit: wabt reads and validates the binary with the
+// features codegen enables (wabt needs them spelled out).
+
+import wabtInit from 'wabt';
+
+let wabtPromise: ReturnType<typeof wabtInit> | undefined;
+
+export const WASM_FEATURES = {
+  threads: true,
+  mutable_globals: true,
+  sign_extension: true,
+  bulk_memory: true,
+  tail_call: true,
+  multi_value: true,
+};
+
+/** Returns undefined when valid, else wabt's message. */
+export async function wabtValidate(binary: Uint8Array): Promise<string | undefined> {
+  wabtPromise ??= wabtInit();
+  const wabt = await wabtPromise;
+  let mod: ReturnType<typeof wabt.readWasm> | undefined;
+  try {
+    mod = wabt.readWasm(binary, { readDebugNames: false, ...WASM_FEATURES });
+    mod.validate();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  } finally {
+    mod?.destroy();
+  }
+}

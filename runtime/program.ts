@@ -1,0 +1,98 @@
+// Instantiating a compiled module: one shared memory per loaded object, one instance per
+// worker over it, helpers bound by import name. Faults come back as BpfFault.
+
+import { ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
+import { readManifest } from '../compiler/manifest.js';
+import { UserError } from '../compiler/errors.js';
+import { BpfFault, asFault } from './fault.js';
+import type { HelperImports } from './interp.js';
+
+export interface LoadedModule {
+  module: WebAssembly.Module;
+  manifest: Manifest;
+  label: string;
+}
+
+export function loadWasm(bytes: Uint8Array, label: string): LoadedModule {
+  let module: WebAssembly.Module;
+  try {
+    module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
+  } catch (e) {
+    throw new UserError(`${label}: not a valid WebAssembly module (${(e as Error).message})`);
+  }
+  return { module, manifest: readManifest(module, label), label };
+}
+
+export function createMemory(layout: MemoryLayout): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: layout.initialPages, maximum: layout.maxPages, shared: true });
+}
+
+export interface InstanceOptions {
+  cpu: number;
+  stackTop: number;
+  /** Back-edge budget per run; 0 = unlimited. */
+  budget: number;
+}
+
+type Entry = (r1: number, r2: number) => bigint;
+
+export class ProgramInstance {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    readonly loaded: LoadedModule,
+    readonly instance: WebAssembly.Instance,
+  ) {
+    for (const p of loaded.manifest.programs) this.entries.set(p.name, instance.exports[p.export] as Entry);
+  }
+
+  entry(name: string): Entry {
+    const fn = this.entries.get(name);
+    if (!fn) {
+      const known = [...this.entries.keys()].join(', ');
+      throw new UserError(`${this.loaded.label}: no program '${name}' (programs: ${known})`);
+    }
+    return fn;
+  }
+
+  /** Run a program; a fault (budget, trap) is thrown as BpfFault. */
+  run(name: string, r1: number, r2 = 0): bigint {
+    const fn = this.entry(name);
+    try {
+      return BigInt.asUintN(64, fn(r1, r2));
+    } catch (e) {
+      throw asFault(e);
+    }
+  }
+}
+
+export function instantiate(
+  loaded: LoadedModule,
+  memory: WebAssembly.Memory,
+  helpers: HelperImports,
+  opts: InstanceOptions,
+): ProgramInstance {
+  const helperImports: Record<string, (...a: bigint[]) => bigint> = {};
+  for (const imp of WebAssembly.Module.imports(loaded.module)) {
+    if (imp.module !== HELPER_MODULE) continue;
+    const fn = helpers[imp.name];
+    if (!fn) throw new UserError(`${loaded.label}: the program calls helper '${imp.name}', which this runtime does not provide`);
+    helperImports[imp.name] = fn as (...a: bigint[]) => bigint;
+  }
+  const imports: WebAssembly.Imports = {
+    [ENV_MODULE]: {
+      [MEMORY_IMPORT]: memory,
+      [FAULT_IMPORT]: (kind: number, pc: number): never => {
+        throw new BpfFault(kind, pc);
+      },
+    },
+    [HELPER_MODULE]: helperImports,
+  };
+  const instance = new WebAssembly.Instance(loaded.module, imports);
+  (instance.exports[INIT_EXPORT] as (cpu: number, stackTop: number, budget: number) => void)(
+    opts.cpu,
+    opts.stackTop,
+    opts.budget,
+  );
+  return new ProgramInstance(loaded, instance);
+}
