@@ -37,8 +37,13 @@ const ptr = (k: Kind): { base: 'b' | 'f'; delta: number } | undefined =>
   k && (k[0] === 'b' || k[0] === 'f') ? { base: k[0] as 'b' | 'f', delta: Number(k.slice(1)) } : undefined;
 
 /** Problems found in a generated program (empty when valid). */
-export function checkProgram(insns: readonly Insn[], memLength: number): string[] {
-  return new Checker(insns, memLength).run();
+export function checkProgram(insns: readonly Insn[], memLength: number, opts: CheckOptions = {}): string[] {
+  return new Checker(insns, memLength, opts).run();
+}
+
+export interface CheckOptions {
+  /** Report atomic operations on the input buffer (for engines that cannot align it). */
+  noBufferAtomics?: boolean;
 }
 
 class Checker {
@@ -50,7 +55,7 @@ class Checker {
   private reporting = false;
   private readonly work = new Set<number>(); // indexes whose input state changed
 
-  constructor(private readonly insns: readonly Insn[], private readonly mem: number) {
+  constructor(private readonly insns: readonly Insn[], private readonly mem: number, private readonly opts: CheckOptions) {
     insns.forEach((i, n) => this.at.set(i.pc, n));
   }
 
@@ -114,12 +119,13 @@ class Checker {
   }
 
   /** Check a memory access through `reg + off`; returns the stack offset for frame accesses. */
-  private access(index: number, s: AbstractState, reg: number, off: number, size: number, reads: boolean): number | undefined {
+  private access(index: number, s: AbstractState, reg: number, off: number, size: number, reads: boolean, atomic = false): number | undefined {
     const p = ptr(this.read(index, s, reg, 'ptr'));
     if (!p) return undefined;
     const where = p.delta + off;
     if (where % size !== 0) this.problem(index, `misaligned ${size}-byte access at offset ${where}`);
     if (p.base === 'b') {
+      if (atomic && this.opts.noBufferAtomics) this.problem(index, 'atomic operation on the buffer');
       if (where < 0 || where + size > this.mem) this.problem(index, `buffer access [${where}, +${size}) outside ${this.mem} bytes`);
       return undefined;
     }
@@ -194,7 +200,7 @@ class Checker {
           if (size < 4) this.problem(index, 'atomic on fewer than 4 bytes');
           if (i.imm === ATOMIC.CMPXCHG) this.read(index, s, 0, 'v');
         }
-        const where = this.access(index, s, i.dst, i.off, size, atomic);
+        const where = this.access(index, s, i.dst, i.off, size, atomic, atomic);
         if (where !== undefined) for (let b = 0; b < size; b++) s.stack[FRAME + where + b] = true;
         if (atomic && i.imm === ATOMIC.CMPXCHG) s.regs[0] = 'v';
         else if (atomic && i.imm & ATOMIC.FETCH) s.regs[i.src] = 'v';
