@@ -3,6 +3,9 @@
 // does it never write r10? Returns the reason text of the first problem, or undefined.
 // The rules follow the spec and the kernel's check of reserved fields (`do_check`,
 // `check_alu_op`, `check_mem_access`, `check_atomic`): what the kernel loads, we load.
+// Two kernel rejections are deliberately not copied, because the RFC defines the result
+// and the conformance vectors exercise it: immediate shifts by the width or more (the
+// amount is masked) and division or modulo by an immediate zero (0, or the dividend).
 
 import {
   ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize,
