@@ -77,7 +77,7 @@ function step(state: State, insn: Insn, ctx: DataflowContext, facts: FunctionFac
   const read = (r: number): Value => {
     const v = regs[r]!;
     if (v.kind === Kind.Uninit) {
-      const hint = r >= 1 && r <= 5 ? ' (calls clobber r1-r5)' : r === 0 ? ' (r0 is set by calls and writes only)' : '';
+      const hint = r >= 1 && r <= 5 ? ' (calls clobber r1-r5)' : '';
       reject(insn, `r${r} is read before it is initialised on some path${hint}`);
     }
     return v;
@@ -85,7 +85,7 @@ function step(state: State, insn: Insn, ctx: DataflowContext, facts: FunctionFac
   /** Bounds-check a stack access at r10 + offset and note the frame depth it needs. */
   const frameAccess = (offset: number, size: number, what: string): void => {
     if (offset < -STACK_SIZE || offset + size > 0) {
-      reject(insn, `${what} at r10${offset < 0 ? '' : '+'}${offset} (${size} bytes) is outside the stack frame [r10-${STACK_SIZE}, r10)`);
+      reject(insn, `${what} at r10${offset < 0 ? '' : '+'}${offset} (${size} byte${size === 1 ? '' : 's'}) is outside the stack frame [r10-${STACK_SIZE}, r10)`);
     }
     facts.stackDepth = Math.max(facts.stackDepth, -offset);
   };
