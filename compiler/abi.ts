@@ -216,6 +216,12 @@ export interface ManifestProgram {
   helpers: number[];
   /** Index of this program in the module's function table (tail calls). */
   tableIndex: number;
+  /**
+   * The verified, relocated BPF code (base64 of the 8-byte slots) and its functions, so
+   * the reference interpreter can run a module without the original object.
+   */
+  code: string;
+  funcs: { name: string; start: number }[];
 }
 
 export interface Manifest {

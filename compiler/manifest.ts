@@ -8,6 +8,7 @@ import {
 import { MAP_TYPE_NAME, type BpfObject, type MapSpec, type Program } from './model.js';
 import { callableTable } from './callables.js';
 import { UserError } from './errors.js';
+import { decode, encode } from './isa.js';
 
 function describeMap(spec: MapSpec): Omit<ManifestMap, 'placement' | 'inner' | 'initialData' | 'initialSlots'> {
   return {
@@ -46,6 +47,8 @@ export function buildManifest(
     insnCount: p.insns.length,
     helpers: helpersByProgram.get(p) ?? [],
     tableIndex: table.findIndex((c) => c.program === p),
+    code: Buffer.from(encode(p.insns)).toString('base64'),
+    funcs: p.funcs.map((f) => ({ name: f.name, start: f.start })),
   }));
   const helpers = [...new Set(progs.flatMap((p) => p.helpers))].sort((a, b) => a - b);
   return { version: MANIFEST_VERSION, source: obj.source, license: obj.license, layout, maps, programs: progs, helpers };
@@ -69,4 +72,14 @@ export function readManifest(module: WebAssembly.Module, label: string): Manifes
     throw new UserError(`${label}: manifest version ${manifest.version}, this runtime reads ${MANIFEST_VERSION}`);
   }
   return manifest;
+}
+
+/** The BPF programs carried by a manifest, for the interpreter. */
+export function manifestPrograms(manifest: Manifest): Program[] {
+  return manifest.programs.map((p) => ({
+    name: p.name,
+    section: p.section,
+    insns: decode(new Uint8Array(Buffer.from(p.code, 'base64'))),
+    funcs: p.funcs,
+  }));
 }

@@ -1,0 +1,126 @@
+// XDP packet frames in linear memory, with the kernel's geometry: 256 bytes of headroom
+// before the packet, skb_shared_info-sized tailroom after the usable area, `struct xdp_md`
+// holding linear-memory offsets (valid pointers in this memory model), and the kernel's
+// rules for moving data, data_meta and data_end (bpf_xdp_adjust_head/meta/tail).
+
+import { UserError } from '../compiler/errors.js';
+
+export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
+export const XDP_ACTION_NAME: Record<number, string> = {
+  0: 'XDP_ABORTED', 1: 'XDP_DROP', 2: 'XDP_PASS', 3: 'XDP_TX', 4: 'XDP_REDIRECT',
+};
+
+/** XDP_PACKET_HEADROOM. */
+export const XDP_HEADROOM = 256;
+/** One page per frame, as the kernel's test run and most drivers use. */
+export const XDP_FRAME_SIZE = 4096;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64: reserved at the end of the frame. */
+export const XDP_TAILROOM = 320;
+/** sizeof(struct xdp_frame): the kernel keeps it at the start of the headroom. */
+export const XDP_FRAME_STRUCT = 40;
+/** Largest packet a frame holds: what BPF_PROG_TEST_RUN accepts for XDP without frags. */
+export const XDP_MAX_PACKET = XDP_FRAME_SIZE - XDP_HEADROOM - XDP_TAILROOM;
+const ETH_HLEN = 14;
+/** Metadata must stay a multiple of 4 bytes and at most 32 (bpf_xdp_adjust_meta). */
+const META_MAX = 32;
+const EINVAL = -22;
+
+/** struct xdp_md field offsets. */
+export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20 } as const;
+export const XDP_MD_SIZE = 24;
+
+/**
+ * One worker's view of the frame being processed: the xdp_md at `ctx` and the frame's
+ * bounds. The runtime points it at a fresh frame per packet (a test-run buffer or a UMEM
+ * chunk); helpers read and move the pointers through it.
+ */
+export class XdpContext {
+  private view: DataView;
+  /** Start of the frame (data_hard_start). */
+  hardStart = 0;
+  /** End of the usable area (hard_start + frame size - tailroom). */
+  frameEnd = 0;
+  /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT. */
+  redirect: { kind: 'ifindex' | 'map'; target: number; key?: number } | undefined;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    /** Address of this worker's struct xdp_md. */
+    readonly ctx: number,
+  ) {
+    this.view = new DataView(memory.buffer);
+  }
+
+  private dv(): DataView {
+    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new DataView(this.memory.buffer);
+    return this.view;
+  }
+
+  get data(): number { return this.dv().getUint32(this.ctx + XDP_MD.data, true); }
+  get dataEnd(): number { return this.dv().getUint32(this.ctx + XDP_MD.dataEnd, true); }
+  get dataMeta(): number { return this.dv().getUint32(this.ctx + XDP_MD.dataMeta, true); }
+  private setPointers(data: number, dataEnd: number, meta: number): void {
+    const v = this.dv();
+    v.setUint32(this.ctx + XDP_MD.data, data, true);
+    v.setUint32(this.ctx + XDP_MD.dataEnd, dataEnd, true);
+    v.setUint32(this.ctx + XDP_MD.dataMeta, meta, true);
+  }
+
+  /**
+   * Point the context at a frame whose packet already sits at `data` (AF_XDP, in place)
+   * or copy `packet` in after the headroom (test run, pcap).
+   */
+  load(frame: number, frameSize: number, packet: Uint8Array | { data: number; length: number }, ifindex = 1, rxQueue = 0): void {
+    this.hardStart = frame;
+    this.frameEnd = frame + frameSize - XDP_TAILROOM;
+    const maxPacket = frameSize - XDP_HEADROOM - XDP_TAILROOM;
+    const length = packet instanceof Uint8Array ? packet.length : packet.length;
+    if (length > maxPacket) throw new UserError(`packet of ${length} bytes does not fit an XDP frame (max ${maxPacket})`);
+    const data = packet instanceof Uint8Array ? frame + XDP_HEADROOM : packet.data;
+    if (packet instanceof Uint8Array) new Uint8Array(this.memory.buffer, data, length).set(packet);
+    this.setPointers(data, data + length, data);
+    const v = this.dv();
+    v.setUint32(this.ctx + XDP_MD.ingressIfindex, ifindex, true);
+    v.setUint32(this.ctx + XDP_MD.rxQueueIndex, rxQueue, true);
+    v.setUint32(this.ctx + XDP_MD.egressIfindex, 0, true);
+    this.redirect = undefined;
+  }
+
+  /** The packet as it stands now (a copy). */
+  packet(): Uint8Array {
+    return new Uint8Array(this.memory.buffer.slice(this.data, this.dataEnd));
+  }
+
+  /** bpf_xdp_adjust_head: move data by `delta` (negative grows the packet at the front). */
+  adjustHead(delta: number): number {
+    const data = this.data;
+    const meta = this.dataMeta;
+    const metaLen = data - meta;
+    const next = data + delta;
+    if (next < this.hardStart + XDP_FRAME_STRUCT + metaLen || next > this.dataEnd - ETH_HLEN) return EINVAL;
+    if (metaLen > 0) new Uint8Array(this.memory.buffer).copyWithin(meta + delta, meta, data);
+    this.setPointers(next, this.dataEnd, meta + delta);
+    return 0;
+  }
+
+  /** bpf_xdp_adjust_meta: move data_meta by `delta` (negative reserves metadata). */
+  adjustMeta(delta: number): number {
+    const data = this.data;
+    const meta = this.dataMeta + delta;
+    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > data || data - meta > META_MAX || (data - meta) % 4 !== 0) {
+      return EINVAL;
+    }
+    this.setPointers(data, this.dataEnd, meta);
+    return 0;
+  }
+
+  /** bpf_xdp_adjust_tail: move data_end by `delta`; growing zeroes the new bytes. */
+  adjustTail(delta: number): number {
+    const end = this.dataEnd;
+    const next = end + delta;
+    if (next > this.frameEnd || next < this.data + ETH_HLEN) return EINVAL;
+    if (delta > 0) new Uint8Array(this.memory.buffer, end, delta).fill(0);
+    this.setPointers(this.data, next, this.dataMeta);
+    return 0;
+  }
+}
