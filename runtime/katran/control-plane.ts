@@ -103,6 +103,14 @@ interface VipState {
   ring?: Int32Array;
 }
 
+/** The first `count` u32 as little-endian bytes (the map's native order). */
+function leBytes(words: Uint32Array, count: number): Uint8Array {
+  const out = new Uint8Array(count * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < count; i++) view.setUint32(i * 4, words[i]!, true);
+  return out;
+}
+
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const isUint = (v: number, max: number): boolean => Number.isInteger(v) && v >= 0 && v <= max;
 const describeVip = (v: VipKey): string => `${v.address}:${v.port}:${v.proto}`;
@@ -379,25 +387,27 @@ export class KatranLb {
   private programRing(state: VipState, ring: Int32Array): number {
     const size = this.config.chRingSize;
     const previous = state.ring ?? new Int32Array(size).fill(-1);
-    const keys: Uint8Array[] = [];
-    const values: Uint8Array[] = [];
     const base = state.num * size;
+    const keys = new Uint32Array(size);
+    const values = new Uint32Array(size);
+    let count = 0;
     for (let pos = 0; pos < size; pos++) {
       if (ring[pos] !== previous[pos]) {
-        keys.push(u32le(base + pos));
-        values.push(u32le(ring[pos]!));
+        keys[count] = base + pos;
+        values[count] = ring[pos]!;
+        count++;
       }
     }
-    if (keys.length === 0) return 0;
+    if (count === 0) return 0;
     try {
-      this.maps.updateBatch('ch_rings', keys, values);
+      this.maps.updateBatch('ch_rings', leBytes(keys, count), leBytes(values, count), count);
     } catch (e) {
       // Some slots may have been written: forget the cache so the next build rewrites all.
       state.ring = new Int32Array(size).fill(-2);
       throw e;
     }
     state.ring = ring;
-    return keys.length;
+    return count;
   }
 
   /** The VIP's reals, ascending by recorded hash (katran's order), weight-0 ones included. */

@@ -45,8 +45,11 @@ export interface KatranMaps {
   lookup(map: MapRef, key: Uint8Array): Uint8Array | undefined;
   /** Inserts or replaces (BPF_ANY). Throws if the backend refuses. */
   update(map: MapRef, key: Uint8Array, value: Uint8Array): void;
-  /** Many updates at once (the kernel's batch update); order is irrelevant, keys distinct. */
-  updateBatch(map: MapRef, keys: Uint8Array[], values: Uint8Array[]): void;
+  /**
+   * `count` updates at once, keys and values packed back to back (the layout of the
+   * kernel's BPF_MAP_UPDATE_BATCH); keys are distinct, order is irrelevant.
+   */
+  updateBatch(map: MapRef, keys: Uint8Array, values: Uint8Array, count: number): void;
   /** Returns false if the key was absent. */
   delete(map: MapRef, key: Uint8Array): boolean;
   /** Per-CPU maps: one value (valueSize bytes) per possible CPU, or undefined if absent. */

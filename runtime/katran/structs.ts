@@ -15,14 +15,14 @@ export const LB_STATS_SIZE = 16;
 /** real_definition.flags bit 0: the real is IPv6 (derived from the address, never from the user). */
 export const REAL_FLAG_IPV6 = 1;
 
+// u32 keys and values are built and read in bulk (a ring is 65537 of them): plain byte
+// arithmetic, no DataView per call.
 export function u32le(value: number): Uint8Array {
-  const out = new Uint8Array(4);
-  new DataView(out.buffer).setUint32(0, value >>> 0, true);
-  return out;
+  return new Uint8Array([value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff]);
 }
 
 export function readU32le(bytes: Uint8Array, offset = 0): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset, true);
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }
 
 export function readU64le(bytes: Uint8Array, offset = 0): bigint {

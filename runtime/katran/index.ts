@@ -1,0 +1,20 @@
+// Public surface of the katran control plane, for the runtime, the CLI and the gRPC server.
+
+export { KatranLb, ModifyAction, DEFAULT_CONFIG, MAX_QUIC_ID_V2 } from './control-plane.js';
+export type { KatranConfig, VipKey, NewReal, QuicReal, UpdateReport } from './control-plane.js';
+export { KatranError, KatranMapError } from './errors.js';
+export type { KatranMaps, MapShape, InnerMapSpec, InnerMapHandle, MapRef } from './maps.js';
+export { KATRAN_MAP_SHAPES, MAP_TYPE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from './maps.js';
+export { MemoryMaps } from './memory-maps.js';
+export { MaglevVersion, DEFAULT_RING_SIZE, buildRing, sortEndpoints, maglevPermutation, countSlots } from './maglev.js';
+export type { Endpoint } from './maglev.js';
+export { follyIpHash } from './folly-hash.js';
+export { jhash, jhash2Words } from './jhash.js';
+export { flowHash, flowRingSlot, VIP_FLAG, DEFAULT_FLOW_HASH } from './flow-hash.js';
+export type { HashedFlow, FlowHashParams } from './flow-hash.js';
+export { parseIp, formatIp } from './ip.js';
+export type { IpAddress } from './ip.js';
+export { parseMac, formatMac } from './mac.js';
+export { GLOBAL_STATS } from './stats-layout.js';
+export type { GlobalStat } from './stats-layout.js';
+export * from './structs.js';
