@@ -402,6 +402,31 @@ test('QUIC ids, MACs, down reals and configs are validated', () => {
   cfg({ defaultMac: 'zz:00:00:00:00:00' }, 'MAC');
 });
 
+test('a ch_rings write the backend refuses commits nothing and forces a full rewrite next time', () => {
+  class FailingMaps extends MemoryMaps {
+    failNext = false;
+    override updateBatch(map: string | { innerMap: number }, keys: Uint8Array, values: Uint8Array, count: number): void {
+      if (this.failNext) {
+        this.failNext = false;
+        throw new Error('injected failure');
+      }
+      super.updateBatch(map, keys, values, count);
+    }
+  }
+  const maps = new FailingMaps(1);
+  const { lb } = newLb({}, maps);
+  const v = vip('10.1.1.1', 80, TCP);
+  lb.addVip(v);
+  addReals(lb, v, ['10.0.0.1', '10.0.0.2']);
+  maps.failNext = true;
+  assert.throws(() => lb.addRealForVip({ address: '10.0.0.3', weight: 1 }, v), /injected failure/);
+  assert.equal(lb.getRealsForVip(v).map((r) => r.address).sort(), ['10.0.0.1', '10.0.0.2']);
+  assert.is(lb.getIndexForReal('10.0.0.3'), -1);
+  const r = lb.addRealForVip({ address: '10.0.0.3', weight: 1 }, v);
+  assert.is(r.changedSlots, RING, 'whole ring rewritten after the failure');
+  assert.is(ringSha256(ringInMaps(maps, 0)), RING_123);
+});
+
 test('a smaller ring size is honoured end to end', () => {
   const vectors = loadVectors<Array<{ name: string; ringSize: number; ring?: number[] }>>('rings.json');
   const small = vectors.find((v) => v.name === 'ring size 13, reals 1-3')!;
