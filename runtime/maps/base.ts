@@ -1,0 +1,279 @@
+// What every map family shares: the descriptor words, this thread's views, and the
+// control-plane API over byte arrays, which copies keys and values into a per-thread
+// scratch area of linear memory and calls the same address-based operations the helpers
+// call. Families implement lookup/update/delete/getNextKey on addresses.
+
+import { align, isPerCpu } from '../../compiler/abi.js';
+import { MapError, ERRNO, type ErrnoName } from '../errors.js';
+import { type MemView, SharedHeap } from '../memory.js';
+import { D, type MapSpecLike, readSpec } from './descriptor.js';
+
+/** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags. */
+export const BPF_ANY = 0;
+export const BPF_NOEXIST = 1;
+export const BPF_EXIST = 2;
+
+/**
+ * The `cpu` argument of update() meaning "from the control plane": per-CPU maps then take
+ * every CPU's value (each padded to 8 bytes), and maps programs may not update (prog
+ * arrays, map-in-maps, devmaps) accept the write.
+ */
+export const FROM_USER = -1;
+
+export const ENOENT = -ERRNO.ENOENT;
+export const EEXIST = -ERRNO.EEXIST;
+export const E2BIG = -ERRNO.E2BIG;
+export const EINVAL = -ERRNO.EINVAL;
+export const ENOMEM = -ERRNO.ENOMEM;
+export const ENOSPC = -ERRNO.ENOSPC;
+export const EOPNOTSUPP = -ERRNO.EOPNOTSUPP;
+
+/** The operations helpers call, on addresses inside linear memory; results are 0 or -errno. */
+export interface BpfMap {
+  readonly handle: number;
+  readonly spec: Readonly<MapSpecLike>;
+  /** Copies of each value: maxCpus for per-CPU maps, else 1. */
+  readonly cpus: number;
+  /** Address of the value (for map-in-maps: the inner map's handle), or 0 if absent. */
+  lookup(keyAddr: number, cpu: number): number;
+  update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number;
+  delete(keyAddr: number, fromUser?: boolean): number;
+  /** keyAddr 0 = first key. Writes the next key at nextKeyAddr; -ENOENT after the last. */
+  getNextKey(keyAddr: number, nextKeyAddr: number): number;
+  /** Live entries (hash maps and tries); max_entries for arrays. */
+  count(): number;
+
+  lookupBytes(key: Uint8Array): Uint8Array | undefined;
+  updateBytes(key: Uint8Array, value: Uint8Array, flags?: bigint | number): void;
+  deleteBytes(key: Uint8Array): void;
+  getNextKeyBytes(key: Uint8Array | undefined): Uint8Array | undefined;
+  keys(): Iterable<Uint8Array>;
+  entries(): Iterable<[Uint8Array, Uint8Array]>;
+}
+
+/** Flags argument as a number (flags above 2^32 are invalid anyway). */
+export function flagsOf(flags: bigint | number): number {
+  if (typeof flags === 'bigint') return flags > 0xffffffffn || flags < 0n ? 0xffffffff : Number(flags);
+  return flags >>> 0;
+}
+
+export abstract class BaseMap implements BpfMap {
+  readonly spec: Readonly<MapSpecLike>;
+  readonly cpus: number;
+  readonly heap: SharedHeap;
+  readonly v: MemView;
+  /** Index of the descriptor's word 0 in the Int32Array view. */
+  readonly w: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  /** Value size rounded up to 8: the distance between per-CPU copies as userspace sees them. */
+  readonly valueStride: number;
+
+  constructor(readonly memory: WebAssembly.Memory, readonly handle: number) {
+    const hdr = new Int32Array(memory.buffer)[(handle >>> 2) + D.HEAP]! >>> 0;
+    this.heap = SharedHeap.open(memory, hdr);
+    this.v = this.heap.view;
+    this.v.fresh();
+    this.w = handle >>> 2;
+    this.spec = Object.freeze(readSpec(this.v.i32, this.v.u8, handle));
+    this.keySize = this.spec.keySize;
+    this.valueSize = this.spec.valueSize;
+    this.maxEntries = this.spec.maxEntries;
+    this.valueStride = align(Math.max(this.valueSize, 1), 8);
+    this.cpus = isPerCpu(this.spec.type) ? this.heap.maxCpus : 1;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Word `f` of the descriptor (plain read: family words are written before publication). */
+  protected word(f: number): number {
+    return this.v.i32[this.w + f]! >>> 0;
+  }
+
+  protected setWord(f: number, value: number): void {
+    this.v.i32[this.w + f] = value | 0;
+  }
+
+  abstract lookup(keyAddr: number, cpu: number): number;
+  abstract update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number;
+  abstract delete(keyAddr: number, fromUser?: boolean): number;
+  abstract getNextKey(keyAddr: number, nextKeyAddr: number): number;
+
+  count(): number {
+    return Atomics.load(this.v.i32, this.w + D.COUNT);
+  }
+
+  // ---- control plane -------------------------------------------------------------------
+
+  /** Size of the value buffer userspace passes and gets: the kernel's layout. */
+  get userValueSize(): number {
+    return this.cpus > 1 ? this.cpus * this.valueStride : this.valueSize;
+  }
+
+  protected fail(op: string, errno: ErrnoName, reason?: string): never {
+    throw new MapError(this.name, op, errno, reason);
+  }
+
+  /** Clear words for the usual results; families add their own. */
+  protected reason(op: string, result: number): string | undefined {
+    switch (result) {
+      case EEXIST: return 'the key exists and flags is BPF_NOEXIST';
+      case ENOENT: return op === 'update' ? 'the key is absent and flags is BPF_EXIST' : 'no such key';
+      case E2BIG: return `the map is full (max_entries ${this.maxEntries})`;
+      case ENOSPC: return `the map is full (max_entries ${this.maxEntries})`;
+      case ENOMEM: return 'out of memory for the map';
+      default: return undefined;
+    }
+  }
+
+  protected check(op: string, result: number): void {
+    if (result < 0) throw MapError.fromResult(this.name, op, result, this.reason(op, result));
+  }
+
+  protected checkKey(op: string, key: Uint8Array): void {
+    if (key.length !== this.keySize) this.fail(op, 'EINVAL', `key is ${key.length} bytes, the map's keys are ${this.keySize}`);
+  }
+
+  /** Scratch memory for a key, a value and a second key, in that order. */
+  protected scratch(): { key: number; value: number; next: number } {
+    const ks = align(Math.max(this.keySize, 1), 8);
+    const vs = align(Math.max(this.userValueSize, 8), 8);
+    const base = this.heap.scratch(ks * 2 + vs);
+    if (!base) this.fail('scratch', 'ENOMEM');
+    this.v.fresh();
+    return { key: base, value: base + ks, next: base + ks + vs };
+  }
+
+  protected putKey(op: string, key: Uint8Array): number {
+    this.checkKey(op, key);
+    const s = this.scratch();
+    this.v.u8.set(key, s.key);
+    return s.key;
+  }
+
+  /** The bytes userspace sees for the value at `ptr` (lookup's result for CPU 0). */
+  protected userValue(ptr: number): Uint8Array {
+    return this.v.u8.slice(ptr, ptr + this.userValueSize);
+  }
+
+  /** Lookup as the control plane does it: no side effects such as LRU refresh. */
+  protected userLookup(keyAddr: number): number {
+    return this.lookup(keyAddr, 0);
+  }
+
+  lookupBytes(key: Uint8Array): Uint8Array | undefined {
+    const k = this.putKey('lookup', key);
+    const ptr = this.userLookup(k);
+    if (ptr < 0) this.check('lookup', ptr);
+    return ptr ? this.userValue(ptr) : undefined;
+  }
+
+  updateBytes(key: Uint8Array, value: Uint8Array, flags: bigint | number = BPF_ANY): void {
+    this.checkKey('update', key);
+    const s = this.scratch();
+    const { u8 } = this.v;
+    u8.set(key, s.key);
+    if (value.length === this.userValueSize) {
+      u8.set(value, s.value);
+    } else if (this.cpus > 1 && value.length === this.valueSize) {
+      // One value for every CPU, as a convenience over the kernel's full buffer.
+      for (let c = 0; c < this.cpus; c++) {
+        u8.fill(0, s.value + c * this.valueStride, s.value + (c + 1) * this.valueStride);
+        u8.set(value, s.value + c * this.valueStride);
+      }
+    } else {
+      const want = this.cpus > 1 ? `${this.valueSize} or ${this.userValueSize} (all CPUs)` : `${this.valueSize}`;
+      this.fail('update', 'EINVAL', `value is ${value.length} bytes, the map wants ${want}`);
+    }
+    this.check('update', this.update(s.key, s.value, flags, FROM_USER));
+  }
+
+  deleteBytes(key: Uint8Array): void {
+    const k = this.putKey('delete', key);
+    this.check('delete', this.delete(k, true));
+  }
+
+  getNextKeyBytes(key: Uint8Array | undefined): Uint8Array | undefined {
+    const s = this.scratch();
+    let k = 0;
+    if (key) {
+      this.checkKey('get_next_key', key);
+      this.v.u8.set(key, s.key);
+      k = s.key;
+    }
+    const r = this.getNextKey(k, s.next);
+    if (r === ENOENT) return undefined;
+    this.check('get_next_key', r);
+    return this.v.u8.slice(s.next, s.next + this.keySize);
+  }
+
+  *keys(): Iterable<Uint8Array> {
+    for (let k = this.getNextKeyBytes(undefined); k; k = this.getNextKeyBytes(k)) yield k;
+  }
+
+  *entries(): Iterable<[Uint8Array, Uint8Array]> {
+    for (const k of this.keys()) {
+      const value = this.lookupBytes(k);
+      if (value) yield [k, value];
+    }
+  }
+}
+
+// ---- key hashing and comparison, shared by hash maps ------------------------------------
+
+/** A 32-bit hash of `len` bytes at `addr` (murmur3-style mixing, word at a time). */
+export function hashKey(v: MemView, addr: number, len: number): number {
+  let h = len ^ 0x9747b28c;
+  let i = 0;
+  if ((addr & 3) === 0) {
+    const i32 = v.i32;
+    const words = len >>> 2;
+    const w0 = addr >>> 2;
+    for (; i < words; i++) {
+      let k = Math.imul(i32[w0 + i]!, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+    i = words << 2;
+  } else {
+    const u8 = v.u8;
+    for (; i + 4 <= len; i += 4) {
+      const a = addr + i;
+      let k = u8[a]! | (u8[a + 1]! << 8) | (u8[a + 2]! << 16) | (u8[a + 3]! << 24);
+      k = Math.imul(k, 0xcc9e2d51);
+      k = (k << 15) | (k >>> 17);
+      h ^= Math.imul(k, 0x1b873593);
+      h = (h << 13) | (h >>> 19);
+      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+    }
+  }
+  const u8 = v.u8;
+  for (; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Whether `len` bytes at `a` equal those at `b` (`b` is 8-aligned map storage). */
+export function keysEqual(v: MemView, a: number, b: number, len: number): boolean {
+  let i = 0;
+  if ((a & 3) === 0) {
+    const i32 = v.i32;
+    const words = len >>> 2;
+    const wa = a >>> 2;
+    const wb = b >>> 2;
+    for (; i < words; i++) if (i32[wa + i] !== i32[wb + i]) return false;
+    i = words << 2;
+  }
+  const u8 = v.u8;
+  for (; i < len; i++) if (u8[a + i] !== u8[b + i]) return false;
+  return true;
+}

@@ -1,0 +1,143 @@
+// Arrays whose slots refer to other objects and may be empty: PROG_ARRAY (program
+// indexes, for tail calls), ARRAY_OF_MAPS (inner map handles), DEVMAP and XSKMAP
+// (ifindexes / socket ids for redirects). Only the control plane writes them, as in the
+// kernel, where programs may not update these maps. Each slot is 8 bytes of presence
+// word (u32 1 = set) and padding, then the value padded to 8 bytes; a program's lookup
+// gets the value's address (devmap, xskmap) or, for ARRAY_OF_MAPS, the inner handle itself
+// (the kernel hands out the inner map pointer).
+//
+//   descriptor word 10 storage   word 11 slot size
+
+import { align } from '../../compiler/abi.js';
+import { MAP_TYPE } from '../../compiler/model.js';
+import type { SharedHeap } from '../memory.js';
+import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { D, isPublished, type MapSpecLike } from './descriptor.js';
+
+const STORAGE = D.F0;
+const SLOT = D.F1;
+const VALUE_OFF = 8;
+
+export function initFdArray(heap: SharedHeap, handle: number, spec: MapSpecLike): number {
+  const slot = VALUE_OFF + align(Math.max(spec.valueSize, 1), 8);
+  const storage = heap.alloc(slot * spec.maxEntries, 64);
+  if (!storage) return ENOMEM;
+  const i32 = heap.view.i32;
+  i32[(handle >>> 2) + STORAGE] = storage;
+  i32[(handle >>> 2) + SLOT] = slot;
+  return 0;
+}
+
+export class FdArrayMap extends BaseMap {
+  readonly storage: number;
+  readonly slot: number;
+  private readonly type: number;
+
+  constructor(memory: WebAssembly.Memory, handle: number) {
+    super(memory, handle);
+    this.storage = this.word(STORAGE);
+    this.slot = this.word(SLOT);
+    this.type = this.spec.type;
+  }
+
+  /** The u32 value in slot `index` (program index, inner handle, ifindex), or -1 if empty. */
+  target(index: number): number {
+    if (index >= this.maxEntries || index < 0) return -1;
+    const v = this.v;
+    v.fresh();
+    const at = this.storage + index * this.slot;
+    if (Atomics.load(v.i32, at >>> 2) !== 1) return -1;
+    return v.u32[(at + VALUE_OFF) >>> 2]!;
+  }
+
+  lookup(keyAddr: number, _cpu = 0): number {
+    const v = this.v;
+    v.ensure(keyAddr, 4);
+    const index = v.dv.getUint32(keyAddr, true);
+    if (index >= this.maxEntries) return 0;
+    const at = this.storage + index * this.slot;
+    if (v.i32[at >>> 2] !== 1) return 0;
+    switch (this.type) {
+      case MAP_TYPE.ARRAY_OF_MAPS: return v.u32[(at + VALUE_OFF) >>> 2]!;
+      case MAP_TYPE.PROG_ARRAY: return 0; // programs only tail-call through it
+      default: return at + VALUE_OFF;
+    }
+  }
+
+  protected override userLookup(keyAddr: number): number {
+    const index = this.v.dv.getUint32(keyAddr, true);
+    if (index >= this.maxEntries) return 0;
+    const at = this.storage + index * this.slot;
+    return this.v.i32[at >>> 2] === 1 ? at + VALUE_OFF : 0;
+  }
+
+  update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
+    if (cpu !== FROM_USER) return EINVAL;
+    const f = flagsOf(flags);
+    const v = this.v;
+    v.ensure(keyAddr, 4);
+    v.ensure(valueAddr, this.valueSize);
+    const index = v.dv.getUint32(keyAddr, true);
+    // Prog arrays and map-in-maps take BPF_ANY only; devmaps and xskmaps the usual flags.
+    const fdArray = this.type === MAP_TYPE.PROG_ARRAY || this.type === MAP_TYPE.ARRAY_OF_MAPS;
+    if (fdArray ? f !== BPF_ANY : f > BPF_EXIST) return EINVAL;
+    if (index >= this.maxEntries) return E2BIG;
+    const at = this.storage + index * this.slot;
+    const present = v.i32[at >>> 2] === 1;
+    if (this.type === MAP_TYPE.DEVMAP) {
+      // Every devmap slot counts as existing; ifindex 0 empties the slot.
+      if (f === BPF_NOEXIST) return EEXIST;
+    } else {
+      if (present && f === BPF_NOEXIST) return EEXIST;
+      if (!present && f === BPF_EXIST) return ENOENT;
+    }
+    if (this.type === MAP_TYPE.ARRAY_OF_MAPS && !isPublished(v.i32, v.dv.getUint32(valueAddr, true))) return EINVAL;
+    // Clear the presence word while the value changes so a racing reader skips the slot.
+    Atomics.store(v.i32, at >>> 2, 0);
+    v.u8.copyWithin(at + VALUE_OFF, valueAddr, valueAddr + this.valueSize);
+    const empty = this.type === MAP_TYPE.DEVMAP && v.dv.getUint32(valueAddr, true) === 0;
+    if (!empty) Atomics.store(v.i32, at >>> 2, 1);
+    return 0;
+  }
+
+  delete(keyAddr: number, fromUser = false): number {
+    if (!fromUser) return EINVAL;
+    const v = this.v;
+    v.ensure(keyAddr, 4);
+    const index = v.dv.getUint32(keyAddr, true);
+    const fdArray = this.type === MAP_TYPE.PROG_ARRAY || this.type === MAP_TYPE.ARRAY_OF_MAPS;
+    if (index >= this.maxEntries) return fdArray ? E2BIG : EINVAL;
+    const at = this.storage + index * this.slot;
+    const was = Atomics.exchange(v.i32, at >>> 2, 0);
+    // The kernel's devmap and xskmap report success for an empty slot.
+    return was === 1 || !fdArray ? 0 : ENOENT;
+  }
+
+  getNextKey(keyAddr: number, nextKeyAddr: number): number {
+    const v = this.v;
+    v.fresh();
+    const index = keyAddr ? v.dv.getUint32(keyAddr, true) : this.maxEntries;
+    if (index >= this.maxEntries) {
+      v.dv.setUint32(nextKeyAddr, 0, true);
+      return 0;
+    }
+    if (index === this.maxEntries - 1) return ENOENT;
+    v.dv.setUint32(nextKeyAddr, index + 1, true);
+    return 0;
+  }
+
+  override count(): number {
+    let n = 0;
+    for (let i = 0; i < this.maxEntries; i++) if (this.target(i) >= 0) n++;
+    return n;
+  }
+
+  protected override reason(op: string, result: number): string | undefined {
+    if (result === EINVAL && op === 'update' && this.type === MAP_TYPE.ARRAY_OF_MAPS) {
+      return 'flags must be BPF_ANY and the value must be the handle of a map';
+    }
+    if (result === EINVAL && op === 'update' && this.type === MAP_TYPE.PROG_ARRAY) return 'flags must be BPF_ANY';
+    if (result === E2BIG) return `index out of range (max_entries ${this.maxEntries})`;
+    return super.reason(op, result);
+  }
+}

@@ -1,0 +1,305 @@
+// The hash family: HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, HASH_OF_MAPS and
+// DEVMAP_HASH, all in linear memory. A power-of-two table of bucket heads (u32 entry
+// addresses, 0 = empty) chains entries laid out as
+//
+//   +0 chain next   +4 hash   +8 LRU prev (-1 once freed)   +12 LRU next / free-list link
+//   +16 key (padded to 8)   then the value, padded to 8, once per CPU for per-CPU maps
+//
+//   descriptor word 10 buckets   word 11 bucket mask   word 12 entry size
+//              word 13 pool (pool.ts)   word 14 LRU head (most recent)   word 15 LRU tail
+//
+// Updates and deletes hold the map's spin lock. Lookups take no lock, as the kernel's RCU
+// lookups do; an entry is published by an atomic store of its address into the chain
+// after it is complete. Races accepted (as with the kernel's preallocated hash maps, which
+// also reuse freed elements at once): a lookup racing with the deletion and reuse of the
+// entry it is standing on may miss, or may return the reused entry's value; a lookup
+// racing with an in-place value update may read a half-written value. LRU maps move an
+// entry to the front on lookup when the lock is free; under contention the refresh is
+// skipped (the kernel's LRU is approximate too), so order is exact for one thread.
+
+import { align } from '../../compiler/abi.js';
+import { MAP_TYPE } from '../../compiler/model.js';
+import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
+import {
+  BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
+} from './base.js';
+import { D, isPublished, type MapSpecLike } from './descriptor.js';
+import { POOL_BYTES, poolAlloc, poolFree, poolInit } from './pool.js';
+
+const BUCKETS = D.F0;
+const MASK = D.F1;
+const ENTRY_SIZE = D.F2;
+const POOL = D.F3;
+const LRU_HEAD = D.F4;
+const LRU_TAIL = D.F5;
+
+const E_NEXT = 0;
+const E_HASH = 4;
+const E_PREV = 8;
+const E_LNEXT = 12;
+const E_KEY = 16;
+const DEAD = -1;
+
+export function isLru(type: number): boolean {
+  return type === MAP_TYPE.LRU_HASH || type === MAP_TYPE.LRU_PERCPU_HASH;
+}
+
+function entrySize(spec: MapSpecLike, cpus: number): number {
+  return E_KEY + align(spec.keySize, 8) + cpus * align(Math.max(spec.valueSize, 1), 8);
+}
+
+export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cpus: number): number {
+  let buckets = 1;
+  while (buckets < spec.maxEntries) buckets *= 2;
+  const block = heap.alloc(POOL_BYTES + 8 + buckets * 4, 64);
+  if (!block) return ENOMEM;
+  const i32 = heap.view.i32;
+  const size = entrySize(spec, cpus);
+  poolInit(i32, block, size, spec.maxEntries);
+  const w = handle >>> 2;
+  i32[w + BUCKETS] = block + POOL_BYTES + 8;
+  i32[w + MASK] = buckets - 1;
+  i32[w + ENTRY_SIZE] = size;
+  i32[w + POOL] = block;
+  i32[w + LRU_HEAD] = 0;
+  i32[w + LRU_TAIL] = 0;
+  return 0;
+}
+
+export class HashMap extends BaseMap {
+  readonly buckets: number;
+  readonly mask: number;
+  readonly pool: number;
+  readonly lru: boolean;
+  private readonly valueOff: number;
+  private readonly userOnly: boolean;
+  private readonly ofMaps: boolean;
+
+  constructor(memory: WebAssembly.Memory, handle: number) {
+    super(memory, handle);
+    this.buckets = this.word(BUCKETS);
+    this.mask = this.word(MASK);
+    this.pool = this.word(POOL);
+    this.lru = isLru(this.spec.type);
+    this.valueOff = E_KEY + align(this.keySize, 8);
+    this.ofMaps = this.spec.type === MAP_TYPE.HASH_OF_MAPS;
+    this.userOnly = this.ofMaps || this.spec.type === MAP_TYPE.DEVMAP_HASH;
+  }
+
+  /** The entry holding the key at keyAddr, or 0. Lock-free. */
+  private find(keyAddr: number, hash: number): number {
+    const v = this.v;
+    const i32 = v.i32;
+    let e = Atomics.load(i32, (this.buckets >>> 2) + (hash & this.mask)) >>> 0;
+    while (e) {
+      if (i32[(e + E_HASH) >>> 2] === (hash | 0) && keysEqual(v, keyAddr, e + E_KEY, this.keySize)) return e;
+      e = i32[(e + E_NEXT) >>> 2]! >>> 0;
+    }
+    return 0;
+  }
+
+  lookup(keyAddr: number, cpu: number): number {
+    const v = this.v;
+    v.ensure(keyAddr, this.keySize);
+    const e = this.find(keyAddr, hashKey(v, keyAddr, this.keySize));
+    if (!e) return 0;
+    if (this.lru) this.touch(e);
+    if (this.ofMaps) return v.u32[(e + this.valueOff) >>> 2]!;
+    if (this.cpus === 1) return e + this.valueOff;
+    return cpu >= 0 && cpu < this.cpus ? e + this.valueOff + cpu * this.valueStride : 0;
+  }
+
+  protected override userLookup(keyAddr: number): number {
+    const v = this.v;
+    v.fresh();
+    const e = this.find(keyAddr, hashKey(v, keyAddr, this.keySize));
+    return e ? e + this.valueOff : 0;
+  }
+
+  /** The u32 value stored under the u32 key `key` (devmap_hash redirects), or -1. */
+  target(key: number): number {
+    const s = this.scratch();
+    this.v.dv.setUint32(s.key, key >>> 0, true);
+    const ptr = this.userLookup(s.key);
+    return ptr ? this.v.u32[ptr >>> 2]! : -1;
+  }
+
+  /** LRU: makes `e` the most recently used, unless another thread holds the lock. */
+  private touch(e: number): void {
+    const i32 = this.v.i32;
+    if ((i32[this.w + LRU_HEAD]! >>> 0) === e) return;
+    if (!tryLock(i32, this.w + D.LOCK)) return;
+    if (i32[(e + E_PREV) >>> 2] !== DEAD) {
+      this.lruUnlink(e);
+      this.lruPush(e);
+    }
+    unlock(i32, this.w + D.LOCK);
+  }
+
+  private lruUnlink(e: number): void {
+    const i32 = this.v.i32;
+    const prev = i32[(e + E_PREV) >>> 2]! >>> 0;
+    const next = i32[(e + E_LNEXT) >>> 2]! >>> 0;
+    if (prev) i32[(prev + E_LNEXT) >>> 2] = next;
+    else i32[this.w + LRU_HEAD] = next;
+    if (next) i32[(next + E_PREV) >>> 2] = prev;
+    else i32[this.w + LRU_TAIL] = prev;
+  }
+
+  private lruPush(e: number): void {
+    const i32 = this.v.i32;
+    const head = i32[this.w + LRU_HEAD]! >>> 0;
+    i32[(e + E_PREV) >>> 2] = 0;
+    i32[(e + E_LNEXT) >>> 2] = head;
+    if (head) i32[(head + E_PREV) >>> 2] = e;
+    else i32[this.w + LRU_TAIL] = e;
+    i32[this.w + LRU_HEAD] = e;
+  }
+
+  /** Removes `e` from its bucket chain (lock held). */
+  private chainUnlink(e: number): void {
+    const i32 = this.v.i32;
+    const hash = i32[(e + E_HASH) >>> 2]! >>> 0;
+    let slot = (this.buckets >>> 2) + (hash & this.mask);
+    let cur = i32[slot]! >>> 0;
+    while (cur && cur !== e) {
+      slot = (cur + E_NEXT) >>> 2;
+      cur = i32[slot]! >>> 0;
+    }
+    if (cur) Atomics.store(i32, slot, i32[(e + E_NEXT) >>> 2]!);
+  }
+
+  update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
+    const f = flagsOf(flags);
+    if (f > BPF_EXIST) return EINVAL;
+    if (this.userOnly && cpu !== FROM_USER) return EINVAL;
+    const v = this.v;
+    v.ensure(keyAddr, this.keySize);
+    v.ensure(valueAddr, this.userValueSize);
+    if (this.ofMaps && !isPublished(v.i32, v.dv.getUint32(valueAddr, true))) return EINVAL;
+    if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
+    const hash = hashKey(v, keyAddr, this.keySize);
+    spinLock(v.i32, this.w + D.LOCK);
+    try {
+      return this.updateLocked(keyAddr, valueAddr, f, cpu, hash);
+    } finally {
+      unlock(this.v.i32, this.w + D.LOCK);
+    }
+  }
+
+  private updateLocked(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
+    let e = this.find(keyAddr, hash);
+    if (e) {
+      if (f === BPF_NOEXIST) return EEXIST;
+      this.writeValue(e, valueAddr, cpu, false);
+      if (this.lru) {
+        this.lruUnlink(e);
+        this.lruPush(e);
+      }
+      return 0;
+    }
+    if (f === BPF_EXIST) return ENOENT;
+    const i32 = this.v.i32;
+    if (Atomics.load(i32, this.w + D.COUNT) >= this.maxEntries) {
+      if (!this.lru) return E2BIG;
+      // Full LRU: the least recently used entry makes room (insert never fails).
+      e = i32[this.w + LRU_TAIL]! >>> 0;
+      this.chainUnlink(e);
+      this.lruUnlink(e);
+      Atomics.sub(i32, this.w + D.COUNT, 1);
+    } else {
+      e = poolAlloc(this.heap, this.pool, E_LNEXT);
+      if (!e) return ENOMEM;
+    }
+    const v = this.v;
+    v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
+    v.i32[(e + E_HASH) >>> 2] = hash;
+    this.writeValue(e, valueAddr, cpu, true);
+    v.i32[(e + E_PREV) >>> 2] = 0;
+    v.i32[(e + E_LNEXT) >>> 2] = 0;
+    const bucket = (this.buckets >>> 2) + (hash & this.mask);
+    v.i32[(e + E_NEXT) >>> 2] = v.i32[bucket]!;
+    Atomics.store(v.i32, bucket, e);
+    if (this.lru) this.lruPush(e);
+    Atomics.add(v.i32, this.w + D.COUNT, 1);
+    return 0;
+  }
+
+  /** Copies the value in: every CPU's from the control plane, else one CPU's (others zeroed when new). */
+  private writeValue(e: number, valueAddr: number, cpu: number, fresh: boolean): void {
+    const u8 = this.v.u8;
+    const dst = e + this.valueOff;
+    if (this.cpus === 1) {
+      u8.copyWithin(dst, valueAddr, valueAddr + this.valueSize);
+    } else if (cpu === FROM_USER) {
+      u8.copyWithin(dst, valueAddr, valueAddr + this.cpus * this.valueStride);
+    } else {
+      if (fresh) u8.fill(0, dst, dst + this.cpus * this.valueStride);
+      const at = dst + cpu * this.valueStride;
+      u8.copyWithin(at, valueAddr, valueAddr + this.valueSize);
+    }
+  }
+
+  delete(keyAddr: number, fromUser = false): number {
+    if (this.userOnly && !fromUser) return EINVAL;
+    const v = this.v;
+    v.ensure(keyAddr, this.keySize);
+    const hash = hashKey(v, keyAddr, this.keySize);
+    spinLock(v.i32, this.w + D.LOCK);
+    try {
+      const e = this.find(keyAddr, hash);
+      if (!e) return ENOENT;
+      const i32 = this.v.i32;
+      this.chainUnlink(e);
+      if (this.lru) this.lruUnlink(e);
+      i32[(e + E_PREV) >>> 2] = DEAD;
+      i32[(e + E_HASH) >>> 2] = ~hash;
+      poolFree(i32, this.pool, e, E_LNEXT);
+      Atomics.sub(i32, this.w + D.COUNT, 1);
+      return 0;
+    } finally {
+      unlock(this.v.i32, this.w + D.LOCK);
+    }
+  }
+
+  /**
+   * Bucket order, then chain order. A key that is not in the map restarts at the first
+   * entry, as in the kernel.
+   */
+  getNextKey(keyAddr: number, nextKeyAddr: number): number {
+    const v = this.v;
+    v.fresh();
+    const i32 = v.i32;
+    let bucket = 0;
+    let e = 0;
+    if (keyAddr) {
+      const hash = hashKey(v, keyAddr, this.keySize);
+      const cur = this.find(keyAddr, hash);
+      if (cur) {
+        e = i32[(cur + E_NEXT) >>> 2]! >>> 0;
+        bucket = (hash & this.mask) + 1;
+      }
+    }
+    const b0 = this.buckets >>> 2;
+    while (!e && bucket <= this.mask) e = Atomics.load(i32, b0 + bucket++) >>> 0;
+    if (!e) return ENOENT;
+    v.u8.copyWithin(nextKeyAddr, e + E_KEY, e + E_KEY + this.keySize);
+    return 0;
+  }
+
+  /** Keys from most to least recently used (LRU maps), for tests and introspection. */
+  lruOrder(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const v = this.v;
+    v.fresh();
+    for (let e = v.i32[this.w + LRU_HEAD]! >>> 0; e; e = v.i32[(e + E_LNEXT) >>> 2]! >>> 0) {
+      out.push(v.u8.slice(e + E_KEY, e + E_KEY + this.keySize));
+    }
+    return out;
+  }
+
+  protected override reason(op: string, result: number): string | undefined {
+    if (result === EINVAL && op === 'update' && this.ofMaps) return 'the value must be the handle of a map';
+    return super.reason(op, result);
+  }
+}
