@@ -21,7 +21,8 @@ export async function wabtValidate(binary: Uint8Array): Promise<string | undefin
   let mod: ReturnType<typeof wabt.readWasm> | undefined;
   try {
     mod = wabt.readWasm(binary, { readDebugNames: false, ...WASM_FEATURES });
-    mod.validate();
+    // The typings omit it, but validate() takes the feature set too (shared memory needs threads).
+    (mod.validate as (this: typeof mod, features: object) => void).call(mod, WASM_FEATURES);
     return undefined;
   } catch (e) {
     return e instanceof Error ? e.message : String(e);

@@ -1,0 +1,344 @@
+// From ELF bytes to the BpfObject model: maps (BTF-defined `.maps` including map-in-map
+// templates and initial slots, legacy `maps`, global data sections as single-entry
+// arrays), programs (one per global function in an executable section), and relocations
+// applied the way libbpf does — `.text` subprograms appended to each program that calls
+// them, map references rewritten to map indices (PSEUDO.MAP_IDX / MAP_IDX_VALUE).
+
+import { type Btf, KIND, countCoreRelocations, parseBtf } from './btf.js';
+import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
+import { ObjectError, UserError } from './errors.js';
+import { CALL_KIND, CLASS, JMP, LD_IMM64, PSEUDO, SLOT, decode } from './isa.js';
+import { MAP_FLAG, MAP_TYPE, type BpfObject, type FuncInfo, type MapSpec, type Program } from './model.js';
+
+const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
+const CALL = CLASS.JMP | JMP.CALL;
+
+export function loadObject(bytes: Uint8Array, source: string): BpfObject {
+  try {
+    return load(bytes, source);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    // DataView reads past the end of a malformed section: report it as malformed input.
+    if (e instanceof RangeError) throw new ObjectError(source, `malformed object (${e.message})`);
+    throw e;
+  }
+}
+
+function load(bytes: Uint8Array, source: string): BpfObject {
+  const elf = parseElf(bytes, source);
+  const btfSection = elf.byName('.BTF');
+  const btf = btfSection ? parseBtf(btfSection.data, source) : undefined;
+  const ext = elf.byName('.BTF.ext');
+  if (ext) countCoreRelocations(ext.data, source); // validated; see docs: CO-RE against our own BTF is the identity
+  const maps = [...btfMaps(elf, btf, source), ...legacyMaps(elf, source), ...globalDataMaps(elf)];
+  const license = elf.byName('license');
+  return {
+    source,
+    license: license ? new TextDecoder().decode(license.data).replace(/\0.*$/s, '') : '',
+    maps,
+    programs: programs(elf, maps, source),
+  };
+}
+
+// ---- maps ------------------------------------------------------------------------------
+
+function btfMaps(elf: ElfFile, btf: Btf | undefined, source: string): MapSpec[] {
+  const section = elf.byName('.maps');
+  if (!section) return [];
+  const where = `${source}: .maps`;
+  if (!btf) throw new ObjectError(where, 'BTF-defined maps need a .BTF section');
+  const datasec = btf.findByName(KIND.DATASEC, '.maps');
+  if (!datasec?.vars) throw new ObjectError(where, 'no DATASEC .maps in BTF');
+  const varType = new Map<string, number>();
+  for (const v of datasec.vars) {
+    const t = btf.get(v.type);
+    if (t.kind === KIND.VAR) varType.set(t.name, t.sizeOrType);
+  }
+  const symbols = symbolsIn(elf, section.index).filter((s) => s.type === STT.OBJECT || s.type === STT.NOTYPE);
+  const maps = symbols.map((sym) => {
+    const type = varType.get(sym.name);
+    if (type === undefined) throw new ObjectError(`${where}: ${sym.name}`, 'no BTF variable describes this map');
+    return mapFromBtf(btf, type, sym.name, `${where}: ${sym.name}`);
+  });
+  // Initial slots of map-in-map and prog_array `values`: relocations into .maps.
+  for (const rel of elf.relocations.get(section.index) ?? []) {
+    const owner = symbols.findIndex((s) => rel.offset >= s.value && rel.offset < s.value + Math.max(s.size, 1));
+    if (owner < 0) throw new ObjectError(where, `relocation at offset ${rel.offset} is outside every map`);
+    const target = elf.symbols[rel.symbol];
+    const spec = maps[owner];
+    const valuesOffset = valuesMemberOffset(btf, varType.get(symbols[owner].name)!);
+    if (valuesOffset === undefined) throw new ObjectError(`${where}: ${spec.name}`, 'initial values given but no `values` member');
+    const index = (rel.offset - symbols[owner].value - valuesOffset) / 8;
+    if (!Number.isInteger(index) || index < 0 || index >= spec.maxEntries) {
+      throw new ObjectError(`${where}: ${spec.name}`, `initial value slot ${index} out of range`);
+    }
+    if (target.shndx === SHN_UNDEF) throw new ObjectError(`${where}: ${spec.name}`, `initial value refers to undefined symbol '${target.name}'`);
+    (spec.initialSlots ??= []).push({ index, target: target.name });
+  }
+  return maps;
+}
+
+function mapFromBtf(btf: Btf, typeId: number, name: string, where: string): MapSpec {
+  const def = btf.resolve(typeId);
+  if (def.kind !== KIND.STRUCT) throw new ObjectError(where, 'map definition is not a struct');
+  const spec: MapSpec = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, section: '.maps' };
+  for (const m of def.members) {
+    switch (m.name) {
+      case 'type': spec.type = uintMember(btf, m.type, where, m.name); break;
+      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, where, m.name); break;
+      case 'map_flags': spec.flags = uintMember(btf, m.type, where, m.name); break;
+      case 'key_size': spec.keySize = uintMember(btf, m.type, where, m.name); break;
+      case 'value_size': spec.valueSize = uintMember(btf, m.type, where, m.name); break;
+      case 'pinning': spec.pinning = uintMember(btf, m.type, where, m.name); break;
+      case 'key': {
+        const target = pointee(btf, m.type, where, m.name);
+        spec.keySize = btf.sizeOf(target);
+        spec.key = btf.layout(target);
+        break;
+      }
+      case 'value': {
+        const target = pointee(btf, m.type, where, m.name);
+        spec.valueSize = btf.sizeOf(target);
+        spec.value = btf.layout(target);
+        break;
+      }
+      case 'values': {
+        // __array(values, struct inner): an array of pointers to the inner map's definition.
+        const arr = btf.resolve(m.type);
+        if (arr.kind !== KIND.ARRAY) throw new ObjectError(where, '`values` is not an array');
+        const ptr = btf.resolve(arr.array!.type);
+        if (ptr.kind !== KIND.PTR) throw new ObjectError(where, '`values` is not an array of pointers');
+        if (spec.type !== MAP_TYPE.PROG_ARRAY) spec.inner = mapFromBtf(btf, ptr.sizeOrType, `${name}.inner`, `${where} (inner map)`);
+        spec.valueSize = 4;
+        break;
+      }
+      default:
+        break; // other members (numa_node, map_extra) do not change userspace semantics here
+    }
+  }
+  if (spec.type === MAP_TYPE.ARRAY_OF_MAPS || spec.type === MAP_TYPE.HASH_OF_MAPS || spec.type === MAP_TYPE.PROG_ARRAY) {
+    spec.valueSize = 4;
+    if (spec.type !== MAP_TYPE.PROG_ARRAY && !spec.inner) throw new ObjectError(where, 'map-in-map without an inner map template (`__array(values, ...)`)');
+  }
+  if (spec.type === MAP_TYPE.UNSPEC) throw new ObjectError(where, 'map has no type');
+  return spec;
+}
+
+/** `__uint(name, N)` is encoded as `int (*name)[N]`. */
+function uintMember(btf: Btf, typeId: number, where: string, member: string): number {
+  const ptr = btf.resolve(typeId);
+  const arr = ptr.kind === KIND.PTR ? btf.resolve(ptr.sizeOrType) : undefined;
+  if (!arr || arr.kind !== KIND.ARRAY) throw new ObjectError(where, `member '${member}' is not a __uint() value`);
+  return arr.array!.nelems;
+}
+
+/** `__type(name, T)` is encoded as `T *name`. */
+function pointee(btf: Btf, typeId: number, where: string, member: string): number {
+  const ptr = btf.resolve(typeId);
+  if (ptr.kind !== KIND.PTR) throw new ObjectError(where, `member '${member}' is not a __type() pointer`);
+  return ptr.sizeOrType;
+}
+
+function valuesMemberOffset(btf: Btf, typeId: number): number | undefined {
+  const m = btf.resolve(typeId).members.find((x) => x.name === 'values');
+  return m ? m.bitOffset / 8 : undefined;
+}
+
+function legacyMaps(elf: ElfFile, source: string): MapSpec[] {
+  const section = elf.byName('maps');
+  if (!section) return [];
+  const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
+  return symbolsIn(elf, section.index)
+    .filter((s) => s.type === STT.OBJECT || s.type === STT.NOTYPE)
+    .map((sym) => {
+      const where = `${source}: maps: ${sym.name}`;
+      if (sym.value + 20 > section.size) throw new ObjectError(where, 'definition extends past the section (needs 20 bytes)');
+      const u32 = (i: number): number => view.getUint32(sym.value + 4 * i, true);
+      const spec: MapSpec = { name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4), section: 'maps' };
+      if (spec.type === MAP_TYPE.UNSPEC) throw new ObjectError(where, 'map has no type');
+      return spec;
+    });
+}
+
+function globalDataMaps(elf: ElfFile): MapSpec[] {
+  return elf.sections
+    .filter((s) => GLOBAL_DATA.test(s.name) && (s.type === SHT.PROGBITS || s.type === SHT.NOBITS) && s.size > 0)
+    .map((s) => ({
+      name: s.name,
+      type: MAP_TYPE.ARRAY,
+      keySize: 4,
+      valueSize: s.size,
+      maxEntries: 1,
+      // As libbpf creates them: mmapable, and read-only for the program when .rodata.
+      flags: MAP_FLAG.MMAPABLE | (s.name.startsWith('.rodata') ? MAP_FLAG.RDONLY_PROG : 0),
+      section: s.name,
+      initialData: s.type === SHT.NOBITS ? new Uint8Array(s.size) : s.data.slice(),
+    }));
+}
+
+function symbolsIn(elf: ElfFile, shndx: number): ElfSymbol[] {
+  return elf.symbols.filter((s) => s.shndx === shndx && s.name !== '' && s.type !== STT.SECTION).sort((a, b) => a.value - b.value);
+}
+
+// ---- programs --------------------------------------------------------------------------
+
+interface Func {
+  section: Section;
+  name: string;
+  /** Byte range inside the section. */
+  start: number;
+  end: number;
+}
+
+function functionsOf(elf: ElfFile, section: Section): Func[] {
+  const syms = symbolsIn(elf, section.index).filter((s) => s.type === STT.FUNC);
+  return syms.map((s, i) => ({
+    section,
+    name: s.name,
+    start: s.value,
+    end: s.size > 0 ? s.value + s.size : (syms[i + 1]?.value ?? section.size),
+  }));
+}
+
+function programs(elf: ElfFile, maps: MapSpec[], source: string): Program[] {
+  const out: Program[] = [];
+  for (const section of elf.sections) {
+    if (!(section.flags & SHF_EXECINSTR) || section.name === '.text' || section.size === 0) continue;
+    if (section.size % SLOT !== 0) throw new ObjectError(`${source}: ${section.name}`, `size ${section.size} is not a multiple of 8`);
+    const funcs = functionsOf(elf, section);
+    const entries = funcs.filter((f) => elf.symbols.some((s) => s.name === f.name && s.shndx === section.index && s.bind !== STB.LOCAL));
+    const mains = entries.length ? entries : [{ section, name: section.name, start: 0, end: section.size }];
+    for (const main of mains) out.push(link(elf, main, maps, source));
+  }
+  return out;
+}
+
+/** Lay out `main` and every function it reaches by calls or callbacks, then patch the code. */
+function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string): Program {
+  const pieces: Func[] = [main];
+  const base: number[] = [0];
+  const key = (f: Func): string => `${f.section.index}:${f.start}`;
+  const placed = new Map<string, number>([[key(main), 0]]);
+  const relocsBySection = new Map<number, Map<number, number>>();
+  const relocAt = (section: Section, offset: number): { type: number; sym: ElfSymbol } | undefined => {
+    let byOffset = relocsBySection.get(section.index);
+    if (!byOffset) {
+      byOffset = new Map((elf.relocations.get(section.index) ?? []).map((r, i) => [r.offset, i]));
+      relocsBySection.set(section.index, byOffset);
+    }
+    const i = byOffset.get(offset);
+    if (i === undefined) return undefined;
+    const r = elf.relocations.get(section.index)![i];
+    return { type: r.type, sym: elf.symbols[r.symbol] };
+  };
+
+  // Where a call or callback in `piece` at byte `at` lands: (section, byte offset).
+  const targetOf = (piece: Func, at: number, view: DataView): { section: Section; offset: number } => {
+    const slot = view.getUint8(at) === LD_IMM64;
+    const imm = view.getInt32(at + 4, true);
+    const rel = relocAt(piece.section, at);
+    const where = `${source}: ${piece.section.name}`;
+    if (!rel) {
+      if (slot) throw new ObjectError(where, `instruction ${at / SLOT}: callback address without a relocation`);
+      return { section: piece.section, offset: at + SLOT + imm * SLOT };
+    }
+    if (rel.sym.shndx === SHN_UNDEF) throw new ObjectError(where, `instruction ${at / SLOT}: call to undefined function '${rel.sym.name}'`);
+    const section = elf.sections[rel.sym.shndx];
+    if (!section || !(section.flags & SHF_EXECINSTR)) throw new ObjectError(where, `instruction ${at / SLOT}: call target '${rel.sym.name}' is not code`);
+    // Calls: imm counts instructions after the call; callbacks (ld_imm64): imm counts bytes.
+    const offset = slot ? rel.sym.value + imm : rel.sym.value + (imm + 1) * SLOT;
+    return { section, offset };
+  };
+
+  const funcAt = (section: Section, offset: number, where: string): Func => {
+    const fn = functionsOf(elf, section).find((f) => f.start === offset);
+    if (fn) return fn;
+    if (offset < 0 || offset >= section.size || offset % SLOT !== 0) throw new ObjectError(where, `call target offset ${offset} is outside ${section.name}`);
+    return { section, name: `${section.name}+${offset}`, start: offset, end: section.size };
+  };
+
+  // Pass 1: discover every reachable function.
+  for (let p = 0; p < pieces.length; p++) {
+    const piece = pieces[p];
+    const view = dataView(piece.section);
+    for (let at = piece.start; at < piece.end; at += SLOT) {
+      const op = view.getUint8(at);
+      const src = view.getUint8(at + 1) >> 4;
+      const isLocalCall = op === CALL && src === CALL_KIND.LOCAL;
+      const isCallback = op === LD_IMM64 && src === PSEUDO.FUNC;
+      if (isLocalCall || isCallback) {
+        const t = targetOf(piece, at, view);
+        const fn = funcAt(t.section, t.offset, `${source}: ${piece.section.name}: instruction ${(at - piece.start) / SLOT}`);
+        if (!placed.has(key(fn))) {
+          placed.set(key(fn), base[base.length - 1] + (pieces[pieces.length - 1].end - pieces[pieces.length - 1].start) / SLOT);
+          base.push(placed.get(key(fn))!);
+          pieces.push(fn);
+        }
+      }
+      if (op === LD_IMM64) at += SLOT;
+    }
+  }
+
+  // Pass 2: copy and patch.
+  const last = pieces.length - 1;
+  const total = base[last] + (pieces[last].end - pieces[last].start) / SLOT;
+  const image = new Uint8Array(total * SLOT);
+  const out = new DataView(image.buffer);
+  pieces.forEach((piece, p) => {
+    image.set(piece.section.data.subarray(piece.start, piece.end), base[p] * SLOT);
+    const view = dataView(piece.section);
+    for (let at = piece.start; at < piece.end; at += SLOT) {
+      const slot = base[p] + (at - piece.start) / SLOT;
+      const w = slot * SLOT;
+      const op = view.getUint8(at);
+      const src = view.getUint8(at + 1) >> 4;
+      const where = `${source}: ${piece.section.name}: instruction ${slot}`;
+      if ((op === CALL && src === CALL_KIND.LOCAL) || (op === LD_IMM64 && src === PSEUDO.FUNC)) {
+        const t = targetOf(piece, at, view);
+        const fnSlot = placed.get(key(funcAt(t.section, t.offset, where)))!;
+        out.setInt32(w + 4, fnSlot - (slot + 1), true);
+      } else if (op === LD_IMM64) {
+        const rel = relocAt(piece.section, at);
+        if (rel) patchDataReference(elf, rel, maps, out, w, where);
+      } else {
+        const rel = relocAt(piece.section, at);
+        if (rel && rel.type !== R_BPF.NONE) {
+          throw new ObjectError(where, `relocation against '${rel.sym.name}' on an instruction that is neither ld_imm64 nor a call`);
+        }
+      }
+      if (op === LD_IMM64) at += SLOT;
+    }
+  });
+
+  const funcs: FuncInfo[] = pieces.map((f, p) => ({ name: f.name, start: base[p] }));
+  return { name: main.name, section: main.section.name, insns: decode(image), funcs };
+}
+
+/** ld_imm64 referring to a map (MAP_IDX) or into global data (MAP_IDX_VALUE). */
+function patchDataReference(elf: ElfFile, rel: { type: number; sym: ElfSymbol }, maps: MapSpec[], out: DataView, w: number, where: string): void {
+  const { sym } = rel;
+  if (rel.type !== R_BPF.R64_64) throw new ObjectError(where, `unsupported relocation type ${rel.type} on ld_imm64`);
+  if (sym.shndx === SHN_UNDEF) throw new ObjectError(where, `reference to undefined symbol '${sym.name}'`);
+  const section = elf.sections[sym.shndx];
+  if (!section) throw new ObjectError(where, `symbol '${sym.name}' is in section #${sym.shndx}, which does not exist`);
+  if (section.name === '.maps' || section.name === 'maps') {
+    const index = maps.findIndex((m) => m.name === sym.name && m.section === section.name);
+    if (index < 0) throw new ObjectError(where, `reference to '${sym.name}', which is not a map`);
+    out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.MAP_IDX << 4));
+    out.setInt32(w + 4, index, true);
+    out.setInt32(w + 12, 0, true);
+    return;
+  }
+  const index = maps.findIndex((m) => m.section === section.name && m.initialData !== undefined);
+  if (index < 0) throw new ObjectError(where, `reference to '${sym.name}' in section ${section.name}, which holds no map or global data`);
+  const addend = out.getInt32(w + 4, true);
+  const offset = (sym.type === STT.SECTION ? 0 : sym.value) + addend;
+  if (offset < 0 || offset >= maps[index].valueSize) throw new ObjectError(where, `offset ${offset} is outside ${section.name}`);
+  out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.MAP_IDX_VALUE << 4));
+  out.setInt32(w + 4, index, true);
+  out.setInt32(w + 12, offset, true);
+}
+
+function dataView(s: Section): DataView {
+  return new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+}
