@@ -5,7 +5,7 @@
 
 import { align, isPerCpu } from '../../compiler/abi.js';
 import { MapError, ERRNO, type ErrnoName } from '../errors.js';
-import { type MemView, SharedHeap } from '../memory.js';
+import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags. */
@@ -104,6 +104,20 @@ export abstract class BaseMap implements BpfMap {
 
   count(): number {
     return Atomics.load(this.v.i32, this.w + D.COUNT);
+  }
+
+  /**
+   * Runs `fn` holding the map's spin lock, which every update and delete of this map also
+   * takes: a read-modify-write of a value (through a pointer from lookup) done in here is
+   * atomic with respect to other threads doing the same. `fn` must not update this map.
+   */
+  locked<T>(fn: () => T): T {
+    spinLock(this.v.i32, this.w + D.LOCK);
+    try {
+      return fn();
+    } finally {
+      unlock(this.v.i32, this.w + D.LOCK);
+    }
   }
 
   // ---- control plane -------------------------------------------------------------------
