@@ -1,0 +1,170 @@
+// BPF helpers for one worker, by their Linux names (compiler/abi.ts HELPERS): the same
+// functions serve compiled modules (as imports) and the interpreter. Arguments arrive as
+// the raw 64-bit registers; results follow the kernel's conventions (0 / -errno).
+
+import { XDP_ACTION, type XdpContext } from './xdp.js';
+import type { HelperImports } from './interp.js';
+import type { MapTable } from './maps/index.js';
+import { FdArrayMap, RingbufMap } from './maps/index.js';
+
+const EINVAL = -22n;
+const ENOENT = -2n;
+/** MAX_TAIL_CALL_CNT in the kernel. */
+export const MAX_TAIL_CALLS = 33;
+
+export interface HelperEnv {
+  memory: WebAssembly.Memory;
+  maps: MapTable;
+  /** get_smp_processor_id and per-CPU slot: the worker index. */
+  cpu: number;
+  xdp: XdpContext;
+  /** Monotonic nanoseconds (ktime_get_ns); tests pass a controlled clock. */
+  clock: () => bigint;
+  /** get_prandom_u32 source; tests pass a seeded one. */
+  random: () => number;
+  /** trace_printk output (one line each). */
+  trace: (line: string) => void;
+  /** Tail calls taken in the current run; the runner resets it per packet. */
+  tailCalls: { count: number };
+}
+
+const addr = (r: bigint): number => Number(r & 0xffffffffn);
+const int32 = (r: bigint): number => Number(BigInt.asIntN(32, r));
+
+export function makeHelpers(env: HelperEnv): HelperImports {
+  const { maps, cpu } = env;
+  const mapOf = (r: bigint) => maps.get(addr(r));
+  const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
+  return {
+    map_lookup_elem: (m, key) => BigInt(mapOf(m)?.lookup(addr(key), cpu) ?? 0),
+    map_update_elem: (m, key, value, flags) => {
+      const map = mapOf(m);
+      return map ? BigInt(map.update(addr(key), addr(value), flags, cpu)) : EINVAL;
+    },
+    map_delete_elem: (m, key) => {
+      const map = mapOf(m);
+      return map ? BigInt(map.delete(addr(key))) : EINVAL;
+    },
+    map_lookup_percpu_elem: (m, key, c) => {
+      const map = mapOf(m);
+      if (!map || c >= BigInt(map.cpus)) return 0n;
+      return BigInt(map.lookup(addr(key), Number(c)));
+    },
+    ktime_get_ns: () => env.clock(),
+    ktime_get_boot_ns: () => env.clock(),
+    ktime_get_coarse_ns: () => env.clock(),
+    // HZ = 250 as Debian's kernels are built.
+    jiffies64: () => env.clock() / 4_000_000n,
+    get_prandom_u32: () => BigInt(env.random() >>> 0),
+    get_smp_processor_id: () => BigInt(cpu),
+    get_numa_node_id: () => 0n,
+    trace_printk: (fmt, size, a1, a2, a3) => {
+      const text = new TextDecoder().decode(bytes().subarray(addr(fmt), addr(fmt) + Number(size & 0xffffn))).replace(/\0.*$/s, '');
+      const line = formatPrintk(text, [a1, a2, a3], bytes());
+      env.trace(line.replace(/\n$/, ''));
+      return BigInt(line.length);
+    },
+    csum_diff: (from, fromSize, to, toSize, seed) => csumDiff(bytes(), addr(from), Number(fromSize), addr(to), Number(toSize), seed),
+    xdp_adjust_head: (_ctx, delta) => BigInt(env.xdp.adjustHead(int32(delta))),
+    xdp_adjust_meta: (_ctx, delta) => BigInt(env.xdp.adjustMeta(int32(delta))),
+    xdp_adjust_tail: (_ctx, delta) => BigInt(env.xdp.adjustTail(int32(delta))),
+    xdp_get_buff_len: () => BigInt(env.xdp.dataEnd - env.xdp.data),
+    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load'),
+    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store'),
+    redirect: (ifindex, flags) => {
+      if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
+      env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };
+      return BigInt(XDP_ACTION.REDIRECT);
+    },
+    redirect_map: (m, key, flags) => {
+      const map = mapOf(m);
+      const k = Number(key & 0xffffffffn);
+      // Missing entry: the low two bits of flags are the action to take instead.
+      if (!map || !(map instanceof FdArrayMap) || map.target(k) < 0) return flags & 3n;
+      env.xdp.redirect = { kind: 'map', target: map.handle, key: k };
+      return BigInt(XDP_ACTION.REDIRECT);
+    },
+    tail_call: (_ctx, m, index) => {
+      const map = mapOf(m);
+      if (!map || !(map instanceof FdArrayMap) || env.tailCalls.count >= MAX_TAIL_CALLS) return ENOENT;
+      const target = map.target(Number(index & 0xffffffffn));
+      if (target < 0) return ENOENT;
+      env.tailCalls.count++;
+      return BigInt(target); // the program's index in the module's table
+
+    },
+    ringbuf_output: (m, data, size, flags) => {
+      const map = mapOf(m);
+      return map instanceof RingbufMap ? BigInt(map.output(addr(data), Number(size), Number(flags))) : EINVAL;
+    },
+    ringbuf_reserve: (m, size, flags) => {
+      const map = mapOf(m);
+      return map instanceof RingbufMap ? BigInt(map.reserve(Number(size), Number(flags))) : 0n;
+    },
+    ringbuf_submit: (sample, flags) => {
+      ringbufOfSample(maps, addr(sample))?.submit(addr(sample), Number(flags));
+      return 0n;
+    },
+    ringbuf_discard: (sample, flags) => {
+      ringbufOfSample(maps, addr(sample))?.discard(addr(sample), Number(flags));
+      return 0n;
+    },
+    ringbuf_query: (m, flags) => {
+      const map = mapOf(m);
+      return map instanceof RingbufMap ? map.query(Number(flags)) : 0n;
+    },
+  };
+}
+
+/** The ring buffer a reserved sample belongs to (samples live inside the ring's data area). */
+function ringbufOfSample(maps: MapTable, sample: number): RingbufMap | undefined {
+  for (const m of maps.maps) if (m instanceof RingbufMap && sample >= m.data && sample < m.data + 2 * m.size) return m;
+  return undefined;
+}
+
+/**
+ * bpf_csum_diff: the 32-bit one's complement sum of the `to` words, the complemented
+ * `from` words and the seed. Sizes must be multiples of 4 (kernel: -EINVAL).
+ */
+export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: bigint): bigint {
+  if (fromSize % 4 || toSize % 4 || fromSize > 512 || toSize > 512) return EINVAL;
+  const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  let sum = BigInt(seed & 0xffffffffn);
+  for (let i = 0; i < fromSize; i += 4) sum += BigInt(~view.getUint32(from + i, true) >>> 0);
+  for (let i = 0; i < toSize; i += 4) sum += BigInt(view.getUint32(to + i, true));
+  while (sum > 0xffffffffn) sum = (sum & 0xffffffffn) + (sum >> 32n);
+  return sum;
+}
+
+function copyPacket(xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store'): bigint {
+  const start = xdp.data + off;
+  if (off < 0 || len <= 0 || start + len > xdp.dataEnd) return EINVAL;
+  if (dir === 'load') mem.copyWithin(buf, start, start + len);
+  else mem.copyWithin(start, buf, buf + len);
+  return 0n;
+}
+
+/** The subset of printf that bpf_trace_printk accepts. */
+export function formatPrintk(fmt: string, args: bigint[], mem: Uint8Array): string {
+  let next = 0;
+  return fmt.replace(/%(l{0,2})([diuxXpsc%])/g, (_m, len: string, conv: string) => {
+    if (conv === '%') return '%';
+    const raw = args[next++] ?? 0n;
+    const wide = len.length > 0 || conv === 'p';
+    const v = wide ? raw : raw & 0xffffffffn;
+    switch (conv) {
+      case 'd': case 'i': return String(wide ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v));
+      case 'u': return String(v);
+      case 'x': return v.toString(16);
+      case 'X': return v.toString(16).toUpperCase();
+      case 'p': return `0x${v.toString(16)}`;
+      case 'c': return String.fromCharCode(Number(v & 0xffn));
+      case 's': {
+        const at = Number(raw & 0xffffffffn);
+        const end = mem.indexOf(0, at);
+        return new TextDecoder().decode(mem.subarray(at, end < 0 ? at : end));
+      }
+    }
+    return '';
+  });
+}

@@ -1,0 +1,138 @@
+// A loaded object in userspace: the shared memory, its maps, and workers that run its
+// XDP programs on packets — on the compiled module or on the reference interpreter, over
+// the very same memory, maps and helpers. A run-time fault aborts only that packet.
+
+import { STACK_AREA, type Manifest } from '../compiler/abi.js';
+import { manifestPrograms } from '../compiler/manifest.js';
+import type { Program } from '../compiler/model.js';
+import { UserError } from '../compiler/errors.js';
+import { BpfFault, asFault } from './fault.js';
+import { makeHelpers, type HelperEnv } from './helpers.js';
+import { Interpreter } from './interp.js';
+import { createMaps, type MapTable } from './maps/index.js';
+import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
+import { XDP_ACTION, XDP_ACTION_NAME, XDP_FRAME_SIZE, XDP_MD_SIZE, XdpContext } from './xdp.js';
+
+export type Engine = 'wasm' | 'interp';
+
+export interface WorkerOptions {
+  engine?: Engine;
+  /** Back-edges per packet before the run is aborted; 0 = unlimited. */
+  budget?: number;
+  clock?: () => bigint;
+  random?: () => number;
+  trace?: (line: string) => void;
+}
+
+export const DEFAULT_BUDGET = 1 << 20;
+
+export interface XdpResult {
+  action: number;
+  actionName: string;
+  /** The packet as the program left it (the input for aborted runs). */
+  packet: Uint8Array;
+  fault?: string;
+  redirect?: XdpContext['redirect'];
+}
+
+export class BpfMachine {
+  readonly memory: WebAssembly.Memory;
+  readonly maps: MapTable;
+  readonly programs: Program[];
+
+  private constructor(readonly loaded: LoadedModule) {
+    this.memory = createMemory(loaded.manifest.layout);
+    this.maps = createMaps(this.memory, loaded.manifest.maps, loaded.manifest.layout, { programs: loaded.manifest.programs });
+    this.programs = manifestPrograms(loaded.manifest);
+  }
+
+  static create(loaded: LoadedModule): BpfMachine {
+    return new BpfMachine(loaded);
+  }
+
+  get manifest(): Manifest {
+    return this.loaded.manifest;
+  }
+
+  program(name?: string): Program {
+    const p = name === undefined ? this.programs[0] : this.programs.find((x) => x.name === name || x.section === name);
+    if (!p) throw new UserError(`${this.loaded.label}: no program '${name}' (programs: ${this.programs.map((x) => x.name).join(', ')})`);
+    return p;
+  }
+
+  worker(cpu: number, opts: WorkerOptions = {}): XdpWorker {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.manifest.layout.maxCpus) {
+      throw new UserError(`worker ${cpu}: the module was compiled for ${this.manifest.layout.maxCpus} CPUs (--max-cpus)`);
+    }
+    return new XdpWorker(this, cpu, opts);
+  }
+}
+
+export class XdpWorker {
+  readonly xdp: XdpContext;
+  readonly engine: Engine;
+  private readonly frame: number;
+  private readonly tailCalls = { count: 0 };
+  private readonly instance?: ProgramInstance;
+  private readonly interp?: Interpreter;
+  /** Packets this worker aborted (faults). */
+  aborted = 0;
+
+  constructor(readonly machine: BpfMachine, readonly cpu: number, opts: WorkerOptions) {
+    const heap = machine.maps.heap;
+    const stackBase = heap.alloc(STACK_AREA, 4096);
+    const ctx = heap.alloc(XDP_MD_SIZE, 64);
+    this.frame = heap.alloc(XDP_FRAME_SIZE, 4096);
+    if (!stackBase || !ctx || !this.frame) throw new UserError('out of linear memory for a worker');
+    const stackTop = stackBase + STACK_AREA;
+    this.xdp = new XdpContext(machine.memory, ctx);
+    const env: HelperEnv = {
+      memory: machine.memory,
+      maps: machine.maps,
+      cpu,
+      xdp: this.xdp,
+      clock: opts.clock ?? (() => process.hrtime.bigint()),
+      random: opts.random ?? (() => (Math.random() * 2 ** 32) >>> 0),
+      trace: opts.trace ?? ((line) => process.stderr.write(`trace: ${line}\n`)),
+      tailCalls: this.tailCalls,
+    };
+    const helpers = makeHelpers(env);
+    const budget = opts.budget ?? DEFAULT_BUDGET;
+    this.engine = opts.engine ?? 'wasm';
+    if (this.engine === 'wasm') {
+      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget });
+    } else {
+      this.interp = new Interpreter({
+        memory: machine.memory,
+        helpers,
+        placements: machine.manifest.maps.map((m) => m.placement),
+        programs: machine.programs,
+        cpu,
+        stackTop,
+        budget,
+      });
+    }
+  }
+
+  /** Run an XDP program on one packet, as BPF_PROG_TEST_RUN does. */
+  runXdp(programName: string, packet: Uint8Array, ifindex = 1, rxQueue = 0): XdpResult {
+    this.xdp.load(this.frame, XDP_FRAME_SIZE, packet, ifindex, rxQueue);
+    this.tailCalls.count = 0;
+    let r0: bigint;
+    try {
+      if (this.instance) r0 = this.instance.run(programName, this.xdp.ctx);
+      else r0 = this.interp!.run(this.machine.program(programName), BigInt(this.xdp.ctx));
+    } catch (e) {
+      const fault: BpfFault = asFault(e);
+      this.aborted++;
+      return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), fault: fault.message };
+    }
+    const action = Number(r0 & 0xffffffffn);
+    return {
+      action,
+      actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
+      packet: this.xdp.packet(),
+      redirect: this.xdp.redirect,
+    };
+  }
+}
