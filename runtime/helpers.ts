@@ -68,7 +68,7 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     xdp_adjust_head: (_ctx, delta) => BigInt(env.xdp.adjustHead(int32(delta))),
     xdp_adjust_meta: (_ctx, delta) => BigInt(env.xdp.adjustMeta(int32(delta))),
     xdp_adjust_tail: (_ctx, delta) => BigInt(env.xdp.adjustTail(int32(delta))),
-    xdp_get_buff_len: () => BigInt(env.xdp.dataEnd - env.xdp.data),
+    xdp_get_buff_len: () => BigInt(env.xdp.length),
     xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load'),
     xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store'),
     redirect: (ifindex, flags) => {

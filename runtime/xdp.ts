@@ -21,6 +21,8 @@ export const XDP_FRAME_STRUCT = 40;
 /** Largest packet a frame holds: what BPF_PROG_TEST_RUN accepts for XDP without frags. */
 export const XDP_MAX_PACKET = XDP_FRAME_SIZE - XDP_HEADROOM - XDP_TAILROOM;
 const ETH_HLEN = 14;
+/** MAX_SKB_FRAGS: pages a multi-buffer packet may have beyond its linear area. */
+export const XDP_MAX_FRAGS = 17;
 /** Metadata must stay a multiple of 4 bytes and at most 32 (bpf_xdp_adjust_meta). */
 const META_MAX = 32;
 const EINVAL = -22;
@@ -40,6 +42,11 @@ export class XdpContext {
   hardStart = 0;
   /** End of the usable area (hard_start + frame size - tailroom). */
   frameEnd = 0;
+  /**
+   * Bytes beyond the linear area, as the kernel's multi-buffer XDP keeps them in page
+   * fragments: invisible to data/data_end, counted by xdp_get_buff_len, returned on output.
+   */
+  fragments: Uint8Array = new Uint8Array(0);
   /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT. */
   redirect: { kind: 'ifindex' | 'map'; target: number; key?: number } | undefined;
 
@@ -74,10 +81,21 @@ export class XdpContext {
     this.hardStart = frame;
     this.frameEnd = frame + frameSize - XDP_TAILROOM;
     const maxPacket = frameSize - XDP_HEADROOM - XDP_TAILROOM;
-    const length = packet instanceof Uint8Array ? packet.length : packet.length;
-    if (length > maxPacket) throw new UserError(`packet of ${length} bytes does not fit an XDP frame (max ${maxPacket})`);
+    const total = packet.length;
+    // The kernel's test run refuses these too (-EINVAL): XDP needs an Ethernet header, and a
+    // multi-buffer packet has at most MAX_SKB_FRAGS pages beyond the linear area.
+    if (total < ETH_HLEN) throw new UserError(`packet of ${total} bytes is shorter than an Ethernet header`);
+    if (total > maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE) {
+      throw new UserError(`packet of ${total} bytes does not fit an XDP frame and its fragments (max ${maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE})`);
+    }
+    const length = Math.min(total, maxPacket);
     const data = packet instanceof Uint8Array ? frame + XDP_HEADROOM : packet.data;
-    if (packet instanceof Uint8Array) new Uint8Array(this.memory.buffer, data, length).set(packet);
+    if (packet instanceof Uint8Array) {
+      new Uint8Array(this.memory.buffer, data, length).set(packet.subarray(0, length));
+      this.fragments = packet.slice(length);
+    } else {
+      this.fragments = new Uint8Array(0);
+    }
     this.setPointers(data, data + length, data);
     const v = this.dv();
     v.setUint32(this.ctx + XDP_MD.ingressIfindex, ifindex, true);
@@ -86,9 +104,19 @@ export class XdpContext {
     this.redirect = undefined;
   }
 
-  /** The packet as it stands now (a copy). */
+  /** The packet as it stands now (a copy), fragments included. */
   packet(): Uint8Array {
-    return new Uint8Array(this.memory.buffer.slice(this.data, this.dataEnd));
+    const linear = new Uint8Array(this.memory.buffer.slice(this.data, this.dataEnd));
+    if (this.fragments.length === 0) return linear;
+    const out = new Uint8Array(linear.length + this.fragments.length);
+    out.set(linear);
+    out.set(this.fragments, linear.length);
+    return out;
+  }
+
+  /** bpf_xdp_get_buff_len: linear part plus fragments. */
+  get length(): number {
+    return this.dataEnd - this.data + this.fragments.length;
   }
 
   /** bpf_xdp_adjust_head: move data by `delta` (negative grows the packet at the front). */
@@ -116,6 +144,12 @@ export class XdpContext {
 
   /** bpf_xdp_adjust_tail: move data_end by `delta`; growing zeroes the new bytes. */
   adjustTail(delta: number): number {
+    if (this.fragments.length > 0) {
+      // Multi-buffer: the tail lives in the fragments; shrink them, never below empty.
+      if (delta > 0 || -delta > this.fragments.length) return EINVAL;
+      this.fragments = this.fragments.slice(0, this.fragments.length + delta);
+      return 0;
+    }
     const end = this.dataEnd;
     const next = end + delta;
     if (next > this.frameEnd || next < this.data + ETH_HLEN) return EINVAL;

@@ -1,0 +1,109 @@
+// The one place that speaks to the Linux kernel's BPF: load an object (libbpf, through
+// bpftool), read and write its maps, and run its programs with BPF_PROG_TEST_RUN. Used as
+// the oracle of differential tests and as the baseline of benchmarks. Everything is pinned
+// under a unique directory in /sys/fs/bpf that close() removes.
+//
+// bpftool is the libbpf front end Debian ships; a native addon would avoid a process per
+// call, which matters for benchmarks only (bpftool's own `repeat` amortises that there).
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../compiler/errors.js';
+
+export interface KernelMapEntry {
+  key: Uint8Array;
+  /** One value, or one per possible CPU for per-CPU maps. */
+  values: Uint8Array[];
+}
+
+export interface KernelRun {
+  retval: number;
+  data: Uint8Array;
+  /** Mean ns per run as the kernel measured it. */
+  durationNs: number;
+}
+
+let counter = 0;
+
+/** Why the kernel cannot be used here, or undefined when it can. */
+export function kernelUnavailable(): string | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root for the bpf() syscall';
+  if (spawnSync('bpftool', ['version']).status !== 0) return 'needs bpftool (apt-get install bpftool)';
+  if (!existsSync('/sys/fs/bpf')) return 'needs /sys/fs/bpf';
+  return undefined;
+}
+
+function bpftool(args: string[]): string {
+  const r = spawnSync('bpftool', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) {
+    const msg = (r.stderr || r.stdout || '').trim().split('\n').filter((l) => !l.startsWith('libbpf: elf: skipping')).slice(-3).join(' / ');
+    throw new UserError(`kernel: bpftool ${args.slice(0, 3).join(' ')} failed: ${msg}`);
+  }
+  return r.stdout;
+}
+
+const hexBytes = (b: Uint8Array): string[] => [...b].map((x) => x.toString(16).padStart(2, '0'));
+const fromJson = (a: string[]): Uint8Array => Uint8Array.from(a.map((x) => parseInt(x, 16)));
+
+export class KernelObject {
+  private closed = false;
+  private readonly scratch: string;
+
+  private constructor(
+    readonly path: string,
+    readonly pinDir: string,
+  ) {
+    this.scratch = mkdtempSync(join(tmpdir(), 'bpf2wasm-kernel-'));
+  }
+
+  /** Load every program of `path` as XDP (maps pinned by name). */
+  static load(path: string): KernelObject {
+    const mounted = spawnSync('findmnt', ['-t', 'bpf', '/sys/fs/bpf']).status === 0;
+    if (!mounted) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
+    const dir = `/sys/fs/bpf/bpf2wasm-${process.pid}-${Date.now()}-${counter++}`;
+    try {
+      bpftool(['prog', 'loadall', path, dir, 'type', 'xdp', 'pinmaps', `${dir}/maps`]);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return new KernelObject(path, dir);
+  }
+
+  update(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): void {
+    bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...hexBytes(key), 'value', 'hex', ...hexBytes(value), flags]);
+  }
+
+  dump(map: string): KernelMapEntry[] {
+    const json = JSON.parse(bpftool(['-j', 'map', 'dump', 'pinned', `${this.pinDir}/maps/${map}`])) as {
+      key: string[];
+      value?: string[];
+      values?: { cpu: number; value: string[] }[];
+    }[];
+    return json.map((e) => ({
+      key: fromJson(e.key),
+      values: e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson(e.value ?? [])],
+    }));
+  }
+
+  /** BPF_PROG_TEST_RUN of program `name` on `data`. */
+  testRun(name: string, data: Uint8Array, repeat = 1): KernelRun {
+    const input = join(this.scratch, 'in');
+    const output = join(this.scratch, 'out');
+    writeFileSync(input, data);
+    rmSync(output, { force: true });
+    const text = bpftool(['prog', 'run', 'pinned', `${this.pinDir}/${name}`, 'data_in', input, 'data_out', output, 'repeat', String(repeat)]);
+    const m = text.match(/Return value:\s*(\d+),\s*duration(?:\s*\(average\))?:\s*(\d+)ns/);
+    if (!m) throw new Error(`unexpected bpftool output: ${text}`);
+    return { retval: Number(m[1]), durationNs: Number(m[2]), data: existsSync(output) ? new Uint8Array(readFileSync(output)) : new Uint8Array(0) };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    rmSync(this.pinDir, { recursive: true, force: true });
+    rmSync(this.scratch, { recursive: true, force: true });
+  }
+}

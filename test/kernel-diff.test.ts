@@ -1,0 +1,114 @@
+// Differential tests against the Linux kernel: the same object runs in the kernel
+// (BPF_PROG_TEST_RUN through runtime/kernel.ts), as compiled wasm and on the interpreter,
+// over the same packet corpus with the same initial map contents. The verdict, the output
+// bytes and, at the end, every map's contents must agree. Per-CPU maps are compared as
+// sums over CPUs, since the kernel runs each test on whichever CPU it is on.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadObject } from '../compiler/object.js';
+import { compileObject } from '../compiler/compile.js';
+import { isPerCpu } from '../compiler/abi.js';
+import { loadWasm } from '../runtime/program.js';
+import { BpfMachine } from '../runtime/machine.js';
+import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
+import { XDP_ACTION_NAME } from '../runtime/xdp.js';
+import { compileBpf } from './support/clang.js';
+import { corpus, jumboFrame } from './support/corpus.js';
+import { skip } from './support/skip.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const fixtures = join(root, 'test', 'fixtures', 'kernel');
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** Initial map contents per fixture (map name -> [key, value] hex pairs). */
+const PROVISION: Record<string, Record<string, [string, string][]>> = {
+  parse_count: { tunnel_dst: [['00000000', '0a000002']] },
+};
+
+/** Sum per-CPU values word by word (u64 little-endian), so CPU placement does not matter. */
+function sumPerCpu(values: Uint8Array[], valueSize: number): string {
+  const words = Math.ceil(valueSize / 8);
+  const sums = new Array<bigint>(words).fill(0n);
+  for (const v of values) {
+    const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
+    for (let w = 0; w < words && w * 8 < v.length; w++) sums[w] += v.length >= w * 8 + 8 ? view.getBigUint64(w * 8, true) : BigInt(v[w * 8]);
+  }
+  return sums.map((s) => s.toString()).join(',');
+}
+
+const unavailable = kernelUnavailable();
+const sources = readdirSync(fixtures).filter((f) => f.endsWith('.c')).sort();
+
+for (const source of sources) {
+  const name = source.replace(/\.c$/, '');
+  test(`${name}: kernel, wasm and interpreter agree on every packet and map`, () => {
+    if (unavailable) return void skip(`kernel differential ${name}`, unavailable);
+    const object = compileBpf(join(fixtures, source));
+    const obj = loadObject(new Uint8Array(readFileSync(object)), object);
+    const loaded = loadWasm(compileObject(obj).wasm, name);
+    const program = obj.programs[0].name;
+    const kernel = KernelObject.load(object);
+    try {
+      const engines = {
+        wasm: BpfMachine.create(loaded),
+        interp: BpfMachine.create(loaded),
+      };
+      const workers = { wasm: engines.wasm.worker(0, { engine: 'wasm' }), interp: engines.interp.worker(0, { engine: 'interp' }) };
+      for (const [map, entries] of Object.entries(PROVISION[name] ?? {})) {
+        for (const [k, v] of entries) {
+          const key = Buffer.from(k, 'hex');
+          const value = Buffer.from(v, 'hex');
+          kernel.update(map, key, value);
+          engines.wasm.maps.byNameOrThrow(map).updateBytes(key, value);
+          engines.interp.maps.byNameOrThrow(map).updateBytes(key, value);
+        }
+      }
+      // The jumbo frame goes beyond the linear area: the kernel passes it as multi-buffer XDP.
+      for (const frame of [...corpus(), jumboFrame()]) {
+        let k;
+        try {
+          k = kernel.testRun(program, frame.bytes);
+        } catch {
+          // The kernel refuses the frame itself (e.g. shorter than Ethernet): so must we.
+          for (const engine of ['wasm', 'interp'] as const) {
+            assert.throws(() => workers[engine].runXdp(program, frame.bytes), /Ethernet|fit/, `${engine} accepts '${frame.name}'`);
+          }
+          continue;
+        }
+        const want = `${XDP_ACTION_NAME[k.retval] ?? k.retval} ${hex(k.data)}`;
+        for (const engine of ['wasm', 'interp'] as const) {
+          const r = workers[engine].runXdp(program, frame.bytes);
+          assert.is(`${r.actionName} ${hex(r.packet)}`, want, `${engine} on '${frame.name}'${r.fault ? ` (fault: ${r.fault})` : ''}`);
+        }
+      }
+      for (const spec of loaded.manifest.maps) {
+        if (spec.initialData) continue; // global data maps carry libbpf's object-prefixed names in the kernel
+        const render = (entries: Iterable<{ key: Uint8Array; values: Uint8Array[] }>): string[] =>
+          [...entries].map((e) => `${hex(e.key)}=${isPerCpu(spec.type) ? sumPerCpu(e.values, spec.valueSize) : hex(e.values[0])}`).sort();
+        const theirs = render(kernel.dump(spec.name));
+        for (const engine of ['wasm', 'interp'] as const) {
+          const map = engines[engine].maps.byNameOrThrow(spec.name);
+          const ours = render([...map.entries()].map(([key, value]) => ({
+            key,
+            values: isPerCpu(spec.type) ? chunk(value, Math.ceil(spec.valueSize / 8) * 8) : [value],
+          })));
+          assert.equal(ours, theirs, `${engine}: map ${spec.name}`);
+        }
+      }
+    } finally {
+      kernel.close();
+    }
+  });
+}
+
+function chunk(b: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(b.subarray(i, i + size));
+  return out;
+}
+
+test.run();
