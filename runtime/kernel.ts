@@ -76,6 +76,18 @@ export class KernelObject {
     bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...hexBytes(key), 'value', 'hex', ...hexBytes(value), flags]);
   }
 
+  /** Many updates in one bpftool process (`bpftool batch file`). */
+  updateMany(map: string, entries: Iterable<[Uint8Array, Uint8Array]>): void {
+    const lines: string[] = [];
+    for (const [key, value] of entries) {
+      lines.push(`map update pinned ${this.pinDir}/maps/${map} key hex ${hexBytes(key).join(' ')} value hex ${hexBytes(value).join(' ')}`);
+    }
+    if (lines.length === 0) return;
+    const file = join(this.scratch, 'batch');
+    writeFileSync(file, lines.join('\n') + '\n');
+    bpftool(['batch', 'file', file]);
+  }
+
   dump(map: string): KernelMapEntry[] {
     const json = JSON.parse(bpftool(['-j', 'map', 'dump', 'pinned', `${this.pinDir}/maps/${map}`])) as {
       key: string[];

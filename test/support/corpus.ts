@@ -18,13 +18,13 @@ export function ipChecksum(header: Uint8Array): number {
   return ~sum & 0xffff;
 }
 
-function ethernet(type: number, payload: number[]): Uint8Array {
+export function ethernet(type: number, payload: number[]): Uint8Array {
   return Uint8Array.from([...MAC_B, ...MAC_A, type >> 8, type & 0xff, ...payload]);
 }
 
-interface V4 { src: number[]; dst: number[]; proto: number; ttl?: number; options?: number[]; fragOff?: number; ihl?: number; version?: number }
+export interface V4 { src: number[]; dst: number[]; proto: number; ttl?: number; options?: number[]; fragOff?: number; ihl?: number; version?: number }
 
-function ipv4(h: V4, l4: number[]): number[] {
+export function ipv4(h: V4, l4: number[]): number[] {
   const options = h.options ?? [];
   const ihl = h.ihl ?? 5 + options.length / 4;
   const total = 20 + options.length + l4.length;
@@ -39,19 +39,19 @@ function ipv4(h: V4, l4: number[]): number[] {
   return [...header, ...l4];
 }
 
-function ipv6(src: number[], dst: number[], next: number, l4: number[], hop = 64): number[] {
+export function ipv6(src: number[], dst: number[], next: number, l4: number[], hop = 64): number[] {
   return [0x60, 0, 0, 0, l4.length >> 8, l4.length & 0xff, next, hop, ...src, ...dst, ...l4];
 }
 
-const tcp = (sport: number, dport: number, flags: number, payload = 0): number[] => [
+export const tcp = (sport: number, dport: number, flags: number, payload = 0): number[] => [
   sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
   ...new Array(payload).fill(0x61),
 ];
-const udp = (sport: number, dport: number, payload: number): number[] => {
+export const udp = (sport: number, dport: number, payload: number): number[] => {
   const len = 8 + payload;
   return [sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, len >> 8, len & 0xff, 0, 0, ...new Array(payload).fill(0x62)];
 };
-const icmpEcho = (payload: number): number[] => [8, 0, 0, 0, 0, 1, 0, 1, ...new Array(payload).fill(0x63)];
+export const icmpEcho = (payload: number): number[] => [8, 0, 0, 0, 0, 1, 0, 1, ...new Array(payload).fill(0x63)];
 
 const C1 = [192, 168, 1, 1];
 const C2 = [192, 168, 1, 2];
