@@ -50,7 +50,7 @@ export function testRun(args: TestRunArgs): void {
       elapsedNs += process.hrtime.bigint() - start;
     }
     counts.set(result.actionName, (counts.get(result.actionName) ?? 0) + 1);
-    out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet });
+    out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet.slice() });
     if (args.json) {
       const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
       if (result.fault) line.fault = result.fault;

@@ -29,7 +29,7 @@ export const DEFAULT_BUDGET = 1 << 20;
 export interface XdpResult {
   action: number;
   actionName: string;
-  /** The packet as the program left it (the input for aborted runs). */
+  /** The packet as the program left it (the input for aborted runs); a view valid until the worker's next run. */
   packet: Uint8Array;
   fault?: string;
   redirect?: XdpContext['redirect'];

@@ -21,6 +21,7 @@ export const XDP_FRAME_STRUCT = 40;
 /** Largest packet a frame holds: what BPF_PROG_TEST_RUN accepts for XDP without frags. */
 export const XDP_MAX_PACKET = XDP_FRAME_SIZE - XDP_HEADROOM - XDP_TAILROOM;
 const ETH_HLEN = 14;
+const NO_FRAGMENTS = new Uint8Array(0);
 /** MAX_SKB_FRAGS: pages a multi-buffer packet may have beyond its linear area. */
 export const XDP_MAX_FRAGS = 17;
 /** Metadata must stay a multiple of 4 bytes and at most 32 (bpf_xdp_adjust_meta). */
@@ -46,9 +47,11 @@ export class XdpContext {
    * Bytes beyond the linear area, as the kernel's multi-buffer XDP keeps them in page
    * fragments: invisible to data/data_end, counted by xdp_get_buff_len, returned on output.
    */
-  fragments: Uint8Array = new Uint8Array(0);
+  fragments: Uint8Array = NO_FRAGMENTS;
   /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT. */
   redirect: { kind: 'ifindex' | 'map'; target: number; key?: number } | undefined;
+
+  private u8: Uint8Array;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -56,11 +59,24 @@ export class XdpContext {
     readonly ctx: number,
   ) {
     this.view = new DataView(memory.buffer);
+    this.u8 = new Uint8Array(this.view.buffer);
   }
 
+  /**
+   * Views over the shared memory. Reading `memory.buffer` costs a new object per call, and
+   * views made before a grow stay valid for the addresses they cover (shared memory never
+   * moves), so the views are refreshed only when an address lies beyond them.
+   */
   private dv(): DataView {
-    if (this.view.byteLength !== this.memory.buffer.byteLength) this.view = new DataView(this.memory.buffer);
     return this.view;
+  }
+
+  private bytes(end: number): Uint8Array {
+    if (end > this.u8.length) {
+      this.view = new DataView(this.memory.buffer);
+      this.u8 = new Uint8Array(this.view.buffer);
+    }
+    return this.u8;
   }
 
   get data(): number { return this.dv().getUint32(this.ctx + XDP_MD.data, true); }
@@ -90,11 +106,12 @@ export class XdpContext {
     }
     const length = Math.min(total, maxPacket);
     const data = packet instanceof Uint8Array ? frame + XDP_HEADROOM : packet.data;
+    this.bytes(frame + frameSize);
     if (packet instanceof Uint8Array) {
-      new Uint8Array(this.memory.buffer, data, length).set(packet.subarray(0, length));
-      this.fragments = packet.slice(length);
+      this.u8.set(length === total ? packet : packet.subarray(0, length), data);
+      this.fragments = length === total ? NO_FRAGMENTS : packet.slice(length);
     } else {
-      this.fragments = new Uint8Array(0);
+      this.fragments = NO_FRAGMENTS;
     }
     this.setPointers(data, data + length, data);
     const v = this.dv();
@@ -104,9 +121,13 @@ export class XdpContext {
     this.redirect = undefined;
   }
 
-  /** The packet as it stands now (a copy), fragments included. */
+  /**
+   * The packet as it stands now, fragments included. Without fragments this is a view of
+   * the frame in shared memory, valid until the frame is reused: copy it to keep it
+   * (allocating a copy per packet would cost more than running the program).
+   */
   packet(): Uint8Array {
-    const linear = new Uint8Array(this.memory.buffer.slice(this.data, this.dataEnd));
+    const linear = this.bytes(this.dataEnd).subarray(this.data, this.dataEnd);
     if (this.fragments.length === 0) return linear;
     const out = new Uint8Array(linear.length + this.fragments.length);
     out.set(linear);
@@ -126,7 +147,7 @@ export class XdpContext {
     const metaLen = data - meta;
     const next = data + delta;
     if (next < this.hardStart + XDP_FRAME_STRUCT + metaLen || next > this.dataEnd - ETH_HLEN) return EINVAL;
-    if (metaLen > 0) new Uint8Array(this.memory.buffer).copyWithin(meta + delta, meta, data);
+    if (metaLen > 0) this.bytes(data).copyWithin(meta + delta, meta, data);
     this.setPointers(next, this.dataEnd, meta + delta);
     return 0;
   }
@@ -153,7 +174,7 @@ export class XdpContext {
     const end = this.dataEnd;
     const next = end + delta;
     if (next > this.frameEnd || next < this.data + ETH_HLEN) return EINVAL;
-    if (delta > 0) new Uint8Array(this.memory.buffer, end, delta).fill(0);
+    if (delta > 0) this.bytes(end + delta).fill(0, end, end + delta);
     this.setPointers(this.data, next, this.dataMeta);
     return 0;
   }

@@ -39,16 +39,20 @@ for (const file of files) {
   const count = (label: string): number => Number(out.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
   const total = count('Total');
   const ok = count('Passed');
-  const skips = out.split('\n').filter((l) => l.startsWith('SKIP ')).length;
+  // uvu prints progress dots on the same line as a test's output: find the markers anywhere.
+  const marked = (kind: string): string[] =>
+    out.split('\n').flatMap((l) => {
+      const at = l.indexOf(`${kind} `);
+      return at >= 0 ? [l.slice(at)] : [];
+    });
+  const skips = marked('SKIP').length;
   const bad = child.status !== 0 || child.error ? Math.max(total - ok, 1) : total - ok;
   passed += ok - Math.min(skips, ok);
   skipped += skips;
   failed += bad;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(`${bad ? 'FAIL' : 'ok  '} ${name}  (${ok}/${total}${skips ? `, ${skips} skipped` : ''}, ${seconds}s)\n`);
-  for (const line of out.split('\n')) {
-    if (line.startsWith('SKIP ') || line.startsWith('REPORT ')) process.stdout.write(`     ${line}\n`);
-  }
+  for (const line of [...marked('SKIP'), ...marked('REPORT')]) process.stdout.write(`     ${line}\n`);
   if (bad) {
     failures.push(name);
     process.stdout.write(out.split('\n').map((l) => `     | ${l}`).join('\n') + '\n');

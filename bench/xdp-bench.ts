@@ -1,0 +1,151 @@
+// ns per packet side by side, measured in one run: the reference interpreter, the
+// compiled module (wasm) and the kernel (BPF_PROG_TEST_RUN's own duration, minus the
+// duration of a trivial XDP_PASS program measured the same way), on the same object,
+// packets and map state. Workloads: one flow repeated (LRU hits) and many distinct flows
+// (LRU misses). Prints a table and writes bench/results/xdp.json.
+//
+//   npm run build && node dist/bench/xdp-bench.js            (parse_count fixture)
+//   KATRAN_BPF_OBJ=/path/balancer.bpf.o node dist/bench/xdp-bench.js   (adds katran)
+
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadObject } from '../compiler/object.js';
+import { compileObject } from '../compiler/compile.js';
+import { loadWasm } from '../runtime/program.js';
+import { BpfMachine, type Engine } from '../runtime/machine.js';
+import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
+import { KatranLb } from '../runtime/katran/control-plane.js';
+import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
+import { ethernet, ipv4, tcp } from '../test/support/corpus.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000);
+const KERNEL_FLOWS = Number(process.env.BENCH_KERNEL_FLOWS ?? 1000);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
+
+interface Target {
+  name: string;
+  object: string;
+  program: string;
+  /** Provision a machine's maps (and return entries to copy into the kernel). */
+  provision(m: BpfMachine): void;
+  dst: number[];
+}
+
+function compileC(source: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bpf2wasm-bench-'));
+  const out = join(dir, source.split('/').pop()!.replace(/\.c$/, '.o'));
+  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', out], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return out;
+}
+
+const flowPacket = (i: number, dst: number[]): Uint8Array =>
+  ethernet(0x0800, ipv4({ src: [192, 168, (i >> 8) & 0xff, i & 0xff], dst, proto: 6 }, tcp(1024 + (i % 50000), 80, 0x10, 16)));
+
+function timeEngine(machine: BpfMachine, engine: Engine, t: Target, packets: Uint8Array[], runs: number): number {
+  const w = machine.worker(engine === 'wasm' ? 0 : 1, { engine, budget: 0, clock: () => process.hrtime.bigint() });
+  for (let i = 0; i < Math.min(runs, 20_000); i++) w.runXdp(t.program, packets[i % packets.length]); // warm-up (Liftoff -> TurboFan)
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < runs; i++) w.runXdp(t.program, packets[i % packets.length]);
+  return Number(process.hrtime.bigint() - start) / runs;
+}
+
+function kernelCopy(k: KernelObject, m: BpfMachine): void {
+  for (const spec of m.manifest.maps) {
+    if ([5, 6, 10, 12, 13].includes(spec.type) || spec.maxEntries > 100_000) continue;
+    const map = m.maps.byNameOrThrow(spec.name);
+    k.updateMany(spec.name, [...map.entries()].filter(([, v]) => spec.type !== 2 || v.some((b) => b !== 0)));
+  }
+}
+
+function main(): void {
+  const targets: Target[] = [{
+    name: 'parse_count',
+    object: compileC(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c')),
+    program: 'parse_count',
+    provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
+    dst: [10, 200, 200, 1],
+  }];
+  const katran = process.env.KATRAN_BPF_OBJ;
+  if (katran) {
+    targets.push({
+      name: 'katran',
+      object: katran,
+      program: 'balancer_ingress',
+      provision: (m) => {
+        const lb = new KatranLb(new UserspaceKatranMaps(m.maps), { defaultMac: '00:00:de:ad:be:af' });
+        lb.init();
+        const vip = { address: '10.200.1.1', port: 80, proto: 6 };
+        lb.addVip(vip);
+        for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address: a, weight: 1 }, vip);
+      },
+      dst: [10, 200, 1, 1],
+    });
+  }
+  const noKernel = kernelUnavailable();
+  const trivial = noKernel ? undefined : KernelObject.load(compileC(join(root, 'bench', 'xdp_trivial.c')));
+  const results: Record<string, Record<string, number | null>> = {};
+  try {
+    const one = [flowPacket(1, [0, 0, 0, 0])];
+    // The kernel's fixed cost per test run, measured the same two ways as the programs.
+    const baseline = trivial ? trivial.testRun('xdp_trivial', one[0], 100_000).durationNs : 0;
+    let baselineSingle = 0;
+    if (trivial) {
+      for (let i = 0; i < KERNEL_FLOWS; i++) baselineSingle += trivial.testRun('xdp_trivial', one[0], 1).durationNs;
+      baselineSingle /= KERNEL_FLOWS;
+    }
+    for (const t of targets) {
+      const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(t.object)), t.object)).wasm, t.name);
+      const packetsOne = [flowPacket(1, t.dst)];
+      const packetsMany = Array.from({ length: FLOWS }, (_, i) => flowPacket(i, t.dst));
+      for (const [workload, packets] of [['1 flow', packetsOne], [`${FLOWS} flows`, packetsMany]] as const) {
+        const row: Record<string, number | null> = {};
+        for (const engine of ['interp', 'wasm'] as const) {
+          const m = BpfMachine.create(loaded);
+          t.provision(m);
+          const runs = engine === 'interp' ? Math.max(packets.length, 2000) : Math.max(packets.length * 5, REPEAT);
+          row[engine] = timeEngine(m, engine, t, packets, runs);
+        }
+        if (trivial) {
+          const m = BpfMachine.create(loaded);
+          t.provision(m);
+          const k = KernelObject.load(t.object);
+          try {
+            kernelCopy(k, m);
+            if (packets.length === 1) {
+              row.kernel = k.testRun(t.program, packets[0], 100_000).durationNs - baseline;
+            } else {
+              // One run per distinct flow (each an LRU miss), as a batch; single-run durations.
+              const sample = packets.slice(0, KERNEL_FLOWS);
+              let total = 0;
+              for (const p of sample) total += k.testRun(t.program, p, 1).durationNs;
+              row.kernel = total / sample.length - baselineSingle;
+            }
+          } finally {
+            k.close();
+          }
+        } else {
+          row.kernel = null;
+        }
+        results[`${t.name}, ${workload}`] = row;
+      }
+    }
+  } finally {
+    trivial?.close();
+  }
+  const fmt = (x: number | null | undefined): string => (x == null ? '-' : x.toFixed(0));
+  console.log(`${'workload'.padEnd(28)} ${'interp ns'.padStart(10)} ${'wasm ns'.padStart(9)} ${'kernel ns'.padStart(10)} ${'wasm/kernel'.padStart(12)} ${'interp/wasm'.padStart(12)}`);
+  for (const [name, r] of Object.entries(results)) {
+    const ratio = r.kernel ? (r.wasm! / Math.max(r.kernel, 1)).toFixed(1) + 'x' : '-';
+    console.log(`${name.padEnd(28)} ${fmt(r.interp).padStart(10)} ${fmt(r.wasm).padStart(9)} ${fmt(r.kernel).padStart(10)} ${ratio.padStart(12)} ${((r.interp! / r.wasm!).toFixed(0) + 'x').padStart(12)}`);
+  }
+  if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(join(root, 'bench', 'results', 'xdp.json'), JSON.stringify({ date: new Date().toISOString(), results }, null, 2));
+}
+
+main();
