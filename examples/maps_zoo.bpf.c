@@ -77,6 +77,16 @@ struct inner_array {
 	__type(value, __u64);
 };
 
+/* Like katran's per-VIP sets: no preallocation, in the template and in the outer map. */
+struct inner_set {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u8);
+};
+
+/* Like katran's per-CPU connection tables (no flags member at all). */
 struct inner_lru {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 64);
@@ -97,10 +107,18 @@ struct {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
-	__uint(max_entries, 32);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 16);
 	__type(key, __u32);
 	__array(values, struct inner_lru);
+} outer_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH_OF_MAPS);
+	__uint(max_entries, 32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__array(values, struct inner_set);
 } outer_hash SEC(".maps");
 
 /* Global data: .data (initialised), .rodata (set before load, constant after), .bss. */
@@ -176,8 +194,12 @@ int zoo_main(struct xdp_md *ctx)
 	}
 
 	inner = bpf_map_lookup_elem(&outer_hash, &zero);
-	if (inner && bpf_map_lookup_elem(inner, &key))
+	if (inner && bpf_map_lookup_elem(inner, &key.src))
 		return XDP_DROP;
+
+	inner = bpf_map_lookup_elem(&outer_lru, &zero);
+	if (inner && bpf_map_lookup_elem(inner, &key))
+		return XDP_TX;
 	return XDP_PASS;
 }
 

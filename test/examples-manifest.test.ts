@@ -91,7 +91,8 @@ const EXPECTED: Record<string, Expected> = {
         inner: shape(ARRAY, 4, 8, 8),
         initialSlots: [{ index: 1, target: 'inner_a' }],
       }),
-      btfMap('outer_hash', shape(HASH_OF_MAPS, 4, 4, 32), { inner: shape(LRU_HASH, 16, 8, 64) }),
+      btfMap('outer_lru', shape(ARRAY_OF_MAPS, 4, 4, 16), { inner: shape(LRU_HASH, 16, 8, 64) }),
+      btfMap('outer_hash', shape(HASH_OF_MAPS, 4, 4, 32, NO_PREALLOC), { inner: shape(HASH, 4, 1, 64, NO_PREALLOC) }),
       globalData('.data', [0x67, 0x45, 0x23, 0x01]), // int data_seed = 0x1234567 (little endian)
       globalData('.rodata', [0x90, 0x1f, 0x00, 0x00]), // const volatile __u32 cfg_port = 8080
       globalData('.bss', [0, 0, 0, 0, 0, 0, 0, 0]), // __u64 bss_hits
