@@ -3,6 +3,7 @@
 // compiler writes into a custom section. docs/abi.md explains the choices.
 
 import { MAP_TYPE, type MapSpec, type TypeLayout } from './model.js';
+import { UserError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -152,7 +153,7 @@ export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS)
   layout: MemoryLayout;
   placements: MapPlacement[];
 } {
-  if (maps.length > MAP_DESC_COUNT) throw new Error(`too many maps: ${maps.length} > ${MAP_DESC_COUNT}`);
+  if (maps.length > MAP_DESC_COUNT) throw new UserError(`too many maps: ${maps.length} > ${MAP_DESC_COUNT}`);
   let cursor = MAP_DESC_BASE + MAP_DESC_SIZE * MAP_DESC_COUNT;
   const placements = maps.map((m, index): MapPlacement => {
     const handle = MAP_DESC_BASE + index * MAP_DESC_SIZE;
@@ -163,7 +164,7 @@ export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS)
     cursor = align(cursor, 64);
     const storage = cursor;
     cursor += cpuStride * cpus;
-    if (cursor > 2 ** 32 - 2 ** 28) throw new Error(`map ${m.name} does not fit in 4 GiB of linear memory`);
+    if (cursor > 2 ** 32 - 2 ** 28) throw new UserError(`map ${m.name}: ${m.maxEntries} entries of ${m.valueSize} bytes do not fit in 4 GiB of linear memory`);
     return { handle, storage, valueStride, cpuStride };
   });
   const heapBase = align(cursor, WASM_PAGE);

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { UserError } from './errors.js';
+import { UserError, printable } from './errors.js';
 import { listing } from './isa.js';
 import { loadObject } from './object.js';
 import { describeObject } from './list.js';
@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`bpf2wasm: ${e.message}\n`);
+      process.stderr.write(`bpf2wasm: ${printable(e.message, 2000)}\n`);
       return 1;
     }
     process.stderr.write(`bpf2wasm: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

@@ -53,6 +53,8 @@ export interface ElfFile {
 }
 
 const FILE = 'ELF header';
+/** The kernel caps a map value at KMALLOC_MAX_SIZE; no real .bss comes near this. */
+const MAX_NOBITS = 64 << 20;
 
 export function parseElf(bytes: Uint8Array, label: string): ElfFile {
   const where = (w: string): string => `${label}: ${w}`;
@@ -88,6 +90,9 @@ export function parseElf(bytes: Uint8Array, label: string): ElfFile {
     };
   });
   for (const s of raw) {
+    if (s.type === SHT.NOBITS && s.size > MAX_NOBITS) {
+      throw new ObjectError(where(`section #${s.index}`), `zero-filled section of ${s.size} bytes is larger than any BPF map value`);
+    }
     if (s.type !== SHT.NOBITS && s.type !== SHT.NULL && s.offset + s.size > bytes.length) {
       throw new ObjectError(where(`section #${s.index}`), `contents extend past the end of the file (truncated?)`);
     }

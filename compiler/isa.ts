@@ -2,6 +2,8 @@
 // 8-byte slots into instructions, encoding back, and a disassembler whose text is the
 // syntax of the conformance vectors (so `asm(disasm(x)) == x`).
 
+import { UserError } from './errors.js';
+
 export const CLASS = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, JMP32: 6, ALU64: 7 } as const;
 export const SRC_K = 0x00;
 export const SRC_X = 0x08;
@@ -69,7 +71,8 @@ export const jumpTarget = (i: Insn): number => i.pc + 1 + jumpOffset(i);
 /** Number of 8-byte slots in a program image. */
 export const SLOT = 8;
 
-export class DecodeError extends Error {
+/** Malformed code: a user error (bad input), located by slot. */
+export class DecodeError extends UserError {
   constructor(message: string, readonly pc: number) {
     super(message);
   }

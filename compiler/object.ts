@@ -7,7 +7,7 @@
 import { type Btf, KIND, countCoreRelocations, parseBtf } from './btf.js';
 import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
 import { ObjectError, UserError } from './errors.js';
-import { CALL_KIND, CLASS, JMP, LD_IMM64, PSEUDO, SLOT, decode } from './isa.js';
+import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from './isa.js';
 import { MAP_FLAG, MAP_TYPE, type BpfObject, type FuncInfo, type MapSpec, type Program } from './model.js';
 
 const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
@@ -30,7 +30,7 @@ function load(bytes: Uint8Array, source: string): BpfObject {
   const btf = btfSection ? parseBtf(btfSection.data, source) : undefined;
   const ext = elf.byName('.BTF.ext');
   if (ext) countCoreRelocations(ext.data, source); // validated; see docs: CO-RE against our own BTF is the identity
-  const maps = [...btfMaps(elf, btf, source), ...legacyMaps(elf, source), ...globalDataMaps(elf)];
+  const maps = [...btfMaps(elf, btf, source), ...legacyMaps(elf, source), ...globalDataMaps(elf, source)];
   const license = elf.byName('license');
   return {
     source,
@@ -160,9 +160,16 @@ function legacyMaps(elf: ElfFile, source: string): MapSpec[] {
     });
 }
 
-function globalDataMaps(elf: ElfFile): MapSpec[] {
+/** KMALLOC_MAX_SIZE on x86-64: the largest map value the kernel can allocate. */
+const MAX_VALUE_SIZE = 4 << 20;
+
+function globalDataMaps(elf: ElfFile, source: string): MapSpec[] {
   return elf.sections
     .filter((s) => GLOBAL_DATA.test(s.name) && (s.type === SHT.PROGBITS || s.type === SHT.NOBITS) && s.size > 0)
+    .map((s) => {
+      if (s.size > MAX_VALUE_SIZE) throw new ObjectError(`${source}: ${s.name}`, `global data of ${s.size} bytes exceeds the ${MAX_VALUE_SIZE}-byte map value limit`);
+      return s;
+    })
     .map((s) => ({
       name: s.name,
       type: MAP_TYPE.ARRAY,
@@ -311,7 +318,14 @@ function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string): Progra
   });
 
   const funcs: FuncInfo[] = pieces.map((f, p) => ({ name: f.name, start: base[p] }));
-  return { name: main.name, section: main.section.name, insns: decode(image), funcs };
+  let insns;
+  try {
+    insns = decode(image);
+  } catch (e) {
+    if (e instanceof DecodeError) throw new ObjectError(`${source}: ${main.section.name}: program ${main.name}: instruction ${e.pc}`, e.message);
+    throw e;
+  }
+  return { name: main.name, section: main.section.name, insns, funcs };
 }
 
 /** ld_imm64 referring to a map (MAP_IDX) or into global data (MAP_IDX_VALUE). */
