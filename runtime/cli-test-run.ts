@@ -43,7 +43,13 @@ export function testRun(args: TestRunArgs): void {
   const counts = new Map<string, number>();
   let elapsedNs = 0n;
   records.forEach((record, index) => {
-    let result = worker.runXdp(program, record.data);
+    let result;
+    try {
+      result = worker.runXdp(program, record.data);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`${args.pcap}: packet ${index}: ${e.message}`);
+      throw e;
+    }
     if (args.repeat > 1) {
       const start = process.hrtime.bigint();
       for (let i = 1; i < args.repeat; i++) result = worker.runXdp(program, record.data);
