@@ -32,7 +32,11 @@ export interface BtfType {
 }
 
 export class Btf {
-  constructor(readonly types: BtfType[]) {}
+  constructor(
+    readonly types: BtfType[],
+    /** Reads the BTF string section (line info and names in .BTF.ext point into it). */
+    readonly str: (off: number) => string = () => '',
+  ) {}
 
   get(id: number): BtfType {
     const t = this.types[id];
@@ -176,31 +180,54 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
     }
     types.push(t);
   }
-  return new Btf(types);
+  return new Btf(types, str);
 }
 
-/** Number of CO-RE relocation records in .BTF.ext (0 when the section has none). */
-export function countCoreRelocations(data: Uint8Array, label: string): number {
+/** What .BTF.ext says: source lines by (section, byte offset) and the CO-RE record count. */
+export interface BtfExt {
+  lines: Map<string, Map<number, string>>;
+  funcs: Map<string, Map<number, string>>;
+  coreRelocations: number;
+}
+
+export function parseBtfExt(data: Uint8Array, btf: Btf, label: string): BtfExt {
   const where = `${label}: .BTF.ext`;
   if (data.length < 24) throw new ObjectError(where, 'section too short for its header');
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (view.getUint16(0, true) !== BTF_MAGIC) throw new ObjectError(where, 'bad magic');
   const hdrLen = view.getUint32(4, true);
-  if (hdrLen < 32) return 0;
-  if (data.length < 32) throw new ObjectError(where, 'header truncated');
-  const off = hdrLen + view.getUint32(24, true);
-  const len = view.getUint32(28, true);
-  if (len === 0) return 0;
-  if (off + len > data.length || len < 4) throw new ObjectError(where, 'CO-RE relocation section extends past the end');
-  const recSize = view.getUint32(off, true);
-  if (recSize < 16) throw new ObjectError(where, `CO-RE record size ${recSize} too small`);
-  let at = off + 4;
-  let count = 0;
-  while (at + 8 <= off + len) {
-    const n = view.getUint32(at + 4, true);
-    at += 8 + n * recSize;
-    if (at > off + len) throw new ObjectError(where, 'CO-RE relocation records truncated');
-    count += n;
+  // Each sub-section: u32 record size, then per ELF section {name_off, count, records}.
+  const records = (off: number, len: number, minSize: number, what: string, each: (sec: string, at: number) => void): void => {
+    if (len === 0) return;
+    const start = hdrLen + off;
+    if (start + len > data.length || len < 4) throw new ObjectError(where, `${what} extends past the end of the section`);
+    const size = view.getUint32(start, true);
+    if (size < minSize) throw new ObjectError(where, `${what} record size ${size} is too small`);
+    let at = start + 4;
+    while (at + 8 <= start + len) {
+      const sec = btf.str(view.getUint32(at, true));
+      const n = view.getUint32(at + 4, true);
+      at += 8;
+      if (at + n * size > start + len) throw new ObjectError(where, `${what} records for ${sec} are truncated`);
+      for (let i = 0; i < n; i++, at += size) each(sec, at);
+    }
+  };
+  const ext: BtfExt = { lines: new Map(), funcs: new Map(), coreRelocations: 0 };
+  const put = (m: Map<string, Map<number, string>>, sec: string, off: number, text: string): void => {
+    if (!m.has(sec)) m.set(sec, new Map());
+    m.get(sec)!.set(off, text);
+  };
+  records(view.getUint32(8, true), view.getUint32(12, true), 8, 'func_info', (sec, at) => {
+    put(ext.funcs, sec, view.getUint32(at, true), btf.typeName(view.getUint32(at + 4, true)));
+  });
+  records(view.getUint32(16, true), view.getUint32(20, true), 16, 'line_info', (sec, at) => {
+    const file = btf.str(view.getUint32(at + 4, true)).split('/').pop();
+    const text = btf.str(view.getUint32(at + 8, true)).trim();
+    const lineCol = view.getUint32(at + 12, true);
+    put(ext.lines, sec, view.getUint32(at, true), `${file}:${lineCol >>> 10}: ${text}`);
+  });
+  if (hdrLen >= 32 && data.length >= 32) {
+    records(view.getUint32(24, true), view.getUint32(28, true), 16, 'CO-RE relocations', () => ext.coreRelocations++);
   }
-  return count;
+  return ext;
 }

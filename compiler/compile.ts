@@ -7,7 +7,7 @@ import { generate } from './codegen.js';
 import { buildManifest, encodeManifest } from './manifest.js';
 import { MANIFEST_SECTION } from './abi.js';
 import { verify } from './verifier.js';
-import { UserError } from './errors.js';
+import { UserError, VerifyError } from './errors.js';
 
 export interface CompileOptions {
   /** Program names or section names to compile; all programs when empty. */
@@ -50,7 +50,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const t0 = performance.now();
   const helpersByProgram = new Map<Program, number[]>();
   for (const prog of programs) {
-    const result = verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers });
+    const result = withSourceLine(prog, () => verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers }));
     helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
   }
   const t1 = performance.now();
@@ -67,4 +67,17 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   });
   const t2 = performance.now();
   return { wasm: out.binary, manifest, text: out.text, timings: { verifyMs: t1 - t0, codegenMs: t2 - t1 } };
+}
+
+/** A rejection also names the C source line (from .BTF.ext line_info) nearest before it. */
+function withSourceLine<T>(prog: Program, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    if (!(e instanceof VerifyError) || !prog.lines) throw e;
+    let line: string | undefined;
+    for (let pc = e.pc; pc >= 0 && line === undefined; pc--) line = prog.lines.get(pc);
+    if (!line) throw e;
+    throw new VerifyError(e.program, e.pc, e.insnText, `${e.reason} [${line}]`);
+  }
 }

@@ -4,7 +4,7 @@
 // applied the way libbpf does — `.text` subprograms appended to each program that calls
 // them, map references rewritten to map indices (PSEUDO.MAP_IDX / MAP_IDX_VALUE).
 
-import { type Btf, KIND, countCoreRelocations, parseBtf } from './btf.js';
+import { type Btf, KIND, parseBtf, parseBtfExt } from './btf.js';
 import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
 import { ObjectError, UserError } from './errors.js';
 import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from './isa.js';
@@ -28,15 +28,16 @@ function load(bytes: Uint8Array, source: string): BpfObject {
   const elf = parseElf(bytes, source);
   const btfSection = elf.byName('.BTF');
   const btf = btfSection ? parseBtf(btfSection.data, source) : undefined;
-  const ext = elf.byName('.BTF.ext');
-  if (ext) countCoreRelocations(ext.data, source); // validated; see docs: CO-RE against our own BTF is the identity
+  const extSection = elf.byName('.BTF.ext');
+  // CO-RE records are validated and counted; against the object's own BTF they are the identity (docs/design.md).
+  const ext = extSection && btf ? parseBtfExt(extSection.data, btf, source) : undefined;
   const maps = [...btfMaps(elf, btf, source), ...legacyMaps(elf, source), ...globalDataMaps(elf, source)];
   const license = elf.byName('license');
   return {
     source,
     license: license ? new TextDecoder().decode(license.data).replace(/\0.*$/s, '') : '',
     maps,
-    programs: programs(elf, maps, source),
+    programs: programs(elf, maps, source, ext?.lines),
   };
 }
 
@@ -207,7 +208,9 @@ function functionsOf(elf: ElfFile, section: Section): Func[] {
   }));
 }
 
-function programs(elf: ElfFile, maps: MapSpec[], source: string): Program[] {
+type SourceLines = Map<string, Map<number, string>>;
+
+function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceLines): Program[] {
   const out: Program[] = [];
   for (const section of elf.sections) {
     if (!(section.flags & SHF_EXECINSTR) || section.name === '.text' || section.size === 0) continue;
@@ -215,13 +218,13 @@ function programs(elf: ElfFile, maps: MapSpec[], source: string): Program[] {
     const funcs = functionsOf(elf, section);
     const entries = funcs.filter((f) => elf.symbols.some((s) => s.name === f.name && s.shndx === section.index && s.bind !== STB.LOCAL));
     const mains = entries.length ? entries : [{ section, name: section.name, start: 0, end: section.size }];
-    for (const main of mains) out.push(link(elf, main, maps, source));
+    for (const main of mains) out.push(link(elf, main, maps, source, lines));
   }
   return out;
 }
 
 /** Lay out `main` and every function it reaches by calls or callbacks, then patch the code. */
-function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string): Program {
+function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string, lines?: SourceLines): Program {
   const pieces: Func[] = [main];
   const base: number[] = [0];
   const key = (f: Func): string => `${f.section.index}:${f.start}`;
@@ -325,7 +328,14 @@ function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string): Progra
     if (e instanceof DecodeError) throw new ObjectError(`${source}: ${main.section.name}: program ${main.name}: instruction ${e.pc}`, e.message);
     throw e;
   }
-  return { name: main.name, section: main.section.name, insns, funcs };
+  // Source lines (.BTF.ext line_info) by slot of the linked program, for messages.
+  const programLines = new Map<number, string>();
+  pieces.forEach((piece, p) => {
+    for (const [offset, text] of lines?.get(piece.section.name) ?? []) {
+      if (offset >= piece.start && offset < piece.end) programLines.set(base[p] + (offset - piece.start) / SLOT, text);
+    }
+  });
+  return { name: main.name, section: main.section.name, insns, funcs, ...(programLines.size ? { lines: programLines } : {}) };
 }
 
 /** ld_imm64 referring to a map (MAP_IDX) or into global data (MAP_IDX_VALUE). */

@@ -66,7 +66,7 @@ test('a relocation to a missing symbol', () => {
 });
 
 test('an unknown helper', () => {
-  expectUserError([compileBpf(join(fixtures, 'unknown_helper.c'))], /instruction \d+ .*helper.*9999|9999.*helper/i);
+  expectUserError([compileBpf(join(fixtures, 'unknown_helper.c'))], /instruction \d+ .*helper.*9999.*\[unknown_helper\.c:\d+: /i);
 });
 
 test('an invalid jump', () => {
