@@ -69,6 +69,21 @@ export const HELPER_MODULE = 'helpers';
  * module's export without per-helper glue.
  */
 export const HELPER_PARAMS = 5;
+/**
+ * Hot helpers skip the BigInt crossing: their imports take i32 arguments (pointers are
+ * 32-bit in this memory model) and return i32, which codegen widens as `result` says —
+ * `pointer` zero-extends, `int` sign-extends (0 / -errno). A flags argument above 32 bits
+ * reaches the runtime as 0xffffffff, which no helper accepts, so such calls still fail.
+ */
+export const I32_HELPERS: Readonly<Record<string, { args: number; result: 'pointer' | 'int'; /** Register holding flags. */ flagsArg?: number }>> = {
+  map_lookup_elem: { args: 2, result: 'pointer' },
+  map_update_elem: { args: 4, result: 'int', flagsArg: 4 },
+  map_delete_elem: { args: 2, result: 'int' },
+  xdp_adjust_head: { args: 2, result: 'int' },
+  xdp_adjust_meta: { args: 2, result: 'int' },
+  xdp_adjust_tail: { args: 2, result: 'int' },
+};
+
 /** `callx`: a call to the helper whose id is in a register: (i64 id, r1..r5) -> i64. */
 export const CALLX_IMPORT = 'callx';
 /** Fault raised by compiled code: (i32 kind, i32 pc) -> never returns (throws). */
@@ -188,7 +203,7 @@ export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS)
 // ---------------------------------------------------------------------------------------
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface ManifestMap {
   name: string;

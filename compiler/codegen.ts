@@ -10,7 +10,7 @@ import {
   aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize,
 } from './isa.js';
 import {
-  CALLX_IMPORT, ENV_MODULE, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
+  CALLX_IMPORT, ENV_MODULE, I32_HELPERS, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
   MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME,
 } from './abi.js';
 import { MAP_TYPE, type MapSpec, type Program } from './model.js';
@@ -527,7 +527,31 @@ class FunctionGenerator {
       case HELPER_ID.loop:
         return this.boundedLoop();
     }
+    const fast = I32_HELPERS[helper.name];
+    if (fast) return this.set(0, this.i32HelperCall(helper.name, fast));
     return this.set(0, m.call(this.helperImport(helper.name), this.args(), i64));
+  }
+
+  /** A hot helper through its i32 import (see I32_HELPERS in abi.ts). */
+  private i32HelperCall(name: string, sig: (typeof I32_HELPERS)[string]): binaryen.ExpressionRef {
+    const m = this.m;
+    const importName = `helper32$${name}`;
+    if (!this.helperImports.has(importName)) {
+      this.helperImports.add(importName);
+      this.m.addFunctionImport(importName, HELPER_MODULE, name, binaryen.createType(new Array(sig.args).fill(i32)), i32);
+    }
+    const args = Array.from({ length: sig.args }, (_, i) => {
+      const r = i + 1;
+      if (sig.flagsArg !== r) return this.get32(r);
+      // Flags with any of the high 32 bits set become all-ones: invalid for every helper.
+      return m.select(
+        m.i64.ne(m.i64.shr_u(this.get(r), m.i64.const(32)), m.i64.const(0)),
+        m.i32.const(-1),
+        this.get32(r),
+      );
+    });
+    const call = m.call(importName, args, i32);
+    return sig.result === 'pointer' ? m.i64.extend_u(call) : m.i64.extend_s(call);
   }
 
   private helperImport(name: string): string {

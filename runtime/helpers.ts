@@ -168,3 +168,19 @@ export function formatPrintk(fmt: string, args: bigint[], mem: Uint8Array): stri
     return '';
   });
 }
+
+/**
+ * The hot helpers with number arguments and results, for modules that import them with
+ * i32 signatures (abi.ts I32_HELPERS): no BigInt on the per-packet path.
+ */
+export function makeI32Helpers(env: HelperEnv): Record<string, (...args: number[]) => number> {
+  const { maps, cpu } = env;
+  return {
+    map_lookup_elem: (m, key) => maps.get(m >>> 0)?.lookup(key >>> 0, cpu) ?? 0,
+    map_update_elem: (m, key, value, flags) => maps.get(m >>> 0)?.update(key >>> 0, value >>> 0, flags >>> 0, cpu) ?? -22,
+    map_delete_elem: (m, key) => maps.get(m >>> 0)?.delete(key >>> 0) ?? -22,
+    xdp_adjust_head: (_ctx, delta) => env.xdp.adjustHead(delta | 0),
+    xdp_adjust_meta: (_ctx, delta) => env.xdp.adjustMeta(delta | 0),
+    xdp_adjust_tail: (_ctx, delta) => env.xdp.adjustTail(delta | 0),
+  };
+}

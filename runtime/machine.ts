@@ -7,7 +7,7 @@ import { manifestPrograms } from '../compiler/manifest.js';
 import type { Program } from '../compiler/model.js';
 import { UserError } from '../compiler/errors.js';
 import { BpfFault, asFault } from './fault.js';
-import { makeHelpers, type HelperEnv } from './helpers.js';
+import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';
 import { createMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
@@ -100,7 +100,7 @@ export class XdpWorker {
     const budget = opts.budget ?? DEFAULT_BUDGET;
     this.engine = opts.engine ?? 'wasm';
     if (this.engine === 'wasm') {
-      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget });
+      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget }, makeI32Helpers(env));
     } else {
       this.interp = new Interpreter({
         memory: machine.memory,

@@ -1,7 +1,7 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
+import { ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
 import { readManifest } from '../compiler/manifest.js';
 import { UserError } from '../compiler/errors.js';
 import { BpfFault, asFault } from './fault.js';
@@ -66,18 +66,28 @@ export class ProgramInstance {
   }
 }
 
+/** Number-based versions of the hot helpers (abi.ts I32_HELPERS), keyed by name. */
+export type I32HelperImports = Record<string, (...args: number[]) => number>;
+
 export function instantiate(
   loaded: LoadedModule,
   memory: WebAssembly.Memory,
   helpers: HelperImports,
   opts: InstanceOptions,
+  i32Helpers: I32HelperImports = {},
 ): ProgramInstance {
-  const helperImports: Record<string, (...a: bigint[]) => bigint> = {};
+  const helperImports: Record<string, (...a: never[]) => unknown> = {};
   for (const imp of WebAssembly.Module.imports(loaded.module)) {
     if (imp.module !== HELPER_MODULE) continue;
     const fn = helpers[imp.name];
     if (!fn) throw new UserError(`${loaded.label}: the program calls helper '${imp.name}', which this runtime does not provide`);
-    helperImports[imp.name] = fn as (...a: bigint[]) => bigint;
+    if (I32_HELPERS[imp.name]) {
+      // Imported with i32 arguments and result: use the number-based version, or adapt.
+      helperImports[imp.name] = i32Helpers[imp.name] ?? ((...a: number[]) =>
+        Number(BigInt.asIntN(32, (fn as (...x: bigint[]) => bigint)(...a.map((x) => BigInt(x >>> 0))))));
+    } else {
+      helperImports[imp.name] = fn;
+    }
   }
   const imports: WebAssembly.Imports = {
     [ENV_MODULE]: {
