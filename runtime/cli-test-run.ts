@@ -9,6 +9,7 @@ import { UserError } from '../compiler/errors.js';
 import { readPcap, writePcap, type PcapRecord } from './io/pcap.js';
 import { BpfMachine, DEFAULT_BUDGET, type Engine } from './machine.js';
 import { loadWasm } from './program.js';
+import { applyUpdates, mapCommand, registerMapCommand } from './cli-map.js';
 
 interface TestRunArgs {
   module: string;
@@ -21,6 +22,7 @@ interface TestRunArgs {
   cpu: number;
   budget: number;
   'dump-map'?: string[];
+  update?: string[];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -33,15 +35,29 @@ function read(path: string): Uint8Array {
   }
 }
 
-export function testRun(args: TestRunArgs): void {
+function prepare(module: string, updates?: string[]): BpfMachine {
+  const machine = BpfMachine.create(loadWasm(read(module), module));
+  applyUpdates(machine, updates);
+  return machine;
+}
+
+interface CaptureRun {
+  program: string;
+  packets: number;
+  out: PcapRecord[];
+  counts: Map<string, number>;
+  /** One JSON-ready object per packet. */
+  lines: Record<string, unknown>[];
+  repeatedNs: bigint;
+}
+
+/** Run a capture through the program (each packet `repeat` times); nothing printed. */
+function runCapture(machine: BpfMachine, args: Pick<TestRunArgs, 'pcap' | 'program' | 'cpu' | 'engine' | 'budget' | 'repeat'>): CaptureRun {
   if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UserError(`--repeat must be a positive integer, got ${args.repeat}`);
-  const machine = BpfMachine.create(loadWasm(read(args.module), args.module));
   const program = machine.program(args.program).name;
   const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget });
   const records = readPcap(read(args.pcap), args.pcap);
-  const out: PcapRecord[] = [];
-  const counts = new Map<string, number>();
-  let elapsedNs = 0n;
+  const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n };
   records.forEach((record, index) => {
     let result;
     try {
@@ -53,29 +69,34 @@ export function testRun(args: TestRunArgs): void {
     if (args.repeat > 1) {
       const start = process.hrtime.bigint();
       for (let i = 1; i < args.repeat; i++) result = worker.runXdp(program, record.data);
-      elapsedNs += process.hrtime.bigint() - start;
+      run.repeatedNs += process.hrtime.bigint() - start;
     }
-    counts.set(result.actionName, (counts.get(result.actionName) ?? 0) + 1);
-    out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet.slice() });
-    if (args.json) {
-      const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
-      if (result.fault) line.fault = result.fault;
-      process.stdout.write(JSON.stringify(line) + '\n');
-    }
+    run.counts.set(result.actionName, (run.counts.get(result.actionName) ?? 0) + 1);
+    run.out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet.slice() });
+    const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
+    if (result.fault) line.fault = result.fault;
+    run.lines.push(line);
   });
-  if (args.out) writeFileSync(args.out, writePcap(out));
-  if (!args.json) {
-    process.stdout.write(`${records.length} packets through ${program} (${args.engine})\n`);
-    for (const [name, n] of [...counts].sort()) process.stdout.write(`  ${name.padEnd(13)} ${n}\n`);
-    if (args.repeat > 1 && records.length) {
-      const runs = BigInt(records.length * (args.repeat - 1));
-      process.stdout.write(`  ${(Number(elapsedNs / runs)).toFixed(0)} ns per packet over ${runs} repeated runs\n`);
+  return run;
+}
+
+export function testRun(args: TestRunArgs): void {
+  const machine = prepare(args.module, args.update);
+  const run = runCapture(machine, args);
+  if (args.out) writeFileSync(args.out, writePcap(run.out));
+  const print = (text: string): void => void process.stdout.write(text + '\n');
+  if (args.json) {
+    for (const line of run.lines) print(JSON.stringify(line));
+  } else {
+    print(`${run.packets} packets through ${run.program} (${args.engine})`);
+    for (const [name, n] of [...run.counts].sort()) print(`  ${name.padEnd(13)} ${n}`);
+    if (args.repeat > 1 && run.packets) {
+      const runs = BigInt(run.packets * (args.repeat - 1));
+      print(`  ${Number(run.repeatedNs / runs).toFixed(0)} ns per packet over ${runs} repeated runs`);
     }
   }
   for (const name of args['dump-map'] ?? []) {
-    const map = machine.maps.find(name);
-    if (!map) throw new UserError(`no map '${name}' (maps: ${machine.manifest.maps.map((m) => m.name).join(', ')})`);
-    for (const [key, value] of map.entries()) process.stdout.write(`${name} key ${hex(key)} value ${hex(value)}\n`);
+    for (const line of mapCommand(machine, 'dump', name)) print(`${name} ${line}`);
   }
 }
 
@@ -94,7 +115,17 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
         .option('engine', { choices: ['wasm', 'interp'] as const, default: 'wasm' as Engine, describe: 'compiled module or reference interpreter' })
         .option('cpu', { type: 'number', default: 0, describe: 'CPU number seen by the program' })
         .option('budget', { type: 'number', default: DEFAULT_BUDGET, describe: 'back-edges per packet before it is aborted (0 = unlimited)' })
-        .option('dump-map', { type: 'string', array: true, describe: 'print this map after the run; repeatable' }),
+        .option('dump-map', { type: 'string', array: true, describe: 'print this map after the run; repeatable' })
+        .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the run; repeatable' }),
     (argv) => testRun(argv as unknown as TestRunArgs),
   ) as unknown as Argv<T>;
+}
+
+/** `bpf2wasm map ...`: the map commands over a test run's state (cli-map.ts). */
+export function registerMap<T>(y: Argv<T>): Argv<T> {
+  return registerMapCommand(y, (args) => {
+    const machine = prepare(args.module, args.update);
+    if (args.pcap) runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1 });
+    for (const line of mapCommand(machine, args.op, args.map, args.key, args.value)) process.stdout.write(line + '\n');
+  });
 }

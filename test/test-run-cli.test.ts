@@ -50,6 +50,35 @@ test('summary, --repeat and --dump-map', () => {
   assert.match(r.stdout, /^flows key [0-9a-f]{32} value [0-9a-f]{16}$/m);
 });
 
+test('map commands over the state of a test run', () => {
+  const dumped = run('test-run', wasm, '--pcap', pcap, '--dump-map', 'flows');
+  const viaMap = run('map', 'dump', wasm, 'flows', '--pcap', pcap);
+  assert.is(viaMap.status, 0, viaMap.stderr);
+  const fromTestRun = dumped.stdout.split('\n').filter((l) => l.startsWith('flows ')).map((l) => l.slice(6));
+  assert.equal(viaMap.stdout.trim().split('\n'), fromTestRun);
+  assert.ok(fromTestRun.length > 0);
+  // --update provisions before the run; lookup reads it back.
+  const r = run('map', 'lookup', wasm, 'tunnel_dst', '00000000', '--update', 'tunnel_dst=00000000:0a000002');
+  assert.is(r.stdout.trim(), 'key 00000000 value 0a000002');
+  // The provisioned tunnel address shows up in the encapsulated packet (outer daddr).
+  const enc = run('test-run', wasm, '--pcap', pcap, '--json', '--update', 'tunnel_dst=00000000:0a000002');
+  const tunnelled = enc.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.len === frames.find((f) => f.name === 'udp v4 to the tunnel port')!.bytes.length + 20);
+  assert.ok(tunnelled, 'an IPIP-encapsulated packet');
+  assert.is(tunnelled.data.slice(60, 68), '0a000002');
+  for (const [args, pattern] of [
+    [['map', 'lookup', wasm, 'tunnel_dst', 'zz'], /not hex/],
+    [['map', 'lookup', wasm, 'tunnel_dst'], /needs a KEY/],
+    [['map', 'lookup', wasm, 'flows', '00'], /key|size|EINVAL/i],
+    [['map', 'delete', wasm, 'tunnel_dst', '00000000'], /EINVAL|delete/],
+    [['test-run', wasm, '--pcap', pcap, '--update', 'tunnel_dst'], /MAP=KEYHEX:VALUEHEX/],
+  ] as [string[], RegExp][]) {
+    const e = run(...args);
+    assert.is(e.status, 1, `${args.join(' ')}: ${e.stderr}`);
+    assert.is(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.match(e.stderr, pattern);
+  }
+});
+
 test('bad arguments: one line, exit 1', () => {
   const cases: [string[], RegExp][] = [
     [['test-run', wasm, '--pcap', join(scratchDir(), 'missing.pcap')], /missing\.pcap.*ENOENT/],
