@@ -54,7 +54,8 @@ const LOCAL_T0 = 11;
 const LOCAL_T1 = 12;
 const LOCAL_LABEL = 13;
 const LOCAL_I = 14; // bpf_loop counter
-const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i64, i32, i64];
+// r0, r6..r9, t0, t1 (i64 at 6..12), the Relooper label (i32 at 13), the bpf_loop counter (i64 at 14).
+const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i32, i64];
 
 const regLocal = (r: number): number =>
   r === 0 ? LOCAL_R0 : r <= 5 ? r - 1 : r <= 9 ? LOCAL_R6 + (r - 6) : LOCAL_R10;

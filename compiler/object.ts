@@ -260,6 +260,16 @@ function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string, lines?:
     return { section, offset };
   };
 
+  // A callback address (bpf_loop): ld_imm64 with BPF_PSEUDO_FUNC, or — as clang emits
+  // it — a plain ld_imm64 relocated against a code section (libbpf makes it PSEUDO_FUNC).
+  const isCallback = (piece: Func, at: number, view: DataView): boolean => {
+    if (view.getUint8(at) !== LD_IMM64) return false;
+    if (view.getUint8(at + 1) >> 4 === PSEUDO.FUNC) return true;
+    const rel = relocAt(piece.section, at);
+    const target = rel && rel.sym.shndx !== SHN_UNDEF ? elf.sections[rel.sym.shndx] : undefined;
+    return !!target && (target.flags & SHF_EXECINSTR) !== 0;
+  };
+
   const funcAt = (section: Section, offset: number, where: string): Func => {
     const fn = functionsOf(elf, section).find((f) => f.start === offset);
     if (fn) return fn;
@@ -275,8 +285,7 @@ function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string, lines?:
       const op = view.getUint8(at);
       const src = view.getUint8(at + 1) >> 4;
       const isLocalCall = op === CALL && src === CALL_KIND.LOCAL;
-      const isCallback = op === LD_IMM64 && src === PSEUDO.FUNC;
-      if (isLocalCall || isCallback) {
+      if (isLocalCall || isCallback(piece, at, view)) {
         const t = targetOf(piece, at, view);
         const fn = funcAt(t.section, t.offset, `${source}: ${piece.section.name}: instruction ${(at - piece.start) / SLOT}`);
         if (!placed.has(key(fn))) {
@@ -303,10 +312,15 @@ function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string, lines?:
       const op = view.getUint8(at);
       const src = view.getUint8(at + 1) >> 4;
       const where = `${source}: ${piece.section.name}: instruction ${slot}`;
-      if ((op === CALL && src === CALL_KIND.LOCAL) || (op === LD_IMM64 && src === PSEUDO.FUNC)) {
+      const callback = isCallback(piece, at, view);
+      if ((op === CALL && src === CALL_KIND.LOCAL) || callback) {
         const t = targetOf(piece, at, view);
         const fnSlot = placed.get(key(funcAt(t.section, t.offset, where)))!;
         out.setInt32(w + 4, fnSlot - (slot + 1), true);
+        if (callback) {
+          out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.FUNC << 4));
+          out.setInt32(w + 12, 0, true);
+        }
       } else if (op === LD_IMM64) {
         const rel = relocAt(piece.section, at);
         if (rel) patchDataReference(elf, rel, maps, out, w, where);

@@ -45,7 +45,9 @@ function bpftool(args: string[]): string {
 }
 
 const hexBytes = (b: Uint8Array): string[] => [...b].map((x) => x.toString(16).padStart(2, '0'));
-const fromJson = (a: string[]): Uint8Array => Uint8Array.from(a.map((x) => parseInt(x, 16)));
+/** bpftool prints bytes as hex strings, and program / map references as plain ids. */
+const fromJson = (a: string[] | number): Uint8Array =>
+  typeof a === 'number' ? new Uint8Array(new Uint32Array([a]).buffer) : Uint8Array.from(a.map((x) => parseInt(x, 16)));
 
 export class KernelObject {
   private closed = false;
@@ -76,6 +78,12 @@ export class KernelObject {
     bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...hexBytes(key), 'value', 'hex', ...hexBytes(value), flags]);
   }
 
+  /** Put program `program` of this object into slot `index` of a prog_array. */
+  setProgram(map: string, index: number, program: string): void {
+    const key = hexBytes(new Uint8Array(new Uint32Array([index]).buffer));
+    bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...key, 'value', 'pinned', `${this.pinDir}/${program}`]);
+  }
+
   /** Many updates in one bpftool process (`bpftool batch file`). */
   updateMany(map: string, entries: Iterable<[Uint8Array, Uint8Array]>): void {
     const lines: string[] = [];
@@ -91,12 +99,13 @@ export class KernelObject {
   dump(map: string): KernelMapEntry[] {
     const json = JSON.parse(bpftool(['-j', 'map', 'dump', 'pinned', `${this.pinDir}/maps/${map}`])) as {
       key: string[];
-      value?: string[];
+      value?: string[] | number | { error: string };
       values?: { cpu: number; value: string[] }[];
     }[];
-    return json.map((e) => ({
+    // Empty slots of fd arrays (devmap, prog_array) come back as {"error": ...}: not entries.
+    return json.filter((e) => !(e.value && typeof e.value === 'object' && 'error' in e.value)).map((e) => ({
       key: fromJson(e.key),
-      values: e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson(e.value ?? [])],
+      values: e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson((e.value as string[] | number | undefined) ?? [])],
     }));
   }
 

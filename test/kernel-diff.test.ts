@@ -31,7 +31,28 @@ const PROVISION: Record<string, Record<string, [string, string][]>> = {
   parse_count: { tunnel_dst: [['00000000', '0a000002']] },
   // 192.168.1.0/24 -> drop (1), 192.168.1.2/32 -> pass (0): longest prefix decides.
   xdp_acl: { acl_v4: [['18000000c0a80100', '01000000'], ['20000000c0a80102', '00000000']] },
+  // devmap slot 1 -> ifindex 1 (lo): redirects to key 1 succeed, key 0 falls back to PASS.
+  calls_loops: { ports: [['01000000', '01000000']] },
 };
+
+/** Set-up that is not plain bytes: program slots of prog_arrays (fixture -> [map, slot, program]). */
+const PROGRAM_SLOTS: Record<string, [string, number, string][]> = {
+  calls_loops: [['jump', 0, 'tail_target']],
+};
+const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+
+/** The corpus plus copies with other destination MACs (programs branch on them). */
+function frames() {
+  const base = [...corpus(), jumboFrame()];
+  const variants = base.slice(0, 6).flatMap((f) =>
+    [[0x01, 0x00], [0x03, 0x01], [0x02, 0x01]].map(([b0, b1]) => {
+      const bytes = f.bytes.slice();
+      bytes[0] = b0;
+      bytes[1] = b1;
+      return { name: `${f.name} (dst mac ${b0.toString(16)}:${b1.toString(16)})`, bytes };
+    }));
+  return [...base, ...variants];
+}
 
 /** Sum per-CPU values word by word (u64 little-endian), so CPU placement does not matter. */
 function sumPerCpu(values: Uint8Array[], valueSize: number): string {
@@ -58,7 +79,8 @@ for (const source of sources) {
     const object = source.object();
     const obj = loadObject(new Uint8Array(readFileSync(object)), object);
     const loaded = loadWasm(compileObject(obj).wasm, name);
-    const program = obj.programs[0].name;
+    // The entry under test: the one named like the fixture, else the first.
+    const program = (obj.programs.find((p) => p.name === name) ?? obj.programs[0]).name;
     const kernel = KernelObject.load(object);
     try {
       const engines = {
@@ -75,8 +97,13 @@ for (const source of sources) {
           engines.interp.maps.byNameOrThrow(map).updateBytes(key, value);
         }
       }
+      for (const [map, slot, prog] of PROGRAM_SLOTS[name] ?? []) {
+        kernel.setProgram(map, slot, prog);
+        const tableIndex = loaded.manifest.programs.find((p) => p.name === prog)!.tableIndex;
+        for (const m of Object.values(engines)) m.maps.byNameOrThrow(map).updateBytes(u32(slot), u32(tableIndex));
+      }
       // The jumbo frame goes beyond the linear area: the kernel passes it as multi-buffer XDP.
-      for (const frame of [...corpus(), jumboFrame()]) {
+      for (const frame of frames()) {
         let k;
         try {
           k = kernel.testRun(program, frame.bytes);
