@@ -100,16 +100,7 @@ export class ArrayMap extends BaseMap {
   }
 
   getNextKey(keyAddr: number, nextKeyAddr: number): number {
-    const v = this.v;
-    v.fresh();
-    const index = keyAddr ? v.dv.getUint32(keyAddr, true) : this.maxEntries;
-    if (index >= this.maxEntries) {
-      v.dv.setUint32(nextKeyAddr, 0, true);
-      return 0;
-    }
-    if (index === this.maxEntries - 1) return ENOENT;
-    v.dv.setUint32(nextKeyAddr, index + 1, true);
-    return 0;
+    return this.indexNextKey(keyAddr, nextKeyAddr);
   }
 
   override count(): number {

@@ -89,6 +89,23 @@ export abstract class BaseMap implements BpfMap {
   }
 
   /** Word `f` of the descriptor (plain read: family words are written before publication). */
+  /**
+   * get_next_key of index-keyed maps (arrays, fd arrays): every index in order; a missing
+   * or out-of-range key restarts at 0, as in the kernel.
+   */
+  protected indexNextKey(keyAddr: number, nextKeyAddr: number): number {
+    const v = this.v;
+    v.fresh();
+    const index = keyAddr ? v.dv.getUint32(keyAddr, true) : this.maxEntries;
+    if (index >= this.maxEntries) {
+      v.dv.setUint32(nextKeyAddr, 0, true);
+      return 0;
+    }
+    if (index === this.maxEntries - 1) return ENOENT;
+    v.dv.setUint32(nextKeyAddr, index + 1, true);
+    return 0;
+  }
+
   protected word(f: number): number {
     return this.v.i32[this.w + f]! >>> 0;
   }
