@@ -9,7 +9,7 @@
 
 import { align } from '../../compiler/abi.js';
 import type { SharedHeap } from '../memory.js';
-import { BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';
 
 const STORAGE = D.F0;
