@@ -73,6 +73,7 @@ export interface MapArgs {
   value?: string;
   pcap?: string;
   update?: string[];
+  'katran-config'?: string;
   program?: string;
 }
 
@@ -89,6 +90,7 @@ export function registerMapCommand<T>(y: Argv<T>, run: (args: MapArgs) => void):
         .positional('value', { type: 'string' })
         .option('pcap', { type: 'string', describe: 'run this capture through the program first' })
         .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the run; repeatable' })
+        .option('katran-config', { type: 'string', describe: 'provision katran-layout maps from this JSON config' })
         .option('program', { alias: 'p', type: 'string' }),
     (argv) => run(argv as unknown as MapArgs),
   ) as unknown as Argv<T>;

@@ -10,6 +10,8 @@ import { readPcap, writePcap, type PcapRecord } from './io/pcap.js';
 import { BpfMachine, DEFAULT_BUDGET, type Engine } from './machine.js';
 import { loadWasm } from './program.js';
 import { applyUpdates, mapCommand, registerMapCommand } from './cli-map.js';
+import { applyKatranConfig, parseKatranConfig } from './katran/config.js';
+import { UserspaceKatranMaps } from './katran/userspace-maps.js';
 
 interface TestRunArgs {
   module: string;
@@ -23,6 +25,7 @@ interface TestRunArgs {
   budget: number;
   'dump-map'?: string[];
   update?: string[];
+  'katran-config'?: string;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -35,8 +38,12 @@ function read(path: string): Uint8Array {
   }
 }
 
-function prepare(module: string, updates?: string[]): BpfMachine {
+function prepare(module: string, updates?: string[], katranConfig?: string): BpfMachine {
   const machine = BpfMachine.create(loadWasm(read(module), module));
+  if (katranConfig) {
+    const config = parseKatranConfig(new TextDecoder().decode(read(katranConfig)), katranConfig);
+    applyKatranConfig(new UserspaceKatranMaps(machine.maps), config);
+  }
   applyUpdates(machine, updates);
   return machine;
 }
@@ -81,7 +88,7 @@ function runCapture(machine: BpfMachine, args: Pick<TestRunArgs, 'pcap' | 'progr
 }
 
 export function testRun(args: TestRunArgs): void {
-  const machine = prepare(args.module, args.update);
+  const machine = prepare(args.module, args.update, args['katran-config']);
   const run = runCapture(machine, args);
   if (args.out) writeFileSync(args.out, writePcap(run.out));
   const print = (text: string): void => void process.stdout.write(text + '\n');
@@ -116,7 +123,8 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
         .option('cpu', { type: 'number', default: 0, describe: 'CPU number seen by the program' })
         .option('budget', { type: 'number', default: DEFAULT_BUDGET, describe: 'back-edges per packet before it is aborted (0 = unlimited)' })
         .option('dump-map', { type: 'string', array: true, describe: 'print this map after the run; repeatable' })
-        .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the run; repeatable' }),
+        .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the run; repeatable' })
+        .option('katran-config', { type: 'string', describe: 'provision katran-layout maps from this JSON config (docs/katran-config.md)' }),
     (argv) => testRun(argv as unknown as TestRunArgs),
   ) as unknown as Argv<T>;
 }
@@ -124,7 +132,7 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
 /** `bpf2wasm map ...`: the map commands over a test run's state (cli-map.ts). */
 export function registerMap<T>(y: Argv<T>): Argv<T> {
   return registerMapCommand(y, (args) => {
-    const machine = prepare(args.module, args.update);
+    const machine = prepare(args.module, args.update, args['katran-config']);
     if (args.pcap) runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1 });
     for (const line of mapCommand(machine, args.op, args.map, args.key, args.value)) process.stdout.write(line + '\n');
   });
