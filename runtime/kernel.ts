@@ -78,6 +78,47 @@ export class KernelObject {
     bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...hexBytes(key), 'value', 'hex', ...hexBytes(value), flags]);
   }
 
+  /** The kernel's view of a map of this object: type name and sizes (bpftool map show). */
+  info(map: string): { type: string; bytes_key: number; bytes_value: number; max_entries: number; flags: number } | undefined {
+    const path = `${this.pinDir}/maps/${map}`;
+    if (!existsSync(path)) return undefined;
+    return JSON.parse(bpftool(['-j', 'map', 'show', 'pinned', path]));
+  }
+
+  /** One entry's value(s), or undefined when the key is absent. */
+  lookup(map: string, key: Uint8Array): Uint8Array[] | undefined {
+    const r = spawnSync('bpftool', ['-j', 'map', 'lookup', 'pinned', this.mapPath(map), 'key', 'hex', ...hexBytes(key)], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      if (/No such file or directory|not found/i.test(r.stderr + r.stdout)) return undefined;
+      throw new UserError(`kernel: lookup in ${map} failed: ${(r.stderr || r.stdout).trim()}`);
+    }
+    const e = JSON.parse(r.stdout) as { value?: string[] | number; values?: { value: string[] }[] };
+    return e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson(e.value ?? [])];
+  }
+
+  /** Returns false when the key was absent. */
+  delete(map: string, key: Uint8Array): boolean {
+    const r = spawnSync('bpftool', ['map', 'delete', 'pinned', this.mapPath(map), 'key', 'hex', ...hexBytes(key)], { encoding: 'utf8' });
+    return r.status === 0;
+  }
+
+  /** A new map pinned beside this object's maps (inner maps of map-in-maps); returns its pin name. */
+  createMap(name: string, type: string, keySize: number, valueSize: number, maxEntries: number, flags: number): string {
+    const pin = `inner-${counter++}`;
+    bpftool(['map', 'create', `${this.pinDir}/maps/${pin}`, 'type', type, 'key', String(keySize), 'value', String(valueSize),
+      'entries', String(maxEntries), 'name', name.slice(0, 15), 'flags', String(flags)]);
+    return pin;
+  }
+
+  /** Store the map pinned as `inner` at `key` of map-in-map `outer`. */
+  setInnerMap(outer: string, key: Uint8Array, inner: string): void {
+    bpftool(['map', 'update', 'pinned', this.mapPath(outer), 'key', 'hex', ...hexBytes(key), 'value', 'pinned', this.mapPath(inner)]);
+  }
+
+  private mapPath(map: string): string {
+    return `${this.pinDir}/maps/${map}`;
+  }
+
   /** Put program `program` of this object into slot `index` of a prog_array. */
   setProgram(map: string, index: number, program: string): void {
     const key = hexBytes(new Uint8Array(new Uint32Array([index]).buffer));
