@@ -52,6 +52,18 @@ test('katran EXAMPLE steps: add a VIP and a real, list them', async () => {
   ]);
 });
 
+test('edit VIP flags, QUIC mappings, delete all', async () => {
+  assert.is((await cli('-E', '-t', '10.200.200.1:80', '-vf', 'NO_SPORT')).status, 0);
+  assert.ok(withoutTime((await cli('-l')).stdout).includes("Vip's flags:  NO_SPORT "));
+  assert.is((await cli('-E', '-t', '10.200.200.1:80', '-vf', 'NO_SPORT', '-unset')).status, 0);
+  assert.ok(withoutTime((await cli('-l')).stdout).includes("Vip's flags: "));
+  assert.is((await cli('-quic_mapping', '10.0.0.2=1022')).status, 0);
+  assert.equal(withoutTime((await cli('-list_qm')).stdout), ['real: 10.0.0.2 id: 1022', 'exiting']);
+  const hc = await cli('-list_hc');
+  assert.is(hc.status, 1, 'health checking is not configured: CANCELLED');
+  assert.match(hc.stderr, /health checking is not configured/);
+});
+
 test('MAC round trip', async () => {
   assert.is((await cli('-change_mac', '00:00:de:ad:be:af')).status, 0);
   assert.equal(withoutTime((await cli('-list_mac')).stdout), ['MAC address is: 00:00:de:ad:be:af', 'exiting']);

@@ -8,8 +8,8 @@
 import * as grpc from '@grpc/grpc-js';
 import { loadKatranProto } from './grpc-server.js';
 
-const BOOL_FLAGS = new Set(['A', 'E', 'D', 'a', 'e', 'd', 'l', 's', 'lru', 'sum', 'icmp', 'list_mac', 'unset', 'C', 'list_qm', 'del_qm']);
-const VALUE_FLAGS = new Set(['t', 'u', 'r', 'w', 'vf', 'rf', 'server', 'change_mac', 'n', 'quic_mapping']);
+const BOOL_FLAGS = new Set(['A', 'E', 'D', 'a', 'e', 'd', 'l', 's', 'lru', 'sum', 'icmp', 'list_mac', 'unset', 'C', 'list_qm', 'del_qm', 'list_hc', 'del_hc']);
+const VALUE_FLAGS = new Set(['t', 'u', 'r', 'w', 'vf', 'rf', 'server', 'change_mac', 'n', 'quic_mapping', 'new_hc', 'somark']);
 const VIP_FLAGS: Record<string, number> = { NO_SPORT: 1, NO_LRU: 2, QUIC_VIP: 4, DPORT_HASH: 8, LOCAL_VIP: 32 };
 const FLAG_WORDS: [number, string][] = [[1, ' NO_SPORT '], [2, ' NO_LRU '], [4, ' QUIC_VIP '], [8, ' DPORT_HASH '], [32, ' LOCAL_VIP ']];
 
@@ -93,10 +93,28 @@ export async function main(argv: string[]): Promise<number> {
       await list(call);
     } else if (f.has('D')) {
       await call('delVip', service());
+    } else if (f.has('E')) {
+      const name = f.get('vf') as string | undefined;
+      if (!name) throw new CliError('-E needs -vf FLAG');
+      await call('modifyVip', { vip: service(), flags: VIP_FLAGS[name] ?? badFlag(name), setFlag: !f.has('unset') });
     } else if (f.has('a') || f.has('e') || f.has('d')) {
-      const real = { address: (f.get('r') as string) ?? '', weight: Number(f.get('w') ?? 1), flags: 0 };
+      const real = { address: (f.get('r') as string) ?? '', weight: Number(f.get('w') ?? 1), flags: f.get('rf') === 'LOCAL_REAL' ? 2 : 0 };
       if (!Number.isInteger(real.weight) || real.weight < 0) throw new CliError(`bad weight '${f.get('w')}'`);
       await call('modifyRealsForVip', { action: f.has('d') ? 1 : 0, vip: service(), real: { reals: [real] } });
+    } else if (f.has('quic_mapping')) {
+      // -quic_mapping addr=id, with -del_qm to delete instead of add.
+      const m = (f.get('quic_mapping') as string).match(/^(.+)=(\d+)$/);
+      if (!m) throw new CliError(`malformed quic mapping '${f.get('quic_mapping')}': expected addr=id`);
+      await call('modifyQuicRealsMapping', { action: f.has('del_qm') ? 1 : 0, reals: { qreals: [{ address: m[1], id: Number(m[2]) }] } });
+    } else if (f.has('list_qm')) {
+      for (const q of (await call('getQuicRealsMapping', {})).qreals as { address: string; id: number }[]) print(`real: ${q.address} id: ${q.id}`);
+    } else if (f.has('C')) {
+      for (const vip of (await call('getAllVips', {})).vips) await call('delVip', vip);
+    } else if (f.has('new_hc') || f.has('del_hc') || f.has('list_hc')) {
+      const somark = Number(f.get('somark') ?? 0);
+      if (f.has('new_hc')) await call('addHealthcheckerDst', { somark, address: f.get('new_hc') });
+      else if (f.has('del_hc')) await call('delHealthcheckerDst', { somark });
+      else await call('getHealthcheckersDst', {});
     } else if (f.has('s')) {
       await statsLoop(call, f, samples);
     }
@@ -138,7 +156,10 @@ async function statsLoop(call: ReturnType<typeof connect>, f: Flags, samples: nu
   };
   for (let n = 0; n < samples; n++) {
     if (n > 0) await sleep(1000);
-    if (f.has('lru')) {
+    if (f.has('icmp')) {
+      const [v4, v6] = delta('icmp', await call('getIcmpTooBigStats', {}));
+      print(`ICMP "packet too big": v4 ${v4} pkts/sec v6: ${v6} pkts/sec`);
+    } else if (f.has('lru')) {
       const [t, m] = delta('lru', await call('getLruStats', {}));
       const [s, ns] = delta('miss', await call('getLruMissStats', {}));
       const [fb] = delta('fallback', await call('getLruFallbackStats', {}));
