@@ -341,7 +341,7 @@ class FunctionGenerator {
     // x is evaluated twice: callers pass local reads only.
     return m.i32.or(
       m.i32.and(m.i32.shr_u(x, m.i32.const(8)), m.i32.const(0xff)),
-      m.i32.and(m.i32.shl(this.copy32(x), m.i32.const(8)), m.i32.const(0xff00)),
+      m.i32.and(m.i32.shl(this.copy(x), m.i32.const(8)), m.i32.const(0xff00)),
     );
   }
 
@@ -349,7 +349,7 @@ class FunctionGenerator {
     const m = this.m;
     return m.i32.or(
       m.i32.rotl(m.i32.and(x, m.i32.const(0x00ff00ff)), m.i32.const(24)),
-      m.i32.rotl(m.i32.and(this.copy32(x), m.i32.const(0xff00ff00 | 0)), m.i32.const(8)),
+      m.i32.rotl(m.i32.and(this.copy(x), m.i32.const(0xff00ff00 | 0)), m.i32.const(8)),
     );
   }
 
@@ -369,14 +369,12 @@ class FunctionGenerator {
     if (width === 16) return m.i64.extend_u(this.swap16(m.i32.wrap(x)));
     if (width === 32) return m.i64.extend_u(this.swap32(m.i32.wrap(x)));
     const lo = m.i32.wrap(x);
-    const hi = m.i32.wrap(m.i64.shr_u(this.copy64(x), m.i64.const(32)));
+    const hi = m.i32.wrap(m.i64.shr_u(this.copy(x), m.i64.const(32)));
     return m.i64.or(m.i64.shl(m.i64.extend_u(this.swap32(lo)), m.i64.const(32)), m.i64.extend_u(this.swap32(hi)));
   }
 
-  private copy32(x: binaryen.ExpressionRef): binaryen.ExpressionRef {
-    return this.m.copyExpression(x);
-  }
-  private copy64(x: binaryen.ExpressionRef): binaryen.ExpressionRef {
+  /** A second use of an operand (operands here are local reads, so copying is cheap and pure). */
+  private copy(x: binaryen.ExpressionRef): binaryen.ExpressionRef {
     return this.m.copyExpression(x);
   }
 

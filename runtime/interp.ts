@@ -130,7 +130,6 @@ export class Interpreter {
 
   /** A call instruction; returns a result only when a tail call ends this function. */
   private doCall(prog: Program, insn: Insn, regs: bigint[], depth: number): { r0: bigint; tailCall?: number } | undefined {
-    const h = this.opts.helpers;
     const args = (): [bigint, bigint, bigint, bigint, bigint] => [regs[1], regs[2], regs[3], regs[4], regs[5]];
     if (isRegSource(insn.opcode)) {
       regs[0] = u64(this.helper('callx')(regs[insn.dst], regs[1], regs[2], regs[3], regs[4]));
@@ -156,7 +155,6 @@ export class Interpreter {
         regs[0] = this.boundedLoop(regs, depth);
         return undefined;
     }
-    void h;
     regs[0] = u64(this.helper(info.name)(...args()));
     return undefined;
   }
