@@ -16,6 +16,7 @@ import { writePcap } from '../runtime/io/pcap.js';
 import { ethernet, ipv4, tcp } from './support/corpus.js';
 import { scratchDir } from './support/clang.js';
 import { skip } from './support/skip.js';
+import { examplePath } from './support/examples.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CONFIG = {
@@ -73,18 +74,26 @@ test('invalid configs are refused naming the JSON path, before any write', () =>
   assert.throws(() => parseKatranConfig('{', 'cfg.json'), /cfg\.json: not valid JSON/);
 });
 
+test('test-run --katran-config on the example LB: the worked-example flow reaches the predicted real', () => {
+  workedExample(examplePath('xdp_lb'), 'xdp_lb');
+});
+
 test('test-run --katran-config on katran: the worked-example flow reaches the predicted real', () => {
   const katran = process.env.KATRAN_BPF_OBJ;
   if (!katran) return void skip('katran test-run with a config', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+  workedExample(katran, 'balancer');
+});
+
+function workedExample(object: string, name: string): void {
   const dir = scratchDir();
   const cli = join(root, 'bin', 'bpf2wasm.js');
   const cfg = join(dir, 'katran.json');
   const pcap = join(dir, 'flow.pcap');
-  const wasm = join(dir, 'balancer.wasm');
-  writeFileSync(cfg, JSON.stringify(CONFIG));
+  const wasm = join(dir, `${name}.wasm`);
+  writeFileSync(cfg, JSON.stringify({ ...CONFIG, quicMappings: [] })); // the example LB has no QUIC
   const frame = ethernet(0x0800, ipv4({ src: [192, 168, 1, 1], dst: [10, 200, 1, 1], proto: 6 }, tcp(31337, 80, 0x02)));
   writeFileSync(pcap, writePcap([{ timestampNs: 0n, originalLength: frame.length, data: frame }]));
-  assert.is(spawnSync(process.execPath, [cli, katran, '-o', wasm, '-q']).status, 0);
+  assert.is(spawnSync(process.execPath, [cli, object, '-o', wasm, '-q']).status, 0);
   const r = spawnSync(process.execPath, [cli, 'test-run', wasm, '--pcap', pcap, '--json', '--katran-config', cfg], { encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as { action: string; data: string };
@@ -93,6 +102,6 @@ test('test-run --katran-config on katran: the worked-example flow reaches the pr
   assert.is(out.data.slice(0, 12), '0000deadbeaf');
   assert.is(out.data.slice(52, 60), 'ac10687b');
   assert.is(out.data.slice(60, 68), '0a000003');
-});
+}
 
 test.run();

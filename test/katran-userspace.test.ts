@@ -16,6 +16,9 @@ import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
 import { KatranLb } from '../runtime/katran/control-plane.js';
 import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
 import { KernelKatranMaps } from '../runtime/katran/kernel-maps.js';
+import { sizesFromMaps } from '../runtime/katran/config.js';
+import type { KatranMaps } from '../runtime/katran/maps.js';
+import { examplePath } from './support/examples.js';
 import { XDP_ACTION_NAME } from '../runtime/xdp.js';
 import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from './support/corpus.js';
 import { skip } from './support/skip.js';
@@ -63,22 +66,31 @@ const frames = [
 
 test('katran in userspace matches the kernel byte for byte', () => {
   if (!katran) return void skip('katran userspace vs kernel', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+  compareWithKernel(katran, 'balancer_ingress', 'katran');
+});
+
+test('the example LB (katran layouts) in userspace matches the kernel byte for byte', () => {
+  compareWithKernel(examplePath('xdp_lb'), 'xdp_lb', 'example LB');
+});
+
+function compareWithKernel(object: string, program: string, label: string): void {
   const unavailable = kernelUnavailable();
-  if (unavailable) return void skip('katran userspace vs kernel', unavailable);
-  const obj = loadObject(new Uint8Array(readFileSync(katran)), katran);
-  const loaded = loadWasm(compileObject(obj).wasm, 'balancer');
+  if (unavailable) return void skip(`${label} userspace vs kernel`, unavailable);
+  const obj = loadObject(new Uint8Array(readFileSync(object)), object);
+  const loaded = loadWasm(compileObject(obj).wasm, label);
   const machines = { wasm: BpfMachine.create(loaded), interp: BpfMachine.create(loaded) };
   const clock = (): bigint => 1_000_000_000n;
   const workers = {
     wasm: machines.wasm.worker(0, { engine: 'wasm', clock }),
     interp: machines.interp.worker(0, { engine: 'interp', clock }),
   };
-  for (const m of Object.values(machines)) provision(new KatranLb(new UserspaceKatranMaps(m.maps), { defaultMac: '00:00:de:ad:be:af' }));
-  const kernel = KernelObject.load(katran);
+  const lbFor = (maps: KatranMaps): KatranLb => new KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...sizesFromMaps(maps) });
+  for (const m of Object.values(machines)) provision(lbFor(new UserspaceKatranMaps(m.maps)));
+  const kernel = KernelObject.load(object);
   try {
     // One control plane, two backends: the same provisioning drives the kernel's maps.
-    provision(new KatranLb(new KernelKatranMaps(kernel, possibleCpus()), { defaultMac: '00:00:de:ad:be:af' }));
-    for (const name of ['vip_map', 'reals', 'ctl_array', 'vip_miss_stats']) {
+    provision(lbFor(new KernelKatranMaps(kernel, possibleCpus())));
+    for (const name of ['vip_map', 'reals', 'ctl_array', 'vip_miss_stats'].filter((n) => loaded.manifest.maps.some((m) => m.name === n))) {
       const render = (entries: [Uint8Array, Uint8Array][]): string[] => entries.map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
       const kernelEntries = kernel.dump(name).map((e): [Uint8Array, Uint8Array] => [e.key, e.values[0]]);
       assert.equal(render([...machines.wasm.maps.byNameOrThrow(name).entries()]), render(kernelEntries), `map ${name} after provisioning`);
@@ -90,10 +102,10 @@ test('katran in userspace matches the kernel byte for byte', () => {
     }
     let compared = 0;
     for (const f of frames) {
-      const k = kernel.testRun('balancer_ingress', f.bytes);
+      const k = kernel.testRun(program, f.bytes);
       const want = `${XDP_ACTION_NAME[k.retval]} ${hex(k.data)}`;
       for (const engine of ['wasm', 'interp'] as const) {
-        const r = workers[engine].runXdp('balancer_ingress', f.bytes);
+        const r = workers[engine].runXdp(program, f.bytes);
         assert.is(`${r.actionName} ${hex(r.packet)}`, want, `${engine}: ${f.name}${r.fault ? ` (fault ${r.fault})` : ''}`);
       }
       compared++;
@@ -123,10 +135,10 @@ test('katran in userspace matches the kernel byte for byte', () => {
         assert.equal([...ours].sort(), [...theirs].sort(), `${engine}: ${name}`);
       }
     }
-    console.log(`REPORT katran userspace vs kernel: ${compared} packets identical on wasm, interpreter and kernel; stats and reals_stats equal`);
+    console.log(`REPORT ${label} userspace vs kernel: ${compared} packets identical on wasm, interpreter and kernel; stats and reals_stats equal`);
   } finally {
     kernel.close();
   }
-});
+}
 
 test.run();

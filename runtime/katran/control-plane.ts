@@ -142,7 +142,9 @@ export class KatranLb {
     this.requireCapacity(op, 'vip_map', c.maxVips, 'maxVips');
     this.requireCapacity(op, 'ch_rings', c.maxVips * c.chRingSize, 'maxVips * chRingSize');
     this.requireCapacity(op, 'reals', c.maxReals, 'maxReals');
-    for (const name of ['ctl_array', 'stats', 'lru_mapping', 'server_id_map', 'lru_miss_stats', 'vip_miss_stats']) {
+    // The maps every katran-layout data plane has; QUIC (server_id_map) and the miss
+    // statistics are optional for smaller objects and checked where they are used.
+    for (const name of ['ctl_array', 'stats', 'lru_mapping']) {
       if (!maps.describe(name)) throw new KatranError(op, `the object has no map ${name}`);
     }
     this.validateCores(op, c);
@@ -194,7 +196,7 @@ export class KatranLb {
       this.maps.setInnerMap('lru_mapping', u32le(core), handle);
       this.lruMaps.set(core, handle);
     }
-    this.maps.update('vip_miss_stats', u32le(0), new Uint8Array(20));
+    if (this.maps.describe('vip_miss_stats')) this.maps.update('vip_miss_stats', u32le(0), new Uint8Array(20));
     this.initialized = true;
   }
 
@@ -520,7 +522,9 @@ export class KatranLb {
   private serverIdLimit(): number {
     if (this.config.enableCidV3) return 0xffffffff;
     // katran accepts ids up to 0xFFFFFE, but the array only has max_entries slots.
-    return Math.min(MAX_QUIC_ID_V2, this.maps.describe('server_id_map')!.maxEntries - 1);
+    const serverIds = this.maps.describe('server_id_map');
+    if (!serverIds) throw new KatranError('modifyQuicRealsMapping', 'the object has no map server_id_map (no QUIC support)');
+    return Math.min(MAX_QUIC_ID_V2, serverIds.maxEntries - 1);
   }
 
   getQuicRealsMapping(): QuicReal[] {
