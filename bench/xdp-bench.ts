@@ -19,6 +19,7 @@ import { BpfMachine, type Engine } from '../runtime/machine.js';
 import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
 import { KatranLb } from '../runtime/katran/control-plane.js';
 import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
+import { sizesFromMaps } from '../runtime/katran/config.js';
 import { ethernet, ipv4, tcp } from '../test/support/corpus.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -70,22 +71,24 @@ function main(): void {
     provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
     dst: [10, 200, 200, 1],
   }];
+  // katran-layout objects, provisioned through the katran control plane: one VIP, three reals.
+  const katranTarget = (name: string, object: string, program: string): Target => ({
+    name,
+    object,
+    program,
+    provision: (m) => {
+      const maps = new UserspaceKatranMaps(m.maps);
+      const lb = new KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...sizesFromMaps(maps) });
+      lb.init();
+      const vip = { address: '10.200.1.1', port: 80, proto: 6 };
+      lb.addVip(vip);
+      for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address: a, weight: 1 }, vip);
+    },
+    dst: [10, 200, 1, 1],
+  });
+  targets.push(katranTarget('example LB', join(root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb'));
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (katran) {
-    targets.push({
-      name: 'katran',
-      object: katran,
-      program: 'balancer_ingress',
-      provision: (m) => {
-        const lb = new KatranLb(new UserspaceKatranMaps(m.maps), { defaultMac: '00:00:de:ad:be:af' });
-        lb.init();
-        const vip = { address: '10.200.1.1', port: 80, proto: 6 };
-        lb.addVip(vip);
-        for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address: a, weight: 1 }, vip);
-      },
-      dst: [10, 200, 1, 1],
-    });
-  }
+  if (katran) targets.push(katranTarget('katran', katran, 'balancer_ingress'));
   const noKernel = kernelUnavailable();
   const trivial = noKernel ? undefined : KernelObject.load(compileC(join(root, 'bench', 'xdp_trivial.c')));
   const results: Record<string, Record<string, number | null>> = {};
