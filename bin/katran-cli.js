@@ -1,3 +1,5 @@
 #!/usr/bin/env node
 // Thin launcher so the package bin exists before `tsc` has produced dist/.
-import '../dist/runtime/katran/cli.js';
+import { main } from '../dist/runtime/katran/cli.js';
+
+process.exitCode = await main(process.argv.slice(2));
