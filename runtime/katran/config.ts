@@ -1,12 +1,16 @@
-// The declarative katran configuration (JSON; schema in docs/katran-config.md): checked
-// completely — unknown keys, wrong types, bad addresses and ports are errors naming the
-// JSON path — before the first map write, then applied through KatranLb.
+// The declarative katran configuration (JSON; schema in docs/katran-config.md). Applying
+// one is all or nothing: the file is checked on its own (unknown keys, wrong types, bad
+// addresses, ports out of range, duplicates: a KatranError naming the JSON path), then
+// against the balancer it goes into (VIPs already there, VIP / real / server-id space),
+// and only then written through KatranLb — the same calls an operator would make.
 
 import { KatranError } from './errors.js';
 import { KatranLb, ModifyAction, type KatranConfig } from './control-plane.js';
 import type { KatranMaps } from './maps.js';
 import { MaglevVersion } from './maglev.js';
 import { parseIp } from './ip.js';
+import { parseMac } from './mac.js';
+import { realKey } from './real-registry.js';
 
 export const VIP_FLAG_NAMES: Readonly<Record<string, number>> = {
   NO_SPORT: 1, NO_LRU: 2, QUIC_VIP: 4, DPORT_HASH: 8, SRC_ROUTING: 16, LOCAL_VIP: 32,
@@ -14,13 +18,21 @@ export const VIP_FLAG_NAMES: Readonly<Record<string, number>> = {
 };
 export const REAL_FLAG_NAMES: Readonly<Record<string, number>> = { LOCAL_REAL: 2 };
 const PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17 };
+/** katran's kMaxQuicIdV2; a smaller server_id_map lowers it (checked when applied). */
+const MAX_QUIC_ID = 0xfffffe;
+
+export interface KatranFileReal { address: string; weight: number; flags: number }
+export interface KatranFileVip { address: string; port: number; proto: number; flags: number; reals: KatranFileReal[] }
 
 export interface KatranFileConfig {
+  /** Where the text came from (file name), for error messages. */
+  source: string;
   mac: string;
-  maglev: MaglevVersion;
+  /** Absent: the balancer's own (V1 for a new one). */
+  maglev?: MaglevVersion;
   lruSize?: number;
   forwardingCores?: number[];
-  vips: { address: string; port: number; proto: number; flags: number; reals: { address: string; weight: number; flags: number }[] }[];
+  vips: KatranFileVip[];
   quicMappings: { address: string; id: number }[];
 }
 
@@ -67,6 +79,9 @@ class Checker {
   }
 }
 
+/** Canonical identity of an address (v4-mapped IPv6 = its IPv4), as KatranLb keys reals. */
+const addressKey = (text: string): string => realKey(parseIp(text)!);
+
 export function parseKatranConfig(text: string, label: string): KatranFileConfig {
   let json: Json;
   try {
@@ -76,38 +91,51 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
   }
   const c = new Checker(label);
   const top = c.object(json, '$', ['mac', 'maglev', 'lruSize', 'forwardingCores', 'vips', 'quicMappings'], ['mac']);
-  const mac = typeof top.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(top.mac)
+  const mac = typeof top.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(top.mac) && parseMac(top.mac)
     ? top.mac
     : c.fail('$.mac', 'must be a MAC address like 00:00:de:ad:be:af');
-  const maglev = top.maglev ?? 'v1';
-  if (maglev !== 'v1' && maglev !== 'v2') c.fail('$.maglev', "must be 'v1' or 'v2'");
-  const seen = new Set<string>();
-  const vips = c.array(top.vips ?? [], '$.vips').map((v, i) => {
+  if (top.maglev !== undefined && top.maglev !== 'v1' && top.maglev !== 'v2') c.fail('$.maglev', "must be 'v1' or 'v2'");
+
+  const seenVips = new Set<string>();
+  const vips = c.array(top.vips ?? [], '$.vips').map((v, i): KatranFileVip => {
     const path = `$.vips[${i}]`;
     const o = c.object(v, path, ['address', 'port', 'protocol', 'flags', 'reals'], ['address', 'port', 'protocol']);
-    const proto: number = (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
-    const vip = { address: c.address(o.address, `${path}.address`), port: c.int(o.port, `${path}.port`, 0, 65535), proto };
-    const id = `${parseIp(vip.address)!.bytes.join('.')}:${vip.port}:${proto}`;
-    if (seen.has(id)) c.fail(path, 'duplicate VIP');
-    seen.add(id);
-    const reals = c.array(o.reals ?? [], `${path}.reals`).map((r, j) => {
+    const address = c.address(o.address, `${path}.address`);
+    const port = c.int(o.port, `${path}.port`, 0, 65535);
+    const proto = (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
+    const id = `${addressKey(address)}:${port}:${proto}`;
+    if (seenVips.has(id)) c.fail(path, `duplicate VIP ${address}:${port}/${o.protocol}`);
+    seenVips.add(id);
+    const seenReals = new Set<string>();
+    const reals = c.array(o.reals ?? [], `${path}.reals`).map((r, j): KatranFileReal => {
       const rp = `${path}.reals[${j}]`;
       const ro = c.object(r, rp, ['address', 'weight', 'flags'], ['address']);
+      const realAddress = c.address(ro.address, `${rp}.address`);
+      if (seenReals.has(addressKey(realAddress))) c.fail(`${rp}.address`, `duplicate real ${realAddress} in this VIP`);
+      seenReals.add(addressKey(realAddress));
       return {
-        address: c.address(ro.address, `${rp}.address`),
+        address: realAddress,
         weight: ro.weight === undefined ? 1 : c.int(ro.weight, `${rp}.weight`, 0, 0xffffffff),
         flags: c.flags(ro.flags, `${rp}.flags`, REAL_FLAG_NAMES),
       };
     });
-    return { ...vip, flags: c.flags(o.flags, `${path}.flags`, VIP_FLAG_NAMES), reals };
+    return { address, port, proto, flags: c.flags(o.flags, `${path}.flags`, VIP_FLAG_NAMES), reals };
   });
+
+  const seenIds = new Set<number>();
   const quicMappings = c.array(top.quicMappings ?? [], '$.quicMappings').map((q, i) => {
-    const o = c.object(q, `$.quicMappings[${i}]`, ['address', 'id'], ['address', 'id']);
-    return { address: c.address(o.address, `$.quicMappings[${i}].address`), id: c.int(o.id, `$.quicMappings[${i}].id`, 1, 0xfffffd) };
+    const path = `$.quicMappings[${i}]`;
+    const o = c.object(q, path, ['address', 'id'], ['address', 'id']);
+    const mapping = { address: c.address(o.address, `${path}.address`), id: c.int(o.id, `${path}.id`, 1, MAX_QUIC_ID) };
+    if (seenIds.has(mapping.id)) c.fail(`${path}.id`, `server id ${mapping.id} is mapped twice`);
+    seenIds.add(mapping.id);
+    return mapping;
   });
+
   return {
+    source: label,
     mac,
-    maglev: maglev === 'v2' ? MaglevVersion.V2 : MaglevVersion.V1,
+    ...(top.maglev !== undefined ? { maglev: top.maglev === 'v2' ? MaglevVersion.V2 : MaglevVersion.V1 } : {}),
     ...(top.lruSize !== undefined ? { lruSize: c.int(top.lruSize, '$.lruSize', 1, 2 ** 31) } : {}),
     ...(top.forwardingCores !== undefined
       ? { forwardingCores: c.array(top.forwardingCores, '$.forwardingCores').map((x, i) => c.int(x, `$.forwardingCores[${i}]`, 0, 1023)) }
@@ -133,22 +161,88 @@ export function sizesFromMaps(maps: KatranMaps): Partial<KatranConfig> {
   };
 }
 
-/** A KatranLb for `maps`, initialised and provisioned from the file's configuration. */
-export function applyKatranConfig(maps: KatranMaps, config: KatranFileConfig, overrides: Partial<KatranConfig> = {}): KatranLb {
-  const lb = new KatranLb(maps, {
-    ...sizesFromMaps(maps),
-    defaultMac: config.mac,
-    hashFunction: config.maglev,
-    ...(config.lruSize !== undefined ? { lruSize: config.lruSize } : {}),
-    ...(config.forwardingCores !== undefined ? { forwardingCores: config.forwardingCores } : {}),
-    ...overrides,
+/**
+ * Throws (KatranError naming the JSON path) unless every write `config` implies would be
+ * accepted by `lb` in its current state. Writes nothing.
+ */
+export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): void {
+  const c = new Checker(config.source);
+  if (config.maglev !== undefined && config.maglev !== lb.config.hashFunction) {
+    c.fail('$.maglev', `the balancer already uses Maglev ${lb.config.hashFunction === MaglevVersion.V2 ? 'v2' : 'v1'}; the ring builder is chosen when it is created`);
+  }
+  if (config.lruSize !== undefined && config.lruSize !== lb.config.lruSize) {
+    c.fail('$.lruSize', `the balancer's LRUs already exist (lruSize ${lb.config.lruSize}); it is chosen when the balancer is created`);
+  }
+  if (config.forwardingCores !== undefined && config.forwardingCores.join() !== lb.config.forwardingCores.join()) {
+    c.fail('$.forwardingCores', `the balancer already has its per-core LRUs (${lb.config.forwardingCores.join(', ') || 'none'}); they are chosen when it is created`);
+  }
+
+  config.vips.forEach((v, i) => {
+    if (lb.hasVip({ address: v.address, port: v.port, proto: v.proto })) c.fail(`$.vips[${i}]`, 'the balancer already has this VIP');
   });
-  lb.init();
+  const freeVips = lb.config.maxVips - lb.getAllVips().length;
+  if (config.vips.length > freeVips) {
+    c.fail('$.vips', `${config.vips.length} VIPs do not fit: ${freeVips} of the balancer's ${lb.config.maxVips} VIP numbers are free`);
+  }
+
+  // Each address not yet known to the balancer takes a real index (1..maxReals-1).
+  const newReals = new Set<string>();
+  const addresses = [...config.vips.flatMap((v) => v.reals.map((r) => r.address)), ...config.quicMappings.map((q) => q.address)];
+  for (const a of addresses) if (lb.getIndexForReal(a) < 0) newReals.add(addressKey(a));
+  const freeReals = lb.config.maxReals - 1 - lb.getNumToRealMap().size;
+  if (newReals.size > freeReals) {
+    c.fail('$.vips', `${newReals.size} new real addresses do not fit: ${freeReals} of the balancer's real indexes are free`);
+  }
+
+  if (config.quicMappings.length > 0) {
+    let limit: number;
+    try {
+      limit = lb.serverIdLimit();
+    } catch (e) {
+      return c.fail('$.quicMappings', e instanceof KatranError ? e.reason : String(e));
+    }
+    config.quicMappings.forEach((q, i) => {
+      if (q.id > limit) c.fail(`$.quicMappings[${i}].id`, `server id ${q.id} exceeds this object's limit ${limit}`);
+    });
+  }
+}
+
+/** Writes `config` through `lb` (after checkKatranConfigFits). */
+function write(lb: KatranLb, config: KatranFileConfig, changeMac: boolean): void {
+  if (changeMac) lb.changeMac(config.mac);
   for (const v of config.vips) {
     const vip = { address: v.address, port: v.port, proto: v.proto };
     lb.addVip(vip, v.flags);
     if (v.reals.length) lb.modifyRealsForVip(ModifyAction.ADD, v.reals, vip);
   }
   if (config.quicMappings.length) lb.modifyQuicRealsMapping(ModifyAction.ADD, config.quicMappings);
+}
+
+/**
+ * Applies `config`, all or nothing, and returns the balancer.
+ * - Given a KatranLb: adds the file's VIPs, reals and QUIC mappings to it and sets its MAC.
+ *   maglev / lruSize / forwardingCores, if present, must match what it was created with.
+ * - Given maps: creates the KatranLb for them (sizes read from the maps, `overrides` last),
+ *   initialises it and provisions it. Nothing is written if the config does not fit.
+ * Only a backend refusing a write the checks allowed (a kernel out of memory) can stop
+ * it halfway; that error is thrown as is.
+ */
+export function applyKatranConfig(target: KatranLb | KatranMaps, config: KatranFileConfig, overrides: Partial<KatranConfig> = {}): KatranLb {
+  if (target instanceof KatranLb) {
+    checkKatranConfigFits(target, config);
+    write(target, config, true);
+    return target;
+  }
+  const lb = new KatranLb(target, {
+    ...sizesFromMaps(target),
+    defaultMac: config.mac,
+    ...(config.maglev !== undefined ? { hashFunction: config.maglev } : {}),
+    ...(config.lruSize !== undefined ? { lruSize: config.lruSize } : {}),
+    ...(config.forwardingCores !== undefined ? { forwardingCores: config.forwardingCores } : {}),
+    ...overrides,
+  });
+  checkKatranConfigFits(lb, { ...config, maglev: undefined, lruSize: undefined, forwardingCores: undefined });
+  lb.init();
+  write(lb, config, false);
   return lb;
 }

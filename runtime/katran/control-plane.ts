@@ -519,7 +519,11 @@ export class KatranLb {
     return { changedSlots: 0, ignored };
   }
 
-  private serverIdLimit(): number {
+  /**
+   * The largest QUIC server id modifyQuicRealsMapping accepts; throws KatranError if the
+   * object has no server_id_map. Public so callers can validate a whole plan up front.
+   */
+  serverIdLimit(): number {
     if (this.config.enableCidV3) return 0xffffffff;
     // katran accepts ids up to 0xFFFFFE, but the array only has max_entries slots.
     const serverIds = this.maps.describe('server_id_map');
