@@ -39,12 +39,17 @@ const u64pair = (a: bigint, b: bigint): Uint8Array => {
 const key = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
 test('katran EXAMPLE steps: add a VIP and a real, list them', async () => {
-  assert.equal(withoutTime((await cli('-A', '-t', '10.200.200.1:80')).stdout), ['exiting']);
-  assert.equal(withoutTime((await cli('-a', '-t', '10.200.200.1:80', '-r', '10.0.0.2', '-w', '1')).stdout), ['exiting']);
+  // Go's log lines (timestamped) go to stderr, fmt output and `exiting` to stdout.
+  const added = await cli('-A', '-t', '10.200.200.1:80');
+  assert.equal(withoutTime(added.stdout), ['exiting']);
+  assert.equal(withoutTime(added.stderr), ['Adding service: 10.200.200.1:80 6', 'Vip modified']);
+  const real = await cli('-a', '-t', '10.200.200.1:80', '-r', '10.0.0.2', '-w', '1');
+  assert.equal(withoutTime(real.stdout), ['exiting']);
+  assert.equal(withoutTime(real.stderr), ['Reals modified']);
   const listed = await cli('-l');
   assert.is(listed.status, 0, listed.stderr);
+  assert.equal(withoutTime(listed.stderr), ['vips len 1']);
   assert.equal(withoutTime(listed.stdout), [
-    'vips len 1',
     'VIP:         10.200.200.1 Port:     80 Protocol: tcp',
     "Vip's flags: ",
     ' ->10.0.0.2          weight: 1 flags: ',
@@ -58,7 +63,11 @@ test('edit VIP flags, QUIC mappings, delete all', async () => {
   assert.is((await cli('-E', '-t', '10.200.200.1:80', '-vf', 'NO_SPORT', '-unset')).status, 0);
   assert.ok(withoutTime((await cli('-l')).stdout).includes("Vip's flags: "));
   assert.is((await cli('-quic_mapping', '10.0.0.2=1022')).status, 0);
-  assert.equal(withoutTime((await cli('-list_qm')).stdout), ['real: 10.0.0.2 id: 1022', 'exiting']);
+  assert.equal(withoutTime((await cli('-list_qm')).stdout), [
+    "printing address to quic's connection id mapping",
+    'real:             10.0.0.2 = connection id:   1022',
+    'exiting',
+  ]);
   const hc = await cli('-list_hc');
   assert.is(hc.status, 1, 'health checking is not configured: CANCELLED');
   assert.match(hc.stderr, /health checking is not configured/);
@@ -66,7 +75,9 @@ test('edit VIP flags, QUIC mappings, delete all', async () => {
 
 test('MAC round trip', async () => {
   assert.is((await cli('-change_mac', '00:00:de:ad:be:af')).status, 0);
-  assert.equal(withoutTime((await cli('-list_mac')).stdout), ['MAC address is: 00:00:de:ad:be:af', 'exiting']);
+  const listed = await cli('-list_mac');
+  assert.equal(withoutTime(listed.stdout), ['exiting']);
+  assert.equal(withoutTime(listed.stderr), ['Mac address is 00:00:de:ad:be:af']);
 });
 
 test('-s -lru prints katran\'s summary from the counters', async () => {
@@ -94,8 +105,10 @@ test('errors: one line, exit 1, maps unchanged', async () => {
   ] as [string[], RegExp][]) {
     const r = await cli(...args);
     assert.is(r.status, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
-    assert.match(r.stderr, pattern);
+    // Besides the Go client's own progress log line, exactly one error line.
+    const errors = withoutTime(r.stderr).filter((l) => !/^(Adding|Deleting) service: /.test(l));
+    assert.is(errors.length, 1, r.stderr);
+    assert.match(errors[0]!, pattern);
   }
   assert.is(JSON.stringify(maps.entries('vip_map').map(([k, v]) => [[...k], [...v]])), before);
 });
@@ -108,7 +121,7 @@ test('an unreachable server is one clear error', async () => {
     child.on('close', (status) => resolve({ status, stderr }));
   });
   assert.is(r.status, 1);
-  assert.match(r.stderr, /cannot reach 127\.0\.0\.1:1/);
+  assert.match(r.stderr, /cannot reach the katran server at 127\.0\.0\.1:1/);
 });
 
 test.after(() => server.close());

@@ -90,7 +90,8 @@ class Command {
 
   private str(name: string): string { return (this.flags.get(name) as string | undefined) ?? ''; }
   private bool(name: string): boolean { return this.flags.get(name) === true; }
-  private log(line: string): void { this.io.out(`${goLogPrefix()}${line}`); }
+  /** Go's `log` package: timestamped, on stderr (stdout carries only the client's fmt output). */
+  private log(line: string): void { this.io.err(`${goLogPrefix()}${line}`); }
 
   /** -t wins over -u, as in katran. */
   private service(command: string): { text: string; vip: WireVip } {
