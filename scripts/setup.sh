@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(clang llvm lld libbpf-dev libxdp-dev bpftool iproute2 tcpdump ethtool curl python3 make g++)
+packages=(clang llvm lld libbpf-dev libxdp-dev bpftool iproute2 iputils-ping tcpdump ethtool curl python3 make g++)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

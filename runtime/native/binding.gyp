@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "bpf2wasm_native",
+      "sources": [
+        "src/addon.cc",
+        "src/xsk_socket.cc",
+        "src/prefilter.cc",
+        "src/packet_socket.cc",
+        "src/tap_device.cc",
+        "src/util.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "libraries": ["-lxdp", "-lbpf"]
+    }
+  ]
+}

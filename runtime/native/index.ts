@@ -1,0 +1,93 @@
+// The typed face of the native addon (runtime/native/src). Loading is lazy, so commands
+// that never touch a live interface work where the addon was not built, and the first
+// one that does gets one clear error saying how to build it.
+
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UserError } from '../../compiler/errors.js';
+
+export interface XskStatistics {
+  rxDropped: number;
+  rxInvalidDescriptors: number;
+  txInvalidDescriptors: number;
+  rxRingFull: number;
+  fillRingEmpty: number;
+  txRingEmpty: number;
+  txDropped: number;
+  fillQueued: number;
+  frames: number;
+}
+
+export interface XskSocket {
+  readonly fd: number;
+  readonly zeroCopy: boolean;
+  /** Fills `descriptors` with (address, length) pairs relative to the UMEM; waits up to timeoutMs. */
+  receive(descriptors: Uint32Array, timeoutMs: number): number;
+  /** Queues (address, length) pairs for sending; returns how many fit (the rest are recycled). */
+  transmit(descriptors: Uint32Array, count: number): number;
+  /** Hands frames back to the kernel for reception. */
+  recycle(addresses: Uint32Array, count: number): void;
+  statistics(): XskStatistics;
+  close(): void;
+}
+
+export interface Prefilter {
+  readonly xskMapFd: number;
+  readonly mode: 'native' | 'generic';
+  addHostAddress(address: Uint8Array): void;
+  close(): void;
+}
+
+export interface PacketSocket {
+  receive(area: Uint8Array, slotSize: number, offset: number, lengths: Uint32Array, timeoutMs: number): number;
+  send(frame: Uint8Array): number;
+  close(): void;
+}
+
+export interface TapDevice {
+  readonly name: string;
+  write(frame: Uint8Array): number;
+  close(): void;
+}
+
+/** AF_XDP bind modes, as the addon numbers them. */
+export const BIND_MODE = { auto: 0, copy: 1, zerocopy: 2 } as const;
+/** XDP attach modes of the prefilter. */
+export const ATTACH_MODE = { auto: 0, native: 1, generic: 2 } as const;
+
+export interface NativeAddon {
+  XskSocket: new (ifname: string, queue: number, umem: Uint8Array, frameSize: number, ringSize: number, bindMode: number, xskMapFd: number) => XskSocket;
+  Prefilter: new (objectPath: string, ifname: string, attachMode: number) => Prefilter;
+  PacketSocket: new (ifname: string, listen: boolean) => PacketSocket;
+  TapDevice: new (name: string, mac: Uint8Array) => TapDevice;
+  setAffinity(cpu: number): boolean;
+  ifIndex(name: string): number;
+}
+
+const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'runtime', 'native');
+const addonPath = join(nativeDir, 'build', 'Release', 'bpf2wasm_native.node');
+/** The compiled prefilter XDP program loaded by Prefilter. */
+export const PREFILTER_OBJECT = join(nativeDir, 'build', 'prefilter.bpf.o');
+
+let addon: NativeAddon | undefined;
+
+export function nativeAddon(): NativeAddon {
+  if (addon) return addon;
+  if (!existsSync(addonPath) || !existsSync(PREFILTER_OBJECT)) {
+    throw new UserError('the native addon is not built: run `node scripts/build-native.mjs` (needs g++, libxdp-dev, libbpf-dev, clang)');
+  }
+  addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+  return addon;
+}
+
+/** Errors the addon throws carry the errno name; this turns the common ones into advice. */
+export function explainNativeError(e: unknown, where: string): UserError {
+  const error = e as { message?: string; code?: string };
+  const hint = error.code === 'EPERM' || error.code === 'EACCES' ? ' (needs root or CAP_NET_ADMIN + CAP_BPF)'
+    : error.code === 'ENODEV' ? ' (no such interface)'
+    : error.code === 'EOPNOTSUPP' ? ' (the interface or its driver does not support this mode)'
+    : '';
+  return new UserError(`${where}: ${error.message ?? String(e)}${hint}`);
+}

@@ -1,0 +1,279 @@
+// One AF_XDP socket on one RX queue, with its own UMEM. The UMEM is a page-aligned range
+// of the program's shared WebAssembly memory, so the program runs on received frames in
+// place and XDP_TX sends the very same frame back. Every frame starts in the fill ring;
+// frames come back to it after TX completion (XDP_TX) or at once (drop, pass, abort), so
+// the fill ring is sized to hold them all and a push to it can never fail.
+#include "xsk_socket.h"
+
+#include <cerrno>
+#include <cstring>
+#include <linux/if_link.h>
+#include <linux/if_xdp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <xdp/xsk.h>
+
+#include "util.h"
+
+namespace {
+
+bool IsPowerOfTwo(uint32_t n) { return n != 0 && (n & (n - 1)) == 0; }
+
+class XskSocket : public Napi::ObjectWrap<XskSocket> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "XskSocket", {
+      InstanceMethod("receive", &XskSocket::Receive),
+      InstanceMethod("transmit", &XskSocket::Transmit),
+      InstanceMethod("recycle", &XskSocket::Recycle),
+      InstanceMethod("statistics", &XskSocket::Statistics),
+      InstanceMethod("close", &XskSocket::Close),
+      InstanceAccessor("fd", &XskSocket::Fd, nullptr),
+      InstanceAccessor("zeroCopy", &XskSocket::ZeroCopy, nullptr),
+    });
+  }
+
+  // new XskSocket(ifname, queue, umem: Uint8Array, frameSize, ringSize, bindMode, xskMapFd)
+  // bindMode: 0 = let the kernel choose, 1 = copy, 2 = zero-copy.
+  explicit XskSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<XskSocket>(info) {
+    Napi::Env env = info.Env();
+    std::string ifname = StringArg(info, 0, "interface");
+    uint32_t queue = U32Arg(info, 1, "queue");
+    Bytes area = BytesOf(info[2], "umem");
+    frameSize_ = U32Arg(info, 3, "frame size");
+    uint32_t ringSize = U32Arg(info, 4, "ring size");
+    uint32_t bindMode = U32Arg(info, 5, "bind mode");
+    int xskMapFd = info[6].As<Napi::Number>().Int32Value();
+    InterfaceIndex(env, ifname);  // a clear error for a missing interface
+
+    if (reinterpret_cast<uintptr_t>(area.data) % 4096 != 0) {
+      throw Napi::Error::New(env, "umem must start on a page boundary");
+    }
+    frameCount_ = static_cast<uint32_t>(area.length / frameSize_);
+    if (!IsPowerOfTwo(frameCount_) || !IsPowerOfTwo(ringSize) || ringSize > frameCount_) {
+      throw Napi::Error::New(env, "umem frame count and ring size must be powers of two, ring size <= frames");
+    }
+    // Keep the memory alive as long as the kernel may write into it.
+    memory_ = Napi::Persistent(info[2].As<Napi::Object>());
+
+    xsk_umem_config umemConfig{};
+    umemConfig.fill_size = frameCount_;
+    umemConfig.comp_size = frameCount_;
+    umemConfig.frame_size = frameSize_;
+    umemConfig.frame_headroom = 0;
+    int err = xsk_umem__create(&umem_, area.data, area.length, &fill_, &comp_, &umemConfig);
+    if (err) ThrowErrno(env, "AF_XDP umem on " + ifname, -err);
+
+    xsk_socket_config config{};
+    config.rx_size = ringSize;
+    config.tx_size = ringSize;
+    // Our own prefilter program owns the interface's XDP hook and the xskmap.
+    config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+    config.bind_flags = XDP_USE_NEED_WAKEUP | (bindMode == 1 ? XDP_COPY : bindMode == 2 ? XDP_ZEROCOPY : 0);
+    err = xsk_socket__create(&xsk_, ifname.c_str(), queue, umem_, &rx_, &tx_, &config);
+    if (err) {
+      xsk_umem__delete(umem_);
+      umem_ = nullptr;
+      ThrowErrno(env, "AF_XDP socket on " + ifname + " queue " + std::to_string(queue), -err);
+    }
+    if (xskMapFd >= 0) {
+      err = xsk_socket__update_xskmap(xsk_, xskMapFd);
+      if (err) {
+        Release();
+        ThrowErrno(env, "registering the AF_XDP socket in the xskmap", -err);
+      }
+    }
+    uint32_t index = 0;
+    xsk_ring_prod__reserve(&fill_, frameCount_, &index);
+    for (uint32_t i = 0; i < frameCount_; i++) {
+      *xsk_ring_prod__fill_addr(&fill_, index + i) = static_cast<uint64_t>(i) * frameSize_;
+    }
+    xsk_ring_prod__submit(&fill_, frameCount_);
+
+    xdp_options options{};
+    socklen_t optionsLength = sizeof(options);
+    if (getsockopt(xsk_socket__fd(xsk_), SOL_XDP, XDP_OPTIONS, &options, &optionsLength) == 0) {
+      zeroCopy_ = (options.flags & XDP_OPTIONS_ZEROCOPY) != 0;
+    }
+  }
+
+  ~XskSocket() override { Release(); }
+
+ private:
+  void Release() {
+    if (xsk_) xsk_socket__delete(xsk_);
+    if (umem_) xsk_umem__delete(umem_);
+    xsk_ = nullptr;
+    umem_ = nullptr;
+    if (!memory_.IsEmpty()) memory_.Reset();
+  }
+
+  void RequireOpen(Napi::Env env) {
+    if (!xsk_) throw Napi::Error::New(env, "AF_XDP socket is closed");
+  }
+
+  void Refill(const uint64_t* addresses, uint32_t count) {
+    uint32_t index = 0;
+    // Cannot come up short: the fill ring holds every frame of the UMEM.
+    xsk_ring_prod__reserve(&fill_, count, &index);
+    for (uint32_t i = 0; i < count; i++) {
+      *xsk_ring_prod__fill_addr(&fill_, index + i) = addresses[i] - addresses[i] % frameSize_;
+    }
+    xsk_ring_prod__submit(&fill_, count);
+  }
+
+  // Frames the kernel finished sending go back to the fill ring.
+  void Reclaim() {
+    uint32_t index = 0;
+    uint32_t done = xsk_ring_cons__peek(&comp_, frameCount_, &index);
+    if (done == 0) return;
+    uint32_t fillIndex = 0;
+    xsk_ring_prod__reserve(&fill_, done, &fillIndex);
+    for (uint32_t i = 0; i < done; i++) {
+      uint64_t address = *xsk_ring_cons__comp_addr(&comp_, index + i);
+      *xsk_ring_prod__fill_addr(&fill_, fillIndex + i) = address - address % frameSize_;
+    }
+    xsk_ring_prod__submit(&fill_, done);
+    xsk_ring_cons__release(&comp_, done);
+  }
+
+  void KickTx() {
+    if (!xsk_ring_prod__needs_wakeup(&tx_)) return;
+    // EAGAIN/EBUSY/ENOBUFS mean the kernel is still busy with the ring: it will get to it.
+    sendto(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+  }
+
+  // receive(descriptors: Uint32Array, timeoutMs) -> n; descriptors get (address, length)
+  // pairs, addresses relative to the UMEM start. The frames are then the caller's until it
+  // hands them to transmit() or recycle().
+  Napi::Value Receive(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    auto descriptors = info[0].As<Napi::Uint32Array>();
+    int timeout = info[1].As<Napi::Number>().Int32Value();
+    uint32_t max = static_cast<uint32_t>(descriptors.ElementLength() / 2);
+    Reclaim();
+    uint32_t index = 0;
+    uint32_t received = xsk_ring_cons__peek(&rx_, max, &index);
+    if (received == 0) {
+      pollfd waiting{xsk_socket__fd(xsk_), POLLIN, 0};
+      // poll() also wakes the kernel to refill from the fill ring (need_wakeup).
+      int ready = poll(&waiting, 1, timeout);
+      if (ready < 0 && errno != EINTR) ThrowErrno(env, "poll on AF_XDP socket", errno);
+      Reclaim();
+      received = xsk_ring_cons__peek(&rx_, max, &index);
+    }
+    uint32_t* out = descriptors.Data();
+    for (uint32_t i = 0; i < received; i++) {
+      const xdp_desc* d = xsk_ring_cons__rx_desc(&rx_, index + i);
+      out[2 * i] = static_cast<uint32_t>(d->addr);
+      out[2 * i + 1] = d->len;
+    }
+    xsk_ring_cons__release(&rx_, received);
+    return Napi::Number::New(env, received);
+  }
+
+  // transmit(descriptors: Uint32Array, count) -> frames queued; frames that do not fit in
+  // the TX ring are recycled (dropped) and counted.
+  Napi::Value Transmit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    auto descriptors = info[0].As<Napi::Uint32Array>();
+    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    const uint32_t* in = descriptors.Data();
+    // Reservations are all or nothing: ask how much room there is, then take what fits.
+    uint32_t room = xsk_prod_nb_free(&tx_, count);
+    if (room < count) {
+      KickTx();
+      Reclaim();
+      room = xsk_prod_nb_free(&tx_, count);
+    }
+    if (room > count) room = count;
+    uint32_t index = 0;
+    if (room > 0) xsk_ring_prod__reserve(&tx_, room, &index);
+    for (uint32_t i = 0; i < room; i++) {
+      xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, index + i);
+      d->addr = in[2 * i];
+      d->len = in[2 * i + 1];
+      d->options = 0;
+    }
+    xsk_ring_prod__submit(&tx_, room);
+    if (room < count) {
+      for (uint32_t i = room; i < count; i++) {
+        uint64_t address = in[2 * i];
+        Refill(&address, 1);
+      }
+      txDropped_ += count - room;
+    }
+    KickTx();
+    return Napi::Number::New(env, room);
+  }
+
+  // recycle(addresses: Uint32Array, count): frames the caller is done with.
+  Napi::Value Recycle(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    auto addresses = info[0].As<Napi::Uint32Array>();
+    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    const uint32_t* in = addresses.Data();
+    uint32_t index = 0;
+    xsk_ring_prod__reserve(&fill_, count, &index);
+    for (uint32_t i = 0; i < count; i++) {
+      *xsk_ring_prod__fill_addr(&fill_, index + i) = in[i] - in[i] % frameSize_;
+    }
+    xsk_ring_prod__submit(&fill_, count);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Statistics(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    xdp_statistics stats{};
+    socklen_t length = sizeof(stats);
+    if (getsockopt(xsk_socket__fd(xsk_), SOL_XDP, XDP_STATISTICS, &stats, &length) != 0) {
+      ThrowErrno(env, "AF_XDP statistics", errno);
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rxDropped", Napi::Number::New(env, static_cast<double>(stats.rx_dropped)));
+    out.Set("rxInvalidDescriptors", Napi::Number::New(env, static_cast<double>(stats.rx_invalid_descs)));
+    out.Set("txInvalidDescriptors", Napi::Number::New(env, static_cast<double>(stats.tx_invalid_descs)));
+    out.Set("rxRingFull", Napi::Number::New(env, static_cast<double>(stats.rx_ring_full)));
+    out.Set("fillRingEmpty", Napi::Number::New(env, static_cast<double>(stats.rx_fill_ring_empty_descs)));
+    out.Set("txRingEmpty", Napi::Number::New(env, static_cast<double>(stats.tx_ring_empty_descs)));
+    out.Set("txDropped", Napi::Number::New(env, static_cast<double>(txDropped_)));
+    // Frames the kernel holds for reception right now; with nothing in flight this equals
+    // the UMEM's frame count, which is how a lost frame would show.
+    out.Set("fillQueued", Napi::Number::New(env, frameCount_ - xsk_prod_nb_free(&fill_, frameCount_)));
+    out.Set("frames", Napi::Number::New(env, frameCount_));
+    return out;
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), xsk_ ? xsk_socket__fd(xsk_) : -1);
+  }
+
+  Napi::Value ZeroCopy(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), zeroCopy_); }
+
+  xsk_umem* umem_ = nullptr;
+  xsk_socket* xsk_ = nullptr;
+  xsk_ring_prod fill_{};
+  xsk_ring_cons comp_{};
+  xsk_ring_cons rx_{};
+  xsk_ring_prod tx_{};
+  uint32_t frameSize_ = 0;
+  uint32_t frameCount_ = 0;
+  uint64_t txDropped_ = 0;
+  bool zeroCopy_ = false;
+  Napi::ObjectReference memory_;
+};
+
+}  // namespace
+
+void InitXskSocket(Napi::Env env, Napi::Object exports) {
+  exports.Set("XskSocket", XskSocket::Define(env));
+}
