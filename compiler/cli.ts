@@ -13,6 +13,7 @@ import { describeObject } from './list.js';
 import { compileObject, DEFAULT_OPT_LEVEL, selectPrograms } from './compile.js';
 import { wabtValidate } from './validate.js';
 import { registerMap, registerTestRun } from '../runtime/cli-test-run.js';
+import { registerRun } from '../runtime/cli-run.js';
 
 function readInput(path: string): Uint8Array {
   try {
@@ -88,7 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       .fail((msg, err) => {
         throw err ?? new UserError(msg);
       });
-    parser = registerMap(registerTestRun(parser));
+    parser = registerRun(registerMap(registerTestRun(parser)));
     parser = parser.command(
       '$0 <input>',
       'compile an eBPF ELF object to WebAssembly',

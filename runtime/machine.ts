@@ -9,7 +9,7 @@ import { UserError } from '../compiler/errors.js';
 import { BpfFault, asFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';
-import { createMaps, type MapTable } from './maps/index.js';
+import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
 import { XDP_ACTION, XDP_ACTION_NAME, XDP_FRAME_SIZE, XDP_MD_SIZE, XdpContext } from './xdp.js';
 
@@ -40,14 +40,21 @@ export class BpfMachine {
   readonly maps: MapTable;
   readonly programs: Program[];
 
-  private constructor(readonly loaded: LoadedModule) {
-    this.memory = createMemory(loaded.manifest.layout);
-    this.maps = createMaps(this.memory, loaded.manifest.maps, loaded.manifest.layout, { programs: loaded.manifest.programs });
+  private constructor(readonly loaded: LoadedModule, memory?: WebAssembly.Memory) {
+    const { maps, layout, programs } = loaded.manifest;
+    this.memory = memory ?? createMemory(layout);
+    this.maps = memory ? openMaps(memory, maps, layout) : createMaps(this.memory, maps, layout, { programs });
     this.programs = manifestPrograms(loaded.manifest);
   }
 
+  /** A new memory with the object's maps created in it. */
   static create(loaded: LoadedModule): BpfMachine {
     return new BpfMachine(loaded);
+  }
+
+  /** Another thread's view of a machine created elsewhere: same memory, same maps. */
+  static attach(loaded: LoadedModule, memory: WebAssembly.Memory): BpfMachine {
+    return new BpfMachine(loaded, memory);
   }
 
   get manifest(): Manifest {
@@ -117,6 +124,30 @@ export class XdpWorker {
   /** Run an XDP program on one packet, as BPF_PROG_TEST_RUN does. */
   runXdp(programName: string, packet: Uint8Array, ifindex = 1, rxQueue = 0): XdpResult {
     this.xdp.load(this.frame, XDP_FRAME_SIZE, packet, ifindex, rxQueue);
+    const r = this.execute(programName);
+    if (typeof r === 'string') return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), fault: r };
+    return {
+      action: r,
+      actionName: XDP_ACTION_NAME[r] ?? `XDP_${r}`,
+      packet: this.xdp.packet(),
+      redirect: this.xdp.redirect,
+    };
+  }
+
+  /**
+   * Run an XDP program on a frame already in linear memory (an AF_XDP UMEM chunk at
+   * `frame`, the packet at `data`): the live datapath's path, with no copy and no result
+   * object. Returns the action (XDP_ABORTED on a fault); the packet is then at
+   * this.xdp.data .. this.xdp.dataEnd.
+   */
+  runXdpInPlace(programName: string, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): number {
+    this.xdp.load(frame, frameSize, { data, length }, ifindex, rxQueue);
+    const r = this.execute(programName);
+    return typeof r === 'string' ? XDP_ACTION.ABORTED : r;
+  }
+
+  /** The program's action, or the fault's message (the fault is counted in `aborted`). */
+  private execute(programName: string): number | string {
     this.tailCalls.count = 0;
     let r0: bigint;
     try {
@@ -125,14 +156,8 @@ export class XdpWorker {
     } catch (e) {
       const fault: BpfFault = asFault(e);
       this.aborted++;
-      return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), fault: fault.message };
+      return fault.message;
     }
-    const action = Number(r0 & 0xffffffffn);
-    return {
-      action,
-      actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
-      packet: this.xdp.packet(),
-      redirect: this.xdp.redirect,
-    };
+    return Number(r0 & 0xffffffffn);
   }
 }

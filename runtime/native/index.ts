@@ -60,7 +60,7 @@ export const ATTACH_MODE = { auto: 0, native: 1, generic: 2 } as const;
 export interface NativeAddon {
   XskSocket: new (ifname: string, queue: number, umem: Uint8Array, frameSize: number, ringSize: number, bindMode: number, xskMapFd: number) => XskSocket;
   Prefilter: new (objectPath: string, ifname: string, attachMode: number) => Prefilter;
-  PacketSocket: new (ifname: string, listen: boolean) => PacketSocket;
+  PacketSocket: new (ifname: string, listen: boolean, fanoutGroup?: number) => PacketSocket;
   TapDevice: new (name: string, mac: Uint8Array) => TapDevice;
   setAffinity(cpu: number): boolean;
   ifIndex(name: string): number;

@@ -25,7 +25,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     });
   }
 
-  // new PacketSocket(ifname, listen): listen = false opens a send-only socket.
+  // new PacketSocket(ifname, listen, fanoutGroup): listen = false opens a send-only socket;
+  // listening sockets with the same fanout group (> 0) share the frames by flow hash, so
+  // one worker per socket sees each frame once.
   explicit PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
     Napi::Env env = info.Env();
     std::string ifname = StringArg(info, 0, "interface");
@@ -45,6 +47,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     // Our own transmissions must not come back to us as received frames.
     int one = 1;
     setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one));
+    uint32_t group = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 0;
+    if (listen && group > 0) {
+      int fanout = static_cast<int>((group & 0xffff) | (PACKET_FANOUT_HASH << 16));
+      if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) != 0) {
+        int err = errno;
+        Release();
+        ThrowErrno(env, "AF_PACKET fanout on " + ifname, err);
+      }
+    }
   }
 
   ~PacketSocket() override { Release(); }

@@ -1,7 +1,7 @@
 // A TAP device: how frames a userspace program passes (XDP_PASS) re-enter the host's
 // kernel stack. It takes the MAC address of the interface it stands in for, so frames
 // addressed to that interface are accepted as the host's own. The device disappears when
-// its fd closes.
+// last queue's fd closes.
 #include "tap_device.h"
 
 #include <cerrno>
@@ -38,7 +38,8 @@ class TapDevice : public Napi::ObjectWrap<TapDevice> {
     fd_ = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
     if (fd_ < 0) ThrowErrno(env, "/dev/net/tun", errno);
     ifreq request{};
-    request.ifr_flags = IFF_TAP | IFF_NO_PI;
+    // One queue per worker thread: each worker opens the same device by name.
+    request.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE;
     std::strncpy(request.ifr_name, name.c_str(), IFNAMSIZ - 1);
     if (ioctl(fd_, TUNSETIFF, &request) != 0) Fail(env, "creating tap " + name);
     name_ = request.ifr_name;
