@@ -33,6 +33,11 @@ const PROVISION: Record<string, Record<string, [string, string][]>> = {
   xdp_acl: { acl_v4: [['18000000c0a80100', '01000000'], ['20000000c0a80102', '00000000']] },
   // devmap slot 1 -> ifindex 1 (lo): redirects to key 1 succeed, key 0 falls back to PASS.
   calls_loops: { ports: [['01000000', '01000000']] },
+  // The real of the example topology: 10.0.0.2 and fc00::2 are decapsulated.
+  xdp_decap: {
+    decap_dst_v4: [['0a000002', '01000000']],
+    decap_dst_v6: [['fc000000000000000000000000000002', '01000000']],
+  },
 };
 
 /** Set-up that is not plain bytes: program slots of prog_arrays (fixture -> [map, slot, program]). */

@@ -58,6 +58,12 @@ const C2 = [192, 168, 1, 2];
 const VIP = [10, 200, 200, 1];
 const C6 = [0xfc, 0, 0, 2, ...new Array(11).fill(0), 1];
 const VIP6 = [0xfc, 0, 0, 1, ...new Array(11).fill(0), 1];
+/** The real server of the example topology, and a katran-style outer source. */
+export const REAL = [10, 0, 0, 2];
+export const REAL6 = [0xfc, 0, ...new Array(13).fill(0), 2];
+const OUTER_SRC = [172, 16, 104, 123];
+const OUTER_SRC6 = [1, 0, ...new Array(13).fill(0), 7];
+const innerV4 = (): number[] => ipv4({ src: C1, dst: VIP, proto: 6 }, tcp(31337, 80, 0x02));
 
 /** The standard corpus; flows repeat so that map state (hits after misses) is exercised. */
 export function corpus(): Frame[] {
@@ -84,6 +90,12 @@ export function corpus(): Frame[] {
     f('bad ihl 3', ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 6, ihl: 3 }, tcp(1, 2, 2)))),
     f('1514-byte udp', ethernet(0x0800, ipv4({ src: C2, dst: VIP, proto: 17 }, udp(7, 9, 1472)))),
     f('udp v4 again (flow hit)', ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 17 }, udp(5353, 53, 32)))),
+    // What a load balancer sends its reals: IPIP, IPv6-in-IPv6, IPv4-in-IPv6.
+    f('ipip to the real', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4 }, innerV4()))),
+    f('ipip to another host', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: [10, 0, 0, 3], proto: 4 }, innerV4()))),
+    f('ipip with inner header cut short', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4 }, innerV4().slice(0, 12)))),
+    f('ipv6-in-ipv6 to the real', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 41, ipv6(C6, VIP6, 6, tcp(31337, 80, 0x02))))),
+    f('ipv4-in-ipv6 to the real', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 4, innerV4()))),
   ];
 }
 
