@@ -54,6 +54,9 @@ done
 ip -n "$client" link set eth0 up
 ip -n "$lb" link set eth0 mtu 1600 up
 ip -n "$real" link set eth0 mtu 1600 up
+# veth hands frames over with checksums left for "hardware" to finish (CHECKSUM_PARTIAL).
+# A userspace datapath forwards raw bytes, so the senders must compute them in software.
+for ns in "$client" "$lb" "$real"; do ip netns exec "$ns" ethtool -K eth0 tx off >/dev/null; done
 # IPv6 addresses are usable at once (no duplicate address detection delay).
 for ns in "$client" "$lb" "$real"; do ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0; done
 ip -n "$client" addr add 10.0.0.1/24 dev eth0

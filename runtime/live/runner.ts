@@ -170,8 +170,17 @@ export class LiveRun {
 
   private logStats(): void {
     const now = this.stats.snapshot();
-    this.options.log?.(formatStatsLine(this.last, now));
+    const lru = this.katranLru();
+    const katran = lru ? ` | katran lru ${lru.lookups} lookups ${lru.misses} misses` : '';
+    this.options.log?.(formatStatsLine(this.last, now) + katran);
     this.last = now;
+  }
+
+  /** katran's LRU counters (stats LRU_CNTRS): connection-table lookups and misses, all CPUs. */
+  katranLru(): { lookups: bigint; misses: bigint } | undefined {
+    if (!this.katran) return undefined;
+    const s = this.katran.lb.getLruStats();
+    return { lookups: BigInt(s.v1), misses: BigInt(s.v2) };
   }
 
   totals(): ActionTotals {
