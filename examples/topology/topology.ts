@@ -66,7 +66,7 @@ export class Topology {
 
   /** tcpdump on the switch port facing the real: the wire, before the real's XDP decap. */
   capture(file: string, filter: string): ChildProcess {
-    return spawn('ip', ['netns', 'exec', `${this.prefix}-sw`, 'tcpdump', '-U', '-n', '-i', 'real', '-w', file, filter], { stdio: 'ignore' });
+    return spawn('ip', ['netns', 'exec', `${this.prefix}-sw`, 'tcpdump', '--immediate-mode', '-U', '-n', '-i', 'real', '-w', file, filter], { stdio: 'ignore' });
   }
 
   /** `bpf2wasm run <object> --iface eth0 ...` in the balancer's namespace. */

@@ -1,8 +1,13 @@
 // bpf2wasm's native addon: the one place of the live datapath that speaks to the kernel
 // (AF_XDP sockets, the prefilter XDP program, AF_PACKET, TAP, thread affinity).
+#include <bpf/libbpf.h>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
 #include <napi.h>
 #include <pthread.h>
 #include <sched.h>
+#include <xdp/libxdp.h>
 
 #include "packet_socket.h"
 #include "prefilter.h"
@@ -11,6 +16,15 @@
 #include "xsk_socket.h"
 
 namespace {
+
+// libbpf and libxdp narrate failures on stderr; our errors already name the cause, so
+// their lines are shown only with BPF2WASM_DEBUG set.
+int QuietLibbpf(enum libbpf_print_level, const char* format, va_list args) {
+  return std::getenv("BPF2WASM_DEBUG") ? std::vfprintf(stderr, format, args) : 0;
+}
+int QuietLibxdp(enum libxdp_print_level, const char* format, va_list args) {
+  return std::getenv("BPF2WASM_DEBUG") ? std::vfprintf(stderr, format, args) : 0;
+}
 
 // setAffinity(cpu): pins the calling thread (a worker) to one CPU; false if not allowed.
 Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
@@ -26,6 +40,8 @@ Napi::Value IfIndex(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  libbpf_set_print(QuietLibbpf);
+  libxdp_set_print(QuietLibxdp);
   InitXskSocket(env, exports);
   InitPrefilter(env, exports);
   InitPacketSocket(env, exports);
