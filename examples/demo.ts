@@ -141,7 +141,7 @@ async function liveDemo(): Promise<void> {
     } finally {
       await lb.stop();
     }
-    console.log(`   ${lb.lines.at(-1)}`);
+    for (const line of lb.lines.filter((l) => /^(total|umem): /.test(l))) console.log(`   ${line}`);
     console.log(`\n== teardown: XDP detached from the balancer's interface: ${topo.lbInterfaceClean() ? 'yes' : 'NO'}`);
   } finally {
     process.off('SIGINT', stop);

@@ -77,6 +77,11 @@ export async function runCommand(args: RunArgs): Promise<void> {
   }
   const t = run.totals();
   print(`total: ${t.total} packets; ${Object.entries(t.packets).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}`);
+  // Every UMEM frame should be back in the fill ring once traffic stops: a lost frame shows here.
+  const sockets = run.socketStatistics();
+  if (args.mode === 'afxdp' && sockets.every((s) => s)) {
+    print(`umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`);
+  }
 }
 
 export function registerRun<T>(y: Argv<T>): Argv<T> {

@@ -57,7 +57,8 @@ export class LiveRun {
   bindings: { zeroCopy: boolean; affinity: boolean }[] = [];
   attachMode?: string;
   private workers: WorkerState[] = [];
-  private control = new SharedArrayBuffer(4);
+  /** Int32 [0]: stop flag; [1]: a slot workers may sleep on. */
+  private control = new SharedArrayBuffer(8);
   private prefilter?: Prefilter;
   private timer?: NodeJS.Timeout;
   private last: StatsSnapshot;

@@ -130,6 +130,13 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
         report({ type: 'socket', statistics: { ...socket.statistics() } });
       }
     }
+    // Let the kernel finish what is on the TX ring, then account for every frame.
+    for (let i = 0; i < 20; i++) {
+      socket.reclaim();
+      const s = socket.statistics();
+      if (s.fillQueued === s.frames) break;
+      Atomics.wait(stop, 1, 0, 5);
+    }
     report({ type: 'socket', statistics: { ...socket.statistics() } });
   } finally {
     socket.close();

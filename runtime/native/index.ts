@@ -29,6 +29,8 @@ export interface XskSocket {
   transmit(descriptors: Uint32Array, count: number): number;
   /** Hands frames back to the kernel for reception. */
   recycle(addresses: Uint32Array, count: number): void;
+  /** Kicks pending TX and returns completed frames to the fill ring. */
+  reclaim(): void;
   statistics(): XskStatistics;
   close(): void;
 }

@@ -27,6 +27,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       InstanceMethod("receive", &XskSocket::Receive),
       InstanceMethod("transmit", &XskSocket::Transmit),
       InstanceMethod("recycle", &XskSocket::Recycle),
+      InstanceMethod("reclaim", &XskSocket::ReclaimMethod),
       InstanceMethod("statistics", &XskSocket::Statistics),
       InstanceMethod("close", &XskSocket::Close),
       InstanceAccessor("fd", &XskSocket::Fd, nullptr),
@@ -222,6 +223,15 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       *xsk_ring_prod__fill_addr(&fill_, index + i) = in[i] - in[i] % frameSize_;
     }
     xsk_ring_prod__submit(&fill_, count);
+    return info.Env().Undefined();
+  }
+
+  // reclaim(): kicks pending TX and moves completed frames back to the fill ring, so that
+  // once traffic stops every frame can be accounted for (statistics().fillQueued).
+  Napi::Value ReclaimMethod(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    KickTx();
+    Reclaim();
     return info.Env().Undefined();
   }
 
