@@ -80,7 +80,7 @@ export async function runCommand(args: RunArgs): Promise<void> {
   // Every UMEM frame should be back in the fill ring once traffic stops: a lost frame shows here.
   const sockets = run.socketStatistics();
   if (args.mode === 'afxdp' && sockets.every((s) => s)) {
-    print(`umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`);
+    print(`umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued + s!.rxQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`);
   }
 }
 

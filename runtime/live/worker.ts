@@ -134,7 +134,7 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
     for (let i = 0; i < 20; i++) {
       socket.reclaim();
       const s = socket.statistics();
-      if (s.fillQueued === s.frames) break;
+      if (s.fillQueued + s.rxQueued === s.frames) break;
       Atomics.wait(stop, 1, 0, 5);
     }
     report({ type: 'socket', statistics: { ...socket.statistics() } });

@@ -17,6 +17,7 @@ export interface XskStatistics {
   txRingEmpty: number;
   txDropped: number;
   fillQueued: number;
+  rxQueued: number;
   frames: number;
 }
 
@@ -45,6 +46,8 @@ export interface Prefilter {
 export interface PacketSocket {
   receive(area: Uint8Array, slotSize: number, offset: number, lengths: Uint32Array, timeoutMs: number): number;
   send(frame: Uint8Array): number;
+  /** Sends `frame` `count` times as fast as the device takes it (a traffic generator). */
+  sendMany(frame: Uint8Array, count: number): number;
   close(): void;
 }
 

@@ -254,6 +254,8 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     // Frames the kernel holds for reception right now; with nothing in flight this equals
     // the UMEM's frame count, which is how a lost frame would show.
     out.Set("fillQueued", Napi::Number::New(env, frameCount_ - xsk_prod_nb_free(&fill_, frameCount_)));
+    // Frames received but not yet taken by receive(): still accounted for.
+    out.Set("rxQueued", Napi::Number::New(env, xsk_cons_nb_avail(&rx_, frameCount_)));
     out.Set("frames", Napi::Number::New(env, frameCount_));
     return out;
   }
