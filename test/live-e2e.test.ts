@@ -66,7 +66,7 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
     if (!extraArgs.includes('afpacket')) {
       // No UMEM frame lost: all of them are back with the kernel, none dropped on the way.
       const umem = lb.lines.find((l) => l.startsWith('umem: ')) ?? '';
-      const m = /w0 (\d+)\/(\d+) frames with the kernel, (\d+) rx dropped, (\d+) tx lost/.exec(umem);
+      const m = /w0 (\d+)\/(\d+) frames with the kernel, (\d+) rx dropped, \d+ rx ring full, (\d+) tx lost/.exec(umem);
       assert.ok(m, `umem accounting line: ${umem}`);
       assert.is(m![1], m![2], `${label}: every UMEM frame returned (${umem})`);
       assert.is(m![4], '0', `${label}: no TX frame lost`);
