@@ -91,6 +91,20 @@ test('an interface that already has an XDP program', async () => {
   assert.ok(interfaceClean());
 });
 
+test('a run killed with SIGKILL leaves nothing attached (the bpf_link dies with it)', async () => {
+  if (unavailable) return void skip('run errors', unavailable);
+  const run = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', program, '--iface', 've0', '--stats-interval', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  run.stdout.on('data', (d) => (out += d));
+  for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(out.includes('running '));
+  assert.not.ok(interfaceClean(), 'while running, the prefilter is attached');
+  run.kill('SIGKILL');
+  await new Promise((r) => run.once('exit', r));
+  for (let i = 0; i < 50 && !interfaceClean(); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(interfaceClean(), 'the kernel detached the prefilter and removed the TAP');
+});
+
 test('a gRPC port in use', async () => {
   if (unavailable) return void skip('run errors', unavailable);
   // A listener inside the namespace holds the port.
