@@ -57,7 +57,9 @@ test('MAC and stats', async () => {
 
 test('status codes as katran gives them', async () => {
   assert.is(await status('getRealFlags', { address: '10.0.0.2' }), grpc.status.UNIMPLEMENTED);
-  assert.is(await status('addVip', { vip: { address: 'not-an-ip', port: 80, protocol: 6 }, flags: 0 }), grpc.status.CANCELLED);
+  // A malformed request is INVALID_ARGUMENT (katran would say CANCELLED; grpc-server.ts says why).
+  assert.is(await status('addVip', { vip: { address: 'not-an-ip', port: 80, protocol: 6 }, flags: 0 }), grpc.status.INVALID_ARGUMENT);
+  assert.is(await status('addVip', { vip: { address: '10.0.0.1', port: 70000, protocol: 6 }, flags: 0 }), grpc.status.INVALID_ARGUMENT);
   assert.is(await status('addVip', { vip, flags: 0 }), grpc.status.CANCELLED, 'duplicate VIP');
   assert.is(await status('getRealsForVip', { address: '10.1.1.1', port: 1, protocol: 6 }), grpc.status.CANCELLED);
   assert.is(await status('addHealthcheckerDst', { somark: 1, address: '10.0.0.1' }), grpc.status.CANCELLED);
