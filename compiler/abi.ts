@@ -84,6 +84,23 @@ export const I32_HELPERS: Readonly<Record<string, { args: number; result: 'point
   xdp_adjust_tail: { args: 2, result: 'int' },
 };
 
+/**
+ * Map memory layout shared by runtime/maps (which builds the maps) and the compiled
+ * module's own hash-map lookup (codegen-maps.ts): the 64-byte descriptor a map handle
+ * points at, and a hash-family entry. runtime/maps/descriptor.ts and hash.ts explain them.
+ */
+export const DESC_MAGIC = 0x4450414d; // 'MAPD'
+export const DESC_WORD = {
+  LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
+  F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
+} as const;
+/** Hash family: descriptor words 10-15. */
+export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
+/** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
+export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
+/** HASH_ENTRY.PREV of an entry that is on the free list. */
+export const HASH_ENTRY_DEAD = -1;
+
 /** `callx`: a call to the helper whose id is in a register: (i64 id, r1..r5) -> i64. */
 export const CALLX_IMPORT = 'callx';
 /** Fault raised by compiled code: (i32 kind, i32 pc) -> never returns (throws). */

@@ -17,6 +17,7 @@ import { MAP_TYPE, type MapSpec, type Program } from './model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from './errors.js';
 import { type Callable, callableName, callableTable } from './callables.js';
+import { addHashLookup } from './codegen-maps.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -144,6 +145,7 @@ function emitInit(m: binaryen.Module): void {
 }
 
 class FunctionGenerator {
+  private hashLookupAdded = false;
   private readonly helperImports = new Set<string>();
   private callxImported = false;
   /** Table index of every callable (program main functions and callbacks), by wasm function name. */
@@ -516,7 +518,7 @@ class FunctionGenerator {
       case HELPER_ID.map_lookup_elem: {
         const inline = this.inlineArrayLookup(knownMap.get(1));
         if (inline) return this.set(0, inline);
-        break;
+        return this.set(0, m.i64.extend_u(m.call(this.wasmMapLookup(), [this.get32(1), this.get32(2)], i32)));
       }
       case HELPER_ID.tail_call:
         if (fn.start !== prog.funcs[0]?.start) {
@@ -529,6 +531,21 @@ class FunctionGenerator {
     const fast = I32_HELPERS[helper.name];
     if (fast) return this.set(0, this.i32HelperCall(helper.name, fast));
     return this.set(0, m.call(this.helperImport(helper.name), this.args(), i64));
+  }
+
+  /** The module's own map_lookup_elem (hash family in wasm, the rest through the import). */
+  private wasmMapLookup(): string {
+    const name = 'map_lookup$wasm';
+    if (!this.hashLookupAdded) {
+      this.hashLookupAdded = true;
+      const importName = 'helper32$map_lookup_elem';
+      if (!this.helperImports.has(importName)) {
+        this.helperImports.add(importName);
+        this.m.addFunctionImport(importName, HELPER_MODULE, 'map_lookup_elem', binaryen.createType([i32, i32]), i32);
+      }
+      addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus);
+    }
+    return name;
   }
 
   /** A hot helper through its i32 import (see I32_HELPERS in abi.ts). */

@@ -127,6 +127,7 @@ for (const source of sources) {
       }
       for (const spec of loaded.manifest.maps) {
         if (spec.initialData) continue; // global data maps carry libbpf's object-prefixed names in the kernel
+        if (spec.type === MAP_TYPE.RINGBUF) continue; // not dumpable; ringbuf-printk.test.ts reads its records
         // Map-in-map and prog-array slots hold kernel-assigned ids there and handles here:
         // compare which slots are set, not the numbers.
         const refs = [MAP_TYPE.ARRAY_OF_MAPS, MAP_TYPE.HASH_OF_MAPS, MAP_TYPE.PROG_ARRAY].includes(spec.type as 12);

@@ -255,7 +255,10 @@ export abstract class BaseMap implements BpfMap {
 
 // ---- key hashing and comparison, shared by hash maps ------------------------------------
 
-/** A 32-bit hash of `len` bytes at `addr` (murmur3-style mixing, word at a time). */
+/**
+ * A 32-bit hash of `len` bytes at `addr` (murmur3-style mixing, word at a time). Compiled
+ * modules compute the same function in wasm (compiler/codegen-maps.ts): change both or neither.
+ */
 export function hashKey(v: MemView, addr: number, len: number): number {
   let h = len ^ 0x9747b28c;
   let i = 0;

@@ -12,12 +12,11 @@
 //   words 10-15        family-specific
 
 import type { SharedHeap } from '../memory.js';
+import { DESC_MAGIC, DESC_WORD } from '../../compiler/abi.js';
 
-export const DESC_MAGIC = 0x4450414d; // 'MAPD'
-export const D = {
-  LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
-  F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
-} as const;
+// The layout is part of the ABI: compiled modules read descriptors too (codegen-maps.ts).
+export { DESC_MAGIC };
+export const D = DESC_WORD;
 
 export interface MapSpecLike {
   type: number;

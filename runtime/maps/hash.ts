@@ -17,7 +17,7 @@
 // entry to the front on lookup when the lock is free; under contention the refresh is
 // skipped (the kernel's LRU is approximate too), so order is exact for one thread.
 
-import { align } from '../../compiler/abi.js';
+import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, align } from '../../compiler/abi.js';
 import { MAP_TYPE } from '../../compiler/model.js';
 import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
 import {
@@ -26,19 +26,10 @@ import {
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { POOL_BYTES, poolAlloc, poolFree, poolInit } from './pool.js';
 
-const BUCKETS = D.F0;
-const MASK = D.F1;
-const ENTRY_SIZE = D.F2;
-const POOL = D.F3;
-const LRU_HEAD = D.F4;
-const LRU_TAIL = D.F5;
-
-const E_NEXT = 0;
-const E_HASH = 4;
-const E_PREV = 8;
-const E_LNEXT = 12;
-const E_KEY = 16;
-const DEAD = -1;
+// The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
+const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU_HEAD, LRU_TAIL } = HASH_DESC;
+const { NEXT: E_NEXT, HASH: E_HASH, PREV: E_PREV, LNEXT: E_LNEXT, KEY: E_KEY } = HASH_ENTRY;
+const DEAD = HASH_ENTRY_DEAD;
 
 export function isLru(type: number): boolean {
   return type === MAP_TYPE.LRU_HASH || type === MAP_TYPE.LRU_PERCPU_HASH;
