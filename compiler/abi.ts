@@ -100,6 +100,15 @@ export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_
 export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
 /** HASH_ENTRY.PREV of an entry that is on the free list. */
 export const HASH_ENTRY_DEAD = -1;
+/** PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence word, then the value at +8. */
+export const FD_ARRAY_DESC = { STORAGE: 10, SLOT: 11 } as const;
+export const FD_ARRAY_VALUE_OFF = 8;
+/**
+ * Each program is also exported as `<export>${ENTRY32_SUFFIX}`: the same entry returning
+ * r0's low 32 bits as an i32, which is all an XDP verdict needs; it spares the JS caller
+ * the BigInt an i64 result costs on every packet.
+ */
+export const ENTRY32_SUFFIX = '$r0_32';
 
 /** `callx`: a call to the helper whose id is in a register: (i64 id, r1..r5) -> i64. */
 export const CALLX_IMPORT = 'callx';

@@ -4,10 +4,11 @@
 // (VIP table, connection LRU), and crossing into JS for it cost more than the rest of the
 // program. Same algorithm as runtime/maps/hash.ts: the key hash of base.ts hashKey, a
 // lock-free walk of the bucket chain, and for LRU maps a move to the front under the map's
-// lock when the lock is free. Every other map type goes to the runtime's import.
+// lock when the lock is free. ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return
+// the inner map's handle from its slot. Every other map type goes to the runtime's import.
 
 import binaryen from 'binaryen';
-import { DESC_MAGIC, DESC_WORD, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from './abi.js';
+import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from './abi.js';
 import { MAP_TYPE } from './model.js';
 
 const i32 = binaryen.i32;
@@ -134,8 +135,22 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
     value(),
   );
 
+  // ARRAY_OF_MAPS: a u32 index; a set slot (presence word 1) holds the inner handle.
+  const slot = (): binaryen.ExpressionRef =>
+    m.i32.add(word(FD_ARRAY_DESC.STORAGE), m.i32.mul(get(I), word(FD_ARRAY_DESC.SLOT)));
+  const mapInMap = m.if(
+    m.i32.and(m.i32.eq(get(TYPE), c(MAP_TYPE.ARRAY_OF_MAPS)), m.i32.eq(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(HANDLE)), c(DESC_MAGIC))),
+    m.block(null, [
+      set(I, m.i32.load(0, 1, get(KEY))),
+      m.if(m.i32.ge_u(get(I), word(DESC_WORD.MAX)), m.return(c(0))),
+      m.if(m.i32.ne(m.i32.atomic.load(0, slot()), c(1)), m.return(c(0))),
+      m.return(m.i32.load(FD_ARRAY_VALUE_OFF, 4, slot())),
+    ]),
+  );
+
   const body = m.block(null, [
     set(TYPE, word(DESC_WORD.TYPE)),
+    mapInMap,
     m.if(
       m.i32.or(
         m.i32.ne(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(HANDLE)), c(DESC_MAGIC)),

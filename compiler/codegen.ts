@@ -10,7 +10,7 @@ import {
   aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize,
 } from './isa.js';
 import {
-  CALLX_IMPORT, ENV_MODULE, I32_HELPERS, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
+  CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
   MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME,
 } from './abi.js';
 import { MAP_TYPE, type MapSpec, type Program } from './model.js';
@@ -130,6 +130,9 @@ function emitEntry(m: binaryen.Module, prog: Program): void {
   ]);
   m.addFunction(`${name}$entry`, binaryen.createType([i32, i32]), i64, [], body);
   m.addFunctionExport(`${name}$entry`, name);
+  const narrow = m.i32.wrap(m.call(`${name}$entry`, [m.local.get(0, i32), m.local.get(1, i32)], i64));
+  m.addFunction(`${name}$entry32`, binaryen.createType([i32, i32]), i32, [], narrow);
+  m.addFunctionExport(`${name}$entry32`, `${name}${ENTRY32_SUFFIX}`);
 }
 
 /** bpf2wasm_init(cpu, stackTop, budget): per-instance settings (see abi.ts). */

@@ -149,15 +149,13 @@ export class XdpWorker {
   /** The program's action, or the fault's message (the fault is counted in `aborted`). */
   private execute(programName: string): number | string {
     this.tailCalls.count = 0;
-    let r0: bigint;
     try {
-      if (this.instance) r0 = this.instance.run(programName, this.xdp.ctx);
-      else r0 = this.interp!.run(this.machine.program(programName), BigInt(this.xdp.ctx));
+      if (this.instance) return this.instance.run32(programName, this.xdp.ctx);
+      return Number(this.interp!.run(this.machine.program(programName), BigInt(this.xdp.ctx)) & 0xffffffffn);
     } catch (e) {
       const fault: BpfFault = asFault(e);
       this.aborted++;
       return fault.message;
     }
-    return Number(r0 & 0xffffffffn);
   }
 }

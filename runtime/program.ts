@@ -1,7 +1,7 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
+import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
 import { readManifest } from '../compiler/manifest.js';
 import { UserError } from '../compiler/errors.js';
 import { BpfFault, asFault } from './fault.js';
@@ -35,15 +35,32 @@ export interface InstanceOptions {
 }
 
 type Entry = (r1: number, r2: number) => bigint;
+type Entry32 = (r1: number, r2: number) => number;
 
 export class ProgramInstance {
   private readonly entries = new Map<string, Entry>();
+  private readonly entries32 = new Map<string, Entry32>();
 
   constructor(
     readonly loaded: LoadedModule,
     readonly instance: WebAssembly.Instance,
   ) {
-    for (const p of loaded.manifest.programs) this.entries.set(p.name, instance.exports[p.export] as Entry);
+    for (const p of loaded.manifest.programs) {
+      this.entries.set(p.name, instance.exports[p.export] as Entry);
+      const narrow = instance.exports[`${p.export}${ENTRY32_SUFFIX}`] as Entry32 | undefined;
+      if (narrow) this.entries32.set(p.name, narrow);
+    }
+  }
+
+  /** Run a program for its low 32 bits of r0 (an XDP verdict): no BigInt on the way back. */
+  run32(name: string, r1: number): number {
+    const fn = this.entries32.get(name);
+    if (!fn) return Number(this.run(name, r1) & 0xffffffffn);
+    try {
+      return fn(r1, 0) >>> 0;
+    } catch (e) {
+      throw asFault(e);
+    }
   }
 
   entry(name: string): Entry {

@@ -8,15 +8,16 @@
 //
 //   descriptor word 10 storage   word 11 slot size
 
-import { align } from '../../compiler/abi.js';
+import { FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, align } from '../../compiler/abi.js';
 import { MAP_TYPE } from '../../compiler/model.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 
-const STORAGE = D.F0;
-const SLOT = D.F1;
-const VALUE_OFF = 8;
+// The layout is part of the ABI (compiler/abi.ts): compiled modules read map-in-map slots.
+const STORAGE = FD_ARRAY_DESC.STORAGE;
+const SLOT = FD_ARRAY_DESC.SLOT;
+const VALUE_OFF = FD_ARRAY_VALUE_OFF;
 
 export function initFdArray(heap: SharedHeap, handle: number, spec: MapSpecLike): number {
   const slot = VALUE_OFF + align(Math.max(spec.valueSize, 1), 8);
