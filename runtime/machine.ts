@@ -141,7 +141,7 @@ export class XdpWorker {
    * this.xdp.data .. this.xdp.dataEnd.
    */
   runXdpInPlace(programName: string, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): number {
-    this.xdp.load(frame, frameSize, { data, length }, ifindex, rxQueue);
+    this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
     const r = this.execute(programName);
     return typeof r === 'string' ? XDP_ACTION.ABORTED : r;
   }

@@ -52,6 +52,8 @@ export class XdpContext {
   redirect: { kind: 'ifindex' | 'map'; target: number; key?: number } | undefined;
 
   private u8: Uint8Array;
+  /** A u32 view of the same memory, made on first use and whenever the byte view is remade. */
+  private u32: Uint32Array | undefined;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -75,6 +77,7 @@ export class XdpContext {
     if (end > this.u8.length) {
       this.view = new DataView(this.memory.buffer);
       this.u8 = new Uint8Array(this.view.buffer);
+      this.u32 = undefined;
     }
     return this.u8;
   }
@@ -118,6 +121,29 @@ export class XdpContext {
     v.setUint32(this.ctx + XDP_MD.ingressIfindex, ifindex, true);
     v.setUint32(this.ctx + XDP_MD.rxQueueIndex, rxQueue, true);
     v.setUint32(this.ctx + XDP_MD.egressIfindex, 0, true);
+    this.redirect = undefined;
+  }
+
+  /**
+   * The live datapath's load: the packet already sits at `data` inside the frame (a UMEM
+   * chunk). Same effect as load() for that case, without its type tests and copies; the
+   * xdp_md words are written through a u32 view (ctx is 64-byte aligned).
+   */
+  loadInPlace(frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
+    if (length < ETH_HLEN) throw new UserError(`packet of ${length} bytes is shorter than an Ethernet header`);
+    this.hardStart = frame;
+    this.frameEnd = frame + frameSize - XDP_TAILROOM;
+    const end = Math.min(data + length, this.frameEnd);
+    if (this.frameEnd > this.u8.length) this.bytes(this.frameEnd);
+    const u32 = this.u32 ?? (this.u32 = new Uint32Array(this.u8.buffer));
+    const w = this.ctx >>> 2;
+    u32[w] = data;
+    u32[w + 1] = end;
+    u32[w + 2] = data;
+    u32[w + 3] = ifindex;
+    u32[w + 4] = rxQueue;
+    u32[w + 5] = 0;
+    this.fragments = NO_FRAGMENTS;
     this.redirect = undefined;
   }
 
