@@ -78,6 +78,15 @@ const EXPECTED: Record<string, Expected> = {
     ],
     programs: [['xdp_acl', 'xdp']],
   },
+  xdp_decap: {
+    maps: [
+      btfMap('decap_dst_v4', shape(HASH, 4, 4, 64)), // __u32 outer daddr -> __u32
+      // struct in6_addr is one 16-byte union; BTF shows it as that single member.
+      btfMap('decap_dst_v6', shape(HASH, 16, 4, 64), { keyFields: ['in6_u@0:16'] }),
+      btfMap('decap_stats', shape(PERCPU_ARRAY, 4, 16, 4), { valueFields: COUNTERS }),
+    ],
+    programs: [['xdp_decap', 'xdp']],
+  },
   maps_zoo: {
     maps: [
       btfMap('flows', shape(HASH, 16, 4, 512), { keyFields: FLOW_KEY }),
