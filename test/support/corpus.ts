@@ -96,6 +96,12 @@ export function corpus(): Frame[] {
     f('ipip with inner header cut short', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4 }, innerV4().slice(0, 12)))),
     f('ipv6-in-ipv6 to the real', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 41, ipv6(C6, VIP6, 6, tcp(31337, 80, 0x02))))),
     f('ipv4-in-ipv6 to the real', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 4, innerV4()))),
+    // The decapsulator's other branches: a v6 address it does not own, outer headers a
+    // load balancer never sends (options, a fragment) and a v6 tunnel cut inside the inner header.
+    f('ipv6-in-ipv6 to another host', ethernet(0x86dd, ipv6(OUTER_SRC6, [0xfc, 0, ...new Array(13).fill(0), 3], 41, ipv6(C6, VIP6, 6, tcp(1, 80, 0x02))))),
+    f('ipip with outer options', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4, options: [1, 1, 1, 0] }, innerV4()))),
+    f('ipip outer fragment', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4, fragOff: 0x2000 }, innerV4()))),
+    f('ipv6-in-ipv6 with inner header cut short', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 41, ipv6(C6, VIP6, 6, []).slice(0, 30)))),
   ];
 }
 
