@@ -144,28 +144,44 @@ function copyPacket(xdp: XdpContext, mem: Uint8Array, off: number, buf: number, 
   return 0n;
 }
 
-/** The subset of printf that bpf_trace_printk accepts. */
+/**
+ * The subset of printf that bpf_trace_printk accepts: conversions d i u x X p s c with an
+ * optional l/ll, preceded by the "[0 +-][width]" the kernel's bpf_bprintf_prepare lets
+ * through (programs do use `%5d` / `%-6x` / `%04u`, and the kernel pads them as vsnprintf).
+ */
 export function formatPrintk(fmt: string, args: bigint[], mem: Uint8Array): string {
   let next = 0;
-  return fmt.replace(/%(l{0,2})([diuxXpsc%])/g, (_m, len: string, conv: string) => {
-    if (conv === '%') return '%';
+  return fmt.replace(/%%|%([0 +-]*)(\d*)(l{0,2})([diuxXpsc])/g, (m, flags: string, width: string, len: string, conv: string) => {
+    if (m === '%%') return '%';
     const raw = args[next++] ?? 0n;
     const wide = len.length > 0 || conv === 'p';
     const v = wide ? raw : raw & 0xffffffffn;
+    let sign = '';
+    let body: string;
     switch (conv) {
-      case 'd': case 'i': return String(wide ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v));
-      case 'u': return String(v);
-      case 'x': return v.toString(16);
-      case 'X': return v.toString(16).toUpperCase();
-      case 'p': return `0x${v.toString(16)}`;
-      case 'c': return String.fromCharCode(Number(v & 0xffn));
-      case 's': {
+      case 'd': case 'i': {
+        const n = wide ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v);
+        // As vsnprintf: '+' or ' ' only give non-negative signed numbers a sign.
+        sign = n < 0n ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
+        body = String(n < 0n ? -n : n);
+        break;
+      }
+      case 'u': body = String(v); break;
+      case 'x': body = v.toString(16); break;
+      case 'X': body = v.toString(16).toUpperCase(); break;
+      case 'p': body = `0x${v.toString(16)}`; break;
+      case 'c': body = String.fromCharCode(Number(v & 0xffn)); break;
+      default: {
         const at = Number(raw & 0xffffffffn);
         const end = mem.indexOf(0, at);
-        return new TextDecoder().decode(mem.subarray(at, end < 0 ? at : end));
+        body = new TextDecoder().decode(mem.subarray(at, end < 0 ? at : end));
       }
     }
-    return '';
+    const pad = Math.max(0, Number(width || 0) - sign.length - body.length);
+    if (flags.includes('-')) return sign + body + ' '.repeat(pad);
+    // Zero padding goes between the sign and the digits, and only for numbers.
+    if (flags.includes('0') && 'diuxX'.includes(conv)) return sign + '0'.repeat(pad) + body;
+    return ' '.repeat(pad) + sign + body;
   });
 }
 

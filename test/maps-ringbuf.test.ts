@@ -47,25 +47,28 @@ test('records come out in order; discarded ones are skipped; a busy one holds ba
 
 test('a full ring refuses reservations until the consumer catches up; records wrap contiguously', () => {
   const { f, rb } = ring();
-  // 4096 bytes hold 4 records of 1016 + 8 = 1024 bytes.
-  const got = [0, 1, 2, 3].map(() => rb.reserve(1016, 0));
+  // 4096 bytes hold 3 records of 1016 + 8 = 1024 bytes and one of 1008 + 8: as in the
+  // kernel, the producer may run at most size - 1 bytes ahead of the consumer.
+  const got = [1016, 1016, 1016, 1008].map((n) => rb.reserve(n, 0));
   assert.ok(got.every((x) => x));
   assert.is(rb.reserve(1, 0), 0, 'full');
   assert.is(rb.output(f.put(u32(1)), 4, 0), -11, '-EAGAIN');
   got.forEach((x) => rb.submit(x));
   assert.is(rb.drain(() => {}, 2), 2, 'limit respected');
-  // Positions 2048..4095 are still unconsumed: 2048 bytes are free.
+  // Positions 2048..4087 are still unconsumed; the producer is at 4088, 8 bytes before
+  // the end, so the next record runs on past the end of the ring.
   const r1 = rb.reserve(1500, 0);
-  assert.is(r1, got[0], 'the ring starts over at offset 0');
-  assert.is(rb.reserve(1000, 0), 0, 'only 2048 - 1512 bytes left');
+  assert.is(r1, got[0]! + 4088, 'the header takes the last 8 bytes, the data runs on past the end');
+  assert.is(rb.reserve(1000, 0), 0, 'only 4095 - (4088 + 1512 - 2048) bytes left');
   new Uint8Array(f.memory.buffer).fill(0x11, r1, r1 + 1500);
   rb.submit(r1);
-  const sizes: number[] = [];
-  rb.drain((r) => sizes.push(r.length));
-  assert.equal(sizes, [1016, 1016, 1500]);
-  // The next record starts at offset 1512 and runs 3008 bytes, past the end of the ring.
+  const drainedRecords: Uint8Array[] = [];
+  rb.drain((r) => drainedRecords.push(r));
+  assert.equal(drainedRecords.map((r) => r.length), [1016, 1008, 1500]);
+  assert.ok(drainedRecords[2]!.every((b) => b === 0x11), 'the record across the end reads back whole');
+  // The consumer is at 5600 (offset 1504): the next record runs 3008 bytes, past the end again.
   const wrap = rb.reserve(3000, 0);
-  assert.is(wrap, got[0]! + 1512);
+  assert.is(wrap, got[0]! + 1504);
   const u8 = new Uint8Array(f.memory.buffer);
   for (let i = 0; i < 3000; i++) u8[wrap + i] = i & 0xff;
   rb.submit(wrap);
@@ -73,8 +76,11 @@ test('a full ring refuses reservations until the consumer catches up; records wr
   rb.drain((r) => records.push(r));
   assert.is(records.length, 1);
   assert.ok(records[0]!.every((b, i) => b === (i & 0xff)), 'the wrapped record reads back whole');
-  assert.ok(rb.reserve(4088, 0), 'empty again: the largest record fits');
-  assert.is(rb.reserve(4089, 0), 0);
+  const largest = rb.reserve(4080, 0);
+  assert.ok(largest, 'empty again: the largest record fits (4080 + 8 < 4096)');
+  rb.discard(largest);
+  assert.is(rb.drain(() => {}), 0, 'discarded, and passed over');
+  assert.is(rb.reserve(4081, 0), 0, 'empty, yet 4081 + 8 rounds up to 4096: one byte too many');
 });
 
 test('ringbuf maps have no keys', () => {

@@ -62,7 +62,10 @@ export class RingbufMap extends BaseMap {
     try {
       const cons = Atomics.load(i32, this.w + CONS) >>> 0;
       const prod = i32[this.w + PROD]! >>> 0;
-      if (((prod + len - cons) >>> 0) > this.size) return 0;
+      // The kernel lets the producer run at most size - 1 bytes ahead of the consumer
+      // (`new_prod_pos - cons_pos > rb->mask` fails), so with 8-byte records a ring is full
+      // 8 bytes short of its size: 63 records of 64 bytes fit in 4096, not 64.
+      if (((prod + len - cons) >>> 0) > this.size - 1) return 0;
       const hdr = this.data + (prod & (this.size - 1));
       i32[hdr >>> 2] = (size | BUSY) | 0;
       i32[(hdr + 4) >>> 2] = 0;
