@@ -1,7 +1,9 @@
-// `bpf2wasm map dump|lookup|update|delete prog.wasm MAP [KEY] [VALUE]`: bpftool's map
-// commands over a module's maps in userspace. The state is that of a test run in this
-// process: initial contents, then `--update` provisioning, then `--pcap` (if given) run
-// through the program, then the command. Keys and values are hex bytes, as bpftool's.
+// `bpf2wasm map dump|lookup|update|delete prog.wasm|SOCKET MAP [KEY] [VALUE]`: bpftool's
+// map commands over a module's maps in userspace. Given a module, the state is that of a
+// test run in this process: initial contents, then `--update` provisioning, then `--pcap`
+// (if given) run through the program, then the command. Given the control socket of a
+// running `bpf2wasm run`, it is that instance's live maps (live/control.ts). Keys and
+// values are hex bytes, as bpftool's.
 
 import type { Argv } from 'yargs';
 import { UserError } from '../compiler/errors.js';
@@ -77,14 +79,14 @@ export interface MapArgs {
   program?: string;
 }
 
-export function registerMapCommand<T>(y: Argv<T>, run: (args: MapArgs) => void): Argv<T> {
+export function registerMapCommand<T>(y: Argv<T>, run: (args: MapArgs) => void | Promise<void>): Argv<T> {
   return y.command(
     'map <op> <module> <map> [key] [value]',
-    'dump, lookup, update or delete map entries (hex) in the state of a test run',
+    'dump, lookup, update or delete map entries (hex): of a test run, or of a running instance given its control socket',
     (c) =>
       c
         .positional('op', { choices: ['dump', 'lookup', 'update', 'delete'] as const, demandOption: true })
-        .positional('module', { type: 'string', demandOption: true })
+        .positional('module', { type: 'string', demandOption: true, describe: 'compiled module, or a running instance\'s control socket' })
         .positional('map', { type: 'string', demandOption: true })
         .positional('key', { type: 'string' })
         .positional('value', { type: 'string' })

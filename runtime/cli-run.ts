@@ -31,6 +31,7 @@ interface RunArgs {
   'stats-interval': number;
   duration?: number;
   pin: boolean;
+  control?: string;
 }
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -58,12 +59,14 @@ export async function runCommand(args: RunArgs): Promise<void> {
     updates: args.update,
     katran: args.katran ? { configPath: args['katran-config'], grpc: args.grpc, lruSize: args['lru-size'] } : undefined,
     pin: args.pin,
+    control: args.mode === 'pcap' ? args.control : args.control ?? `/run/bpf2wasm/${args.iface}.sock`,
     statsIntervalMs: args['stats-interval'] * 1000,
     log: print,
   });
   const where = args.mode === 'pcap' ? args.pcap : `${args.iface} (${args.mode}${run.attachMode ? `, XDP ${run.attachMode}` : ''})`;
   const binding = run.bindings.map((b, i) => `w${i}${b.zeroCopy ? ' zero-copy' : args.mode === 'afxdp' ? ' copy' : ''}${b.affinity ? ` cpu ${i}` : ''}`).join(', ');
-  print(`running ${run.options.program} on ${where}: ${binding}${run.katran?.grpc ? `; katran gRPC on port ${run.katran.grpc.port}` : ''}`);
+  const control = run.options.control ? `; maps: bpf2wasm map dump ${run.options.control} MAP` : '';
+  print(`running ${run.options.program} on ${where}: ${binding}${run.katran?.grpc ? `; katran gRPC on port ${run.katran.grpc.port}` : ''}${control}`);
   const stop = (): void => void run.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -110,7 +113,8 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         .option('lru-size', { type: 'number', describe: 'katran: LRU entries over all workers (default 100000)' })
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
-        .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' }),
+        .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
+        .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/<iface>.sock)' }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;
 }

@@ -12,6 +12,7 @@ import { loadWasm } from './program.js';
 import { applyUpdates, mapCommand, registerMapCommand } from './cli-map.js';
 import { applyKatranConfig, parseKatranConfig } from './katran/config.js';
 import { UserspaceKatranMaps } from './katran/userspace-maps.js';
+import { isControlSocket, queryInstance } from './live/control.js';
 
 interface TestRunArgs {
   module: string;
@@ -129,9 +130,18 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
   ) as unknown as Argv<T>;
 }
 
-/** `bpf2wasm map ...`: the map commands over a test run's state (cli-map.ts). */
+/**
+ * `bpf2wasm map ...`: the map commands over a test run's state (cli-map.ts), or over a
+ * running instance when the module argument is its control socket.
+ */
 export function registerMap<T>(y: Argv<T>): Argv<T> {
-  return registerMapCommand(y, (args) => {
+  return registerMapCommand(y, async (args) => {
+    if (isControlSocket(args.module)) {
+      for (const line of await queryInstance(args.module, { op: args.op, map: args.map, key: args.key, value: args.value })) {
+        process.stdout.write(line + '\n');
+      }
+      return;
+    }
     const machine = prepare(args.module, args.update, args['katran-config']);
     if (args.pcap) runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1 });
     for (const line of mapCommand(machine, args.op, args.map, args.key, args.value)) process.stdout.write(line + '\n');

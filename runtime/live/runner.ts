@@ -17,6 +17,7 @@ import { hostAddresses, interfaceIndex, interfaceMac, requireInterface, rxQueueC
 import { LiveStats, formatStatsLine, totals, type ActionTotals, type StatsSnapshot } from './stats.js';
 import type { LiveMode, WorkerReport, WorkerSetup } from './protocol.js';
 import { startKatran, type KatranAttachment, type KatranLiveOptions } from './katran.js';
+import { startControlServer } from './control.js';
 
 export interface LiveOptions {
   /** The compiled module (bytes) and a label for messages. */
@@ -38,6 +39,8 @@ export interface LiveOptions {
   out?: string;
   updates?: string[];
   katran?: KatranLiveOptions;
+  /** Unix socket for `bpf2wasm map ... <socket>` against this instance. */
+  control?: string;
   pin?: boolean;
   statsIntervalMs?: number;
   log?: (line: string) => void;
@@ -54,6 +57,7 @@ export class LiveRun {
   /** Resolves when the run ends by itself (pcap mode) or by stop(); rejects if a worker fails. */
   readonly finished: Promise<void>;
   katran?: KatranAttachment;
+  private controlServer?: { close(): Promise<void> };
   bindings: { zeroCopy: boolean; affinity: boolean }[] = [];
   attachMode?: string;
   private workers: WorkerState[] = [];
@@ -93,6 +97,7 @@ export class LiveRun {
     try {
       applyUpdates(machine, options.updates);
       if (options.katran) run.katran = await startKatran(machine, options.katran, queues);
+      if (options.control) run.controlServer = await startControlServer(machine, options.control);
       if (mode === 'afxdp') run.attachPrefilter();
       await run.startWorkers();
     } catch (e) {
@@ -223,6 +228,7 @@ export class LiveRun {
       }));
       this.prefilter?.close();
       await this.katran?.close();
+      await this.controlServer?.close();
       if (this.options.log && this.options.statsIntervalMs !== 0) this.logStats();
     })();
     return this.stopping;

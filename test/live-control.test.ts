@@ -1,0 +1,89 @@
+// A running instance's maps through its control socket: `bpf2wasm map lookup|dump|update`
+// against a live `bpf2wasm run` of examples/xdp_counter on a veth. The counters equal the
+// pings sent through the interface; a value written through the socket is what the
+// program increments on the next packet; errors are one line; the socket goes with the run.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
+import { examplePath } from './support/examples.js';
+import { skip } from './support/skip.js';
+
+const unavailable = topologyUnavailable();
+const ns = `lctl${process.pid % 100000}`;
+const socket = `/run/bpf2wasm/test-${process.pid}.sock`;
+const ICMP = '03000000';
+const FRAME = 98; // a default ping: 14 + 20 + 8 + 56
+
+function sh(...command: string[]): string {
+  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${command.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function map(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BPF2WASM, 'map', ...args], { encoding: 'utf8' });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Sum over CPUs of the {packets, bytes} u64 pairs in a per-CPU lookup line. */
+function counters(line: string): [bigint, bigint] {
+  const value = Buffer.from(/value ([0-9a-f]+)/.exec(line)![1]!, 'hex');
+  let packets = 0n;
+  let bytes = 0n;
+  for (let at = 0; at < value.length; at += 16) {
+    packets += value.readBigUInt64LE(at);
+    bytes += value.readBigUInt64LE(at + 8);
+  }
+  return [packets, bytes];
+}
+
+/** Echo requests toward a neighbour nobody answers for: they only need to cross the wire. */
+const ping = (count: number): void => void spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '10.5.0.9']);
+
+test('map commands against a running instance', async () => {
+  if (unavailable) return void skip('live control socket', unavailable);
+  sh('ip', 'netns', 'add', ns);
+  sh('ip', '-n', ns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+  for (const l of ['v0', 'v1', 'lo']) sh('ip', '-n', ns, 'link', 'set', l, 'up');
+  sh('ip', '-n', ns, 'addr', 'add', '10.5.0.1/24', 'dev', 'v1');
+  // A fixed neighbour: pings to 10.5.0.9 leave v1 at once and arrive on v0, no ARP.
+  sh('ip', '-n', ns, 'neigh', 'add', '10.5.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
+  const live = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', examplePath('xdp_counter'), '--iface', 'v0', '--stats-interval', '0', '--control', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  live.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => live.once('exit', r));
+  try {
+    for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, new RegExp(`maps: bpf2wasm map dump ${socket} MAP`));
+    ping(3);
+    const first = map('lookup', socket, 'proto_stats', ICMP);
+    assert.is(first.status, 0, first.stderr);
+    assert.equal(counters(first.stdout), [3n, BigInt(3 * FRAME)]);
+
+    // Write 1000 packets into CPU 0's slot (worker 0 is CPU 0), zero elsewhere; one more ping.
+    const value = Buffer.alloc(first.stdout.trim().split('value ')[1]!.length / 2);
+    value.writeBigUInt64LE(1000n, 0);
+    assert.is(map('update', socket, 'proto_stats', ICMP, value.toString('hex')).status, 0);
+    ping(1);
+    assert.equal(counters(map('lookup', socket, 'proto_stats', ICMP).stdout), [1001n, BigInt(FRAME)]);
+    const bss = map('dump', socket, '.bss');
+    assert.match(bss.stdout, /^key 00000000 value 0400000000000000$/m, 'total_packets: 4 frames in all');
+
+    const bad = map('lookup', socket, 'nosuch', '00000000');
+    assert.is(bad.status, 1);
+    assert.match(bad.stderr.trim(), /^bpf2wasm: .*no map 'nosuch' \(maps: proto_stats, \.bss\)$/);
+  } finally {
+    live.kill('SIGINT');
+    assert.is(await exited, 0);
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+  assert.not.ok(existsSync(socket), 'the socket goes with the run');
+  const gone = map('dump', socket, 'proto_stats');
+  assert.is(gone.status, 1);
+  assert.match(gone.stderr, /does not exist|cannot read|ENOENT/);
+});
+
+test.run();
