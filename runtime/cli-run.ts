@@ -7,6 +7,7 @@ import { UserError } from '../compiler/errors.js';
 import { DEFAULT_BUDGET, type Engine } from './machine.js';
 import { LiveRun } from './live/runner.js';
 import { readModuleFile } from './live/module-file.js';
+import { defaultControlPath } from './live/control.js';
 import type { LiveMode } from './live/protocol.js';
 
 interface RunArgs {
@@ -59,7 +60,7 @@ export async function runCommand(args: RunArgs): Promise<void> {
     updates: args.update,
     katran: args.katran ? { configPath: args['katran-config'], grpc: args.grpc, lruSize: args['lru-size'] } : undefined,
     pin: args.pin,
-    control: args.mode === 'pcap' ? args.control : args.control ?? `/run/bpf2wasm/${args.iface}.sock`,
+    control: args.mode === 'pcap' || !args.iface ? args.control : args.control ?? defaultControlPath(args.iface),
     statsIntervalMs: args['stats-interval'] * 1000,
     log: print,
   });
@@ -114,7 +115,7 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
         .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
-        .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/<iface>.sock)' }),
+        .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)' }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;
 }

@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
 import { examplePath } from './support/examples.js';
 import { skip } from './support/skip.js';
@@ -49,7 +50,10 @@ test.before(() => {
 });
 
 test.after(() => {
-  if (!unavailable) spawnSync('ip', ['netns', 'del', ns]);
+  if (unavailable) return;
+  spawnSync('ip', ['netns', 'del', ns]);
+  // The SIGKILLed run could not remove its control socket.
+  rmSync(`/run/bpf2wasm/${ns}`, { recursive: true, force: true });
 });
 
 test('a working run on the same interface ends cleanly (the baseline)', () => {

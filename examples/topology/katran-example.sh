@@ -27,7 +27,7 @@ state=/run/bpf2wasm-$prefix
 down() {
   if [[ -f $state/http.pid ]]; then kill "$(cat "$state/http.pid")" 2>/dev/null || true; fi
   for ns in "$client" "$lb" "$real" "$switch"; do ip netns del "$ns" 2>/dev/null || true; done
-  rm -rf "$pins" "$state"
+  rm -rf "$pins" "$state" "/run/bpf2wasm/$lb"
 }
 
 if [[ $cmd == down ]]; then

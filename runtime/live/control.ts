@@ -4,14 +4,30 @@
 // answers from the shared maps, so an update is what the workers see on their next packet.
 
 import { createConnection, createServer, type Server } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../../compiler/errors.js';
 import type { BpfMachine } from '../machine.js';
 import { mapCommand } from '../cli-map.js';
 
 export interface ControlRequest { op: string; map: string; key?: string; value?: string }
 type ControlReply = { lines: string[] } | { error: string };
+
+/**
+ * Where an instance serving `iface` listens unless told otherwise: /run/bpf2wasm/IFACE.sock
+ * in the host's network namespace, /run/bpf2wasm/NETNS/IFACE.sock inside one `ip netns`
+ * named, since interface names repeat across namespaces.
+ */
+export function defaultControlPath(iface: string): string {
+  try {
+    const mine = statSync('/proc/self/ns/net').ino;
+    const named = readdirSync('/run/netns').find((n) => statSync(join('/run/netns', n)).ino === mine);
+    if (named) return `/run/bpf2wasm/${named}/${iface}.sock`;
+  } catch {
+    // no named namespaces (or none readable): the host's path
+  }
+  return `/run/bpf2wasm/${iface}.sock`;
+}
 
 export function isControlSocket(path: string): boolean {
   try {
@@ -54,7 +70,18 @@ export async function startControlServer(machine: BpfMachine, path: string): Pro
   });
   chmodSync(path, 0o600);
   return {
-    close: () => new Promise<void>((resolve) => server.close(() => { rmSync(path, { force: true }); resolve(); })),
+    close: () => new Promise<void>((resolve) => server.close(() => {
+      rmSync(path, { force: true });
+      // A per-namespace directory goes with its last socket.
+      if (dirname(path) !== '/run/bpf2wasm') {
+        try {
+          rmdirSync(dirname(path));
+        } catch {
+          // not empty, or not ours
+        }
+      }
+      resolve();
+    })),
   };
 }
 

@@ -97,9 +97,10 @@ export class LiveRun {
     try {
       applyUpdates(machine, options.updates);
       if (options.katran) run.katran = await startKatran(machine, options.katran, queues);
-      if (options.control) run.controlServer = await startControlServer(machine, options.control);
       if (mode === 'afxdp') run.attachPrefilter();
       await run.startWorkers();
+      // Last, so that an interface someone else serves is reported as that, not as a busy socket.
+      if (options.control) run.controlServer = await startControlServer(machine, options.control);
     } catch (e) {
       await run.teardown();
       throw e;
