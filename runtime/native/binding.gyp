@@ -8,6 +8,7 @@
         "src/prefilter.cc",
         "src/packet_socket.cc",
         "src/tap_device.cc",
+        "src/test_run.cc",
         "src/util.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

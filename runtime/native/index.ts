@@ -69,6 +69,20 @@ export interface NativeAddon {
   TapDevice: new (name: string, mac: Uint8Array) => TapDevice;
   setAffinity(cpu: number): boolean;
   ifIndex(name: string): number;
+  /** fd of a pinned BPF program or map. */
+  openPinned(path: string): number;
+  closeFd(fd: number): void;
+  /** BPF_PROG_TEST_RUN; the output packet lands in `out`. */
+  testRun(progFd: number, data: Uint8Array, repeat: number, out: Uint8Array): { retval: number; durationNs: number; length: number };
+}
+
+/** The addon if it is built, else undefined (for callers with a fallback). */
+export function nativeAddonIfBuilt(): NativeAddon | undefined {
+  try {
+    return nativeAddon();
+  } catch {
+    return undefined;
+  }
 }
 
 const nativeDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'runtime', 'native');

@@ -1,5 +1,6 @@
 // bpf2wasm's native addon: the one place of the live datapath that speaks to the kernel
-// (AF_XDP sockets, the prefilter XDP program, AF_PACKET, TAP, thread affinity).
+// (AF_XDP sockets, the prefilter XDP program, AF_PACKET, TAP, thread affinity) and
+// BPF_PROG_TEST_RUN for the kernel oracle.
 #include <bpf/libbpf.h>
 #include <cstdarg>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "packet_socket.h"
 #include "prefilter.h"
 #include "tap_device.h"
+#include "test_run.h"
 #include "util.h"
 #include "xsk_socket.h"
 
@@ -46,6 +48,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPrefilter(env, exports);
   InitPacketSocket(env, exports);
   InitTapDevice(env, exports);
+  InitTestRun(env, exports);
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   return exports;
