@@ -98,13 +98,15 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
         const length = rx[2 * i + 1]!;
         const chunk = address - (address % XDP_FRAME_SIZE);
         let action: number;
+        let data = umemBase + address;
+        let end = data + length;
         try {
-          action = worker.runXdpInPlace(setup.program, umemBase + chunk, XDP_FRAME_SIZE, umemBase + address, length, setup.ifindex, setup.queue);
+          action = worker.runXdpInPlace(setup.program, umemBase + chunk, XDP_FRAME_SIZE, data, length, setup.ifindex, setup.queue);
+          data = worker.xdp.data;
+          end = worker.xdp.dataEnd;
         } catch {
           action = XDP_ACTION.ABORTED; // a frame the context refuses (shorter than Ethernet)
         }
-        const data = worker.xdp.data;
-        const end = worker.xdp.dataEnd;
         count(action, end - data);
         let transmit = action === XDP_ACTION.TX;
         if (action === XDP_ACTION.REDIRECT) {
@@ -172,12 +174,13 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
           continue;
         }
         let action: number;
+        let packet = memory.subarray(frame + XDP_HEADROOM, frame + XDP_HEADROOM + length);
         try {
           action = worker.runXdpInPlace(setup.program, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, length, setup.ifindex, setup.queue);
+          packet = memory.subarray(worker.xdp.data, worker.xdp.dataEnd);
         } catch {
-          action = XDP_ACTION.ABORTED;
+          action = XDP_ACTION.ABORTED; // a frame the context refuses (shorter than Ethernet)
         }
-        const packet = memory.subarray(worker.xdp.data, worker.xdp.dataEnd);
         count(action, packet.length);
         if (action === XDP_ACTION.TX) {
           if (socket.send(packet) < 0) row[SLOT.txDropped]!++;
