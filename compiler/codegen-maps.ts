@@ -1,75 +1,91 @@
-// Part of codegen (the binaryen side): the compiled module's own map_lookup_elem for the
-// hash family — HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH — over the maps runtime/maps
-// keeps in linear memory (layout in abi.ts). A lookup is the hot path of load balancers
-// (VIP table, connection LRU), and crossing into JS for it cost more than the rest of the
-// program. Same algorithm as runtime/maps/hash.ts: the key hash of base.ts hashKey, a
-// lock-free walk of the bucket chain, and for LRU maps a move to the front under the map's
-// lock when the lock is free. ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return
-// the inner map's handle from its slot. Every other map type goes to the runtime's import.
+// Part of codegen (the binaryen side): the compiled module's own map_lookup_elem and
+// map_update_elem for the hash family, over the maps runtime/maps keeps in linear memory
+// (layout in abi.ts). Lookups and LRU inserts are the hot path of load balancers (VIP
+// table, connection LRU), and crossing into JS for them cost more than the rest of the
+// program. Same algorithms as runtime/maps/hash.ts and pool.ts, on the same memory:
+// - the key hash of base.ts hashKey, and a lock-free walk of the bucket chain;
+// - LRU lookups move the entry to the front under the map's lock when the lock is free;
+// - updates (HASH, LRU_HASH) run under the map's spin lock: in place for an existing key,
+//   else a node from the pool's free list or its current chunk, or, for a full LRU, the
+//   least recently used entry; publication is an atomic store of the bucket head;
+// - ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return the inner map's handle.
+// Anything else — other map types, per-CPU updates, a pool that needs a new chunk from
+// the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
-import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from './abi.js';
+import {
+  DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD,
+} from './abi.js';
 import { MAP_TYPE } from './model.js';
 
 const i32 = binaryen.i32;
+const HASH_FN = 'map_hash$wasm';
+const FIND_FN = 'map_find$wasm';
+/** Pool words (runtime/maps/pool.ts): free list head, next uncarved node, chunk end, node size. */
+const POOL = { FREE: 0, NEXT: 4, END: 8, SIZE: 20 } as const;
+const BPF_NOEXIST = 1;
+const BPF_EXIST = 2;
+const EINVAL = -22;
+const EEXIST = -17;
+const ENOENT = -2;
+const E2BIG = -7;
 
-/**
- * Adds `name(handle: i32, key: i32) -> i32` (the value pointer, or 0). `fallback` is the
- * runtime's i32 map_lookup_elem import; `cpuGlobal` holds the worker's CPU; `maxCpus` is
- * the per-CPU value count the maps were laid out for.
- */
-export function addHashLookup(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string, maxCpus: number): void {
-  const HANDLE = 0;
-  const KEY = 1;
-  const TYPE = 2;
-  const HASH = 3;
-  const ENTRY = 4;
-  const I = 5;
-  const LEN = 6;
-  const K = 7;
-  const PREV = 8;
-  const NEXT = 9;
-  const get = (local: number): binaryen.ExpressionRef => m.local.get(local, i32);
-  const set = (local: number, value: binaryen.ExpressionRef): binaryen.ExpressionRef => m.local.set(local, value);
-  const c = (n: number): binaryen.ExpressionRef => m.i32.const(n | 0);
-  const word = (index: number): binaryen.ExpressionRef => m.i32.load(index * 4, 4, get(HANDLE));
-  const storeWord = (index: number, value: binaryen.ExpressionRef): binaryen.ExpressionRef => m.i32.store(index * 4, 4, get(HANDLE), value);
-  const field = (entry: binaryen.ExpressionRef, offset: number): binaryen.ExpressionRef => m.i32.load(offset, 4, entry);
-  const setField = (entry: binaryen.ExpressionRef, offset: number, value: binaryen.ExpressionRef): binaryen.ExpressionRef =>
-    m.i32.store(offset, 4, entry, value);
-  const isType = (...types: number[]): binaryen.ExpressionRef =>
-    types.map((t) => m.i32.eq(get(TYPE), c(t))).reduce((a, b) => m.i32.or(a, b));
+type Expr = binaryen.ExpressionRef;
 
-  // hashKey: murmur3-style over whole little-endian words, FNV-style over the tail bytes.
-  const hashWords = m.loop('hash_words', m.if(
-    m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
-    m.block(null, [
-      set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(0xcc9e2d51)), c(15))),
-      set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(0x1b873593)))),
-      set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(13)), c(5)), c(0xe6546b64))),
-      set(I, m.i32.add(get(I), c(4))),
-      m.br('hash_words'),
-    ]),
-  ));
-  const hashTail = m.loop('hash_tail', m.if(
-    m.i32.lt_u(get(I), get(LEN)),
-    m.block(null, [
-      set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(0x01000193))),
-      set(I, m.i32.add(get(I), c(1))),
-      m.br('hash_tail'),
-    ]),
-  ));
-  const avalanche = [[16, 0x85ebca6b], [13, 0xc2b2ae35]].map(([shift, mul]) =>
-    set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!))));
+/** Local-variable helpers for one function; expressions are trees, so each use builds a new node. */
+function locals(m: binaryen.Module) {
+  return {
+    get: (local: number): Expr => m.local.get(local, i32),
+    set: (local: number, value: Expr): Expr => m.local.set(local, value),
+    c: (n: number): Expr => m.i32.const(n | 0),
+  };
+}
 
-  // Key comparison against the entry's key (at entry + KEY), words then bytes.
-  const entryKey = (offset: binaryen.ExpressionRef): binaryen.ExpressionRef => m.i32.add(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), offset);
+/** map_hash$wasm(key, len) -> hash: base.ts hashKey, word by word then the tail bytes. */
+function addHash(m: binaryen.Module): void {
+  const { get, set, c } = locals(m);
+  const [KEY, LEN, HASH, I, K] = [0, 1, 2, 3, 4];
+  const body = m.block(null, [
+    set(HASH, m.i32.xor(get(LEN), c(0x9747b28c))),
+    set(I, c(0)),
+    m.loop('hash_words', m.if(
+      m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
+      m.block(null, [
+        set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(0xcc9e2d51)), c(15))),
+        set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(0x1b873593)))),
+        set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(13)), c(5)), c(0xe6546b64))),
+        set(I, m.i32.add(get(I), c(4))),
+        m.br('hash_words'),
+      ]),
+    )),
+    m.loop('hash_tail', m.if(
+      m.i32.lt_u(get(I), get(LEN)),
+      m.block(null, [
+        set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(0x01000193))),
+        set(I, m.i32.add(get(I), c(1))),
+        m.br('hash_tail'),
+      ]),
+    )),
+    ...[[16, 0x85ebca6b], [13, 0xc2b2ae35]].map(([shift, mul]) =>
+      set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!)))),
+    m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16))),
+  ], i32);
+  m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i32], body);
+}
+
+/** map_find$wasm(handle, key, len, hash) -> entry or 0: the lock-free chain walk. */
+function addFind(m: binaryen.Module): void {
+  const { get, set, c } = locals(m);
+  const [HANDLE, KEY, LEN, HASH, ENTRY, I] = [0, 1, 2, 3, 4, 5];
+  const word = (index: number): Expr => m.i32.load(index * 4, 4, get(HANDLE));
+  const entryKey = (): Expr => m.i32.add(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(I));
+  const keyAt = (): Expr => m.i32.add(get(KEY), get(I));
   const compare = m.block('mismatch', [
     set(I, c(0)),
     m.loop('cmp_words', m.if(
       m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
       m.block(null, [
-        m.br('mismatch', m.i32.ne(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), m.i32.load(0, 1, entryKey(get(I))))),
+        m.br('mismatch', m.i32.ne(m.i32.load(0, 1, keyAt()), m.i32.load(0, 1, entryKey()))),
         set(I, m.i32.add(get(I), c(4))),
         m.br('cmp_words'),
       ]),
@@ -77,98 +93,225 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
     m.loop('cmp_bytes', m.if(
       m.i32.lt_u(get(I), get(LEN)),
       m.block(null, [
-        m.br('mismatch', m.i32.ne(m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I))), m.i32.load8_u(0, 1, entryKey(get(I))))),
+        m.br('mismatch', m.i32.ne(m.i32.load8_u(0, 1, keyAt()), m.i32.load8_u(0, 1, entryKey()))),
         set(I, m.i32.add(get(I), c(1))),
         m.br('cmp_bytes'),
       ]),
     )),
-    m.br('found'),
+    m.return(get(ENTRY)),
   ]);
-
-  // The chain walk: lock-free, the bucket head read atomically as the runtime publishes it.
   const bucket = m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)));
-  const walk = m.block('found', [
+  const body = m.block(null, [
     set(ENTRY, m.i32.atomic.load(0, bucket)),
     m.loop('walk', m.block(null, [
       m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
-      m.if(m.i32.eq(field(get(ENTRY), HASH_ENTRY.HASH), get(HASH)), compare),
-      set(ENTRY, field(get(ENTRY), HASH_ENTRY.NEXT)),
+      m.if(m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)), compare),
+      set(ENTRY, m.i32.load(HASH_ENTRY.NEXT, 4, get(ENTRY))),
       m.br('walk'),
     ])),
+    c(0),
+  ], i32);
+  m.addFunction(FIND_FN, binaryen.createType([i32, i32, i32, i32]), i32, [i32, i32], body);
+}
+
+/** Expressions over a map descriptor (local `handle`) and an entry (local `entry`). */
+function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number, next: number) {
+  const { get, set, c } = locals(m);
+  const word = (index: number): Expr => m.i32.load(index * 4, 4, get(handle));
+  const storeWord = (index: number, value: Expr): Expr => m.i32.store(index * 4, 4, get(handle), value);
+  const field = (e: Expr, offset: number): Expr => m.i32.load(offset, 4, e);
+  const setField = (e: Expr, offset: number, value: Expr): Expr => m.i32.store(offset, 4, e, value);
+  const lockAddr = (): Expr => m.i32.add(get(handle), c(DESC_WORD.LOCK * 4));
+  return {
+    word, storeWord, field, setField, lockAddr,
+    /** LRU list: take `entry` out (runtime hash.ts lruUnlink). */
+    lruUnlink: (): Expr => m.block(null, [
+      set(prev, field(get(entry), HASH_ENTRY.PREV)),
+      set(next, field(get(entry), HASH_ENTRY.LNEXT)),
+      m.if(get(prev), setField(get(prev), HASH_ENTRY.LNEXT, get(next)), storeWord(HASH_DESC.LRU_HEAD, get(next))),
+      m.if(get(next), setField(get(next), HASH_ENTRY.PREV, get(prev)), storeWord(HASH_DESC.LRU_TAIL, get(prev))),
+    ]),
+    /** LRU list: make `entry` the most recent (runtime hash.ts lruPush). */
+    lruPush: (): Expr => m.block(null, [
+      set(next, word(HASH_DESC.LRU_HEAD)),
+      setField(get(entry), HASH_ENTRY.PREV, c(0)),
+      setField(get(entry), HASH_ENTRY.LNEXT, get(next)),
+      m.if(get(next), setField(get(next), HASH_ENTRY.PREV, get(entry)), storeWord(HASH_DESC.LRU_TAIL, get(entry))),
+      storeWord(HASH_DESC.LRU_HEAD, get(entry)),
+    ]),
+    isType: (typeLocal: number, ...types: number[]): Expr =>
+      types.map((t) => m.i32.eq(get(typeLocal), c(t))).reduce((a, b) => m.i32.or(a, b)),
+    published: (): Expr => m.i32.eq(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(handle)), c(DESC_MAGIC)),
+    align8: (v: Expr): Expr => m.i32.and(m.i32.add(v, c(7)), c(-8)),
+  };
+}
+
+/**
+ * Adds `name(handle: i32, key: i32) -> i32` (the value pointer, or 0). `fallback` is the
+ * runtime's i32 map_lookup_elem import; `cpuGlobal` holds the worker's CPU; `maxCpus` is
+ * the per-CPU value count the maps were laid out for.
+ */
+export function addHashLookup(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string, maxCpus: number): void {
+  ensureShared(m);
+  const { get, set, c } = locals(m);
+  const [HANDLE, KEY, TYPE, ENTRY, LEN, I, PREV, NEXT] = [0, 1, 2, 3, 4, 5, 6, 7];
+  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT);
+  const { word, isType } = ops;
+
+  // ARRAY_OF_MAPS: a u32 index; a set slot (presence word 1) holds the inner handle.
+  const slot = (): Expr => m.i32.add(word(FD_ARRAY_DESC.STORAGE), m.i32.mul(get(I), word(FD_ARRAY_DESC.SLOT)));
+  const mapInMap = m.block(null, [
+    set(I, m.i32.load(0, 1, get(KEY))),
+    m.if(m.i32.ge_u(get(I), word(DESC_WORD.MAX)), m.return(c(0))),
+    m.if(m.i32.ne(m.i32.atomic.load(0, slot()), c(1)), m.return(c(0))),
+    m.return(m.i32.load(FD_ARRAY_VALUE_OFF, 4, slot())),
   ]);
 
-  // LRU: move to the front (unlink, push) if the lock is free and the entry is live.
-  // Expressions are trees in binaryen: each use needs its own node, hence the functions.
-  const lockAddr = (): binaryen.ExpressionRef => m.i32.add(get(HANDLE), c(DESC_WORD.LOCK * 4));
-  const unlink = m.block(null, [
-    set(PREV, field(get(ENTRY), HASH_ENTRY.PREV)),
-    set(NEXT, field(get(ENTRY), HASH_ENTRY.LNEXT)),
-    m.if(get(PREV), setField(get(PREV), HASH_ENTRY.LNEXT, get(NEXT)), storeWord(HASH_DESC.LRU_HEAD, get(NEXT))),
-    m.if(get(NEXT), setField(get(NEXT), HASH_ENTRY.PREV, get(PREV)), storeWord(HASH_DESC.LRU_TAIL, get(PREV))),
-  ]);
-  const push = m.block(null, [
-    set(NEXT, word(HASH_DESC.LRU_HEAD)),
-    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
-    setField(get(ENTRY), HASH_ENTRY.LNEXT, get(NEXT)),
-    m.if(get(NEXT), setField(get(NEXT), HASH_ENTRY.PREV, get(ENTRY)), storeWord(HASH_DESC.LRU_TAIL, get(ENTRY))),
-    storeWord(HASH_DESC.LRU_HEAD, get(ENTRY)),
-  ]);
+  // LRU: move to the front if the lock is free and the entry is live (not on the free list).
   const touch = m.if(
-    m.i32.and(isType(MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH), m.i32.ne(word(HASH_DESC.LRU_HEAD), get(ENTRY))),
+    m.i32.and(isType(TYPE, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH), m.i32.ne(word(HASH_DESC.LRU_HEAD), get(ENTRY))),
     m.if(
-      m.i32.eqz(m.i32.atomic.rmw.cmpxchg(0, lockAddr(), c(0), c(1))),
+      m.i32.eqz(m.i32.atomic.rmw.cmpxchg(0, ops.lockAddr(), c(0), c(1))),
       m.block(null, [
-        m.if(m.i32.ne(field(get(ENTRY), HASH_ENTRY.PREV), c(HASH_ENTRY_DEAD)), m.block(null, [unlink, push])),
-        m.i32.atomic.store(0, lockAddr(), c(0)),
+        m.if(m.i32.ne(ops.field(get(ENTRY), HASH_ENTRY.PREV), c(HASH_ENTRY_DEAD)), m.block(null, [ops.lruUnlink(), ops.lruPush()])),
+        m.i32.atomic.store(0, ops.lockAddr(), c(0)),
       ]),
     ),
   );
 
   // The value: after the key padded to 8; per-CPU maps keep one 8-aligned slot per CPU.
-  const align8 = (v: binaryen.ExpressionRef): binaryen.ExpressionRef => m.i32.and(m.i32.add(v, c(7)), c(-8));
-  const value = (): binaryen.ExpressionRef => m.i32.add(get(ENTRY), m.i32.add(c(HASH_ENTRY.KEY), align8(get(LEN))));
-  const cpu = (): binaryen.ExpressionRef => m.global.get(cpuGlobal, i32);
-  const stride = align8(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)));
-  const result = m.if(
-    isType(MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_PERCPU_HASH),
-    m.if(m.i32.ge_u(cpu(), c(maxCpus)), c(0), m.i32.add(value(), m.i32.mul(cpu(), stride))),
-    value(),
-  );
-
-  // ARRAY_OF_MAPS: a u32 index; a set slot (presence word 1) holds the inner handle.
-  const slot = (): binaryen.ExpressionRef =>
-    m.i32.add(word(FD_ARRAY_DESC.STORAGE), m.i32.mul(get(I), word(FD_ARRAY_DESC.SLOT)));
-  const mapInMap = m.if(
-    m.i32.and(m.i32.eq(get(TYPE), c(MAP_TYPE.ARRAY_OF_MAPS)), m.i32.eq(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(HANDLE)), c(DESC_MAGIC))),
-    m.block(null, [
-      set(I, m.i32.load(0, 1, get(KEY))),
-      m.if(m.i32.ge_u(get(I), word(DESC_WORD.MAX)), m.return(c(0))),
-      m.if(m.i32.ne(m.i32.atomic.load(0, slot()), c(1)), m.return(c(0))),
-      m.return(m.i32.load(FD_ARRAY_VALUE_OFF, 4, slot())),
-    ]),
-  );
+  const value = (): Expr => m.i32.add(get(ENTRY), m.i32.add(c(HASH_ENTRY.KEY), ops.align8(get(LEN))));
+  const cpu = (): Expr => m.global.get(cpuGlobal, i32);
+  const stride = ops.align8(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)));
 
   const body = m.block(null, [
+    m.if(m.i32.eqz(ops.published()), m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32))),
     set(TYPE, word(DESC_WORD.TYPE)),
-    mapInMap,
+    m.if(m.i32.eq(get(TYPE), c(MAP_TYPE.ARRAY_OF_MAPS)), mapInMap),
     m.if(
-      m.i32.or(
-        m.i32.ne(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(HANDLE)), c(DESC_MAGIC)),
-        m.i32.eqz(isType(MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)),
-      ),
+      m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)),
       m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32)),
     ),
     set(LEN, word(DESC_WORD.KEY)),
-    set(HASH, m.i32.xor(get(LEN), c(0x9747b28c))),
-    set(I, c(0)),
-    hashWords,
-    hashTail,
-    avalanche[0]!,
-    avalanche[1]!,
-    set(HASH, m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16)))),
-    walk,
+    set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), m.call(HASH_FN, [get(KEY), get(LEN)], i32)], i32)),
+    m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
     touch,
-    result,
+    m.if(
+      isType(TYPE, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_PERCPU_HASH),
+      m.if(m.i32.ge_u(cpu(), c(maxCpus)), c(0), m.i32.add(value(), m.i32.mul(cpu(), stride))),
+      value(),
+    ),
   ], i32);
-  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32, i32, i32, i32, i32], body);
+  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32, i32, i32], body);
+}
+
+/**
+ * Adds `name(handle, key, value, flags) -> i32` (0 or -errno) for HASH and LRU_HASH maps;
+ * everything else, and a pool that has to grow, through `fallback` (the i32 import).
+ */
+export function addHashUpdate(m: binaryen.Module, name: string, fallback: string): void {
+  ensureShared(m);
+  const { get, set, c } = locals(m);
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
+  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT);
+  const { word, field, setField, isType } = ops;
+  const fallbackCall = (): Expr => m.call(fallback, [get(HANDLE), get(KEY), get(VALUE), get(FLAGS)], i32);
+  const unlockAnd = (result: Expr): Expr => m.block(null, [m.i32.atomic.store(0, ops.lockAddr(), c(0)), m.return(result)]);
+  const isLru = (): Expr => m.i32.eq(get(TYPE), c(MAP_TYPE.LRU_HASH));
+  const valueAt = (): Expr => m.i32.add(get(ENTRY), m.i32.add(c(HASH_ENTRY.KEY), ops.align8(get(LEN))));
+  const count = (): Expr => m.i32.add(get(HANDLE), c(DESC_WORD.COUNT * 4));
+
+  // Take `entry` out of its bucket chain (hash.ts chainUnlink): find the slot pointing at it.
+  const chainUnlink = m.block('unlinked', [
+    set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(field(get(ENTRY), HASH_ENTRY.HASH), word(HASH_DESC.MASK)), c(2)))),
+    m.loop('find_slot', m.block(null, [
+      set(NEXT, m.i32.load(0, 4, get(SLOT))),
+      m.br('unlinked', m.i32.eqz(get(NEXT))),
+      m.if(m.i32.eq(get(NEXT), get(ENTRY)), m.block(null, [
+        m.i32.atomic.store(0, get(SLOT), field(get(ENTRY), HASH_ENTRY.NEXT)),
+        m.br('unlinked'),
+      ])),
+      set(SLOT, m.i32.add(get(NEXT), c(HASH_ENTRY.NEXT))),
+      m.br('find_slot'),
+    ])),
+  ]);
+
+  // A node from the pool (pool.ts poolAlloc) without growing it; 0 if it would have to grow.
+  const poolAlloc = m.block(null, [
+    set(POOL_AT, word(HASH_DESC.POOL)),
+    set(ENTRY, m.i32.load(POOL.FREE, 4, get(POOL_AT))),
+    m.if(
+      get(ENTRY),
+      m.i32.store(POOL.FREE, 4, get(POOL_AT), field(get(ENTRY), HASH_ENTRY.LNEXT)),
+      m.block(null, [
+        set(ENTRY, m.i32.load(POOL.NEXT, 4, get(POOL_AT))),
+        m.if(
+          m.i32.or(m.i32.eqz(get(ENTRY)), m.i32.ge_u(get(ENTRY), m.i32.load(POOL.END, 4, get(POOL_AT)))),
+          unlockAnd(fallbackCall()),
+        ),
+        m.i32.store(POOL.NEXT, 4, get(POOL_AT), m.i32.add(get(ENTRY), m.i32.load(POOL.SIZE, 4, get(POOL_AT)))),
+      ]),
+    ),
+  ]);
+
+  const insert = m.block(null, [
+    m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
+    m.if(
+      m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)),
+      m.if(
+        isLru(),
+        // Full LRU: the least recently used entry makes room (an insert never fails).
+        m.block(null, [
+          set(ENTRY, word(HASH_DESC.LRU_TAIL)),
+          chainUnlink,
+          ops.lruUnlink(),
+          m.drop(m.i32.atomic.rmw.sub(0, count(), c(1))),
+        ]),
+        unlockAnd(c(E2BIG)),
+      ),
+      poolAlloc,
+    ),
+    m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN)),
+    setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
+    m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
+    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
+    setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
+    set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
+    setField(get(ENTRY), HASH_ENTRY.NEXT, m.i32.load(0, 4, get(SLOT))),
+    m.i32.atomic.store(0, get(SLOT), get(ENTRY)),
+    m.if(isLru(), ops.lruPush()),
+    m.drop(m.i32.atomic.rmw.add(0, count(), c(1))),
+  ]);
+
+  const body = m.block(null, [
+    m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
+    set(TYPE, word(DESC_WORD.TYPE)),
+    m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH)), m.return(fallbackCall())),
+    m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
+    set(LEN, word(DESC_WORD.KEY)),
+    set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
+    m.loop('lock', m.br('lock', m.i32.atomic.rmw.cmpxchg(0, ops.lockAddr(), c(0), c(1)))),
+    set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
+    m.if(
+      get(ENTRY),
+      m.block(null, [
+        m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
+        m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
+        m.if(isLru(), m.block(null, [ops.lruUnlink(), ops.lruPush()])),
+      ]),
+      insert,
+    ),
+    m.i32.atomic.store(0, ops.lockAddr(), c(0)),
+    c(0),
+  ], i32);
+  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(8).fill(i32), body);
+}
+
+const shared = new WeakSet<object>();
+/** The hash and find functions, once per module. */
+function ensureShared(m: binaryen.Module): void {
+  if (shared.has(m)) return;
+  shared.add(m);
+  addHash(m);
+  addFind(m);
 }

@@ -17,7 +17,7 @@ import { MAP_TYPE, type MapSpec, type Program } from './model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from './errors.js';
 import { type Callable, callableName, callableTable } from './callables.js';
-import { addHashLookup } from './codegen-maps.js';
+import { addHashLookup, addHashUpdate } from './codegen-maps.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -77,7 +77,7 @@ export function generate(input: CodegenInput): CodegenOutput {
   try {
     m.setFeatures(
       binaryen.Features.Atomics | binaryen.Features.MutableGlobals | binaryen.Features.SignExt |
-        binaryen.Features.BulkMemory | binaryen.Features.TailCall,
+        binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.TailCall,
     );
     m.setMemory(input.layout.initialPages, input.layout.maxPages, null, [], true);
     m.addMemoryImport('0', ENV_MODULE, MEMORY_IMPORT, true);
@@ -149,6 +149,7 @@ function emitInit(m: binaryen.Module): void {
 
 class FunctionGenerator {
   private hashLookupAdded = false;
+  private hashUpdateAdded = false;
   private readonly helperImports = new Set<string>();
   private callxImported = false;
   /** Table index of every callable (program main functions and callbacks), by wasm function name. */
@@ -523,6 +524,11 @@ class FunctionGenerator {
         if (inline) return this.set(0, inline);
         return this.set(0, m.i64.extend_u(m.call(this.wasmMapLookup(), [this.get32(1), this.get32(2)], i32)));
       }
+      case HELPER_ID.map_update_elem: {
+        // Flags with any of the high 32 bits set become all-ones: invalid, as for the import.
+        const flags = m.select(m.i64.ne(m.i64.shr_u(this.get(4), m.i64.const(32)), m.i64.const(0)), m.i32.const(-1), this.get32(4));
+        return this.set(0, m.i64.extend_s(m.call(this.wasmMapUpdate(), [this.get32(1), this.get32(2), this.get32(3), flags], i32)));
+      }
       case HELPER_ID.tail_call:
         if (fn.start !== prog.funcs[0]?.start) {
           throw new UserError(`${prog.name}: instruction ${insn.pc}: tail calls from subprograms are not supported`);
@@ -547,6 +553,21 @@ class FunctionGenerator {
         this.m.addFunctionImport(importName, HELPER_MODULE, 'map_lookup_elem', binaryen.createType([i32, i32]), i32);
       }
       addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus);
+    }
+    return name;
+  }
+
+  /** The module's own map_update_elem (HASH / LRU_HASH in wasm, the rest through the import). */
+  private wasmMapUpdate(): string {
+    const name = 'map_update$wasm';
+    if (!this.hashUpdateAdded) {
+      this.hashUpdateAdded = true;
+      const importName = 'helper32$map_update_elem';
+      if (!this.helperImports.has(importName)) {
+        this.helperImports.add(importName);
+        this.m.addFunctionImport(importName, HELPER_MODULE, 'map_update_elem', binaryen.createType([i32, i32, i32, i32]), i32);
+      }
+      addHashUpdate(this.m, name, importName);
     }
     return name;
   }
