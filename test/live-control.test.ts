@@ -2,6 +2,7 @@
 // against a live `bpf2wasm run` of examples/xdp_counter on a veth. The counters equal the
 // pings sent through the interface; a value written through the socket is what the
 // program increments on the next packet; errors are one line; the socket goes with the run.
+// And a live XDP_REDIRECT through a devmap (provisioned with --update) to another interface.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -9,9 +10,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
 import { examplePath } from './support/examples.js';
+import { compileBpf } from './support/clang.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { skip } from './support/skip.js';
 
 const unavailable = topologyUnavailable();
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ns = `lctl${process.pid % 100000}`;
 const socket = `/run/bpf2wasm/test-${process.pid}.sock`;
 const ICMP = '03000000';
@@ -84,6 +89,46 @@ test('map commands against a running instance', async () => {
   const gone = map('dump', socket, 'proto_stats');
   assert.is(gone.status, 1);
   assert.match(gone.stderr, /does not exist|cannot read|ENOENT/);
+});
+
+test('XDP_REDIRECT through a devmap leaves by the other interface', async () => {
+  if (unavailable) return void skip('live redirect', unavailable);
+  const rns = `lred${process.pid % 100000}`;
+  sh('ip', 'netns', 'add', rns);
+  try {
+    // v0/v1: where frames arrive; w0/w1: where the program sends them (w0 out, seen on w1).
+    for (const [a, b] of [['v0', 'v1'], ['w0', 'w1']]) {
+      sh('ip', '-n', rns, 'link', 'add', a!, 'type', 'veth', 'peer', 'name', b!);
+      for (const l of [a!, b!]) sh('ip', '-n', rns, 'link', 'set', l, 'up');
+    }
+    sh('ip', '-n', rns, 'addr', 'add', '10.7.0.1/24', 'dev', 'v1');
+    sh('ip', '-n', rns, 'neigh', 'add', '10.7.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
+    const w0 = sh('ip', 'netns', 'exec', rns, 'cat', '/sys/class/net/w0/ifindex').trim();
+    const slot = Buffer.alloc(4);
+    slot.writeUInt32LE(Number(w0));
+    const program = compileBpf(join(root, 'test', 'fixtures', 'wasm', 'redirect_devmap.c'));
+    const capture = spawn('ip', ['netns', 'exec', rns, 'tcpdump', '--immediate-mode', '-n', '-i', 'w1', '-c', '3', 'icmp and dst 10.7.0.9'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let seen = '';
+    capture.stdout.on('data', (d) => (seen += d));
+    const run = spawn('ip', ['netns', 'exec', rns, process.execPath, BPF2WASM, 'run', program, '--iface', 'v0', '--stats-interval', '0', '--update', `ports=00000000:${slot.toString('hex')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => run.once('exit', r));
+    try {
+      for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 500)); // tcpdump is listening by now
+      spawnSync('ip', ['netns', 'exec', rns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '10.7.0.9']);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      run.kill('SIGINT');
+      assert.is(await exited, 0);
+      capture.kill('SIGINT');
+    }
+    assert.match(out, /total: 3 packets; XDP_REDIRECT 3/);
+    assert.is(seen.trim().split('\n').filter((l) => /ICMP echo request/.test(l)).length, 3, `frames on w1:\n${seen}`);
+  } finally {
+    spawnSync('ip', ['netns', 'del', rns]);
+  }
 });
 
 test.run();

@@ -109,6 +109,20 @@ test('a run killed with SIGKILL leaves nothing attached (the bpf_link dies with 
   assert.ok(interfaceClean(), 'the kernel detached the prefilter and removed the TAP');
 });
 
+test('SIGTERM stops a run cleanly, like SIGINT', async () => {
+  if (unavailable) return void skip('run errors', unavailable);
+  const run = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', program, '--iface', 've0', '--stats-interval', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  run.stdout.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => run.once('exit', r));
+  for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.ok(out.includes('running '));
+  run.kill('SIGTERM');
+  assert.is(await exited, 0);
+  assert.match(out, /^total: \d+ packets/m);
+  assert.ok(interfaceClean());
+});
+
 test('a gRPC port in use', async () => {
   if (unavailable) return void skip('run errors', unavailable);
   // A listener inside the namespace holds the port.
