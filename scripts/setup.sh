@@ -18,11 +18,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
-# node-gyp cannot download Node's headers on a closed network: build against the system's.
-if ! grep -q '^nodedir=' ~/.npmrc 2>/dev/null && [ -d /usr/include/node ]; then
-  echo "nodedir=/usr" >> ~/.npmrc
-fi
-
+# The native addon builds against the system's Node headers (scripts/build-native.mjs
+# passes --nodedir itself), so npm needs no nodedir setting.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund
   touch node_modules
