@@ -24,14 +24,19 @@ struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, __u32); __type(value, __u3
 struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct in6_addr); __type(value, __u32); __uint(max_entries, 64); } decap_dst_v6 SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __type(value, struct counter); __uint(max_entries, COUNTERS); } decap_stats SEC(".maps");
 
-static __always_inline int count(__u32 which, struct xdp_md *ctx, int action)
+static __always_inline void add(__u32 which, __u64 bytes)
 {
 	struct counter *c = bpf_map_lookup_elem(&decap_stats, &which);
 
 	if (c) {
 		c->packets += 1;
-		c->bytes += ctx->data_end - ctx->data;
+		c->bytes += bytes;
 	}
+}
+
+static __always_inline int count(__u32 which, struct xdp_md *ctx, int action)
+{
+	add(which, ctx->data_end - ctx->data);
 	return action;
 }
 
@@ -46,11 +51,13 @@ static __always_inline int strip(struct xdp_md *ctx, int outer, __u16 inner_prot
 
 	if ((void *)(eth + 1) > data_end)
 		return count(MALFORMED, ctx, XDP_PASS);
+	__u64 arrived = data_end - data;
+
 	__builtin_memcpy(&saved, eth, sizeof(saved));
-	/* Counted before the header goes: the bytes are the packet as it arrived. */
-	count(counter, ctx, XDP_PASS);
 	if (bpf_xdp_adjust_head(ctx, outer))
 		return XDP_DROP;
+	/* Counted once the header is gone, with the size the packet arrived with. */
+	add(counter, arrived);
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	eth = data;
