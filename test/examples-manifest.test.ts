@@ -87,6 +87,22 @@ const EXPECTED: Record<string, Expected> = {
     ],
     programs: [['xdp_decap', 'xdp']],
   },
+  // katran's layouts, sizes from the source: 16 VIPs, 64 reals, rings of 65537 slots each.
+  xdp_lb: {
+    maps: [
+      // struct vip_definition { u8 addr[16]; be16 port; u8 proto; u8 pad; } -> vip_meta { flags, vip_num }
+      btfMap('vip_map', shape(HASH, 20, 8, 16), { keyFields: ['addr@0:16', 'port@16:2', 'proto@18:1', 'pad@19:1'], valueFields: ['flags@0:4', 'vip_num@4:4'] }),
+      btfMap('reals', shape(ARRAY, 4, 20, 64), { valueFields: ['addr@0:16', 'flags@16:1', 'pad@17:3'] }),
+      btfMap('ch_rings', shape(ARRAY, 4, 4, 16 * 65537)),
+      // Per-CPU LRUs: struct flow_key (40 bytes) -> struct real_pos_lru (16), 1000 entries.
+      btfMap('lru_mapping', shape(ARRAY_OF_MAPS, 4, 4, 128), { inner: shape(LRU_HASH, 40, 16, 1000) }),
+      btfMap('fallback_cache', shape(LRU_HASH, 40, 16, 1000)),
+      btfMap('ctl_array', shape(ARRAY, 4, 8, 16), { valueFields: ['mac@0:8'] }),
+      btfMap('stats', shape(PERCPU_ARRAY, 4, 16, 32), { valueFields: ['v1@0:8', 'v2@8:8'] }),
+      btfMap('reals_stats', shape(PERCPU_ARRAY, 4, 16, 64), { valueFields: ['v1@0:8', 'v2@8:8'] }),
+    ],
+    programs: [['xdp_lb', 'xdp']],
+  },
   maps_zoo: {
     maps: [
       btfMap('flows', shape(HASH, 16, 4, 512), { keyFields: FLOW_KEY }),
