@@ -83,23 +83,21 @@ async function runtimeRow(p: Program, dutMac: string, count: number): Promise<Ro
   return { program: p.name, datapath: 'bpf2wasm AF_XDP (wasm)', sent: g.sent, processed, seconds: g.ms / 1000, kpps: processed / g.ms, umem };
 }
 
-function kernelRow(p: Program, dutMac: string, mode: 'xdpdrv' | 'xdpgeneric', count: number): Row {
+function kernelRow(p: Program, dutMac: string, mode: 'native' | 'generic', count: number): Row {
   const kernel = KernelObject.load(p.object);
-  const pin = `${kernel.pinDir}/${p.program}`;
   try {
     if (p.katranConfig) {
       const cpus = Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split('-').pop()) + 1;
       applyKatranConfig(new KernelKatranMaps(kernel, cpus), parseKatranConfig(readFileSync(p.katranConfig, 'utf8'), p.katranConfig),
         { forwardingCores: Array.from({ length: cpus }, (_, i) => i), lruSize: 1000 * cpus });
     }
-    sh(['nsenter', `--net=/run/netns/${DUT}`, 'bpftool', 'net', 'attach', mode, 'pinned', pin, 'dev', 'd0']);
-    const runs = (): number => Number(JSON.parse(sh(['bpftool', '-j', 'prog', 'show', 'pinned', pin])).run_cnt ?? 0);
-    const before = runs();
+    const detach = kernel.attachXdp(p.program, 'd0', mode, DUT);
+    const before = kernel.runCount(p.program);
     const g = generate(dutMac, count);
     spawnSync('sleep', ['0.3']);
-    const processed = runs() - before;
-    sh(['nsenter', `--net=/run/netns/${DUT}`, 'bpftool', 'net', 'detach', mode, 'dev', 'd0']);
-    return { program: p.name, datapath: `kernel XDP ${mode === 'xdpdrv' ? 'native' : 'generic'}`, sent: g.sent, processed, seconds: g.ms / 1000, kpps: processed / g.ms };
+    const processed = kernel.runCount(p.program) - before;
+    detach();
+    return { program: p.name, datapath: `kernel XDP ${mode}`, sent: g.sent, processed, seconds: g.ms / 1000, kpps: processed / g.ms };
   } finally {
     kernel.close();
   }
@@ -126,8 +124,8 @@ async function main(): Promise<void> {
     ];
     for (const p of programs) {
       rows.push(await runtimeRow(p, dutMac, PACKETS));
-      rows.push(kernelRow(p, dutMac, 'xdpdrv', PACKETS));
-      rows.push(kernelRow(p, dutMac, 'xdpgeneric', PACKETS));
+      rows.push(kernelRow(p, dutMac, 'native', PACKETS));
+      rows.push(kernelRow(p, dutMac, 'generic', PACKETS));
     }
     if (LONG > 0) {
       const long = await runtimeRow(programs[0]!, dutMac, LONG);

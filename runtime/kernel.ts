@@ -127,6 +127,28 @@ export class KernelObject {
     bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...key, 'value', 'pinned', `${this.pinDir}/${program}`]);
   }
 
+  /**
+   * Attach program `name` to interface `iface` (XDP native or generic), inside the named
+   * network namespace when given (`ip netns`); returns the detach function.
+   */
+  attachXdp(name: string, iface: string, mode: 'native' | 'generic', netns?: string): () => void {
+    const flag = mode === 'native' ? 'xdpdrv' : 'xdpgeneric';
+    // nsenter switches only the network namespace, so the pinned program stays visible.
+    const inNs = (args: string[]): string[] => (netns ? ['nsenter', `--net=/run/netns/${netns}`, 'bpftool', ...args] : ['bpftool', ...args]);
+    const run = (args: string[]): void => {
+      const [command, ...rest] = inNs(args);
+      const r = spawnSync(command!, rest, { encoding: 'utf8' });
+      if (r.status !== 0) throw new UserError(`kernel: attaching ${name} to ${iface}: ${(r.stderr || r.stdout).trim()}`);
+    };
+    run(['net', 'attach', flag, 'pinned', `${this.pinDir}/${name}`, 'dev', iface]);
+    return () => run(['net', 'detach', flag, 'dev', iface]);
+  }
+
+  /** How many times program `name` ran (needs kernel.bpf_stats_enabled=1). */
+  runCount(name: string): number {
+    return Number((JSON.parse(bpftool(['-j', 'prog', 'show', 'pinned', `${this.pinDir}/${name}`])) as { run_cnt?: number }).run_cnt ?? 0);
+  }
+
   /** Many updates in one bpftool process (`bpftool batch file`). */
   updateMany(map: string, entries: Iterable<[Uint8Array, Uint8Array]>): void {
     const lines: string[] = [];
