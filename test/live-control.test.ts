@@ -2,7 +2,8 @@
 // against a live `bpf2wasm run` of examples/xdp_counter on a veth. The counters equal the
 // pings sent through the interface; a value written through the socket is what the
 // program increments on the next packet; errors are one line; the socket goes with the run.
-// And a live XDP_REDIRECT through a devmap (provisioned with --update) to another interface.
+// Also: two workers sharing one interface's frames (AF_PACKET fanout) and the maps, and a
+// live XDP_REDIRECT through a devmap (provisioned with --update) to another interface.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,6 +90,43 @@ test('map commands against a running instance', async () => {
   const gone = map('dump', socket, 'proto_stats');
   assert.is(gone.status, 1);
   assert.match(gone.stderr, /does not exist|cannot read|ENOENT/);
+});
+
+test('two workers (AF_PACKET fanout) share the frames and the maps; per-CPU slots per worker', async () => {
+  if (unavailable) return void skip('live multi-worker', unavailable);
+  const mns = `lmq${process.pid % 100000}`;
+  sh('ip', 'netns', 'add', mns);
+  try {
+    sh('ip', '-n', mns, 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1');
+    for (const l of ['v0', 'v1', 'lo']) sh('ip', '-n', mns, 'link', 'set', l, 'up');
+    sh('ip', '-n', mns, 'addr', 'add', '10.8.0.1/24', 'dev', 'v1');
+    sh('ip', '-n', mns, 'neigh', 'add', '10.8.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
+    const socketPath = `/run/bpf2wasm/test-mq-${process.pid}.sock`;
+    const run = spawn('ip', ['netns', 'exec', mns, process.execPath, BPF2WASM, 'run', examplePath('xdp_counter'), '--iface', 'v0', '--mode', 'afpacket', '--queues', '2', '--stats-interval', '0', '--control', socketPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    run.stdout.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => run.once('exit', r));
+    let lookup = '';
+    try {
+      for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+      assert.match(out, /w0.*w1/, 'two workers');
+      // 40 UDP datagrams from 40 sockets: 40 flows, which the fanout hash spreads.
+      spawnSync('ip', ['netns', 'exec', mns, 'bash', '-c', 'for i in $(seq 40); do echo x > /dev/udp/10.8.0.9/9; done']);
+      await new Promise((r) => setTimeout(r, 500));
+      lookup = map('lookup', socketPath, 'proto_stats', '02000000').stdout; // CLASS_UDP
+    } finally {
+      run.kill('SIGINT');
+      assert.is(await exited, 0);
+    }
+    // Per-CPU value: worker i writes CPU i's slot; both got some, together all 40.
+    const value = Buffer.from(/value ([0-9a-f]+)/.exec(lookup)![1]!, 'hex');
+    const perCpu = [0, 1].map((cpu) => value.readBigUInt64LE(cpu * 16));
+    assert.is(perCpu[0]! + perCpu[1]!, 40n, `UDP frames counted: ${perCpu}`);
+    assert.ok(perCpu[0]! > 0n && perCpu[1]! > 0n, `both workers counted some (${perCpu})`);
+    assert.match(out, /total: \d+ packets/);
+  } finally {
+    spawnSync('ip', ['netns', 'del', mns]);
+  }
 });
 
 test('XDP_REDIRECT through a devmap leaves by the other interface', async () => {
