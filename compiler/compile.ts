@@ -59,7 +59,10 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
   }
   const t1 = performance.now();
-  const { layout, placements } = planMemory(obj.maps, opts.maxCpus ?? DEFAULT_MAX_CPUS);
+  const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
+  // Per-CPU maps keep one value per CPU; the kernel's own limit (NR_CPUS) is at most 8192.
+  if (!Number.isInteger(maxCpus) || maxCpus < 1 || maxCpus > 8192) throw new UserError(`--max-cpus must be an integer in 1..8192, got ${maxCpus}`);
+  const { layout, placements } = planMemory(obj.maps, maxCpus);
   const manifest = buildManifest(obj, programs, helpersByProgram, layout, placements);
   const out = generate({
     programs,

@@ -33,6 +33,7 @@ interface RunArgs {
   duration?: number;
   pin: boolean;
   control?: string;
+  'max-cpus'?: number;
 }
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -43,7 +44,7 @@ export async function runCommand(args: RunArgs): Promise<void> {
   }
   if (args.duration !== undefined && !(args.duration > 0)) throw new UserError(`--duration must be a positive number of seconds, got ${args.duration}`);
   const run = await LiveRun.start({
-    wasm: readModuleFile(args.module),
+    wasm: readModuleFile(args.module, args['max-cpus']),
     label: args.module,
     mode: args.mode,
     iface: args.iface,
@@ -115,6 +116,7 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
         .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
+        .option('max-cpus', { type: 'number', describe: 'when given an eBPF object: CPUs (workers) its per-CPU maps are laid out for (default 16)' })
         .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)' }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;

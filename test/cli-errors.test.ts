@@ -39,6 +39,11 @@ function withBytes(name: string, bytes: Uint8Array): string {
 
 test('a missing file', () => expectUserError([join(scratchDir(), 'nope.o')], /nope\.o.*(ENOENT|cannot read)/));
 
+test('--max-cpus out of range', () => {
+  const object = compileBpf(join(root, 'examples', 'xdp_pass.bpf.c'));
+  for (const n of ['0', '1.5', '9000']) expectUserError([object, '--max-cpus', n], /--max-cpus must be an integer in 1\.\.8192/);
+});
+
 test('not an ELF file', () => {
   expectUserError([withBytes('text.o', new TextEncoder().encode('this is not an object file\n'))], /ELF/i);
 });

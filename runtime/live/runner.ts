@@ -89,7 +89,7 @@ export class LiveRun {
     const queues = options.queues ?? (mode === 'afxdp' ? rxQueueCount(options.iface!) : 1);
     if (!Number.isInteger(queues) || queues < 1) throw new UserError(`--queues must be a positive integer, got ${options.queues}`);
     if (queues > machine.manifest.layout.maxCpus) {
-      throw new UserError(`--queues ${queues}: the module was compiled for ${machine.manifest.layout.maxCpus} CPUs (compile with --max-cpus)`);
+      throw new UserError(`--queues ${queues}: the module was compiled for ${machine.manifest.layout.maxCpus} CPUs (compile with --max-cpus, or pass --max-cpus to run an object)`);
     }
     const frames = options.frames ?? 4096;
     if (!Number.isInteger(frames) || frames < 64 || (frames & (frames - 1)) !== 0) throw new UserError(`--frames must be a power of two >= 64, got ${frames}`);
