@@ -13,6 +13,7 @@ import { applyUpdates, mapCommand, registerMapCommand } from './cli-map.js';
 import { applyKatranConfig, parseKatranConfig } from './katran/config.js';
 import { UserspaceKatranMaps } from './katran/userspace-maps.js';
 import { isControlSocket, queryInstance } from './live/control.js';
+import { readModuleFile } from './live/module-file.js';
 
 interface TestRunArgs {
   module: string;
@@ -40,7 +41,8 @@ function read(path: string): Uint8Array {
 }
 
 function prepare(module: string, updates?: string[], katranConfig?: string): BpfMachine {
-  const machine = BpfMachine.create(loadWasm(read(module), module));
+  // A compiled module, or an eBPF object compiled here on the spot.
+  const machine = BpfMachine.create(loadWasm(readModuleFile(module), module));
   if (katranConfig) {
     const config = parseKatranConfig(new TextDecoder().decode(read(katranConfig)), katranConfig);
     applyKatranConfig(new UserspaceKatranMaps(machine.maps), config);
@@ -114,7 +116,7 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
     'run an XDP program of a compiled module over a pcap file (like BPF_PROG_TEST_RUN)',
     (c) =>
       c
-        .positional('module', { type: 'string', demandOption: true, describe: 'module compiled by bpf2wasm' })
+        .positional('module', { type: 'string', demandOption: true, describe: 'module compiled by bpf2wasm, or an eBPF object to compile' })
         .option('pcap', { type: 'string', demandOption: true, describe: 'input capture (Ethernet, pcap format)' })
         .option('out', { type: 'string', describe: 'write the resulting packets to this pcap' })
         .option('json', { type: 'boolean', default: false, describe: 'one JSON object per packet: index, action, len, data' })

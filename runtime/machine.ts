@@ -105,6 +105,9 @@ export class XdpWorker {
     };
     const helpers = makeHelpers(env);
     const budget = opts.budget ?? DEFAULT_BUDGET;
+    if (!Number.isInteger(budget) || budget < 0 || budget > 0x7fffffff) {
+      throw new UserError(`--budget must be an integer in 0..2147483647 (0 = unlimited), got ${budget}`);
+    }
     this.engine = opts.engine ?? 'wasm';
     if (this.engine === 'wasm') {
       this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget }, makeI32Helpers(env));

@@ -79,6 +79,13 @@ test('map commands over the state of a test run', () => {
   }
 });
 
+test('an eBPF object is compiled on the spot: the same results as its module', () => {
+  const fromModule = run('test-run', wasm, '--pcap', pcap, '--json');
+  const fromObject = run('test-run', object, '--pcap', pcap, '--json');
+  assert.is(fromObject.status, 0, fromObject.stderr);
+  assert.is(fromObject.stdout, fromModule.stdout);
+});
+
 test('bad arguments: one line, exit 1', () => {
   const cases: [string[], RegExp][] = [
     [['test-run', wasm, '--pcap', join(scratchDir(), 'missing.pcap')], /missing\.pcap.*ENOENT/],
@@ -87,6 +94,7 @@ test('bad arguments: one line, exit 1', () => {
     [['test-run', wasm, '--pcap', pcap, '--program', 'nope'], /no program 'nope'/],
     [['test-run', wasm, '--pcap', pcap, '--repeat', '0'], /--repeat/],
     [['test-run', wasm, '--pcap', pcap, '--dump-map', 'nope'], /no map 'nope'/],
+    [['test-run', wasm, '--pcap', pcap, '--budget', '-5'], /--budget must be an integer in 0\.\.2147483647/],
   ];
   for (const [args, pattern] of cases) {
     const r = run(...args);
