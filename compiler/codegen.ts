@@ -148,8 +148,8 @@ function emitInit(m: binaryen.Module): void {
 }
 
 class FunctionGenerator {
-  private hashLookupAdded = false;
-  private hashUpdateAdded = false;
+  /** Functions codegen-maps.ts added to this module, by name. */
+  private readonly ownFunctions = new Set<string>();
   private readonly helperImports = new Set<string>();
   private callxImported = false;
   /** Table index of every callable (program main functions and callbacks), by wasm function name. */
@@ -522,12 +522,7 @@ class FunctionGenerator {
       case HELPER_ID.map_lookup_elem: {
         const inline = this.inlineArrayLookup(knownMap.get(1));
         if (inline) return this.set(0, inline);
-        return this.set(0, m.i64.extend_u(m.call(this.wasmMapLookup(), [this.get32(1), this.get32(2)], i32)));
-      }
-      case HELPER_ID.map_update_elem: {
-        // Flags with any of the high 32 bits set become all-ones: invalid, as for the import.
-        const flags = m.select(m.i64.ne(m.i64.shr_u(this.get(4), m.i64.const(32)), m.i64.const(0)), m.i32.const(-1), this.get32(4));
-        return this.set(0, m.i64.extend_s(m.call(this.wasmMapUpdate(), [this.get32(1), this.get32(2), this.get32(3), flags], i32)));
+        break;
       }
       case HELPER_ID.tail_call:
         if (fn.start !== prog.funcs[0]?.start) {
@@ -542,32 +537,20 @@ class FunctionGenerator {
     return this.set(0, m.call(this.helperImport(helper.name), this.args(), i64));
   }
 
-  /** The module's own map_lookup_elem (hash family in wasm, the rest through the import). */
-  private wasmMapLookup(): string {
-    const name = 'map_lookup$wasm';
-    if (!this.hashLookupAdded) {
-      this.hashLookupAdded = true;
-      const importName = 'helper32$map_lookup_elem';
-      if (!this.helperImports.has(importName)) {
-        this.helperImports.add(importName);
-        this.m.addFunctionImport(importName, HELPER_MODULE, 'map_lookup_elem', binaryen.createType([i32, i32]), i32);
-      }
-      addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus);
-    }
-    return name;
-  }
-
-  /** The module's own map_update_elem (HASH / LRU_HASH in wasm, the rest through the import). */
-  private wasmMapUpdate(): string {
-    const name = 'map_update$wasm';
-    if (!this.hashUpdateAdded) {
-      this.hashUpdateAdded = true;
-      const importName = 'helper32$map_update_elem';
-      if (!this.helperImports.has(importName)) {
-        this.helperImports.add(importName);
-        this.m.addFunctionImport(importName, HELPER_MODULE, 'map_update_elem', binaryen.createType([i32, i32, i32, i32]), i32);
-      }
-      addHashUpdate(this.m, name, importName);
+  /**
+   * map_lookup_elem and map_update_elem are called through the module's own functions
+   * (codegen-maps.ts): the hash family in wasm, the rest through the i32 import, which they
+   * take as their fallback. Same signature as the import, so callers need not care.
+   */
+  private ownMapFunction(helper: string, importName: string): string | undefined {
+    const add = helper === 'map_lookup_elem'
+      ? (name: string) => addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
+      : helper === 'map_update_elem' ? (name: string) => addHashUpdate(this.m, name, importName) : undefined;
+    if (!add) return undefined;
+    const name = `${helper}$wasm`;
+    if (!this.ownFunctions.has(name)) {
+      this.ownFunctions.add(name);
+      add(name);
     }
     return name;
   }
@@ -590,7 +573,7 @@ class FunctionGenerator {
         this.get32(r),
       );
     });
-    const call = m.call(importName, args, i32);
+    const call = m.call(this.ownMapFunction(name, importName) ?? importName, args, i32);
     return sig.result === 'pointer' ? m.i64.extend_u(call) : m.i64.extend_s(call);
   }
 

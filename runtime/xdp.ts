@@ -92,42 +92,28 @@ export class XdpContext {
     v.setUint32(this.ctx + XDP_MD.dataMeta, meta, true);
   }
 
-  /**
-   * Point the context at a frame whose packet already sits at `data` (AF_XDP, in place)
-   * or copy `packet` in after the headroom (test run, pcap).
-   */
-  load(frame: number, frameSize: number, packet: Uint8Array | { data: number; length: number }, ifindex = 1, rxQueue = 0): void {
-    this.hardStart = frame;
-    this.frameEnd = frame + frameSize - XDP_TAILROOM;
+  /** Copy `packet` into the frame after the headroom (test run, pcap): the kernel's geometry. */
+  load(frame: number, frameSize: number, packet: Uint8Array, ifindex = 1, rxQueue = 0): void {
     const maxPacket = frameSize - XDP_HEADROOM - XDP_TAILROOM;
     const total = packet.length;
     // The kernel's test run refuses these too (-EINVAL): XDP needs an Ethernet header, and a
     // multi-buffer packet has at most MAX_SKB_FRAGS pages beyond the linear area.
-    if (total < ETH_HLEN) throw new UserError(`packet of ${total} bytes is shorter than an Ethernet header`);
     if (total > maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE) {
       throw new UserError(`packet of ${total} bytes does not fit an XDP frame and its fragments (max ${maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE})`);
     }
     const length = Math.min(total, maxPacket);
-    const data = packet instanceof Uint8Array ? frame + XDP_HEADROOM : packet.data;
+    const data = frame + XDP_HEADROOM;
     this.bytes(frame + frameSize);
-    if (packet instanceof Uint8Array) {
-      this.u8.set(length === total ? packet : packet.subarray(0, length), data);
-      this.fragments = length === total ? NO_FRAGMENTS : packet.slice(length);
-    } else {
-      this.fragments = NO_FRAGMENTS;
-    }
-    this.setPointers(data, data + length, data);
-    const v = this.dv();
-    v.setUint32(this.ctx + XDP_MD.ingressIfindex, ifindex, true);
-    v.setUint32(this.ctx + XDP_MD.rxQueueIndex, rxQueue, true);
-    v.setUint32(this.ctx + XDP_MD.egressIfindex, 0, true);
-    this.redirect = undefined;
+    this.u8.set(length === total ? packet : packet.subarray(0, length), data);
+    this.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
+    // Multi-buffer: what does not fit the linear area lives on in fragments.
+    if (length < total) this.fragments = packet.slice(length);
   }
 
   /**
-   * The live datapath's load: the packet already sits at `data` inside the frame (a UMEM
-   * chunk). Same effect as load() for that case, without its type tests and copies; the
-   * xdp_md words are written through a u32 view (ctx is 64-byte aligned).
+   * Point the context at a packet that already sits at `data` inside the frame (a UMEM
+   * chunk, or what load() copied in). The xdp_md words are written through a u32 view
+   * (ctx is 64-byte aligned).
    */
   loadInPlace(frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
     if (length < ETH_HLEN) throw new UserError(`packet of ${length} bytes is shorter than an Ethernet header`);
@@ -137,12 +123,12 @@ export class XdpContext {
     if (this.frameEnd > this.u8.length) this.bytes(this.frameEnd);
     const u32 = this.u32 ?? (this.u32 = new Uint32Array(this.u8.buffer));
     const w = this.ctx >>> 2;
-    u32[w] = data;
-    u32[w + 1] = end;
-    u32[w + 2] = data;
-    u32[w + 3] = ifindex;
-    u32[w + 4] = rxQueue;
-    u32[w + 5] = 0;
+    u32[w + (XDP_MD.data >>> 2)] = data;
+    u32[w + (XDP_MD.dataEnd >>> 2)] = end;
+    u32[w + (XDP_MD.dataMeta >>> 2)] = data;
+    u32[w + (XDP_MD.ingressIfindex >>> 2)] = ifindex;
+    u32[w + (XDP_MD.rxQueueIndex >>> 2)] = rxQueue;
+    u32[w + (XDP_MD.egressIfindex >>> 2)] = 0;
     this.fragments = NO_FRAGMENTS;
     this.redirect = undefined;
   }

@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
+import { BPF2WASM, startRun, topologyUnavailable } from '../examples/topology/topology.js';
 import { examplePath } from './support/examples.js';
 import { compileBpf } from './support/clang.js';
 import { dirname, join } from 'node:path';
@@ -57,13 +57,9 @@ test('map commands against a running instance', async () => {
   sh('ip', '-n', ns, 'addr', 'add', '10.5.0.1/24', 'dev', 'v1');
   // A fixed neighbour: pings to 10.5.0.9 leave v1 at once and arrive on v0, no ARP.
   sh('ip', '-n', ns, 'neigh', 'add', '10.5.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
-  const live = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', examplePath('xdp_counter'), '--iface', 'v0', '--stats-interval', '0', '--control', socket], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  live.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => live.once('exit', r));
+  const live = startRun(ns, examplePath('xdp_counter'), ['--iface', 'v0', '--stats-interval', '0', '--control', socket]);
   try {
-    for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
-    assert.match(out, new RegExp(`maps: bpf2wasm map dump ${socket} MAP`));
+    assert.match(await live.waitFor(/^running /), new RegExp(`maps: bpf2wasm map dump ${socket} MAP`));
     ping(3);
     const first = map('lookup', socket, 'proto_stats', ICMP);
     assert.is(first.status, 0, first.stderr);
@@ -82,8 +78,7 @@ test('map commands against a running instance', async () => {
     assert.is(bad.status, 1);
     assert.match(bad.stderr.trim(), /^bpf2wasm: .*no map 'nosuch' \(maps: proto_stats, \.bss\)$/);
   } finally {
-    live.kill('SIGINT');
-    assert.is(await exited, 0);
+    assert.is(await live.stop(), 0);
     spawnSync('ip', ['netns', 'del', ns]);
   }
   assert.not.ok(existsSync(socket), 'the socket goes with the run');
@@ -102,28 +97,23 @@ test('two workers (AF_PACKET fanout) share the frames and the maps; per-CPU slot
     sh('ip', '-n', mns, 'addr', 'add', '10.8.0.1/24', 'dev', 'v1');
     sh('ip', '-n', mns, 'neigh', 'add', '10.8.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
     const socketPath = `/run/bpf2wasm/test-mq-${process.pid}.sock`;
-    const run = spawn('ip', ['netns', 'exec', mns, process.execPath, BPF2WASM, 'run', examplePath('xdp_counter'), '--iface', 'v0', '--mode', 'afpacket', '--queues', '2', '--stats-interval', '0', '--control', socketPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    run.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => run.once('exit', r));
+    const run = startRun(mns, examplePath('xdp_counter'), ['--iface', 'v0', '--mode', 'afpacket', '--queues', '2', '--stats-interval', '0', '--control', socketPath]);
     let lookup = '';
     try {
-      for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
-      assert.match(out, /w0.*w1/, 'two workers');
+      assert.match(await run.waitFor(/^running /), /w0.*w1/, 'two workers');
       // 40 UDP datagrams from 40 sockets: 40 flows, which the fanout hash spreads.
       spawnSync('ip', ['netns', 'exec', mns, 'bash', '-c', 'for i in $(seq 40); do echo x > /dev/udp/10.8.0.9/9; done']);
       await new Promise((r) => setTimeout(r, 500));
       lookup = map('lookup', socketPath, 'proto_stats', '02000000').stdout; // CLASS_UDP
     } finally {
-      run.kill('SIGINT');
-      assert.is(await exited, 0);
+      assert.is(await run.stop(), 0);
     }
     // Per-CPU value: worker i writes CPU i's slot; both got some, together all 40.
     const value = Buffer.from(/value ([0-9a-f]+)/.exec(lookup)![1]!, 'hex');
     const perCpu = [0, 1].map((cpu) => value.readBigUInt64LE(cpu * 16));
     assert.is(perCpu[0]! + perCpu[1]!, 40n, `UDP frames counted: ${perCpu}`);
     assert.ok(perCpu[0]! > 0n && perCpu[1]! > 0n, `both workers counted some (${perCpu})`);
-    assert.match(out, /total: \d+ packets/);
+    assert.match(run.output, /total: \d+ packets/);
   } finally {
     spawnSync('ip', ['netns', 'del', mns]);
   }
@@ -148,21 +138,17 @@ test('XDP_REDIRECT through a devmap leaves by the other interface', async () => 
     const capture = spawn('ip', ['netns', 'exec', rns, 'tcpdump', '--immediate-mode', '-n', '-i', 'w1', '-c', '3', 'icmp and dst 10.7.0.9'], { stdio: ['ignore', 'pipe', 'ignore'] });
     let seen = '';
     capture.stdout.on('data', (d) => (seen += d));
-    const run = spawn('ip', ['netns', 'exec', rns, process.execPath, BPF2WASM, 'run', program, '--iface', 'v0', '--stats-interval', '0', '--update', `ports=00000000:${slot.toString('hex')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    run.stdout.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => run.once('exit', r));
+    const run = startRun(rns, program, ['--iface', 'v0', '--stats-interval', '0', '--update', `ports=00000000:${slot.toString('hex')}`]);
     try {
-      for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
+      await run.waitFor(/^running /);
       await new Promise((r) => setTimeout(r, 500)); // tcpdump is listening by now
       spawnSync('ip', ['netns', 'exec', rns, 'ping', '-c', '3', '-i', '0.2', '-W', '1', '10.7.0.9']);
       await new Promise((r) => setTimeout(r, 500));
     } finally {
-      run.kill('SIGINT');
-      assert.is(await exited, 0);
+      assert.is(await run.stop(), 0);
       capture.kill('SIGINT');
     }
-    assert.match(out, /total: 3 packets; XDP_REDIRECT 3/);
+    assert.match(run.output, /total: 3 packets; XDP_REDIRECT 3/);
     assert.is(seen.trim().split('\n').filter((l) => /ICMP echo request/.test(l)).length, 3, `frames on w1:\n${seen}`);
   } finally {
     spawnSync('ip', ['netns', 'del', rns]);

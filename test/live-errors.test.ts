@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
+import { BPF2WASM, startRun, topologyUnavailable } from '../examples/topology/topology.js';
 import { examplePath } from './support/examples.js';
 import { skip } from './support/skip.js';
 
@@ -81,45 +81,31 @@ test('zero-copy on an interface whose driver cannot do it', () => {
 
 test('an interface that already has an XDP program', async () => {
   if (unavailable) return void skip('run errors', unavailable);
-  const first = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', program, '--iface', 've0', '--stats-interval', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  first.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => first.once('exit', r));
-  for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(out.includes('running '), 'the first run started');
+  const first = startRun(ns, program, ['--iface', 've0', '--stats-interval', '0']);
+  await first.waitFor(/^running /); // the first run started
   const r = runInNs(['--iface', 've0']);
   assert.is(r.status, 1, r.stderr);
   assert.match(r.stderr.trim(), /^bpf2wasm: attaching to ve0: interface ve0 already has an XDP program attached$/);
-  first.kill('SIGINT');
-  assert.is(await exited, 0, 'the first run is undisturbed and stops cleanly');
+  assert.is(await first.stop(), 0, 'the first run is undisturbed and stops cleanly');
   assert.ok(interfaceClean());
 });
 
 test('a run killed with SIGKILL leaves nothing attached (the bpf_link dies with it)', async () => {
   if (unavailable) return void skip('run errors', unavailable);
-  const run = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', program, '--iface', 've0', '--stats-interval', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  run.stdout.on('data', (d) => (out += d));
-  for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(out.includes('running '));
+  const run = startRun(ns, program, ['--iface', 've0', '--stats-interval', '0']);
+  await run.waitFor(/^running /);
   assert.not.ok(interfaceClean(), 'while running, the prefilter is attached');
-  run.kill('SIGKILL');
-  await new Promise((r) => run.once('exit', r));
+  await run.stop('SIGKILL');
   for (let i = 0; i < 50 && !interfaceClean(); i++) await new Promise((r) => setTimeout(r, 100));
   assert.ok(interfaceClean(), 'the kernel detached the prefilter and removed the TAP');
 });
 
 test('SIGTERM stops a run cleanly, like SIGINT', async () => {
   if (unavailable) return void skip('run errors', unavailable);
-  const run = spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', program, '--iface', 've0', '--stats-interval', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  run.stdout.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => run.once('exit', r));
-  for (let i = 0; i < 100 && !out.includes('running '); i++) await new Promise((r) => setTimeout(r, 100));
-  assert.ok(out.includes('running '));
-  run.kill('SIGTERM');
-  assert.is(await exited, 0);
-  assert.match(out, /^total: \d+ packets/m);
+  const run = startRun(ns, program, ['--iface', 've0', '--stats-interval', '0']);
+  await run.waitFor(/^running /);
+  assert.is(await run.stop('SIGTERM'), 0);
+  assert.match(run.output, /^total: \d+ packets/m);
   assert.ok(interfaceClean());
 });
 

@@ -71,8 +71,7 @@ export class Topology {
 
   /** `bpf2wasm run <object> --iface eth0 ...` in the balancer's namespace. */
   startBalancer(object: string, args: string[]): Balancer {
-    const child = spawn('ip', ['netns', 'exec', this.facts.LB_NS, process.execPath, BPF2WASM, 'run', object, '--iface', this.facts.LB_IFACE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return new Balancer(child);
+    return startRun(this.facts.LB_NS, object, ['--iface', this.facts.LB_IFACE, ...args]);
   }
 
   /** True when the balancer's interface has no XDP program and no pass-through TAP is left. */
@@ -82,6 +81,12 @@ export class Topology {
   }
 }
 
+/** `bpf2wasm run <object> ...args` inside network namespace `ns`. */
+export function startRun(ns: string, object: string, args: string[]): Balancer {
+  return new Balancer(spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', object, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+/** A `bpf2wasm run` process: its stdout lines, stderr, and exit. */
 export class Balancer {
   readonly lines: string[] = [];
   stderr = '';
@@ -122,8 +127,13 @@ export class Balancer {
     return undefined;
   }
 
-  async stop(): Promise<number | null> {
-    this.child.kill('SIGINT');
+  /** Stdout so far, as text. */
+  get output(): string {
+    return this.lines.join('\n');
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+    this.child.kill(signal);
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
     const code = await this.exited;
     clearTimeout(timer);
