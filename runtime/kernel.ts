@@ -92,6 +92,8 @@ export class KernelObject {
     const r = spawnSync('bpftool', ['-j', 'map', 'lookup', 'pinned', this.mapPath(map), 'key', 'hex', ...hexBytes(key)], { encoding: 'utf8' });
     if (r.status !== 0) {
       if (/No such file or directory|not found/i.test(r.stderr + r.stdout)) return undefined;
+      // For an absent key in a map-in-map, bpftool -j prints only `null`.
+      if (r.stdout.trim() === 'null' && !r.stderr.trim()) return undefined;
       throw new UserError(`kernel: lookup in ${map} failed: ${(r.stderr || r.stdout).trim()}`);
     }
     const e = JSON.parse(r.stdout) as { value?: string[] | number; values?: { value: string[] }[] };

@@ -22,17 +22,10 @@ import { examplePath } from './support/examples.js';
 import { XDP_ACTION_NAME } from '../runtime/xdp.js';
 import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from './support/corpus.js';
 import { skip } from './support/skip.js';
+import { possibleCpus, splitPerCpu, sumPerCpuCounters } from './support/katran-counters.js';
 
 const katran = process.env.KATRAN_BPF_OBJ;
 
-/** The kernel's possible CPUs (per-CPU map values come one per possible CPU). */
-function possibleCpus(): number {
-  const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-  return text.split(',').reduce((n, part) => {
-    const [a, b] = part.split('-').map(Number);
-    return n + (b === undefined ? 1 : b - a + 1);
-  }, 0);
-}
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const v6 = (last: number, prefix = [0xfc, 0x00, 0x00, 0x01]): number[] => [...prefix, ...new Array(11).fill(0), last];
 
@@ -112,27 +105,10 @@ function compareWithKernel(object: string, program: string, label: string): void
     }
     // Counters: per-VIP, LRU and XDP totals (stats), per real; summed over CPUs.
     for (const name of ['stats', 'reals_stats']) {
-      const sum = (entries: Iterable<[Uint8Array, Uint8Array[]]>): Map<string, string> => {
-        const out = new Map<string, string>();
-        for (const [key, values] of entries) {
-          let a = 0n;
-          let b = 0n;
-          for (const v of values) {
-            const d = new DataView(v.buffer, v.byteOffset, v.byteLength);
-            a += d.getBigUint64(0, true);
-            b += d.getBigUint64(8, true);
-          }
-          // stats[514] (NEW_CONN_RATE) holds a ktime window start: time, masked explicitly.
-          if (name === 'stats' && hex(key) === '02020000') continue;
-          if (a || b) out.set(hex(key), `${a}/${b}`);
-        }
-        return out;
-      };
-      const theirs = sum(kernel.dump(name).map((e) => [e.key, e.values]));
+      const theirs = sumPerCpuCounters(kernel.dump(name).map((e) => [e.key, e.values]), name);
       for (const engine of ['wasm', 'interp'] as const) {
         const map = machines[engine].maps.byNameOrThrow(name);
-        const ours = sum([...map.entries()].map(([k, v]) => [k, Array.from({ length: v.length / 16 }, (_, i) => v.subarray(i * 16, i * 16 + 16))]));
-        assert.equal([...ours].sort(), [...theirs].sort(), `${engine}: ${name}`);
+        assert.equal(sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name), theirs, `${engine}: ${name}`);
       }
     }
     console.log(`REPORT ${label} userspace vs kernel: ${compared} packets identical on wasm, interpreter and kernel; stats and reals_stats equal`);

@@ -1,0 +1,120 @@
+// katran's own base test fixtures (katran_tester --test_from_fixtures) on katran's
+// unmodified balancer in userspace: katran's input packets, expected output packets and
+// expected verdicts, read from a katran checkout at run time, with the balancer provisioned
+// through our control plane as katran_tester provisions it. The same fixtures also run on
+// the kernel-loaded object provisioned through the kernel backend — the kernel must pass
+// them too, which checks our reading of katran's PacketBuilder and provisioning — and after
+// the run our counters must equal the kernel's.
+//
+// Needs KATRAN_BPF_OBJ (balancer.bpf.o) and KATRAN_SRC (the katran checkout it was built
+// from: the fixtures live in its katran/lib/testing/fixtures/KatranBaseTestFixtures.h).
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadObject } from '../compiler/object.js';
+import { compileObject } from '../compiler/compile.js';
+import { loadWasm } from '../runtime/program.js';
+import { BpfMachine } from '../runtime/machine.js';
+import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
+import { KatranLb } from '../runtime/katran/control-plane.js';
+import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
+import { KernelKatranMaps } from '../runtime/katran/kernel-maps.js';
+import { sizesFromMaps } from '../runtime/katran/config.js';
+import type { KatranMaps } from '../runtime/katran/maps.js';
+import { XDP_ACTION_NAME } from '../runtime/xdp.js';
+import { readKatranFixtures, type KatranFixture } from './support/katran-fixtures.js';
+import { prepareLbData, prepareVipUninitializedLbData, TESTER_CONFIG } from './support/katran-tester-provision.js';
+import { possibleCpus, splitPerCpu, sumPerCpuCounters } from './support/katran-counters.js';
+import { skip } from './support/skip.js';
+
+const object = process.env.KATRAN_BPF_OBJ;
+const source = process.env.KATRAN_SRC;
+const FIXTURES_HEADER = join('katran', 'lib', 'testing', 'fixtures', 'KatranBaseTestFixtures.h');
+const PROGRAM = 'balancer_ingress';
+/** Counters katran_tester's testLbCounters reads, compared with the kernel's after the run. */
+const COUNTER_MAPS = ['stats', 'reals_stats', 'quic_stats_map', 'lru_miss_stats', 'server_id_stats', 'decap_vip_stats'];
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+function provision(maps: KatranMaps): KatranLb {
+  const lb = new KatranLb(maps, { ...sizesFromMaps(maps), ...TESTER_CONFIG });
+  lb.init();
+  prepareLbData(lb);
+  prepareVipUninitializedLbData(lb);
+  return lb;
+}
+
+interface Outcome { verdict: string; packet: Uint8Array; note?: string }
+
+/** katran_tester's check: the verdict's name and the output bytes, both exactly. */
+function failure(f: KatranFixture, got: Outcome): string | undefined {
+  const problems: string[] = [];
+  if (got.verdict !== f.expectedReturnValue) problems.push(`verdict ${got.verdict}, expected ${f.expectedReturnValue}`);
+  if (hex(got.packet) !== hex(f.expectedOutput)) problems.push(`output ${hex(got.packet)}, expected ${hex(f.expectedOutput)}`);
+  if (got.note) problems.push(got.note);
+  return problems.length ? `#${f.number} ${f.description}: ${problems.join('; ')}` : undefined;
+}
+
+test("katran_tester's base fixtures pass on katran in userspace (and on the kernel)", () => {
+  if (!object) return void skip("katran_tester's base fixtures", "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+  if (!source) return void skip("katran_tester's base fixtures", 'set KATRAN_SRC to the katran checkout (its fixtures header)');
+  const header = join(source, FIXTURES_HEADER);
+  if (!existsSync(header)) return void skip("katran_tester's base fixtures", `KATRAN_SRC has no ${FIXTURES_HEADER}`);
+  const fixtures = readKatranFixtures(readFileSync(header, 'utf8'), 'testFixtures');
+  assert.ok(fixtures.length > 0, 'the fixtures header has fixtures');
+
+  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, 'katran');
+  const clock = (): bigint => 1_000_000_000n;
+  const engines = (['wasm', 'interp'] as const).map((engine) => {
+    const machine = BpfMachine.create(loaded);
+    provision(new UserspaceKatranMaps(machine.maps));
+    return { engine, machine, worker: machine.worker(0, { engine, clock }) };
+  });
+  const failures: Record<string, string[]> = { wasm: [], interp: [], kernel: [] };
+  for (const { engine, worker } of engines) {
+    for (const f of fixtures) {
+      const r = worker.runXdp(PROGRAM, f.input);
+      const why = failure(f, { verdict: r.actionName, packet: r.packet, ...(r.fault ? { note: `fault ${r.fault}` } : {}) });
+      if (why) failures[engine]!.push(why);
+    }
+  }
+
+  const unavailable = kernelUnavailable();
+  let kernelRan = false;
+  if (unavailable) {
+    skip("katran_tester's base fixtures on the kernel", unavailable);
+  } else {
+    const kernel = KernelObject.load(object);
+    try {
+      provision(new KernelKatranMaps(kernel, possibleCpus()));
+      for (const f of fixtures) {
+        const k = kernel.testRun(PROGRAM, f.input);
+        const why = failure(f, { verdict: XDP_ACTION_NAME[k.retval] ?? `UNKNOWN(${k.retval})`, packet: k.data });
+        if (why) failures.kernel!.push(why);
+      }
+      kernelRan = true;
+      // The counters katran_tester checks afterwards: ours must be the kernel's.
+      for (const name of COUNTER_MAPS.filter((n) => loaded.manifest.maps.some((m) => m.name === n))) {
+        const theirs = sumPerCpuCounters(kernel.dump(name).map((e) => [e.key, e.values]), name);
+        for (const { engine, machine } of engines) {
+          const map = machine.maps.byNameOrThrow(name);
+          const ours = sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name);
+          assert.equal(ours, theirs, `${engine}: counters in ${name} after the fixtures`);
+        }
+      }
+    } finally {
+      kernel.close();
+    }
+  }
+
+  const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
+  console.log(`REPORT katran_tester base fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
+    (kernelRan ? `, ${passed('kernel')} on the kernel; counters equal the kernel's` : ''));
+  for (const engine of ['wasm', 'interp', 'kernel']) {
+    assert.equal(failures[engine], [], `${engine}: fixtures that failed`);
+  }
+});
+
+test.run();
