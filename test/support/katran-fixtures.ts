@@ -1,9 +1,10 @@
 // Reads katran_tester's packet fixtures from katran's own source (the C++ headers under
 // katran/lib/testing/fixtures/), so the repository carries none of them. A fixture is a
 // designated initializer — description, expected XDP verdict, and an input and an expected
-// output packet written as PacketBuilder chains (base64 strings in older katran); this file evaluates exactly the C++ that
-// such headers use (literals, enum constants, `|`, brace lists, `std::string(p, n)`, method
-// chains) with katran-packet-builder.ts standing in for the C++ builder.
+// output packet written as PacketBuilder chains (base64 strings in older katran). This
+// file evaluates exactly the C++ such headers use — literals, enum constants, `|`, brace
+// lists, `std::vector<uint8_t>{...}`, `std::string(p, n)`, method chains — with
+// katran-packet-builder.ts standing in for the C++ builder.
 //
 // One C++ detail matters for the bytes: a string literal handed to a `std::string`
 // parameter stops at its first NUL ("quic data\x00@" is "quic data"), while
@@ -200,6 +201,13 @@ class Parser {
     if (t.kind === 'id') {
       this.pos++;
       if (t.name === 'true' || t.name === 'false') return { kind: 'bool', value: t.name === 'true' };
+      if (t.name === 'std::vector' && this.isPunct('<')) {
+        // std::vector<uint8_t>{...}: a brace list.
+        while (!this.isPunct('>')) this.pos++;
+        this.pos++;
+        this.expect('{');
+        return { kind: 'list', items: this.elements() };
+      }
       if (this.isPunct('(')) {
         this.pos++;
         return callFunction(t.name, this.args());
@@ -271,6 +279,13 @@ function callMethod(target: Value, method: string, args: Value[]): Value {
       case 'TCP':
         if (args.length > 6) break; // the TCP-options overload
         return wrap(b.TCP(n(0)!, n(1)!, n(2), n(3), n(4), n(5)));
+      case 'withTPR': return wrap(b.withTPR(n(0)!));
+      case 'withMSS': return wrap(b.withMSS(n(0)!));
+      case 'withWindowScale': return wrap(b.withWindowScale(n(0)!));
+      case 'withTimestamp': return wrap(b.withTimestamp(n(0)!, n(1)));
+      case 'withSACKPermitted': return wrap(b.withSACKPermitted());
+      case 'withNOP': return wrap(b.withNOP(n(0)));
+      case 'withCustomOption': return wrap(b.withCustomOption(n(0)!, args[1] ? bytesOf(args[1]) : []));
       case 'payload': return wrap(b.payload(bytesOf(args[0]!)));
       case 'ICMP':
         if (args.length > 4) break;

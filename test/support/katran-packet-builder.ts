@@ -10,7 +10,8 @@
 //    an ihl above 5 adds zero bytes of options;
 //  - IPv6: next header from the following header unless given; traffic class and flow label;
 //  - UDP over IPv6 turns a zero checksum into 0xffff, over IPv4 it stays 0;
-//  - TCP keeps only FIN, SYN, RST, PSH, ACK and URG of the flags;
+//  - TCP keeps only FIN, SYN, RST, PSH, ACK and URG of the flags; options are padded
+//    with zeros (not NOPs) to a multiple of 4;
 //  - ICMPv4 with no embedded packet sums the headers after it; "fragmentation needed"
 //    takes its MTU from the sequence argument and sums at most 92 bytes;
 //  - ICMPv6 sums only its own 8 bytes (and an embedded packet), with the pseudo-header
@@ -156,18 +157,32 @@ class UdpHeader implements Header {
 
 class TcpHeader implements Header {
   readonly kind = 'tcp';
+  private readonly options: { kind: number; data: Bytes }[] = [];
   constructor(private readonly sport: number, private readonly dport: number, private readonly seq: number,
     private readonly ack: number, private readonly window: number, private readonly flags: number) {}
+  addOption(kind: number, data: Bytes = []): void {
+    this.options.push({ kind, data });
+  }
+  /** EOL and NOP are one byte, the rest kind-length-data; zero-padded to a 4-byte multiple. */
+  private optionBytes(): Bytes {
+    const out = this.options.flatMap((o) => (o.kind <= 1 ? [o.kind] : [o.kind, 2 + o.data.length, ...o.data]));
+    while (out.length % 4 !== 0) out.push(0);
+    return out;
+  }
   serialize(index: number, stack: readonly Header[], packet: Bytes): Bytes {
+    const options = this.optionBytes();
     const header = [
       ...be16(this.sport), ...be16(this.dport), ...be32(this.seq), ...be32(this.ack),
-      5 << 4, this.flags & 0x3f, ...be16(this.window), 0, 0, 0, 0,
+      ((20 + options.length) / 4) << 4, this.flags & 0x3f, ...be16(this.window), 0, 0, 0, 0, ...options,
     ];
     const ip = enclosingIp(index, stack);
     if (ip) header.splice(16, 2, ...be16(checksum([...pseudoHeader(ip, 6, header.length + packet.length), ...header, ...packet])));
     return [...header, ...packet];
   }
 }
+
+/** katran's TCP header option carrying a server id (TCP_HDR_OPT_KIND_TPR). */
+const TCP_OPTION_TPR = 0xb7;
 
 const ICMP_DEST_UNREACH = 3;
 const ICMP_FRAG_NEEDED = 4;
@@ -329,6 +344,32 @@ export class PacketBuilder {
   TCP(sport: number, dport: number, seq = 0, ack = 0, window = 8192, flags = 0x18): this {
     return this.raw(new TcpHeader(port(sport, 'source'), port(dport, 'destination'), seq >>> 0, ack >>> 0, window, flags));
   }
+
+  private lastTcp(what: string): TcpHeader {
+    const last = this.stack[this.stack.length - 1];
+    if (!(last instanceof TcpHeader)) throw new PacketBuilderError(`${what}() must follow TCP()`);
+    return last;
+  }
+
+  /** katran's server-id option (kind 0xB7): the id's four bytes, least significant first. */
+  withTPR(id: number): this {
+    this.lastTcp('withTPR').addOption(TCP_OPTION_TPR, [id & 0xff, (id >>> 8) & 0xff, (id >>> 16) & 0xff, (id >>> 24) & 0xff]);
+    return this;
+  }
+  withMSS(mss: number): this { this.lastTcp('withMSS').addOption(2, be16(mss)); return this; }
+  withWindowScale(scale: number): this {
+    if (scale > 14) throw new PacketBuilderError(`window scale must be 0-14, got ${scale}`);
+    this.lastTcp('withWindowScale').addOption(3, [scale]);
+    return this;
+  }
+  withTimestamp(tsval: number, tsecr = 0): this { this.lastTcp('withTimestamp').addOption(8, [...be32(tsval), ...be32(tsecr)]); return this; }
+  withSACKPermitted(): this { this.lastTcp('withSACKPermitted').addOption(4); return this; }
+  withNOP(count = 1): this {
+    if (count < 1) throw new PacketBuilderError(`NOP count must be positive, got ${count}`);
+    for (let i = 0; i < count; i++) this.lastTcp('withNOP').addOption(1);
+    return this;
+  }
+  withCustomOption(kind: number, data: Bytes = []): this { this.lastTcp('withCustomOption').addOption(kind, data); return this; }
 
   payload(bytes: Bytes): this {
     return this.raw(new PayloadHeader([...bytes]));
