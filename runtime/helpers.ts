@@ -3,6 +3,7 @@
 // the raw 64-bit registers; results follow the kernel's conventions (0 / -errno).
 
 import { XDP_ACTION, type XdpContext } from './xdp.js';
+import { formatPrintk } from './printk.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
 import { FdArrayMap, RingbufMap } from './maps/index.js';
@@ -59,8 +60,9 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     get_smp_processor_id: () => BigInt(cpu),
     get_numa_node_id: () => 0n,
     trace_printk: (fmt, size, a1, a2, a3) => {
-      const text = new TextDecoder().decode(bytes().subarray(addr(fmt), addr(fmt) + Number(size & 0xffffn))).replace(/\0.*$/s, '');
-      const line = formatPrintk(text, [a1, a2, a3], bytes());
+      const mem = bytes();
+      const line = formatPrintk(mem.subarray(addr(fmt), addr(fmt) + Number(size & 0xffffn)), [a1, a2, a3], mem);
+      if (line === undefined) return EINVAL;
       env.trace(line.replace(/\n$/, ''));
       return BigInt(line.length);
     },
@@ -142,47 +144,6 @@ function copyPacket(xdp: XdpContext, mem: Uint8Array, off: number, buf: number, 
   if (dir === 'load') mem.copyWithin(buf, start, start + len);
   else mem.copyWithin(start, buf, buf + len);
   return 0n;
-}
-
-/**
- * The subset of printf that bpf_trace_printk accepts: conversions d i u x X p s c with an
- * optional l/ll, preceded by the "[0 +-][width]" the kernel's bpf_bprintf_prepare lets
- * through (programs do use `%5d` / `%-6x` / `%04u`, and the kernel pads them as vsnprintf).
- */
-export function formatPrintk(fmt: string, args: bigint[], mem: Uint8Array): string {
-  let next = 0;
-  return fmt.replace(/%%|%([0 +-]*)(\d*)(l{0,2})([diuxXpsc])/g, (m, flags: string, width: string, len: string, conv: string) => {
-    if (m === '%%') return '%';
-    const raw = args[next++] ?? 0n;
-    const wide = len.length > 0 || conv === 'p';
-    const v = wide ? raw : raw & 0xffffffffn;
-    let sign = '';
-    let body: string;
-    switch (conv) {
-      case 'd': case 'i': {
-        const n = wide ? BigInt.asIntN(64, v) : BigInt.asIntN(32, v);
-        // As vsnprintf: '+' or ' ' only give non-negative signed numbers a sign.
-        sign = n < 0n ? '-' : flags.includes('+') ? '+' : flags.includes(' ') ? ' ' : '';
-        body = String(n < 0n ? -n : n);
-        break;
-      }
-      case 'u': body = String(v); break;
-      case 'x': body = v.toString(16); break;
-      case 'X': body = v.toString(16).toUpperCase(); break;
-      case 'p': body = `0x${v.toString(16)}`; break;
-      case 'c': body = String.fromCharCode(Number(v & 0xffn)); break;
-      default: {
-        const at = Number(raw & 0xffffffffn);
-        const end = mem.indexOf(0, at);
-        body = new TextDecoder().decode(mem.subarray(at, end < 0 ? at : end));
-      }
-    }
-    const pad = Math.max(0, Number(width || 0) - sign.length - body.length);
-    if (flags.includes('-')) return sign + body + ' '.repeat(pad);
-    // Zero padding goes between the sign and the digits, and only for numbers.
-    if (flags.includes('0') && 'diuxX'.includes(conv)) return sign + '0'.repeat(pad) + body;
-    return ' '.repeat(pad) + sign + body;
-  });
 }
 
 /**
