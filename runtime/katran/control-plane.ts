@@ -590,6 +590,11 @@ export class KatranLb {
     return this.srcRouting.size;
   }
 
+  /** Throws the KatranError addSrcRoutingRule would for missing maps or lack of room; writes nothing. */
+  checkSrcRoutingRuleFits(srcs: readonly string[]): void {
+    this.srcRouting.checkFits(srcs);
+  }
+
   addInlineDecapDst(dst: string): void {
     this.decapDsts.add(dst);
   }
@@ -600,6 +605,11 @@ export class KatranLb {
 
   getInlineDecapDst(): string[] {
     return this.decapDsts.list();
+  }
+
+  /** Whether the object has katran's decap_dst map (else the inline-decap calls throw). */
+  get inlineDecapAvailable(): boolean {
+    return this.decapDsts.available;
   }
 
   /** How many decap destinations this object takes (maxDecapDst, or decap_dst's size if smaller). */

@@ -21,8 +21,12 @@ export class InlineDecapDsts {
 
   constructor(private readonly maps: KatranMaps, private readonly maxDsts: number) {}
 
+  get available(): boolean {
+    return this.maps.describe(MAP) !== undefined;
+  }
+
   private parse(op: string, dst: string): IpAddress {
-    if (!this.maps.describe(MAP)) throw new KatranError(op, `the object has no map ${MAP} (no inline decapsulation)`);
+    if (!this.available) throw new KatranError(op, `the object has no map ${MAP} (no inline decapsulation)`);
     const addr = typeof dst === 'string' ? parseIp(dst) : undefined;
     if (!addr) throw new KatranError(op, `${JSON.stringify(dst)} is not an IPv4 or IPv6 address`);
     return addr;

@@ -81,7 +81,7 @@ export class SrcRoutingRules {
       if (previous) registry.release(previous.realNum);
       rules.set(key, { network, realNum: got.entry.num });
     }
-    this.checkMapCapacity(op, rules);
+    this.checkRoom(op, rules);
 
     this.reals.commit(registry, created, () => {
       for (const network of networks) {
@@ -92,8 +92,23 @@ export class SrcRoutingRules {
     this.replaceRules(rules);
   }
 
-  /** The kernel refuses an LPM insert past max_entries; say so before writing anything. */
-  private checkMapCapacity(op: string, rules: Map<string, Rule>): void {
+  /**
+   * Throws what add() would if the object lacks a map for these networks or has no room
+   * for them; writes nothing. For callers validating a whole plan first (config files).
+   */
+  checkFits(srcs: readonly string[]): void {
+    const op = 'addSrcRoutingRule';
+    const rules = new Map(this.rules);
+    for (const network of this.parseNetworks(op, srcs)) {
+      this.requireMap(op, network);
+      rules.set(formatCidr(network), { network, realNum: 0 });
+    }
+    this.checkRoom(op, rules);
+  }
+
+  /** katran's bound on the number of rules, and the maps' (the kernel refuses inserts past max_entries). */
+  private checkRoom(op: string, rules: Map<string, Rule>): void {
+    if (rules.size > this.maxRules) throw new KatranError(op, `${rules.size} source-routing rules exceed the limit ${this.maxRules}`);
     for (const family of [4, 6] as const) {
       const name = family === 4 ? 'lpm_src_v4' : 'lpm_src_v6';
       const count = [...rules.values()].filter((r) => r.network.addr.family === family).length;
