@@ -70,9 +70,6 @@ export class SrcRoutingRules {
       this.requireMap(op, network);
       const key = formatCidr(network);
       const previous = rules.get(key);
-      if (!previous && rules.size + 1 > this.maxRules) {
-        throw new KatranError(op, `source-routing rules are full (${this.maxRules}); ${formatCidr(network)} does not fit`);
-      }
       // Take the new reference before dropping the old one: re-adding a rule with the same
       // destination must not free (and renumber) its real in between.
       const got = registry.acquire(dstAddr, 0);
