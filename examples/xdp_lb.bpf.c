@@ -3,10 +3,15 @@
 // value layouts and flow hashing (see ../shared/KATRAN.md), so katran's control plane
 // (runtime/katran/) provisions it unchanged and the same flow reaches the same real —
 // but it is our own, much smaller program: IPv4/IPv6, TCP/UDP, per-CPU LRU or fallback
-// LRU, Maglev ring lookup, IPIP / IPv6-in-IPv6 encapsulation, counters. No ICMP, QUIC or
-// source routing.
+// LRU, Maglev ring lookup, IPIP / IPv6-in-IPv6 encapsulation, counters, source routing
+// (VIPs flagged SRC_ROUTING send clients matching an lpm_src_v4 / lpm_src_v6 network to
+// the real stored there) and inline decapsulation (IPIP / IPv6 tunnel packets to a
+// decap_dst address lose their outer header). No ICMP or QUIC. Unlike katran, a
+// decapsulated packet goes to the kernel (XDP_PASS) rather than back through the
+// balancer, and tunnel packets to other addresses pass untouched.
 //
-// Sizes are smaller than katran's: 16 VIPs (rings of 65537 slots each), 64 reals.
+// Sizes are smaller than katran's: 16 VIPs (rings of 65537 slots each), 64 reals, 256
+// source-routing networks per family.
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -26,11 +31,16 @@
 #define LRU_SIZE 1000
 #define F_HASH_NO_SRC_PORT 1
 #define F_LRU_BYPASS 2
+#define F_SRC_ROUTING 16
+#define MAX_LPM_SRC 256
 #define REAL_F_IPV6 1
 /* Global counters in `stats`, after the per-VIP slots (katran's offsets). */
 #define LRU_CNTRS (MAX_VIPS + 0)
 #define LRU_MISS_CNTR (MAX_VIPS + 1)
 #define FALLBACK_LRU (MAX_VIPS + 3)
+#define LPM_SRC_CNTRS (MAX_VIPS + 5) /* v1: no network matched, v2: routed by a rule */
+#define REMOTE_ENCAP_CNTRS (MAX_VIPS + 6) /* v1: tunnel packets to a decap destination */
+#define DECAP_CNTR (MAX_VIPS + 10) /* v1 / v2: decapsulated from an IPv4 / IPv6 outer header */
 
 struct vip_definition { __u8 addr[16]; __be16 port; __u8 proto; __u8 pad; };
 struct vip_meta { __u32 flags; __u32 vip_num; };
@@ -39,6 +49,11 @@ struct flow_key { __u8 src[16]; __u8 dst[16]; __be16 sport; __be16 dport; __u8 p
 struct real_pos_lru { __u32 pos; __u32 pad; __u64 atime; };
 struct ctl_value { __u8 mac[8]; };
 struct lb_stats { __u64 v1; __u64 v2; };
+/* LPM keys: prefix length, then the address in network order. */
+struct v4_lpm_key { __u32 prefixlen; __be32 addr; };
+struct v6_lpm_key { __u32 prefixlen; __u8 addr[16]; };
+/* An address in katran's 16-byte form (IPv4 in the first 4 bytes). */
+struct address { __u8 addr[16]; };
 
 /* The LRU shape: per-CPU inner maps of lru_mapping, and fallback_cache. Sizes are given
  * as numbers because clang leaves types only reachable through __array() as forward
@@ -58,6 +73,11 @@ struct lru_map fallback_cache SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, __u32); __type(value, struct ctl_value); __uint(max_entries, 16); } ctl_array SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __type(value, struct lb_stats); __uint(max_entries, MAX_VIPS * 2); } stats SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __type(key, __u32); __type(value, struct lb_stats); __uint(max_entries, MAX_REALS); } reals_stats SEC(".maps");
+/* Source routing: client network -> real index. */
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __type(key, struct v4_lpm_key); __type(value, __u32); __uint(max_entries, MAX_LPM_SRC); __uint(map_flags, BPF_F_NO_PREALLOC); } lpm_src_v4 SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_LPM_TRIE); __type(key, struct v6_lpm_key); __type(value, __u32); __uint(max_entries, MAX_LPM_SRC); __uint(map_flags, BPF_F_NO_PREALLOC); } lpm_src_v6 SEC(".maps");
+/* Inline decapsulation: outer destination -> flags (0 = inline decap). */
+struct { __uint(type, BPF_MAP_TYPE_HASH); __type(key, struct address); __type(value, __u32); __uint(max_entries, MAX_VIPS); } decap_dst SEC(".maps");
 
 /* Bob Jenkins' lookup3 as the Linux kernel's jhash.h has it. */
 static __always_inline __u32 rol32(__u32 w, int s) { return (w << s) | (w >> (32 - s)); }
@@ -105,6 +125,55 @@ static __always_inline __u16 csum_fold(__u32 sum)
 	return ~sum;
 }
 
+/*
+ * A tunnel packet (outer IPv4 carrying IPv4, or outer IPv6 carrying IPv4 or IPv6) sent to
+ * a decap_dst address: the inner TTL / hop limit drops by one (a packet reaching zero is
+ * dropped), the outer IP header goes, and the kernel gets the inner packet. Tunnel packets
+ * to other addresses pass as they are.
+ */
+static __always_inline int decap_inline(struct xdp_md *ctx, const struct flow_key *outer, __u32 outer_v6)
+{
+	struct address dst = {};
+	__builtin_memcpy(dst.addr, outer->dst, 16);
+	if (!bpf_map_lookup_elem(&decap_dst, &dst))
+		return XDP_PASS;
+	count(REMOTE_ENCAP_CNTRS, 1, 0);
+	if (!outer_v6 && outer->proto != IPPROTO_IPIP)
+		return XDP_PASS;
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 outer_len = outer_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	struct ethhdr *eth = data;
+	void *inner = data + sizeof(struct ethhdr) + outer_len;
+	__u32 inner_v6 = outer->proto == IPPROTO_IPV6;
+	if (inner_v6) {
+		struct ipv6hdr *ip6 = inner;
+		if ((void *)(ip6 + 1) > end)
+			return XDP_DROP;
+		if (--ip6->hop_limit == 0)
+			return XDP_DROP;
+	} else {
+		struct iphdr *ip = inner;
+		if ((void *)(ip + 1) > end)
+			return XDP_DROP;
+		/* TTL is the high byte of its header word: one less there is 0x0100 more in the
+		 * checksum, added with the end-around carry. */
+		__u32 check = ip->check + bpf_htons(0x0100);
+		ip->check = (check & 0xffff) + (check >> 16);
+		if (--ip->ttl == 0)
+			return XDP_DROP;
+	}
+	/* The Ethernet header moves forward over the outer IP header. */
+	struct ethhdr *moved = (void *)eth + outer_len;
+	__u8 macs[12];
+	__builtin_memcpy(macs, eth, 12);
+	__builtin_memcpy(moved, macs, 12);
+	moved->h_proto = inner_v6 ? bpf_htons(ETH_P_IPV6) : bpf_htons(ETH_P_IP);
+	if (bpf_xdp_adjust_head(ctx, (int)outer_len))
+		return XDP_DROP;
+	count(DECAP_CNTR, !outer_v6, outer_v6);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int xdp_lb(struct xdp_md *ctx)
 {
@@ -142,6 +211,8 @@ int xdp_lb(struct xdp_md *ctx)
 	} else {
 		return XDP_PASS;
 	}
+	if (flow.proto == IPPROTO_IPIP || flow.proto == IPPROTO_IPV6)
+		return decap_inline(ctx, &flow, is_v6);
 	void *l4 = (void *)(eth + 1) + (is_v6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr));
 	if (flow.proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = l4;
@@ -198,13 +269,30 @@ int xdp_lb(struct xdp_md *ctx)
 	} else {
 		if (flow.proto == IPPROTO_TCP)
 			count(LRU_MISS_CNTR, is_syn, !is_syn);
-		__u32 ports = ((__u32)flow.dport << 16) | flow.sport;
-		__u32 src = is_v6 ? jhash_16((const __u32 *)flow.src, HASH_SEED_V6) : *(__u32 *)flow.src;
-		__u32 key = vip_num * RING_SIZE + jhash_2words(src, ports, HASH_SEED_PORTS) % RING_SIZE;
-		__u32 *slot = bpf_map_lookup_elem(&ch_rings, &key);
-		if (!slot || *slot == 0)
-			return XDP_DROP;
-		real_index = *slot;
+		__u32 *routed = 0;
+		if (vip_flags & F_SRC_ROUTING) {
+			if (is_v6) {
+				struct v6_lpm_key k6 = { .prefixlen = 128 };
+				__builtin_memcpy(k6.addr, flow.src, 16);
+				routed = bpf_map_lookup_elem(&lpm_src_v6, &k6);
+			} else {
+				struct v4_lpm_key k4 = { .prefixlen = 32 };
+				__builtin_memcpy(&k4.addr, flow.src, 4);
+				routed = bpf_map_lookup_elem(&lpm_src_v4, &k4);
+			}
+			count(LPM_SRC_CNTRS, !routed, !!routed);
+		}
+		if (routed) {
+			real_index = *routed;
+		} else {
+			__u32 ports = ((__u32)flow.dport << 16) | flow.sport;
+			__u32 src = is_v6 ? jhash_16((const __u32 *)flow.src, HASH_SEED_V6) : *(__u32 *)flow.src;
+			__u32 key = vip_num * RING_SIZE + jhash_2words(src, ports, HASH_SEED_PORTS) % RING_SIZE;
+			__u32 *slot = bpf_map_lookup_elem(&ch_rings, &key);
+			if (!slot || *slot == 0)
+				return XDP_DROP;
+			real_index = *slot;
+		}
 		count(LRU_CNTRS, 0, 1);
 		if (!(vip_flags & F_LRU_BYPASS)) {
 			struct real_pos_lru fresh = { .pos = real_index, .atime = flow.proto == IPPROTO_UDP ? bpf_ktime_get_ns() : 0 };

@@ -100,6 +100,11 @@ const EXPECTED: Record<string, Expected> = {
       btfMap('ctl_array', shape(ARRAY, 4, 8, 16), { valueFields: ['mac@0:8'] }),
       btfMap('stats', shape(PERCPU_ARRAY, 4, 16, 32), { valueFields: ['v1@0:8', 'v2@8:8'] }),
       btfMap('reals_stats', shape(PERCPU_ARRAY, 4, 16, 64), { valueFields: ['v1@0:8', 'v2@8:8'] }),
+      // Source routing: { u32 prefixlen; be32 addr } / { u32 prefixlen; u8 addr[16] } -> u32 real index.
+      btfMap('lpm_src_v4', shape(LPM_TRIE, 8, 4, 256, NO_PREALLOC), { keyFields: ['prefixlen@0:4', 'addr@4:4'] }),
+      btfMap('lpm_src_v6', shape(LPM_TRIE, 20, 4, 256, NO_PREALLOC), { keyFields: ['prefixlen@0:4', 'addr@4:16'] }),
+      // Inline decap: struct address { u8 addr[16]; } -> u32 flags, one per VIP slot.
+      btfMap('decap_dst', shape(HASH, 16, 4, 16), { keyFields: ['addr@0:16'] }),
     ],
     programs: [['xdp_lb', 'xdp']],
   },

@@ -3,11 +3,15 @@
 // addresses, ports out of range, duplicates: a KatranError naming the JSON path), then
 // against the balancer it goes into (VIPs already there, VIP / real / server-id space),
 // and only then written through KatranLb — the same calls an operator would make.
+// Source-routing rules, inline-decap destinations and healthchecks need their maps in the
+// object (lpm_src_v4/v6, decap_dst, hc_reals_map); a file using them on an object without
+// is refused as a whole.
 
 import { KatranError } from './errors.js';
 import { KatranLb, ModifyAction, type KatranConfig } from './control-plane.js';
 import type { KatranMaps } from './maps.js';
 import { MaglevVersion } from './maglev.js';
+import { formatCidr, parseCidr } from './cidr.js';
 import { parseIp } from './ip.js';
 import { parseMac } from './mac.js';
 import { realKey } from './real-registry.js';
@@ -34,6 +38,10 @@ export interface KatranFileConfig {
   forwardingCores?: number[];
   vips: KatranFileVip[];
   quicMappings: { address: string; id: number }[];
+  /** Each: client networks (CIDR) routed to the real `dst`. */
+  srcRoutingRules: { srcs: string[]; dst: string }[];
+  decapDsts: string[];
+  healthchecks: { somark: number; address: string }[];
 }
 
 type Json = unknown;
@@ -90,7 +98,9 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
     throw new KatranError(label, `not valid JSON (${(e as Error).message})`);
   }
   const c = new Checker(label);
-  const top = c.object(json, '$', ['mac', 'maglev', 'lruSize', 'forwardingCores', 'vips', 'quicMappings'], ['mac']);
+  const top = c.object(json, '$', [
+    'mac', 'maglev', 'lruSize', 'forwardingCores', 'vips', 'quicMappings', 'srcRoutingRules', 'decapDsts', 'healthchecks',
+  ], ['mac']);
   const mac = typeof top.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(top.mac) && parseMac(top.mac)
     ? top.mac
     : c.fail('$.mac', 'must be a MAC address like 00:00:de:ad:be:af');
@@ -132,6 +142,41 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
     return mapping;
   });
 
+  const seenNetworks = new Set<string>();
+  const srcRoutingRules = c.array(top.srcRoutingRules ?? [], '$.srcRoutingRules').map((r, i) => {
+    const path = `$.srcRoutingRules[${i}]`;
+    const o = c.object(r, path, ['srcs', 'dst'], ['srcs', 'dst']);
+    const srcs = c.array(o.srcs, `${path}.srcs`).map((src, j): string => {
+      const at = `${path}.srcs[${j}]`;
+      if (typeof src !== 'string') return c.fail(at, 'must be a network like 10.0.0.0/8');
+      const network = parseCidr(src);
+      if (typeof network === 'string') return c.fail(at, `'${src}' ${network}`);
+      // Networks are compared as katran keys them: masked to the prefix.
+      if (seenNetworks.has(formatCidr(network))) c.fail(at, `network ${formatCidr(network)} has more than one rule`);
+      seenNetworks.add(formatCidr(network));
+      return src;
+    });
+    return { srcs, dst: c.address(o.dst, `${path}.dst`) };
+  });
+
+  const seenDecap = new Set<string>();
+  const decapDsts = c.array(top.decapDsts ?? [], '$.decapDsts').map((d, i) => {
+    const address = c.address(d, `$.decapDsts[${i}]`);
+    if (seenDecap.has(addressKey(address))) c.fail(`$.decapDsts[${i}]`, `duplicate decap destination ${address}`);
+    seenDecap.add(addressKey(address));
+    return address;
+  });
+
+  const seenMarks = new Set<number>();
+  const healthchecks = c.array(top.healthchecks ?? [], '$.healthchecks').map((h, i) => {
+    const path = `$.healthchecks[${i}]`;
+    const o = c.object(h, path, ['somark', 'address'], ['somark', 'address']);
+    const somark = c.int(o.somark, `${path}.somark`, 0, 0xffffffff);
+    if (seenMarks.has(somark)) c.fail(`${path}.somark`, `somark ${somark} is used twice`);
+    seenMarks.add(somark);
+    return { somark, address: c.address(o.address, `${path}.address`) };
+  });
+
   return {
     source: label,
     mac,
@@ -142,6 +187,9 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
       : {}),
     vips,
     quicMappings,
+    srcRoutingRules,
+    decapDsts,
+    healthchecks,
   };
 }
 
@@ -187,7 +235,11 @@ export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): v
 
   // Each address not yet known to the balancer takes a real index (1..maxReals-1).
   const newReals = new Set<string>();
-  const addresses = [...config.vips.flatMap((v) => v.reals.map((r) => r.address)), ...config.quicMappings.map((q) => q.address)];
+  const addresses = [
+    ...config.vips.flatMap((v) => v.reals.map((r) => r.address)),
+    ...config.quicMappings.map((q) => q.address),
+    ...config.srcRoutingRules.map((r) => r.dst),
+  ];
   for (const a of addresses) if (lb.getIndexForReal(a) < 0) newReals.add(addressKey(a));
   const freeReals = lb.config.maxReals - 1 - lb.getNumToRealMap().size;
   if (newReals.size > freeReals) {
@@ -205,6 +257,42 @@ export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): v
       if (q.id > limit) c.fail(`$.quicMappings[${i}].id`, `server id ${q.id} exceeds this object's limit ${limit}`);
     });
   }
+  checkRoutingFits(lb, config, c);
+}
+
+/** Source-routing rules, decap destinations and healthchecks: maps present, room left. */
+function checkRoutingFits(lb: KatranLb, config: KatranFileConfig, c: Checker): void {
+  const existingRules = lb.getSrcRoutingRule();
+  config.srcRoutingRules.forEach((r, i) => r.srcs.forEach((src, j) => {
+    const network = parseCidr(src);
+    if (typeof network !== 'string' && existingRules.has(`${formatCidr(network)}`)) {
+      c.fail(`$.srcRoutingRules[${i}].srcs[${j}]`, `the balancer already has a rule for ${formatCidr(network)}`);
+    }
+  }));
+  const allSrcs = config.srcRoutingRules.flatMap((r) => r.srcs);
+  if (allSrcs.length > 0) {
+    try {
+      lb.checkSrcRoutingRuleFits(allSrcs);
+    } catch (e) {
+      c.fail('$.srcRoutingRules', e instanceof KatranError ? e.reason : String(e));
+    }
+  }
+
+  if (config.decapDsts.length > 0) {
+    if (!lb.inlineDecapAvailable) c.fail('$.decapDsts', 'the object has no map decap_dst (no inline decapsulation)');
+    const existing = new Set(lb.getInlineDecapDst().map(addressKey));
+    config.decapDsts.forEach((d, i) => {
+      if (existing.has(addressKey(d))) c.fail(`$.decapDsts[${i}]`, `${d} is already a decap destination`);
+    });
+    const total = existing.size + config.decapDsts.length;
+    if (total > lb.inlineDecapDstLimit) c.fail('$.decapDsts', `${total} decap destinations exceed the limit ${lb.inlineDecapDstLimit}`);
+  }
+
+  if (config.healthchecks.length > 0) {
+    if (!lb.healthcheckingAvailable) c.fail('$.healthchecks', 'the object has no map hc_reals_map (health checking is not configured)');
+    const marks = new Set([...lb.getHealthcheckersDst().keys(), ...config.healthchecks.map((h) => h.somark)]);
+    if (marks.size > lb.healthcheckDstLimit) c.fail('$.healthchecks', `${marks.size} healthchecks exceed the limit ${lb.healthcheckDstLimit}`);
+  }
 }
 
 /** Writes `config` through `lb` (after checkKatranConfigFits). */
@@ -216,6 +304,9 @@ function write(lb: KatranLb, config: KatranFileConfig, changeMac: boolean): void
     if (v.reals.length) lb.modifyRealsForVip(ModifyAction.ADD, v.reals, vip);
   }
   if (config.quicMappings.length) lb.modifyQuicRealsMapping(ModifyAction.ADD, config.quicMappings);
+  for (const rule of config.srcRoutingRules) lb.addSrcRoutingRule(rule.srcs, rule.dst);
+  for (const dst of config.decapDsts) lb.addInlineDecapDst(dst);
+  for (const hc of config.healthchecks) lb.addHealthcheckerDst(hc.somark, hc.address);
 }
 
 /**

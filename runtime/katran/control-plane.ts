@@ -16,6 +16,10 @@ import { formatMac, parseMac } from './mac.js';
 import { DEFAULT_RING_SIZE, type Endpoint, MaglevVersion, buildRing, sortEndpoints } from './maglev.js';
 import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, type InnerMapHandle, type KatranMaps, MAP_TYPE } from './maps.js';
 import { RealRegistry, realKey } from './real-registry.js';
+import { DEFAULT_MAX_DECAP_DST, InlineDecapDsts } from './decap-dsts.js';
+import { HealthcheckDsts } from './healthchecks.js';
+import type { CreatedReal, SharedReals } from './shared-reals.js';
+import { DEFAULT_MAX_LPM_SRC_SIZE, SrcRoutingRules } from './src-routing.js';
 import {
   type LbStats, QUIC_STATS_FIELDS, STABLE_RT_STATS_FIELDS, TPR_STATS_FIELDS, decodeCounters, decodeLbStats,
   encodeCtlMac, encodeRealDefinition, encodeVipDefinition, encodeVipMeta, readU32le, u32le,
@@ -61,6 +65,10 @@ export interface KatranConfig {
   defaultMac: Uint8Array | string;
   /** 32-bit QUIC server ids (server_id_map is then a hash map); otherwise ids <= 0xFFFFFE. */
   enableCidV3: boolean;
+  /** Most source-routing rules (IPv4 and IPv6 together); the LPM maps may bound it further. */
+  maxLpmSrcSize: number;
+  /** Most inline-decapsulation destinations. */
+  maxDecapDst: number;
 }
 
 export const DEFAULT_CONFIG: KatranConfig = {
@@ -73,6 +81,8 @@ export const DEFAULT_CONFIG: KatranConfig = {
   numaNodes: [],
   defaultMac: new Uint8Array(6),
   enableCidV3: false,
+  maxLpmSrcSize: DEFAULT_MAX_LPM_SRC_SIZE,
+  maxDecapDst: DEFAULT_MAX_DECAP_DST,
 };
 
 export const MAX_QUIC_ID_V2 = 0xfffffe;
@@ -124,6 +134,9 @@ export class KatranLb {
   private mac: Uint8Array;
   private readonly lruMaps = new Map<number, InnerMapHandle>();
   private initialized = false;
+  private readonly srcRouting: SrcRoutingRules;
+  private readonly decapDsts: InlineDecapDsts;
+  private readonly healthchecks: HealthcheckDsts;
 
   constructor(private readonly maps: KatranMaps, config: Partial<KatranConfig> = {}) {
     const c = { ...DEFAULT_CONFIG, ...config };
@@ -131,6 +144,7 @@ export class KatranLb {
     const op = 'config';
     for (const [name, v, max] of [
       ['maxVips', c.maxVips, 0xffffffff], ['maxReals', c.maxReals, 0xffffffff], ['chRingSize', c.chRingSize, 0xffffffff],
+      ['maxLpmSrcSize', c.maxLpmSrcSize, 0xffffffff], ['maxDecapDst', c.maxDecapDst, 0xffffffff],
     ] as const) {
       if (!isUint(v, max) || v < 1) throw new KatranError(op, `${name} ${v} is not a positive integer`);
     }
@@ -150,6 +164,22 @@ export class KatranLb {
     this.validateCores(op, c);
     for (let i = 0; i < c.maxVips; i++) this.freeVipNums.push(i);
     this.reals = new RealRegistry(c.maxReals);
+    this.srcRouting = new SrcRoutingRules(maps, this.sharedReals(), c.maxLpmSrcSize);
+    this.decapDsts = new InlineDecapDsts(maps, c.maxDecapDst);
+    this.healthchecks = new HealthcheckDsts(maps, c.maxReals);
+  }
+
+  /** The real registry as the features outside this file (source routing) use it. */
+  private sharedReals(): SharedReals {
+    return {
+      current: () => this.reals,
+      draft: () => this.reals.clone(),
+      commit: (draft: RealRegistry, created: readonly CreatedReal[], writes: () => void) => {
+        for (const c of created) this.maps.update('reals', u32le(c.num), encodeRealDefinition(c.addr, c.flags));
+        writes();
+        this.reals = draft;
+      },
+    };
   }
 
   private requireCapacity(op: string, map: string, needed: number, what: string): void {
@@ -533,6 +563,80 @@ export class KatranLb {
 
   getQuicRealsMapping(): QuicReal[] {
     return [...this.quicMapping].map(([id, addr]) => ({ address: formatIp(addr), id }));
+  }
+
+  // ---------------------------------------------------------------- source routing, inline decap, healthchecks
+
+  /** Routes clients from each network in `srcs` (CIDRs) of SRC_ROUTING VIPs to the real `dst`. */
+  addSrcRoutingRule(srcs: readonly string[], dst: string): void {
+    this.srcRouting.add(srcs, dst);
+  }
+
+  /** Removes the rules for `srcs`; returns the networks that had none (ignored, as in katran). */
+  delSrcRoutingRule(srcs: readonly string[]): string[] {
+    return this.srcRouting.del(srcs);
+  }
+
+  clearAllSrcRoutingRules(): void {
+    this.srcRouting.clear();
+  }
+
+  /** network ("10.0.0.0/8") -> destination real. */
+  getSrcRoutingRule(): Map<string, string> {
+    return this.srcRouting.list();
+  }
+
+  getSrcRoutingRuleSize(): number {
+    return this.srcRouting.size;
+  }
+
+  /** Throws the KatranError addSrcRoutingRule would for missing maps or lack of room; writes nothing. */
+  checkSrcRoutingRuleFits(srcs: readonly string[]): void {
+    this.srcRouting.checkFits(srcs);
+  }
+
+  addInlineDecapDst(dst: string): void {
+    this.decapDsts.add(dst);
+  }
+
+  delInlineDecapDst(dst: string): void {
+    this.decapDsts.del(dst);
+  }
+
+  getInlineDecapDst(): string[] {
+    return this.decapDsts.list();
+  }
+
+  /** Whether the object has katran's decap_dst map (else the inline-decap calls throw). */
+  get inlineDecapAvailable(): boolean {
+    return this.decapDsts.available;
+  }
+
+  /** How many decap destinations this object takes (maxDecapDst, or decap_dst's size if smaller). */
+  get inlineDecapDstLimit(): number {
+    return this.decapDsts.limit;
+  }
+
+  /** Whether the object has katran's hc_reals_map (else the healthcheck calls throw). */
+  get healthcheckingAvailable(): boolean {
+    return this.healthchecks.available;
+  }
+
+  /** Sends health checks marked `somark` to `dst` (replacing an earlier destination). */
+  addHealthcheckerDst(somark: number, dst: string): void {
+    this.healthchecks.add(somark, dst);
+  }
+
+  delHealthcheckerDst(somark: number): void {
+    this.healthchecks.del(somark);
+  }
+
+  getHealthcheckersDst(): Map<number, string> {
+    return this.healthchecks.list();
+  }
+
+  get healthcheckDstLimit(): number {
+    return this.healthchecks.limit;
   }
 
   // ---------------------------------------------------------------- down reals (UDP flow migration)

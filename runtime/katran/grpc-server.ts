@@ -4,8 +4,10 @@
 // Status codes follow katran's server: a mutation the balancer refuses (unknown VIP,
 // duplicate, maps full...) is CANCELLED with the reason as the status message (katran
 // sends the Bool false that way); getRealFlags is UNIMPLEMENTED; the health-check RPCs
-// are CANCELLED (health checking is not configured here); getVipFlags of an unknown VIP
-// is 2^64-1 with OK; getStatsForVip of an unknown VIP is zeros.
+// write hc_reals_map and are all CANCELLED when the object has no such map (katran's
+// server with health checking off); getVipFlags of an unknown VIP is 2^64-1 with OK;
+// getStatsForVip of an unknown VIP is zeros. katran's proto has no source-routing or
+// inline-decap calls, so neither has this server.
 //
 // One deliberate difference: a malformed request (unparsable address or MAC, a missing
 // vip/real sub-message, a number outside the C type katran stores it in, an unknown
@@ -156,14 +158,28 @@ export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation 
     getLruFallbackStats: unary(() => stats(lb.getLruFallbackStats())),
     getIcmpTooBigStats: unary(() => stats(lb.getIcmpTooBigStats())),
 
-    addHealthcheckerDst: unary((_: WireHealthcheck) => noHealthchecks()),
-    delHealthcheckerDst: unary(noHealthchecks),
-    getHealthcheckersDst: unary(noHealthchecks),
+    addHealthcheckerDst: unary((r: WireHealthcheck) => {
+      requireHealthchecking(lb);
+      lb.addHealthcheckerDst(r.somark, address(r.address, 'healthcheck address'));
+      return OK;
+    }),
+    delHealthcheckerDst: unary((r: { somark: number }) => {
+      requireHealthchecking(lb);
+      lb.delHealthcheckerDst(r.somark);
+      return OK;
+    }),
+    getHealthcheckersDst: unary(() => {
+      requireHealthchecking(lb);
+      // hcMap keys are int32: marks above 2^31 travel as katran sends them, negative.
+      return { healthchecks: Object.fromEntries([...lb.getHealthcheckersDst()].map(([somark, addr]) => [somark | 0, addr])) };
+    }),
   };
 }
 
-function noHealthchecks(): never {
-  throw new StatusError(grpc.status.CANCELLED, 'health checking is not configured on this server');
+function requireHealthchecking(lb: KatranLb): void {
+  if (!lb.healthcheckingAvailable) {
+    throw new StatusError(grpc.status.CANCELLED, 'health checking is not configured: the object has no map hc_reals_map');
+  }
 }
 
 export interface KatranGrpcServer {

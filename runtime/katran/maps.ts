@@ -7,6 +7,7 @@ export const MAP_TYPE = {
   ARRAY: 2,
   PERCPU_ARRAY: 6,
   LRU_HASH: 9,
+  LPM_TRIE: 11,
   ARRAY_OF_MAPS: 12,
   HASH_OF_MAPS: 13,
 } as const;

@@ -121,3 +121,37 @@ export function decodeCounters<F extends string>(fields: readonly F[], bytes: Ui
   fields.forEach((f, i) => { out[f] = readU64le(bytes, 8 * i); });
   return out;
 }
+
+/**
+ * Key of lpm_src_v4 (8 bytes) / lpm_src_v6 (20): prefix length u32 (native), then the
+ * network address in network order (4 or 16 bytes, by family).
+ */
+export function encodeLpmSrcKey(addr: IpAddress, prefixLen: number): Uint8Array {
+  const out = new Uint8Array(4 + addr.bytes.length);
+  out.set(u32le(prefixLen), 0);
+  out.set(addr.bytes, 4);
+  return out;
+}
+
+/** Key of decap_dst: the 16-byte address form (IPv4 in the first 4 bytes, network order). */
+export const encodeDecapDstKey = (addr: IpAddress): Uint8Array => addressToMapBytes(addr);
+
+export const HC_REAL_DEFINITION_SIZE = 20;
+
+/**
+ * hc_reals_map value: address union (16 bytes), flags u8 @16 (1 = IPv6), 3 pad bytes.
+ * katran's healthchecker hands an IPv4 destination to metadata-based tunnels, which want
+ * it as a host-order u32 (native, so little-endian bytes); only a healthchecker built
+ * for direct healthchecking (its object has hc_pckt_srcs_map) takes network order. IPv6
+ * is network order either way.
+ */
+export function encodeHcRealDefinition(addr: IpAddress, direct: boolean): Uint8Array {
+  const out = new Uint8Array(HC_REAL_DEFINITION_SIZE);
+  if (addr.family === 6) {
+    out.set(addr.bytes, 0);
+    out[16] = REAL_FLAG_IPV6;
+  } else {
+    out.set(direct ? addr.bytes : addr.bytes.slice().reverse(), 0);
+  }
+  return out;
+}
