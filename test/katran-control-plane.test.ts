@@ -9,7 +9,7 @@ import { KatranLb, ModifyAction, type KatranConfig, type VipKey } from '../runti
 import { KatranError } from '../runtime/katran/errors.js';
 import { parseIp } from '../runtime/katran/ip.js';
 import { countSlots } from '../runtime/katran/maglev.js';
-import { KATRAN_MAP_SHAPES } from '../runtime/katran/maps.js';
+import { KATRAN_MAP_SHAPES, MAP_TYPE } from '../runtime/katran/maps.js';
 import { MemoryMaps } from '../runtime/katran/memory-maps.js';
 import { readU32le, u32le } from '../runtime/katran/structs.js';
 import { loadVectors, ringSha256 } from './katran-vectors.js';
@@ -436,6 +436,22 @@ test('a smaller ring size is honoured end to end', () => {
   addReals(lb, vip('10.1.1.2', 80, TCP), V4_REALS);
   assert.equal([...ringInMaps(maps, v, 13)], small.ring);
   assert.ok(maps.entries('ch_rings').every(([k]) => readU32le(k) >= 13 && readU32le(k) < 26));
+});
+
+test("GUE sources: an object with pckt_srcs gets katranSrcV4 / katranSrcV6 at init, as katran's real_definition", () => {
+  const shapes = { ...KATRAN_MAP_SHAPES, pckt_srcs: { type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, flags: 0 } };
+  const gue = (config: Partial<KatranConfig>): MemoryMaps => newLb(config, new MemoryMaps(2, shapes)).maps;
+  const maps = gue({ katranSrcV4: '10.0.13.37', katranSrcV6: 'fc00:2307::1337' });
+  // Slot 0 (kSrcV4Pos): the IPv4 address in network order, flags 0; slot 1: the IPv6 address, flags 1 (V6DADDR).
+  assert.is(hexOf(maps.lookup('pckt_srcs', u32le(0))!), hexOf(bytes([10, 0, 13, 37], zeros(12), [0], zeros(3))));
+  assert.is(hexOf(maps.lookup('pckt_srcs', u32le(1))!), hexOf(bytes([0xfc, 0, 0x23, 0x07], zeros(10), [0x13, 0x37], [1], zeros(3))));
+  // One family is enough; none is refused, as katran refuses to start GUE without a source.
+  assert.is(hexOf(gue({ katranSrcV6: 'fc00::1' }).lookup('pckt_srcs', u32le(0))!), hexOf(zeros(20)), 'slot 0 left empty');
+  assert.throws(() => gue({}), (e: Error) => e instanceof KatranError && /pckt_srcs.*katranSrcV4/.test(e.message));
+  assert.throws(() => gue({ katranSrcV4: 'fc00::1' }), (e: Error) => e instanceof KatranError && /katranSrcV4 "fc00::1" is not an IPv4 address/.test(e.message));
+  // Without pckt_srcs (katran's default, IPIP) the sources are not written anywhere.
+  const { maps: ipip } = newLb({ katranSrcV4: '10.0.13.37' });
+  assert.is(ipip.describe('pckt_srcs'), undefined);
 });
 
 test.run();

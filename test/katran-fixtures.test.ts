@@ -1,4 +1,4 @@
-// katran's own test fixtures (katran_tester --test_from_fixtures, plain and with -tpr) on
+// katran's own test fixtures (katran_tester --test_from_fixtures: plain, -tpr and -gue) on
 // katran's unmodified balancer in userspace: katran's input packets, expected output packets and
 // expected verdicts, read from a katran checkout at run time, with the balancer provisioned
 // through our control plane as katran_tester provisions it. The same fixtures also run on
@@ -8,7 +8,7 @@
 //
 // Needs KATRAN_BPF_OBJ (balancer.bpf.o) and KATRAN_SRC (the katran checkout it was built
 // from: the fixtures live in its katran/lib/testing/fixtures/). katran_tester provisions
-// both sets the same way (prepareLbData).
+// every set the same way (prepareLbData).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -58,13 +58,28 @@ function failure(f: KatranFixture, got: Outcome): string | undefined {
   return problems.length ? `#${f.number} ${f.description}: ${problems.join('; ')}` : undefined;
 }
 
+interface FixtureSet {
+  label: string;
+  header: string;
+  array: string;
+  /** The build the expectations assume. */
+  buildNeeds: string;
+  /**
+   * Whether the object is that build, when its maps tell; otherwise the kernel decides: it
+   * has the build if it passes every fixture.
+   */
+  isBuiltFor?: (maps: ReadonlySet<string>) => boolean;
+}
+
 /**
  * The fixture sets katran_tester runs: plain (what katran's os_run_tester.sh runs on the
- * default build) and with `-tpr`, whose expectations need TCP server-id routing compiled in.
+ * default build, which encapsulates with IPIP), and with `-tpr` or `-gue`, whose
+ * expectations need TCP server-id routing or GUE encapsulation (to port 9886) compiled in.
  */
-const FIXTURE_SETS = [
-  { label: 'base', header: 'KatranBaseTestFixtures.h', array: 'testFixtures' },
+const FIXTURE_SETS: FixtureSet[] = [
+  { label: 'base', header: 'KatranBaseTestFixtures.h', array: 'testFixtures', buildNeeds: "katran's default build (IPIP; a GUE build has pckt_srcs)", isBuiltFor: (maps) => !maps.has('pckt_srcs') },
   { label: 'TPR (-tpr)', header: 'KatranTPRTestFixtures.h', array: 'tprTestFixtures', buildNeeds: 'a balancer built with -DTCP_SERVER_ID_ROUTING' },
+  { label: 'GUE (-gue)', header: 'KatranGueTestFixtures.h', array: 'gueTestFixtures', buildNeeds: 'a balancer built with -DGUE_ENCAP -DGUE_DPORT=9886' },
 ];
 
 for (const set of FIXTURE_SETS) {
@@ -74,7 +89,7 @@ for (const set of FIXTURE_SETS) {
     if (!source) return void skip(what, 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
     const header = join(source, FIXTURES_DIR, set.header);
     if (!existsSync(header)) return void skip(what, `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
-    runFixtureSet(set.label, readKatranFixtures(readFileSync(header, 'utf8'), set.array), object, set.buildNeeds);
+    runFixtureSet(set, readKatranFixtures(readFileSync(header, 'utf8'), set.array), object);
   });
 }
 
@@ -82,11 +97,12 @@ const describeOutcome = (o: Outcome): string => `${o.verdict} ${hex(o.packet)}${
 
 /**
  * Runs one set on wasm, the interpreter and (when it can) the kernel. Userspace must give
- * the kernel's verdict and bytes on every fixture. Against katran's expectations: always for
- * a set the default build passes; for a set that needs build flags (`buildNeeds`), when the
- * kernel shows the object has them by passing every fixture — otherwise that check is skipped.
+ * the kernel's verdict and bytes on every fixture, and its counters afterwards. Every
+ * fixture must also meet katran's expectation when the object is the build the set assumes;
+ * otherwise that comparison is skipped, saying which build it needs.
  */
-function runFixtureSet(label: string, fixtures: KatranFixture[], object: string, buildNeeds?: string): void {
+function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: string): void {
+  const label = set.label;
   assert.ok(fixtures.length > 0, 'the fixtures header has fixtures');
   const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, 'katran');
   const clock = (): bigint => 1_000_000_000n;
@@ -135,9 +151,10 @@ function runFixtureSet(label: string, fixtures: KatranFixture[], object: string,
   const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
   console.log(`REPORT katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
     (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''));
-  const objectLacksFlags = buildNeeds !== undefined && (!outcomes.kernel || failures.kernel!.length > 0);
-  if (objectLacksFlags) {
-    skip(`katran_tester's ${label} fixtures against katran's expectations`, `${buildNeeds}${outcomes.kernel ? ` (the kernel passes ${passed('kernel')} with this object)` : ''}`);
+  const mapNames = new Set(loaded.manifest.maps.map((m) => m.name));
+  const builtFor = set.isBuiltFor ? set.isBuiltFor(mapNames) : outcomes.kernel !== undefined && failures.kernel!.length === 0;
+  if (!builtFor) {
+    skip(`katran_tester's ${label} fixtures against katran's expectations`, `${set.buildNeeds}${outcomes.kernel ? ` (the kernel passes ${passed('kernel')} with this object)` : ''}`);
     return;
   }
   for (const engine of Object.keys(outcomes)) assert.equal(failures[engine], [], `${engine}: fixtures that failed`);

@@ -36,6 +36,9 @@ export interface KatranFileConfig {
   maglev?: MaglevVersion;
   lruSize?: number;
   forwardingCores?: number[];
+  /** Outer sources for GUE encapsulation (objects with pckt_srcs). */
+  katranSrcV4?: string;
+  katranSrcV6?: string;
   vips: KatranFileVip[];
   quicMappings: { address: string; id: number }[];
   /** Each: client networks (CIDR) routed to the real `dst`. */
@@ -99,8 +102,17 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
   }
   const c = new Checker(label);
   const top = c.object(json, '$', [
-    'mac', 'maglev', 'lruSize', 'forwardingCores', 'vips', 'quicMappings', 'srcRoutingRules', 'decapDsts', 'healthchecks',
+    'mac', 'maglev', 'lruSize', 'forwardingCores', 'katranSrcV4', 'katranSrcV6', 'vips', 'quicMappings', 'srcRoutingRules',
+    'decapDsts', 'healthchecks',
   ], ['mac']);
+  const gueSource = (key: 'katranSrcV4' | 'katranSrcV6', family: 4 | 6): string | undefined => {
+    if (top[key] === undefined) return undefined;
+    const text = c.address(top[key], `$.${key}`);
+    if (parseIp(text)!.family !== family) c.fail(`$.${key}`, `must be an IPv${family} address`);
+    return text;
+  };
+  const katranSrcV4 = gueSource('katranSrcV4', 4);
+  const katranSrcV6 = gueSource('katranSrcV6', 6);
   const mac = typeof top.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(top.mac) && parseMac(top.mac)
     ? top.mac
     : c.fail('$.mac', 'must be a MAC address like 00:00:de:ad:be:af');
@@ -185,6 +197,8 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
     ...(top.forwardingCores !== undefined
       ? { forwardingCores: c.array(top.forwardingCores, '$.forwardingCores').map((x, i) => c.int(x, `$.forwardingCores[${i}]`, 0, 1023)) }
       : {}),
+    ...(katranSrcV4 !== undefined ? { katranSrcV4 } : {}),
+    ...(katranSrcV6 !== undefined ? { katranSrcV6 } : {}),
     vips,
     quicMappings,
     srcRoutingRules,
@@ -223,6 +237,10 @@ export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): v
   }
   if (config.forwardingCores !== undefined && config.forwardingCores.join() !== lb.config.forwardingCores.join()) {
     c.fail('$.forwardingCores', `the balancer already has its per-core LRUs (${lb.config.forwardingCores.join(', ') || 'none'}); they are chosen when it is created`);
+  }
+  for (const key of ['katranSrcV4', 'katranSrcV6'] as const) {
+    const want = config[key];
+    if (want !== undefined && want !== lb.config[key]) c.fail(`$.${key}`, `the balancer was created with ${key} ${lb.config[key] ?? 'unset'}; GUE sources are chosen when it is created`);
   }
 
   config.vips.forEach((v, i) => {
@@ -330,9 +348,11 @@ export function applyKatranConfig(target: KatranLb | KatranMaps, config: KatranF
     ...(config.maglev !== undefined ? { hashFunction: config.maglev } : {}),
     ...(config.lruSize !== undefined ? { lruSize: config.lruSize } : {}),
     ...(config.forwardingCores !== undefined ? { forwardingCores: config.forwardingCores } : {}),
+    ...(config.katranSrcV4 !== undefined ? { katranSrcV4: config.katranSrcV4 } : {}),
+    ...(config.katranSrcV6 !== undefined ? { katranSrcV6: config.katranSrcV6 } : {}),
     ...overrides,
   });
-  checkKatranConfigFits(lb, { ...config, maglev: undefined, lruSize: undefined, forwardingCores: undefined });
+  checkKatranConfigFits(lb, { ...config, maglev: undefined, lruSize: undefined, forwardingCores: undefined, katranSrcV4: undefined, katranSrcV6: undefined });
   lb.init();
   write(lb, config, false);
   return lb;

@@ -69,6 +69,12 @@ export interface KatranConfig {
   maxLpmSrcSize: number;
   /** Most inline-decapsulation destinations. */
   maxDecapDst: number;
+  /**
+   * Outer source addresses of GUE-encapsulated packets (katran's katranSrcV4 / katranSrcV6),
+   * written to pckt_srcs at init when the object encapsulates with GUE (has that map).
+   */
+  katranSrcV4?: string;
+  katranSrcV6?: string;
 }
 
 export const DEFAULT_CONFIG: KatranConfig = {
@@ -135,6 +141,7 @@ export class KatranLb {
   private readonly lruMaps = new Map<number, InnerMapHandle>();
   private initialized = false;
   private readonly srcRouting: SrcRoutingRules;
+  private readonly gueSources: { key: number; addr: IpAddress }[];
   private readonly decapDsts: InlineDecapDsts;
   private readonly healthchecks: HealthcheckDsts;
 
@@ -164,6 +171,7 @@ export class KatranLb {
     this.validateCores(op, c);
     for (let i = 0; i < c.maxVips; i++) this.freeVipNums.push(i);
     this.reals = new RealRegistry(c.maxReals);
+    this.gueSources = this.parseGueSources(op, c);
     this.srcRouting = new SrcRoutingRules(maps, this.sharedReals(), c.maxLpmSrcSize);
     this.decapDsts = new InlineDecapDsts(maps, c.maxDecapDst);
     this.healthchecks = new HealthcheckDsts(maps, c.maxReals);
@@ -180,6 +188,17 @@ export class KatranLb {
         this.reals = draft;
       },
     };
+  }
+
+  /** katranSrcV4 / katranSrcV6, checked; with their pckt_srcs slots (katran's kSrcV4Pos 0, kSrcV6Pos 1). */
+  private parseGueSources(op: string, c: KatranConfig): { key: number; addr: IpAddress }[] {
+    return ([[0, 'katranSrcV4', 4], [1, 'katranSrcV6', 6]] as const).flatMap(([key, name, family]) => {
+      const text = c[name];
+      if (text === undefined || text === '') return [];
+      const addr = typeof text === 'string' ? parseIp(text) : undefined;
+      if (!addr || addr.family !== family) throw new KatranError(op, `${name} ${JSON.stringify(text)} is not an IPv${family} address`);
+      return [{ key, addr }];
+    });
   }
 
   private requireCapacity(op: string, map: string, needed: number, what: string): void {
@@ -227,6 +246,13 @@ export class KatranLb {
       this.lruMaps.set(core, handle);
     }
     if (this.maps.describe('vip_miss_stats')) this.maps.update('vip_miss_stats', u32le(0), new Uint8Array(20));
+    // An object built for GUE has pckt_srcs; like katran, refuse to run it without a source.
+    if (this.maps.describe('pckt_srcs')) {
+      if (this.gueSources.length === 0) {
+        throw new KatranError('init', 'the object encapsulates with GUE (it has pckt_srcs): give katranSrcV4 and/or katranSrcV6 (keys of the katran config file)');
+      }
+      for (const { key, addr } of this.gueSources) this.maps.update('pckt_srcs', u32le(key), encodeRealDefinition(addr, 0));
+    }
     this.initialized = true;
   }
 

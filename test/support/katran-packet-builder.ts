@@ -9,7 +9,8 @@
 //  - IPv4 defaults: ttl 64, tos 0, id 1, frag_off = the `flags` argument as a 16-bit value;
 //    an ihl above 5 adds zero bytes of options;
 //  - IPv6: next header from the following header unless given; traffic class and flow label;
-//  - UDP over IPv6 turns a zero checksum into 0xffff, over IPv4 it stays 0;
+//  - UDP over IPv6 turns a zero checksum into 0xffff, over IPv4 it stays 0; UDP to the GUE
+//    port (9886) carrying an ICMP error gets the checksum katran's gue_csum computes;
 //  - TCP keeps only FIN, SYN, RST, PSH, ACK and URG of the flags; options are padded
 //    with zeros (not NOPs) to a multiple of 4;
 //  - ICMPv4 with no embedded packet sums the headers after it; "fragmentation needed"
@@ -144,8 +145,9 @@ class UdpHeader implements Header {
     const header = [...be16(this.sport), ...be16(this.dport), ...be16(length), 0, 0];
     const ip = enclosingIp(index, stack);
     if (!this.zeroChecksum && ip) {
-      if (this.dport === 9886 && stack.slice(index + 1).some((h) => h.kind === 'icmp' || h.kind === 'icmpv6')) {
-        throw new PacketBuilderError('GUE-encapsulated ICMP (its checksum seeding) is not supported');
+      if (this.dport === GUE_PORT && stack.slice(index + 1).some((h) => h.kind === 'icmp' || h.kind === 'icmpv6')) {
+        header.splice(6, 2, ...be16(gueIcmpChecksum(header, ip, packet)));
+        return [...header, ...packet];
       }
       let sum = checksum([...pseudoHeader(ip, 17, length), ...header, ...packet]);
       if (ip instanceof Ipv6Header && sum === 0) sum = 0xffff;
@@ -153,6 +155,65 @@ class UdpHeader implements Header {
     }
     return [...header, ...packet];
   }
+}
+
+const GUE_PORT = 9886;
+
+/** Sum of the big-endian 16-bit words of bytes [from, from + n), each complemented first if `negate`. */
+function wordSum(bytes: Bytes, from: number, n: number, negate = false): number {
+  let sum = 0;
+  for (let i = from; i < from + n; i += 2) {
+    const w = ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+    sum += negate ? ~w & 0xffff : w;
+  }
+  return sum;
+}
+
+/**
+ * The outer UDP checksum katran's builder gives a GUE packet carrying an ICMP error (as
+ * katran's gue_csum computes it incrementally): seeded from the embedded packet's transport
+ * checksum, minus the inner pseudo-header, plus the inner IP header, the UDP header and the
+ * outer pseudo-header. Two of the builder's details are kept: an IPv6 inner packet under an
+ * IPv4 outer header takes its UDP length from the outer header's unset total length (0 - 20,
+ * as a u16), and an IPv4 inner packet always reads IPv4 outer addresses (zeros under IPv6).
+ */
+function gueIcmpChecksum(udp: Bytes, outer: Ipv4Header | Ipv6Header, payload: Bytes): number {
+  if (payload.length < 1) return 0;
+  const innerV6 = payload[0]! >> 4 === 6;
+  const innerHeader = innerV6 ? 40 : (payload[0]! & 0xf) * 4;
+  const minimal = innerV6 ? 40 : 20;
+  const embedded = innerHeader + 8;
+  if (payload.length < minimal || payload.length < embedded + minimal) return 0;
+  const embeddedHeader = innerV6 ? 40 : (payload[embedded]! & 0xf) * 4;
+  const transport = embedded + embeddedHeader;
+  if (payload.length < transport + 4) return 0;
+  const embeddedProto = innerV6 ? payload[embedded + 6]! : payload[embedded + 9]!;
+  const word = (at: number): number => (payload[at]! << 8) | payload[at + 1]!;
+  let embeddedChecksum = 0;
+  if (embeddedProto === 6) embeddedChecksum = payload.length >= transport + 18 ? word(transport + 16) : 0;
+  else if (embeddedProto === 17) embeddedChecksum = payload.length >= transport + 8 ? word(transport + 6) : 0;
+  else return 0;
+  let sum = (~embeddedChecksum & 0xffff) + embeddedChecksum;
+  // Minus the inner pseudo-header: addresses, upper-layer length, protocol (as 32-bit words).
+  const [addrAt, addrLength] = innerV6 ? [8, 32] : [12, 8];
+  sum += wordSum(payload, addrAt, addrLength, true);
+  const innerLength = innerV6 ? word(4) : (word(2) - innerHeader) & 0xffff;
+  const innerProto = innerV6 ? payload[6]! : payload[9]!;
+  sum += wordSum([...be32(innerLength), ...be32(innerProto)], 0, 8, true);
+  // Plus the inner IP header and the UDP header (checksum field 0).
+  sum += wordSum(payload, 0, innerHeader) + wordSum(udp, 0, 8);
+  // Plus the outer pseudo-header.
+  const outerV4 = outer instanceof Ipv4Header;
+  if (innerV6 && !outerV4) {
+    sum += wordSum([...outer.src, ...outer.dst, ...be32(8 + payload.length), ...be32(17)], 0, 40);
+  } else {
+    const src = outerV4 ? outer.src : [0, 0, 0, 0];
+    const dst = outerV4 ? outer.dst : [0, 0, 0, 0];
+    const udpLength = innerV6 ? (0 - 20) & 0xffff : 8 + payload.length;
+    sum += wordSum([...src, ...dst, ...be32(udpLength), ...be32(17)], 0, 16);
+  }
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return ~sum & 0xffff;
 }
 
 class TcpHeader implements Header {

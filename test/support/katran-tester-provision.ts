@@ -23,8 +23,8 @@ const QUIC_IDS = [1022, 1023, 1025, 1024, 1026, 1027];
 /** QUIC connection-id v2 ids carry a "tw job" of 3 in bits 16-23. */
 const CID_V2_JOB = 0x030000;
 
-/** katran_tester's KatranLb settings that differ from the defaults. */
-export const TESTER_CONFIG = { defaultMac: '00:00:de:ad:be:af', maxVips: 512 } as const;
+/** katran_tester's KatranLb settings that differ from the defaults (the sources matter to GUE builds only). */
+export const TESTER_CONFIG = { defaultMac: '00:00:de:ad:be:af', maxVips: 512, katranSrcV4: '10.0.13.37', katranSrcV6: 'fc00:2307::1337' } as const;
 
 function addReals(lb: KatranLb, vip: VipKey, reals: readonly string[]): void {
   for (const address of reals) lb.addRealForVip({ address, weight: 1 }, vip);
