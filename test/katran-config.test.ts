@@ -59,6 +59,8 @@ test('invalid configs are refused naming the JSON path, before any write', () =>
     [{ ...CONFIG, vips: [{ ...CONFIG.vips[0], flags: ['FAST'] }] }, /\$\.vips\[0\]\.flags\[0\]: unknown flag/],
     [{ ...CONFIG, vips: [{ ...CONFIG.vips[0], reals: [{ address: '10.0.0.1', weight: -1 }] }] }, /reals\[0\]\.weight/],
     [{ ...CONFIG, vips: [{ ...CONFIG.vips[0], reals: [{ address: '10.0.0.1', color: 'red' }] }] }, /reals\[0\]\.color: unknown key/],
+    [{ ...CONFIG, katranSrcV4: 'fc00::1' }, /\$\.katranSrcV4: must be an IPv4 address/],
+    [{ ...CONFIG, katranSrcV6: 'nope' }, /\$\.katranSrcV6: 'nope' is not an IPv4 or IPv6 address/],
   ];
   for (const [config, pattern] of bad) {
     const maps = new MemoryMaps(2);
