@@ -14,10 +14,6 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadObject } from '../compiler/object.js';
-import { compileObject } from '../compiler/compile.js';
-import { loadWasm } from '../runtime/program.js';
-import { BpfMachine } from '../runtime/machine.js';
 import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
 import { KatranLb } from '../runtime/katran/control-plane.js';
 import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
@@ -29,6 +25,7 @@ import { readKatranFixtures, type KatranFixture } from './support/katran-fixture
 import { prepareLbData, prepareVipUninitializedLbData, TESTER_CONFIG } from './support/katran-tester-provision.js';
 import { possibleCpus, splitPerCpu, sumPerCpuCounters } from './support/katran-counters.js';
 import { skip } from './support/skip.js';
+import { compileObjectFile, engineTwins } from './support/katran-engines.js';
 
 const object = process.env.KATRAN_BPF_OBJ;
 const source = process.env.KATRAN_SRC;
@@ -104,13 +101,9 @@ const describeOutcome = (o: Outcome): string => `${o.verdict} ${hex(o.packet)}${
 function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: string): void {
   const label = set.label;
   assert.ok(fixtures.length > 0, 'the fixtures header has fixtures');
-  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, 'katran');
-  const clock = (): bigint => 1_000_000_000n;
-  const engines = (['wasm', 'interp'] as const).map((engine) => {
-    const machine = BpfMachine.create(loaded);
-    provision(new UserspaceKatranMaps(machine.maps));
-    return { engine, machine, worker: machine.worker(0, { engine, clock }) };
-  });
+  const loaded = compileObjectFile(object, 'katran');
+  const engines = Object.values(engineTwins(loaded));
+  for (const { machine } of engines) provision(new UserspaceKatranMaps(machine.maps));
   const outcomes: Record<string, Outcome[]> = {};
   for (const { engine, worker } of engines) {
     outcomes[engine] = fixtures.map((f) => {

@@ -8,11 +8,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
-import { readFileSync } from 'node:fs';
-import { loadObject } from '../compiler/object.js';
-import { compileObject } from '../compiler/compile.js';
-import { loadWasm } from '../runtime/program.js';
-import { BpfMachine } from '../runtime/machine.js';
 import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
 import { KatranLb } from '../runtime/katran/control-plane.js';
 import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
@@ -26,6 +21,8 @@ import { XDP_ACTION_NAME } from '../runtime/xdp.js';
 import { examplePath } from './support/examples.js';
 import { ethernet, ipv4, ipv6, tcp, udp } from './support/corpus.js';
 import { skip } from './support/skip.js';
+import { compileObjectFile, engineTwins } from './support/katran-engines.js';
+import { possibleCpus } from './support/katran-counters.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const zeros = (n: number): string => '00'.repeat(n);
@@ -304,25 +301,14 @@ const frames = [
   { name: 'IPv4-in-IPv6 to a decap destination, inner TTL 1 (dropped)', bytes: ethernet(0x86dd, ipv6(MATCHED6, DECAP6, 4, ipv4({ src: UNMATCHED, dst: VIP, proto: 6, ttl: 1 }, tcp(1, 80, 2)))) },
 ];
 
-function possibleCpus(): number {
-  const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-  return text.split(',').reduce((n, part) => {
-    const [a, b] = part.split('-').map(Number);
-    return n + (b === undefined ? 1 : b! - a! + 1);
-  }, 0);
-}
 
 test('example LB: the same calls give the same maps and packets in userspace and in the kernel', () => {
   const unavailable = kernelUnavailable();
   if (unavailable) return void skip('routing features userspace vs kernel', unavailable);
   const object = examplePath('xdp_lb');
-  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, 'xdp_lb');
-  const machines = { wasm: BpfMachine.create(loaded), interp: BpfMachine.create(loaded) };
-  const clock = (): bigint => 1_000_000_000n;
-  const workers = {
-    wasm: machines.wasm.worker(0, { engine: 'wasm', clock }),
-    interp: machines.interp.worker(0, { engine: 'interp', clock }),
-  };
+  const twins = engineTwins(compileObjectFile(object, 'xdp_lb'));
+  const machines = { wasm: twins.wasm.machine, interp: twins.interp.machine };
+  const workers = { wasm: twins.wasm.worker, interp: twins.interp.worker };
   const lbFor = (maps: KatranMaps): KatranLb => new KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...sizesFromMaps(maps) });
   const userspaceLb = lbFor(new UserspaceKatranMaps(machines.wasm.maps));
   provision(userspaceLb);

@@ -7,11 +7,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
-import { loadObject } from '../compiler/object.js';
-import { compileObject } from '../compiler/compile.js';
-import { loadWasm } from '../runtime/program.js';
-import { BpfMachine } from '../runtime/machine.js';
 import { KernelObject, kernelUnavailable } from '../runtime/kernel.js';
 import { KatranLb } from '../runtime/katran/control-plane.js';
 import { UserspaceKatranMaps } from '../runtime/katran/userspace-maps.js';
@@ -22,6 +17,7 @@ import { examplePath } from './support/examples.js';
 import { XDP_ACTION_NAME } from '../runtime/xdp.js';
 import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from './support/corpus.js';
 import { skip } from './support/skip.js';
+import { compileObjectFile, engineTwins } from './support/katran-engines.js';
 import { possibleCpus, splitPerCpu, sumPerCpuCounters } from './support/katran-counters.js';
 
 const katran = process.env.KATRAN_BPF_OBJ;
@@ -69,14 +65,10 @@ test('the example LB (katran layouts) in userspace matches the kernel byte for b
 function compareWithKernel(object: string, program: string, label: string): void {
   const unavailable = kernelUnavailable();
   if (unavailable) return void skip(`${label} userspace vs kernel`, unavailable);
-  const obj = loadObject(new Uint8Array(readFileSync(object)), object);
-  const loaded = loadWasm(compileObject(obj).wasm, label);
-  const machines = { wasm: BpfMachine.create(loaded), interp: BpfMachine.create(loaded) };
-  const clock = (): bigint => 1_000_000_000n;
-  const workers = {
-    wasm: machines.wasm.worker(0, { engine: 'wasm', clock }),
-    interp: machines.interp.worker(0, { engine: 'interp', clock }),
-  };
+  const loaded = compileObjectFile(object, label);
+  const twins = engineTwins(loaded);
+  const machines = { wasm: twins.wasm.machine, interp: twins.interp.machine };
+  const workers = { wasm: twins.wasm.worker, interp: twins.interp.worker };
   const lbFor = (maps: KatranMaps): KatranLb => new KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...sizesFromMaps(maps) });
   for (const m of Object.values(machines)) provision(lbFor(new UserspaceKatranMaps(m.maps)));
   const kernel = KernelObject.load(object);
