@@ -1,11 +1,12 @@
 // The kernel oracle itself (runtime/kernel.ts, through the native addon) against facts:
 // what an object's load pins, how hash, array, per-CPU and map-in-map maps read and write
-// (absent keys included), a prog_array slot, libbpf's refusal of a legacy object, and that
-// close() leaves nothing in /sys/fs/bpf. Every other kernel test trusts these answers.
+// (absent keys included), a prog_array slot, XDP attached inside a network namespace,
+// libbpf's refusal of a legacy object, and that close() leaves nothing in /sys/fs/bpf. Every other kernel test trusts these answers.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadObject } from '../compiler/object.js';
@@ -147,6 +148,36 @@ test('prog_array: a slot holds the program (read back as its id); empty slots ar
   } finally {
     k.close();
   }
+});
+
+test('attachXdp inside a network namespace; the calling thread stays in its own', () => {
+  if (unavailable) return void skip('KernelObject attachXdp', unavailable);
+  if (spawnSync('ip', ['-V']).status !== 0) return void skip('KernelObject attachXdp', 'iproute2 (ip)');
+  const ns = `b2w-kobj-${process.pid}`;
+  const ip = (...args: string[]): string => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const home = readlinkSync('/proc/thread-self/ns/net');
+  ip('netns', 'add', ns);
+  const k = KernelObject.load(examplePath('xdp_pass'));
+  try {
+    const detach = k.attachXdp('xdp_pass', 'lo', 'generic', ns);
+    assert.is(readlinkSync('/proc/thread-self/ns/net'), home);
+    assert.match(ip('-n', ns, 'link', 'show', 'lo'), /xdpgeneric/);
+    assert.throws(() => k.attachXdp('xdp_pass', 'lo', 'generic', ns), /kernel: attaching xdp_pass to lo: .*busy/);
+    assert.throws(() => k.attachXdp('xdp_pass', 'lo', 'generic', `${ns}-absent`), /kernel: attaching xdp_pass to lo: network namespace/);
+    assert.throws(() => k.attachXdp('xdp_pass', 'b2w-no-such-if', 'generic', ns), /kernel: attaching xdp_pass to b2w-no-such-if: interface/);
+    assert.is(readlinkSync('/proc/thread-self/ns/net'), home);
+    assert.type(k.runCount('xdp_pass'), 'number');
+    detach();
+    assert.not.match(ip('-n', ns, 'link', 'show', 'lo'), /xdp/);
+  } finally {
+    k.close();
+    ip('netns', 'del', ns);
+  }
+  assert.is(readlinkSync('/proc/thread-self/ns/net'), home);
 });
 
 test("libbpf's refusal of a legacy object is a UserError naming the cause, and leaves no pins", () => {
