@@ -1,18 +1,17 @@
-// The kernel oracle: load an object (libbpf, through bpftool), read and write its maps,
-// and run its programs with BPF_PROG_TEST_RUN. Used by the differential tests and as the
-// baseline of benchmarks. Everything is pinned under a unique directory in /sys/fs/bpf that
-// close() removes.
+// The kernel oracle: load an object with libbpf, read and write its maps, and run its
+// programs with BPF_PROG_TEST_RUN. Used by the differential tests, katran's kernel backend
+// and as the baseline of benchmarks. Everything is pinned under a unique directory in
+// /sys/fs/bpf that close() removes, so a crashed run leaves names to clean, not leaks.
 //
-// bpftool is the libbpf front end Debian ships. Test runs go through the native addon
-// (runtime/native, one syscall instead of a process) when it is built, since the many-flow
-// benchmark times thousands of single runs; bpftool remains the fallback.
+// All of it goes through the native addon (runtime/native), the one place that speaks to
+// the kernel: a syscall per operation instead of a bpftool process, which is what lets
+// katran be provisioned with millions of entries and benchmarks time single runs. The
+// semantics are bpftool's (`prog loadall ... type xdp pinmaps`, its map commands), which
+// this oracle used before and the tests were written against.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { UserError } from '../compiler/errors.js';
-import { nativeAddonIfBuilt } from './native/index.js';
+import { ATTACH_MODE, nativeAddon, nativeAddonIfBuilt, type NativeAddon } from './native/index.js';
 
 export interface KernelMapEntry {
   key: Uint8Array;
@@ -27,106 +26,140 @@ export interface KernelRun {
   durationNs: number;
 }
 
+const BPFFS = '/sys/fs/bpf';
+const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
 let counter = 0;
 
 /** Why the kernel cannot be used here, or undefined when it can. */
 export function kernelUnavailable(): string | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root for the bpf() syscall';
-  if (spawnSync('bpftool', ['version']).status !== 0) return 'needs bpftool (apt-get install bpftool)';
-  if (!existsSync('/sys/fs/bpf')) return 'needs /sys/fs/bpf';
+  if (!nativeAddonIfBuilt()) return 'needs the native addon (node scripts/build-native.mjs)';
+  if (!existsSync(BPFFS)) return `needs ${BPFFS}`;
   return undefined;
 }
 
-function bpftool(args: string[]): string {
-  const r = spawnSync('bpftool', args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  if (r.status !== 0) {
-    const msg = (r.stderr || r.stdout || '').trim().split('\n').filter((l) => !l.startsWith('libbpf: elf: skipping')).slice(-3).join(' / ');
-    throw new UserError(`kernel: bpftool ${args.slice(0, 3).join(' ')} failed: ${msg}`);
-  }
-  return r.stdout;
-}
+const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 
-const hexBytes = (b: Uint8Array): string[] => [...b].map((x) => x.toString(16).padStart(2, '0'));
-/** bpftool prints bytes as hex strings, and program / map references as plain ids. */
-const fromJson = (a: string[] | number): Uint8Array =>
-  typeof a === 'number' ? new Uint8Array(new Uint32Array([a]).buffer) : Uint8Array.from(a.map((x) => parseInt(x, 16)));
+/** The addon's errors carry an errno name in `code`. */
+const errnoOf = (e: unknown): string | undefined => (e as { code?: string }).code;
 
 export class KernelObject {
   private closed = false;
-  private readonly scratch: string;
+  /** fds of pinned programs and maps by pin path, opened on first use. */
+  private readonly fds = new Map<string, number>();
 
   private constructor(
     readonly path: string,
     readonly pinDir: string,
-  ) {
-    this.scratch = mkdtempSync(join(tmpdir(), 'bpf2wasm-kernel-'));
-  }
+    private readonly addon: NativeAddon,
+  ) {}
 
-  /** Load every program of `path` as XDP (maps pinned by name). */
+  /** Load every program of `path` as XDP (programs pinned by name, maps under maps/). */
   static load(path: string): KernelObject {
-    const mounted = spawnSync('findmnt', ['-t', 'bpf', '/sys/fs/bpf']).status === 0;
-    if (!mounted) execFileSync('mount', ['-t', 'bpf', 'bpf', '/sys/fs/bpf']);
-    const dir = `/sys/fs/bpf/bpf2wasm-${process.pid}-${Date.now()}-${counter++}`;
+    const addon = nativeAddon();
+    const dir = `${BPFFS}/bpf2wasm-${process.pid}-${Date.now()}-${counter++}`;
     try {
-      bpftool(['prog', 'loadall', path, dir, 'type', 'xdp', 'pinmaps', `${dir}/maps`]);
+      addon.ensureBpffs(BPFFS);
+      mkdirSync(`${dir}/maps`, { recursive: true });
+      addon.loadObject(path, dir, `${dir}/maps`);
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
-      throw e;
+      throw new UserError(`kernel: ${(e as Error).message}`);
     }
-    return new KernelObject(path, dir);
+    return new KernelObject(path, dir, addon);
   }
 
-  update(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): void {
-    bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...hexBytes(key), 'value', 'hex', ...hexBytes(value), flags]);
-  }
-
-  /** The kernel's view of a map of this object: type name and sizes (bpftool map show). */
-  info(map: string): { type: string; bytes_key: number; bytes_value: number; max_entries: number; flags: number } | undefined {
-    const path = `${this.pinDir}/maps/${map}`;
-    if (!existsSync(path)) return undefined;
-    return JSON.parse(bpftool(['-j', 'map', 'show', 'pinned', path]));
-  }
-
-  /** One entry's value(s), or undefined when the key is absent. */
-  lookup(map: string, key: Uint8Array): Uint8Array[] | undefined {
-    const r = spawnSync('bpftool', ['-j', 'map', 'lookup', 'pinned', this.mapPath(map), 'key', 'hex', ...hexBytes(key)], { encoding: 'utf8' });
-    if (r.status !== 0) {
-      if (/No such file or directory|not found/i.test(r.stderr + r.stdout)) return undefined;
-      // For an absent key in a map-in-map, bpftool -j prints only `null`.
-      if (r.stdout.trim() === 'null' && !r.stderr.trim()) return undefined;
-      throw new UserError(`kernel: lookup in ${map} failed: ${(r.stderr || r.stdout).trim()}`);
+  /** Runs one addon call, turning its error into a UserError naming the operation. */
+  private kernel<T>(what: string, call: () => T): T {
+    try {
+      return call();
+    } catch (e) {
+      throw new UserError(`kernel: ${what}: ${(e as Error).message}`);
     }
-    const e = JSON.parse(r.stdout) as { value?: string[] | number; values?: { value: string[] }[] };
-    return e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson(e.value ?? [])];
   }
 
-  /** Returns false when the key was absent. */
-  delete(map: string, key: Uint8Array): boolean {
-    const r = spawnSync('bpftool', ['map', 'delete', 'pinned', this.mapPath(map), 'key', 'hex', ...hexBytes(key)], { encoding: 'utf8' });
-    return r.status === 0;
+  private fd(pin: string): number {
+    let fd = this.fds.get(pin);
+    if (fd === undefined) this.fds.set(pin, fd = this.addon.openPinned(pin));
+    return fd;
   }
 
-  /** A new map pinned beside this object's maps (inner maps of map-in-maps); returns its pin name. */
-  createMap(name: string, type: string, keySize: number, valueSize: number, maxEntries: number, flags: number): string {
-    const pin = `inner-${counter++}`;
-    bpftool(['map', 'create', `${this.pinDir}/maps/${pin}`, 'type', type, 'key', String(keySize), 'value', String(valueSize),
-      'entries', String(maxEntries), 'name', name.slice(0, 15), 'flags', String(flags)]);
-    return pin;
+  private mapFd(map: string, what: string): number {
+    return this.kernel(`${what} ${map}`, () => this.fd(this.mapPath(map)));
   }
 
-  /** Store the map pinned as `inner` at `key` of map-in-map `outer`. */
-  setInnerMap(outer: string, key: Uint8Array, inner: string): void {
-    bpftool(['map', 'update', 'pinned', this.mapPath(outer), 'key', 'hex', ...hexBytes(key), 'value', 'pinned', this.mapPath(inner)]);
+  private programFd(program: string, what: string): number {
+    return this.kernel(`${what} ${program}`, () => this.fd(`${this.pinDir}/${program}`));
   }
 
   private mapPath(map: string): string {
     return `${this.pinDir}/maps/${map}`;
   }
 
+  /** True when `map` is not among this object's pins (lookups and deletes answer "absent"). */
+  private missing(map: string): boolean {
+    return !this.fds.has(this.mapPath(map)) && !existsSync(this.mapPath(map));
+  }
+
+  update(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): void {
+    const fd = this.mapFd(map, 'update of');
+    this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS[flags]));
+  }
+
+  /** The kernel's view of a map of this object, with bpftool's names for the fields. */
+  info(map: string): { type: string; bytes_key: number; bytes_value: number; max_entries: number; flags: number } | undefined {
+    if (this.missing(map)) return undefined;
+    const fd = this.mapFd(map, 'info of');
+    const i = this.kernel(`info of ${map}`, () => this.addon.mapInfo(fd));
+    return { type: i.typeName, bytes_key: i.keySize, bytes_value: i.valueSize, max_entries: i.maxEntries, flags: i.flags };
+  }
+
+  /** One entry's value(s), or undefined when the key (or the map) is absent. */
+  lookup(map: string, key: Uint8Array): Uint8Array[] | undefined {
+    if (this.missing(map)) return undefined;
+    const fd = this.mapFd(map, 'lookup in');
+    return this.kernel(`lookup in ${map}`, () => this.addon.mapLookup(fd, key));
+  }
+
+  /** Returns false when the key was absent, or the map cannot delete (arrays). */
+  delete(map: string, key: Uint8Array): boolean {
+    if (this.missing(map)) return false;
+    const fd = this.mapFd(map, 'delete in');
+    try {
+      return this.addon.mapDelete(fd, key);
+    } catch (e) {
+      if (errnoOf(e) === 'EINVAL') return false;
+      throw new UserError(`kernel: delete in ${map}: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * A new map pinned beside this object's maps (inner maps of map-in-maps); returns its pin
+   * name. `type` as bpftool spells it; a map-in-map needs `innerMap`, a pinned map shaping its values.
+   */
+  createMap(name: string, type: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerMap?: string): string {
+    const pin = `inner-${counter++}`;
+    const innerFd = innerMap === undefined ? undefined : this.mapFd(innerMap, 'creating a map-in-map of');
+    this.kernel(`creating map ${name}`, () => {
+      const fd = this.addon.mapCreate(type, name.slice(0, 15), keySize, valueSize, maxEntries, flags, innerFd);
+      this.fds.set(this.mapPath(pin), fd);
+      this.addon.pinObject(fd, this.mapPath(pin));
+    });
+    return pin;
+  }
+
+  /** Store the map pinned as `inner` at `key` of map-in-map `outer`. */
+  setInnerMap(outer: string, key: Uint8Array, inner: string): void {
+    const value = u32(this.mapFd(inner, 'storing map'));
+    const fd = this.mapFd(outer, 'update of');
+    this.kernel(`update of ${outer}`, () => this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS.any));
+  }
+
   /** Put program `program` of this object into slot `index` of a prog_array. */
   setProgram(map: string, index: number, program: string): void {
-    const key = hexBytes(new Uint8Array(new Uint32Array([index]).buffer));
-    bpftool(['map', 'update', 'pinned', `${this.pinDir}/maps/${map}`, 'key', 'hex', ...key, 'value', 'pinned', `${this.pinDir}/${program}`]);
+    const value = u32(this.programFd(program, 'storing program'));
+    const fd = this.mapFd(map, 'update of');
+    this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, u32(index), value, UPDATE_FLAGS.any));
   }
 
   /**
@@ -134,80 +167,47 @@ export class KernelObject {
    * network namespace when given (`ip netns`); returns the detach function.
    */
   attachXdp(name: string, iface: string, mode: 'native' | 'generic', netns?: string): () => void {
-    const flag = mode === 'native' ? 'xdpdrv' : 'xdpgeneric';
-    // nsenter switches only the network namespace, so the pinned program stays visible.
-    const inNs = (args: string[]): string[] => (netns ? ['nsenter', `--net=/run/netns/${netns}`, 'bpftool', ...args] : ['bpftool', ...args]);
-    const run = (args: string[]): void => {
-      const [command, ...rest] = inNs(args);
-      const r = spawnSync(command!, rest, { encoding: 'utf8' });
-      if (r.status !== 0) throw new UserError(`kernel: attaching ${name} to ${iface}: ${(r.stderr || r.stdout).trim()}`);
-    };
-    run(['net', 'attach', flag, 'pinned', `${this.pinDir}/${name}`, 'dev', iface]);
-    return () => run(['net', 'detach', flag, 'dev', iface]);
+    const fd = this.programFd(name, 'attaching');
+    this.kernel(`attaching ${name} to ${iface}`, () => this.addon.xdpAttach(iface, fd, ATTACH_MODE[mode], netns ?? ''));
+    return () => this.kernel(`detaching ${name} from ${iface}`, () => this.addon.xdpDetach(iface, ATTACH_MODE[mode], netns ?? ''));
   }
 
   /** How many times program `name` ran (needs kernel.bpf_stats_enabled=1). */
   runCount(name: string): number {
-    return Number((JSON.parse(bpftool(['-j', 'prog', 'show', 'pinned', `${this.pinDir}/${name}`])) as { run_cnt?: number }).run_cnt ?? 0);
+    const fd = this.programFd(name, 'run count of');
+    return this.kernel(`run count of ${name}`, () => this.addon.programInfo(fd).runCount);
   }
 
-  /** Many updates in one bpftool process (`bpftool batch file`). */
+  /** Many updates in one call (one BPF_MAP_UPDATE_BATCH where the map type has it). */
   updateMany(map: string, entries: Iterable<[Uint8Array, Uint8Array]>): void {
-    const lines: string[] = [];
-    for (const [key, value] of entries) {
-      lines.push(`map update pinned ${this.pinDir}/maps/${map} key hex ${hexBytes(key).join(' ')} value hex ${hexBytes(value).join(' ')}`);
-    }
-    if (lines.length === 0) return;
-    const file = join(this.scratch, 'batch');
-    writeFileSync(file, lines.join('\n') + '\n');
-    bpftool(['batch', 'file', file]);
+    const list = [...entries];
+    if (list.length === 0) return;
+    const fd = this.mapFd(map, 'update of');
+    const keys = Buffer.concat(list.map(([k]) => k));
+    const values = Buffer.concat(list.map(([, v]) => v));
+    this.kernel(`update of ${map}`, () => this.addon.mapUpdateMany(fd, keys, values, list.length, UPDATE_FLAGS.any));
   }
 
+  /** Every entry; empty slots of fd arrays (devmap, prog_array) are not entries. Map-in-map
+   *  and prog_array values are the id of what they hold (u32 LE). */
   dump(map: string): KernelMapEntry[] {
-    const json = JSON.parse(bpftool(['-j', 'map', 'dump', 'pinned', `${this.pinDir}/maps/${map}`])) as {
-      key: string[];
-      value?: string[] | number | { error: string };
-      values?: { cpu: number; value: string[] }[];
-    }[];
-    // Empty slots of fd arrays (devmap, prog_array) come back as {"error": ...}: not entries.
-    return json.filter((e) => !(e.value && typeof e.value === 'object' && 'error' in e.value)).map((e) => ({
-      key: fromJson(e.key),
-      values: e.values ? e.values.map((v) => fromJson(v.value)) : [fromJson((e.value as string[] | number | undefined) ?? [])],
-    }));
+    const fd = this.mapFd(map, 'dump of');
+    return this.kernel(`dump of ${map}`, () => this.addon.mapDump(fd));
   }
-
-  private programFds = new Map<string, number>();
 
   /** BPF_PROG_TEST_RUN of program `name` on `data`. */
   testRun(name: string, data: Uint8Array, repeat = 1): KernelRun {
-    const addon = nativeAddonIfBuilt();
-    if (addon) {
-      let fd = this.programFds.get(name);
-      if (fd === undefined) this.programFds.set(name, fd = addon.openPinned(`${this.pinDir}/${name}`));
-      // Room for what a program can add: the headroom it may claim, and a grown tail.
-      const out = new Uint8Array(data.length + 4096);
-      try {
-        const r = addon.testRun(fd, data, repeat, out);
-        return { retval: r.retval, durationNs: r.durationNs, data: out.slice(0, r.length) };
-      } catch (e) {
-        throw new UserError(`kernel: ${(e as Error).message}`);
-      }
-    }
-    const input = join(this.scratch, 'in');
-    const output = join(this.scratch, 'out');
-    writeFileSync(input, data);
-    rmSync(output, { force: true });
-    const text = bpftool(['prog', 'run', 'pinned', `${this.pinDir}/${name}`, 'data_in', input, 'data_out', output, 'repeat', String(repeat)]);
-    const m = text.match(/Return value:\s*(\d+),\s*duration(?:\s*\(average\))?:\s*(\d+)ns/);
-    if (!m) throw new Error(`unexpected bpftool output: ${text}`);
-    return { retval: Number(m[1]), durationNs: Number(m[2]), data: existsSync(output) ? new Uint8Array(readFileSync(output)) : new Uint8Array(0) };
+    const fd = this.programFd(name, 'test run of');
+    // Room for what a program can add: the headroom it may claim, and a grown tail.
+    const out = new Uint8Array(data.length + 4096);
+    const r = this.kernel(`test run of ${name}`, () => this.addon.testRun(fd, data, repeat, out));
+    return { retval: r.retval, durationNs: r.durationNs, data: out.slice(0, r.length) };
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const fd of this.programFds.values()) nativeAddonIfBuilt()?.closeFd(fd);
+    for (const fd of this.fds.values()) this.addon.closeFd(fd);
     rmSync(this.pinDir, { recursive: true, force: true });
-    rmSync(this.scratch, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,8 @@
         "src/packet_socket.cc",
         "src/tap_device.cc",
         "src/test_run.cc",
+        "src/kernel_object.cc",
+        "src/kernel_map.cc",
         "src/util.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

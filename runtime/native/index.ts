@@ -74,6 +74,37 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   /** BPF_PROG_TEST_RUN; the output packet lands in `out`. */
   testRun(progFd: number, data: Uint8Array, repeat: number, out: Uint8Array): { retval: number; durationNs: number; length: number };
+  // The kernel oracle (runtime/kernel.ts).
+  /** Mounts bpffs on `dir` unless one is there. */
+  ensureBpffs(dir: string): void;
+  /** Loads every program of an object as XDP, pinning programs and maps by name; errors carry libbpf's last warnings. */
+  loadObject(path: string, programDir: string, mapDir: string): void;
+  programInfo(progFd: number): { id: number; runCount: number; runTimeNs: number };
+  /** mode: 1 native, 2 generic; netns: a name under /run/netns, or '' for this one. */
+  xdpAttach(ifname: string, progFd: number, mode: number, netns: string): void;
+  xdpDetach(ifname: string, mode: number, netns: string): void;
+  mapInfo(mapFd: number): KernelMapInfo;
+  /** One value per possible CPU for per-CPU maps; undefined when the key is absent. */
+  mapLookup(mapFd: number, key: Uint8Array): Uint8Array[] | undefined;
+  /** A per-CPU map gets `value` on every CPU; fd maps take a u32 fd. */
+  mapUpdate(mapFd: number, key: Uint8Array, value: Uint8Array, flags: number): void;
+  mapUpdateMany(mapFd: number, keys: Uint8Array, values: Uint8Array, count: number, flags: number): void;
+  /** false when the key was absent. */
+  mapDelete(mapFd: number, key: Uint8Array): boolean;
+  mapDump(mapFd: number): { key: Uint8Array; values: Uint8Array[] }[];
+  /** Returns the new map's fd; typeName as libbpf spells it; innerFd shapes a map-in-map's values. */
+  mapCreate(typeName: string, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerFd?: number): number;
+  pinObject(fd: number, path: string): void;
+}
+
+export interface KernelMapInfo {
+  id: number;
+  type: number;
+  typeName: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
 }
 
 /** The addon if it is built, else undefined (for callers with a fallback). */

@@ -1,6 +1,6 @@
 // bpf2wasm's native addon: the one place of the live datapath that speaks to the kernel
-// (AF_XDP sockets, the prefilter XDP program, AF_PACKET, TAP, thread affinity) and
-// BPF_PROG_TEST_RUN for the kernel oracle.
+// (AF_XDP sockets, the prefilter XDP program, AF_PACKET, TAP, thread affinity) and the
+// kernel oracle's objects, maps and BPF_PROG_TEST_RUN.
 #include <bpf/libbpf.h>
 #include <cstdarg>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <xdp/libxdp.h>
 
+#include "kernel_object.h"
 #include "packet_socket.h"
 #include "prefilter.h"
 #include "tap_device.h"
@@ -19,9 +20,14 @@
 
 namespace {
 
-// libbpf and libxdp narrate failures on stderr; our errors already name the cause, so
-// their lines are shown only with BPF2WASM_DEBUG set.
-int QuietLibbpf(enum libbpf_print_level, const char* format, va_list args) {
+// libbpf and libxdp narrate failures on stderr; our errors already name the cause (with
+// libbpf's last warnings for a failed load), so their lines are shown only with
+// BPF2WASM_DEBUG set.
+int QuietLibbpf(enum libbpf_print_level level, const char* format, va_list args) {
+  va_list copy;
+  va_copy(copy, args);
+  KeepLibbpfMessage(level, format, copy);
+  va_end(copy);
   return std::getenv("BPF2WASM_DEBUG") ? std::vfprintf(stderr, format, args) : 0;
 }
 int QuietLibxdp(enum libxdp_print_level, const char* format, va_list args) {
@@ -49,6 +55,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPacketSocket(env, exports);
   InitTapDevice(env, exports);
   InitTestRun(env, exports);
+  InitKernelObject(env, exports);
+  InitKernelMap(env, exports);
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   return exports;
