@@ -129,23 +129,26 @@ class Parser {
     return false;
   }
 
-  /** One element of the array the parser is inside, or undefined at its closing brace. */
-  nextElement(): Value | undefined {
-    if (this.isPunct('}')) return undefined;
+  /** The next item of a comma-separated list ending at `close`; undefined (past `close`) at its end. */
+  private item(close: string): Value | undefined {
+    if (this.isPunct(close)) {
+      this.pos++;
+      return undefined;
+    }
     const v = this.expression();
     if (this.isPunct(',')) this.pos++;
     return v;
   }
 
-  /** The elements of the array the parser is inside, up to its closing brace. */
-  elements(): Value[] {
+  private list(close: string): Value[] {
     const out: Value[] = [];
-    while (!this.isPunct('}')) {
-      out.push(this.expression());
-      if (this.isPunct(',')) this.pos++;
-    }
-    this.pos++;
+    for (let v = this.item(close); v !== undefined; v = this.item(close)) out.push(v);
     return out;
+  }
+
+  /** One element of the array the parser is inside, or undefined at its closing brace. */
+  nextElement(): Value | undefined {
+    return this.item('}');
   }
 
   expression(): Value {
@@ -163,19 +166,9 @@ class Parser {
     while (this.isPunct('.') && this.peek(1)?.kind === 'id' && this.isPunct('(', 2)) {
       const method = (this.peek(1) as { name: string }).name;
       this.pos += 3;
-      v = callMethod(v, method, this.args());
+      v = callMethod(v, method, this.list(')'));
     }
     return v;
-  }
-
-  private args(): Value[] {
-    const out: Value[] = [];
-    while (!this.isPunct(')')) {
-      out.push(this.expression());
-      if (this.isPunct(',')) this.pos++;
-    }
-    this.pos++;
-    return out;
   }
 
   private primary(): Value {
@@ -196,7 +189,7 @@ class Parser {
     if (t.kind === 'punct' && t.text === '{') {
       this.pos++;
       if (this.isPunct('.')) return this.designated();
-      return { kind: 'list', items: this.elements() };
+      return { kind: 'list', items: this.list('}') };
     }
     if (t.kind === 'id') {
       this.pos++;
@@ -206,11 +199,11 @@ class Parser {
         while (!this.isPunct('>')) this.pos++;
         this.pos++;
         this.expect('{');
-        return { kind: 'list', items: this.elements() };
+        return { kind: 'list', items: this.list('}') };
       }
       if (this.isPunct('(')) {
         this.pos++;
-        return callFunction(t.name, this.args());
+        return callFunction(t.name, this.list(')'));
       }
       const last = t.name.split('::').pop()!;
       const scoped = t.name.split('::').slice(-2).join('::');

@@ -26,43 +26,42 @@ const CID_V2_JOB = 0x030000;
 /** katran_tester's KatranLb settings that differ from the defaults (the sources matter to GUE builds only). */
 export const TESTER_CONFIG = { defaultMac: '00:00:de:ad:be:af', maxVips: 512, katranSrcV4: '10.0.13.37', katranSrcV6: 'fc00:2307::1337' } as const;
 
-function addReals(lb: KatranLb, vip: VipKey, reals: readonly string[]): void {
-  for (const address of reals) lb.addRealForVip({ address, weight: 1 }, vip);
+interface VipSetUp {
+  reals: readonly string[];
+  /** Flags katran sets before adding the reals, and after. */
+  before?: number[];
+  after?: number[];
+  /** False for the one VIP katran never puts in NO_LRU. */
+  lruOptional?: boolean;
+}
+
+/** addVip, NO_LRU when `skipLru`, the flags, and the reals at weight 1 — in katran's order. */
+function addVip(lb: KatranLb, vip: VipKey, setUp: VipSetUp, skipLru: boolean): void {
+  lb.addVip(vip);
+  if (skipLru && setUp.lruOptional !== false) lb.modifyVip(vip, NO_LRU);
+  for (const f of setUp.before ?? []) lb.modifyVip(vip, f);
+  for (const address of setUp.reals) lb.addRealForVip({ address, weight: 1 }, vip);
+  for (const f of setUp.after ?? []) lb.modifyVip(vip, f);
 }
 
 /** prepareLbData; with `skipLru` every VIP but the v4-in-v6 one gets NO_LRU, as in katran's perf runs. */
 export function prepareLbData(lb: KatranLb, skipLru = false): void {
-  const add = (vip: VipKey, reals: readonly string[], flags: number[] = [], lruOptional = true): void => {
-    lb.addVip(vip);
-    if (skipLru && lruOptional) lb.modifyVip(vip, NO_LRU);
-    addReals(lb, vip, reals);
-    for (const f of flags) lb.modifyVip(vip, f);
-  };
-  add({ address: '10.200.1.1', port: VIP_PORT, proto: UDP }, V4_REALS);
-  add({ address: '10.200.1.1', port: VIP_PORT, proto: TCP }, V4_REALS);
+  const add = (vip: VipKey, setUp: VipSetUp): void => addVip(lb, vip, setUp, skipLru);
+  add({ address: '10.200.1.1', port: VIP_PORT, proto: UDP }, { reals: V4_REALS });
+  add({ address: '10.200.1.1', port: VIP_PORT, proto: TCP }, { reals: V4_REALS });
   // Port 0: the VIP matches every destination port (TURN-like services).
-  add({ address: '10.200.1.2', port: 0, proto: TCP }, V4_REALS);
-  add({ address: '10.200.1.4', port: 0, proto: TCP }, V4_REALS, [DPORT_HASH]);
-  add({ address: '10.200.1.3', port: VIP_PORT, proto: TCP }, V6_REALS, [], false);
-  add({ address: 'fc00:1::1', port: VIP_PORT, proto: TCP }, V6_REALS);
+  add({ address: '10.200.1.2', port: 0, proto: TCP }, { reals: V4_REALS });
+  add({ address: '10.200.1.4', port: 0, proto: TCP }, { reals: V4_REALS, after: [DPORT_HASH] });
+  add({ address: '10.200.1.3', port: VIP_PORT, proto: TCP }, { reals: V6_REALS, lruOptional: false });
+  add({ address: 'fc00:1::1', port: VIP_PORT, proto: TCP }, { reals: V6_REALS });
   lb.modifyQuicRealsMapping(ModifyAction.ADD, TESTER_REALS.flatMap((address, i) => [
     { address, id: QUIC_IDS[i]! },
     { address, id: CID_V2_JOB | QUIC_IDS[i]! },
   ]));
-  // katran sets QUIC_VIP after NO_LRU and before adding the reals.
-  const quic = (vip: VipKey, reals: readonly string[]): void => {
-    lb.addVip(vip);
-    if (skipLru) lb.modifyVip(vip, NO_LRU);
-    lb.modifyVip(vip, QUIC_VIP);
-    addReals(lb, vip, reals);
-  };
-  quic({ address: '10.200.1.5', port: 443, proto: UDP }, V4_REALS);
-  quic({ address: 'fc00:1::2', port: 443, proto: UDP }, V6_REALS);
+  add({ address: '10.200.1.5', port: 443, proto: UDP }, { reals: V4_REALS, before: [QUIC_VIP] });
+  add({ address: 'fc00:1::2', port: 443, proto: UDP }, { reals: V6_REALS, before: [QUIC_VIP] });
   const migrating = { address: '10.200.1.6', port: VIP_PORT, proto: UDP };
-  lb.addVip(migrating);
-  if (skipLru) lb.modifyVip(migrating, NO_LRU);
-  lb.modifyVip(migrating, UDP_FLOW_MIGRATION);
-  addReals(lb, migrating, V4_REALS);
+  add(migrating, { reals: V4_REALS, before: [UDP_FLOW_MIGRATION] });
   lb.addDownRealToVipToDownRealsMap(migrating, 1);
 }
 
