@@ -13,12 +13,13 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KernelObject } from '../runtime/kernel.js';
-import { KernelKatranMaps } from '../runtime/katran/kernel-maps.js';
-import { applyKatranConfig, parseKatranConfig } from '../runtime/katran/config.js';
+import { KernelObject } from '../native/kernel.js';
+import { KernelKatranMaps } from '../katran/maps/kernel-maps.js';
+import { applyKatranConfig, parseKatranConfig } from '../katran/config.js';
 import { BPF2WASM, topologyUnavailable } from '../examples/topology/topology.js';
+import { packageRoot } from '../core/package-root.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const root = packageRoot;
 const PACKETS = Number(process.env.BENCH_LIVE_PACKETS ?? 2_000_000);
 const LONG = Number(process.env.BENCH_LIVE_LONG ?? 10_000_000);
 const id = process.pid % 100000;

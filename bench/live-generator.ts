@@ -4,8 +4,8 @@
 //
 //   node dist/bench/live-generator.js IFACE DST_MAC DST_IP DST_PORT COUNT
 
-import { nativeAddon } from '../runtime/native/index.js';
-import { ethernet, ipv4, udp } from '../test/support/corpus.js';
+import { nativeAddon } from '../native/addon.js';
+import { ethernet, ipv4, udp } from '../packets/corpus.js';
 
 const [iface, dstMac, dstIp, dstPort, count] = process.argv.slice(2);
 if (!iface || !dstMac || !dstIp || !dstPort || !count) {

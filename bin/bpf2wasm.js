@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // Thin launcher so the package bin exists before `tsc` has produced dist/.
-import '../dist/compiler/cli.js';
+import '../dist/cli/bpf2wasm.js';

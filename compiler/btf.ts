@@ -1,8 +1,8 @@
 // BTF (.BTF section): the type graph clang emits, decoded enough to read BTF-defined map
 // declarations and to describe map keys and values (TypeLayout) in the manifest.
 
-import { ObjectError } from './errors.js';
-import type { FieldLayout, TypeLayout } from './model.js';
+import { ObjectError } from '../core/errors.js';
+import type { FieldLayout, TypeLayout } from '../core/model.js';
 
 export const BTF_MAGIC = 0xeb9f;
 export const KIND = {

@@ -3,8 +3,8 @@
 // (so codegen can attach the loop budget to back-edges: taken jumps to a slot at or
 // before the jump itself, the same rule the interpreter counts).
 
-import { type Insn, isCondJmp, isExit, isJa, jumpTarget } from './isa.js';
-import type { Program } from './model.js';
+import { type Insn, isCondJmp, isExit, isJa, jumpTarget } from '../core/isa.js';
+import type { Program } from '../core/model.js';
 
 export interface Block {
   id: number;

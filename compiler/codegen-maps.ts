@@ -15,8 +15,8 @@
 import binaryen from 'binaryen';
 import {
   DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD,
-} from './abi.js';
-import { MAP_TYPE } from './model.js';
+} from '../core/abi.js';
+import { MAP_TYPE } from '../core/model.js';
 
 const i32 = binaryen.i32;
 const HASH_FN = 'map_hash$wasm';

@@ -8,15 +8,15 @@ import binaryen from 'binaryen';
 import {
   ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE,
   aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize,
-} from './isa.js';
+} from '../core/isa.js';
 import {
   CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
   MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME,
-} from './abi.js';
-import { MAP_TYPE, type MapSpec, type Program } from './model.js';
+} from '../core/abi.js';
+import { MAP_TYPE, type MapSpec, type Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
-import { UserError } from './errors.js';
-import { type Callable, callableName, callableTable } from './callables.js';
+import { UserError } from '../core/errors.js';
+import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
 
 export interface CodegenInput {

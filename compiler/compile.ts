@@ -1,13 +1,13 @@
 // The compiler pipeline after loading: select programs, verify each, plan memory, generate
 // and optimise the module with its manifest, and validate the result with wabt.
 
-import { type Manifest, planMemory, DEFAULT_MAX_CPUS, type HelperInfo } from './abi.js';
-import type { BpfObject, Program } from './model.js';
+import { type Manifest, planMemory, DEFAULT_MAX_CPUS, type HelperInfo } from '../core/abi.js';
+import type { BpfObject, Program } from '../core/model.js';
 import { generate } from './codegen.js';
-import { buildManifest, encodeManifest } from './manifest.js';
-import { MANIFEST_SECTION } from './abi.js';
+import { buildManifest, encodeManifest } from '../core/manifest.js';
+import { MANIFEST_SECTION } from '../core/abi.js';
 import { verify } from './verifier.js';
-import { UserError, VerifyError } from './errors.js';
+import { UserError, VerifyError } from '../core/errors.js';
 
 export interface CompileOptions {
   /** Program names or section names to compile; all programs when empty. */

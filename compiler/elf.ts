@@ -5,7 +5,7 @@
 // ObjectError rather than a crash.
 
 import elfy from 'elfy';
-import { ObjectError } from './errors.js';
+import { ObjectError } from '../core/errors.js';
 
 export const EM_BPF = 247;
 export const SHT = { NULL: 0, PROGBITS: 1, SYMTAB: 2, STRTAB: 3, RELA: 4, NOBITS: 8, REL: 9 } as const;

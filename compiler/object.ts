@@ -6,9 +6,9 @@
 
 import { type Btf, KIND, parseBtf, parseBtfExt } from './btf.js';
 import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
-import { ObjectError, UserError } from './errors.js';
-import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from './isa.js';
-import { MAP_FLAG, MAP_TYPE, type BpfObject, type FuncInfo, type MapSpec, type Program } from './model.js';
+import { ObjectError, UserError } from '../core/errors.js';
+import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from '../core/isa.js';
+import { MAP_FLAG, MAP_TYPE, type BpfObject, type FuncInfo, type MapSpec, type Program } from '../core/model.js';
 
 const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
 const CALL = CLASS.JMP | JMP.CALL;

@@ -1,8 +1,8 @@
 // A Program from bare instructions (assembler output, conformance vectors, fuzzing):
 // the entry at slot 0 plus one function per distinct local-call or callback target.
 
-import { CALL_KIND, PSEUDO, type Insn, isCall, isLdImm64, isRegSource } from './isa.js';
-import type { Program } from './model.js';
+import { CALL_KIND, PSEUDO, type Insn, isCall, isLdImm64, isRegSource } from '../core/isa.js';
+import type { Program } from '../core/model.js';
 
 export function programFromInsns(name: string, insns: Insn[], section = '.text'): Program {
   const starts = new Set<number>([0]);

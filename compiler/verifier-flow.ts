@@ -4,11 +4,11 @@
 // graph — bpf_loop callbacks count as calls — has no recursion and at most 8 frames.
 // It builds the basic blocks the dataflow step walks; compiler/cfg.ts is codegen's own.
 
-import { MAX_CALL_DEPTH } from './abi.js';
+import { MAX_CALL_DEPTH } from '../core/abi.js';
 import {
   CALL_KIND, PSEUDO, type Insn, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jumpTarget,
-} from './isa.js';
-import type { Program } from './model.js';
+} from '../core/isa.js';
+import type { Program } from '../core/model.js';
 import { reject } from './verifier-problem.js';
 
 export interface Block {

@@ -7,9 +7,9 @@
 // allowed (the runtime bounds them with an instruction budget); their back-edges are
 // returned along with what codegen and the manifest need.
 
-import { disasm } from './isa.js';
-import type { MapSpec, Program } from './model.js';
-import { VerifyError } from './errors.js';
+import { disasm } from '../core/isa.js';
+import type { MapSpec, Program } from '../core/model.js';
+import { VerifyError } from '../core/errors.js';
 import { encodingProblem } from './verifier-encoding.js';
 import { analyseFlow } from './verifier-flow.js';
 import { analyseFunction, helperTable, type HelperSpec } from './verifier-dataflow.js';

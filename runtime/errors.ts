@@ -3,7 +3,7 @@
 // react to E2BIG (full) or ENOENT (absent) the way they would with bpftool or libbpf.
 // Programs never see these: helpers get the negative errno number instead (ERRNO).
 
-import { UserError } from '../compiler/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** Linux errno numbers of the errors map operations produce. */
 export const ERRNO = {

@@ -2,7 +2,7 @@
 // the packet is aborted, the process lives on. Both the interpreter and compiled modules
 // (through the `env.fault` import or a wasm trap) end up here.
 
-import { FAULT_NAME } from '../compiler/abi.js';
+import { FAULT_NAME } from '../core/abi.js';
 
 export const FAULT_OUT_OF_BOUNDS = 100;
 export const FAULT_TRAP = 101;

@@ -6,10 +6,10 @@
 import {
   ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE,
   aluOp, disasm, insnClass, isLdImm64, isRegSource, jmpOp, jumpTarget, memMode, memSize,
-} from '../compiler/isa.js';
-import { FAULT, HELPER_BY_ID, HELPER_ID, type MapPlacement, STACK_FRAME } from '../compiler/abi.js';
-import { type Callable, callableTable } from '../compiler/callables.js';
-import type { Program } from '../compiler/model.js';
+} from '../core/isa.js';
+import { FAULT, HELPER_BY_ID, HELPER_ID, type MapPlacement, STACK_FRAME } from '../core/abi.js';
+import { type Callable, callableTable } from '../core/callables.js';
+import type { Program } from '../core/model.js';
 import { BpfFault, FAULT_OUT_OF_BOUNDS } from './fault.js';
 
 export type HelperFn = (r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;

@@ -2,10 +2,10 @@
 // XDP programs on packets — on the compiled module or on the reference interpreter, over
 // the very same memory, maps and helpers. A run-time fault aborts only that packet.
 
-import { STACK_AREA, type Manifest } from '../compiler/abi.js';
-import { manifestPrograms } from '../compiler/manifest.js';
-import type { Program } from '../compiler/model.js';
-import { UserError } from '../compiler/errors.js';
+import { STACK_AREA, type Manifest } from '../core/abi.js';
+import { manifestPrograms } from '../core/manifest.js';
+import type { Program } from '../core/model.js';
+import { UserError } from '../core/errors.js';
 import { BpfFault, asFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';

@@ -9,7 +9,7 @@
 // bumps the generation word, so that every thread notices with a plain read of one word
 // and refreshes its views; reading `memory.buffer` on every operation costs ~30 ns.
 
-import { type MemoryLayout, WASM_PAGE } from '../compiler/abi.js';
+import { type MemoryLayout, WASM_PAGE } from '../core/abi.js';
 
 const HEAP_MAGIC = 0x50414548; // 'HEAP'
 /** Word indexes (from the header address / 4) of the heap header. */

@@ -1,9 +1,9 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../compiler/abi.js';
-import { readManifest } from '../compiler/manifest.js';
-import { UserError } from '../compiler/errors.js';
+import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
+import { readManifest } from '../core/manifest.js';
+import { UserError } from '../core/errors.js';
 import { BpfFault, asFault } from './fault.js';
 import type { HelperImports } from './interp.js';
 

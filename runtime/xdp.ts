@@ -3,7 +3,7 @@
 // holding linear-memory offsets (valid pointers in this memory model), and the kernel's
 // rules for moving data, data_meta and data_end (bpf_xdp_adjust_head/meta/tail).
 
-import { UserError } from '../compiler/errors.js';
+import { UserError } from '../core/errors.js';
 
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export const XDP_ACTION_NAME: Record<number, string> = {

@@ -1,4 +1,4 @@
-// Builds the native addon (runtime/native, node-gyp against the system's Node headers and
+// Builds the native addon (native/, node-gyp against the system's Node headers and
 // Debian's libxdp/libbpf) and compiles its kernel half, the prefilter XDP program. Runs
 // at `npm ci` (the package's install script) and is quick to re-run: node-gyp rebuilds
 // only when a source is newer than the addon. Failures are one line naming the cause.
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const nativeDir = join(root, 'runtime', 'native');
+const nativeDir = join(root, 'native');
 const buildDir = join(nativeDir, 'build');
 const addon = join(buildDir, 'Release', 'bpf2wasm_native.node');
 const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
@@ -46,7 +46,7 @@ if (mtime(addon) < newestSource) {
   const args = [gyp, 'rebuild'];
   if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
   run(process.execPath, args, 'node-gyp (needs g++, libxdp-dev, libbpf-dev)');
-  console.log('build-native: built runtime/native/build/Release/bpf2wasm_native.node');
+  console.log('build-native: built native/build/Release/bpf2wasm_native.node');
 }
 
 const prefilterSource = join(nativeDir, 'prefilter.bpf.c');

@@ -6,8 +6,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../core/package-root.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const root = packageRoot;
 const script = join(root, 'examples', 'topology', 'katran-example.sh');
 export const BPF2WASM = join(root, 'bin', 'bpf2wasm.js');
 
@@ -22,7 +23,7 @@ export function topologyUnavailable(): string | undefined {
   for (const tool of ['ip', 'bpftool', 'ethtool', 'curl', 'python3', 'tcpdump', 'nsenter']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} on PATH (scripts/setup.sh installs it)`;
   }
-  if (!existsSync(join(root, 'runtime', 'native', 'build', 'Release', 'bpf2wasm_native.node'))) return 'the native addon (node scripts/build-native.mjs)';
+  if (!existsSync(join(root, 'native', 'build', 'Release', 'bpf2wasm_native.node'))) return 'the native addon (node scripts/build-native.mjs)';
   return undefined;
 }
 

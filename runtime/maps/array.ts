@@ -7,7 +7,7 @@
 //
 //   descriptor word 10 storage   word 11 valueStride   word 12 cpuStride
 
-import { align } from '../../compiler/abi.js';
+import { align } from '../../core/abi.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';

@@ -3,7 +3,7 @@
 // scratch area of linear memory and calls the same address-based operations the helpers
 // call. Families implement lookup/update/delete/getNextKey on addresses.
 
-import { align, isPerCpu } from '../../compiler/abi.js';
+import { align, isPerCpu } from '../../core/abi.js';
 import { MapError, ERRNO, type ErrnoName } from '../errors.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';

@@ -12,7 +12,7 @@
 //   words 10-15        family-specific
 
 import type { SharedHeap } from '../memory.js';
-import { DESC_MAGIC, DESC_WORD } from '../../compiler/abi.js';
+import { DESC_MAGIC, DESC_WORD } from '../../core/abi.js';
 
 // The layout is part of the ABI: compiled modules read descriptors too (codegen-maps.ts).
 export { DESC_MAGIC };

@@ -17,8 +17,8 @@
 // entry to the front on lookup when the lock is free; under contention the refresh is
 // skipped (the kernel's LRU is approximate too), so order is exact for one thread.
 
-import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, align } from '../../compiler/abi.js';
-import { MAP_TYPE } from '../../compiler/model.js';
+import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, align } from '../../core/abi.js';
+import { MAP_TYPE } from '../../core/model.js';
 import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
 import {
   BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,

@@ -6,8 +6,8 @@
 // with openMap(memory, handle), which is how a worker finds an inner map the control
 // plane created in the main thread.
 
-import { type ManifestMap, type ManifestProgram, type MemoryLayout, isPerCpu } from '../../compiler/abi.js';
-import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME } from '../../compiler/model.js';
+import { type ManifestMap, type ManifestProgram, type MemoryLayout, isPerCpu } from '../../core/abi.js';
+import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME } from '../../core/model.js';
 import { MapError } from '../errors.js';
 import { SharedHeap } from '../memory.js';
 import { ArrayMap, type ArrayPlacement, initArray } from './array.js';

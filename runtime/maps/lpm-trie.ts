@@ -15,7 +15,7 @@
 // follow a node that is being recycled and miss, and an update that replaces the value of
 // an existing prefix writes it in place (a racing lookup may read it half-written).
 
-import { align } from '../../compiler/abi.js';
+import { align } from '../../core/abi.js';
 import { type SharedHeap, spinLock, unlock } from '../memory.js';
 import { BaseMap, BPF_EXIST, BPF_NOEXIST, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';

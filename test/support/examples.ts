@@ -6,9 +6,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../../core/package-root.js';
 
 // This file runs from dist/test/support/; the repository root is three levels up.
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const root = packageRoot;
 const sourceDir = join(root, 'examples');
 const buildScript = join(root, 'scripts', 'build-examples.mjs');
 

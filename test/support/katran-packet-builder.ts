@@ -20,7 +20,7 @@
 //  - QUIC long headers pad the destination connection id to 8 bytes while the length byte
 //    says its real size; `data("...")` on a long header appends "\0@".
 
-import { parseIp } from '../../runtime/katran/ip.js';
+import { parseIp } from '../../katran/ip.js';
 
 type Kind = 'eth' | 'ipv4' | 'ipv6' | 'udp' | 'tcp' | 'icmp' | 'icmpv6' | 'arp' | 'payload';
 type Bytes = number[];

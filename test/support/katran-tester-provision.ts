@@ -5,7 +5,7 @@
 // Healthcheck destinations are left out: katran_tester runs without a healthchecking
 // program, and katran then ignores addHealthcheckerDst.
 
-import { KatranLb, ModifyAction, type VipKey } from '../../runtime/katran/control-plane.js';
+import { KatranLb, ModifyAction, type VipKey } from '../../katran/control-plane.js';
 
 const TCP = 6;
 const UDP = 17;

@@ -3,9 +3,9 @@
 // program: r1 = address of the input buffer, r2 = its length (both 0 without input).
 // Returns r0 (or the fault) and the final bytes of the buffer and of the stack.
 
-import { STACK_AREA } from '../../compiler/abi.js';
+import { STACK_AREA } from '../../core/abi.js';
 import { compileObject } from '../../compiler/compile.js';
-import type { Program } from '../../compiler/model.js';
+import type { Program } from '../../core/model.js';
 import { Interpreter, type HelperImports } from '../../runtime/interp.js';
 import { createMemory, instantiate, loadWasm } from '../../runtime/program.js';
 import { asFault } from '../../runtime/fault.js';

@@ -1,0 +1,225 @@
+// A datapath worker thread: runs the program of a shared BpfMachine on the frames of one
+// RX queue. AF_XDP: frames are received into UMEM chunks inside the machine's memory and
+// the program runs on them in place; TX (and redirects back out of the same interface)
+// send the same chunk, everything else hands the chunk straight back to the fill ring.
+// AF_PACKET: the kernel keeps its own copy of each frame; only TX and REDIRECT act.
+// pcap: a share of a capture file, for offline runs through the same path.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { UserError } from '../core/errors.js';
+import { MAP_TYPE } from '../core/model.js';
+import { BpfMachine, type XdpWorker } from '../runtime/machine.js';
+import { FdArrayMap } from '../runtime/maps/fd-array.js';
+import { loadWasm } from '../runtime/program.js';
+import { readPcap } from '../packets/pcap.js';
+import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
+import { explainNativeError, nativeAddon, type PacketSocket } from '../native/addon.js';
+import { interfaceName } from './interfaces.js';
+import { SLOT, SLOTS_PER_WORKER } from './stats.js';
+import type { WorkerReport, WorkerSetup } from './protocol.js';
+
+const BATCH = 64;
+const POLL_MS = 100;
+const setup = workerData as WorkerSetup;
+const stop = new Int32Array(setup.control);
+const row = new Float64Array(setup.stats, setup.worker * SLOTS_PER_WORKER * 8, SLOTS_PER_WORKER);
+const report = (r: WorkerReport): void => parentPort!.postMessage(r);
+const stopping = (): boolean => Atomics.load(stop, 0) !== 0;
+
+function count(action: number, bytes: number): void {
+  if (action > XDP_ACTION.REDIRECT) {
+    row[SLOT.invalidAction]!++;
+    action = XDP_ACTION.ABORTED;
+  }
+  row[SLOT.packets(action)]!++;
+  row[SLOT.bytes(action)]! += bytes;
+}
+
+/** Where an XDP_REDIRECT goes: an ifindex, or undefined when it cannot be delivered here. */
+function redirectTarget(machine: BpfMachine, worker: XdpWorker): number | undefined {
+  const r = worker.xdp.redirect;
+  if (!r) return undefined;
+  if (r.kind === 'ifindex') return r.target;
+  const map = machine.maps.get(r.target);
+  if (map instanceof FdArrayMap && map.spec.type === MAP_TYPE.DEVMAP && r.key !== undefined) {
+    const ifindex = map.target(r.key);
+    return ifindex > 0 ? ifindex : undefined;
+  }
+  return undefined; // XSKMAP / CPUMAP targets live in a kernel, not here
+}
+
+/** Send-only AF_PACKET sockets for redirects to other interfaces, opened on first use. */
+class Egress {
+  private sockets = new Map<number, PacketSocket | null>();
+
+  send(ifindex: number, frame: Uint8Array): boolean {
+    let socket = this.sockets.get(ifindex);
+    if (socket === undefined) {
+      const name = interfaceName(ifindex);
+      socket = name ? new (nativeAddon().PacketSocket)(name, false) : null;
+      this.sockets.set(ifindex, socket);
+    }
+    return socket !== null && socket.send(frame) >= 0;
+  }
+
+  close(): void {
+    for (const s of this.sockets.values()) s?.close();
+  }
+}
+
+function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
+  const addon = nativeAddon();
+  const affinity = setup.pinCpu !== undefined && addon.setAffinity(setup.pinCpu);
+  const umemSize = setup.frames * XDP_FRAME_SIZE;
+  const umemBase = machine.maps.heap.alloc(umemSize, XDP_FRAME_SIZE);
+  if (!umemBase) throw new UserError(`out of linear memory for ${setup.frames} UMEM frames`);
+  const memory = new Uint8Array(setup.memory.buffer);
+  let socket;
+  try {
+    socket = new addon.XskSocket(setup.iface, setup.queue, memory.subarray(umemBase, umemBase + umemSize), XDP_FRAME_SIZE, setup.ringSize, setup.bindMode, setup.xskMapFd);
+  } catch (e) {
+    throw explainNativeError(e, `AF_XDP socket on ${setup.iface} queue ${setup.queue}`);
+  }
+  const tap = setup.passTap ? new addon.TapDevice(setup.passTap.name, setup.passTap.mac) : undefined;
+  const egress = new Egress();
+  report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
+  const rx = new Uint32Array(2 * BATCH);
+  const tx = new Uint32Array(2 * BATCH);
+  const recycle = new Uint32Array(BATCH);
+  let lastReport = Date.now();
+  try {
+    while (!stopping()) {
+      const received = socket.receive(rx, POLL_MS);
+      let sending = 0;
+      let returning = 0;
+      for (let i = 0; i < received; i++) {
+        const address = rx[2 * i]!;
+        const length = rx[2 * i + 1]!;
+        const chunk = address - (address % XDP_FRAME_SIZE);
+        let action: number;
+        let data = umemBase + address;
+        let end = data + length;
+        try {
+          action = worker.runXdpInPlace(setup.program, umemBase + chunk, XDP_FRAME_SIZE, data, length, setup.ifindex, setup.queue);
+          data = worker.xdp.data;
+          end = worker.xdp.dataEnd;
+        } catch {
+          action = XDP_ACTION.ABORTED; // a frame the context refuses (shorter than Ethernet)
+        }
+        count(action, end - data);
+        let transmit = action === XDP_ACTION.TX;
+        if (action === XDP_ACTION.REDIRECT) {
+          const target = redirectTarget(machine, worker);
+          if (target === setup.ifindex) transmit = true;
+          else if (target === undefined || !egress.send(target, memory.subarray(data, end))) row[SLOT.redirectDropped]!++;
+        } else if (action === XDP_ACTION.PASS) {
+          if (!tap || tap.write(memory.subarray(data, end)) < 0) row[SLOT.passDropped]!++;
+        }
+        if (transmit) {
+          tx[2 * sending] = data - umemBase;
+          tx[2 * sending + 1] = end - data;
+          sending++;
+        } else {
+          recycle[returning++] = chunk;
+        }
+      }
+      if (sending) row[SLOT.txDropped]! += sending - socket.transmit(tx, sending);
+      row[SLOT.faults] = worker.aborted;
+      if (returning) socket.recycle(recycle, returning);
+      if (Date.now() - lastReport >= 1000) {
+        lastReport = Date.now();
+        report({ type: 'socket', statistics: { ...socket.statistics() } });
+      }
+    }
+    // Let the kernel finish what is on the TX ring, then account for every frame.
+    for (let i = 0; i < 20; i++) {
+      socket.reclaim();
+      const s = socket.statistics();
+      if (s.fillQueued + s.rxQueued === s.frames) break;
+      Atomics.wait(stop, 1, 0, 5);
+    }
+    report({ type: 'socket', statistics: { ...socket.statistics() } });
+  } finally {
+    socket.close();
+    tap?.close();
+    egress.close();
+  }
+}
+
+function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
+  const addon = nativeAddon();
+  const affinity = setup.pinCpu !== undefined && addon.setAffinity(setup.pinCpu);
+  const areaBase = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+  if (!areaBase) throw new UserError('out of linear memory for receive buffers');
+  const memory = new Uint8Array(setup.memory.buffer);
+  const area = memory.subarray(areaBase, areaBase + BATCH * XDP_FRAME_SIZE);
+  let socket: PacketSocket;
+  try {
+    socket = new addon.PacketSocket(setup.iface, true, setup.fanoutGroup);
+  } catch (e) {
+    throw explainNativeError(e, `AF_PACKET socket on ${setup.iface}`);
+  }
+  const egress = new Egress();
+  const lengths = new Uint32Array(BATCH);
+  report({ type: 'ready', zeroCopy: false, affinity });
+  try {
+    while (!stopping()) {
+      const received = socket.receive(area, XDP_FRAME_SIZE, XDP_HEADROOM, lengths, POLL_MS);
+      for (let i = 0; i < received; i++) {
+        const frame = areaBase + i * XDP_FRAME_SIZE;
+        const length = lengths[i]!;
+        if (length > XDP_MAX_PACKET) {
+          row[SLOT.invalidAction]!++;
+          continue;
+        }
+        let action: number;
+        let packet = memory.subarray(frame + XDP_HEADROOM, frame + XDP_HEADROOM + length);
+        try {
+          action = worker.runXdpInPlace(setup.program, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, length, setup.ifindex, setup.queue);
+          packet = memory.subarray(worker.xdp.data, worker.xdp.dataEnd);
+        } catch {
+          action = XDP_ACTION.ABORTED; // a frame the context refuses (shorter than Ethernet)
+        }
+        count(action, packet.length);
+        if (action === XDP_ACTION.TX) {
+          if (socket.send(packet) < 0) row[SLOT.txDropped]!++;
+        } else if (action === XDP_ACTION.REDIRECT) {
+          const target = redirectTarget(machine, worker);
+          const sent = target === setup.ifindex ? socket.send(packet) >= 0 : target !== undefined && egress.send(target, packet);
+          if (!sent) row[SLOT.redirectDropped]!++;
+        }
+        // XDP_PASS / XDP_DROP: the kernel already has its own copy of the frame.
+      }
+      row[SLOT.faults] = worker.aborted;
+    }
+  } finally {
+    socket.close();
+    egress.close();
+  }
+}
+
+function runPcap(worker: XdpWorker): void {
+  const { path, workers } = setup.pcap!;
+  const records = readPcap(new Uint8Array(readFileSync(path)), path);
+  report({ type: 'ready', zeroCopy: false, affinity: false });
+  const out: { index: number; data: Uint8Array }[] = [];
+  for (let index = setup.worker; index < records.length && !stopping(); index += workers) {
+    const result = worker.runXdp(setup.program, records[index]!.data, setup.ifindex, setup.queue);
+    count(result.action, result.packet.length);
+    row[SLOT.faults] = worker.aborted;
+    if (result.action === XDP_ACTION.TX || result.action === XDP_ACTION.REDIRECT) out.push({ index, data: result.packet.slice() });
+  }
+  report({ type: 'done', out });
+}
+
+try {
+  const loaded = loadWasm(setup.wasm, setup.label);
+  const machine = BpfMachine.attach(loaded, setup.memory);
+  const worker = machine.worker(setup.worker, { engine: setup.engine, budget: setup.budget });
+  if (setup.mode === 'pcap') runPcap(worker);
+  else if (setup.mode === 'afpacket') runAfPacket(machine, worker);
+  else runAfXdp(machine, worker);
+} catch (e) {
+  report({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+}

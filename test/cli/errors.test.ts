@@ -1,0 +1,88 @@
+// Bad input through the real command line: each case must end with exit status 1 and
+// exactly one line on stderr that names the cause (and the place, where there is one) —
+// no stack trace — and must not leave an output file behind.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compileBpf, compileHost, scratchDir } from '../support/clang.js';
+import { packageRoot } from '../../core/package-root.js';
+
+const root = packageRoot;
+const fixtures = join(root, 'test', 'fixtures', 'bad');
+const cli = join(root, 'bin', 'bpf2wasm.js');
+
+function run(...args: string[]): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: scratchDir() });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+function expectUserError(args: string[], pattern: RegExp): void {
+  const out = join(scratchDir(), 'out.wasm');
+  const r = run(...args, '-o', out);
+  assert.is(r.status, 1, `exit status for ${args.join(' ')}: ${r.stderr}`);
+  const lines = r.stderr.trim().split('\n');
+  assert.is(lines.length, 1, `one line expected, got:\n${r.stderr}`);
+  assert.ok(lines[0].startsWith('bpf2wasm: '), lines[0]);
+  assert.not.ok(/\n\s+at /.test(r.stderr), 'no stack trace');
+  assert.match(lines[0], pattern);
+  assert.not.ok(existsSync(out), 'no output written');
+}
+
+function withBytes(name: string, bytes: Uint8Array): string {
+  const path = join(scratchDir(), name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+test('a missing file', () => expectUserError([join(scratchDir(), 'nope.o')], /nope\.o.*(ENOENT|cannot read)/));
+
+test('--max-cpus out of range', () => {
+  const object = compileBpf(join(root, 'examples', 'xdp_pass.bpf.c'));
+  for (const n of ['0', '1.5', '9000']) expectUserError([object, '--max-cpus', n], /--max-cpus must be an integer in 1\.\.8192/);
+});
+
+test('not an ELF file', () => {
+  expectUserError([withBytes('text.o', new TextEncoder().encode('this is not an object file\n'))], /ELF/i);
+});
+
+test('an ELF object for another machine', () => {
+  expectUserError([compileHost(join(fixtures, 'host_object.c'))], /machine|EM_BPF|247|x86/i);
+});
+
+test('a truncated object', () => {
+  const good = readFileSync(compileBpf(join(fixtures, 'unknown_helper.c')));
+  expectUserError([withBytes('truncated.o', good.subarray(0, Math.floor(good.length * 0.6)))], /trunc|beyond|outside|past|end of file/i);
+});
+
+test('corrupted BTF', () => {
+  const bytes = new Uint8Array(readFileSync(compileBpf(join(fixtures, 'unknown_helper.c'))));
+  // .BTF starts with magic 0xeb9f (LE: 9f eb), version 1; its header's type_len is at +12.
+  const at = bytes.findIndex((b, i) => b === 0x9f && bytes[i + 1] === 0xeb && bytes[i + 2] === 1);
+  assert.ok(at > 0, 'found the BTF header');
+  new DataView(bytes.buffer).setUint32(at + 12, 0x7fffff00, true);
+  expectUserError([withBytes('bad-btf.o', bytes)], /BTF/);
+});
+
+test('a relocation to a missing symbol', () => {
+  expectUserError([compileBpf(join(fixtures, 'missing_symbol.c'))], /missing_var/);
+});
+
+test('an unknown helper', () => {
+  expectUserError([compileBpf(join(fixtures, 'unknown_helper.c'))], /instruction \d+ .*helper.*9999.*\[unknown_helper\.c:\d+: /i);
+});
+
+test('an invalid jump', () => {
+  expectUserError([compileBpf(join(fixtures, 'bad_jump.c'))], /instruction 0 .*(jump|target)/i);
+});
+
+test('bad command-line arguments', () => {
+  const obj = compileBpf(join(fixtures, 'unknown_helper.c'));
+  expectUserError([obj, '--no-such-flag'], /no-such-flag|Unknown argument/i);
+  expectUserError([obj, '-O', '9'], /-O/);
+});
+
+test.run();

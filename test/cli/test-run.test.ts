@@ -1,0 +1,113 @@
+// `bpf2wasm test-run` through the real command line: per-packet JSON (index, action, len,
+// data) must match the reference interpreter on the same module and capture, --out must
+// write the same packets as a pcap, and bad arguments give one clear line and exit 1.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readPcap, writePcap } from '../../packets/pcap.js';
+import { BpfMachine } from '../../runtime/machine.js';
+import { loadWasm } from '../../runtime/program.js';
+import { compileBpf, scratchDir } from '../support/clang.js';
+import { corpus } from '../../packets/corpus.js';
+import { packageRoot } from '../../core/package-root.js';
+
+const root = packageRoot;
+const cli = join(root, 'bin', 'bpf2wasm.js');
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+const object = compileBpf(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c'));
+const wasm = join(scratchDir(), 'parse_count.wasm');
+const pcap = join(scratchDir(), 'corpus.pcap');
+// Drop the frame shorter than Ethernet: test-run refuses it (as the kernel does), tested below.
+const frames = corpus().filter((f) => f.bytes.length >= 14);
+writeFileSync(pcap, writePcap(frames.map((f) => ({ timestampNs: 1_000_000n, originalLength: f.bytes.length, data: f.bytes }))));
+
+test('--json matches the interpreter packet by packet, --out writes the same packets', () => {
+  assert.is(run(object, '-o', wasm, '-q').status, 0);
+  const out = join(scratchDir(), 'out.pcap');
+  const r = run('test-run', wasm, '--pcap', pcap, '--json', '--out', out);
+  assert.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; action: string; len: number; data: string });
+  assert.is(lines.length, frames.length);
+  const oracle = BpfMachine.create(loadWasm(new Uint8Array(readFileSync(wasm)), 'oracle')).worker(0, { engine: 'interp' });
+  const written = readPcap(new Uint8Array(readFileSync(out)), out);
+  lines.forEach((line, i) => {
+    const want = oracle.runXdp('parse_count', frames[i].bytes);
+    assert.equal(line, { index: i, action: want.actionName, len: want.packet.length, data: Buffer.from(want.packet).toString('hex') });
+    assert.is(Buffer.from(written[i].data).toString('hex'), line.data);
+  });
+  assert.ok(lines.some((l) => l.action === 'XDP_TX') && lines.some((l) => l.action === 'XDP_DROP') && lines.some((l) => l.action === 'XDP_PASS'));
+});
+
+test('summary, --repeat and --dump-map', () => {
+  const r = run('test-run', wasm, '--pcap', pcap, '--repeat', '3', '--dump-map', 'flows');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`${frames.length} packets through parse_count \\(wasm\\)`));
+  assert.match(r.stdout, /ns per packet over \d+ repeated runs/);
+  assert.match(r.stdout, /^flows key [0-9a-f]{32} value [0-9a-f]{16}$/m);
+});
+
+test('map commands over the state of a test run', () => {
+  const dumped = run('test-run', wasm, '--pcap', pcap, '--dump-map', 'flows');
+  const viaMap = run('map', 'dump', wasm, 'flows', '--pcap', pcap);
+  assert.is(viaMap.status, 0, viaMap.stderr);
+  const fromTestRun = dumped.stdout.split('\n').filter((l) => l.startsWith('flows ')).map((l) => l.slice(6));
+  assert.equal(viaMap.stdout.trim().split('\n'), fromTestRun);
+  assert.ok(fromTestRun.length > 0);
+  // --update provisions before the run; lookup reads it back.
+  const r = run('map', 'lookup', wasm, 'tunnel_dst', '00000000', '--update', 'tunnel_dst=00000000:0a000002');
+  assert.is(r.stdout.trim(), 'key 00000000 value 0a000002');
+  // The provisioned tunnel address shows up in the encapsulated packet (outer daddr).
+  const enc = run('test-run', wasm, '--pcap', pcap, '--json', '--update', 'tunnel_dst=00000000:0a000002');
+  const tunnelled = enc.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.len === frames.find((f) => f.name === 'udp v4 to the tunnel port')!.bytes.length + 20);
+  assert.ok(tunnelled, 'an IPIP-encapsulated packet');
+  assert.is(tunnelled.data.slice(60, 68), '0a000002');
+  for (const [args, pattern] of [
+    [['map', 'lookup', wasm, 'tunnel_dst', 'zz'], /not hex/],
+    [['map', 'lookup', wasm, 'tunnel_dst'], /needs a KEY/],
+    [['map', 'lookup', wasm, 'flows', '00'], /key|size|EINVAL/i],
+    [['map', 'delete', wasm, 'tunnel_dst', '00000000'], /EINVAL|delete/],
+    [['test-run', wasm, '--pcap', pcap, '--update', 'tunnel_dst'], /MAP=KEYHEX:VALUEHEX/],
+  ] as [string[], RegExp][]) {
+    const e = run(...args);
+    assert.is(e.status, 1, `${args.join(' ')}: ${e.stderr}`);
+    assert.is(e.stderr.trim().split('\n').length, 1, e.stderr);
+    assert.match(e.stderr, pattern);
+  }
+});
+
+test('an eBPF object is compiled on the spot: the same results as its module', () => {
+  const fromModule = run('test-run', wasm, '--pcap', pcap, '--json');
+  const fromObject = run('test-run', object, '--pcap', pcap, '--json');
+  assert.is(fromObject.status, 0, fromObject.stderr);
+  assert.is(fromObject.stdout, fromModule.stdout);
+});
+
+test('bad arguments: one line, exit 1', () => {
+  const cases: [string[], RegExp][] = [
+    [['test-run', wasm, '--pcap', join(scratchDir(), 'missing.pcap')], /missing\.pcap.*ENOENT/],
+    [['test-run', wasm, '--pcap', wasm], /not a pcap file/],
+    [['test-run', pcap, '--pcap', pcap], /not a valid WebAssembly module/],
+    [['test-run', wasm, '--pcap', pcap, '--program', 'nope'], /no program 'nope'/],
+    [['test-run', wasm, '--pcap', pcap, '--repeat', '0'], /--repeat/],
+    [['test-run', wasm, '--pcap', pcap, '--dump-map', 'nope'], /no map 'nope'/],
+    [['test-run', wasm, '--pcap', pcap, '--budget', '-5'], /--budget must be an integer in 0\.\.2147483647/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(...args);
+    assert.is(r.status, 1, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+  }
+  const short = join(scratchDir(), 'short.pcap');
+  writeFileSync(short, writePcap([{ timestampNs: 0n, originalLength: 10, data: new Uint8Array(10) }]));
+  const r = run('test-run', wasm, '--pcap', short);
+  assert.is(r.status, 1);
+  assert.match(r.stderr, /shorter than an Ethernet header/);
+});
+
+test.run();

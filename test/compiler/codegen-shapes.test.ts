@@ -1,0 +1,62 @@
+// Control flow the Relooper must handle with its label variable: loops with two entries
+// (irreducible) and a jump table-like chain. Compiled and interpreted results must agree
+// with the values worked out by hand.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { assemble } from '../../compiler/asm.js';
+import { programFromInsns } from '../../compiler/raw-program.js';
+import { prepare } from '../support/sandbox.js';
+
+const IRREDUCIBLE = `
+  mov %r0, 0
+  ldxb %r3, [%r1+0]
+  jeq %r3, 0, second
+first:
+  add %r0, 1
+second:
+  add %r0, 2
+  jlt %r0, 20, first
+  exit
+`;
+
+// Two interleaved loops entered at different points depending on the input.
+const TWO_ENTRIES = `
+  mov %r0, 0
+  mov %r4, 0
+  ldxb %r3, [%r1+0]
+  jne %r3, 0, b
+a:
+  add %r0, 3
+  add %r4, 1
+  jgt %r4, 6, out
+b:
+  add %r0, 5
+  jlt %r0, 40, a
+out:
+  exit
+`;
+
+const cases: [string, string, number, bigint][] = [
+  // r0: 2, then +1+2 per round until >= 20: 2,5,...,20 -> 20.
+  ['irreducible, enter at second', IRREDUCIBLE, 0, 20n],
+  // 1+2=3, then 6, ..., 21.
+  ['irreducible, enter at first', IRREDUCIBLE, 1, 21n],
+  // a: 3, b: 8, a: 11, b: 16, a: 19, b: 24, a: 27, b: 32, a: 35, b: 40 -> exit at b (40 >= 40).
+  ['two entries, enter at a', TWO_ENTRIES, 0, 40n],
+  // b: 5, a: 8, b: 13, a: 16, b: 21, a: 24, b: 29, a: 32, b: 37, a: 40, b: 45 -> 45.
+  ['two entries, enter at b', TWO_ENTRIES, 1, 45n],
+];
+
+for (const [name, source, input, expected] of cases) {
+  test(name, () => {
+    const prepared = prepare(programFromInsns('shape', assemble(source)));
+    for (const engine of ['wasm', 'interp'] as const) {
+      const out = prepared.run(engine, Uint8Array.of(input, 0, 0, 0, 0, 0, 0, 0));
+      assert.is(out.fault, undefined, `${engine}: ${out.fault}`);
+      assert.is(out.r0, expected, engine);
+    }
+  });
+}
+
+test.run();

@@ -1,0 +1,159 @@
+// The hash family: HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH and HASH_OF_MAPS with
+// ARRAY_OF_MAPS. Expectations follow the kernel's rules (kernel/bpf/hashtab.c), worked
+// out by hand: flags against presence, E2BIG when full, LRU eviction of the least
+// recently used entry, per-CPU values, and map-in-map through handles.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MAP_TYPE } from '../../core/model.js';
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, HashMap, openMap } from '../../runtime/maps/index.js';
+import { bytes, errnoOf, fixture, hex, readU32, u32 } from '../support/maps-fixture.js';
+
+const key = (n: number): Uint8Array => {
+  const k = new Uint8Array(10);
+  new DataView(k.buffer).setUint32(3, n, true); // unaligned field, odd key size
+  k[9] = n & 0xff;
+  return k;
+};
+
+test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () => {
+  const f = fixture([{ name: 'h', type: MAP_TYPE.HASH, keySize: 10, valueSize: 4, maxEntries: 3 }]);
+  const h = f.map('h');
+  assert.is(h.lookupBytes(key(1)), undefined);
+  assert.is(errnoOf(() => h.updateBytes(key(1), u32(10), BPF_EXIST)), 'ENOENT');
+  h.updateBytes(key(1), u32(10), BPF_NOEXIST);
+  assert.is(errnoOf(() => h.updateBytes(key(1), u32(11), BPF_NOEXIST)), 'EEXIST');
+  h.updateBytes(key(1), u32(11), BPF_EXIST);
+  assert.is(hex(h.lookupBytes(key(1))), '0b000000');
+  h.updateBytes(key(2), u32(20));
+  h.updateBytes(key(3), u32(30));
+  assert.is(h.count(), 3);
+  assert.is(errnoOf(() => h.updateBytes(key(4), u32(40))), 'E2BIG');
+  h.updateBytes(key(3), u32(31), BPF_ANY); // replacing still works when full
+  // Address-level calls return -errno, as helpers see them.
+  const k4 = f.put(key(4));
+  const v = f.put(u32(40));
+  assert.is(h.update(k4, v, BPF_ANY, 0), -7);
+  assert.is(h.update(k4, v, 4, 0), -22);
+  assert.is(h.delete(k4), -2);
+  assert.is(errnoOf(() => h.deleteBytes(key(4))), 'ENOENT');
+  // A program's pointer into the value sees later updates of the same key.
+  const ptr = h.lookup(f.put(key(2)), 0);
+  h.updateBytes(key(2), u32(22));
+  assert.is(readU32(f.read(ptr, 4)), 22);
+  h.deleteBytes(key(2));
+  assert.is(h.lookup(f.put(key(2)), 0), 0);
+  assert.is(h.count(), 2);
+  assert.is(h.update(k4, v, BPF_NOEXIST, 0), 0, 'a deleted slot is free again');
+  assert.is(hex(h.lookupBytes(key(4))), '28000000');
+  assert.is(errnoOf(() => h.updateBytes(bytes(1, 2), u32(1))), 'EINVAL');
+});
+
+test('hash: iteration visits every key exactly once, also after deletes', () => {
+  const n = 500;
+  const f = fixture([{ name: 'h', type: MAP_TYPE.HASH, keySize: 10, valueSize: 8, maxEntries: n }]);
+  const h = f.map('h');
+  for (let i = 0; i < n; i++) h.updateBytes(key(i * 7919), new Uint8Array(8).fill(i & 0xff));
+  for (let i = 0; i < n; i += 3) h.deleteBytes(key(i * 7919));
+  const seen = [...h.keys()].map((k) => new DataView(k.buffer).getUint32(3, true));
+  const expected = [...Array(n).keys()].filter((i) => i % 3 !== 0).map((i) => i * 7919);
+  assert.is(seen.length, expected.length);
+  assert.equal([...seen].sort((a, b) => a - b), expected);
+  assert.is(h.count(), expected.length);
+  // A key that is not in the map restarts at the first key (kernel behaviour).
+  assert.is(hex(h.getNextKeyBytes(key(3 * 7919))), hex(h.getNextKeyBytes(undefined)));
+  const entries = [...h.entries()];
+  assert.is(entries.length, expected.length);
+  for (const [k, val] of entries) assert.is(val[0], (new DataView(k.buffer).getUint32(3, true) / 7919) & 0xff);
+});
+
+test('percpu hash: a program writes its CPU; new entries start zero elsewhere; userspace sees all', () => {
+  const f = fixture([{ name: 'p', type: MAP_TYPE.PERCPU_HASH, keySize: 4, valueSize: 4, maxEntries: 8 }], 2);
+  const p = f.map('p');
+  const k = f.put(u32(5));
+  assert.is(p.update(k, f.put(u32(0xaa)), BPF_ANY, 1), 0);
+  assert.is(hex(p.lookupBytes(u32(5))), '0000000000000000' + 'aa00000000000000');
+  assert.is(readU32(f.read(p.lookup(k, 1), 4)), 0xaa);
+  assert.is(readU32(f.read(p.lookup(k, 0), 4)), 0);
+  assert.is(p.lookup(k, 2), 0, 'no such CPU');
+  p.updateBytes(u32(5), bytes(1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0));
+  assert.is(readU32(f.read(p.lookup(k, 0), 4)), 1);
+  assert.is(readU32(f.read(p.lookup(k, 1), 4)), 2);
+  p.updateBytes(u32(6), u32(9)); // one value for every CPU
+  assert.is(hex(p.lookupBytes(u32(6))), '0900000000000000'.repeat(2));
+});
+
+test('lru hash: full inserts evict the least recently used; lookups and updates refresh', () => {
+  const f = fixture([{ name: 'lru', type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 3 }]);
+  const lru = f.map('lru') as HashMap;
+  const order = (): number[] => lru.lruOrder().map((k) => readU32(k));
+  for (const n of [1, 2, 3]) lru.updateBytes(u32(n), u32(n * 10));
+  assert.equal(order(), [3, 2, 1]);
+  // A program's lookup of 1 makes it the most recent; 2 is now the oldest.
+  assert.ok(lru.lookup(f.put(u32(1)), 0));
+  assert.equal(order(), [1, 3, 2]);
+  // A control-plane lookup does not count as use.
+  assert.ok(lru.lookupBytes(u32(2)));
+  assert.equal(order(), [1, 3, 2]);
+  lru.updateBytes(u32(4), u32(40)); // evicts 2
+  assert.is(lru.lookupBytes(u32(2)), undefined);
+  assert.equal(order(), [4, 1, 3]);
+  lru.updateBytes(u32(3), u32(33)); // updating refreshes 3
+  lru.updateBytes(u32(5), u32(50)); // evicts 1
+  assert.equal(order(), [5, 3, 4]);
+  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [3, 4, 5]);
+  assert.is(lru.count(), 3);
+  assert.is(errnoOf(() => lru.updateBytes(u32(6), u32(60), BPF_EXIST)), 'ENOENT');
+  assert.is(errnoOf(() => lru.updateBytes(u32(5), u32(60), BPF_NOEXIST)), 'EEXIST');
+  lru.deleteBytes(u32(3));
+  assert.equal(order(), [5, 4]);
+  lru.updateBytes(u32(7), u32(70)); // room again: nothing evicted
+  assert.equal(order(), [7, 5, 4]);
+  assert.is(hex(lru.lookupBytes(u32(4))), '28000000');
+});
+
+test('lru percpu hash: eviction works per entry, values per CPU', () => {
+  const f = fixture([{ name: 'l', type: MAP_TYPE.LRU_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 2 }], 2);
+  const l = f.map('l') as HashMap;
+  const v = f.put(u32(1));
+  for (const n of [1, 2, 3]) assert.is(l.update(f.put(u32(n)), v, BPF_ANY, n % 2), 0);
+  assert.equal(l.lruOrder().map((k) => readU32(k)), [3, 2]);
+  assert.is(hex(l.lookupBytes(u32(3))), '0000000000000000' + '0100000000000000');
+});
+
+test('map-in-map: outer maps hold inner handles; programs get the handle; inner maps reopen from memory', () => {
+  const f = fixture([
+    { name: 'outer_a', type: MAP_TYPE.ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4 },
+    { name: 'outer_h', type: MAP_TYPE.HASH_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 4 },
+  ]);
+  const inner = f.table.createInnerMap({ name: 'inner', type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 16, flags: 0 });
+  assert.is((inner - f.layout.descBase) % f.layout.descSize, 0, 'inner handles are descriptors from the same table');
+  assert.is((inner - f.layout.descBase) / f.layout.descSize, 2, 'the first free descriptor after the static maps');
+  const outerA = f.map('outer_a');
+  const outerH = f.map('outer_h');
+  const k1 = f.put(u32(1));
+  assert.is(outerA.lookup(k1, 0), 0, 'empty slot: NULL');
+  outerA.updateBytes(u32(1), u32(inner));
+  outerH.updateBytes(u32(77), u32(inner));
+  assert.is(outerA.lookup(k1, 0), inner);
+  assert.is(outerH.lookup(f.put(u32(77)), 0), inner);
+  assert.is(readU32(outerA.lookupBytes(u32(1))!), inner);
+  assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(12345))), 'EINVAL', 'not a map handle');
+  assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(inner), BPF_NOEXIST)), 'EINVAL');
+  assert.is(outerA.update(f.put(u32(2)), f.put(u32(inner)), BPF_ANY, 0), -22, 'programs may not write map-in-maps');
+  // A program writes through the handle it got; the registry finds the map.
+  const viaRegistry = f.table.get(outerA.lookup(k1, 0))!;
+  assert.is(viaRegistry.name, 'inner');
+  assert.is(viaRegistry.update(f.put(u32(5)), f.put(u32(55)), BPF_ANY, 0), 0);
+  const reopened = openMap(f.memory, inner);
+  assert.equal(reopened.spec, { type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 16, flags: 0, name: 'inner' });
+  assert.is(hex(reopened.lookupBytes(u32(5))), '37000000');
+  assert.is(f.table.get(inner + 4), undefined);
+  assert.is(f.table.get(f.layout.descBase + 10 * f.layout.descSize), undefined, 'unused descriptor');
+  outerA.deleteBytes(u32(1));
+  assert.is(outerA.lookup(k1, 0), 0);
+  outerH.deleteBytes(u32(77));
+  assert.is(errnoOf(() => outerH.deleteBytes(u32(77))), 'ENOENT');
+});
+
+test.run();
