@@ -18,9 +18,7 @@
 // 32-bit immediate may be written as a signed or an unsigned 32-bit value (0xffffffff = -1).
 
 import { UserError } from '../core/errors.js';
-import {
-  ALU, ATOMIC, CALL_KIND, CLASS, encode, JMP, LD_IMM64, MODE, SIZE, SRC_K, SRC_X, type Insn,
-} from '../core/isa.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, encode, JMP, LD_IMM64, MODE, SIZE, SRC_K, SRC_X, type Insn } from '../core/isa.js';
 
 /** A line the assembler cannot accept: names the line number, its text and why. */
 export class AsmError extends UserError {

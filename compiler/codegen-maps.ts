@@ -13,22 +13,21 @@
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
-import {
-  DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD,
-} from '../core/abi.js';
-import { MAP_TYPE } from '../core/model.js';
+import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, POOL_WORD } from '../core/map-layout.js';
+import { ERRNO, UPDATE_FLAG } from '../core/errno.js';
+import { MAP_TYPE } from '../core/map-types.js';
+import { KEY_HASH } from '../core/key-hash.js';
 
 const i32 = binaryen.i32;
 const HASH_FN = 'map_hash$wasm';
 const FIND_FN = 'map_find$wasm';
-/** Pool words (runtime/maps/pool.ts): free list head, next uncarved node, chunk end, node size. */
-const POOL = { FREE: 0, NEXT: 4, END: 8, SIZE: 20 } as const;
-const BPF_NOEXIST = 1;
-const BPF_EXIST = 2;
-const EINVAL = -22;
-const EEXIST = -17;
-const ENOENT = -2;
-const E2BIG = -7;
+/** Pool header fields as byte offsets (core/map-layout.ts POOL_WORD). */
+const POOL = { FREE: POOL_WORD.FREE * 4, NEXT: POOL_WORD.NEXT * 4, END: POOL_WORD.END * 4, SIZE: POOL_WORD.SIZE * 4 } as const;
+const { NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UPDATE_FLAG;
+const EINVAL = -ERRNO.EINVAL;
+const EEXIST = -ERRNO.EEXIST;
+const ENOENT = -ERRNO.ENOENT;
+const E2BIG = -ERRNO.E2BIG;
 
 type Expr = binaryen.ExpressionRef;
 
@@ -41,19 +40,19 @@ function locals(m: binaryen.Module) {
   };
 }
 
-/** map_hash$wasm(key, len) -> hash: base.ts hashKey, word by word then the tail bytes. */
+/** map_hash$wasm(key, len) -> hash: core/key-hash.ts keyHash, word by word then the tail bytes. */
 function addHash(m: binaryen.Module): void {
   const { get, set, c } = locals(m);
   const [KEY, LEN, HASH, I, K] = [0, 1, 2, 3, 4];
   const body = m.block(null, [
-    set(HASH, m.i32.xor(get(LEN), c(0x9747b28c))),
+    set(HASH, m.i32.xor(get(LEN), c(KEY_HASH.SEED))),
     set(I, c(0)),
     m.loop('hash_words', m.if(
       m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
       m.block(null, [
-        set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(0xcc9e2d51)), c(15))),
-        set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(0x1b873593)))),
-        set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(13)), c(5)), c(0xe6546b64))),
+        set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K))),
+        set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(KEY_HASH.C2)))),
+        set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD))),
         set(I, m.i32.add(get(I), c(4))),
         m.br('hash_words'),
       ]),
@@ -61,12 +60,12 @@ function addHash(m: binaryen.Module): void {
     m.loop('hash_tail', m.if(
       m.i32.lt_u(get(I), get(LEN)),
       m.block(null, [
-        set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(0x01000193))),
+        set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(KEY_HASH.TAIL_MUL))),
         set(I, m.i32.add(get(I), c(1))),
         m.br('hash_tail'),
       ]),
     )),
-    ...[[16, 0x85ebca6b], [13, 0xc2b2ae35]].map(([shift, mul]) =>
+    ...[[16, KEY_HASH.FINAL_MUL1], [13, KEY_HASH.FINAL_MUL2]].map(([shift, mul]) =>
       set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!)))),
     m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16))),
   ], i32);
@@ -305,6 +304,21 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     c(0),
   ], i32);
   m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(8).fill(i32), body);
+}
+
+/**
+ * A module of the key hash alone, `hash(key: i32, len: i32) -> i32` over an imported
+ * one-page `env.memory`: how tests hold the wasm hash against core/key-hash.ts.
+ */
+export function keyHashProbeModule(): Uint8Array<ArrayBuffer> {
+  const m = new binaryen.Module();
+  m.setMemory(1, 1, null, [], false, false, '0');
+  m.addMemoryImport('0', 'env', 'memory');
+  addHash(m);
+  m.addFunctionExport(HASH_FN, 'hash');
+  const bytes = new Uint8Array(m.emitBinary());
+  m.dispose();
+  return bytes;
 }
 
 const shared = new WeakSet<object>();

@@ -5,15 +5,11 @@
 // by zero, INT_MIN / -1, byte swaps) are spelled out here.
 
 import binaryen from 'binaryen';
-import {
-  ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE,
-  aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize,
-} from '../core/isa.js';
-import {
-  CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, FAULT, FAULT_IMPORT, HELPER_BY_ID, HELPER_ID, HELPER_MODULE, INIT_EXPORT,
-  MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME,
-} from '../core/abi.js';
-import { MAP_TYPE, type MapSpec, type Program } from '../core/model.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize } from '../core/isa.js';
+import { CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, type I32HelperSig, FAULT, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME } from '../core/abi.js';
+import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
+import { MAP_TYPE, isArrayLike, isPerCpu } from '../core/map-types.js';
+import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
@@ -556,7 +552,7 @@ class FunctionGenerator {
   }
 
   /** A hot helper through its i32 import (see I32_HELPERS in abi.ts). */
-  private i32HelperCall(name: string, sig: (typeof I32_HELPERS)[string]): binaryen.ExpressionRef {
+  private i32HelperCall(name: string, sig: I32HelperSig): binaryen.ExpressionRef {
     const m = this.m;
     const importName = `helper32$${name}`;
     if (!this.helperImports.has(importName)) {
@@ -602,11 +598,11 @@ class FunctionGenerator {
     const spec = this.input.maps[mapIndex];
     const place = this.input.placements[mapIndex];
     if (!spec || place?.storage === undefined || place.valueStride === undefined) return undefined;
-    if (spec.type !== MAP_TYPE.ARRAY && spec.type !== MAP_TYPE.PERCPU_ARRAY) return undefined;
+    if (!isArrayLike(spec.type)) return undefined;
     const m = this.m;
     const key = m.i64.load32_u(0, 1, this.get32(2));
     let base: binaryen.ExpressionRef = m.i64.const(place.storage);
-    if (spec.type === MAP_TYPE.PERCPU_ARRAY) {
+    if (isPerCpu(spec.type)) {
       const cpuOffset = m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0));
       base = m.i64.add(base, cpuOffset);
     }

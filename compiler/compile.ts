@@ -1,11 +1,14 @@
 // The compiler pipeline after loading: select programs, verify each, plan memory, generate
 // and optimise the module with its manifest, and validate the result with wabt.
 
-import { type Manifest, planMemory, DEFAULT_MAX_CPUS, type HelperInfo } from '../core/abi.js';
+import type { Manifest } from '../core/manifest.js';
+import { planMemory } from './memory-plan.js';
+import { DEFAULT_MAX_CPUS } from '../core/abi.js';
+import type { HelperInfo } from '../core/helper-ids.js';
 import type { BpfObject, Program } from '../core/model.js';
 import { generate } from './codegen.js';
 import { buildManifest, encodeManifest } from '../core/manifest.js';
-import { MANIFEST_SECTION } from '../core/abi.js';
+import { MANIFEST_SECTION } from '../core/manifest.js';
 import { verify } from './verifier.js';
 import { UserError, VerifyError } from '../core/errors.js';
 

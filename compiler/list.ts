@@ -1,6 +1,7 @@
 // `bpf2wasm --list`: the programs and maps of an object as aligned tables.
 
-import { MAP_TYPE_NAME, type BpfObject, type MapSpec } from '../core/model.js';
+import { MAP_TYPE_NAME } from '../core/map-types.js';
+import type { BpfObject, MapSpec } from '../core/model.js';
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

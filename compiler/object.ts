@@ -8,7 +8,8 @@ import { type Btf, KIND, parseBtf, parseBtfExt } from './btf.js';
 import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
 import { ObjectError, UserError } from '../core/errors.js';
 import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from '../core/isa.js';
-import { MAP_FLAG, MAP_TYPE, type BpfObject, type FuncInfo, type MapSpec, type Program } from '../core/model.js';
+import { MAP_FLAG, MAP_TYPE, isOfMaps } from '../core/map-types.js';
+import type { BpfObject, FuncInfo, MapSpec, Program } from '../core/model.js';
 
 const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
 const CALL = CLASS.JMP | JMP.CALL;
@@ -117,7 +118,7 @@ function mapFromBtf(btf: Btf, typeId: number, name: string, where: string): MapS
         break; // other members (numa_node, map_extra) do not change userspace semantics here
     }
   }
-  if (spec.type === MAP_TYPE.ARRAY_OF_MAPS || spec.type === MAP_TYPE.HASH_OF_MAPS || spec.type === MAP_TYPE.PROG_ARRAY) {
+  if (isOfMaps(spec.type) || spec.type === MAP_TYPE.PROG_ARRAY) {
     spec.valueSize = 4;
     if (spec.type !== MAP_TYPE.PROG_ARRAY && !spec.inner) throw new ObjectError(where, 'map-in-map without an inner map template (`__array(values, ...)`)');
   }

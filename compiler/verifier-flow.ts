@@ -5,9 +5,7 @@
 // It builds the basic blocks the dataflow step walks; compiler/cfg.ts is codegen's own.
 
 import { MAX_CALL_DEPTH } from '../core/abi.js';
-import {
-  CALL_KIND, PSEUDO, type Insn, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jumpTarget,
-} from '../core/isa.js';
+import { CALL_KIND, PSEUDO, type Insn, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jumpTarget } from '../core/isa.js';
 import type { Program } from '../core/model.js';
 import { reject } from './verifier-problem.js';
 

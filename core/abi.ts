@@ -1,58 +1,10 @@
-// The contract between compiled modules and the runtime, in one place: helper ids and
-// their import names, the linear-memory layout, the exports, and the manifest that the
-// compiler writes into a custom section. docs/abi.md explains the choices.
+// The contract between compiled modules and the runtime: import names and signatures,
+// exports, faults and the linear-memory layout. Beside it in core/: helper ids
+// (helper-ids.ts), map types (map-types.ts), the map structures' layout (map-layout.ts),
+// errno and flags (errno.ts), the key hash (key-hash.ts) and the manifest (manifest.ts).
+// docs/abi.md explains the choices.
 
-import { MAP_TYPE, type MapSpec, type TypeLayout } from './model.js';
-import { UserError } from './errors.js';
-
-// ---------------------------------------------------------------------------------------
-// Helpers
-// ---------------------------------------------------------------------------------------
-
-export interface HelperInfo {
-  id: number;
-  name: string;
-  /** Number of argument registers the helper reads (r1..rN). */
-  args: number;
-}
-
-/** Helpers by their Linux uapi id (include/uapi/linux/bpf.h, `__BPF_FUNC_MAPPER`). */
-export const HELPERS: readonly HelperInfo[] = [
-  { id: 1, name: 'map_lookup_elem', args: 2 },
-  { id: 2, name: 'map_update_elem', args: 4 },
-  { id: 3, name: 'map_delete_elem', args: 2 },
-  { id: 5, name: 'ktime_get_ns', args: 0 },
-  { id: 6, name: 'trace_printk', args: 5 },
-  { id: 7, name: 'get_prandom_u32', args: 0 },
-  { id: 8, name: 'get_smp_processor_id', args: 0 },
-  { id: 12, name: 'tail_call', args: 3 },
-  { id: 23, name: 'redirect', args: 2 },
-  { id: 28, name: 'csum_diff', args: 5 },
-  { id: 42, name: 'get_numa_node_id', args: 0 },
-  { id: 44, name: 'xdp_adjust_head', args: 2 },
-  { id: 51, name: 'redirect_map', args: 3 },
-  { id: 54, name: 'xdp_adjust_meta', args: 2 },
-  { id: 65, name: 'xdp_adjust_tail', args: 2 },
-  { id: 87, name: 'map_push_elem', args: 3 },
-  { id: 88, name: 'map_pop_elem', args: 2 },
-  { id: 89, name: 'map_peek_elem', args: 2 },
-  { id: 118, name: 'jiffies64', args: 0 },
-  { id: 125, name: 'ktime_get_boot_ns', args: 0 },
-  { id: 130, name: 'ringbuf_output', args: 4 },
-  { id: 131, name: 'ringbuf_reserve', args: 3 },
-  { id: 132, name: 'ringbuf_submit', args: 2 },
-  { id: 133, name: 'ringbuf_discard', args: 2 },
-  { id: 134, name: 'ringbuf_query', args: 2 },
-  { id: 160, name: 'ktime_get_coarse_ns', args: 0 },
-  { id: 181, name: 'loop', args: 4 },
-  { id: 188, name: 'xdp_get_buff_len', args: 1 },
-  { id: 189, name: 'xdp_load_bytes', args: 4 },
-  { id: 190, name: 'xdp_store_bytes', args: 4 },
-  { id: 195, name: 'map_lookup_percpu_elem', args: 3 },
-];
-
-export const HELPER_BY_ID: ReadonlyMap<number, HelperInfo> = new Map(HELPERS.map((h) => [h.id, h]));
-export const HELPER_ID = Object.fromEntries(HELPERS.map((h) => [h.name, h.id])) as Record<string, number>;
+import type { HelperName } from './helper-ids.js';
 
 // ---------------------------------------------------------------------------------------
 // Imports and exports
@@ -75,7 +27,14 @@ export const HELPER_PARAMS = 5;
  * `pointer` zero-extends, `int` sign-extends (0 / -errno). A flags argument above 32 bits
  * reaches the runtime as 0xffffffff, which no helper accepts, so such calls still fail.
  */
-export const I32_HELPERS: Readonly<Record<string, { args: number; result: 'pointer' | 'int'; /** Register holding flags. */ flagsArg?: number }>> = {
+export interface I32HelperSig {
+  args: number;
+  result: 'pointer' | 'int';
+  /** Register holding flags. */
+  flagsArg?: number;
+}
+
+export const I32_HELPERS: Readonly<Partial<Record<HelperName, I32HelperSig>>> = {
   map_lookup_elem: { args: 2, result: 'pointer' },
   map_update_elem: { args: 4, result: 'int', flagsArg: 4 },
   map_delete_elem: { args: 2, result: 'int' },
@@ -84,25 +43,9 @@ export const I32_HELPERS: Readonly<Record<string, { args: number; result: 'point
   xdp_adjust_tail: { args: 2, result: 'int' },
 };
 
-/**
- * Map memory layout shared by runtime/maps (which builds the maps) and the compiled
- * module's own hash-map lookup (codegen-maps.ts): the 64-byte descriptor a map handle
- * points at, and a hash-family entry. runtime/maps/descriptor.ts and hash.ts explain them.
- */
-export const DESC_MAGIC = 0x4450414d; // 'MAPD'
-export const DESC_WORD = {
-  LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
-  F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
-} as const;
-/** Hash family: descriptor words 10-15. */
-export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
-/** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
-export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
-/** HASH_ENTRY.PREV of an entry that is on the free list. */
-export const HASH_ENTRY_DEAD = -1;
-/** PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence word, then the value at +8. */
-export const FD_ARRAY_DESC = { STORAGE: 10, SLOT: 11 } as const;
-export const FD_ARRAY_VALUE_OFF = 8;
+/** The i32 signature of a hot helper's import, or undefined for the common i64 one. */
+export const i32HelperSig = (name: string): I32HelperSig | undefined => (I32_HELPERS as Record<string, I32HelperSig | undefined>)[name];
+
 /**
  * Each program is also exported as `<export>${ENTRY32_SUFFIX}`: the same entry returning
  * r0's low 32 bits as an i32, which is all an XDP verdict needs; it spares the JS caller
@@ -180,99 +123,3 @@ export interface MemoryLayout {
 
 export const align = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-/** Maps whose values live in one flat, statically placed block. */
-export function isArrayLike(type: number): boolean {
-  return type === MAP_TYPE.ARRAY || type === MAP_TYPE.PERCPU_ARRAY;
-}
-
-export function isPerCpu(type: number): boolean {
-  return type === MAP_TYPE.PERCPU_ARRAY || type === MAP_TYPE.PERCPU_HASH || type === MAP_TYPE.LRU_PERCPU_HASH;
-}
-
-/** Decide the static layout: descriptors, then array storage, then the heap. */
-export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS): {
-  layout: MemoryLayout;
-  placements: MapPlacement[];
-} {
-  if (maps.length > MAP_DESC_COUNT) throw new UserError(`too many maps: ${maps.length} > ${MAP_DESC_COUNT}`);
-  let cursor = MAP_DESC_BASE + MAP_DESC_SIZE * MAP_DESC_COUNT;
-  const placements = maps.map((m, index): MapPlacement => {
-    const handle = MAP_DESC_BASE + index * MAP_DESC_SIZE;
-    if (!isArrayLike(m.type)) return { handle };
-    const valueStride = align(Math.max(m.valueSize, 1), 8);
-    const cpus = m.type === MAP_TYPE.PERCPU_ARRAY ? maxCpus : 1;
-    const cpuStride = valueStride * m.maxEntries;
-    cursor = align(cursor, 64);
-    const storage = cursor;
-    cursor += cpuStride * cpus;
-    if (cursor > 2 ** 32 - 2 ** 28) throw new UserError(`map ${m.name}: ${m.maxEntries} entries of ${m.valueSize} bytes do not fit in 4 GiB of linear memory`);
-    return { handle, storage, valueStride, cpuStride };
-  });
-  const heapBase = align(cursor, WASM_PAGE);
-  return {
-    layout: {
-      nullPage: NULL_PAGE,
-      descBase: MAP_DESC_BASE,
-      descSize: MAP_DESC_SIZE,
-      descCount: MAP_DESC_COUNT,
-      maxCpus,
-      heapBase,
-      initialPages: heapBase / WASM_PAGE + 16,
-      maxPages: MAX_PAGES,
-    },
-    placements,
-  };
-}
-
-// ---------------------------------------------------------------------------------------
-// Manifest
-// ---------------------------------------------------------------------------------------
-
-export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 2;
-
-export interface ManifestMap {
-  name: string;
-  type: number;
-  typeName: string;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-  section: string;
-  key?: TypeLayout;
-  value?: TypeLayout;
-  inner?: Omit<ManifestMap, 'placement' | 'inner' | 'initialData' | 'initialSlots'>;
-  initialSlots?: { index: number; target: string }[];
-  /** Base64 of the initial value of a global-data map. */
-  initialData?: string;
-  placement: MapPlacement;
-}
-
-export interface ManifestProgram {
-  name: string;
-  section: string;
-  /** Export name of the entry function. */
-  export: string;
-  insnCount: number;
-  helpers: number[];
-  /** Index of this program in the module's function table (tail calls). */
-  tableIndex: number;
-  /**
-   * The verified, relocated BPF code (base64 of the 8-byte slots) and its functions, so
-   * the reference interpreter can run a module without the original object.
-   */
-  code: string;
-  funcs: { name: string; start: number }[];
-}
-
-export interface Manifest {
-  version: number;
-  source: string;
-  license: string;
-  layout: MemoryLayout;
-  maps: ManifestMap[];
-  programs: ManifestProgram[];
-  /** Union of helper ids used by all programs. */
-  helpers: number[];
-}

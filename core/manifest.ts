@@ -1,14 +1,57 @@
-// Builds the manifest (abi.ts `Manifest`) that travels in the module's custom section,
-// and reads it back from a compiled module.
+// The manifest that travels in a compiled module's custom section: what the runtime
+// needs to set up memory and maps and what the interpreter needs to run the same code.
+// Its types, how the compiler builds it, and how the runtime reads it back.
 
-import {
-  MANIFEST_SECTION, MANIFEST_VERSION, type Manifest, type ManifestMap, type ManifestProgram,
-  type MapPlacement, type MemoryLayout,
-} from './abi.js';
-import { MAP_TYPE_NAME, type BpfObject, type MapSpec, type Program } from './model.js';
+import type { MapPlacement, MemoryLayout } from './abi.js';
+import { MAP_TYPE_NAME, type MapShape } from './map-types.js';
+import type { BpfObject, MapSpec, Program, TypeLayout } from './model.js';
 import { callableTable } from './callables.js';
 import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
+
+export const MANIFEST_SECTION = 'bpf2wasm.manifest';
+export const MANIFEST_VERSION = 2;
+
+export interface ManifestMap extends MapShape {
+  name: string;
+  typeName: string;
+  section: string;
+  key?: TypeLayout;
+  value?: TypeLayout;
+  inner?: Omit<ManifestMap, 'placement' | 'inner' | 'initialData' | 'initialSlots'>;
+  initialSlots?: { index: number; target: string }[];
+  /** Base64 of the initial value of a global-data map. */
+  initialData?: string;
+  placement: MapPlacement;
+}
+
+export interface ManifestProgram {
+  name: string;
+  section: string;
+  /** Export name of the entry function. */
+  export: string;
+  insnCount: number;
+  helpers: number[];
+  /** Index of this program in the module's function table (tail calls). */
+  tableIndex: number;
+  /**
+   * The verified, relocated BPF code (base64 of the 8-byte slots) and its functions, so
+   * the reference interpreter can run a module without the original object.
+   */
+  code: string;
+  funcs: { name: string; start: number }[];
+}
+
+export interface Manifest {
+  version: number;
+  source: string;
+  license: string;
+  layout: MemoryLayout;
+  maps: ManifestMap[];
+  programs: ManifestProgram[];
+  /** Union of helper ids used by all programs. */
+  helpers: number[];
+}
 
 function describeMap(spec: MapSpec): Omit<ManifestMap, 'placement' | 'inner' | 'initialData' | 'initialSlots'> {
   return {

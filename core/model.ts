@@ -3,23 +3,7 @@
 // a bare one from assembler text; the verifier, codegen and the interpreter consume it.
 
 import type { Insn } from './isa.js';
-
-/** Linux uapi `enum bpf_map_type` values the project knows by name. */
-export const MAP_TYPE = {
-  UNSPEC: 0, HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6, STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10,
-  LPM_TRIE: 11, ARRAY_OF_MAPS: 12, HASH_OF_MAPS: 13, DEVMAP: 14, SOCKMAP: 15, CPUMAP: 16,
-  XSKMAP: 17, SOCKHASH: 18, CGROUP_STORAGE: 19, REUSEPORT_SOCKARRAY: 20,
-  PERCPU_CGROUP_STORAGE: 21, QUEUE: 22, STACK: 23, SK_STORAGE: 24, DEVMAP_HASH: 25,
-  STRUCT_OPS: 26, RINGBUF: 27, INODE_STORAGE: 28, TASK_STORAGE: 29, BLOOM_FILTER: 30,
-} as const;
-
-export const MAP_TYPE_NAME: Record<number, string> = Object.fromEntries(
-  Object.entries(MAP_TYPE).map(([name, id]) => [id, name.toLowerCase()]),
-);
-
-/** Map flags from uapi (`BPF_F_*`) that change behaviour here. */
-export const MAP_FLAG = { NO_PREALLOC: 1, RDONLY_PROG: 1 << 7, MMAPABLE: 1 << 10 } as const;
+import type { MapShape } from './map-types.js';
 
 /** A field of a BTF-described key or value, flattened for the manifest (offsets in bytes). */
 export interface FieldLayout {
@@ -37,14 +21,9 @@ export interface TypeLayout {
   fields: FieldLayout[];
 }
 
-export interface MapSpec {
+export interface MapSpec extends MapShape {
   /** Symbol name (`vip_map`), or the section for global data (`.rodata`). */
   name: string;
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
   /** Section the definition came from: `.maps`, `maps` (legacy), `.data`, `.rodata`, `.bss`, ... */
   section: string;
   key?: TypeLayout;

@@ -8,7 +8,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
-import { MAP_TYPE } from '../core/model.js';
+import { MAP_TYPE } from '../core/map-types.js';
 import { BpfMachine, type XdpWorker } from '../runtime/machine.js';
 import { FdArrayMap } from '../runtime/maps/fd-array.js';
 import { loadWasm } from '../runtime/program.js';

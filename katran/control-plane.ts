@@ -14,7 +14,8 @@ import { follyIpHash } from './hash/folly-hash.js';
 import { type IpAddress, formatIp, parseIp } from './ip.js';
 import { formatMac, parseMac } from './mac.js';
 import { DEFAULT_RING_SIZE, type Endpoint, MaglevVersion, buildRing, sortEndpoints } from './hash/maglev.js';
-import { BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE, type InnerMapHandle, type KatranMaps, MAP_TYPE } from './maps/maps.js';
+import { MAP_FLAG, MAP_TYPE } from '../core/map-types.js';
+import type { InnerMapHandle, KatranMaps } from './maps/maps.js';
 import { RealRegistry, realKey } from './real-registry.js';
 import { DEFAULT_MAX_DECAP_DST, InlineDecapDsts } from './decap-dsts.js';
 import { HealthcheckDsts } from './healthchecks.js';
@@ -237,7 +238,7 @@ export class KatranLb {
       const numa = c.numaNodes.length ? c.numaNodes[i] : undefined;
       return [core, this.maps.createMap({
         name: `katran_lru${core}`, type: MAP_TYPE.LRU_HASH, keySize: LRU_KEY_SIZE, valueSize: LRU_VALUE_SIZE,
-        maxEntries: perCore, flags: numa === undefined ? 0 : BPF_F_NUMA_NODE, ...(numa === undefined ? {} : { numaNode: numa }),
+        maxEntries: perCore, flags: numa === undefined ? 0 : MAP_FLAG.NUMA_NODE, ...(numa === undefined ? {} : { numaNode: numa }),
       })] as const;
     });
     this.maps.update('ctl_array', u32le(0), encodeCtlMac(this.mac));
@@ -685,7 +686,7 @@ export class KatranLb {
     if (!inner) {
       inner = this.maps.createMap({
         name: 'vip_down_reals', type: MAP_TYPE.HASH, keySize: 4, valueSize: 1,
-        maxEntries: this.config.maxReals, flags: BPF_F_NO_PREALLOC,
+        maxEntries: this.config.maxReals, flags: MAP_FLAG.NO_PREALLOC,
       });
       this.maps.setInnerMap('vip_to_down_reals_map', state.definition, inner);
     }

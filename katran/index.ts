@@ -3,8 +3,10 @@
 export { KatranLb, ModifyAction, DEFAULT_CONFIG, MAX_QUIC_ID_V2 } from './control-plane.js';
 export type { KatranConfig, VipKey, NewReal, QuicReal, UpdateReport } from './control-plane.js';
 export { KatranError, KatranMapError } from './errors.js';
-export type { KatranMaps, MapShape, InnerMapSpec, InnerMapHandle, MapRef } from './maps/maps.js';
-export { KATRAN_MAP_SHAPES, MAP_TYPE, BPF_F_NO_PREALLOC, BPF_F_NUMA_NODE } from './maps/maps.js';
+export type { KatranMaps, InnerMapSpec, InnerMapHandle, MapRef } from './maps/maps.js';
+export type { MapShape } from '../core/map-types.js';
+export { KATRAN_MAP_SHAPES } from './maps/maps.js';
+export { MAP_TYPE, MAP_FLAG } from '../core/map-types.js';
 export { MemoryMaps } from './maps/memory-maps.js';
 export { MaglevVersion, DEFAULT_RING_SIZE, buildRing, sortEndpoints, maglevPermutation, countSlots } from './hash/maglev.js';
 export type { Endpoint } from './hash/maglev.js';

@@ -4,21 +4,7 @@
 // Programs never see these: helpers get the negative errno number instead (ERRNO).
 
 import { UserError } from '../core/errors.js';
-
-/** Linux errno numbers of the errors map operations produce. */
-export const ERRNO = {
-  ENOENT: 2,
-  E2BIG: 7,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EBUSY: 16,
-  EEXIST: 17,
-  EINVAL: 22,
-  ENOSPC: 28,
-  EOPNOTSUPP: 95,
-} as const;
-
-export type ErrnoName = keyof typeof ERRNO;
+import { ERRNO, type ErrnoName } from '../core/errno.js';
 
 const NAME_BY_ERRNO: Record<number, ErrnoName> = Object.fromEntries(
   Object.entries(ERRNO).map(([name, n]) => [n, name as ErrnoName]),

@@ -3,11 +3,9 @@
 // registers. It is the oracle of the differential tests, so it favours being obviously
 // right over being fast; every semantic rule here mirrors compiler/codegen.ts.
 
-import {
-  ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE,
-  aluOp, disasm, insnClass, isLdImm64, isRegSource, jmpOp, jumpTarget, memMode, memSize,
-} from '../core/isa.js';
-import { FAULT, HELPER_BY_ID, HELPER_ID, type MapPlacement, STACK_FRAME } from '../core/abi.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isLdImm64, isRegSource, jmpOp, jumpTarget, memMode, memSize } from '../core/isa.js';
+import { FAULT, type MapPlacement, STACK_FRAME } from '../core/abi.js';
+import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { type Callable, callableTable } from '../core/callables.js';
 import type { Program } from '../core/model.js';
 import { BpfFault, FAULT_OUT_OF_BOUNDS } from './fault.js';

@@ -2,7 +2,8 @@
 // XDP programs on packets — on the compiled module or on the reference interpreter, over
 // the very same memory, maps and helpers. A run-time fault aborts only that packet.
 
-import { STACK_AREA, type Manifest } from '../core/abi.js';
+import { STACK_AREA } from '../core/abi.js';
+import type { Manifest } from '../core/manifest.js';
 import { manifestPrograms } from '../core/manifest.js';
 import type { Program } from '../core/model.js';
 import { UserError } from '../core/errors.js';

@@ -1,7 +1,8 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, I32_HELPERS, INIT_EXPORT, type Manifest, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
+import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, i32HelperSig, INIT_EXPORT, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
+import type { Manifest } from '../core/manifest.js';
 import { readManifest } from '../core/manifest.js';
 import { UserError } from '../core/errors.js';
 import { BpfFault, asFault } from './fault.js';
@@ -98,7 +99,7 @@ export function instantiate(
     if (imp.module !== HELPER_MODULE) continue;
     const fn = helpers[imp.name];
     if (!fn) throw new UserError(`${loaded.label}: the program calls helper '${imp.name}', which this runtime does not provide`);
-    if (I32_HELPERS[imp.name]) {
+    if (i32HelperSig(imp.name)) {
       // Imported with i32 arguments and result: use the number-based version, or adapt.
       helperImports[imp.name] = i32Helpers[imp.name] ?? ((...a: number[]) =>
         Number(BigInt.asIntN(32, (fn as (...x: bigint[]) => bigint)(...a.map((x) => BigInt(x >>> 0))))));

@@ -2,9 +2,10 @@
 // maps driven through runtime/kernel.ts. Used to check that one configuration gives the
 // same map contents (and packet outputs) in the kernel and in userspace.
 
-import { MAP_TYPE_NAME } from '../../core/model.js';
+import { MAP_TYPE_NAME } from '../../core/map-types.js';
 import type { KernelObject } from '../../native/kernel.js';
-import type { InnerMapHandle, InnerMapSpec, KatranMaps, MapRef, MapShape } from './maps.js';
+import type { InnerMapHandle, InnerMapSpec, KatranMaps, MapRef } from './maps.js';
+import type { MapShape } from '../../core/map-types.js';
 
 const TYPE_ID: Record<string, number> = Object.fromEntries(Object.entries(MAP_TYPE_NAME).map(([id, name]) => [name, Number(id)]));
 

@@ -2,31 +2,13 @@
 // userspace runtime or the kernel (through libbpf). Keys and values are raw bytes in the
 // layouts of structs.ts; maps are named as in the object's `.maps` section.
 
-export const MAP_TYPE = {
-  HASH: 1,
-  ARRAY: 2,
-  PERCPU_ARRAY: 6,
-  LRU_HASH: 9,
-  LPM_TRIE: 11,
-  ARRAY_OF_MAPS: 12,
-  HASH_OF_MAPS: 13,
-} as const;
+import { MAP_FLAG, MAP_TYPE, type MapShape } from '../../core/map-types.js';
 
-export const BPF_F_NO_PREALLOC = 1;
-export const BPF_F_NUMA_NODE = 4;
-
-export interface MapShape {
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
-}
 
 export interface InnerMapSpec extends MapShape {
   /** Name for introspection (katran names per-core LRUs katran_lru<core>). */
   name: string;
-  /** NUMA node to allocate on, with BPF_F_NUMA_NODE in flags. */
+  /** NUMA node to allocate on, with MAP_FLAG.NUMA_NODE in flags. */
   numaNode?: number;
 }
 
@@ -80,6 +62,6 @@ export const KATRAN_MAP_SHAPES: Readonly<Record<string, MapShape>> = {
   tpr_stats_map: { type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 32, maxEntries: 1, flags: 0 },
   server_id_stats: { type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 512, flags: 0 },
   vip_to_down_reals_map: {
-    type: MAP_TYPE.HASH_OF_MAPS, keySize: 20, valueSize: 4, maxEntries: 512, flags: BPF_F_NO_PREALLOC,
+    type: MAP_TYPE.HASH_OF_MAPS, keySize: 20, valueSize: 4, maxEntries: 512, flags: MAP_FLAG.NO_PREALLOC,
   },
 };

@@ -5,19 +5,17 @@
 // unwritten slots read as zeros, like a fresh kernel array.
 
 import { KatranMapError } from '../errors.js';
-import {
-  type InnerMapHandle, type InnerMapSpec, type KatranMaps, type MapRef, type MapShape, KATRAN_MAP_SHAPES, MAP_TYPE,
-} from './maps.js';
+import { type InnerMapHandle, type InnerMapSpec, type KatranMaps, type MapRef, KATRAN_MAP_SHAPES } from './maps.js';
+import { type MapShape, MAP_TYPE, isOfMaps, isPerCpu, mapTraits } from '../../core/map-types.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const le32 = (b: Uint8Array, o = 0): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 const toLe32 = (v: number): Uint8Array => new Uint8Array([v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24]);
 
-const isArrayType = (t: number): boolean =>
-  t === MAP_TYPE.ARRAY || t === MAP_TYPE.PERCPU_ARRAY || t === MAP_TYPE.ARRAY_OF_MAPS;
-const isPerCpu = (t: number): boolean => t === MAP_TYPE.PERCPU_ARRAY;
-const isMapOfMaps = (t: number): boolean => t === MAP_TYPE.ARRAY_OF_MAPS || t === MAP_TYPE.HASH_OF_MAPS;
+/** Maps indexed by a u32 slot (their entries exist from creation and cannot be deleted). */
+const isArrayType = (t: number): boolean => ['array', 'fd-array'].includes(mapTraits(t)?.family ?? '');
+const isMapOfMaps = isOfMaps;
 
 class MemoryMap {
   /**

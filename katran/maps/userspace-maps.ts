@@ -4,7 +4,8 @@
 
 import { MapError } from '../../runtime/errors.js';
 import type { MapTable } from '../../runtime/maps/index.js';
-import type { InnerMapHandle, InnerMapSpec, KatranMaps, MapRef, MapShape } from './maps.js';
+import type { InnerMapHandle, InnerMapSpec, KatranMaps, MapRef } from './maps.js';
+import type { MapShape } from '../../core/map-types.js';
 
 export class UserspaceKatranMaps implements KatranMaps {
   constructor(private readonly table: MapTable) {}

@@ -3,8 +3,11 @@
 // scratch area of linear memory and calls the same address-based operations the helpers
 // call. Families implement lookup/update/delete/getNextKey on addresses.
 
-import { align, isPerCpu } from '../../core/abi.js';
-import { MapError, ERRNO, type ErrnoName } from '../errors.js';
+import { align } from '../../core/abi.js';
+import { isPerCpu } from '../../core/map-types.js';
+import { MapError } from '../errors.js';
+import { ERRNO, type ErrnoName } from '../../core/errno.js';
+import { KEY_HASH } from '../../core/key-hash.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
 
@@ -256,22 +259,23 @@ export abstract class BaseMap implements BpfMap {
 // ---- key hashing and comparison, shared by hash maps ------------------------------------
 
 /**
- * A 32-bit hash of `len` bytes at `addr` (murmur3-style mixing, word at a time). Compiled
- * modules compute the same function in wasm (compiler/codegen-maps.ts): change both or neither.
+ * core/key-hash.ts's keyHash of `len` bytes at `addr`, reading whole words when the key
+ * is aligned. Compiled modules compute the same function in wasm (compiler/codegen-maps.ts).
  */
 export function hashKey(v: MemView, addr: number, len: number): number {
-  let h = len ^ 0x9747b28c;
+  const { SEED, C1, C2, H_ADD, TAIL_MUL, FINAL_MUL1, FINAL_MUL2 } = KEY_HASH;
+  let h = len ^ SEED;
   let i = 0;
   if ((addr & 3) === 0) {
     const i32 = v.i32;
     const words = len >>> 2;
     const w0 = addr >>> 2;
     for (; i < words; i++) {
-      let k = Math.imul(i32[w0 + i]!, 0xcc9e2d51);
+      let k = Math.imul(i32[w0 + i]!, C1);
       k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, 0x1b873593);
+      h ^= Math.imul(k, C2);
       h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h = (Math.imul(h, 5) + H_ADD) | 0;
     }
     i = words << 2;
   } else {
@@ -279,19 +283,19 @@ export function hashKey(v: MemView, addr: number, len: number): number {
     for (; i + 4 <= len; i += 4) {
       const a = addr + i;
       let k = u8[a]! | (u8[a + 1]! << 8) | (u8[a + 2]! << 16) | (u8[a + 3]! << 24);
-      k = Math.imul(k, 0xcc9e2d51);
+      k = Math.imul(k, C1);
       k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, 0x1b873593);
+      h ^= Math.imul(k, C2);
       h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+      h = (Math.imul(h, 5) + H_ADD) | 0;
     }
   }
   const u8 = v.u8;
-  for (; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, 0x01000193);
+  for (; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, TAIL_MUL);
   h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
+  h = Math.imul(h, FINAL_MUL1);
   h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
+  h = Math.imul(h, FINAL_MUL2);
   h ^= h >>> 16;
   return h >>> 0;
 }

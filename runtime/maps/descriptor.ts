@@ -12,18 +12,15 @@
 //   words 10-15        family-specific
 
 import type { SharedHeap } from '../memory.js';
-import { DESC_MAGIC, DESC_WORD } from '../../core/abi.js';
+import { DESC_MAGIC, DESC_WORD } from '../../core/map-layout.js';
+import type { MapShape } from '../../core/map-types.js';
 
 // The layout is part of the ABI: compiled modules read descriptors too (codegen-maps.ts).
 export { DESC_MAGIC };
 export const D = DESC_WORD;
 
-export interface MapSpecLike {
-  type: number;
-  keySize: number;
-  valueSize: number;
-  maxEntries: number;
-  flags: number;
+/** A map's shape and the name it is known by (control plane, dumps, errors). */
+export interface MapSpecLike extends MapShape {
   name: string;
 }
 

@@ -8,8 +8,9 @@
 //
 //   descriptor word 10 storage   word 11 slot size
 
-import { FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, align } from '../../core/abi.js';
-import { MAP_TYPE } from '../../core/model.js';
+import { FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF } from '../../core/map-layout.js';
+import { align } from '../../core/abi.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { D, isPublished, type MapSpecLike } from './descriptor.js';

@@ -17,23 +17,21 @@
 // entry to the front on lookup when the lock is free; under contention the refresh is
 // skipped (the kernel's LRU is approximate too), so order is exact for one thread.
 
-import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, align } from '../../core/abi.js';
-import { MAP_TYPE } from '../../core/model.js';
+import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from '../../core/map-layout.js';
+import { align } from '../../core/abi.js';
+import { MAP_TYPE, isLru } from '../../core/map-types.js';
 import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
 import {
   BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
 } from './base.js';
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
-import { POOL_BYTES, poolAlloc, poolFree, poolInit } from './pool.js';
+import { poolAlloc, poolFree, poolInit } from './pool.js';
+import { POOL_BYTES } from '../../core/map-layout.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
 const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU_HEAD, LRU_TAIL } = HASH_DESC;
 const { NEXT: E_NEXT, HASH: E_HASH, PREV: E_PREV, LNEXT: E_LNEXT, KEY: E_KEY } = HASH_ENTRY;
 const DEAD = HASH_ENTRY_DEAD;
-
-export function isLru(type: number): boolean {
-  return type === MAP_TYPE.LRU_HASH || type === MAP_TYPE.LRU_PERCPU_HASH;
-}
 
 function entrySize(spec: MapSpecLike, cpus: number): number {
   return E_KEY + align(spec.keySize, 8) + cpus * align(Math.max(spec.valueSize, 1), 8);

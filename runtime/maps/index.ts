@@ -6,15 +6,16 @@
 // with openMap(memory, handle), which is how a worker finds an inner map the control
 // plane created in the main thread.
 
-import { type ManifestMap, type ManifestProgram, type MemoryLayout, isPerCpu } from '../../core/abi.js';
-import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME } from '../../core/model.js';
+import type { ManifestMap, ManifestProgram } from '../../core/manifest.js';
+import type { MemoryLayout } from '../../core/abi.js';
+import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME, isLru, isPerCpu, mapTraits } from '../../core/map-types.js';
 import { MapError } from '../errors.js';
 import { SharedHeap } from '../memory.js';
 import { ArrayMap, type ArrayPlacement, initArray } from './array.js';
 import { BaseMap } from './base.js';
-import { isPublished, type MapSpecLike, publish, writeHeader } from './descriptor.js';
+import { D, isPublished, type MapSpecLike, publish, writeHeader } from './descriptor.js';
 import { FdArrayMap, initFdArray } from './fd-array.js';
-import { HashMap, initHash, isLru } from './hash.js';
+import { HashMap, initHash } from './hash.js';
 import { initLpmTrie, LPM_DATA_MAX, LpmTrieMap } from './lpm-trie.js';
 import { initRingbuf, RingbufMap } from './ringbuf.js';
 
@@ -28,30 +29,10 @@ export { RINGBUF_QUERY, RingbufMap } from './ringbuf.js';
 
 export type AnyMap = ArrayMap | FdArrayMap | HashMap | LpmTrieMap | RingbufMap;
 
-type Family = 'array' | 'fd-array' | 'hash' | 'lpm' | 'ringbuf';
-
-function familyOf(type: number): Family | undefined {
-  switch (type) {
-    case MAP_TYPE.ARRAY: case MAP_TYPE.PERCPU_ARRAY:
-      return 'array';
-    case MAP_TYPE.PROG_ARRAY: case MAP_TYPE.ARRAY_OF_MAPS: case MAP_TYPE.DEVMAP: case MAP_TYPE.XSKMAP:
-      return 'fd-array';
-    case MAP_TYPE.HASH: case MAP_TYPE.PERCPU_HASH: case MAP_TYPE.LRU_HASH: case MAP_TYPE.LRU_PERCPU_HASH:
-    case MAP_TYPE.HASH_OF_MAPS: case MAP_TYPE.DEVMAP_HASH:
-      return 'hash';
-    case MAP_TYPE.LPM_TRIE:
-      return 'lpm';
-    case MAP_TYPE.RINGBUF:
-      return 'ringbuf';
-    default:
-      return undefined;
-  }
-}
-
 /** Why the kernel would refuse to create this map (EINVAL), or undefined if it is fine. */
 export function specProblem(spec: MapSpecLike): string | undefined {
   const { type, keySize, valueSize, maxEntries, flags } = spec;
-  const family = familyOf(type);
+  const family = mapTraits(type)?.family;
   if (!family) return `map type ${MAP_TYPE_NAME[type] ?? type} is not supported by this runtime`;
   if (!(maxEntries > 0)) return 'max_entries must be positive';
   switch (family) {
@@ -92,7 +73,7 @@ function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: Arr
   if (!writeHeader(heap, handle, spec)) throw new MapError(spec.name, 'create', 'ENOMEM');
   const cpus = isPerCpu(spec.type) ? heap.maxCpus : 1;
   let r: number;
-  switch (familyOf(spec.type)!) {
+  switch (mapTraits(spec.type)!.family) {
     case 'array': r = initArray(heap, handle, spec, cpus, place); break;
     case 'fd-array': r = initFdArray(heap, handle, spec); break;
     case 'hash': r = initHash(heap, handle, spec, cpus); break;
@@ -107,8 +88,8 @@ function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: Arr
 export function openMap(memory: WebAssembly.Memory, handle: number): AnyMap {
   const i32 = new Int32Array(memory.buffer);
   if (!isPublished(i32, handle)) throw new MapError(`@${handle}`, 'open', 'EINVAL', 'no map descriptor at this handle');
-  const type = i32[(handle >>> 2) + 2]!;
-  switch (familyOf(type)) {
+  const type = i32[(handle >>> 2) + D.TYPE]!;
+  switch (mapTraits(type)?.family) {
     case 'array': return new ArrayMap(memory, handle);
     case 'fd-array': return new FdArrayMap(memory, handle);
     case 'hash': return new HashMap(memory, handle);

@@ -19,7 +19,8 @@ import { align } from '../../core/abi.js';
 import { type SharedHeap, spinLock, unlock } from '../memory.js';
 import { BaseMap, BPF_EXIST, BPF_NOEXIST, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';
-import { POOL_BYTES, poolAlloc, poolFree, poolInit } from './pool.js';
+import { poolAlloc, poolFree, poolInit } from './pool.js';
+import { POOL_BYTES } from '../../core/map-layout.js';
 
 const ROOT = D.F0;
 const POOL = D.F1;

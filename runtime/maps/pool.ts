@@ -8,14 +8,9 @@
 // map so that lock-free readers still standing on a freed node keep a sane chain pointer).
 
 import type { SharedHeap } from '../memory.js';
+import { POOL_WORD } from '../../core/map-layout.js';
 
-export const POOL_BYTES = 24;
-const FREE = 0;
-const NEXT = 1;
-const END = 2;
-const CARVED = 3;
-const CAPACITY = 4;
-const SIZE = 5;
+const { FREE, NEXT, END, CARVED, CAPACITY, SIZE } = POOL_WORD;
 
 export function poolInit(i32: Int32Array, addr: number, nodeSize: number, capacity: number): void {
   const w = addr >>> 2;

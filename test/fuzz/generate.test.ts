@@ -5,9 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { assemble } from '../../compiler/asm.js';
-import {
-  ALU, ATOMIC, CALL_KIND, CLASS, JMP, LD_IMM64, MODE, decode, disasm, encode, insnClass, jmpOp, memMode, type Insn,
-} from '../../core/isa.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, LD_IMM64, MODE, decode, disasm, encode, insnClass, jmpOp, memMode, type Insn } from '../../core/isa.js';
 import { checkProgram } from '../support/fuzz/check.js';
 import { generateProgram } from '../support/fuzz/generate.js';
 import { Rng } from '../support/fuzz/rng.js';

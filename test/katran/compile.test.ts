@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject, DEFAULT_OPT_LEVEL } from '../../compiler/compile.js';
 import { wabtValidate } from '../../compiler/validate.js';
-import { MAP_TYPE_NAME } from '../../core/model.js';
+import { MAP_TYPE_NAME } from '../../core/map-types.js';
 import { skip } from '../support/skip.js';
 import { kernelLoadUnavailable, kernelMaps } from '../support/bpffs.js';
 import { packageRoot } from '../../core/package-root.js';

@@ -9,7 +9,8 @@ import { KatranLb, ModifyAction, type KatranConfig, type VipKey } from '../../ka
 import { KatranError } from '../../katran/errors.js';
 import { parseIp } from '../../katran/ip.js';
 import { countSlots } from '../../katran/hash/maglev.js';
-import { KATRAN_MAP_SHAPES, MAP_TYPE } from '../../katran/maps/maps.js';
+import { KATRAN_MAP_SHAPES } from '../../katran/maps/maps.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { MemoryMaps } from '../../katran/maps/memory-maps.js';
 import { readU32le, u32le } from '../../katran/maps/structs.js';
 import { loadVectors, ringSha256 } from '../support/katran-vectors.js';

@@ -13,7 +13,8 @@ import { KatranLb } from '../../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../../katran/maps/userspace-maps.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
 import { MemoryMaps } from '../../katran/maps/memory-maps.js';
-import { KATRAN_MAP_SHAPES, MAP_TYPE, BPF_F_NO_PREALLOC, type KatranMaps, type MapShape } from '../../katran/maps/maps.js';
+import { KATRAN_MAP_SHAPES, type KatranMaps } from '../../katran/maps/maps.js';
+import { MAP_TYPE, MAP_FLAG, type MapShape } from '../../core/map-types.js';
 import { applyKatranConfig, parseKatranConfig, sizesFromMaps } from '../../katran/config.js';
 import { KatranError } from '../../katran/errors.js';
 import { loadKatranProto, startKatranGrpcServer } from '../../katran/grpc/server.js';
@@ -29,8 +30,8 @@ const zeros = (n: number): string => '00'.repeat(n);
 
 /** katran's shapes for the optional maps (KATRAN.md section 1), smaller where it does not matter. */
 const OPTIONAL_SHAPES: Record<string, MapShape> = {
-  lpm_src_v4: { type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 1000, flags: BPF_F_NO_PREALLOC },
-  lpm_src_v6: { type: MAP_TYPE.LPM_TRIE, keySize: 20, valueSize: 4, maxEntries: 1000, flags: BPF_F_NO_PREALLOC },
+  lpm_src_v4: { type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 1000, flags: MAP_FLAG.NO_PREALLOC },
+  lpm_src_v6: { type: MAP_TYPE.LPM_TRIE, keySize: 20, valueSize: 4, maxEntries: 1000, flags: MAP_FLAG.NO_PREALLOC },
   decap_dst: { type: MAP_TYPE.HASH, keySize: 16, valueSize: 4, maxEntries: 512, flags: 0 },
   hc_reals_map: { type: MAP_TYPE.HASH, keySize: 4, valueSize: 20, maxEntries: 4096, flags: 0 },
 };

@@ -8,7 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME } from '../../core/model.js';
+import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME } from '../../core/map-types.js';
 import { MapError } from '../../runtime/errors.js';
 import type { AnyMap } from '../../runtime/maps/index.js';
 import { Rng } from '../support/fuzz/rng.js';

@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAP_TYPE } from '../../core/model.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { ArrayMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, FdArrayMap, FROM_USER } from '../../runtime/maps/index.js';
 import { MapError } from '../../runtime/errors.js';
 import { UserError } from '../../core/errors.js';

@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAP_TYPE } from '../../core/model.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, HashMap, openMap } from '../../runtime/maps/index.js';
 import { bytes, errnoOf, fixture, hex, readU32, u32 } from '../support/maps-fixture.js';
 

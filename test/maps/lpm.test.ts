@@ -5,7 +5,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAP_FLAG, MAP_TYPE } from '../../core/model.js';
+import { MAP_FLAG, MAP_TYPE } from '../../core/map-types.js';
 import { BPF_EXIST, BPF_NOEXIST, type LpmTrieMap } from '../../runtime/maps/index.js';
 import { errnoOf, fixture, hex, readU32, u32 } from '../support/maps-fixture.js';
 

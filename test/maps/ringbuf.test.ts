@@ -4,7 +4,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAP_TYPE } from '../../core/model.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { RINGBUF_QUERY, type RingbufMap } from '../../runtime/maps/index.js';
 import { fixture, hex, u32 } from '../support/maps-fixture.js';
 

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Worker } from 'node:worker_threads';
-import { MAP_TYPE } from '../../core/model.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { openMap } from '../../runtime/maps/index.js';
 import { fixture, type Fixture, hex, readU32, u32 } from '../support/maps-fixture.js';
 

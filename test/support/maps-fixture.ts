@@ -1,8 +1,10 @@
 // Shared set-up for the map tests: a fresh shared memory laid out by planMemory for some
 // map specs, the maps created in it, and little byte helpers. Not a test file itself.
 
-import { type ManifestMap, planMemory } from '../../core/abi.js';
-import { MAP_TYPE_NAME, type MapSpec } from '../../core/model.js';
+import type { ManifestMap } from '../../core/manifest.js';
+import { planMemory } from '../../compiler/memory-plan.js';
+import { MAP_TYPE_NAME } from '../../core/map-types.js';
+import type { MapSpec } from '../../core/model.js';
 import { type AnyMap, createMaps, type MapTable } from '../../runtime/maps/index.js';
 import { createMemory } from '../../runtime/program.js';
 

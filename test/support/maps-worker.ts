@@ -2,8 +2,9 @@
 // created, then does what the main thread asks (see the `job` names there).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ManifestMap, MemoryLayout } from '../../core/abi.js';
-import { MAP_TYPE } from '../../core/model.js';
+import type { ManifestMap } from '../../core/manifest.js';
+import type { MemoryLayout } from '../../core/abi.js';
+import { MAP_TYPE } from '../../core/map-types.js';
 import { openMaps } from '../../runtime/maps/index.js';
 
 interface Job {

@@ -12,10 +12,7 @@
 // for termination: each backward jump must close a counted loop whose counter is changed
 // only by a ±1 step before the back jump; the counter is then simulated.
 
-import {
-  ALU, ATOMIC, CALL_KIND, CLASS, JMP, LD_IMM64, MODE, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode,
-  memSize, sizeBytes, type Insn,
-} from '../../../core/isa.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, LD_IMM64, MODE, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize, sizeBytes, type Insn } from '../../../core/isa.js';
 
 type Kind = string | undefined;
 

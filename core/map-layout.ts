@@ -1,0 +1,26 @@
+// The layout of map structures in linear memory, shared by runtime/maps (which builds and
+// updates the maps) and the compiled module's own map code (compiler/codegen-maps.ts):
+// the 64-byte descriptor a map handle points at, a hash-family entry, a node pool, and an
+// fd-array slot. runtime/maps/descriptor.ts, hash.ts and pool.ts explain them.
+
+export const DESC_MAGIC = 0x4450414d; // 'MAPD'
+export const DESC_WORD = {
+  LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
+  F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
+} as const;
+/** Hash family: descriptor words 10-15. */
+export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
+/** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
+export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
+/** HASH_ENTRY.PREV of an entry that is on the free list. */
+export const HASH_ENTRY_DEAD = -1;
+/** PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence word, then the value at +8. */
+export const FD_ARRAY_DESC = { STORAGE: 10, SLOT: 11 } as const;
+export const FD_ARRAY_VALUE_OFF = 8;
+
+/**
+ * A node pool's header (runtime/maps/pool.ts), in 32-bit words: free-list head, next
+ * uncarved node, end of the current chunk, nodes carved, capacity in nodes, node size.
+ */
+export const POOL_WORD = { FREE: 0, NEXT: 1, END: 2, CARVED: 3, CAPACITY: 4, SIZE: 5 } as const;
+export const POOL_BYTES = 24;
