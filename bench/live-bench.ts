@@ -11,8 +11,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { KernelObject } from '../native/kernel.js';
 import { KernelKatranMaps } from '../katran/maps/kernel-maps.js';
 import { applyKatranConfig, parseKatranConfig } from '../katran/config.js';

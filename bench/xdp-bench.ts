@@ -11,8 +11,7 @@
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadObject } from '../compiler/object.js';
 import { compileObject } from '../compiler/compile.js';
 import { loadWasm } from '../runtime/program.js';

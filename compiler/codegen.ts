@@ -8,7 +8,7 @@ import binaryen from 'binaryen';
 import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize } from '../core/isa.js';
 import { CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, type I32HelperSig, FAULT, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME } from '../core/abi.js';
 import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
-import { MAP_TYPE, isArrayLike, isPerCpu } from '../core/map-types.js';
+import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';

@@ -8,8 +8,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { writePcap } from '../packets/pcap.js';
 import { BpfMachine } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';

@@ -13,7 +13,7 @@ import { align } from '../../core/abi.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
-import { D, isPublished, type MapSpecLike } from './descriptor.js';
+import { isPublished, type MapSpecLike } from './descriptor.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules read map-in-map slots.
 const STORAGE = FD_ARRAY_DESC.STORAGE;

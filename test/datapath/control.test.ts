@@ -12,8 +12,7 @@ import { existsSync } from 'node:fs';
 import { BPF2WASM, startRun, topologyUnavailable } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { compileBpf } from '../support/clang.js';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
 

@@ -5,8 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { startKatranGrpcServer } from '../../katran/grpc/server.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { MemoryMaps } from '../../katran/maps/memory-maps.js';

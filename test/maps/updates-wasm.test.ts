@@ -6,8 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { loadWasm } from '../../runtime/program.js';
