@@ -186,7 +186,7 @@ export class LiveRun {
   /** katran's LRU counters (stats LRU_CNTRS): connection-table lookups and misses, all CPUs. */
   katranLru(): { lookups: bigint; misses: bigint } | undefined {
     if (!this.katran) return undefined;
-    const s = this.katran.lb.getLruStats();
+    const s = this.katran.lb.stats.getLruStats();
     return { lookups: BigInt(s.v1), misses: BigInt(s.v2) };
   }
 

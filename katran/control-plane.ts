@@ -21,11 +21,8 @@ import { DEFAULT_MAX_DECAP_DST, InlineDecapDsts } from './decap-dsts.js';
 import { HealthcheckDsts } from './healthchecks.js';
 import type { CreatedReal, SharedReals } from './shared-reals.js';
 import { DEFAULT_MAX_LPM_SRC_SIZE, SrcRoutingRules } from './src-routing.js';
-import {
-  type LbStats, QUIC_STATS_FIELDS, STABLE_RT_STATS_FIELDS, TPR_STATS_FIELDS, decodeCounters, decodeLbStats,
-  encodeCtlMac, encodeRealDefinition, encodeVipDefinition, encodeVipMeta, readU32le, u32le,
-} from './maps/structs.js';
-import { GLOBAL_STATS, type GlobalStat } from './maps/stats-layout.js';
+import { encodeCtlMac, encodeRealDefinition, encodeVipDefinition, encodeVipMeta, u32le } from './maps/structs.js';
+import { KatranStats } from './stats.js';
 
 export enum ModifyAction {
   ADD = 0,
@@ -145,6 +142,8 @@ export class KatranLb {
   private readonly gueSources: { key: number; addr: IpAddress }[];
   private readonly decapDsts: InlineDecapDsts;
   private readonly healthchecks: HealthcheckDsts;
+  /** The counters the data plane keeps, summed over CPUs (katran's get*Stats calls). */
+  readonly stats: KatranStats;
 
   constructor(private readonly maps: KatranMaps, config: Partial<KatranConfig> = {}) {
     const c = { ...DEFAULT_CONFIG, ...config };
@@ -176,6 +175,7 @@ export class KatranLb {
     this.srcRouting = new SrcRoutingRules(maps, this.sharedReals(), c.maxLpmSrcSize);
     this.decapDsts = new InlineDecapDsts(maps, c.maxDecapDst);
     this.healthchecks = new HealthcheckDsts(maps, c.maxReals);
+    this.stats = new KatranStats(maps, c.maxVips, (vip) => this.findVip(vip)?.num);
   }
 
   /** The real registry as the features outside this file (source routing) use it. */
@@ -716,91 +716,9 @@ export class KatranLb {
     if (this.downRealsInner(op, state)) this.maps.delete('vip_to_down_reals_map', state.definition);
   }
 
-  // ---------------------------------------------------------------- stats (summed over CPUs)
-
-  /** lb_stats at `index` of a per-CPU map, summed over possible CPUs. */
-  getLbStats(index: number, map = 'stats'): LbStats {
-    const perCpu = this.maps.lookupPerCpu(map, u32le(index)) ?? [];
-    const sum: LbStats = { v1: 0n, v2: 0n };
-    for (const v of perCpu) {
-      const s = decodeLbStats(v);
-      sum.v1 += s.v1;
-      sum.v2 += s.v2;
-    }
-    return sum;
-  }
-
-  /** One of the global counters kept in `stats` after the per-VIP slots. */
-  getGlobalStats(which: GlobalStat): LbStats {
-    return this.getLbStats(this.config.maxVips + GLOBAL_STATS[which]);
-  }
-
-  /** Per-VIP packets/bytes; zeros for an unknown VIP, as katran answers. */
-  getStatsForVip(vip: VipKey): LbStats {
-    const state = this.findVip(vip);
-    return state ? this.getLbStats(state.num) : { v1: 0n, v2: 0n };
-  }
-
-  getDecapStatsForVip(vip: VipKey): LbStats {
-    const state = this.findVip(vip);
-    return state ? this.getLbStats(state.num, 'decap_vip_stats') : { v1: 0n, v2: 0n };
-  }
-
-  getSidRoutingStatsForVip(vip: VipKey): LbStats {
-    const state = this.findVip(vip);
-    return state ? this.getLbStats(state.num, 'server_id_stats') : { v1: 0n, v2: 0n };
-  }
-
-  getRealStats(index: number): LbStats {
-    return this.getLbStats(index, 'reals_stats');
-  }
-
-  getLruStats(): LbStats { return this.getGlobalStats('LRU_CNTRS'); }
-  getLruMissStats(): LbStats { return this.getGlobalStats('LRU_MISS'); }
-  getLruFallbackStats(): LbStats { return this.getGlobalStats('FALLBACK_LRU'); }
-  getIcmpTooBigStats(): LbStats { return this.getGlobalStats('ICMP_TOOBIG'); }
-  getEncapFailStats(): LbStats { return this.getGlobalStats('ENCAP_FAIL'); }
-  getChDropStats(): LbStats { return this.getGlobalStats('CH_DROP'); }
-  getQuicIcmpStats(): LbStats { return this.getGlobalStats('QUIC_ICMP'); }
-  getIcmpPtbV6Stats(): LbStats { return this.getGlobalStats('ICMP_PTB_V6'); }
-  getIcmpPtbV4Stats(): LbStats { return this.getGlobalStats('ICMP_PTB_V4'); }
-  getUdpFlowMigrationStats(): LbStats { return this.getGlobalStats('UDP_FLOW_MIGRATION'); }
-  getXdpTotalStats(): LbStats { return this.getGlobalStats('XDP_TOTAL'); }
-  getXdpTxStats(): LbStats { return this.getGlobalStats('XDP_TX'); }
-  getXdpDropStats(): LbStats { return this.getGlobalStats('XDP_DROP'); }
-  getXdpPassStats(): LbStats { return this.getGlobalStats('XDP_PASS'); }
-
-  /** lru_miss_stats[realIndex] (u32 per CPU), summed. */
-  getLruMissStatsForReal(realIndex: number): bigint {
-    const perCpu = this.maps.lookupPerCpu('lru_miss_stats', u32le(realIndex)) ?? [];
-    return perCpu.reduce((sum, v) => sum + BigInt(readU32le(v)), 0n);
-  }
-
   /** Selects the VIP whose LRU misses the data plane counts per real (vip_miss_stats[0]). */
   logVipLruMissStats(vip: VipKey): void {
     const state = this.requireVip(`logVipLruMissStats(${describeVip(vip)})`, vip);
     this.maps.update('vip_miss_stats', u32le(0), state.definition);
-  }
-
-  private sumCounters<F extends string>(map: string, fields: readonly F[]): Record<F, bigint> {
-    const sum = decodeCounters(fields, new Uint8Array(8 * fields.length));
-    for (const v of this.maps.lookupPerCpu(map, u32le(0)) ?? []) {
-      const c = decodeCounters(fields, v);
-      for (const f of fields) sum[f] += c[f];
-    }
-    return sum;
-  }
-
-  /** quic_stats_map[0] summed (cid_invalid_server_id_sample is summed too; katran logs it instead). */
-  getLbQuicPacketsStats(): Record<(typeof QUIC_STATS_FIELDS)[number], bigint> {
-    return this.sumCounters('quic_stats_map', QUIC_STATS_FIELDS);
-  }
-
-  getTcpServerIdRoutingStats(): Record<(typeof TPR_STATS_FIELDS)[number], bigint> {
-    return this.sumCounters('tpr_stats_map', TPR_STATS_FIELDS);
-  }
-
-  getUdpStableRoutingStats(): Record<(typeof STABLE_RT_STATS_FIELDS)[number], bigint> {
-    return this.sumCounters('stable_rt_stats', STABLE_RT_STATS_FIELDS);
   }
 }

@@ -152,11 +152,11 @@ export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation 
     }),
     getQuicRealsMapping: unary(() => ({ qreals: lb.getQuicRealsMapping() })),
 
-    getStatsForVip: unary((r: WireVip) => stats(lb.getStatsForVip(vipOf(r)))),
-    getLruStats: unary(() => stats(lb.getLruStats())),
-    getLruMissStats: unary(() => stats(lb.getLruMissStats())),
-    getLruFallbackStats: unary(() => stats(lb.getLruFallbackStats())),
-    getIcmpTooBigStats: unary(() => stats(lb.getIcmpTooBigStats())),
+    getStatsForVip: unary((r: WireVip) => stats(lb.stats.getStatsForVip(vipOf(r)))),
+    getLruStats: unary(() => stats(lb.stats.getLruStats())),
+    getLruMissStats: unary(() => stats(lb.stats.getLruMissStats())),
+    getLruFallbackStats: unary(() => stats(lb.stats.getLruFallbackStats())),
+    getIcmpTooBigStats: unary(() => stats(lb.stats.getIcmpTooBigStats())),
 
     addHealthcheckerDst: unary((r: WireHealthcheck) => {
       requireHealthchecking(lb);

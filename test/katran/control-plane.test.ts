@@ -327,15 +327,15 @@ test('stats getters sum every CPU', () => {
   const q = new Uint8Array(104);
   new DataView(q.buffer).setBigUint64(8 * 4, 6n, true); // cid_routed
   maps.setPerCpu('quic_stats_map', u32le(0), [q, q, new Uint8Array(104)]);
-  assert.equal(lb.getStatsForVip(v), { v1: 6n, v2: 300n + 2n ** 40n });
-  assert.equal(lb.getStatsForVip(vip('10.9.9.9', 80, TCP)), { v1: 0n, v2: 0n });
-  assert.equal(lb.getLruStats(), { v1: 12n, v2: 3n });
-  assert.equal(lb.getXdpTotalStats(), { v1: 10n, v2: 1000n });
-  assert.equal(lb.getLruMissStats(), { v1: 0n, v2: 0n });
-  assert.equal(lb.getRealStats(4), { v1: 3n, v2: 3n });
-  assert.is(lb.getLruMissStatsForReal(2), 0xffffffffn + 8n);
-  assert.is(lb.getLbQuicPacketsStats().cid_routed, 12n);
-  assert.is(lb.getLbQuicPacketsStats().ch_routed, 0n);
+  assert.equal(lb.stats.getStatsForVip(v), { v1: 6n, v2: 300n + 2n ** 40n });
+  assert.equal(lb.stats.getStatsForVip(vip('10.9.9.9', 80, TCP)), { v1: 0n, v2: 0n });
+  assert.equal(lb.stats.getLruStats(), { v1: 12n, v2: 3n });
+  assert.equal(lb.stats.getXdpTotalStats(), { v1: 10n, v2: 1000n });
+  assert.equal(lb.stats.getLruMissStats(), { v1: 0n, v2: 0n });
+  assert.equal(lb.stats.getRealStats(4), { v1: 3n, v2: 3n });
+  assert.is(lb.stats.getLruMissStatsForReal(2), 0xffffffffn + 8n);
+  assert.is(lb.stats.getLbQuicPacketsStats().cid_routed, 12n);
+  assert.is(lb.stats.getLbQuicPacketsStats().ch_routed, 0n);
 });
 
 // ------------------------------------------------------------------ validation: nothing half-applied

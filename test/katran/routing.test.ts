@@ -362,7 +362,7 @@ test('example LB: the same calls give the same maps and packets in userspace and
       const oursPerCpu = Array.from({ length: ours.length / 16 }, (_, i) => ours.subarray(i * 16, i * 16 + 16));
       assert.is(sum(oursPerCpu), sum(kernel.lookup('stats', key)!), `stats[${index}]`);
     }
-    assert.is(userspaceLb.getLbStats(21).v2, 2n, 'two packets routed by a rule');
+    assert.is(userspaceLb.stats.getLbStats(21).v2, 2n, 'two packets routed by a rule');
     console.log(`REPORT source routing / inline decap: ${frames.length} packets identical on wasm, interpreter and kernel; lpm_src_v4/v6, decap_dst, reals equal`);
   } finally {
     kernel.close();
