@@ -93,6 +93,112 @@ class Checker {
 /** Canonical identity of an address (v4-mapped IPv6 = its IPv4), as KatranLb keys reals. */
 const addressKey = (text: string): string => realKey(parseIp(text)!);
 
+type Section<T> = (c: Checker, value: Json | undefined) => T;
+
+/** Each element of an optional array section through `item`, with its JSON path. */
+const eachOf = <T>(c: Checker, value: Json | undefined, name: string, item: (v: Json, path: string) => T): T[] =>
+  c.array(value ?? [], `$.${name}`).map((v, i) => item(v, `$.${name}[${i}]`));
+
+/** Fails with `why` when `key` was seen before in this section. */
+function once<K>(c: Checker, seen: Set<K>, key: K, path: string, why: string): void {
+  if (seen.has(key)) c.fail(path, why);
+  seen.add(key);
+}
+
+const parseMacField: Section<string> = (c, v) =>
+  typeof v === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(v) && parseMac(v)
+    ? v
+    : c.fail('$.mac', 'must be a MAC address like 00:00:de:ad:be:af');
+
+function parseGueSource(c: Checker, v: Json | undefined, key: 'katranSrcV4' | 'katranSrcV6', family: 4 | 6): string | undefined {
+  if (v === undefined) return undefined;
+  const text = c.address(v, `$.${key}`);
+  if (parseIp(text)!.family !== family) c.fail(`$.${key}`, `must be an IPv${family} address`);
+  return text;
+}
+
+function parseReals(c: Checker, value: Json | undefined, vipPath: string): KatranFileReal[] {
+  const seen = new Set<string>();
+  return c.array(value ?? [], `${vipPath}.reals`).map((r, j): KatranFileReal => {
+    const path = `${vipPath}.reals[${j}]`;
+    const o = c.object(r, path, ['address', 'weight', 'flags'], ['address']);
+    const address = c.address(o.address, `${path}.address`);
+    once(c, seen, addressKey(address), `${path}.address`, `duplicate real ${address} in this VIP`);
+    return {
+      address,
+      weight: o.weight === undefined ? 1 : c.int(o.weight, `${path}.weight`, 0, 0xffffffff),
+      flags: c.flags(o.flags, `${path}.flags`, REAL_FLAG_NAMES),
+    };
+  });
+}
+
+const parseVips: Section<KatranFileVip[]> = (c, value) => {
+  const seen = new Set<string>();
+  return eachOf(c, value, 'vips', (v, path): KatranFileVip => {
+    const o = c.object(v, path, ['address', 'port', 'protocol', 'flags', 'reals'], ['address', 'port', 'protocol']);
+    const address = c.address(o.address, `${path}.address`);
+    const port = c.int(o.port, `${path}.port`, 0, 65535);
+    const proto = (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
+    once(c, seen, `${addressKey(address)}:${port}:${proto}`, path, `duplicate VIP ${address}:${port}/${o.protocol}`);
+    return { address, port, proto, flags: c.flags(o.flags, `${path}.flags`, VIP_FLAG_NAMES), reals: parseReals(c, o.reals, path) };
+  });
+};
+
+const parseQuicMappings: Section<KatranFileConfig['quicMappings']> = (c, value) => {
+  const seen = new Set<number>();
+  return eachOf(c, value, 'quicMappings', (q, path) => {
+    const o = c.object(q, path, ['address', 'id'], ['address', 'id']);
+    const mapping = { address: c.address(o.address, `${path}.address`), id: c.int(o.id, `${path}.id`, 1, MAX_QUIC_ID) };
+    once(c, seen, mapping.id, `${path}.id`, `server id ${mapping.id} is mapped twice`);
+    return mapping;
+  });
+};
+
+const parseSrcRoutingRules: Section<KatranFileConfig['srcRoutingRules']> = (c, value) => {
+  const seen = new Set<string>();
+  return eachOf(c, value, 'srcRoutingRules', (r, path) => {
+    const o = c.object(r, path, ['srcs', 'dst'], ['srcs', 'dst']);
+    const srcs = c.array(o.srcs, `${path}.srcs`).map((src, j): string => {
+      const at = `${path}.srcs[${j}]`;
+      if (typeof src !== 'string') return c.fail(at, 'must be a network like 10.0.0.0/8');
+      const network = parseCidr(src);
+      if (typeof network === 'string') return c.fail(at, `'${src}' ${network}`);
+      // Networks are compared as katran keys them: masked to the prefix.
+      once(c, seen, formatCidr(network), at, `network ${formatCidr(network)} has more than one rule`);
+      return src;
+    });
+    return { srcs, dst: c.address(o.dst, `${path}.dst`) };
+  });
+};
+
+const parseDecapDsts: Section<string[]> = (c, value) => {
+  const seen = new Set<string>();
+  return eachOf(c, value, 'decapDsts', (d, path) => {
+    const address = c.address(d, path);
+    once(c, seen, addressKey(address), path, `duplicate decap destination ${address}`);
+    return address;
+  });
+};
+
+const parseHealthchecks: Section<KatranFileConfig['healthchecks']> = (c, value) => {
+  const seen = new Set<number>();
+  return eachOf(c, value, 'healthchecks', (h, path) => {
+    const o = c.object(h, path, ['somark', 'address'], ['somark', 'address']);
+    const somark = c.int(o.somark, `${path}.somark`, 0, 0xffffffff);
+    once(c, seen, somark, `${path}.somark`, `somark ${somark} is used twice`);
+    return { somark, address: c.address(o.address, `${path}.address`) };
+  });
+};
+
+const parseMaglev: Section<Pick<KatranFileConfig, 'maglev'>> = (c, v) => {
+  if (v === undefined) return {};
+  if (v !== 'v1' && v !== 'v2') c.fail('$.maglev', "must be 'v1' or 'v2'");
+  return { maglev: v === 'v2' ? MaglevVersion.V2 : MaglevVersion.V1 };
+};
+
+const parseForwardingCores: Section<Pick<KatranFileConfig, 'forwardingCores'>> = (c, v) =>
+  v === undefined ? {} : { forwardingCores: c.array(v, '$.forwardingCores').map((x, i) => c.int(x, `$.forwardingCores[${i}]`, 0, 1023)) };
+
 export function parseKatranConfig(text: string, label: string): KatranFileConfig {
   let json: Json;
   try {
@@ -105,105 +211,23 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
     'mac', 'maglev', 'lruSize', 'forwardingCores', 'katranSrcV4', 'katranSrcV6', 'vips', 'quicMappings', 'srcRoutingRules',
     'decapDsts', 'healthchecks',
   ], ['mac']);
-  const gueSource = (key: 'katranSrcV4' | 'katranSrcV6', family: 4 | 6): string | undefined => {
-    if (top[key] === undefined) return undefined;
-    const text = c.address(top[key], `$.${key}`);
-    if (parseIp(text)!.family !== family) c.fail(`$.${key}`, `must be an IPv${family} address`);
-    return text;
-  };
-  const katranSrcV4 = gueSource('katranSrcV4', 4);
-  const katranSrcV6 = gueSource('katranSrcV6', 6);
-  const mac = typeof top.mac === 'string' && /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(top.mac) && parseMac(top.mac)
-    ? top.mac
-    : c.fail('$.mac', 'must be a MAC address like 00:00:de:ad:be:af');
-  if (top.maglev !== undefined && top.maglev !== 'v1' && top.maglev !== 'v2') c.fail('$.maglev', "must be 'v1' or 'v2'");
-
-  const seenVips = new Set<string>();
-  const vips = c.array(top.vips ?? [], '$.vips').map((v, i): KatranFileVip => {
-    const path = `$.vips[${i}]`;
-    const o = c.object(v, path, ['address', 'port', 'protocol', 'flags', 'reals'], ['address', 'port', 'protocol']);
-    const address = c.address(o.address, `${path}.address`);
-    const port = c.int(o.port, `${path}.port`, 0, 65535);
-    const proto = (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
-    const id = `${addressKey(address)}:${port}:${proto}`;
-    if (seenVips.has(id)) c.fail(path, `duplicate VIP ${address}:${port}/${o.protocol}`);
-    seenVips.add(id);
-    const seenReals = new Set<string>();
-    const reals = c.array(o.reals ?? [], `${path}.reals`).map((r, j): KatranFileReal => {
-      const rp = `${path}.reals[${j}]`;
-      const ro = c.object(r, rp, ['address', 'weight', 'flags'], ['address']);
-      const realAddress = c.address(ro.address, `${rp}.address`);
-      if (seenReals.has(addressKey(realAddress))) c.fail(`${rp}.address`, `duplicate real ${realAddress} in this VIP`);
-      seenReals.add(addressKey(realAddress));
-      return {
-        address: realAddress,
-        weight: ro.weight === undefined ? 1 : c.int(ro.weight, `${rp}.weight`, 0, 0xffffffff),
-        flags: c.flags(ro.flags, `${rp}.flags`, REAL_FLAG_NAMES),
-      };
-    });
-    return { address, port, proto, flags: c.flags(o.flags, `${path}.flags`, VIP_FLAG_NAMES), reals };
-  });
-
-  const seenIds = new Set<number>();
-  const quicMappings = c.array(top.quicMappings ?? [], '$.quicMappings').map((q, i) => {
-    const path = `$.quicMappings[${i}]`;
-    const o = c.object(q, path, ['address', 'id'], ['address', 'id']);
-    const mapping = { address: c.address(o.address, `${path}.address`), id: c.int(o.id, `${path}.id`, 1, MAX_QUIC_ID) };
-    if (seenIds.has(mapping.id)) c.fail(`${path}.id`, `server id ${mapping.id} is mapped twice`);
-    seenIds.add(mapping.id);
-    return mapping;
-  });
-
-  const seenNetworks = new Set<string>();
-  const srcRoutingRules = c.array(top.srcRoutingRules ?? [], '$.srcRoutingRules').map((r, i) => {
-    const path = `$.srcRoutingRules[${i}]`;
-    const o = c.object(r, path, ['srcs', 'dst'], ['srcs', 'dst']);
-    const srcs = c.array(o.srcs, `${path}.srcs`).map((src, j): string => {
-      const at = `${path}.srcs[${j}]`;
-      if (typeof src !== 'string') return c.fail(at, 'must be a network like 10.0.0.0/8');
-      const network = parseCidr(src);
-      if (typeof network === 'string') return c.fail(at, `'${src}' ${network}`);
-      // Networks are compared as katran keys them: masked to the prefix.
-      if (seenNetworks.has(formatCidr(network))) c.fail(at, `network ${formatCidr(network)} has more than one rule`);
-      seenNetworks.add(formatCidr(network));
-      return src;
-    });
-    return { srcs, dst: c.address(o.dst, `${path}.dst`) };
-  });
-
-  const seenDecap = new Set<string>();
-  const decapDsts = c.array(top.decapDsts ?? [], '$.decapDsts').map((d, i) => {
-    const address = c.address(d, `$.decapDsts[${i}]`);
-    if (seenDecap.has(addressKey(address))) c.fail(`$.decapDsts[${i}]`, `duplicate decap destination ${address}`);
-    seenDecap.add(addressKey(address));
-    return address;
-  });
-
-  const seenMarks = new Set<number>();
-  const healthchecks = c.array(top.healthchecks ?? [], '$.healthchecks').map((h, i) => {
-    const path = `$.healthchecks[${i}]`;
-    const o = c.object(h, path, ['somark', 'address'], ['somark', 'address']);
-    const somark = c.int(o.somark, `${path}.somark`, 0, 0xffffffff);
-    if (seenMarks.has(somark)) c.fail(`${path}.somark`, `somark ${somark} is used twice`);
-    seenMarks.add(somark);
-    return { somark, address: c.address(o.address, `${path}.address`) };
-  });
-
+  const katranSrcV4 = parseGueSource(c, top.katranSrcV4, 'katranSrcV4', 4);
+  const katranSrcV6 = parseGueSource(c, top.katranSrcV6, 'katranSrcV6', 6);
+  const mac = parseMacField(c, top.mac);
+  const maglev = parseMaglev(c, top.maglev);
   return {
     source: label,
     mac,
-    ...(top.maglev !== undefined ? { maglev: top.maglev === 'v2' ? MaglevVersion.V2 : MaglevVersion.V1 } : {}),
+    ...maglev,
     ...(top.lruSize !== undefined ? { lruSize: c.int(top.lruSize, '$.lruSize', 1, 2 ** 31) } : {}),
-    ...(top.forwardingCores !== undefined
-      ? { forwardingCores: c.array(top.forwardingCores, '$.forwardingCores').map((x, i) => c.int(x, `$.forwardingCores[${i}]`, 0, 1023)) }
-      : {}),
+    ...parseForwardingCores(c, top.forwardingCores),
     ...(katranSrcV4 !== undefined ? { katranSrcV4 } : {}),
     ...(katranSrcV6 !== undefined ? { katranSrcV6 } : {}),
-    vips,
-    quicMappings,
-    srcRoutingRules,
-    decapDsts,
-    healthchecks,
+    vips: parseVips(c, top.vips),
+    quicMappings: parseQuicMappings(c, top.quicMappings),
+    srcRoutingRules: parseSrcRoutingRules(c, top.srcRoutingRules),
+    decapDsts: parseDecapDsts(c, top.decapDsts),
+    healthchecks: parseHealthchecks(c, top.healthchecks),
   };
 }
 
