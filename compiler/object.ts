@@ -5,14 +5,14 @@
 // them, map references rewritten to map indices (PSEUDO.MAP_IDX / MAP_IDX_VALUE).
 
 import { type Btf, KIND, parseBtf, parseBtfExt } from './btf.js';
-import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, type Section, parseElf } from './elf.js';
+import { type ElfFile, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, parseElf } from './elf.js';
 import { ObjectError, UserError } from '../core/errors.js';
-import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from '../core/isa.js';
+import { SLOT } from '../core/isa.js';
+import { functionsOf, link, symbolsIn, type SourceLines } from './link.js';
 import { MAP_FLAG, MAP_TYPE, isOfMaps } from '../core/map-types.js';
-import type { BpfObject, FuncInfo, MapSpec, Program } from '../core/model.js';
+import type { BpfObject, MapSpec, Program } from '../core/model.js';
 
 const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
-const CALL = CLASS.JMP | JMP.CALL;
 
 export function loadObject(bytes: Uint8Array, source: string): BpfObject {
   try {
@@ -185,31 +185,8 @@ function globalDataMaps(elf: ElfFile, source: string): MapSpec[] {
     }));
 }
 
-function symbolsIn(elf: ElfFile, shndx: number): ElfSymbol[] {
-  return elf.symbols.filter((s) => s.shndx === shndx && s.name !== '' && s.type !== STT.SECTION).sort((a, b) => a.value - b.value);
-}
-
 // ---- programs --------------------------------------------------------------------------
 
-interface Func {
-  section: Section;
-  name: string;
-  /** Byte range inside the section. */
-  start: number;
-  end: number;
-}
-
-function functionsOf(elf: ElfFile, section: Section): Func[] {
-  const syms = symbolsIn(elf, section.index).filter((s) => s.type === STT.FUNC);
-  return syms.map((s, i) => ({
-    section,
-    name: s.name,
-    start: s.value,
-    end: s.size > 0 ? s.value + s.size : (syms[i + 1]?.value ?? section.size),
-  }));
-}
-
-type SourceLines = Map<string, Map<number, string>>;
 
 function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceLines): Program[] {
   const out: Program[] = [];
@@ -222,162 +199,4 @@ function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceL
     for (const main of mains) out.push(link(elf, main, maps, source, lines));
   }
   return out;
-}
-
-/** Lay out `main` and every function it reaches by calls or callbacks, then patch the code. */
-function link(elf: ElfFile, main: Func, maps: MapSpec[], source: string, lines?: SourceLines): Program {
-  const pieces: Func[] = [main];
-  const base: number[] = [0];
-  const key = (f: Func): string => `${f.section.index}:${f.start}`;
-  const placed = new Map<string, number>([[key(main), 0]]);
-  const relocsBySection = new Map<number, Map<number, number>>();
-  const relocAt = (section: Section, offset: number): { type: number; sym: ElfSymbol } | undefined => {
-    let byOffset = relocsBySection.get(section.index);
-    if (!byOffset) {
-      byOffset = new Map((elf.relocations.get(section.index) ?? []).map((r, i) => [r.offset, i]));
-      relocsBySection.set(section.index, byOffset);
-    }
-    const i = byOffset.get(offset);
-    if (i === undefined) return undefined;
-    const r = elf.relocations.get(section.index)![i];
-    return { type: r.type, sym: elf.symbols[r.symbol] };
-  };
-
-  // Where a call or callback in `piece` at byte `at` lands: (section, byte offset).
-  const targetOf = (piece: Func, at: number, view: DataView): { section: Section; offset: number } => {
-    const slot = view.getUint8(at) === LD_IMM64;
-    const imm = view.getInt32(at + 4, true);
-    const rel = relocAt(piece.section, at);
-    const where = `${source}: ${piece.section.name}`;
-    if (!rel) {
-      if (slot) throw new ObjectError(where, `instruction ${at / SLOT}: callback address without a relocation`);
-      return { section: piece.section, offset: at + SLOT + imm * SLOT };
-    }
-    if (rel.sym.shndx === SHN_UNDEF) throw new ObjectError(where, `instruction ${at / SLOT}: call to undefined function '${rel.sym.name}'`);
-    const section = elf.sections[rel.sym.shndx];
-    if (!section || !(section.flags & SHF_EXECINSTR)) throw new ObjectError(where, `instruction ${at / SLOT}: call target '${rel.sym.name}' is not code`);
-    // Calls: imm counts instructions after the call; callbacks (ld_imm64): imm counts bytes.
-    const offset = slot ? rel.sym.value + imm : rel.sym.value + (imm + 1) * SLOT;
-    return { section, offset };
-  };
-
-  // A callback address (bpf_loop): ld_imm64 with BPF_PSEUDO_FUNC, or — as clang emits
-  // it — a plain ld_imm64 relocated against a code section (libbpf makes it PSEUDO_FUNC).
-  const isCallback = (piece: Func, at: number, view: DataView): boolean => {
-    if (view.getUint8(at) !== LD_IMM64) return false;
-    if (view.getUint8(at + 1) >> 4 === PSEUDO.FUNC) return true;
-    const rel = relocAt(piece.section, at);
-    const target = rel && rel.sym.shndx !== SHN_UNDEF ? elf.sections[rel.sym.shndx] : undefined;
-    return !!target && (target.flags & SHF_EXECINSTR) !== 0;
-  };
-
-  const funcAt = (section: Section, offset: number, where: string): Func => {
-    const fn = functionsOf(elf, section).find((f) => f.start === offset);
-    if (fn) return fn;
-    if (offset < 0 || offset >= section.size || offset % SLOT !== 0) throw new ObjectError(where, `call target offset ${offset} is outside ${section.name}`);
-    return { section, name: `${section.name}+${offset}`, start: offset, end: section.size };
-  };
-
-  // Pass 1: discover every reachable function.
-  for (let p = 0; p < pieces.length; p++) {
-    const piece = pieces[p];
-    const view = dataView(piece.section);
-    for (let at = piece.start; at < piece.end; at += SLOT) {
-      const op = view.getUint8(at);
-      const src = view.getUint8(at + 1) >> 4;
-      const isLocalCall = op === CALL && src === CALL_KIND.LOCAL;
-      if (isLocalCall || isCallback(piece, at, view)) {
-        const t = targetOf(piece, at, view);
-        const fn = funcAt(t.section, t.offset, `${source}: ${piece.section.name}: instruction ${(at - piece.start) / SLOT}`);
-        if (!placed.has(key(fn))) {
-          placed.set(key(fn), base[base.length - 1] + (pieces[pieces.length - 1].end - pieces[pieces.length - 1].start) / SLOT);
-          base.push(placed.get(key(fn))!);
-          pieces.push(fn);
-        }
-      }
-      if (op === LD_IMM64) at += SLOT;
-    }
-  }
-
-  // Pass 2: copy and patch.
-  const last = pieces.length - 1;
-  const total = base[last] + (pieces[last].end - pieces[last].start) / SLOT;
-  const image = new Uint8Array(total * SLOT);
-  const out = new DataView(image.buffer);
-  pieces.forEach((piece, p) => {
-    image.set(piece.section.data.subarray(piece.start, piece.end), base[p] * SLOT);
-    const view = dataView(piece.section);
-    for (let at = piece.start; at < piece.end; at += SLOT) {
-      const slot = base[p] + (at - piece.start) / SLOT;
-      const w = slot * SLOT;
-      const op = view.getUint8(at);
-      const src = view.getUint8(at + 1) >> 4;
-      const where = `${source}: ${piece.section.name}: instruction ${slot}`;
-      const callback = isCallback(piece, at, view);
-      if ((op === CALL && src === CALL_KIND.LOCAL) || callback) {
-        const t = targetOf(piece, at, view);
-        const fnSlot = placed.get(key(funcAt(t.section, t.offset, where)))!;
-        out.setInt32(w + 4, fnSlot - (slot + 1), true);
-        if (callback) {
-          out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.FUNC << 4));
-          out.setInt32(w + 12, 0, true);
-        }
-      } else if (op === LD_IMM64) {
-        const rel = relocAt(piece.section, at);
-        if (rel) patchDataReference(elf, rel, maps, out, w, where);
-      } else {
-        const rel = relocAt(piece.section, at);
-        if (rel && rel.type !== R_BPF.NONE) {
-          throw new ObjectError(where, `relocation against '${rel.sym.name}' on an instruction that is neither ld_imm64 nor a call`);
-        }
-      }
-      if (op === LD_IMM64) at += SLOT;
-    }
-  });
-
-  const funcs: FuncInfo[] = pieces.map((f, p) => ({ name: f.name, start: base[p] }));
-  let insns;
-  try {
-    insns = decode(image);
-  } catch (e) {
-    if (e instanceof DecodeError) throw new ObjectError(`${source}: ${main.section.name}: program ${main.name}: instruction ${e.pc}`, e.message);
-    throw e;
-  }
-  // Source lines (.BTF.ext line_info) by slot of the linked program, for messages.
-  const programLines = new Map<number, string>();
-  pieces.forEach((piece, p) => {
-    for (const [offset, text] of lines?.get(piece.section.name) ?? []) {
-      if (offset >= piece.start && offset < piece.end) programLines.set(base[p] + (offset - piece.start) / SLOT, text);
-    }
-  });
-  return { name: main.name, section: main.section.name, insns, funcs, ...(programLines.size ? { lines: programLines } : {}) };
-}
-
-/** ld_imm64 referring to a map (MAP_IDX) or into global data (MAP_IDX_VALUE). */
-function patchDataReference(elf: ElfFile, rel: { type: number; sym: ElfSymbol }, maps: MapSpec[], out: DataView, w: number, where: string): void {
-  const { sym } = rel;
-  if (rel.type !== R_BPF.R64_64) throw new ObjectError(where, `unsupported relocation type ${rel.type} on ld_imm64`);
-  if (sym.shndx === SHN_UNDEF) throw new ObjectError(where, `reference to undefined symbol '${sym.name}'`);
-  const section = elf.sections[sym.shndx];
-  if (!section) throw new ObjectError(where, `symbol '${sym.name}' is in section #${sym.shndx}, which does not exist`);
-  if (section.name === '.maps' || section.name === 'maps') {
-    const index = maps.findIndex((m) => m.name === sym.name && m.section === section.name);
-    if (index < 0) throw new ObjectError(where, `reference to '${sym.name}', which is not a map`);
-    out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.MAP_IDX << 4));
-    out.setInt32(w + 4, index, true);
-    out.setInt32(w + 12, 0, true);
-    return;
-  }
-  const index = maps.findIndex((m) => m.section === section.name && m.initialData !== undefined);
-  if (index < 0) throw new ObjectError(where, `reference to '${sym.name}' in section ${section.name}, which holds no map or global data`);
-  const addend = out.getInt32(w + 4, true);
-  const offset = (sym.type === STT.SECTION ? 0 : sym.value) + addend;
-  if (offset < 0 || offset >= maps[index].valueSize) throw new ObjectError(where, `offset ${offset} is outside ${section.name}`);
-  out.setUint8(w + 1, (out.getUint8(w + 1) & 0x0f) | (PSEUDO.MAP_IDX_VALUE << 4));
-  out.setInt32(w + 4, index, true);
-  out.setInt32(w + 12, offset, true);
-}
-
-function dataView(s: Section): DataView {
-  return new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
 }
