@@ -6,9 +6,13 @@
 // them too, which checks our reading of katran's PacketBuilder and provisioning — and after
 // the run our counters must equal the kernel's.
 //
-// Needs KATRAN_BPF_OBJ (balancer.bpf.o) and KATRAN_SRC (the katran checkout it was built
-// from: the fixtures live in its katran/lib/testing/fixtures/). katran_tester provisions
-// every set the same way (prepareLbData).
+// Each set runs on the object built for it: KATRAN_BPF_OBJ (katran's default build) for the
+// base set, KATRAN_TPR_BPF_OBJ (-DTCP_SERVER_ID_ROUTING) for -tpr, KATRAN_GUE_BPF_OBJ
+// (-DGUE_ENCAP -DGUE_DPORT=9886) for -gue, and KATRAN_SRC (the katran checkout they were
+// built from: the fixtures live in its katran/lib/testing/fixtures/). The object must show
+// it is that build (its maps, the functions in its line info), and then every fixture must
+// meet katran's expectation: whether the kernel passes never decides what is checked.
+// katran_tester provisions every set the same way (prepareLbData).
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,8 +30,8 @@ import { prepareLbData, prepareVipUninitializedLbData, TESTER_CONFIG } from '../
 import { possibleCpus, splitPerCpu, sumPerCpuCounters } from '../support/katran-counters.js';
 import { skip } from '../support/skip.js';
 import { compileObjectFile, engineTwins } from '../support/katran-engines.js';
+import { loadObject } from '../../compiler/object.js';
 
-const object = process.env.KATRAN_BPF_OBJ;
 const source = process.env.KATRAN_SRC;
 const FIXTURES_DIR = join('katran', 'lib', 'testing', 'fixtures');
 const PROGRAM = 'balancer_ingress';
@@ -55,17 +59,33 @@ function failure(f: KatranFixture, got: Outcome): string | undefined {
   return problems.length ? `#${f.number} ${f.description}: ${problems.join('; ')}` : undefined;
 }
 
+/** What an object shows of how it was built. */
+interface BuildFacts {
+  maps: ReadonlySet<string>;
+  /** Every source line in the programs' .BTF.ext line info. */
+  lines: string;
+}
+
+function buildFacts(path: string): BuildFacts {
+  const obj = loadObject(new Uint8Array(readFileSync(path)), path);
+  return {
+    maps: new Set(obj.maps.map((m) => m.name)),
+    lines: obj.programs.flatMap((p) => [...(p.lines?.values() ?? [])]).join('\n'),
+  };
+}
+
+const hasTpr = (f: BuildFacts): boolean => /\btcp_hdr_opt_lookup\b/.test(f.lines);
+const hasGue = (f: BuildFacts): boolean => f.maps.has('pckt_srcs') && /\bGUE_DPORT\b/.test(f.lines);
+
 interface FixtureSet {
   label: string;
   header: string;
   array: string;
-  /** The build the expectations assume. */
-  buildNeeds: string;
-  /**
-   * Whether the object is that build, when its maps tell; otherwise the kernel decides: it
-   * has the build if it passes every fixture.
-   */
-  isBuiltFor?: (maps: ReadonlySet<string>) => boolean;
+  /** The variable naming the object built for this set, and the build it must be. */
+  objectEnv: string;
+  build: string;
+  /** Why the object is not that build, or undefined when it is. */
+  notBuiltFor: (facts: BuildFacts) => string | undefined;
 }
 
 /**
@@ -74,18 +94,30 @@ interface FixtureSet {
  * expectations need TCP server-id routing or GUE encapsulation (to port 9886) compiled in.
  */
 const FIXTURE_SETS: FixtureSet[] = [
-  { label: 'base', header: 'KatranBaseTestFixtures.h', array: 'testFixtures', buildNeeds: "katran's default build (IPIP; a GUE build has pckt_srcs)", isBuiltFor: (maps) => !maps.has('pckt_srcs') },
-  { label: 'TPR (-tpr)', header: 'KatranTPRTestFixtures.h', array: 'tprTestFixtures', buildNeeds: 'a balancer built with -DTCP_SERVER_ID_ROUTING' },
-  { label: 'GUE (-gue)', header: 'KatranGueTestFixtures.h', array: 'gueTestFixtures', buildNeeds: 'a balancer built with -DGUE_ENCAP -DGUE_DPORT=9886' },
+  {
+    label: 'base', header: 'KatranBaseTestFixtures.h', array: 'testFixtures', objectEnv: 'KATRAN_BPF_OBJ', build: "katran's default build",
+    notBuiltFor: (f) => (hasGue(f) ? 'it encapsulates with GUE' : hasTpr(f) ? 'it routes by TCP server id' : undefined),
+  },
+  {
+    label: 'TPR (-tpr)', header: 'KatranTPRTestFixtures.h', array: 'tprTestFixtures', objectEnv: 'KATRAN_TPR_BPF_OBJ', build: 'a balancer built with -DTCP_SERVER_ID_ROUTING',
+    notBuiltFor: (f) => (hasTpr(f) ? undefined : 'its code has no TCP option lookup (tcp_hdr_opt_lookup)'),
+  },
+  {
+    label: 'GUE (-gue)', header: 'KatranGueTestFixtures.h', array: 'gueTestFixtures', objectEnv: 'KATRAN_GUE_BPF_OBJ', build: 'a balancer built with -DGUE_ENCAP -DGUE_DPORT=9886',
+    notBuiltFor: (f) => (hasGue(f) ? undefined : 'it has no pckt_srcs map or no GUE header code (GUE_DPORT)'),
+  },
 ];
 
 for (const set of FIXTURE_SETS) {
-  test(`katran_tester's ${set.label} fixtures pass on katran in userspace (and on the kernel)`, () => {
+  test(`katran_tester's ${set.label} fixtures pass on katran in userspace and on the kernel`, () => {
     const what = `katran_tester's ${set.label} fixtures`;
-    if (!object) return void skip(what, "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+    const object = process.env[set.objectEnv];
+    if (!object) return void skip(what, `set ${set.objectEnv} to ${set.build}`);
     if (!source) return void skip(what, 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
     const header = join(source, FIXTURES_DIR, set.header);
     if (!existsSync(header)) return void skip(what, `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
+    const wrongBuild = set.notBuiltFor(buildFacts(object));
+    assert.not.ok(wrongBuild, `${set.objectEnv}=${object} must be ${set.build}, but ${wrongBuild}`);
     runFixtureSet(set, readKatranFixtures(readFileSync(header, 'utf8'), set.array), object);
   });
 }
@@ -94,9 +126,8 @@ const describeOutcome = (o: Outcome): string => `${o.verdict} ${hex(o.packet)}${
 
 /**
  * Runs one set on wasm, the interpreter and (when it can) the kernel. Userspace must give
- * the kernel's verdict and bytes on every fixture, and its counters afterwards. Every
- * fixture must also meet katran's expectation when the object is the build the set assumes;
- * otherwise that comparison is skipped, saying which build it needs.
+ * the kernel's verdict and bytes on every fixture, and its counters afterwards; every
+ * fixture must meet katran's expectation on every engine.
  */
 function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: string): void {
   const label = set.label;
@@ -144,12 +175,6 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
   const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
   console.log(`REPORT katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
     (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''));
-  const mapNames = new Set(loaded.manifest.maps.map((m) => m.name));
-  const builtFor = set.isBuiltFor ? set.isBuiltFor(mapNames) : outcomes.kernel !== undefined && failures.kernel!.length === 0;
-  if (!builtFor) {
-    skip(`katran_tester's ${label} fixtures against katran's expectations`, `${set.buildNeeds}${outcomes.kernel ? ` (the kernel passes ${passed('kernel')} with this object)` : ''}`);
-    return;
-  }
   for (const engine of Object.keys(outcomes)) assert.equal(failures[engine], [], `${engine}: fixtures that failed`);
 }
 
