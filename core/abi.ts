@@ -94,6 +94,16 @@ export const DESC_WORD = {
   LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
   F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
 } as const;
+/**
+ * The map lock (DESC_WORD.LOCK) holds its owner, never a bare 1, so that the runtime can
+ * release what a trapped packet left held: a compiled module's own map code writes
+ * `lockOwnerOfCpu(cpu)` (its worker's CPU + 1), JS code a negative per-thread token.
+ * Spinning gives up after LOCK_SPIN_LIMIT attempts (the operation returns -EBUSY, as the
+ * kernel's hash maps may), so no thread waits forever on an owner that died.
+ */
+export const lockOwnerOfCpu = (cpu: number): number => cpu + 1;
+export const LOCK_SPIN_LIMIT = 1 << 24;
+export const EBUSY = -16;
 /** Hash family: descriptor words 10-15. */
 export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
 /** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
@@ -115,9 +125,10 @@ export const CALLX_IMPORT = 'callx';
 /** Fault raised by compiled code: (i32 kind, i32 pc) -> never returns (throws). */
 export const FAULT_IMPORT = 'fault';
 
-export const FAULT = { BUDGET: 1, UNKNOWN_HELPER: 2, DIV_BY_ZERO: 3, BAD_CALL: 4 } as const;
+export const FAULT = { BUDGET: 1, UNKNOWN_HELPER: 2, DIV_BY_ZERO: 3, BAD_CALL: 4, BAD_POINTER: 5 } as const;
 export const FAULT_NAME: Record<number, string> = {
   [FAULT.BUDGET]: 'instruction budget exhausted',
+  [FAULT.BAD_POINTER]: 'helper pointer argument outside memory',
   [FAULT.UNKNOWN_HELPER]: 'unknown helper',
   [FAULT.DIV_BY_ZERO]: 'division by zero',
   [FAULT.BAD_CALL]: 'bad call target',
