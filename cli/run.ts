@@ -81,7 +81,9 @@ export async function runCommand(args: RunArgs): Promise<void> {
     process.off('SIGTERM', stop);
   }
   const t = run.totals();
-  print(`total: ${t.total} packets; ${Object.entries(t.packets).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}`);
+  // Faults are among the XDP_ABORTED packets; said apart so that a crashing program shows.
+  const faults = t.faults ? `; faults ${t.faults}` : '';
+  print(`total: ${t.total} packets; ${Object.entries(t.packets).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}${faults}`);
   // Every UMEM frame should be back in the fill ring once traffic stops: a lost frame shows here.
   const sockets = run.socketStatistics();
   if (args.mode === 'afxdp' && sockets.every((s) => s)) {

@@ -59,6 +59,8 @@ interface CaptureRun {
   /** One JSON-ready object per packet. */
   lines: Record<string, unknown>[];
   repeatedNs: bigint;
+  /** Packets whose run faulted (the last run of each, as for the actions). */
+  faults: number;
 }
 
 /** Run a capture through the program (each packet `repeat` times); nothing printed. */
@@ -67,7 +69,7 @@ function runCapture(machine: BpfMachine, args: Pick<TestRunArgs, 'pcap' | 'progr
   const program = machine.program(args.program).name;
   const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget });
   const records = readPcap(read(args.pcap), args.pcap);
-  const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n };
+  const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
   records.forEach((record, index) => {
     let result;
     try {
@@ -84,7 +86,10 @@ function runCapture(machine: BpfMachine, args: Pick<TestRunArgs, 'pcap' | 'progr
     run.counts.set(result.actionName, (run.counts.get(result.actionName) ?? 0) + 1);
     run.out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet.slice() });
     const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
-    if (result.fault) line.fault = result.fault;
+    if (result.fault) {
+      line.fault = result.fault;
+      run.faults++;
+    }
     run.lines.push(line);
   });
   return run;
@@ -100,6 +105,7 @@ export function testRun(args: TestRunArgs): void {
   } else {
     print(`${run.packets} packets through ${run.program} (${args.engine})`);
     for (const [name, n] of [...run.counts].sort()) print(`  ${name.padEnd(13)} ${n}`);
+    if (run.faults) print(`  ${'faults'.padEnd(13)} ${run.faults} (among XDP_ABORTED; --json names each)`);
     if (args.repeat > 1 && run.packets) {
       const runs = BigInt(run.packets * (args.repeat - 1));
       print(`  ${Number(run.repeatedNs / runs).toFixed(0)} ns per packet over ${runs} repeated runs`);

@@ -8,12 +8,18 @@
 // - updates (HASH, LRU_HASH) run under the map's spin lock: in place for an existing key,
 //   else a node from the pool's free list or its current chunk, or, for a full LRU, the
 //   least recently used entry; publication is an atomic store of the bucket head;
+// - the lock word holds the worker's CPU + 1 (abi.ts lockOwnerOfCpu), so that after a trap
+//   here (wasm has no `finally`) the runtime frees what this worker held; spinning gives up
+//   with -EBUSY after LOCK_SPIN_LIMIT attempts; key and value pointers are checked against
+//   the memory before the lock is taken, as the runtime's helpers check them, so a bad
+//   pointer faults the packet with the map untouched (FAULT.BAD_POINTER);
 // - ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return the inner map's handle.
 // Anything else — other map types, per-CPU updates, a pool that needs a new chunk from
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
-import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, POOL_WORD } from '../core/map-layout.js';
+import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, LOCK_SPIN_LIMIT, POOL_WORD } from '../core/map-layout.js';
+import { FAULT, FAULT_IMPORT, WASM_PAGE } from '../core/abi.js';
 import { ERRNO, UPDATE_FLAG } from '../core/errno.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import { KEY_HASH } from '../core/key-hash.js';
@@ -28,6 +34,7 @@ const EINVAL = -ERRNO.EINVAL;
 const EEXIST = -ERRNO.EEXIST;
 const ENOENT = -ERRNO.ENOENT;
 const E2BIG = -ERRNO.E2BIG;
+const EBUSY = -ERRNO.EBUSY;
 
 type Expr = binaryen.ExpressionRef;
 
@@ -114,15 +121,24 @@ function addFind(m: binaryen.Module): void {
 }
 
 /** Expressions over a map descriptor (local `handle`) and an entry (local `entry`). */
-function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number, next: number) {
+function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number, next: number, cpuGlobal: string) {
   const { get, set, c } = locals(m);
+  /** This worker's token in the lock word (abi.ts lockOwnerOfCpu). */
+  const owner = (): Expr => m.i32.add(m.global.get(cpuGlobal, i32), c(1));
   const word = (index: number): Expr => m.i32.load(index * 4, 4, get(handle));
   const storeWord = (index: number, value: Expr): Expr => m.i32.store(index * 4, 4, get(handle), value);
   const field = (e: Expr, offset: number): Expr => m.i32.load(offset, 4, e);
   const setField = (e: Expr, offset: number, value: Expr): Expr => m.i32.store(offset, 4, e, value);
   const lockAddr = (): Expr => m.i32.add(get(handle), c(DESC_WORD.LOCK * 4));
   return {
-    word, storeWord, field, setField, lockAddr,
+    word, storeWord, field, setField, lockAddr, owner,
+    /** Takes the lock if it is free: 1 if taken. */
+    tryLock: (): Expr => m.i32.eqz(m.i32.atomic.rmw.cmpxchg(0, lockAddr(), c(0), owner())),
+    /** Whether [addr, addr + len) reaches beyond the memory (64-bit sums: no wrap-around). */
+    outsideMemory: (addr: Expr, len: Expr): Expr => m.i64.gt_u(
+      m.i64.add(m.i64.extend_u(addr), m.i64.extend_u(len)),
+      m.i64.mul(m.i64.extend_u(m.memory.size('0')), m.i64.const(WASM_PAGE)),
+    ),
     /** LRU list: take `entry` out (runtime hash.ts lruUnlink). */
     lruUnlink: (): Expr => m.block(null, [
       set(prev, field(get(entry), HASH_ENTRY.PREV)),
@@ -154,7 +170,7 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
   ensureShared(m);
   const { get, set, c } = locals(m);
   const [HANDLE, KEY, TYPE, ENTRY, LEN, I, PREV, NEXT] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT);
+  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT, cpuGlobal);
   const { word, isType } = ops;
 
   // ARRAY_OF_MAPS: a u32 index; a set slot (presence word 1) holds the inner handle.
@@ -170,7 +186,7 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
   const touch = m.if(
     m.i32.and(isType(TYPE, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH), m.i32.ne(word(HASH_DESC.LRU_HEAD), get(ENTRY))),
     m.if(
-      m.i32.eqz(m.i32.atomic.rmw.cmpxchg(0, ops.lockAddr(), c(0), c(1))),
+      ops.tryLock(),
       m.block(null, [
         m.if(m.i32.ne(ops.field(get(ENTRY), HASH_ENTRY.PREV), c(HASH_ENTRY_DEAD)), m.block(null, [ops.lruUnlink(), ops.lruPush()])),
         m.i32.atomic.store(0, ops.lockAddr(), c(0)),
@@ -207,12 +223,13 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
 /**
  * Adds `name(handle, key, value, flags) -> i32` (0 or -errno) for HASH and LRU_HASH maps;
  * everything else, and a pool that has to grow, through `fallback` (the i32 import).
+ * `cpuGlobal` holds the worker's CPU, whose token the lock word takes.
  */
-export function addHashUpdate(m: binaryen.Module, name: string, fallback: string): void {
+export function addHashUpdate(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string): void {
   ensureShared(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
-  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT);
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT, cpuGlobal);
   const { word, field, setField, isType } = ops;
   const fallbackCall = (): Expr => m.call(fallback, [get(HANDLE), get(KEY), get(VALUE), get(FLAGS)], i32);
   const unlockAnd = (result: Expr): Expr => m.block(null, [m.i32.atomic.store(0, ops.lockAddr(), c(0)), m.return(result)]);
@@ -286,10 +303,20 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
     set(TYPE, word(DESC_WORD.TYPE)),
     m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH)), m.return(fallbackCall())),
-    m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
     set(LEN, word(DESC_WORD.KEY)),
+    // The runtime's helpers check both pointers before anything else; so does this.
+    m.if(
+      m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), word(DESC_WORD.VALUE))),
+      m.block(null, [m.call(FAULT_IMPORT, [c(FAULT.BAD_POINTER), c(-1)], binaryen.none), m.unreachable()]),
+    ),
+    m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
     set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
-    m.loop('lock', m.br('lock', m.i32.atomic.rmw.cmpxchg(0, ops.lockAddr(), c(0), c(1)))),
+    set(SPIN, c(LOCK_SPIN_LIMIT)),
+    m.loop('lock', m.if(m.i32.eqz(ops.tryLock()), m.block(null, [
+      set(SPIN, m.i32.sub(get(SPIN), c(1))),
+      m.if(m.i32.eqz(get(SPIN)), m.return(c(EBUSY))),
+      m.br('lock'),
+    ]))),
     set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
     m.if(
       get(ENTRY),
@@ -303,7 +330,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     m.i32.atomic.store(0, ops.lockAddr(), c(0)),
     c(0),
   ], i32);
-  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(8).fill(i32), body);
+  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(9).fill(i32), body);
 }
 
 /**

@@ -541,7 +541,7 @@ class FunctionGenerator {
   private ownMapFunction(helper: string, importName: string): string | undefined {
     const add = helper === 'map_lookup_elem'
       ? (name: string) => addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
-      : helper === 'map_update_elem' ? (name: string) => addHashUpdate(this.m, name, importName) : undefined;
+      : helper === 'map_update_elem' ? (name: string) => addHashUpdate(this.m, name, importName, G_CPU) : undefined;
     if (!add) return undefined;
     const name = `${helper}$wasm`;
     if (!this.ownFunctions.has(name)) {

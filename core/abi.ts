@@ -58,9 +58,10 @@ export const CALLX_IMPORT = 'callx';
 /** Fault raised by compiled code: (i32 kind, i32 pc) -> never returns (throws). */
 export const FAULT_IMPORT = 'fault';
 
-export const FAULT = { BUDGET: 1, UNKNOWN_HELPER: 2, DIV_BY_ZERO: 3, BAD_CALL: 4 } as const;
+export const FAULT = { BUDGET: 1, UNKNOWN_HELPER: 2, DIV_BY_ZERO: 3, BAD_CALL: 4, BAD_POINTER: 5 } as const;
 export const FAULT_NAME: Record<number, string> = {
   [FAULT.BUDGET]: 'instruction budget exhausted',
+  [FAULT.BAD_POINTER]: 'helper pointer argument outside memory',
   [FAULT.UNKNOWN_HELPER]: 'unknown helper',
   [FAULT.DIV_BY_ZERO]: 'division by zero',
   [FAULT.BAD_CALL]: 'bad call target',

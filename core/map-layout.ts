@@ -8,6 +8,15 @@ export const DESC_WORD = {
   LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
   F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
 } as const;
+/**
+ * The map lock (DESC_WORD.LOCK) holds its owner, never a bare 1, so that the runtime can
+ * release what a trapped packet left held: a compiled module's own map code writes
+ * `lockOwnerOfCpu(cpu)` (its worker's CPU + 1), JS code a negative per-thread token.
+ * Spinning gives up after LOCK_SPIN_LIMIT attempts (the operation returns -EBUSY, as the
+ * kernel's hash maps may), so no thread waits forever on an owner that died.
+ */
+export const lockOwnerOfCpu = (cpu: number): number => cpu + 1;
+export const LOCK_SPIN_LIMIT = 1 << 24;
 /** Hash family: descriptor words 10-15. */
 export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
 /** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */

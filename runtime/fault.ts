@@ -18,6 +18,17 @@ export class BpfFault extends Error {
   }
 }
 
+/**
+ * Whatever a packet's run threw, as the fault that aborts that packet: a wasm trap, a
+ * BpfFault, or an exception out of a helper (a RangeError from a view, a MapError, a
+ * stack overflow) — none of them may end the process or reach the next packet.
+ */
+export function packetFault(error: unknown): BpfFault {
+  if (error instanceof BpfFault || error instanceof WebAssembly.RuntimeError) return asFault(error);
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new BpfFault(FAULT_TRAP, -1, `exception in the runtime: ${message}`);
+}
+
 /** Normalise what a run threw: BpfFault as is, a wasm trap as a BpfFault, anything else rethrown. */
 export function asFault(error: unknown): BpfFault {
   if (error instanceof BpfFault) return error;

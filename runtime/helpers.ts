@@ -1,7 +1,12 @@
 // BPF helpers for one worker, by their Linux names (compiler/abi.ts HELPERS): the same
 // functions serve compiled modules (as imports) and the interpreter. Arguments arrive as
 // the raw 64-bit registers; results follow the kernel's conventions (0 / -errno).
+// Pointer arguments are checked against the memory before use: the kernel's verifier
+// proves them valid, ours does not, and a typed-array copy would silently clamp where
+// wasm traps. A bad one faults the packet (FAULT.BAD_POINTER), on both engines alike.
 
+import { FAULT } from '../core/abi.js';
+import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
 import type { HelperImports } from './interp.js';
@@ -32,23 +37,46 @@ export interface HelperEnv {
 const addr = (r: bigint): number => Number(r & 0xffffffffn);
 const int32 = (r: bigint): number => Number(BigInt.asIntN(32, r));
 
+/** A checker that `len` bytes at `at` lie inside the memory, else faults the packet. */
+export function pointerCheck(memory: WebAssembly.Memory): (helper: string, what: string, at: number, len: number) => void {
+  // The memory only grows: its size is re-read only when an access seems to lie beyond it.
+  let size = memory.buffer.byteLength;
+  return (helper, what, at, len) => {
+    if (at + len <= size || at + len <= (size = memory.buffer.byteLength)) return;
+    const where = `0x${at.toString(16)}`;
+    throw new BpfFault(FAULT.BAD_POINTER, -1, `helper pointer argument outside memory: ${helper} ${what} ${where} (${len} bytes)`);
+  };
+}
+
 export function makeHelpers(env: HelperEnv): HelperImports {
   const { maps, cpu } = env;
   const mapOf = (r: bigint) => maps.get(addr(r));
   const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
+  const check = pointerCheck(env.memory);
   return {
-    map_lookup_elem: (m, key) => BigInt(mapOf(m)?.lookup(addr(key), cpu) ?? 0),
+    map_lookup_elem: (m, key) => {
+      const map = mapOf(m);
+      if (!map) return 0n;
+      check('map_lookup_elem', 'key', addr(key), map.keySize);
+      return BigInt(map.lookup(addr(key), cpu));
+    },
     map_update_elem: (m, key, value, flags) => {
       const map = mapOf(m);
-      return map ? BigInt(map.update(addr(key), addr(value), flags, cpu)) : EINVAL;
+      if (!map) return EINVAL;
+      check('map_update_elem', 'key', addr(key), map.keySize);
+      check('map_update_elem', 'value', addr(value), map.valueSize);
+      return BigInt(map.update(addr(key), addr(value), flags, cpu));
     },
     map_delete_elem: (m, key) => {
       const map = mapOf(m);
-      return map ? BigInt(map.delete(addr(key))) : EINVAL;
+      if (!map) return EINVAL;
+      check('map_delete_elem', 'key', addr(key), map.keySize);
+      return BigInt(map.delete(addr(key)));
     },
     map_lookup_percpu_elem: (m, key, c) => {
       const map = mapOf(m);
       if (!map || c >= BigInt(map.cpus)) return 0n;
+      check('map_lookup_percpu_elem', 'key', addr(key), map.keySize);
       return BigInt(map.lookup(addr(key), Number(c)));
     },
     ktime_get_ns: () => env.clock(),
@@ -60,19 +88,25 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     get_smp_processor_id: () => BigInt(cpu),
     get_numa_node_id: () => 0n,
     trace_printk: (fmt, size, a1, a2, a3) => {
+      check('trace_printk', 'format', addr(fmt), Number(size & 0xffffn));
       const mem = bytes();
       const line = formatPrintk(mem.subarray(addr(fmt), addr(fmt) + Number(size & 0xffffn)), [a1, a2, a3], mem);
       if (line === undefined) return EINVAL;
       env.trace(line.replace(/\n$/, ''));
       return BigInt(line.length);
     },
-    csum_diff: (from, fromSize, to, toSize, seed) => csumDiff(bytes(), addr(from), Number(fromSize), addr(to), Number(toSize), seed),
+    csum_diff: (from, fromSize, to, toSize, seed) => {
+      if (!csumSizesValid(fromSize, toSize)) return EINVAL;
+      check('csum_diff', 'from', addr(from), Number(fromSize));
+      check('csum_diff', 'to', addr(to), Number(toSize));
+      return csumDiff(bytes(), addr(from), Number(fromSize), addr(to), Number(toSize), seed);
+    },
     xdp_adjust_head: (_ctx, delta) => BigInt(env.xdp.adjustHead(int32(delta))),
     xdp_adjust_meta: (_ctx, delta) => BigInt(env.xdp.adjustMeta(int32(delta))),
     xdp_adjust_tail: (_ctx, delta) => BigInt(env.xdp.adjustTail(int32(delta))),
     xdp_get_buff_len: () => BigInt(env.xdp.length),
-    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load'),
-    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store'),
+    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load', check),
+    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store', check),
     redirect: (ifindex, flags) => {
       if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
       env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };
@@ -97,7 +131,9 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     },
     ringbuf_output: (m, data, size, flags) => {
       const map = mapOf(m);
-      return map instanceof RingbufMap ? BigInt(map.output(addr(data), Number(size), Number(flags))) : EINVAL;
+      if (!(map instanceof RingbufMap)) return EINVAL;
+      check('ringbuf_output', 'data', addr(data), Number(size));
+      return BigInt(map.output(addr(data), Number(size), Number(flags)));
     },
     ringbuf_reserve: (m, size, flags) => {
       const map = mapOf(m);
@@ -129,7 +165,7 @@ function ringbufOfSample(maps: MapTable, sample: number): RingbufMap | undefined
  * `from` words and the seed. Sizes must be multiples of 4 (kernel: -EINVAL).
  */
 export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: bigint): bigint {
-  if (fromSize % 4 || toSize % 4 || fromSize > 512 || toSize > 512) return EINVAL;
+  if (!csumSizesValid(BigInt(fromSize), BigInt(toSize))) return EINVAL;
   const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   let sum = BigInt(seed & 0xffffffffn);
   for (let i = 0; i < fromSize; i += 4) sum += BigInt(~view.getUint32(from + i, true) >>> 0);
@@ -138,9 +174,18 @@ export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: nu
   return sum;
 }
 
-function copyPacket(xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store'): bigint {
+/** The sizes bpf_csum_diff accepts: multiples of 4, at most 512 bytes each. */
+function csumSizesValid(fromSize: bigint, toSize: bigint): boolean {
+  return fromSize % 4n === 0n && toSize % 4n === 0n && fromSize >= 0n && toSize >= 0n && fromSize <= 512n && toSize <= 512n;
+}
+
+function copyPacket(
+  xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store',
+  check: ReturnType<typeof pointerCheck>,
+): bigint {
   const start = xdp.data + off;
   if (off < 0 || len <= 0 || start + len > xdp.dataEnd) return EINVAL;
+  check(`xdp_${dir}_bytes`, 'buffer', buf, len);
   if (dir === 'load') mem.copyWithin(buf, start, start + len);
   else mem.copyWithin(start, buf, buf + len);
   return 0n;
@@ -152,10 +197,27 @@ function copyPacket(xdp: XdpContext, mem: Uint8Array, off: number, buf: number, 
  */
 export function makeI32Helpers(env: HelperEnv): Record<string, (...args: number[]) => number> {
   const { maps, cpu } = env;
+  const check = pointerCheck(env.memory);
   return {
-    map_lookup_elem: (m, key) => maps.get(m >>> 0)?.lookup(key >>> 0, cpu) ?? 0,
-    map_update_elem: (m, key, value, flags) => maps.get(m >>> 0)?.update(key >>> 0, value >>> 0, flags >>> 0, cpu) ?? -22,
-    map_delete_elem: (m, key) => maps.get(m >>> 0)?.delete(key >>> 0) ?? -22,
+    map_lookup_elem: (m, key) => {
+      const map = maps.get(m >>> 0);
+      if (!map) return 0;
+      check('map_lookup_elem', 'key', key >>> 0, map.keySize);
+      return map.lookup(key >>> 0, cpu);
+    },
+    map_update_elem: (m, key, value, flags) => {
+      const map = maps.get(m >>> 0);
+      if (!map) return -22;
+      check('map_update_elem', 'key', key >>> 0, map.keySize);
+      check('map_update_elem', 'value', value >>> 0, map.valueSize);
+      return map.update(key >>> 0, value >>> 0, flags >>> 0, cpu);
+    },
+    map_delete_elem: (m, key) => {
+      const map = maps.get(m >>> 0);
+      if (!map) return -22;
+      check('map_delete_elem', 'key', key >>> 0, map.keySize);
+      return map.delete(key >>> 0);
+    },
     xdp_adjust_head: (_ctx, delta) => env.xdp.adjustHead(delta | 0),
     xdp_adjust_meta: (_ctx, delta) => env.xdp.adjustMeta(delta | 0),
     xdp_adjust_tail: (_ctx, delta) => env.xdp.adjustTail(delta | 0),

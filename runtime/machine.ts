@@ -3,11 +3,12 @@
 // the very same memory, maps and helpers. A run-time fault aborts only that packet.
 
 import { STACK_AREA } from '../core/abi.js';
+import { lockOwnerOfCpu } from '../core/map-layout.js';
 import type { Manifest } from '../core/manifest.js';
 import { manifestPrograms } from '../core/manifest.js';
 import type { Program } from '../core/model.js';
 import { UserError } from '../core/errors.js';
-import { BpfFault, asFault } from './fault.js';
+import { packetFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
@@ -85,6 +86,10 @@ export class XdpWorker {
   private readonly interp?: Interpreter;
   /** Packets this worker aborted (faults). */
   aborted = 0;
+  /** Map locks freed after faults (held by this worker's compiled map code when it trapped). */
+  locksReleased = 0;
+  private resolvedName: string | undefined;
+  private resolvedRun: () => number = () => 0;
 
   constructor(readonly machine: BpfMachine, readonly cpu: number, opts: WorkerOptions) {
     const heap = machine.maps.heap;
@@ -150,16 +155,37 @@ export class XdpWorker {
     return typeof r === 'string' ? XDP_ACTION.ABORTED : r;
   }
 
-  /** The program's action, or the fault's message (the fault is counted in `aborted`). */
+  /**
+   * The program's action, or the fault's message (the fault is counted in `aborted`).
+   * Anything the run throws aborts this packet only: the locks this worker's compiled map
+   * code held when it trapped are freed (JS map code frees its own in `finally`), so the
+   * next packet, the other workers and the control plane find the maps usable.
+   */
   private execute(programName: string): number | string {
+    const run = this.resolve(programName); // an unknown name is the caller's error, not a fault
     this.tailCalls.count = 0;
     try {
-      if (this.instance) return this.instance.run32(programName, this.xdp.ctx);
-      return Number(this.interp!.run(this.machine.program(programName), BigInt(this.xdp.ctx)) & 0xffffffffn);
+      return run();
     } catch (e) {
-      const fault: BpfFault = asFault(e);
+      this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
       this.aborted++;
-      return fault.message;
+      return packetFault(e).message;
     }
+  }
+
+  private resolve(programName: string): () => number {
+    if (programName !== this.resolvedName) {
+      const ctx = this.xdp.ctx;
+      if (this.instance) {
+        const fn = this.instance.entry32(programName);
+        this.resolvedRun = () => fn(ctx);
+      } else {
+        const program = this.machine.program(programName);
+        const interp = this.interp!;
+        this.resolvedRun = () => Number(interp.run(program, BigInt(ctx)) & 0xffffffffn);
+      }
+      this.resolvedName = programName;
+    }
+    return this.resolvedRun;
   }
 }

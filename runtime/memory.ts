@@ -9,6 +9,8 @@
 // bumps the generation word, so that every thread notices with a plain read of one word
 // and refreshes its views; reading `memory.buffer` on every operation costs ~30 ns.
 
+import { threadId } from 'node:worker_threads';
+import { LOCK_SPIN_LIMIT } from '../core/map-layout.js';
 import { type MemoryLayout, WASM_PAGE } from '../core/abi.js';
 
 const HEAP_MAGIC = 0x50414548; // 'HEAP'
@@ -16,15 +18,33 @@ const HEAP_MAGIC = 0x50414548; // 'HEAP'
 const H = { MAGIC: 0, LOCK: 1, GEN: 2, CURSOR: 3, DESC_NEXT: 4, DESC_BASE: 5, DESC_SIZE: 6, DESC_COUNT: 7, MAX_CPUS: 8 };
 export const HEAP_HEADER_SIZE = 64;
 
-/** Takes the spin lock in `i32[index]` (0 = free, 1 = held). */
-export function spinLock(i32: Int32Array, index: number): void {
-  while (Atomics.compareExchange(i32, index, 0, 1) !== 0) {
+/**
+ * The token JS code of this thread writes into the locks it takes: negative, so it never
+ * equals a compiled module's owner (its worker's CPU + 1, abi.ts lockOwnerOfCpu). JS
+ * releases its locks in `finally`; the token says who held a lock if a thread died.
+ */
+export const JS_LOCK_OWNER = -(threadId + 1);
+
+/**
+ * Takes the spin lock in `i32[index]` (0 = free, else the owner's token). Gives up after
+ * LOCK_SPIN_LIMIT attempts and returns false, so that a lock left behind by a dead owner
+ * turns into -EBUSY instead of a hung thread.
+ */
+export function spinLock(i32: Int32Array, index: number, owner = JS_LOCK_OWNER): boolean {
+  for (let i = 0; i < LOCK_SPIN_LIMIT; i++) {
     // Holders keep the lock for a few hundred instructions; spinning beats sleeping.
+    if (Atomics.compareExchange(i32, index, 0, owner) === 0) return true;
   }
+  return false;
 }
 
-export function tryLock(i32: Int32Array, index: number): boolean {
-  return Atomics.compareExchange(i32, index, 0, 1) === 0;
+export function tryLock(i32: Int32Array, index: number, owner = JS_LOCK_OWNER): boolean {
+  return Atomics.compareExchange(i32, index, 0, owner) === 0;
+}
+
+/** Frees the lock only if `owner` holds it (releasing what a trapped run left behind). */
+export function releaseIfOwned(i32: Int32Array, index: number, owner: number): boolean {
+  return Atomics.compareExchange(i32, index, owner, 0) === owner;
 }
 
 export function unlock(i32: Int32Array, index: number): void {
@@ -135,6 +155,11 @@ export class SharedHeap {
     return this.view.i32[this.w + H.DESC_COUNT]!;
   }
 
+  /** Descriptors handed out so far (static maps first, then inner maps). */
+  get descUsed(): number {
+    return Math.min(Atomics.load(this.view.i32, this.w + H.DESC_NEXT), this.descCount);
+  }
+
   /** Bytes handed out so far end here (for tests and statistics). */
   get cursor(): number {
     return this.view.u32[this.w + H.CURSOR]!;
@@ -143,7 +168,7 @@ export class SharedHeap {
   /** Zeroed memory of `size` bytes aligned to `alignTo` (a power of two), or 0 if the memory cannot grow. */
   alloc(size: number, alignTo = 8): number {
     const { i32 } = this.view;
-    spinLock(i32, this.w + H.LOCK);
+    if (!spinLock(i32, this.w + H.LOCK)) return 0;
     try {
       const start = (((i32[this.w + H.CURSOR]! >>> 0) + alignTo - 1) & ~(alignTo - 1)) >>> 0;
       const end = start + size;

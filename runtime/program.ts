@@ -55,13 +55,23 @@ export class ProgramInstance {
 
   /** Run a program for its low 32 bits of r0 (an XDP verdict): no BigInt on the way back. */
   run32(name: string, r1: number): number {
-    const fn = this.entries32.get(name);
-    if (!fn) return Number(this.run(name, r1) & 0xffffffffn);
+    const fn = this.entry32(name);
     try {
-      return fn(r1, 0) >>> 0;
+      return fn(r1);
     } catch (e) {
       throw asFault(e);
     }
+  }
+
+  /**
+   * The program as a function of r1 returning r0's low 32 bits, unsigned; throws a
+   * UserError for an unknown name. Calling it throws whatever the run throws, unwrapped.
+   */
+  entry32(name: string): (r1: number) => number {
+    const fn = this.entries32.get(name);
+    if (fn) return (r1) => fn(r1, 0) >>> 0;
+    const wide = this.entry(name);
+    return (r1) => Number(BigInt.asUintN(32, wide(r1, 0)));
   }
 
   entry(name: string): Entry {

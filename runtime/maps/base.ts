@@ -30,6 +30,8 @@ export const EINVAL = -ERRNO.EINVAL;
 export const ENOMEM = -ERRNO.ENOMEM;
 export const ENOSPC = -ERRNO.ENOSPC;
 export const EOPNOTSUPP = -ERRNO.EOPNOTSUPP;
+/** A map lock that stays held past the spin limit (memory.ts spinLock). */
+export const EBUSY = -ERRNO.EBUSY;
 
 /** The operations helpers call, on addresses inside linear memory; results are 0 or -errno. */
 export interface BpfMap {
@@ -132,7 +134,7 @@ export abstract class BaseMap implements BpfMap {
    * atomic with respect to other threads doing the same. `fn` must not update this map.
    */
   locked<T>(fn: () => T): T {
-    spinLock(this.v.i32, this.w + D.LOCK);
+    if (!spinLock(this.v.i32, this.w + D.LOCK)) this.fail('lock', 'EBUSY', 'the map\'s lock stays held (its owner may have died)');
     try {
       return fn();
     } finally {
@@ -159,6 +161,7 @@ export abstract class BaseMap implements BpfMap {
       case E2BIG: return `the map is full (max_entries ${this.maxEntries})`;
       case ENOSPC: return `the map is full (max_entries ${this.maxEntries})`;
       case ENOMEM: return 'out of memory for the map';
+      case EBUSY: return 'the map\'s lock stays held (its owner may have died)';
       default: return undefined;
     }
   }

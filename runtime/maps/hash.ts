@@ -22,7 +22,7 @@ import { align } from '../../core/abi.js';
 import { MAP_TYPE, isLru } from '../../core/map-types.js';
 import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
 import {
-  BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
+  BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
 } from './base.js';
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
@@ -168,7 +168,7 @@ export class HashMap extends BaseMap {
     if (this.ofMaps && !isPublished(v.i32, v.dv.getUint32(valueAddr, true))) return EINVAL;
     if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
     const hash = hashKey(v, keyAddr, this.keySize);
-    spinLock(v.i32, this.w + D.LOCK);
+    if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {
       return this.updateLocked(keyAddr, valueAddr, f, cpu, hash);
     } finally {
@@ -234,7 +234,7 @@ export class HashMap extends BaseMap {
     const v = this.v;
     v.ensure(keyAddr, this.keySize);
     const hash = hashKey(v, keyAddr, this.keySize);
-    spinLock(v.i32, this.w + D.LOCK);
+    if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {
       const e = this.find(keyAddr, hash);
       if (!e) return ENOENT;

@@ -10,7 +10,7 @@ import type { ManifestMap, ManifestProgram } from '../../core/manifest.js';
 import type { MemoryLayout } from '../../core/abi.js';
 import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME, isLru, isPerCpu, mapTraits } from '../../core/map-types.js';
 import { MapError } from '../errors.js';
-import { SharedHeap } from '../memory.js';
+import { releaseIfOwned, SharedHeap } from '../memory.js';
 import { ArrayMap, type ArrayPlacement, initArray } from './array.js';
 import { BaseMap } from './base.js';
 import { D, isPublished, type MapSpecLike, publish, writeHeader } from './descriptor.js';
@@ -147,6 +147,21 @@ export class MapTable {
 
   find(name: string): AnyMap | undefined {
     return this.byName.get(name);
+  }
+
+  /**
+   * Frees every map lock `owner` holds (memory.ts, abi.ts lockOwnerOfCpu): after a run
+   * that trapped inside a compiled module's own map code, which has no `finally`. Scans
+   * the descriptors in use, static and inner; returns how many it freed.
+   */
+  releaseLocksOf(owner: number): number {
+    const i32 = this.heap.view.i32;
+    const words = this.descSize >>> 2;
+    let freed = 0;
+    for (let i = 0, w = (this.descBase >>> 2) + D.LOCK, n = this.heap.descUsed; i < n; i++, w += words) {
+      if (i32[w] === owner && releaseIfOwned(i32, w, owner)) freed++;
+    }
+    return freed;
   }
 
   /** Creates a map at run time (an inner map for a map-in-map) and returns its handle. */

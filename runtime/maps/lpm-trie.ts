@@ -17,7 +17,7 @@
 
 import { align } from '../../core/abi.js';
 import { type SharedHeap, spinLock, unlock } from '../memory.js';
-import { BaseMap, BPF_EXIST, BPF_NOEXIST, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, flagsOf } from './base.js';
+import { BaseMap, BPF_EXIST, BPF_NOEXIST, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
@@ -130,7 +130,7 @@ export class LpmTrieMap extends BaseMap {
     v.ensure(keyAddr, this.keySize);
     v.ensure(valueAddr, this.valueSize);
     if (v.dv.getUint32(keyAddr, true) > this.maxPrefix) return EINVAL;
-    spinLock(v.i32, this.w + D.LOCK);
+    if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {
       return this.updateLocked(keyAddr, valueAddr, f);
     } finally {
@@ -226,7 +226,7 @@ export class LpmTrieMap extends BaseMap {
     v.ensure(keyAddr, this.keySize);
     const keyPrefix = v.dv.getUint32(keyAddr, true);
     if (keyPrefix > this.maxPrefix) return EINVAL;
-    spinLock(v.i32, this.w + D.LOCK);
+    if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {
       const i32 = this.v.i32;
       let trim = this.rootSlot;

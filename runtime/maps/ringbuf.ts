@@ -58,7 +58,7 @@ export class RingbufMap extends BaseMap {
     const v = this.v;
     v.fresh();
     const i32 = v.i32;
-    spinLock(i32, this.w + D.LOCK);
+    if (!spinLock(i32, this.w + D.LOCK)) return 0;
     try {
       const cons = Atomics.load(i32, this.w + CONS) >>> 0;
       const prod = i32[this.w + PROD]! >>> 0;
