@@ -14,7 +14,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../../katran/maps/userspace-maps.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
@@ -26,6 +26,7 @@ import { prepareLbData, prepareVipUninitializedLbData, TESTER_CONFIG } from '../
 import { possibleCpus, splitPerCpu, sumPerCpuCounters } from '../support/katran-counters.js';
 import { skip } from '../support/skip.js';
 import { compileObjectFile, engineTwins } from '../support/katran-engines.js';
+import { report } from '../support/report.js';
 
 const object = process.env.KATRAN_BPF_OBJ;
 const source = process.env.KATRAN_SRC;
@@ -82,10 +83,10 @@ const FIXTURE_SETS: FixtureSet[] = [
 for (const set of FIXTURE_SETS) {
   test(`katran_tester's ${set.label} fixtures pass on katran in userspace (and on the kernel)`, () => {
     const what = `katran_tester's ${set.label} fixtures`;
-    if (!object) return void skip(what, "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
-    if (!source) return void skip(what, 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
+    if (!object) return void skip(what, 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+    if (!source) return void skip(what, 'katran-source', 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
     const header = join(source, FIXTURES_DIR, set.header);
-    if (!existsSync(header)) return void skip(what, `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
+    if (!existsSync(header)) return void skip(what, 'katran-source', `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
     runFixtureSet(set, readKatranFixtures(readFileSync(header, 'utf8'), set.array), object);
   });
 }
@@ -113,7 +114,7 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
     });
   }
 
-  const unavailable = kernelUnavailable();
+  const unavailable = kernelMissing();
   if (unavailable) {
     skip(`katran_tester's ${label} fixtures on the kernel`, unavailable);
   } else {
@@ -142,12 +143,12 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
 
   const failures = Object.fromEntries(Object.entries(outcomes).map(([engine, list]) => [engine, list.flatMap((o, i) => failure(fixtures[i]!, o) ?? [])]));
   const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
-  console.log(`REPORT katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
+  report(`katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
     (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''));
   const mapNames = new Set(loaded.manifest.maps.map((m) => m.name));
   const builtFor = set.isBuiltFor ? set.isBuiltFor(mapNames) : outcomes.kernel !== undefined && failures.kernel!.length === 0;
   if (!builtFor) {
-    skip(`katran_tester's ${label} fixtures against katran's expectations`, `${set.buildNeeds}${outcomes.kernel ? ` (the kernel passes ${passed('kernel')} with this object)` : ''}`);
+    skip(`katran_tester's ${label} fixtures against katran's expectations`, 'katran-build', `${set.buildNeeds}${outcomes.kernel ? ` (the kernel passes ${passed('kernel')} with this object)` : ''}`);
     return;
   }
   for (const engine of Object.keys(outcomes)) assert.equal(failures[engine], [], `${engine}: fixtures that failed`);

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadObject } from '../../compiler/object.js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { nativeAddon } from '../../native/addon.js';
 import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
@@ -18,7 +18,7 @@ import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
 
 const root = packageRoot;
-const unavailable = kernelUnavailable();
+const unavailable = kernelMissing();
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: number): Uint8Array => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 const bytes = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
@@ -153,7 +153,7 @@ test('prog_array: a slot holds the program (read back as its id); empty slots ar
 
 test('attachXdp inside a network namespace; the calling thread stays in its own', () => {
   if (unavailable) return void skip('KernelObject attachXdp', unavailable);
-  if (spawnSync('ip', ['-V']).status !== 0) return void skip('KernelObject attachXdp', 'iproute2 (ip)');
+  if (spawnSync('ip', ['-V']).status !== 0) return void skip('KernelObject attachXdp', 'host-tool', 'iproute2 (ip)');
   const ns = `b2w-kobj-${process.pid}`;
   const ip = (...args: string[]): string => {
     const r = spawnSync('ip', args, { encoding: 'utf8' });
