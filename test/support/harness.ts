@@ -92,7 +92,7 @@ async function runFile(file: string): Promise<FileSummary> {
 
 function printReadably(s: FileSummary): void {
   for (const f of s.failures) console.log(f);
-  for (const k of s.skips) console.log(`skipped "${k.test}": ${k.what} needs ${NEEDS[k.need].says}${k.detail ? ` (${k.detail})` : ''}`);
+  for (const k of s.skips) console.log(`skipped "${k.test}": ${k.what}: ${k.detail || NEEDS[k.need].says} [${k.need}]`);
   console.log(`${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
 }
 
