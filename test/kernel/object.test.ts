@@ -24,7 +24,8 @@ const u64 = (n: number): Uint8Array => new Uint8Array(new BigUint64Array([BigInt
 const bytes = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 /** struct flow_key of maps_zoo: src, dst, sport, dport, proto, pad[3]. */
 const flowKey = (n: number): Uint8Array => bytes(u32(n), u32(0x0a000001), new Uint8Array([0, 80, 1, 187, 6, 0, 0, 0]));
-const ours = (): string[] => readdirSync('/sys/fs/bpf').filter((f) => f.startsWith('bpf2wasm-')).sort();
+// This process's pins only: other test runs on the machine pin and unpin concurrently.
+const ours = (): string[] => readdirSync('/sys/fs/bpf').filter((f) => f.startsWith(`bpf2wasm-${process.pid}-`)).sort();
 
 /** Number of possible CPUs, which sizes per-CPU values (/sys/devices/system/cpu/possible). */
 function possibleCpus(): number {
