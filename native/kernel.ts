@@ -30,13 +30,21 @@ const BPFFS = '/sys/fs/bpf';
 const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
 let counter = 0;
 
-/** Why the kernel cannot be used here, or undefined when it can. */
-export function kernelUnavailable(): string | undefined {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return 'needs root for the bpf() syscall';
-  if (!nativeAddonIfBuilt()) return 'needs the native addon (node scripts/build-native.mjs)';
-  if (!existsSync(BPFFS)) return `needs ${BPFFS}`;
+/** What the kernel oracle needs that this machine lacks: its kind (for tests' skips) and why. */
+export interface KernelMissing {
+  need: 'root' | 'native-addon' | 'kernel-bpf';
+  detail: string;
+}
+
+export function kernelMissing(): KernelMissing | undefined {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return { need: 'root', detail: 'needs root for the bpf() syscall' };
+  if (!nativeAddonIfBuilt()) return { need: 'native-addon', detail: 'needs the native addon (node scripts/build-native.mjs)' };
+  if (!existsSync(BPFFS)) return { need: 'kernel-bpf', detail: `needs ${BPFFS}` };
   return undefined;
 }
+
+/** Why the kernel cannot be used here, or undefined when it can. */
+export const kernelUnavailable = (): string | undefined => kernelMissing()?.detail;
 
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 

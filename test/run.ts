@@ -1,67 +1,85 @@
-// Runs every compiled test file (dist/test/**/*.test.js) in its own process, so one file
-// that crashes or hangs cannot take the others with it, and sums uvu's counts. Tests that
-// cannot run here print a line `SKIP <what>: <needs>` (see support/skip.ts); those are
-// counted as skipped, not passed. The last line is `N passed, N failed`.
+// Runs the test files, each in its own process through the harness (support/harness.ts,
+// support/run-file.ts), and sums what the harnesses report as data. The test files are the
+// source tree's test/**/*.test.ts (so a stale compiled file in dist/ never runs); names on
+// the command line select exactly: `maps/array` is test/maps/array.test.ts, `maps` every
+// file under test/maps/, and a name that matches nothing is an error before anything runs.
+// Each skip is shown with what it needs; REQUIRE_KERNEL=1 (CI) fails skips for root, the
+// kernel or the addon. The last line is `N passed, N failed, N skipped`.
 
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { packageRoot } from '../core/package-root.js';
+import { NEEDS } from './support/needs.js';
+import { runTestFile } from './support/run-file.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const FILE_TIMEOUT_MS = 20 * 60 * 1000;
+const SOURCE = join(packageRoot, 'test');
+const COMPILED = join(packageRoot, 'dist', 'test');
+const SUFFIX = '.test.ts';
 
+/** Test names, relative to test/ without the suffix, with / separators: `maps/array`. */
 function findTests(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
     if (statSync(path).isDirectory()) return findTests(path);
-    return name.endsWith('.test.js') ? [path] : [];
+    return entry.endsWith(SUFFIX) ? [relative(SOURCE, path).slice(0, -SUFFIX.length).split(sep).join('/')] : [];
   }).sort();
 }
 
-const filter = process.argv.slice(2);
-const files = findTests(here).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+/** `test/maps/array.test.ts`, `dist/test/maps/`, `maps/array.test.js` all mean what they say. */
+const normalise = (arg: string): string =>
+  arg.replace(/\\/g, '/').replace(/^(\.\/)?(dist\/)?test\//, '').replace(/\.test\.(ts|js)$/, '').replace(/\/+$/, '');
+
+function select(all: string[], args: string[]): string[] {
+  if (args.length === 0) return all;
+  const chosen = new Set<string>();
+  const unknown: string[] = [];
+  for (const arg of args) {
+    const name = normalise(arg);
+    const matches = all.filter((t) => t === name || t.startsWith(`${name}/`));
+    if (matches.length === 0) unknown.push(arg);
+    for (const m of matches) chosen.add(m);
+  }
+  if (unknown.length) {
+    const folders = [...new Set(all.map((t) => t.split('/')[0]!))].join(', ');
+    process.stdout.write(`no test file or folder ${unknown.map((u) => `"${u}"`).join(', ')} under test/ (folders: ${folders}); nothing ran\n`);
+    process.exit(1);
+  }
+  return all.filter((t) => chosen.has(t));
+}
+
+const indent = (text: string, prefix: string): string => text.trimEnd().split('\n').map((l) => `${prefix}${l}`).join('\n') + '\n';
+const out = (text: string): boolean => process.stdout.write(text);
+
+const names = select(findTests(SOURCE), process.argv.slice(2));
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-const failures: string[] = [];
+const failedFiles: string[] = [];
 
-for (const file of files) {
-  const name = relative(here, file);
-  const started = Date.now();
-  const child = spawnSync(process.execPath, ['--enable-source-maps', file], {
-    encoding: 'utf8',
-    env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
-    timeout: FILE_TIMEOUT_MS,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  const out = `${child.stdout ?? ''}${child.stderr ?? ''}`;
-  const count = (label: string): number => Number(out.match(new RegExp(`${label}:\\s+(\\d+)`))?.[1] ?? 0);
-  const total = count('Total');
-  const ok = count('Passed');
-  // uvu prints progress dots on the same line as a test's output: find the markers anywhere.
-  const marked = (kind: string): string[] =>
-    out.split('\n').flatMap((l) => {
-      const at = l.indexOf(`${kind} `);
-      return at >= 0 ? [l.slice(at)] : [];
-    });
-  const skips = marked('SKIP').length;
-  const bad = child.status !== 0 || child.error ? Math.max(total - ok, 1) : total - ok;
-  passed += ok - Math.min(skips, ok);
-  skipped += skips;
-  failed += bad;
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  process.stdout.write(`${bad ? 'FAIL' : 'ok  '} ${name}  (${ok}/${total}${skips ? `, ${skips} skipped` : ''}, ${seconds}s)\n`);
-  for (const line of [...marked('SKIP'), ...marked('REPORT')]) process.stdout.write(`     ${line}\n`);
-  if (bad) {
-    failures.push(name);
-    process.stdout.write(out.split('\n').map((l) => `     | ${l}`).join('\n') + '\n');
-    if (child.error) process.stdout.write(`     | ${child.error.message}\n`);
+for (const name of names) {
+  const compiled = join(COMPILED, `${name}.test.js`);
+  if (!existsSync(compiled)) {
+    out(`FAIL ${name}  (not compiled: no ${relative(packageRoot, compiled)}; run npm run build)\n`);
+    failed++;
+    failedFiles.push(name);
+    continue;
+  }
+  const { summary: s, output, seconds } = await runTestFile(compiled);
+  passed += s.passed;
+  failed += s.failed;
+  skipped += s.skipped;
+  const counts = `${s.passed} passed${s.failed ? `, ${s.failed} failed` : ''}${s.skipped ? `, ${s.skipped} skipped` : ''}`;
+  out(`${s.failed ? 'FAIL' : 'ok  '} ${name}  (${counts}, ${seconds.toFixed(1)}s)\n`);
+  for (const k of s.skips) out(`     SKIP ${k.what}: ${k.detail || NEEDS[k.need].says}  [${k.need}]\n`);
+  for (const r of s.reports) out(`     REPORT ${r}\n`);
+  if (s.failed) {
+    failedFiles.push(name);
+    for (const f of s.failures) out(indent(f, '     ! '));
+    if (output.trim()) out(indent(output, '     | '));
   }
 }
 
-if (files.length === 0) process.stdout.write('no test files found under dist/test\n');
-if (failures.length) process.stdout.write(`failed files: ${failures.join(', ')}\n`);
-process.stdout.write(`${skipped} skipped\n`);
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
-process.exit(failed > 0 || files.length === 0 ? 1 : 0);
+if (names.length === 0) out('no test files found under test/\n');
+if (failedFiles.length) out(`failed files: ${failedFiles.join(', ')}\n`);
+out(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+process.exit(failed > 0 || names.length === 0 ? 1 : 0);

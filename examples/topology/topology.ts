@@ -16,15 +16,23 @@ export interface TopologyFacts {
   REAL_MAC: string; LB_MAC: string; VIP: string; VIP6: string; REAL: string; REAL6: string; PAGE: string;
 }
 
-/** Why the topology cannot be built here, or undefined when it can. */
-export function topologyUnavailable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'root (network namespaces, XDP)';
+/** What building the topology needs that this machine lacks: its kind (for tests' skips) and which. */
+export interface TopologyMissing {
+  need: 'root' | 'host-tool' | 'native-addon';
+  detail: string;
+}
+
+export function topologyMissing(): TopologyMissing | undefined {
+  if (process.getuid?.() !== 0) return { need: 'root', detail: 'root (network namespaces, XDP)' };
   for (const tool of ['ip', 'bpftool', 'ethtool', 'curl', 'python3', 'tcpdump', 'nsenter']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} on PATH (scripts/setup.sh installs it)`;
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { need: 'host-tool', detail: `${tool} on PATH (scripts/setup.sh installs it)` };
   }
-  if (!existsSync(join(root, 'native', 'build', 'Release', 'bpf2wasm_native.node'))) return 'the native addon (node scripts/build-native.mjs)';
+  if (!existsSync(join(root, 'native', 'build', 'Release', 'bpf2wasm_native.node'))) return { need: 'native-addon', detail: 'the native addon (node scripts/build-native.mjs)' };
   return undefined;
 }
+
+/** Why the topology cannot be built here, or undefined when it can. */
+export const topologyUnavailable = (): string | undefined => topologyMissing()?.detail;
 
 export class Topology {
   private constructor(readonly prefix: string, readonly facts: TopologyFacts) {}

@@ -13,6 +13,7 @@ import type { MapSpec, Program } from '../../core/model.js';
 import { programFromInsns } from '../../compiler/raw-program.js';
 import { verify, type VerifyOptions, type VerifyResult } from '../../compiler/verifier.js';
 import { listVectors, readVector, vectorDir, vectorInsns } from '../support/conformance-vectors.js';
+import { skip } from '../support/skip.js';
 
 const map = (name: string, keySize: number, valueSize: number, type: number = MAP_TYPE.HASH): MapSpec =>
   ({ name, type, keySize, valueSize, maxEntries: 16, flags: 0, section: '.maps' });
@@ -397,10 +398,7 @@ test('a program using every ISA v4 opcode is accepted', () => {
 // ----- conformance vectors --------------------------------------------------------------------
 
 test('every conformance vector without an error section verifies (callx allowed, helper 5 known)', () => {
-  if (!existsSync(vectorDir())) {
-    console.log(`SKIP conformance vectors: need the suite at ${vectorDir()} (or BPF_CONFORMANCE_DIR)`);
-    return;
-  }
+  if (!existsSync(vectorDir())) return void skip('conformance vectors', 'conformance-vectors', `the suite at ${vectorDir()} (or BPF_CONFORMANCE_DIR)`);
   let count = 0;
   for (const path of listVectors()) {
     const vector = readVector(path);

@@ -8,6 +8,7 @@ import { assemble } from '../../compiler/asm.js';
 import { programFromInsns } from '../../compiler/raw-program.js';
 import { listVectors, readVector } from '../support/conformance-vectors.js';
 import { prepare, type Prepared } from '../support/sandbox.js';
+import { report } from '../support/report.js';
 
 const tally = { wasm: 0, interp: 0, total: 0 };
 const failures: string[] = [];
@@ -39,8 +40,8 @@ for (const path of listVectors()) {
 }
 
 test.after(() => {
-  for (const f of failures) console.log(`REPORT non-pass ${f}`);
-  console.log(`REPORT conformance: wasm ${tally.wasm}/${tally.total}, interpreter ${tally.interp}/${tally.total}`);
+  for (const f of failures) report(`non-pass ${f}`);
+  report(`conformance: wasm ${tally.wasm}/${tally.total}, interpreter ${tally.interp}/${tally.total}`);
 });
 
 test.run();

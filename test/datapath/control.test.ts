@@ -9,14 +9,14 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { BPF2WASM, startRun, topologyUnavailable } from '../../examples/topology/topology.js';
+import { BPF2WASM, startRun, topologyMissing } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { compileBpf } from '../support/clang.js';
 import { join } from 'node:path';
 import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
 
-const unavailable = topologyUnavailable();
+const unavailable = topologyMissing();
 const root = packageRoot;
 const ns = `lctl${process.pid % 100000}`;
 const socket = `/run/bpf2wasm/test-${process.pid}.sock`;

@@ -11,11 +11,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcap } from '../../packets/pcap.js';
-import { Topology, pageOf, topologyUnavailable } from '../../examples/topology/topology.js';
+import { Topology, pageOf, topologyMissing } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
 
-const unavailable = topologyUnavailable();
+const unavailable = topologyMissing();
 const work = mkdtempSync(join(tmpdir(), 'bpf2wasm-e2e-'));
 
 /** Outer IPv4 source katran derives from the client: 172.16.(a2 ^ port_lo).(a3 ^ port_hi). */
@@ -106,7 +106,7 @@ test('example LB over AF_PACKET (the fallback mode): the same walk-through', asy
 test('katran balancer.bpf.o in userspace, same walk-through', async () => {
   if (unavailable) return void skip('live end-to-end on katran', unavailable);
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (!katran) return void skip('live end-to-end on katran', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+  if (!katran) return void skip('live end-to-end on katran', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
   await endToEnd('katran', katran, `k2e${process.pid % 100000}`);
 });
 

@@ -7,11 +7,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { BPF2WASM, startRun, topologyUnavailable } from '../../examples/topology/topology.js';
+import { BPF2WASM, startRun, topologyMissing } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
 
-const unavailable = topologyUnavailable();
+const unavailable = topologyMissing();
 const ns = `lerr${process.pid % 100000}`;
 const program = examplePath('xdp_pass');
 

@@ -15,7 +15,7 @@ import { compileObject } from '../../compiler/compile.js';
 import { decode } from '../../core/isa.js';
 import { MAP_TYPE_NAME } from '../../core/map-types.js';
 import { loadObject } from '../../compiler/object.js';
-import { kernelLoadUnavailable, kernelMaps } from '../support/bpffs.js';
+import { kernelLoadMissing, kernelMaps } from '../support/bpffs.js';
 import { exampleBytes, exampleNames, examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
 
@@ -235,7 +235,7 @@ function bpftoolJson<T>(...args: string[]): T {
 for (const [example, want] of Object.entries(EXPECTED)) {
   if (want.notInKernel) continue;
   test(`${example}: the kernel creates the same maps and programs`, () => {
-    const unavailable = kernelLoadUnavailable();
+    const unavailable = kernelLoadMissing();
     if (unavailable) return void skip(`${example} maps vs kernel`, unavailable);
     const object = examplePath(example);
     const manifest = manifestOf(example);
@@ -255,7 +255,7 @@ for (const [example, want] of Object.entries(EXPECTED)) {
 }
 
 test('maps_zoo: the kernel starts with the same global data and the same initial inner map', () => {
-  const unavailable = kernelLoadUnavailable();
+  const unavailable = kernelLoadMissing();
   if (unavailable) return void skip('maps_zoo initial contents vs kernel', unavailable);
   const object = examplePath('maps_zoo');
   const manifest = manifestOf('maps_zoo');

@@ -9,6 +9,7 @@ import { programFromInsns } from '../../compiler/raw-program.js';
 import { disasm } from '../../core/isa.js';
 import { generateProgram } from '../support/fuzz/generate.js';
 import { prepare } from '../support/sandbox.js';
+import { report } from '../support/report.js';
 
 const COUNT = Number(process.env.FUZZ_COUNT ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 1);
@@ -34,5 +35,5 @@ for (let first = 0; first < COUNT; first += BATCH) {
   });
 }
 
-test.after(() => console.log(`REPORT fuzz: ${COUNT} random programs from seed ${SEED} compared on wasm and interpreter`));
+test.after(() => report(`fuzz: ${COUNT} random programs from seed ${SEED} compared on wasm and interpreter`));
 test.run();

@@ -13,6 +13,7 @@ import { Rng } from '../support/fuzz/rng.js';
 import { compileBpf } from '../support/clang.js';
 import { exampleBytes } from '../support/examples.js';
 import { packageRoot } from '../../core/package-root.js';
+import { report } from '../support/report.js';
 
 const root = packageRoot;
 const MUTANTS = Number(process.env.FUZZ_MUTANTS ?? 3000);
@@ -67,7 +68,7 @@ test(`${MUTANTS} mutated objects: success or one clear user error`, () => {
     }
     assert.ok(Date.now() - started < SLOW_MS, `mutant ${i} took ${Date.now() - started} ms`);
   }
-  console.log(`REPORT object fuzz: ${MUTANTS} mutants, ${outcome.compiled} compiled, ${outcome.refused} refused with a user error`);
+  report(`object fuzz: ${MUTANTS} mutants, ${outcome.compiled} compiled, ${outcome.refused} refused with a user error`);
 });
 
 test.run();

@@ -12,14 +12,15 @@ import { compileObject, DEFAULT_OPT_LEVEL } from '../../compiler/compile.js';
 import { wabtValidate } from '../../compiler/validate.js';
 import { MAP_TYPE_NAME } from '../../core/map-types.js';
 import { skip } from '../support/skip.js';
-import { kernelLoadUnavailable, kernelMaps } from '../support/bpffs.js';
+import { kernelLoadMissing, kernelMaps } from '../support/bpffs.js';
 import { packageRoot } from '../../core/package-root.js';
+import { report } from '../support/report.js';
 
 const katran = process.env.KATRAN_BPF_OBJ;
 const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
 
 test('katran compiles to a valid module', async () => {
-  if (!katran) return void skip('katran compile', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+  if (!katran) return void skip('katran compile', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
   const started = performance.now();
   const obj = loadObject(new Uint8Array(readFileSync(katran)), katran);
   const result = compileObject(obj);
@@ -30,16 +31,16 @@ test('katran compiles to a valid module', async () => {
   // Warm compile, as a long-lived compiler process would see it.
   const again = performance.now();
   compileObject(loadObject(new Uint8Array(readFileSync(katran)), katran));
-  console.log(`REPORT katran compile: ${elapsed.toFixed(0)} ms first, ${(performance.now() - again).toFixed(0)} ms warm, ${result.wasm.length} bytes at the default -O${DEFAULT_OPT_LEVEL}`);
+  report(`katran compile: ${elapsed.toFixed(0)} ms first, ${(performance.now() - again).toFixed(0)} ms warm, ${result.wasm.length} bytes at the default -O${DEFAULT_OPT_LEVEL}`);
 });
 
 test('katran --list matches the kernel\'s view of the maps', () => {
-  if (!katran) return void skip('katran --list', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+  if (!katran) return void skip('katran --list', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
   const obj = loadObject(new Uint8Array(readFileSync(katran)), katran);
   const listed = spawnSync(process.execPath, [cli, '--list', katran], { encoding: 'utf8' });
   assert.is(listed.status, 0, listed.stderr);
   for (const m of obj.maps) assert.ok(listed.stdout.includes(m.name), `--list shows ${m.name}`);
-  const unavailable = kernelLoadUnavailable();
+  const unavailable = kernelLoadMissing();
   if (unavailable) return void skip('katran maps vs kernel', unavailable);
   const kernel = kernelMaps(katran, obj.maps.map((m) => m.name));
   for (const m of obj.maps) {

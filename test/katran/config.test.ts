@@ -82,7 +82,7 @@ test('test-run --katran-config on the example LB: the worked-example flow reache
 
 test('test-run --katran-config on katran: the worked-example flow reaches the predicted real', () => {
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (!katran) return void skip('katran test-run with a config', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+  if (!katran) return void skip('katran test-run with a config', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
   workedExample(katran, 'balancer');
 });
 

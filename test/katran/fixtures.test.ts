@@ -18,7 +18,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../../katran/maps/userspace-maps.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
@@ -31,6 +31,7 @@ import { possibleCpus, splitPerCpu, sumPerCpuCounters } from '../support/katran-
 import { skip } from '../support/skip.js';
 import { compileObjectFile, engineTwins } from '../support/katran-engines.js';
 import { loadObject } from '../../compiler/object.js';
+import { report } from '../support/report.js';
 
 const source = process.env.KATRAN_SRC;
 const FIXTURES_DIR = join('katran', 'lib', 'testing', 'fixtures');
@@ -112,10 +113,10 @@ for (const set of FIXTURE_SETS) {
   test(`katran_tester's ${set.label} fixtures pass on katran in userspace and on the kernel`, () => {
     const what = `katran_tester's ${set.label} fixtures`;
     const object = process.env[set.objectEnv];
-    if (!object) return void skip(what, `set ${set.objectEnv} to ${set.build}`);
-    if (!source) return void skip(what, 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
+    if (!object) return void skip(what, 'katran-object', `set ${set.objectEnv} to ${set.build}`);
+    if (!source) return void skip(what, 'katran-source', 'set KATRAN_SRC to the katran checkout (its fixtures headers)');
     const header = join(source, FIXTURES_DIR, set.header);
-    if (!existsSync(header)) return void skip(what, `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
+    if (!existsSync(header)) return void skip(what, 'katran-source', `KATRAN_SRC has no ${join(FIXTURES_DIR, set.header)}`);
     const wrongBuild = set.notBuiltFor(buildFacts(object));
     assert.not.ok(wrongBuild, `${set.objectEnv}=${object} must be ${set.build}, but ${wrongBuild}`);
     runFixtureSet(set, readKatranFixtures(readFileSync(header, 'utf8'), set.array), object);
@@ -144,7 +145,7 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
     });
   }
 
-  const unavailable = kernelUnavailable();
+  const unavailable = kernelMissing();
   if (unavailable) {
     skip(`katran_tester's ${label} fixtures on the kernel`, unavailable);
   } else {
@@ -173,7 +174,7 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
 
   const failures = Object.fromEntries(Object.entries(outcomes).map(([engine, list]) => [engine, list.flatMap((o, i) => failure(fixtures[i]!, o) ?? [])]));
   const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
-  console.log(`REPORT katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
+  report(`katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
     (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''));
   for (const engine of Object.keys(outcomes)) assert.equal(failures[engine], [], `${engine}: fixtures that failed`);
 }

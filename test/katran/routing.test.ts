@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as grpc from '@grpc/grpc-js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../../katran/maps/userspace-maps.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
@@ -24,6 +24,7 @@ import { ethernet, ipv4, ipv6, tcp, udp } from '../../packets/corpus.js';
 import { skip } from '../support/skip.js';
 import { compileObjectFile, engineTwins } from '../support/katran-engines.js';
 import { possibleCpus } from '../support/katran-counters.js';
+import { report } from '../support/report.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const zeros = (n: number): string => '00'.repeat(n);
@@ -304,7 +305,7 @@ const frames = [
 
 
 test('example LB: the same calls give the same maps and packets in userspace and in the kernel', () => {
-  const unavailable = kernelUnavailable();
+  const unavailable = kernelMissing();
   if (unavailable) return void skip('routing features userspace vs kernel', unavailable);
   const object = examplePath('xdp_lb');
   const twins = engineTwins(compileObjectFile(object, 'xdp_lb'));
@@ -363,7 +364,7 @@ test('example LB: the same calls give the same maps and packets in userspace and
       assert.is(sum(oursPerCpu), sum(kernel.lookup('stats', key)!), `stats[${index}]`);
     }
     assert.is(userspaceLb.stats.getLbStats(21).v2, 2n, 'two packets routed by a rule');
-    console.log(`REPORT source routing / inline decap: ${frames.length} packets identical on wasm, interpreter and kernel; lpm_src_v4/v6, decap_dst, reals equal`);
+    report(`source routing / inline decap: ${frames.length} packets identical on wasm, interpreter and kernel; lpm_src_v4/v6, decap_dst, reals equal`);
   } finally {
     kernel.close();
   }

@@ -7,7 +7,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../../katran/maps/userspace-maps.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
@@ -19,6 +19,7 @@ import { ethernet, icmpEcho, ipv4, ipv6, tcp, udp } from '../../packets/corpus.j
 import { skip } from '../support/skip.js';
 import { compileObjectFile, engineTwins } from '../support/katran-engines.js';
 import { possibleCpus, splitPerCpu, sumPerCpuCounters } from '../support/katran-counters.js';
+import { report } from '../support/report.js';
 
 const katran = process.env.KATRAN_BPF_OBJ;
 
@@ -54,7 +55,7 @@ const frames = [
 ];
 
 test('katran in userspace matches the kernel byte for byte', () => {
-  if (!katran) return void skip('katran userspace vs kernel', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
+  if (!katran) return void skip('katran userspace vs kernel', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
   compareWithKernel(katran, 'balancer_ingress', 'katran');
 });
 
@@ -63,7 +64,7 @@ test('the example LB (katran layouts) in userspace matches the kernel byte for b
 });
 
 function compareWithKernel(object: string, program: string, label: string): void {
-  const unavailable = kernelUnavailable();
+  const unavailable = kernelMissing();
   if (unavailable) return void skip(`${label} userspace vs kernel`, unavailable);
   const loaded = compileObjectFile(object, label);
   const twins = engineTwins(loaded);
@@ -103,7 +104,7 @@ function compareWithKernel(object: string, program: string, label: string): void
         assert.equal(sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name), theirs, `${engine}: ${name}`);
       }
     }
-    console.log(`REPORT ${label} userspace vs kernel: ${compared} packets identical on wasm, interpreter and kernel; stats and reals_stats equal`);
+    report(`${label} userspace vs kernel: ${compared} packets identical on wasm, interpreter and kernel; stats and reals_stats equal`);
   } finally {
     kernel.close();
   }

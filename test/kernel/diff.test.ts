@@ -14,7 +14,7 @@ import { isPerCpu } from '../../core/map-types.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
 import { compileBpf } from '../support/clang.js';
 import { corpus, jumboFrame } from '../../packets/corpus.js';
@@ -70,7 +70,7 @@ function sumPerCpu(values: Uint8Array[], valueSize: number): string {
   return sums.map((s) => s.toString()).join(',');
 }
 
-const unavailable = kernelUnavailable();
+const unavailable = kernelMissing();
 // Our fixtures, and the examples the kernel loads (libbpf 1.x refuses legacy `maps`).
 const sources = [
   ...readdirSync(fixtures).filter((f) => f.endsWith('.c')).sort().map((f) => ({ name: f.replace(/\.c$/, ''), object: () => compileBpf(join(fixtures, f)) })),

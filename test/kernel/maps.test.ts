@@ -33,13 +33,13 @@ const FLAG = { any: 0, noexist: 1, exist: 2 } as const;
 const hexArgs = (b: Uint8Array): string[] => ['hex', ...[...b].map((x) => x.toString(16).padStart(2, '0'))];
 
 function haveKernel(what: string): boolean {
-  if (!isRoot()) return !skip(what, 'root (bpftool map create)');
+  if (!isRoot()) return !skip(what, 'root', 'root (bpftool map create)');
   try {
     execFileSync('bpftool', ['version'], { stdio: 'ignore' });
   } catch {
-    return !skip(what, 'bpftool');
+    return !skip(what, 'host-tool', 'bpftool');
   }
-  if (!existsSync('/sys/fs/bpf')) return !skip(what, 'bpffs at /sys/fs/bpf');
+  if (!existsSync('/sys/fs/bpf')) return !skip(what, 'kernel-bpf', 'bpffs at /sys/fs/bpf');
   return true;
 }
 

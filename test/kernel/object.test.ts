@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadObject } from '../../compiler/object.js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { nativeAddon } from '../../native/addon.js';
 import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
@@ -17,13 +17,14 @@ import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
 
 const root = packageRoot;
-const unavailable = kernelUnavailable();
+const unavailable = kernelMissing();
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: number): Uint8Array => new Uint8Array(new BigUint64Array([BigInt(n)]).buffer);
 const bytes = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts));
 /** struct flow_key of maps_zoo: src, dst, sport, dport, proto, pad[3]. */
 const flowKey = (n: number): Uint8Array => bytes(u32(n), u32(0x0a000001), new Uint8Array([0, 80, 1, 187, 6, 0, 0, 0]));
-const ours = (): string[] => readdirSync('/sys/fs/bpf').filter((f) => f.startsWith('bpf2wasm-')).sort();
+// This process's pins only: other test runs on the machine pin and unpin concurrently.
+const ours = (): string[] => readdirSync('/sys/fs/bpf').filter((f) => f.startsWith(`bpf2wasm-${process.pid}-`)).sort();
 
 /** Number of possible CPUs, which sizes per-CPU values (/sys/devices/system/cpu/possible). */
 function possibleCpus(): number {
@@ -152,7 +153,7 @@ test('prog_array: a slot holds the program (read back as its id); empty slots ar
 
 test('attachXdp inside a network namespace; the calling thread stays in its own', () => {
   if (unavailable) return void skip('KernelObject attachXdp', unavailable);
-  if (spawnSync('ip', ['-V']).status !== 0) return void skip('KernelObject attachXdp', 'iproute2 (ip)');
+  if (spawnSync('ip', ['-V']).status !== 0) return void skip('KernelObject attachXdp', 'host-tool', 'iproute2 (ip)');
   const ns = `b2w-kobj-${process.pid}`;
   const ip = (...args: string[]): string => {
     const r = spawnSync('ip', args, { encoding: 'utf8' });

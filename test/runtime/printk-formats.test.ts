@@ -14,7 +14,7 @@ import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
@@ -58,10 +58,10 @@ function traceDir(): string | undefined {
 }
 
 test("the kernel agrees: each format's return value and every trace line", () => {
-  const why = kernelUnavailable();
+  const why = kernelMissing();
   if (why) return void skip('trace_printk formats vs kernel', why);
   const trace = traceDir();
-  if (!trace) return void skip('trace_printk formats vs kernel', 'tracefs (/sys/kernel/tracing)');
+  if (!trace) return void skip('trace_printk formats vs kernel', 'kernel-bpf', 'tracefs (/sys/kernel/tracing)');
   const kernel = KernelObject.load(object);
   try {
     writeFileSync(join(trace, 'trace'), ''); // clears the buffer

@@ -20,7 +20,7 @@ import { compileObject } from '../../compiler/compile.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine, type Engine } from '../../runtime/machine.js';
 import type { RingbufMap } from '../../runtime/maps/index.js';
-import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
@@ -181,10 +181,10 @@ function kernelTrace(trace: string, prefix: string): string[] {
 }
 
 test('the kernel agrees: failure counts from its own ring, and its trace lines', () => {
-  const why = kernelUnavailable();
+  const why = kernelMissing();
   if (why) return void skip('ringbuf/trace_printk vs kernel', why);
   const trace = traceDir();
-  if (!trace) return void skip('ringbuf/trace_printk vs kernel', 'tracefs (/sys/kernel/tracing)');
+  if (!trace) return void skip('ringbuf/trace_printk vs kernel', 'kernel-bpf', 'tracefs (/sys/kernel/tracing)');
   const want = expectPrintk(new RingModel());
   const exact = expectExact(new RingModel());
   const kernel = KernelObject.load(object);

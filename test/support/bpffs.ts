@@ -3,6 +3,7 @@
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import type { Missing } from './needs.js';
 import { isRoot } from './skip.js';
 
 export interface KernelMapInfo {
@@ -14,11 +15,11 @@ export interface KernelMapInfo {
   flags: number;
 }
 
-/** Why kernel loading cannot run here, or undefined when it can. */
-export function kernelLoadUnavailable(): string | undefined {
-  if (!isRoot()) return 'needs root to load BPF objects into the kernel';
-  if (spawnSync('bpftool', ['version']).status !== 0) return 'needs bpftool (apt-get install bpftool)';
-  if (!existsSync('/sys/fs/bpf')) return 'needs the BPF filesystem at /sys/fs/bpf';
+/** What loading into the kernel needs that this machine lacks, or undefined when it has all. */
+export function kernelLoadMissing(): Missing | undefined {
+  if (!isRoot()) return { need: 'root', detail: 'needs root to load BPF objects into the kernel' };
+  if (spawnSync('bpftool', ['version']).status !== 0) return { need: 'host-tool', detail: 'needs bpftool (apt-get install bpftool)' };
+  if (!existsSync('/sys/fs/bpf')) return { need: 'kernel-bpf', detail: 'needs the BPF filesystem at /sys/fs/bpf' };
   return undefined;
 }
 

@@ -1,0 +1,704 @@
+(module
+ (type $0 (func (param i32 i32) (result i32)))
+ (type $1 (func (param i32 i32 i32 i32) (result i32)))
+ (type $2 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+ (type $3 (func (param i32 i32) (result i64)))
+ (type $4 (func (param i32 i32 i32)))
+ (import "env" "memory" (memory $0 21 65536 shared))
+ (import "helpers" "map_lookup_elem" (func $helper32$map_lookup_elem (param i32 i32) (result i32)))
+ (import "helpers" "xdp_adjust_head" (func $helper32$xdp_adjust_head (param i32 i32) (result i32)))
+ (global $budget_limit (mut i32) (i32.const 2147483647))
+ (global $stack_top (mut i64) (i64.const 0))
+ (global $cpu (mut i32) (i32.const 0))
+ (export "i32_helpers" (func $i32_helpers$entry))
+ (export "i32_helpers$r0_32" (func $i32_helpers$entry32))
+ (export "bpf2wasm_init" (func $bpf2wasm_init))
+ (func $map_hash$wasm (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local.set $2
+   (i32.xor
+    (local.get $1)
+    (i32.const -1756908916)
+   )
+  )
+  (local.set $3
+   (i32.const 0)
+  )
+  (loop $hash_words
+   (if
+    (i32.le_u
+     (i32.add
+      (local.get $3)
+      (i32.const 4)
+     )
+     (local.get $1)
+    )
+    (then
+     (local.set $2
+      (i32.sub
+       (i32.mul
+        (i32.rotl
+         (i32.xor
+          (local.get $2)
+          (i32.mul
+           (i32.rotl
+            (i32.mul
+             (i32.load align=1
+              (i32.add
+               (local.get $0)
+               (local.get $3)
+              )
+             )
+             (i32.const -862048943)
+            )
+            (i32.const 15)
+           )
+           (i32.const 461845907)
+          )
+         )
+         (i32.const 13)
+        )
+        (i32.const 5)
+       )
+       (i32.const 430675100)
+      )
+     )
+     (local.set $3
+      (i32.add
+       (local.get $3)
+       (i32.const 4)
+      )
+     )
+     (br $hash_words)
+    )
+   )
+  )
+  (loop $hash_tail
+   (if
+    (i32.gt_u
+     (local.get $1)
+     (local.get $3)
+    )
+    (then
+     (local.set $2
+      (i32.mul
+       (i32.xor
+        (local.get $2)
+        (i32.load8_u
+         (i32.add
+          (local.get $0)
+          (local.get $3)
+         )
+        )
+       )
+       (i32.const 16777619)
+      )
+     )
+     (local.set $3
+      (i32.add
+       (local.get $3)
+       (i32.const 1)
+      )
+     )
+     (br $hash_tail)
+    )
+   )
+  )
+  (i32.xor
+   (i32.shr_u
+    (local.tee $2
+     (i32.mul
+      (i32.xor
+       (i32.shr_u
+        (local.tee $2
+         (i32.mul
+          (i32.xor
+           (local.get $2)
+           (i32.shr_u
+            (local.get $2)
+            (i32.const 16)
+           )
+          )
+          (i32.const -2048144789)
+         )
+        )
+        (i32.const 13)
+       )
+       (local.get $2)
+      )
+      (i32.const -1028477387)
+     )
+    )
+    (i32.const 16)
+   )
+   (local.get $2)
+  )
+ )
+ (func $map_find$wasm (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (result i32)
+  (local $4 i32)
+  (local.set $4
+   (i32.atomic.load
+    (i32.add
+     (i32.load offset=40
+      (local.get $0)
+     )
+     (i32.shl
+      (i32.and
+       (local.get $3)
+       (i32.load offset=44
+        (local.get $0)
+       )
+      )
+      (i32.const 2)
+     )
+    )
+   )
+  )
+  (loop $walk
+   (if
+    (i32.eqz
+     (local.get $4)
+    )
+    (then
+     (return
+      (i32.const 0)
+     )
+    )
+   )
+   (if
+    (i32.eq
+     (i32.load offset=4
+      (local.get $4)
+     )
+     (local.get $3)
+    )
+    (then
+     (block $mismatch
+      (local.set $0
+       (i32.const 0)
+      )
+      (loop $cmp_words
+       (if
+        (i32.le_u
+         (i32.add
+          (local.get $0)
+          (i32.const 4)
+         )
+         (local.get $2)
+        )
+        (then
+         (br_if $mismatch
+          (i32.ne
+           (i32.load align=1
+            (i32.add
+             (local.get $0)
+             (local.get $1)
+            )
+           )
+           (i32.load align=1
+            (i32.add
+             (i32.add
+              (local.get $4)
+              (i32.const 16)
+             )
+             (local.get $0)
+            )
+           )
+          )
+         )
+         (local.set $0
+          (i32.add
+           (local.get $0)
+           (i32.const 4)
+          )
+         )
+         (br $cmp_words)
+        )
+       )
+      )
+      (loop $cmp_bytes
+       (if
+        (i32.lt_u
+         (local.get $0)
+         (local.get $2)
+        )
+        (then
+         (br_if $mismatch
+          (i32.ne
+           (i32.load8_u
+            (i32.add
+             (local.get $0)
+             (local.get $1)
+            )
+           )
+           (i32.load8_u
+            (i32.add
+             (i32.add
+              (local.get $4)
+              (i32.const 16)
+             )
+             (local.get $0)
+            )
+           )
+          )
+         )
+         (local.set $0
+          (i32.add
+           (local.get $0)
+           (i32.const 1)
+          )
+         )
+         (br $cmp_bytes)
+        )
+       )
+      )
+      (return
+       (local.get $4)
+      )
+     )
+    )
+   )
+   (local.set $4
+    (i32.load
+     (local.get $4)
+    )
+   )
+   (br $walk)
+  )
+ )
+ (func $map_lookup_elem$wasm (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
+  (if
+   (i32.ne
+    (i32.atomic.load offset=4
+     (local.get $0)
+    )
+    (i32.const 1146110285)
+   )
+   (then
+    (return
+     (call $helper32$map_lookup_elem
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+   )
+  )
+  (if
+   (i32.eq
+    (local.tee $2
+     (i32.load offset=8
+      (local.get $0)
+     )
+    )
+    (i32.const 12)
+   )
+   (then
+    (if
+     (i32.ge_u
+      (local.tee $1
+       (i32.load align=1
+        (local.get $1)
+       )
+      )
+      (i32.load offset=20
+       (local.get $0)
+      )
+     )
+     (then
+      (return
+       (i32.const 0)
+      )
+     )
+    )
+    (if
+     (i32.ne
+      (i32.atomic.load
+       (i32.add
+        (i32.load offset=40
+         (local.get $0)
+        )
+        (i32.mul
+         (local.get $1)
+         (i32.load offset=44
+          (local.get $0)
+         )
+        )
+       )
+      )
+      (i32.const 1)
+     )
+     (then
+      (return
+       (i32.const 0)
+      )
+     )
+    )
+    (return
+     (i32.load offset=8
+      (i32.add
+       (i32.load offset=40
+        (local.get $0)
+       )
+       (i32.mul
+        (local.get $1)
+        (i32.load offset=44
+         (local.get $0)
+        )
+       )
+      )
+     )
+    )
+   )
+  )
+  (if
+   (i32.eqz
+    (i32.or
+     (i32.or
+      (i32.or
+       (i32.eq
+        (local.get $2)
+        (i32.const 1)
+       )
+       (i32.eq
+        (local.get $2)
+        (i32.const 5)
+       )
+      )
+      (i32.eq
+       (local.get $2)
+       (i32.const 9)
+      )
+     )
+     (i32.eq
+      (local.get $2)
+      (i32.const 10)
+     )
+    )
+   )
+   (then
+    (return
+     (call $helper32$map_lookup_elem
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+   )
+  )
+  (if
+   (i32.eqz
+    (local.tee $1
+     (call $map_find$wasm
+      (local.get $0)
+      (local.get $1)
+      (local.tee $4
+       (i32.load offset=12
+        (local.get $0)
+       )
+      )
+      (call $map_hash$wasm
+       (local.get $1)
+       (local.get $4)
+      )
+     )
+    )
+   )
+   (then
+    (return
+     (i32.const 0)
+    )
+   )
+  )
+  (if
+   (i32.and
+    (i32.or
+     (i32.eq
+      (local.get $2)
+      (i32.const 9)
+     )
+     (i32.eq
+      (local.get $2)
+      (i32.const 10)
+     )
+    )
+    (i32.ne
+     (i32.load offset=56
+      (local.get $0)
+     )
+     (local.get $1)
+    )
+   )
+   (then
+    (if
+     (i32.eqz
+      (i32.atomic.rmw.cmpxchg
+       (local.get $0)
+       (i32.const 0)
+       (i32.add
+        (global.get $cpu)
+        (i32.const 1)
+       )
+      )
+     )
+     (then
+      (if
+       (i32.ne
+        (i32.load offset=8
+         (local.get $1)
+        )
+        (i32.const -1)
+       )
+       (then
+        (local.set $3
+         (i32.load offset=12
+          (local.get $1)
+         )
+        )
+        (if
+         (local.tee $5
+          (i32.load offset=8
+           (local.get $1)
+          )
+         )
+         (then
+          (i32.store offset=12
+           (local.get $5)
+           (local.get $3)
+          )
+         )
+         (else
+          (i32.store offset=56
+           (local.get $0)
+           (local.get $3)
+          )
+         )
+        )
+        (if
+         (local.get $3)
+         (then
+          (i32.store offset=8
+           (local.get $3)
+           (local.get $5)
+          )
+         )
+         (else
+          (i32.store offset=60
+           (local.get $0)
+           (local.get $5)
+          )
+         )
+        )
+        (local.set $3
+         (i32.load offset=56
+          (local.get $0)
+         )
+        )
+        (i32.store offset=8
+         (local.get $1)
+         (i32.const 0)
+        )
+        (i32.store offset=12
+         (local.get $1)
+         (local.get $3)
+        )
+        (if
+         (local.get $3)
+         (then
+          (i32.store offset=8
+           (local.get $3)
+           (local.get $1)
+          )
+         )
+         (else
+          (i32.store offset=60
+           (local.get $0)
+           (local.get $1)
+          )
+         )
+        )
+        (i32.store offset=56
+         (local.get $0)
+         (local.get $1)
+        )
+       )
+      )
+      (i32.atomic.store
+       (local.get $0)
+       (i32.const 0)
+      )
+     )
+    )
+   )
+  )
+  (if (result i32)
+   (i32.or
+    (i32.eq
+     (local.get $2)
+     (i32.const 5)
+    )
+    (i32.eq
+     (local.get $2)
+     (i32.const 10)
+    )
+   )
+   (then
+    (if (result i32)
+     (i32.ge_u
+      (global.get $cpu)
+      (i32.const 16)
+     )
+     (then
+      (i32.const 0)
+     )
+     (else
+      (i32.add
+       (i32.add
+        (local.get $1)
+        (i32.add
+         (i32.and
+          (i32.add
+           (local.get $4)
+           (i32.const 7)
+          )
+          (i32.const -8)
+         )
+         (i32.const 16)
+        )
+       )
+       (i32.mul
+        (global.get $cpu)
+        (i32.and
+         (i32.add
+          (select
+           (i32.const 1)
+           (i32.load offset=16
+            (local.get $0)
+           )
+           (i32.le_u
+            (i32.load offset=16
+             (local.get $0)
+            )
+            (i32.const 1)
+           )
+          )
+          (i32.const 7)
+         )
+         (i32.const -8)
+        )
+       )
+      )
+     )
+    )
+   )
+   (else
+    (i32.add
+     (local.get $1)
+     (i32.add
+      (i32.and
+       (i32.add
+        (local.get $4)
+        (i32.const 7)
+       )
+       (i32.const -8)
+      )
+      (i32.const 16)
+     )
+    )
+   )
+  )
+ )
+ (func $i32_helpers@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
+  (i64.store32 align=1
+   (i32.sub
+    (i32.wrap_i64
+     (local.get $5)
+    )
+    (i32.const 4)
+   )
+   (i64.const 7)
+  )
+  (if
+   (i64.ne
+    (i64.extend_i32_u
+     (call $map_lookup_elem$wasm
+      (i32.const 65536)
+      (i32.wrap_i64
+       (i64.sub
+        (local.get $5)
+        (i64.const 4)
+       )
+      )
+     )
+    )
+    (i64.const 0)
+   )
+   (then
+    (block $block$3$break
+     (br_if $block$3$break
+      (i64.eqz
+       (i64.extend_i32_s
+        (call $helper32$xdp_adjust_head
+         (i32.wrap_i64
+          (local.get $0)
+         )
+         (i32.const -14)
+        )
+       )
+      )
+     )
+     (return
+      (i64.const 1)
+     )
+    )
+   )
+  )
+  (i64.const 2)
+ )
+ (func $i32_helpers$entry (param $0 i32) (param $1 i32) (result i64)
+  (drop
+   (global.get $budget_limit)
+  )
+  (call $i32_helpers@0
+   (i64.extend_i32_u
+    (local.get $0)
+   )
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+   (i64.const 0)
+   (i64.const 0)
+   (i64.const 0)
+   (global.get $stack_top)
+  )
+ )
+ (func $i32_helpers$entry32 (param $0 i32) (param $1 i32) (result i32)
+  (i32.wrap_i64
+   (call $i32_helpers$entry
+    (local.get $0)
+    (local.get $1)
+   )
+  )
+ )
+ (func $bpf2wasm_init (param $0 i32) (param $1 i32) (param $2 i32)
+  (global.set $cpu
+   (local.get $0)
+  )
+  (global.set $stack_top
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+  )
+  (global.set $budget_limit
+   (select
+    (local.get $2)
+    (i32.const 2147483647)
+    (local.get $2)
+   )
+  )
+ )
+ ;; custom section "bpf2wasm.manifest", size 710, contents: "{\"version\":2,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}]}],\"helpers\":[1,44]}"
+)

@@ -1,0 +1,85 @@
+(module
+ (type $0 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+ (type $1 (func (param i32 i32) (result i64)))
+ (type $2 (func (param i32 i32) (result i32)))
+ (type $3 (func (param i32 i32 i32)))
+ (import "env" "memory" (memory $0 21 65536 shared))
+ (global $budget_limit (mut i32) (i32.const 2147483647))
+ (global $stack_top (mut i64) (i64.const 0))
+ (export "local_call" (func $local_call$entry))
+ (export "local_call$r0_32" (func $local_call$entry32))
+ (export "bpf2wasm_init" (func $bpf2wasm_init))
+ (func $local_call@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
+  (call $local_call@5
+   (i64.const 20)
+   (i64.const 22)
+   (local.get $2)
+   (local.get $3)
+   (local.get $4)
+   (i64.sub
+    (local.get $5)
+    (i64.const 512)
+   )
+  )
+ )
+ (func $local_call@5 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
+  (i64.store align=1
+   (i32.sub
+    (i32.wrap_i64
+     (local.get $5)
+    )
+    (i32.const 8)
+   )
+   (local.tee $0
+    (i64.add
+     (local.get $0)
+     (local.get $1)
+    )
+   )
+  )
+  (local.get $0)
+ )
+ (func $local_call$entry (param $0 i32) (param $1 i32) (result i64)
+  (drop
+   (global.get $budget_limit)
+  )
+  (call $local_call@0
+   (i64.extend_i32_u
+    (local.get $0)
+   )
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+   (i64.const 0)
+   (i64.const 0)
+   (i64.const 0)
+   (global.get $stack_top)
+  )
+ )
+ (func $local_call$entry32 (param $0 i32) (param $1 i32) (result i32)
+  (i32.wrap_i64
+   (call $local_call$entry
+    (local.get $0)
+    (local.get $1)
+   )
+  )
+ )
+ (func $bpf2wasm_init (param $0 i32) (param $1 i32) (param $2 i32)
+  (drop
+   (local.get $0)
+  )
+  (global.set $stack_top
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+  )
+  (global.set $budget_limit
+   (select
+    (local.get $2)
+    (i32.const 2147483647)
+    (local.get $2)
+   )
+  )
+ )
+ ;; custom section "bpf2wasm.manifest", size 515, contents: "{\"version\":2,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}]}],\"helpers\":[]}"
+)

@@ -1,0 +1,112 @@
+(module
+ (type $0 (func (param i32 i32)))
+ (type $1 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+ (type $2 (func (param i32 i32) (result i64)))
+ (type $3 (func (param i32 i32) (result i32)))
+ (type $4 (func (param i32 i32 i32)))
+ (import "env" "memory" (memory $0 21 65536 shared))
+ (import "env" "fault" (func $fault (param i32 i32)))
+ (global $budget_left (mut i32) (i32.const 0))
+ (global $budget_limit (mut i32) (i32.const 2147483647))
+ (global $stack_top (mut i64) (i64.const 0))
+ (export "loop_budget" (func $loop_budget$entry))
+ (export "loop_budget$r0_32" (func $loop_budget$entry32))
+ (export "bpf2wasm_init" (func $bpf2wasm_init))
+ (func $loop_budget@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
+  (local.set $2
+   (i64.const 0)
+  )
+  (local.set $1
+   (i64.load8_u
+    (i32.wrap_i64
+     (local.get $0)
+    )
+   )
+  )
+  (loop $shape$1$continue
+   (local.set $2
+    (i64.add
+     (local.get $1)
+     (local.get $2)
+    )
+   )
+   (if
+    (i64.gt_s
+     (local.tee $1
+      (i64.sub
+       (local.get $1)
+       (i64.const 1)
+      )
+     )
+     (i64.const 0)
+    )
+    (then
+     (global.set $budget_left
+      (i32.sub
+       (global.get $budget_left)
+       (i32.const 1)
+      )
+     )
+     (if
+      (i32.le_s
+       (global.get $budget_left)
+       (i32.const 0)
+      )
+      (then
+       (call $fault
+        (i32.const 1)
+        (i32.const 4)
+       )
+       (unreachable)
+      )
+     )
+     (br $shape$1$continue)
+    )
+   )
+  )
+  (local.get $2)
+ )
+ (func $loop_budget$entry (param $0 i32) (param $1 i32) (result i64)
+  (global.set $budget_left
+   (global.get $budget_limit)
+  )
+  (call $loop_budget@0
+   (i64.extend_i32_u
+    (local.get $0)
+   )
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+   (i64.const 0)
+   (i64.const 0)
+   (i64.const 0)
+   (global.get $stack_top)
+  )
+ )
+ (func $loop_budget$entry32 (param $0 i32) (param $1 i32) (result i32)
+  (i32.wrap_i64
+   (call $loop_budget$entry
+    (local.get $0)
+    (local.get $1)
+   )
+  )
+ )
+ (func $bpf2wasm_init (param $0 i32) (param $1 i32) (param $2 i32)
+  (drop
+   (local.get $0)
+  )
+  (global.set $stack_top
+   (i64.extend_i32_u
+    (local.get $1)
+   )
+  )
+  (global.set $budget_limit
+   (select
+    (local.get $2)
+    (i32.const 2147483647)
+    (local.get $2)
+   )
+  )
+ )
+ ;; custom section "bpf2wasm.manifest", size 451, contents: "{\"version\":2,\"source\":\"loop_budget\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_budget\",\"section\":\"xdp\",\"export\":\"loop_budget\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAABxEgAAAAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_budget\",\"start\":0}]}],\"helpers\":[]}"
+)
