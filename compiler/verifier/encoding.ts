@@ -10,8 +10,8 @@
 import {
   ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize,
   type Insn,
-} from '../core/isa.js';
-import type { MapSpec } from '../core/model.js';
+} from '../../core/isa.js';
+import type { MapSpec } from '../../core/model.js';
 
 export const FRAME_POINTER = 10;
 const MAX_REG = 10;
