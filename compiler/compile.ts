@@ -9,7 +9,7 @@ import type { BpfObject, Program } from '../core/model.js';
 import { generate } from './codegen.js';
 import { buildManifest, encodeManifest } from '../core/manifest.js';
 import { MANIFEST_SECTION } from '../core/manifest.js';
-import { verify } from './verifier.js';
+import { verify } from './verifier/index.js';
 import { UserError, VerifyError } from '../core/errors.js';
 
 export interface CompileOptions {
@@ -22,6 +22,8 @@ export interface CompileOptions {
   /** Conformance-suite extras: callx and test-only helpers. */
   allowCallx?: boolean;
   extraHelpers?: ReadonlyMap<number, HelperInfo>;
+  /** False for raw programs (r1 a plain buffer, not struct xdp_md): the verifier checks structure only. */
+  memorySafety?: boolean;
 }
 
 export interface CompileResult {
@@ -58,7 +60,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const t0 = performance.now();
   const helpersByProgram = new Map<Program, number[]>();
   for (const prog of programs) {
-    const result = withSourceLine(prog, () => verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers }));
+    const result = withSourceLine(prog, () => verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }));
     helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
   }
   const t1 = performance.now();

@@ -11,7 +11,7 @@ import { disasm, LD_IMM64, type Insn } from '../../core/isa.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import type { MapSpec, Program } from '../../core/model.js';
 import { programFromInsns } from '../../compiler/raw-program.js';
-import { verify, type VerifyOptions, type VerifyResult } from '../../compiler/verifier.js';
+import { verify, type VerifyOptions, type VerifyResult } from '../../compiler/verifier/index.js';
 import { listVectors, readVector, vectorDir, vectorInsns } from '../support/conformance-vectors.js';
 import { skip } from '../support/skip.js';
 

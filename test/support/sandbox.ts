@@ -36,7 +36,7 @@ export interface Prepared {
 export function prepare(program: Program, optimize = 2, helpers: HelperImports = CONFORMANCE_HELPERS): Prepared {
   const { wasm, manifest } = compileObject(
     { source: program.name, license: '', maps: [], programs: [program] },
-    { allowCallx: true, optimize },
+    { allowCallx: true, optimize, memorySafety: false },
   );
   const loaded = loadWasm(wasm, program.name);
   const layout = manifest.layout;

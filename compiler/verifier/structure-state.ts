@@ -4,7 +4,7 @@
 // (specific value > initialised-but-unknown > uninitialised), so the worklist converges in
 // a few passes even around loops.
 
-import type { MapSpec } from '../core/model.js';
+import type { MapSpec } from '../../core/model.js';
 
 export const STACK_SIZE = 512;
 

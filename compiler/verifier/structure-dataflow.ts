@@ -9,16 +9,16 @@
 // is a wasm linear-memory access, which the wasm sandbox bounds, so a wrong program can
 // only fault or corrupt its own memory (see docs/abi.md).
 
-import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
-import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, aluOp, insnClass, isRegSource, jmpOp, memMode, sizeBytes, type Insn } from '../core/isa.js';
-import { MAP_TYPE } from '../core/map-types.js';
-import type { MapSpec } from '../core/model.js';
-import { atomicWritesSrc } from './verifier-encoding.js';
-import type { FunctionFlow } from './verifier-flow.js';
-import { reject } from './verifier-problem.js';
+import { HELPER_BY_ID, HELPER_ID } from '../../core/helper-ids.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, aluOp, insnClass, isRegSource, jmpOp, memMode, sizeBytes, type Insn } from '../../core/isa.js';
+import { MAP_TYPE } from '../../core/map-types.js';
+import type { MapSpec } from '../../core/model.js';
+import { atomicWritesSrc } from './encoding.js';
+import type { FunctionFlow } from './flow.js';
+import { reject } from './problem.js';
 import {
   INIT, Kind, STACK_SIZE, State, UNINIT, constant, mapHandle, stackPointer, type Value,
-} from './verifier-state.js';
+} from './structure-state.js';
 
 export interface HelperSpec {
   name: string;

@@ -4,10 +4,10 @@
 // graph — bpf_loop callbacks count as calls — has no recursion and at most 8 frames.
 // It builds the basic blocks the dataflow step walks; compiler/cfg.ts is codegen's own.
 
-import { MAX_CALL_DEPTH } from '../core/abi.js';
-import { CALL_KIND, PSEUDO, type Insn, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jumpTarget } from '../core/isa.js';
-import type { Program } from '../core/model.js';
-import { reject } from './verifier-problem.js';
+import { MAX_CALL_DEPTH } from '../../core/abi.js';
+import { CALL_KIND, PSEUDO, type Insn, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jumpTarget } from '../../core/isa.js';
+import type { Program } from '../../core/model.js';
+import { reject } from './problem.js';
 
 export interface Block {
   /** Positions (indices into Program.insns): first and one past the last instruction. */

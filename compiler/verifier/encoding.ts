@@ -7,8 +7,8 @@
 // and the conformance vectors exercise it: immediate shifts by the width or more (the
 // amount is masked) and division or modulo by an immediate zero (0, or the dividend).
 
-import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize, type Insn } from '../core/isa.js';
-import type { MapSpec } from '../core/model.js';
+import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize, type Insn } from '../../core/isa.js';
+import type { MapSpec } from '../../core/model.js';
 
 export const FRAME_POINTER = 10;
 const MAX_REG = 10;

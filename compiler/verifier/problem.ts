@@ -1,7 +1,7 @@
 // The verifier's steps report a problem by throwing `Problem` with the offending
 // instruction; verify() turns it into a VerifyError naming the program and the disassembly.
 
-import type { Insn } from '../core/isa.js';
+import type { Insn } from '../../core/isa.js';
 
 export class Problem extends Error {
   constructor(readonly insn: Insn, readonly reason: string) {

@@ -1,0 +1,435 @@
+// The path walk (the kernel's do_check): a depth-first abstract interpretation of every
+// path from the entry, one instruction at a time, with the states of branches not yet
+// taken on a stack. At jump targets a state already shown safe that covers the current
+// one ends the path (pruning); a state equal to one still being explored there means the
+// path can repeat forever ("infinite loop detected"). Local calls and bpf_loop callbacks
+// run in a frame of their own, with the caller's state kept below it.
+
+import { HELPER_ID } from '../../core/helper-ids.js';
+import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, insnClass, isCondJmp, isRegSource, jmpOp, jumpTarget, memMode, sizeBytes, type Insn } from '../../core/isa.js';
+import { MAP_TYPE } from '../../core/map-types.js';
+import { aluStep, readReg } from './alu.js';
+import { decideBranch, refineBranch } from './branch.js';
+import type { Env } from './env.js';
+import type { ProgramFlow } from './flow.js';
+import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
+import { liveRegisters } from './liveness.js';
+import { loadedScalar, memAccess } from './memory.js';
+import { reject } from './problem.js';
+import {
+  NOT_INIT, T, UNKNOWN_SCALAR, constReg, isKnownZero, isOrNull, isPacket, isPointer, nonNullType, pointer,
+  scalarReg, type Reg,
+} from './reg.js';
+import { signExtend, type Scalar } from './scalar.js';
+import { State, covers } from './state.js';
+import type { HelperSpec } from './structure-dataflow.js';
+
+/** The kernel's limits: instructions processed, and branches pending (BPF_COMPLEXITY_LIMIT_*). */
+export const MAX_PROCESSED = 1_000_000;
+export const MAX_PENDING = 8192;
+/** States kept per pruning point (the kernel evicts; we stop adding). */
+const MAX_STATES_PER_POINT = 64;
+
+export interface ExploreFacts {
+  helpersUsed: Set<number>;
+  /** Per function (flow order): bytes of frame used. */
+  stackDepth: number[];
+  /** Back-edges the walk took, each with how often; every one belongs to a loop the walk bounded. */
+  loops: { from: number; to: number; taken: number }[];
+  processed: number;
+  statesKept: number;
+}
+
+interface Checkpoint {
+  readonly state: State;
+  readonly parent: Checkpoint | undefined;
+  /** Paths from this state still being explored; 0 = all done and safe. */
+  branches: number;
+}
+
+interface Path {
+  state: State;
+  pos: number;
+  parent: Checkpoint | undefined;
+}
+
+export interface ExploreInput {
+  insns: readonly Insn[];
+  maps: Env['maps'];
+  section: string;
+  flow: ProgramFlow;
+  posOfPc: ReadonlyMap<number, number>;
+  helpers: ReadonlyMap<number, HelperSpec>;
+}
+
+export function explore(input: ExploreInput): ExploreFacts {
+  const { insns, flow, posOfPc } = input;
+  const stackDepth = flow.functions.map(() => 0);
+  let lastId = 0;
+  const env: Env = {
+    insns, maps: input.maps, functions: flow.functions, helpers: input.helpers, section: input.section,
+    newId: () => ++lastId,
+    noteStack: (fn, depth) => { if (depth > stackDepth[fn]!) stackDepth[fn] = depth; },
+  };
+  const fnByStart = new Map(flow.functions.map((f, i) => [f.start, i]));
+  const protoOf = (id: number): Proto | undefined => {
+    const known = PROTOS.get(id);
+    if (known) return known;
+    const extra = input.helpers.get(id);
+    return extra ? anythingProto(extra.args) : undefined;
+  };
+  const live = liveRegisters(insns, flow, posOfPc, (id) => {
+    const p = protoOf(id);
+    let mask = 0;
+    for (let r = 1; r <= (p?.args.length ?? 5); r++) mask |= 1 << r;
+    return mask;
+  });
+  const liveAt = (pos: number): Uint8Array => {
+    const bits = live[pos]!;
+    const out = new Uint8Array(11);
+    for (let r = 0; r <= 10; r++) out[r] = (bits >> r) & 1;
+    return out;
+  };
+  const prunePoint = new Uint8Array(insns.length);
+  insns.forEach((insn, pos) => {
+    const cls = insnClass(insn.opcode);
+    if ((cls === CLASS.JMP || cls === CLASS.JMP32) && (isCondJmp(insn.opcode) || jmpOp(insn.opcode) === JMP.JA)) {
+      prunePoint[posOfPc.get(jumpTarget(insn))!] = 1;
+      if (isCondJmp(insn.opcode) && pos + 1 < insns.length) prunePoint[pos + 1] = 1;
+    }
+  });
+  const visited = new Map<number, Checkpoint[]>();
+  const helpersUsed = new Set<number>();
+  const loops = new Map<string, { from: number; to: number; taken: number }>();
+  const pending: Path[] = [];
+  let processed = 0;
+  let statesKept = 0;
+
+  const finish = (path: Path): void => {
+    for (let c = path.parent; c; c = c.parent) {
+      if (--c.branches > 0) break;
+    }
+  };
+  const fork = (path: Path, state: State, pos: number, at: Insn): void => {
+    if (path.parent) path.parent.branches++;
+    pending.push({ state, pos, parent: path.parent });
+    if (pending.length > MAX_PENDING) reject(at, `The sequence of ${pending.length} jumps is too complex.`);
+  };
+
+  let path: Path | undefined = {
+    state: State.entry(0, pointer(T.CTX)),
+    pos: posOfPc.get(flow.functions[0]!.start)!,
+    parent: undefined,
+  };
+  while (path || pending.length > 0) {
+    path ??= pending.pop()!;
+    const pos = path.pos;
+    const insn = insns[pos]!;
+    const st = path.state;
+
+    if (prunePoint[pos]) {
+      const here = visited.get(pos) ?? [];
+      const liveHere = liveAt(pos);
+      let pruned = false;
+      for (const c of here) {
+        if (c.branches === 0) {
+          if (covers(c.state, st, liveHere, false)) { pruned = true; break; }
+        } else if (covers(c.state, st, liveHere, true)) {
+          reject(insn, `infinite loop detected at insn ${insn.pc}`);
+        }
+      }
+      if (pruned) {
+        finish(path);
+        path = undefined;
+        continue;
+      }
+      if (here.length < MAX_STATES_PER_POINT) {
+        const c: Checkpoint = { state: st.clone(), parent: path.parent, branches: 1 };
+        here.push(c);
+        visited.set(pos, here);
+        path.parent = c;
+        statesKept++;
+      }
+    }
+
+    if (++processed > MAX_PROCESSED) reject(insn, `BPF program is too large. Processed ${processed} insn`);
+    const regs = st.cur.regs;
+    const op = insn.opcode;
+    switch (insnClass(op)) {
+      case CLASS.ALU:
+      case CLASS.ALU64:
+        aluStep(env, st, insn);
+        path.pos++;
+        continue;
+      case CLASS.LD:
+        regs[insn.dst] = loadImm64(insn, env, fnByStart);
+        path.pos++;
+        continue;
+      case CLASS.LDX: {
+        const base = readReg(st, insn, insn.src);
+        const size = sizeBytes(op);
+        let v = memAccess(env, st, { insn, regno: insn.src, reg: base, off: insn.off, size, access: 'read' });
+        if (memMode(op) === MODE.MEMSX) v = v.type === T.SCALAR ? scalarReg(signExtend(v.s, (size * 8) as 8 | 16 | 32)) : UNKNOWN_SCALAR;
+        regs[insn.dst] = v;
+        path.pos++;
+        continue;
+      }
+      case CLASS.ST:
+      case CLASS.STX: {
+        const base = readReg(st, insn, insn.dst);
+        const size = sizeBytes(op);
+        if (memMode(op) === MODE.ATOMIC) {
+          readReg(st, insn, insn.src);
+          if (insn.imm === ATOMIC.CMPXCHG) readReg(st, insn, 0);
+          memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'read', atomic: true });
+          memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', atomic: true, value: UNKNOWN_SCALAR });
+          if (insn.imm === ATOMIC.CMPXCHG) regs[0] = loadedScalar(size);
+          else if (insn.imm & ATOMIC.FETCH) regs[insn.src] = loadedScalar(size);
+          path.pos++;
+          continue;
+        }
+        const value = insnClass(op) === CLASS.STX ? readReg(st, insn, insn.src) : constReg(BigInt(insn.imm));
+        memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', value });
+        path.pos++;
+        continue;
+      }
+    }
+    // Jumps.
+    const j = jmpOp(op);
+    if (j === JMP.JA) {
+      path.pos = posOfPc.get(jumpTarget(insn))!;
+      noteBackEdge(insn);
+      continue;
+    }
+    if (j === JMP.EXIT) {
+      const r0 = readReg(st, insn, 0);
+      if (st.frames.length === 1) {
+        finish(path);
+        path = undefined;
+        continue;
+      }
+      const callee = st.frames.pop()!;
+      const caller = st.cur;
+      if (callee.callback) {
+        if (r0.type !== T.SCALAR || r0.s.umax > 1n) {
+          reject(insn, `At callback return the register R0 has ${r0.type === T.SCALAR ? `umax=${r0.s.umax}` : 'a pointer'} should have been in [0, 1]`);
+        }
+        caller.regs[0] = UNKNOWN_SCALAR;
+      } else {
+        if (r0.type === T.STACK && r0.n === st.frames.length) reject(insn, 'cannot return stack pointer to the caller frame');
+        caller.regs[0] = r0;
+      }
+      for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
+      path.pos = callee.callsite + 1;
+      continue;
+    }
+    if (j === JMP.CALL) {
+      if (isRegSource(op)) {
+        readReg(st, insn, insn.dst);
+        regs[0] = UNKNOWN_SCALAR;
+        for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
+        path.pos++;
+        continue;
+      }
+      if (insn.src === CALL_KIND.LOCAL) {
+        const fn = fnByStart.get(insn.pc + 1 + insn.imm)!;
+        enterFrame(st, fn, pos, false, regs.slice(1, 6));
+        path.pos = posOfPc.get(flow.functions[fn]!.start)!;
+        continue;
+      }
+      const proto = protoOf(insn.imm);
+      if (!proto) reject(insn, `invalid func unknown#${insn.imm} (unknown helper id ${insn.imm})`);
+      helpersUsed.add(insn.imm);
+      const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
+      const facts = checkHelperArgs(env, st, insn, name, proto);
+      const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
+      regs[0] = helperResult(env, st, insn, proto, facts.map, facts.allocSize);
+      for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
+      if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END ? UNKNOWN_SCALAR : r));
+      if (released !== 0) st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
+      if (facts.callback) {
+        // bpf_loop: the callback runs (here once) with r1 = the index, r2 = the context.
+        const args = [UNKNOWN_SCALAR, facts.callback.ctx, NOT_INIT, NOT_INIT, NOT_INIT];
+        enterFrame(st, facts.callback.fn, pos, true, args);
+        path.pos = posOfPc.get(flow.functions[facts.callback.fn]!.start)!;
+        continue;
+      }
+      path.pos++;
+      continue;
+    }
+    // Conditional jumps.
+    const target = posOfPc.get(jumpTarget(insn))!;
+    const is32 = insnClass(op) === CLASS.JMP32;
+    const dst = readReg(st, insn, insn.dst);
+    const src = isRegSource(op) ? readReg(st, insn, insn.src) : constReg(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm));
+    const outcome = conditional(env, st, insn, j, is32, dst, src);
+    if (outcome.taken && outcome.fallthrough) {
+      fork(path, outcome.taken, target, insn);
+      if (target <= pos) noteBackEdge(insn);
+      path.state = outcome.fallthrough;
+      path.pos++;
+    } else if (outcome.taken) {
+      path.state = outcome.taken;
+      path.pos = target;
+      noteBackEdge(insn);
+    } else if (outcome.fallthrough) {
+      path.state = outcome.fallthrough;
+      path.pos++;
+    } else {
+      finish(path);
+      path = undefined;
+    }
+  }
+
+  function noteBackEdge(insn: Insn): void {
+    const to = jumpTarget(insn);
+    if (to > insn.pc) return;
+    const key = `${insn.pc}:${to}`;
+    const known = loops.get(key);
+    if (known) known.taken++;
+    else loops.set(key, { from: insn.pc, to, taken: 1 });
+  }
+
+  return {
+    helpersUsed, stackDepth, processed, statesKept,
+    loops: [...loops.values()].sort((a, b) => a.from - b.from),
+  };
+}
+
+function enterFrame(st: State, fn: number, callsite: number, callback: boolean, args: Reg[]): void {
+  const regs = new Array<Reg>(11).fill(NOT_INIT);
+  for (let r = 1; r <= 5; r++) regs[r] = args[r - 1]!;
+  regs[10] = pointer(T.STACK, { n: st.frames.length });
+  const entry = State.entry(fn, NOT_INIT).frames[0]!;
+  st.frames.push({ regs, stack: entry.stack, callsite, fn, callback });
+}
+
+function loadImm64(insn: Insn, env: Env, fnByStart: ReadonlyMap<number, number>): Reg {
+  switch (insn.src) {
+    case PSEUDO.MAP_IDX:
+      return pointer(T.CONST_MAP_PTR, { map: env.maps[insn.imm] });
+    case PSEUDO.MAP_IDX_VALUE: {
+      const high = insn.imm64 === undefined ? 0 : Number(BigInt.asIntN(32, insn.imm64 >> 32n));
+      return pointer(T.MAP_VALUE, { map: env.maps[insn.imm], off: high });
+    }
+    case PSEUDO.FUNC:
+      return pointer(T.FUNC, { n: fnByStart.get(insn.pc + 1 + insn.imm)! });
+  }
+  return constReg(BigInt.asUintN(64, insn.imm64 ?? BigInt(insn.imm)));
+}
+
+function helperResult(env: Env, st: State, insn: Insn, proto: Proto, map: Env['maps'][number] | undefined, allocSize: number | undefined): Reg {
+  switch (proto.ret) {
+    case 'mem_or_null':
+      return pointer(T.MEM_OR_NULL, { n: allocSize ?? 0, id: env.newId() });
+    case 'map_value_or_null': {
+      if (!map) return UNKNOWN_SCALAR;
+      if ((map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS) && map.inner) {
+        return pointer(T.MAP_PTR_OR_NULL, { map: map.inner, id: env.newId() });
+      }
+      if (insn.imm === HELPER_ID.map_lookup_elem && arrayKeyInRange(env, st, insn, map)) return pointer(T.MAP_VALUE, { map });
+      return pointer(T.MAP_VALUE_OR_NULL, { map, id: env.newId() });
+    }
+  }
+  return UNKNOWN_SCALAR;
+}
+
+/** Array lookups with a constant key below max_entries cannot fail (the kernel knows it since 6.14). */
+function arrayKeyInRange(env: Env, st: State, insn: Insn, map: NonNullable<Env['maps'][number]>): boolean {
+  if ((map.type !== MAP_TYPE.ARRAY && map.type !== MAP_TYPE.PERCPU_ARRAY) || map.keySize !== 4) return false;
+  const key = st.cur.regs[2]!;
+  if (key.type !== T.STACK) return false;
+  const v = memAccess(env, st.clone(), { insn, regno: 2, reg: key, off: 0, size: 4, access: 'read' });
+  return v.type === T.SCALAR && v.s.umax === v.s.umin && v.s.umax < BigInt(map.maxEntries);
+}
+
+interface Outcome {
+  taken?: State;
+  fallthrough?: State;
+}
+
+/** The states on each feasible side of a conditional jump. */
+function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean, dst: Reg, src: Reg): Outcome {
+  if (dst.type === T.SCALAR && src.type === T.SCALAR) {
+    const decided = decideBranch(op, dst.s, src.s, is32);
+    if (decided !== undefined) return decided ? { taken: st } : { fallthrough: st };
+    const side = (taken: boolean, state: State): State | undefined => {
+      const r = refineBranch(op, dst.s, src.s, is32, taken);
+      if (!r) return undefined;
+      setScalar(state, insn.dst, dst, r[0]);
+      if (isRegSource(insn.opcode)) setScalar(state, insn.src, src, r[1]);
+      return state;
+    };
+    const other = st.clone();
+    return { taken: side(true, other), fallthrough: side(false, st) };
+  }
+  // Null checks: `if (p == 0)` on a pointer that may be NULL.
+  const zeroCmp = (op === JMP.JEQ || op === JMP.JNE);
+  if (zeroCmp && isOrNull(dst) && isKnownZero(src)) {
+    const nullSide = st.clone();
+    markNull(nullSide, dst, true);
+    markNull(st, dst, false);
+    return op === JMP.JEQ ? { taken: nullSide, fallthrough: st } : { taken: st, fallthrough: nullSide };
+  }
+  if (zeroCmp && isKnownZero(src) && (dst.type === T.MAP_VALUE || dst.type === T.STACK || dst.type === T.CTX ||
+    dst.type === T.MEM || dst.type === T.CONST_MAP_PTR)) {
+    return op === JMP.JEQ ? { fallthrough: st } : { taken: st };
+  }
+  if (!is32 && isPointer(dst) && isPointer(src)) {
+    const other = st.clone();
+    packetCompare(other, op, dst, src, true);
+    packetCompare(st, op, dst, src, false);
+    return { taken: other, fallthrough: st };
+  }
+  return { taken: st.clone(), fallthrough: st };
+}
+
+/** Set a scalar register's value, and that of every copy linked to it by id. */
+function setScalar(st: State, regno: number, reg: Reg, s: Scalar): void {
+  if (reg.id === 0) {
+    st.cur.regs[regno] = { ...reg, s };
+    return;
+  }
+  st.mapRegs((r) => (r.type === T.SCALAR && r.id === reg.id ? { ...r, s } : r));
+}
+
+function markNull(st: State, reg: Reg, isNull: boolean): void {
+  st.mapRegs((r) => {
+    if (r.id !== reg.id || r.type !== reg.type) return r;
+    if (isNull) return constReg(0n);
+    // Ring buffer memory keeps its id: submit/discard release every copy.
+    return { ...r, type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL ? r.id : 0 };
+  });
+}
+
+/**
+ * Comparisons of a packet pointer with data_end (or data_meta with data) in either order
+ * and direction: on the side where `pkt + off <= end` holds, every pointer sharing the
+ * compared one's id may access `off` bytes.
+ */
+function packetCompare(st: State, op: number, dst: Reg, src: Reg, taken: boolean): void {
+  let pkt: Reg;
+  let flipped: boolean;
+  if ((dst.type === T.PKT && src.type === T.PKT_END) || (dst.type === T.PKT_META && src.type === T.PKT)) {
+    pkt = dst;
+    flipped = false;
+  } else if ((dst.type === T.PKT_END && src.type === T.PKT) || (dst.type === T.PKT && src.type === T.PKT_META)) {
+    pkt = src;
+    flipped = true;
+  } else {
+    return;
+  }
+  // Normalise to `pkt OP end`.
+  const o = flipped ? ({ [JMP.JGT]: JMP.JLT, [JMP.JLT]: JMP.JGT, [JMP.JGE]: JMP.JLE, [JMP.JLE]: JMP.JGE } as Record<number, number>)[op] : op;
+  let safe: boolean;
+  switch (o) {
+    case JMP.JGT: safe = !taken; break; // pkt > end: the fall-through has pkt <= end
+    case JMP.JGE: safe = !taken; break; // pkt >= end: the fall-through has pkt < end
+    case JMP.JLT: safe = taken; break;
+    case JMP.JLE: safe = taken; break;
+    default: return;
+  }
+  if (!safe || pkt.off < 0 || pkt.s.umax > 0xffffn) return;
+  const range = pkt.off;
+  st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+}

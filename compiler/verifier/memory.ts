@@ -1,0 +1,221 @@
+// Loads, stores and helper memory arguments through each pointer type, with the kernel's
+// rules and reasons (check_mem_access, check_stack_read/write, check_packet_access,
+// check_map_access, xdp_is_valid_access) for a privileged (CAP_BPF + CAP_PERFMON) loader:
+// pointers may be stored to memory and uninitialised stack may be read.
+
+import type { Insn } from '../../core/isa.js';
+import { MAP_FLAG } from '../../core/map-types.js';
+import type { MapSpec } from '../../core/model.js';
+import type { Env } from './env.js';
+import { reject } from './problem.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, pointer, scalarReg, type Reg } from './reg.js';
+import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
+import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
+
+export const STACK_SIZE = SLOTS * 8;
+/** Variable offsets must stay below this (BPF_MAX_VAR_OFF). */
+const MAX_VAR_OFF = 1n << 29n;
+
+/** struct xdp_md: offset -> what a 4-byte load there gives. */
+const XDP_MD: ReadonlyMap<number, T | 'scalar'> = new Map<number, T | 'scalar'>([
+  [0, T.PKT], [4, T.PKT_END], [8, T.PKT_META], [12, 'scalar'], [16, 'scalar'], [20, 'scalar'],
+]);
+const EGRESS_IFINDEX = 20;
+
+export type Access = 'read' | 'write';
+
+/** Unknown scalar that fits in `size` bytes. */
+export const loadedScalar = (size: number): Reg => (size >= 8 ? UNKNOWN_SCALAR : scalarReg(uRange(0n, (1n << BigInt(size * 8)) - 1n)));
+
+const signed = (s: Scalar): number => Number(BigInt.asIntN(64, s.t.value));
+
+export interface MemOp {
+  insn: Insn;
+  regno: number;
+  reg: Reg;
+  /** Instruction offset. */
+  off: number;
+  size: number;
+  access: Access;
+  /** For stores: what is stored (a register, or an immediate as a constant register). */
+  value?: Reg;
+  /** Atomic read-modify-write (not on packets or the context). */
+  atomic?: boolean;
+}
+
+/** Check one load or store; returns what a load puts in its destination. */
+export function memAccess(env: Env, st: State, op: MemOp): Reg {
+  const { insn, regno, reg, off, size, access } = op;
+  switch (reg.type) {
+    case T.STACK:
+      return stackAccess(env, st, op);
+    case T.CTX: {
+      if (op.atomic) reject(insn, `BPF_ATOMIC stores into R${regno} ctx is not allowed`);
+      if (!isConst(reg.s)) reject(insn, `variable ctx access var_off=${reg.s.t.value} disallowed`);
+      const at = reg.off + off + signed(reg.s);
+      const field = XDP_MD.get(at);
+      const devmap = /(^|\/)devmap$/.test(env.section);
+      if (access === 'write' || size !== 4 || field === undefined || (at === EGRESS_IFINDEX && !devmap)) {
+        reject(insn, `invalid bpf_context access off=${at} size=${size}`);
+      }
+      return field === 'scalar' ? loadedScalar(4) : pointer(field, { id: 0 });
+    }
+    case T.PKT:
+    case T.PKT_META: {
+      if (op.atomic) reject(insn, `BPF_ATOMIC stores into R${regno} ${TYPE_NAME[reg.type]} is not allowed`);
+      packetRange(insn, regno, reg, off, size);
+      return loadedScalar(size);
+    }
+    case T.MAP_VALUE: {
+      const map = reg.map!;
+      if (access === 'write' && readOnly(map)) {
+        reject(insn, `write into map forbidden, value_size=${map.valueSize} off=${reg.off + off} size=${size}`);
+      }
+      regionRange(insn, regno, reg, off, size, map.valueSize, 'map value', 'value_size');
+      if (access === 'read' && isConst(reg.s)) return readOnlyValue(map, reg.off + off + signed(reg.s), size) ?? loadedScalar(size);
+      return loadedScalar(size);
+    }
+    case T.MEM:
+      regionRange(insn, regno, reg, off, size, reg.n, 'memory', 'mem_size');
+      return loadedScalar(size);
+  }
+  return reject(insn, `R${regno} invalid mem access '${TYPE_NAME[reg.type]}'`);
+}
+
+const readOnly = (map: MapSpec): boolean => map.section === '.rodata' || (map.flags & MAP_FLAG.RDONLY_PROG) !== 0;
+
+/** libbpf freezes .rodata, and the kernel then reads constants out of it (bpf_map_direct_read). */
+function readOnlyValue(map: MapSpec, at: number, size: number): Reg | undefined {
+  if (!readOnly(map) || !map.initialData || at < 0 || at + size > map.initialData.length) return undefined;
+  let v = 0n;
+  for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(map.initialData[at + i]!);
+  return constReg(v);
+}
+
+export function packetRange(insn: Insn, regno: number, reg: Reg, off: number, size: number): void {
+  if (reg.s.smin < 0n) reject(insn, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  const at = reg.off + off;
+  if (at < 0 || at + size > reg.range) {
+    reject(insn, `invalid access to packet, off=${at} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range}); ` +
+      `R${regno} offset is outside of the packet`);
+  }
+}
+
+/** Bounds of an access into a region of `limit` bytes (map values, helper memory). */
+export function regionRange(insn: Insn, regno: number, reg: Reg, off: number, size: number, limit: number, what: string, sizeName: string): void {
+  const base = reg.off + off;
+  const bad = (at: bigint | number, why: string): never =>
+    reject(insn, `invalid access to ${what}, ${sizeName}=${limit} off=${at} size=${size}${why}`);
+  if (isConst(reg.s)) {
+    const at = base + signed(reg.s);
+    if (at < 0 || at + size > limit) bad(at, '');
+    return;
+  }
+  if (reg.s.smin < 0n) reject(insn, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
+  if (BigInt(base) + reg.s.smin < 0n) bad(BigInt(base) + reg.s.smin, `; R${regno} min value is outside of the allowed memory range`);
+  if (reg.s.umax >= MAX_VAR_OFF) reject(insn, `R${regno} unbounded memory access, make sure to bounds check any such access`);
+  if (BigInt(base) + reg.s.umax + BigInt(size) > BigInt(limit)) {
+    bad(BigInt(base) + reg.s.umax, `; R${regno} max value is outside of the allowed memory range`);
+  }
+}
+
+// ----- the stack -----------------------------------------------------------------------------
+
+/** Byte range [lo, hi) below the frame pointer an access through a stack pointer may touch. */
+function stackWindow(op: MemOp, what: string): [number, number, boolean] {
+  const { insn, regno, reg, off, size } = op;
+  const base = reg.off + off;
+  if (isConst(reg.s)) {
+    const at = base + signed(reg.s);
+    if (at < -STACK_SIZE || at + size > 0) reject(insn, `invalid ${what} stack R${regno} off=${at} size=${size}`);
+    return [at, at + size, true];
+  }
+  const lo = BigInt(base) + reg.s.smin;
+  const hi = BigInt(base) + reg.s.smax + BigInt(size);
+  if (lo < -STACK_SIZE || hi > 0n) {
+    reject(insn, `invalid variable-offset ${what} stack R${regno} var_off=(${reg.s.smin}..${reg.s.smax}) off=${base} size=${size}`);
+  }
+  return [Number(lo), Number(hi), false];
+}
+
+const slotOf = (at: number): number => (at + STACK_SIZE) >> 3;
+const byteOf = (at: number): number => (at + STACK_SIZE) & 7;
+
+function stackAccess(env: Env, st: State, op: MemOp): Reg {
+  const frame = st.frames[op.reg.n]!;
+  const [lo, hi, fixed] = stackWindow(op, op.access === 'read' ? 'read from' : 'write to');
+  env.noteStack(frame.fn, -lo);
+  if (op.access === 'write') {
+    const v = op.value;
+    const spillable = v !== undefined && !op.atomic && (v.type === T.SCALAR || (v.type !== T.NOT_INIT && op.size === 8));
+    if (fixed && byteOf(lo) === 0 && spillable) {
+      // Scalars spill at any width (the kernel keeps them for bpf_capable loaders), pointers at 8.
+      const spill = op.size === 8 || v.s.umax < 1n << BigInt(op.size * 8) ? v : truncatedScalar(v, op.size);
+      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + 'm'.repeat(8 - op.size) };
+    } else {
+      const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
+      markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
+    }
+    if (op.atomic) return readStack(frame.stack, lo, hi, op.size);
+    return NOT_INIT;
+  }
+  if (!fixed) return loadedScalar(op.size);
+  return readStack(frame.stack, lo, hi, op.size);
+}
+
+function readStack(stack: Slot[], lo: number, hi: number, size: number): Reg {
+  const slot = stack[slotOf(lo)]!;
+  const spilled = slot.spill ? spilledBytes(slot) : 0;
+  if (slot.spill && byteOf(lo) === 0 && size <= spilled) {
+    const s = slot.spill;
+    if (size === spilled && (size === 8 || s.type === T.SCALAR)) return s;
+    // A narrower load of the low bytes of a spilled scalar that fits keeps its value.
+    if (s.type === T.SCALAR && s.s.umax < 1n << BigInt(size * 8)) return s;
+    return loadedScalar(size);
+  }
+  let allZero = true;
+  for (let at = lo; at < hi; at++) {
+    const sl = stack[slotOf(at)]!;
+    let k = sl.kinds[byteOf(at)];
+    if (k === 's') k = isKnownZero(sl.spill!) ? 'z' : 'm';
+    if (k !== 'z') allZero = false;
+  }
+  return allZero ? constReg(0n) : loadedScalar(size);
+}
+
+const spilledBytes = (slot: Slot): number => slot.kinds.indexOf('m') < 0 ? 8 : slot.kinds.indexOf('m');
+
+/** What the low `size` bytes of a scalar hold. */
+function truncatedScalar(v: Reg, size: number): Reg {
+  if (isConst(v.s)) return constReg(v.s.t.value & ((1n << BigInt(size * 8)) - 1n));
+  return loadedScalar(size);
+}
+
+/** Mark bytes [lo, hi) with `kind` ('m' or 'z'), breaking up spills they overlap. */
+export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'): void {
+  for (let s = slotOf(lo); s <= slotOf(hi - 1); s++) {
+    const slot = stack[s]!;
+    const kinds = slot.spill ? slot.kinds.replaceAll('s', isKnownZero(slot.spill) ? 'z' : 'm') : slot.kinds;
+    let next = '';
+    for (let b = 0; b < 8; b++) {
+      const at = s * 8 + b - STACK_SIZE;
+      next += at >= lo && at < hi ? kind : kinds[b];
+    }
+    stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { kinds: next };
+  }
+}
+
+/** A helper reads (or, `write`, fills) `size` bytes at a stack pointer. */
+export function stackHelperAccess(env: Env, st: State, insn: Insn, regno: number, reg: Reg, size: number, write: boolean): void {
+  const frame = st.frames[reg.n]!;
+  const base = reg.off;
+  const lo = BigInt(base) + (isConst(reg.s) ? BigInt.asIntN(64, reg.s.t.value) : reg.s.smin);
+  const hi = BigInt(base) + (isConst(reg.s) ? BigInt.asIntN(64, reg.s.t.value) : reg.s.smax) + BigInt(size);
+  if (lo < -STACK_SIZE || hi > 0n || (size === 0 && lo >= 0n)) {
+    reject(insn, `invalid indirect access to stack R${regno} off=${lo} size=${size}`);
+  }
+  env.noteStack(frame.fn, Number(-lo));
+  if (write && size > 0) markBytes(frame.stack, Number(lo), Number(hi), 'm');
+}
+
+export { signExtend };

@@ -1,0 +1,74 @@
+// What a register holds, in the kernel's terms (struct bpf_reg_state): a type, a fixed
+// offset, a variable offset (for scalars: the value) and what the type needs besides —
+// the map for map pointers, the packet range proved by comparisons, the id shared by
+// copies (null checks and packet ranges refine every copy at once), the frame a stack
+// pointer points into, the size of helper memory. Registers are immutable values.
+
+import type { MapSpec } from '../../core/model.js';
+import { UNKNOWN, ZERO, constScalar, isConst, scalarText, type Scalar } from './scalar.js';
+
+export const T = {
+  NOT_INIT: 0,
+  SCALAR: 1,
+  CTX: 2,
+  PKT: 3,
+  PKT_END: 4,
+  PKT_META: 5,
+  MAP_VALUE: 6,
+  MAP_VALUE_OR_NULL: 7,
+  STACK: 8,
+  CONST_MAP_PTR: 9,
+  MAP_PTR_OR_NULL: 10,
+  MEM: 11,
+  MEM_OR_NULL: 12,
+  FUNC: 13,
+} as const;
+export type T = (typeof T)[keyof typeof T];
+
+/** The kernel's names (reg_type_str), which its messages use. */
+export const TYPE_NAME: Record<T, string> = {
+  [T.NOT_INIT]: '?', [T.SCALAR]: 'scalar', [T.CTX]: 'ctx', [T.PKT]: 'pkt', [T.PKT_END]: 'pkt_end',
+  [T.PKT_META]: 'pkt_meta', [T.MAP_VALUE]: 'map_value', [T.MAP_VALUE_OR_NULL]: 'map_value_or_null', [T.STACK]: 'fp',
+  [T.CONST_MAP_PTR]: 'map_ptr', [T.MAP_PTR_OR_NULL]: 'map_ptr_or_null', [T.MEM]: 'ringbuf_mem',
+  [T.MEM_OR_NULL]: 'ringbuf_mem_or_null', [T.FUNC]: 'func',
+};
+
+export interface Reg {
+  readonly type: T;
+  /** Fixed byte offset of a pointer. */
+  readonly off: number;
+  /** Scalar: the value; pointer: the variable part of its offset. */
+  readonly s: Scalar;
+  /** Copies share an id: or-null pointers, packet pointers with a variable offset, linked scalars. */
+  readonly id: number;
+  /** PKT / PKT_META: bytes known to be inside the packet from the pointer on. */
+  readonly range: number;
+  readonly map?: MapSpec;
+  /** STACK: the call frame (0 = the entry function); MEM: the size; FUNC: the callee's function index. */
+  readonly n: number;
+}
+
+const base = { off: 0, id: 0, range: 0, n: 0 };
+export const NOT_INIT: Reg = Object.freeze({ ...base, type: T.NOT_INIT, s: UNKNOWN });
+export const UNKNOWN_SCALAR: Reg = Object.freeze({ ...base, type: T.SCALAR, s: UNKNOWN });
+export const scalarReg = (s: Scalar): Reg => (s === UNKNOWN ? UNKNOWN_SCALAR : { ...base, type: T.SCALAR, s });
+export const constReg = (v: bigint): Reg => scalarReg(constScalar(v));
+export const pointer = (type: T, extra: Partial<Reg> = {}): Reg => ({ ...base, s: ZERO, ...extra, type });
+
+export const isPointer = (r: Reg): boolean => r.type !== T.SCALAR && r.type !== T.NOT_INIT;
+export const isPacket = (r: Reg): boolean => r.type === T.PKT || r.type === T.PKT_META;
+export const isOrNull = (r: Reg): boolean =>
+  r.type === T.MAP_VALUE_OR_NULL || r.type === T.MAP_PTR_OR_NULL || r.type === T.MEM_OR_NULL;
+export const nonNullType = (t: T): T =>
+  t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : t === T.MAP_PTR_OR_NULL ? T.CONST_MAP_PTR : t === T.MEM_OR_NULL ? T.MEM : t;
+export const isKnownZero = (r: Reg): boolean => r.type === T.SCALAR && isConst(r.s) && r.s.t.value === 0n;
+
+/** Text like the kernel's state dump, for messages: `pkt(id=0,off=14,r=14)`. */
+export function regText(r: Reg): string {
+  switch (r.type) {
+    case T.SCALAR: return scalarText(r.s);
+    case T.PKT: case T.PKT_META: return `${TYPE_NAME[r.type]}(id=${r.id},off=${r.off},r=${r.range})`;
+    case T.STACK: return `fp${r.off}`;
+    default: return `${TYPE_NAME[r.type]}(off=${r.off}${isConst(r.s) ? '' : `,var=${scalarText(r.s)}`})`;
+  }
+}
