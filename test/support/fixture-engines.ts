@@ -1,0 +1,70 @@
+// One eBPF fixture on every engine at hand behind one small interface: compiled wasm and
+// the interpreter always, the kernel (BPF_PROG_TEST_RUN through the addon) when this
+// machine has it. For tests whose expectations are derived by hand: each engine must meet
+// them, and the kernel, where present, confirms that the hand derivation is the kernel's.
+
+import { readFileSync } from 'node:fs';
+import { loadObject } from '../../compiler/object.js';
+import { compileObject } from '../../compiler/compile.js';
+import { loadWasm } from '../../runtime/program.js';
+import { BpfMachine } from '../../runtime/machine.js';
+import { KernelObject, kernelUnavailable } from '../../native/kernel.js';
+import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
+
+export interface EngineRun {
+  actionName: string;
+  packet: Uint8Array;
+  fault?: string;
+}
+
+export interface FixtureEngine {
+  readonly name: 'wasm' | 'interp' | 'kernel';
+  set(map: string, key: Uint8Array, value: Uint8Array): void;
+  get(map: string, key: Uint8Array): Uint8Array | undefined;
+  /** Runs `program` on `packet`; the result's packet is a copy. */
+  run(program: string, packet: Uint8Array): EngineRun;
+  close(): void;
+}
+
+function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine {
+  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+  const worker = machine.worker(0, { engine });
+  return {
+    name: engine,
+    set: (map, key, value) => machine.maps.byNameOrThrow(map).updateBytes(key, value),
+    get: (map, key) => machine.maps.byNameOrThrow(map).lookupBytes(key)?.slice(),
+    run: (program, packet) => {
+      const r = worker.runXdp(program, packet);
+      return { actionName: r.actionName, packet: r.packet.slice(), ...(r.fault ? { fault: r.fault } : {}) };
+    },
+    close: () => {},
+  };
+}
+
+function kernelEngine(object: string): FixtureEngine {
+  const kernel = KernelObject.load(object);
+  return {
+    name: 'kernel',
+    set: (map, key, value) => kernel.update(map, key, value),
+    get: (map, key) => kernel.lookup(map, key)?.[0],
+    run: (program, packet) => {
+      const r = kernel.testRun(program, packet);
+      return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
+    },
+    close: () => kernel.close(),
+  };
+}
+
+/** wasm, interpreter and (when available) the kernel; `kernelSkipped` says why not. */
+export function fixtureEngines(object: string): { engines: FixtureEngine[]; kernelSkipped?: string } {
+  const engines = [machineEngine(object, 'wasm'), machineEngine(object, 'interp')];
+  const kernelSkipped = kernelUnavailable();
+  if (!kernelSkipped) engines.push(kernelEngine(object));
+  return { engines, ...(kernelSkipped ? { kernelSkipped } : {}) };
+}
+
+export const u32le = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n >>> 0]).buffer);
+export const s32le = (n: number): Uint8Array => new Uint8Array(new Int32Array([n]).buffer);
+export const s64le = (n: bigint): Uint8Array => new Uint8Array(new BigInt64Array([n]).buffer);
+export const readS64 = (b: Uint8Array | undefined): bigint | undefined =>
+  b === undefined ? undefined : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(0, true);
