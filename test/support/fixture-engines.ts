@@ -55,10 +55,13 @@ function kernelEngine(object: string): FixtureEngine {
   };
 }
 
-/** wasm, interpreter and (when available) the kernel; `kernelSkipped` says why not. */
-export function fixtureEngines(object: string): { engines: FixtureEngine[]; kernelSkipped?: string } {
+/**
+ * wasm, interpreter and (when available and wanted) the kernel; `kernelSkipped` says why
+ * it is not there.
+ */
+export function fixtureEngines(object: string, withKernel = true): { engines: FixtureEngine[]; kernelSkipped?: string } {
   const engines = [machineEngine(object, 'wasm'), machineEngine(object, 'interp')];
-  const kernelSkipped = kernelUnavailable();
+  const kernelSkipped = withKernel ? kernelUnavailable() : 'not wanted';
   if (!kernelSkipped) engines.push(kernelEngine(object));
   return { engines, ...(kernelSkipped ? { kernelSkipped } : {}) };
 }
