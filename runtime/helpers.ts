@@ -96,7 +96,6 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       return BigInt(line.length);
     },
     csum_diff: (from, fromSize, to, toSize, seed) => {
-      if (!csumSizesValid(fromSize, toSize)) return EINVAL;
       check('csum_diff', 'from', addr(from), Number(fromSize));
       check('csum_diff', 'to', addr(to), Number(toSize));
       return csumDiff(bytes(), addr(from), Number(fromSize), addr(to), Number(toSize), seed);
@@ -161,22 +160,38 @@ function ringbufOfSample(maps: MapTable, sample: number): RingbufMap | undefined
 }
 
 /**
- * bpf_csum_diff: the 32-bit one's complement sum of the `to` words, the complemented
- * `from` words and the seed. Sizes must be multiples of 4 (kernel: -EINVAL).
+ * bpf_csum_diff as current kernels compute it (the same on every architecture since 6.12):
+ * the one's complement sum of the seed and the `to` bytes, minus that of the `from` bytes,
+ * folded to 16 bits (not complemented). Which path runs decides how zero comes out (0 or
+ * 0xffff), so the paths are kept apart: only `to` adds to the seed; only `from` is
+ * subtracted by complementing around it. Any sizes are taken (older kernels wanted
+ * multiples of 4, at most 512 bytes together); a tail of 1-3 bytes adds as x86's
+ * csum_partial adds it: a u16, then a byte.
  */
 export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: bigint): bigint {
-  if (!csumSizesValid(BigInt(fromSize), BigInt(toSize))) return EINVAL;
+  if (from + fromSize > mem.length || to + toSize > mem.length) return EINVAL;
   const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  let sum = BigInt(seed & 0xffffffffn);
-  for (let i = 0; i < fromSize; i += 4) sum += BigInt(~view.getUint32(from + i, true) >>> 0);
-  for (let i = 0; i < toSize; i += 4) sum += BigInt(view.getUint32(to + i, true));
-  while (sum > 0xffffffffn) sum = (sum & 0xffffffffn) + (sum >> 32n);
-  return sum;
+  const partial = (at: number, size: number, init: number): number => {
+    let sum = init;
+    const words = size & ~3;
+    for (let i = 0; i < words; i += 4) sum += view.getUint32(at + i, true);
+    if (size & 2) sum += view.getUint16(at + words, true);
+    if (size & 1) sum += view.getUint8(at + (size & ~1));
+    return fold32(sum);
+  };
+  let ret = Number(seed & 0xffffffffn);
+  if (fromSize && toSize) ret = fold32(partial(to, toSize, ret) + (~partial(from, fromSize, 0) >>> 0));
+  else if (toSize) ret = partial(to, toSize, ret);
+  else if (fromSize) ret = ~partial(from, fromSize, ~ret >>> 0) >>> 0;
+  let half = (ret & 0xffff) + (ret >>> 16);
+  half = (half & 0xffff) + (half >>> 16);
+  return BigInt(half);
 }
 
-/** The sizes bpf_csum_diff accepts: multiples of 4, at most 512 bytes each. */
-function csumSizesValid(fromSize: bigint, toSize: bigint): boolean {
-  return fromSize % 4n === 0n && toSize % 4n === 0n && fromSize >= 0n && toSize >= 0n && fromSize <= 512n && toSize <= 512n;
+/** A sum of at most 2^21 u32 words folded to 32 bits, carries added back (exact in doubles). */
+function fold32(sum: number): number {
+  while (sum > 0xffffffff) sum = (sum % 0x100000000) + Math.floor(sum / 0x100000000);
+  return sum;
 }
 
 function copyPacket(

@@ -24,9 +24,13 @@ const ETH_HLEN = 14;
 const NO_FRAGMENTS = new Uint8Array(0);
 /** MAX_SKB_FRAGS: pages a multi-buffer packet may have beyond its linear area. */
 export const XDP_MAX_FRAGS = 17;
-/** Metadata must stay a multiple of 4 bytes and at most 32 (bpf_xdp_adjust_meta). */
-const META_MAX = 32;
+/**
+ * Metadata must stay a multiple of 4 bytes and fit xdp_frame's u8 metasize (bpf_xdp_adjust_meta;
+ * older kernels allowed 32). With 256 bytes of headroom the headroom binds first.
+ */
+const META_MAX = 255;
 const EINVAL = -22;
+const EACCES = -13;
 
 /** struct xdp_md field offsets. */
 export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20 } as const;
@@ -164,13 +168,16 @@ export class XdpContext {
     return 0;
   }
 
-  /** bpf_xdp_adjust_meta: move data_meta by `delta` (negative reserves metadata). */
+  /**
+   * bpf_xdp_adjust_meta: move data_meta by `delta` (negative reserves metadata). As in the
+   * kernel, a data_meta outside [frame + xdp_frame, data] is -EINVAL, checked before a
+   * length that is misaligned or too long (-EACCES).
+   */
   adjustMeta(delta: number): number {
     const data = this.data;
     const meta = this.dataMeta + delta;
-    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > data || data - meta > META_MAX || (data - meta) % 4 !== 0) {
-      return EINVAL;
-    }
+    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > data) return EINVAL;
+    if (data - meta > META_MAX || (data - meta) % 4 !== 0) return EACCES;
     this.setPointers(data, this.dataEnd, meta);
     return 0;
   }

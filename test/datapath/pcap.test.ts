@@ -1,7 +1,7 @@
 // `bpf2wasm run --mode pcap`: a capture through the live runner's workers (two of them,
 // packets split between them) must transmit exactly what the reference interpreter says
 // the program transmits, in capture order — for xdp_tx and for the example LB provisioned
-// through --katran-config.
+// through --katran-config; and a program that redirects, checked against hand-derived output.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -20,6 +20,8 @@ import { XDP_ACTION } from '../../runtime/xdp.js';
 import { BPF2WASM } from '../../examples/topology/topology.js';
 import { corpus } from '../../packets/corpus.js';
 import { examplePath } from '../support/examples.js';
+import { compileBpf } from '../support/clang.js';
+import { packageRoot } from '../../core/package-root.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bpf2wasm-live-pcap-'));
 const frames = corpus().map((f) => f.bytes).filter((b) => b.length >= 14);
@@ -68,6 +70,16 @@ test('example LB with --katran-config: same encapsulated packets as the interpre
   });
   assert.ok(want.length >= 3, `the corpus reaches the VIPs (${want.length} packets transmitted)`);
   assert.equal(runPcap(object, ['--katran', '--katran-config', config, '--lru-size', '2000']), want);
+});
+
+// Hand-derived: redirect_devmap redirects every IPv4 frame, unchanged, through devmap slot
+// 0 and passes everything else. With the slot set, the output is the capture's IPv4
+// frames in capture order; not one may go missing for being a redirect rather than a TX.
+test('redirect_devmap: every redirected frame is written, in order', () => {
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'wasm', 'redirect_devmap.c'));
+  const ipv4 = frames.filter((f) => f[12] === 0x08 && f[13] === 0x00).map(hex);
+  assert.ok(ipv4.length > 10 && ipv4.length < frames.length, 'the capture mixes IPv4 with other frames');
+  assert.equal(runPcap(object, ['--update', 'ports=00000000:01000000']), ipv4);
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

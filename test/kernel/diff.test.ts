@@ -1,8 +1,8 @@
 // Differential tests against the Linux kernel: the same object runs in the kernel
 // (BPF_PROG_TEST_RUN through runtime/kernel.ts), as compiled wasm and on the interpreter,
 // over the same packet corpus with the same initial map contents. The verdict, the output
-// bytes and, at the end, every map's contents must agree. Per-CPU maps are compared as
-// sums over CPUs, since the kernel runs each test on whichever CPU it is on.
+// bytes and, at the end, every map's contents (global data included) must agree. Per-CPU
+// maps are compared as sums over CPUs, since the kernel runs each test on whichever CPU it is on.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -29,8 +29,21 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 /** Initial map contents per fixture (map name -> [key, value] hex pairs). */
 const PROVISION: Record<string, Record<string, [string, string][]>> = {
   parse_count: { tunnel_dst: [['00000000', '0a000002']] },
-  // 192.168.1.0/24 -> drop (1), 192.168.1.2/32 -> pass (0): longest prefix decides.
-  xdp_acl: { acl_v4: [['18000000c0a80100', '01000000'], ['20000000c0a80102', '00000000']] },
+  // Nested prefixes, verdicts alternating with depth (drop 1, pass 0), so that only the
+  // longest match gives the kernel's answer for the corpus's sources: 192.168.1.1 (/24
+  // drop), 192.168.1.2 (/32 pass), 172.16.104.123 (/24 pass), fc00:2::1 (/32 pass),
+  // 100::7 (/128 drop).
+  xdp_acl: {
+    acl_v4: [
+      ['08000000c0000000', '01000000'], ['10000000c0a80000', '00000000'],
+      ['18000000c0a80100', '01000000'], ['20000000c0a80102', '00000000'],
+      ['0c000000ac100000', '01000000'], ['18000000ac106800', '00000000'],
+    ],
+    acl_v6: [
+      [`07000000fc${'0'.repeat(30)}`, '01000000'], [`20000000fc000002${'0'.repeat(24)}`, '00000000'],
+      [`0800000001${'0'.repeat(30)}`, '00000000'], ['80000000' + '01000000000000000000000000000007', '01000000'],
+    ],
+  },
   // devmap slot 1 -> ifindex 1 (lo): redirects to key 1 succeed, key 0 falls back to PASS.
   calls_loops: { ports: [['01000000', '01000000']] },
   // The real of the example topology: 10.0.0.2 and fc00::2 are decapsulated.
@@ -125,8 +138,20 @@ for (const source of sources) {
           assert.is(`${r.actionName} ${hex(r.packet)}`, want, `${engine} on '${frame.name}'${r.fault ? ` (fault: ${r.fault})` : ''}`);
         }
       }
+      const pins = readdirSync(join(kernel.pinDir, 'maps'));
       for (const spec of loaded.manifest.maps) {
-        if (spec.initialData) continue; // global data maps carry libbpf's object-prefixed names in the kernel
+        if (spec.initialData) {
+          // Global data (.data, .bss, .rodata): one value, what the programs left in it.
+          // libbpf names it after the object and the section, pinned with '.' as '_'.
+          const suffix = spec.name.replace(/\./g, '_');
+          const pin = pins.filter((p) => p.endsWith(suffix));
+          assert.is(pin.length, 1, `one kernel map for ${spec.name} among ${pins.join(', ')}`);
+          const theirs = kernel.dump(pin[0]!).map((e) => hex(e.values[0]!));
+          for (const engine of ['wasm', 'interp'] as const) {
+            assert.equal([...engines[engine].maps.byNameOrThrow(spec.name).entries()].map(([, v]) => hex(v)), theirs, `${engine}: global data ${spec.name}`);
+          }
+          continue;
+        }
         if (spec.type === MAP_TYPE.RINGBUF) continue; // not dumpable; ringbuf-printk.test.ts reads its records
         // Map-in-map and prog-array slots hold kernel-assigned ids there and handles here:
         // compare which slots are set, not the numbers.

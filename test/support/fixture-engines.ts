@@ -1,0 +1,84 @@
+// One eBPF fixture on every engine at hand behind one small interface: compiled wasm and
+// the interpreter always, the kernel (BPF_PROG_TEST_RUN through the addon) when this
+// machine has it. For tests whose expectations are derived by hand: each engine must meet
+// them, and the kernel, where present, confirms that the hand derivation is the kernel's.
+
+import { readFileSync } from 'node:fs';
+import { loadObject } from '../../compiler/object.js';
+import { compileObject } from '../../compiler/compile.js';
+import { loadWasm } from '../../runtime/program.js';
+import { BpfMachine } from '../../runtime/machine.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
+import type { Missing } from './needs.js';
+import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
+
+export interface EngineRun {
+  actionName: string;
+  packet: Uint8Array;
+  fault?: string;
+}
+
+export interface FixtureEngine {
+  readonly name: 'wasm' | 'interp' | 'kernel';
+  set(map: string, key: Uint8Array, value: Uint8Array): void;
+  get(map: string, key: Uint8Array): Uint8Array | undefined;
+  /** Runs `program` on `packet`; the result's packet is a copy. */
+  run(program: string, packet: Uint8Array): EngineRun;
+  close(): void;
+  /** Set when this engine is not on this machine: its tests skip with this need. */
+  readonly missing?: Missing;
+}
+
+function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine {
+  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+  const worker = machine.worker(0, { engine });
+  return {
+    name: engine,
+    set: (map, key, value) => machine.maps.byNameOrThrow(map).updateBytes(key, value),
+    get: (map, key) => machine.maps.byNameOrThrow(map).lookupBytes(key)?.slice(),
+    run: (program, packet) => {
+      const r = worker.runXdp(program, packet);
+      return { actionName: r.actionName, packet: r.packet.slice(), ...(r.fault ? { fault: r.fault } : {}) };
+    },
+    close: () => {},
+  };
+}
+
+function kernelEngine(object: string): FixtureEngine {
+  const kernel = KernelObject.load(object);
+  return {
+    name: 'kernel',
+    set: (map, key, value) => kernel.update(map, key, value),
+    get: (map, key) => kernel.lookup(map, key)?.[0],
+    run: (program, packet) => {
+      const r = kernel.testRun(program, packet);
+      return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
+    },
+    close: () => kernel.close(),
+  };
+}
+
+/** The kernel's place in the list when this machine lacks it: every use is a skip. */
+function absentKernel(missing: Missing): FixtureEngine {
+  const absent = (): never => {
+    throw new Error('the kernel engine is not available here; tests check `missing` first');
+  };
+  return { name: 'kernel', missing, set: absent, get: absent, run: absent, close: () => {} };
+}
+
+/**
+ * wasm, the interpreter and (unless `kernel: false`) the kernel. Without the kernel its entry carries `missing`,
+ * and each test on it calls skip(), so CI (REQUIRE_KERNEL=1) fails instead.
+ */
+export function fixtureEngines(object: string, { kernel = true } = {}): FixtureEngine[] {
+  const userspace = [machineEngine(object, 'wasm'), machineEngine(object, 'interp')];
+  if (!kernel) return userspace;
+  const missing = kernelMissing();
+  return [...userspace, missing ? absentKernel(missing) : kernelEngine(object)];
+}
+
+export const u32le = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n >>> 0]).buffer);
+export const s32le = (n: number): Uint8Array => new Uint8Array(new Int32Array([n]).buffer);
+export const s64le = (n: bigint): Uint8Array => new Uint8Array(new BigInt64Array([n]).buffer);
+export const readS64 = (b: Uint8Array | undefined): bigint | undefined =>
+  b === undefined ? undefined : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(0, true);
