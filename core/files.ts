@@ -3,6 +3,7 @@
 // the cause, never a stack trace.
 
 import { closeSync, constants, fstatSync, openSync, readFileSync, writeFileSync, type Stats } from 'node:fs';
+import { dirname } from 'node:path';
 import { UserError } from './errors.js';
 
 const REASONS: Record<string, string> = {
@@ -65,6 +66,7 @@ export function writeOutputFile(path: string, bytes: Uint8Array): void {
   try {
     writeFileSync(path, bytes);
   } catch (e) {
-    throw new UserError(`${path}: cannot write (${reason(e)})`);
+    const missingDirectory = (e as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new UserError(`${path}: cannot write (${missingDirectory ? `ENOENT: no directory ${dirname(path)}` : reason(e)})`);
   }
 }
