@@ -1,10 +1,10 @@
-// Start-up of the command line: `node -e 0` (Node's own floor), `bpf2wasm --help`,
-// compiling a tiny program (build/examples/xdp_pass.o) and a test run of its module over a
-// one-packet capture. Each command runs BENCH_RUNS times (default 10) after one warm-up;
-// prints the median wall time with its spread (min..max), and the median CPU time
-// (user + sys, all threads, from /usr/bin/time when present), which a busy machine
-// disturbs less than the wall time. BENCH_CLI=path/to/bpf2wasm.js measures another build
-// (e.g. an older commit) with the same method.
+// Start-up of the command line: `node -e 0` (Node's own floor), importing yargs alone (the
+// floor of a yargs command line), `bpf2wasm --help`, compiling a tiny program
+// (build/examples/xdp_pass.o) and a test run of its module over a one-packet capture. Each
+// command runs BENCH_RUNS times (default 10) after one warm-up; prints the median wall time
+// with its spread (min..max), and the median CPU time (user + sys, all threads, from
+// /usr/bin/time when present), which a busy machine disturbs less than the wall time.
+// BENCH_CLI=path/to/bpf2wasm.js measures another build (e.g. an older commit) the same way.
 //
 //   npm run build && node dist/bench/cli-startup.js
 
@@ -31,7 +31,7 @@ const cpuLog = join(scratch, 'cpu');
 function time(args: string[]): { wall: number; cpu: number } {
   const [command, argv] = hasTime ? [TIME, ['-f', '%U %S', '-o', cpuLog, process.execPath, ...args]] : [process.execPath, args];
   const start = process.hrtime.bigint();
-  const r = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: packageRoot });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
   const cpu = hasTime ? readFileSync(cpuLog, 'utf8').trim().split(/\s+/).reduce((n, s) => n + Number(s) * 1000, 0) : NaN;
@@ -57,6 +57,7 @@ function measure(label: string, args: string[]): void {
 console.log(`${cli}, ${RUNS} runs each`);
 
 measure('node -e 0', ['-e', '0']);
+measure("node: import 'yargs'", ['--input-type=module', '-e', "import 'yargs'; import 'yargs/helpers'"]);
 measure('bpf2wasm --help', [cli, '--help']);
 measure('bpf2wasm xdp_pass.o -o x.wasm', [cli, object, '-o', wasm, '-q']);
 measure('bpf2wasm test-run x.wasm (1 pkt)', [cli, 'test-run', wasm, '--pcap', pcap]);
