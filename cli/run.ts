@@ -4,47 +4,39 @@
 
 import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
-import { DEFAULT_BUDGET, type Engine } from '../runtime/machine.js';
-import { LiveRun } from '../datapath/runner.js';
-import { readModuleFile } from './module-file.js';
-import { defaultControlPath } from '../datapath/control.js';
 import type { LiveMode } from '../datapath/protocol.js';
+import { MODULE_POSITIONAL, option, options, type SharedArgs } from './options.js';
 
-interface RunArgs {
+interface RunArgs extends SharedArgs {
   module: string;
   iface?: string;
   queues?: number;
   mode: LiveMode;
-  program?: string;
-  engine: Engine;
-  budget: number;
   'bind-mode': 'auto' | 'copy' | 'zerocopy';
   'xdp-mode': 'auto' | 'native' | 'generic';
   pass: 'tap' | 'drop';
   frames: number;
-  pcap?: string;
-  out?: string;
-  update?: string[];
   katran: boolean;
-  'katran-config'?: string;
   grpc?: string;
   'lru-size'?: number;
   'stats-interval': number;
   duration?: number;
   pin: boolean;
   control?: string;
-  'max-cpus'?: number;
 }
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
-export async function runCommand(args: RunArgs): Promise<void> {
+async function runCommand(args: RunArgs): Promise<void> {
   if ((args['katran-config'] || args.grpc || args['lru-size'] !== undefined) && !args.katran) {
     throw new UserError('--katran-config, --grpc and --lru-size need --katran');
   }
   if (args.duration !== undefined && !(args.duration > 0)) throw new UserError(`--duration must be a positive number of seconds, got ${args.duration}`);
+  const [{ LiveRun }, { defaultControlPath }, { readModuleFile }] = await Promise.all([
+    import('../datapath/runner.js'), import('../datapath/control.js'), import('./module-file.js'),
+  ]);
   const run = await LiveRun.start({
-    wasm: readModuleFile(args.module, args['max-cpus']),
+    wasm: await readModuleFile(args.module, args['max-cpus']),
     label: args.module,
     mode: args.mode,
     iface: args.iface,
@@ -97,28 +89,26 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
     'run an XDP program on live packets (AF_XDP, AF_PACKET) or a capture, one worker per queue',
     (c) =>
       c
-        .positional('module', { type: 'string', demandOption: true, describe: 'module compiled by bpf2wasm, or an eBPF object to compile' })
+        .positional('module', MODULE_POSITIONAL)
+        .options({
+          ...options('program', 'engine', 'budget', 'update', 'max-cpus'),
+          pcap: option('pcap', { describe: '--mode pcap: input capture' }),
+          out: option('out', { describe: '--mode pcap: write transmitted packets here' }),
+          'katran-config': option('katran-config', { describe: 'katran JSON config applied at start (docs/katran-config.md)' }),
+        })
         .option('iface', { alias: 'i', type: 'string', describe: 'interface to serve' })
         .option('queues', { type: 'number', describe: 'RX queues (workers); default: all of the interface\'s' })
         .option('mode', { choices: ['afxdp', 'afpacket', 'pcap'] as const, default: 'afxdp' as LiveMode, describe: 'where packets come from' })
-        .option('program', { alias: 'p', type: 'string', describe: 'program name or section (default: the first)' })
-        .option('engine', { choices: ['wasm', 'interp'] as const, default: 'wasm' as Engine })
-        .option('budget', { type: 'number', default: DEFAULT_BUDGET, describe: 'back-edges per packet before it is aborted (0 = unlimited)' })
         .option('bind-mode', { choices: ['auto', 'copy', 'zerocopy'] as const, default: 'auto' as const, describe: 'AF_XDP bind mode' })
         .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'how the prefilter attaches' })
         .option('pass', { choices: ['tap', 'drop'] as const, default: 'tap' as const, describe: 'AF_XDP: XDP_PASS frames re-enter the kernel through a TAP device, or are dropped' })
         .option('frames', { type: 'number', default: 4096, describe: 'UMEM frames per queue (power of two)' })
-        .option('pcap', { type: 'string', describe: '--mode pcap: input capture' })
-        .option('out', { type: 'string', describe: '--mode pcap: write transmitted packets here' })
-        .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the first packet; repeatable' })
         .option('katran', { type: 'boolean', default: false, describe: 'attach the katran control plane' })
-        .option('katran-config', { type: 'string', describe: 'katran JSON config applied at start (docs/katran-config.md)' })
         .option('grpc', { type: 'string', describe: 'serve katran\'s gRPC API on host:port' })
         .option('lru-size', { type: 'number', describe: 'katran: LRU entries over all workers (default 100000)' })
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
         .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
-        .option('max-cpus', { type: 'number', describe: 'when given an eBPF object: CPUs (workers) its per-CPU maps are laid out for (default 16)' })
         .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)' }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;

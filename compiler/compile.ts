@@ -11,6 +11,11 @@ import { buildManifest, encodeManifest } from '../core/manifest.js';
 import { MANIFEST_SECTION } from '../core/manifest.js';
 import { verify } from './verifier/index.js';
 import { UserError, VerifyError } from '../core/errors.js';
+import { DEFAULT_OPT_LEVEL } from './defaults.js';
+import { selectPrograms } from './select.js';
+
+// Re-exported so that callers of the pipeline need one import; the CLI imports the light modules directly.
+export { DEFAULT_OPT_LEVEL, selectPrograms };
 
 export interface CompileOptions {
   /** Program names or section names to compile; all programs when empty. */
@@ -31,28 +36,6 @@ export interface CompileResult {
   manifest: Manifest;
   text?: string;
   timings: { verifyMs: number; codegenMs: number };
-}
-
-/**
- * -O1: V8's optimising tier does the heavy lifting on the module, so -O2/-O3 buy no
- * measurable speed per packet (katran: 677-697 ns at every level) but cost compile time
- * (katran cold: 0.8 s at -O1, 1.1 s at -O2, 2.2 s at -O3).
- */
-export const DEFAULT_OPT_LEVEL = 1;
-
-export function selectPrograms(obj: BpfObject, wanted: readonly string[] | undefined): Program[] {
-  if (!wanted || wanted.length === 0) {
-    if (obj.programs.length === 0) throw new UserError(`${obj.source}: the object has no programs`);
-    return [...obj.programs];
-  }
-  return wanted.map((name) => {
-    const found = obj.programs.find((p) => p.name === name) ?? obj.programs.find((p) => p.section === name);
-    if (!found) {
-      const known = obj.programs.map((p) => `${p.name} (${p.section})`).join(', ') || 'none';
-      throw new UserError(`${obj.source}: no program named or in section '${name}'; programs: ${known}`);
-    }
-    return found;
-  });
 }
 
 export function compileObject(obj: BpfObject, opts: CompileOptions = {}): CompileResult {

@@ -14,10 +14,18 @@ export const WASM_FEATURES = {
   multi_value: true,
 };
 
+/**
+ * Start loading wabt (its own wasm compiles off the main thread) so that it is ready by
+ * the time a module is generated; wabtValidate() then does not wait for it.
+ */
+export function prepareWabt(): void {
+  wabtPromise ??= wabtInit();
+}
+
 /** Returns undefined when valid, else wabt's message. */
 export async function wabtValidate(binary: Uint8Array): Promise<string | undefined> {
-  wabtPromise ??= wabtInit();
-  const wabt = await wabtPromise;
+  prepareWabt();
+  const wabt = await wabtPromise!;
   let mod: ReturnType<typeof wabt.readWasm> | undefined;
   try {
     mod = wabt.readWasm(binary, { readDebugNames: false, ...WASM_FEATURES });

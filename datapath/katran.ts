@@ -3,8 +3,8 @@
 // CPU), the config file is applied before the first packet, and the gRPC KatranService
 // serves katran's clients while packets flow.
 
-import { readFileSync } from 'node:fs';
 import { UserError } from '../core/errors.js';
+import { readInputText } from '../core/files.js';
 import type { BpfMachine } from '../runtime/machine.js';
 import { KatranLb } from '../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../katran/maps/userspace-maps.js';
@@ -38,12 +38,7 @@ export async function startKatran(machine: BpfMachine, options: KatranLiveOption
   };
   let lb: KatranLb;
   if (options.configPath) {
-    let text: string;
-    try {
-      text = readFileSync(options.configPath, 'utf8');
-    } catch (e) {
-      throw new UserError(`${options.configPath}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    const text = readInputText(options.configPath);
     const config = parseKatranConfig(text, options.configPath);
     lb = applyKatranConfig(maps, config, {
       ...overrides,

@@ -6,7 +6,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { BpfMachine, DEFAULT_BUDGET, type Engine } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';
@@ -202,7 +202,12 @@ export class LiveRun {
   private async finishPcap(): Promise<void> {
     if (this.options.out) {
       const sorted = this.pcapOut.sort((a, b) => a.index - b.index);
-      writeFileSync(this.options.out, writePcap(sorted.map((p) => ({ timestampNs: 0n, originalLength: p.data.length, data: p.data }))));
+      try {
+        writeOutputFile(this.options.out, writePcap(sorted.map((p) => ({ timestampNs: 0n, originalLength: p.data.length, data: p.data }))));
+      } catch (e) {
+        this.fail(e as Error); // an unwritable --out ends the run with its one-line error
+        return;
+      }
     }
     await this.stop();
   }

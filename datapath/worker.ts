@@ -6,7 +6,7 @@
 // pcap: a share of a capture file, for offline runs through the same path.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import { BpfMachine, type XdpWorker } from '../runtime/machine.js';
@@ -201,7 +201,7 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
 
 function runPcap(worker: XdpWorker): void {
   const { path, workers } = setup.pcap!;
-  const records = readPcap(new Uint8Array(readFileSync(path)), path);
+  const records = readPcap(readInputFile(path), path);
   report({ type: 'ready', zeroCopy: false, affinity: false });
   const out: { index: number; data: Uint8Array }[] = [];
   for (let index = setup.worker; index < records.length && !stopping(); index += workers) {

@@ -17,7 +17,12 @@ export interface PcapRecord {
   data: Uint8Array;
 }
 
-export function readPcap(bytes: Uint8Array, label: string): PcapRecord[] {
+/**
+ * Every record of the capture. A record longer than the file's snaplen breaks the format's
+ * promise but its bytes are all there: it is read whole, and `warn` (when given) hears of
+ * it once, with the first such record and how many there were.
+ */
+export function readPcap(bytes: Uint8Array, label: string, warn?: (message: string) => void): PcapRecord[] {
   if (bytes.length < FILE_HEADER) throw new UserError(`${label}: too short for a pcap file header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let little: boolean;
@@ -30,6 +35,8 @@ export function readPcap(bytes: Uint8Array, label: string): PcapRecord[] {
   else throw new UserError(`${label}: not a pcap file (magic 0x${magicLe.toString(16)})`);
   const linktype = view.getUint32(20, little) & 0x0fffffff;
   if (linktype !== LINKTYPE_ETHERNET) throw new UserError(`${label}: link type ${linktype} is not Ethernet (1)`);
+  const snaplen = view.getUint32(16, little); // 0: a writer that did not say (no limit)
+  const overSnaplen: { index: number; caplen: number }[] = [];
   const records: PcapRecord[] = [];
   let at = FILE_HEADER;
   while (at < bytes.length) {
@@ -40,12 +47,18 @@ export function readPcap(bytes: Uint8Array, label: string): PcapRecord[] {
     const origlen = view.getUint32(at + 12, little);
     at += RECORD_HEADER;
     if (at + caplen > bytes.length) throw new UserError(`${label}: record ${records.length} data truncated at byte ${at}`);
+    if (snaplen > 0 && caplen > snaplen) overSnaplen.push({ index: records.length, caplen });
     records.push({
       timestampNs: BigInt(sec) * 1_000_000_000n + BigInt(frac) * (nanos ? 1n : 1000n),
       originalLength: origlen,
       data: bytes.slice(at, at + caplen),
     });
     at += caplen;
+  }
+  if (warn && overSnaplen.length > 0) {
+    const [first] = overSnaplen;
+    const more = overSnaplen.length > 1 ? ` (and ${overSnaplen.length - 1} more records)` : '';
+    warn(`${label}: record ${first!.index} captures ${first!.caplen} bytes, more than the file's snaplen ${snaplen}${more}; read whole`);
   }
   return records;
 }

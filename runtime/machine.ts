@@ -26,7 +26,9 @@ export interface WorkerOptions {
   trace?: (line: string) => void;
 }
 
-export const DEFAULT_BUDGET = 1 << 20;
+import { DEFAULT_BUDGET } from './budget.js';
+
+export { DEFAULT_BUDGET };
 
 export interface XdpResult {
   action: number;

@@ -1,11 +1,8 @@
-// `bpf2wasm map dump|lookup|update|delete prog.wasm|SOCKET MAP [KEY] [VALUE]`: bpftool's
-// map commands over a module's maps in userspace. Given a module, the state is that of a
-// test run in this process: initial contents, then `--update` provisioning, then `--pcap`
-// (if given) run through the program, then the command. Given the control socket of a
-// running `bpf2wasm run`, it is that instance's live maps (live/control.ts). Keys and
-// values are hex bytes, as bpftool's.
+// bpftool's map commands (dump, lookup, update, delete) over a machine's maps, keys and
+// values as hex bytes, and the `MAP=KEY:VALUE` provisioning of `--update`. Used by the
+// `bpf2wasm map` and `test-run` commands (cli/) and by a live run's control socket
+// (datapath/control.ts).
 
-import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
 import type { BpfMachine } from './machine.js';
 
@@ -65,35 +62,4 @@ export function mapCommand(machine: BpfMachine, op: string, name: string, key?: 
       return [];
   }
   throw new UserError(`unknown map command '${op}' (dump, lookup, update, delete)`);
-}
-
-export interface MapArgs {
-  op: string;
-  module: string;
-  map: string;
-  key?: string;
-  value?: string;
-  pcap?: string;
-  update?: string[];
-  'katran-config'?: string;
-  program?: string;
-}
-
-export function registerMapCommand<T>(y: Argv<T>, run: (args: MapArgs) => void | Promise<void>): Argv<T> {
-  return y.command(
-    'map <op> <module> <map> [key] [value]',
-    'dump, lookup, update or delete map entries (hex): of a test run, or of a running instance given its control socket',
-    (c) =>
-      c
-        .positional('op', { choices: ['dump', 'lookup', 'update', 'delete'] as const, demandOption: true })
-        .positional('module', { type: 'string', demandOption: true, describe: 'compiled module, or a running instance\'s control socket' })
-        .positional('map', { type: 'string', demandOption: true })
-        .positional('key', { type: 'string' })
-        .positional('value', { type: 'string' })
-        .option('pcap', { type: 'string', describe: 'run this capture through the program first' })
-        .option('update', { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the run; repeatable' })
-        .option('katran-config', { type: 'string', describe: 'provision katran-layout maps from this JSON config' })
-        .option('program', { alias: 'p', type: 'string' }),
-    (argv) => run(argv as unknown as MapArgs),
-  ) as unknown as Argv<T>;
 }

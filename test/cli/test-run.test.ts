@@ -13,6 +13,8 @@ import { loadWasm } from '../../runtime/program.js';
 import { compileBpf, scratchDir } from '../support/clang.js';
 import { corpus } from '../../packets/corpus.js';
 import { packageRoot } from '../../core/package-root.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
+import { skip } from '../support/skip.js';
 
 const root = packageRoot;
 const cli = join(root, 'bin', 'bpf2wasm.js');
@@ -21,7 +23,7 @@ const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], {
 const object = compileBpf(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c'));
 const wasm = join(scratchDir(), 'parse_count.wasm');
 const pcap = join(scratchDir(), 'corpus.pcap');
-// Drop the frame shorter than Ethernet: test-run refuses it (as the kernel does), tested below.
+// Drop the frame shorter than Ethernet: the kernel refuses it (EINVAL), tested below.
 const frames = corpus().filter((f) => f.bytes.length >= 14);
 writeFileSync(pcap, writePcap(frames.map((f) => ({ timestampNs: 1_000_000n, originalLength: f.bytes.length, data: f.bytes }))));
 
@@ -102,11 +104,50 @@ test('bad arguments: one line, exit 1', () => {
     assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, pattern);
   }
-  const short = join(scratchDir(), 'short.pcap');
-  writeFileSync(short, writePcap([{ timestampNs: 0n, originalLength: 10, data: new Uint8Array(10) }]));
-  const r = run('test-run', wasm, '--pcap', short);
-  assert.is(r.status, 1);
-  assert.match(r.stderr, /shorter than an Ethernet header/);
+});
+
+test('a runt packet gets EINVAL, as from the kernel, and the run goes on', () => {
+  const runt = new Uint8Array(10);
+  const capture = [frames[0]!.bytes, runt, frames[1]!.bytes];
+  const path = join(scratchDir(), 'runt.pcap');
+  writeFileSync(path, writePcap(capture.map((data) => ({ timestampNs: 0n, originalLength: data.length, data }))));
+  const r = run('test-run', wasm, '--pcap', path, '--json');
+  assert.is(r.status, 0, r.stderr);
+  assert.is(r.stderr, '');
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.is(lines.length, 3);
+  assert.is(lines[1]!.index, 1);
+  assert.match(String(lines[1]!.error), /^EINVAL: .*shorter than an Ethernet header/);
+  assert.is(lines[1]!.action, undefined);
+  const oracle = BpfMachine.create(loadWasm(new Uint8Array(readFileSync(wasm)), 'oracle')).worker(0, { engine: 'interp' });
+  for (const i of [0, 2]) assert.is(lines[i]!.action, oracle.runXdp('parse_count', capture[i]!).actionName);
+  const summary = run('test-run', wasm, '--pcap', path);
+  assert.is(summary.status, 0, summary.stderr);
+  assert.match(summary.stdout, /^ {2}EINVAL +1$/m);
+  // The label is the kernel's own answer to BPF_PROG_TEST_RUN on that packet.
+  const why = kernelMissing();
+  if (why) return void skip('kernel check of the runt packet', why);
+  const kernel = KernelObject.load(object);
+  try {
+    assert.throws(() => kernel.testRun('parse_count', runt), /EINVAL|Invalid argument/);
+  } finally {
+    kernel.close();
+  }
+});
+
+test('a record longer than the snaplen: one warning line, and the run goes on', () => {
+  const path = join(scratchDir(), 'over-snaplen.pcap');
+  const snaplen = 40;
+  const long = frames.filter((f) => f.bytes.length > snaplen);
+  assert.ok(long.length >= 2, 'frames longer than the snaplen');
+  writeFileSync(path, writePcap(long.map((f) => ({ timestampNs: 0n, originalLength: f.bytes.length, data: f.bytes })), snaplen));
+  const r = run('test-run', wasm, '--pcap', path, '--json');
+  assert.is(r.status, 0, r.stderr);
+  const warning = r.stderr.trim().split('\n');
+  assert.is(warning.length, 1, r.stderr);
+  assert.match(warning[0]!, new RegExp(`^bpf2wasm: warning: .*over-snaplen\\.pcap: record 0 captures ${long[0]!.bytes.length} bytes, more than the file's snaplen ${snaplen} \\(and ${long.length - 1} more records\\)`));
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { len: number; action: string });
+  assert.is(lines.length, long.length);
 });
 
 test.run();

@@ -1,0 +1,101 @@
+// The state `test-run` and `map` work on: a machine for the module (provisioned by
+// --katran-config, then --update), and a capture run through one of its programs, one
+// result per packet. Loaded by those commands' handlers, never by --help.
+
+import { UserError } from '../core/errors.js';
+import { readInputFile, readInputText } from '../core/files.js';
+import { readPcap, type PcapRecord } from '../packets/pcap.js';
+import { BpfMachine, type Engine } from '../runtime/machine.js';
+import { loadWasm } from '../runtime/program.js';
+import { applyUpdates } from '../runtime/map-commands.js';
+import { readModuleFile } from './module-file.js';
+
+export interface MachineSource {
+  module: string;
+  'max-cpus'?: number;
+  update?: string[];
+  'katran-config'?: string;
+}
+
+export async function prepareMachine(args: MachineSource): Promise<BpfMachine> {
+  const machine = BpfMachine.create(loadWasm(await readModuleFile(args.module, args['max-cpus']), args.module));
+  const configPath = args['katran-config'];
+  if (configPath) {
+    // katran's control plane (hashing, maglev rings) loads only for a config.
+    const [{ applyKatranConfig, parseKatranConfig }, { UserspaceKatranMaps }] = await Promise.all([
+      import('../katran/config.js'), import('../katran/maps/userspace-maps.js'),
+    ]);
+    applyKatranConfig(new UserspaceKatranMaps(machine.maps), parseKatranConfig(readInputText(configPath), configPath));
+  }
+  applyUpdates(machine, args.update);
+  return machine;
+}
+
+export interface CaptureRun {
+  program: string;
+  packets: number;
+  /** The resulting packets, one per packet the program ran on. */
+  out: PcapRecord[];
+  /** Packets by action; a packet the kernel's test run would refuse counts as EINVAL. */
+  counts: Map<string, number>;
+  /** One JSON-ready object per packet. */
+  lines: Record<string, unknown>[];
+  /** Packets whose run faulted (the last run of each, as for the actions). */
+  faults: number;
+  repeatedNs: bigint;
+}
+
+export interface CaptureOptions {
+  pcap: string;
+  program?: string;
+  cpu: number;
+  engine: Engine;
+  budget: number;
+  repeat: number;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** The capture's records; a warning about the file (one line) goes to stderr. */
+function readCapture(path: string): PcapRecord[] {
+  return readPcap(readInputFile(path), path, (message) => void process.stderr.write(`bpf2wasm: warning: ${message}\n`));
+}
+
+/**
+ * Run a capture through the program (each packet `repeat` times); nothing printed. A
+ * packet BPF_PROG_TEST_RUN refuses (shorter than an Ethernet header, or too long for a
+ * frame and its fragments) gets an error, as the kernel's EINVAL, and the run goes on.
+ */
+export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRun {
+  if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UserError(`--repeat must be a positive integer, got ${args.repeat}`);
+  const program = machine.program(args.program).name;
+  const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget });
+  const records = readCapture(args.pcap);
+  const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
+  const count = (what: string): void => void run.counts.set(what, (run.counts.get(what) ?? 0) + 1);
+  records.forEach((record, index) => {
+    let result;
+    try {
+      result = worker.runXdp(program, record.data);
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      count('EINVAL');
+      run.lines.push({ index, len: record.data.length, error: `EINVAL: ${e.message}` });
+      return;
+    }
+    if (args.repeat > 1) {
+      const start = process.hrtime.bigint();
+      for (let i = 1; i < args.repeat; i++) result = worker.runXdp(program, record.data);
+      run.repeatedNs += process.hrtime.bigint() - start;
+    }
+    count(result.actionName);
+    run.out.push({ timestampNs: record.timestampNs, originalLength: result.packet.length, data: result.packet.slice() });
+    const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
+    if (result.fault) {
+      line.fault = result.fault;
+      run.faults++;
+    }
+    run.lines.push(line);
+  });
+  return run;
+}

@@ -1,0 +1,95 @@
+// `bpf2wasm input.o [-o out.wasm]`, the default command: compile an eBPF ELF object to
+// WebAssembly; or, with --list, --disasm or --wat, describe it. Only --wat and the
+// compile itself load binaryen (and wabt, which checks every module we write).
+
+import { basename } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import type { Argv } from 'yargs';
+import { UserError } from '../core/errors.js';
+import { DEFAULT_OPT_LEVEL } from '../compiler/defaults.js';
+import { option, options } from './options.js';
+
+interface CompileArgs {
+  input: string;
+  output?: string;
+  program?: string[];
+  O: number;
+  list: boolean;
+  disasm: boolean;
+  wat: boolean;
+  'max-cpus': number;
+  quiet: boolean;
+}
+
+function defaultOutput(input: string): string {
+  return basename(input).replace(/\.(bpf\.)?o$/, '') + '.wasm';
+}
+
+async function compileCommand(args: CompileArgs): Promise<void> {
+  const [{ readInputFile, writeOutputFile }, { loadObject }] = await Promise.all([import('../core/files.js'), import('../compiler/object.js')]);
+  const obj = loadObject(readInputFile(args.input), args.input);
+  if (args.list) {
+    const { describeObject } = await import('../compiler/list.js');
+    process.stdout.write(describeObject(obj) + '\n');
+    return;
+  }
+  if (args.disasm) {
+    const [{ selectPrograms }, { listing }] = await Promise.all([import('../compiler/select.js'), import('../core/isa.js')]);
+    for (const prog of selectPrograms(obj, args.program)) {
+      const labels = new Map(prog.funcs.map((f) => [f.start, f.name]));
+      process.stdout.write(`program ${prog.name} (section ${prog.section}), ${prog.insns.length} instructions\n`);
+      process.stdout.write(listing(prog.insns, labels) + '\n');
+    }
+    return;
+  }
+  if (!Number.isInteger(args.O) || args.O < 0 || args.O > 4) throw new UserError(`-O must be 0..4, got ${args.O}`);
+  // This process runs binaryen and wabt once and exits: their wasm is worth V8's baseline
+  // compiler only. Tiering up binaryen's large functions to TurboFan cost more CPU than it
+  // saved (katran at -O1: 2.0 s of CPU with it, 0.85 s without; bench/README.md). Set
+  // before either module is compiled; a command that runs packets never sets it.
+  setFlagsFromString('--liftoff-only');
+  // wabt's wasm compiles in the background while binaryen loads and generates the module.
+  const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
+  prepareWabt();
+  const { compileObject } = await import('../compiler/compile.js');
+  const started = performance.now();
+  const result = compileObject(obj, { programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat });
+  const problem = await wabtValidate(result.wasm);
+  if (problem) throw new Error(`wabt rejects the generated module: ${problem}`);
+  const elapsed = performance.now() - started;
+  if (args.wat) {
+    process.stdout.write(result.text ?? '');
+    return;
+  }
+  const output = args.output ?? defaultOutput(args.input);
+  writeOutputFile(output, result.wasm);
+  if (!args.quiet) {
+    const progs = result.manifest.programs.map((p) => p.name).join(', ');
+    process.stderr.write(
+      `${output}: ${result.wasm.length} bytes, programs ${progs}, ${result.manifest.maps.length} maps; ` +
+        `compiled in ${elapsed.toFixed(0)} ms (verify ${result.timings.verifyMs.toFixed(0)} ms, ` +
+        `codegen -O${args.O} ${result.timings.codegenMs.toFixed(0)} ms)\n`,
+    );
+  }
+}
+
+export function registerCompile<T>(y: Argv<T>): Argv<T> {
+  return y.command(
+    '$0 <input>',
+    'compile an eBPF ELF object to WebAssembly',
+    (c) =>
+      c
+        .positional('input', { type: 'string', demandOption: true, describe: 'eBPF ELF object (clang -target bpf)' })
+        .option('output', { alias: 'o', type: 'string', describe: 'output .wasm (default: <input>.wasm)' })
+        .options({
+          program: option('program', { array: true, describe: 'program (function or section name) to compile; repeatable' }),
+          ...options('max-cpus'),
+        })
+        .option('O', { type: 'number', default: DEFAULT_OPT_LEVEL, describe: 'binaryen optimisation level 0..4' })
+        .option('list', { type: 'boolean', default: false, describe: 'list programs and maps' })
+        .option('disasm', { type: 'boolean', default: false, describe: 'print the relocated instructions' })
+        .option('wat', { type: 'boolean', default: false, describe: 'print the module as WebAssembly text' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+    (argv) => compileCommand(argv as unknown as CompileArgs),
+  ) as unknown as Argv<T>;
+}
