@@ -107,11 +107,11 @@ function main(): void {
   const trivial = noKernel ? undefined : KernelObject.load(compileC(join(root, 'bench', 'xdp_trivial.c')));
   const results: Record<string, Record<string, number | null>> = {};
   try {
-    const one = [flowPacket(1, [0, 0, 0, 0])];
+    const onePacket = flowPacket(1, [0, 0, 0, 0]);
     // The kernel's fixed cost of one test run, measured as the programs are: single runs.
     let baselineSingle = 0;
     if (trivial) {
-      for (let i = 0; i < KERNEL_FLOWS; i++) baselineSingle += trivial.testRun('xdp_trivial', one[0], 1).durationNs;
+      for (let i = 0; i < KERNEL_FLOWS; i++) baselineSingle += trivial.testRun('xdp_trivial', onePacket, 1).durationNs;
       baselineSingle /= KERNEL_FLOWS;
     }
     for (const t of targets) {

@@ -34,10 +34,11 @@ export interface FunctionCfg {
 export function buildCfg(prog: Program): FunctionCfg[] {
   const posOfPc = new Map(prog.insns.map((insn, index) => [insn.pc, index]));
   const funcs = [...prog.funcs].sort((a, b) => a.start - b.start);
-  const endSlot = prog.insns.length === 0 ? 0 : lastSlot(prog.insns[prog.insns.length - 1]) + 1;
+  const lastInsn = prog.insns.at(-1);
+  const endSlot = lastInsn === undefined ? 0 : lastSlot(lastInsn) + 1;
   return funcs.map((fn, index) => {
     const startPos = posOfPc.get(fn.start);
-    const stopSlot = index + 1 < funcs.length ? funcs[index + 1].start : endSlot;
+    const stopSlot = funcs[index + 1]?.start ?? endSlot;
     const stopPos = posOfPc.get(stopSlot) ?? prog.insns.length;
     if (startPos === undefined) throw new Error(`function ${fn.name} starts at slot ${fn.start}, not an instruction`);
     return { name: fn.name, start: fn.start, blocks: splitBlocks(prog.insns, startPos, stopPos, posOfPc) };
@@ -46,10 +47,11 @@ export function buildCfg(prog: Program): FunctionCfg[] {
 
 const lastSlot = (i: Insn): number => (i.imm64 !== undefined ? i.pc + 1 : i.pc);
 
+// Positions in [from, to) index `insns` (buildCfg derives both from it), hence the `!`s.
 function splitBlocks(insns: readonly Insn[], from: number, to: number, posOfPc: Map<number, number>): Block[] {
   const leaders = new Set<number>([from]);
   for (let p = from; p < to; p++) {
-    const insn = insns[p];
+    const insn = insns[p]!;
     if (isJa(insn.opcode) || isCondJmp(insn.opcode)) {
       const target = posOfPc.get(jumpTarget(insn));
       if (target === undefined) throw new Error(`jump at slot ${insn.pc} has no instruction at its target`);
@@ -62,9 +64,9 @@ function splitBlocks(insns: readonly Insn[], from: number, to: number, posOfPc: 
   const starts = [...leaders].sort((a, b) => a - b);
   const blockAt = new Map(starts.map((pos, id) => [pos, id]));
   return starts.map((first, id): Block => {
-    const end = id + 1 < starts.length ? starts[id + 1] : to;
-    const last = insns[end - 1];
-    const block: Block = { id, first, end, pc: insns[first].pc, conditional: false, backEdge: false };
+    const end = starts[id + 1] ?? to;
+    const last = insns[end - 1]!;
+    const block: Block = { id, first, end, pc: insns[first]!.pc, conditional: false, backEdge: false };
     if (isJa(last.opcode) || isCondJmp(last.opcode)) {
       const targetPc = jumpTarget(last);
       block.jumpTo = blockAt.get(posOfPc.get(targetPc)!);

@@ -166,22 +166,25 @@ class FunctionGenerator {
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
     const relooper = new binaryen.Relooper(m);
+    // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
     for (const block of fn.blocks) {
-      const last = prog.insns[block.end - 1];
-      const from = refs[block.id];
+      const last = prog.insns[block.end - 1]!;
+      const from = refs[block.id]!;
       if (block.jumpTo !== undefined && block.jumpTo === block.fallTo) {
-        relooper.addBranch(from, refs[block.jumpTo], 0, 0);
+        relooper.addBranch(from, refs[block.jumpTo]!, 0, 0);
         continue;
       }
       if (block.jumpTo !== undefined) {
         const budget = block.backEdge ? this.budgetCheck(last.pc) : 0;
         const cond = block.conditional ? this.condition(last) : 0;
-        relooper.addBranch(from, refs[block.jumpTo], cond, budget);
+        relooper.addBranch(from, refs[block.jumpTo]!, cond, budget);
       }
-      if (block.fallTo !== undefined) relooper.addBranch(from, refs[block.fallTo], 0, 0);
+      if (block.fallTo !== undefined) relooper.addBranch(from, refs[block.fallTo]!, 0, 0);
     }
-    const body = m.block(null, [relooper.renderAndDispose(refs[0], LOCAL_LABEL), m.unreachable()]);
+    const entry = refs[0];
+    if (entry === undefined) throw new Error(`function ${fn.name} has no blocks`);
+    const body = m.block(null, [relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
     m.addFunction(fnName(prog, fn.start), INTERNAL_PARAMS, i64, EXTRA_LOCALS, body);
   }
 
@@ -206,7 +209,7 @@ class FunctionGenerator {
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
     for (let p = block.first; p < block.end; p++) {
-      const insn = prog.insns[p];
+      const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
       stmts.push(this.instruction(prog, fn, insn, knownMap));
       trackKnownMaps(insn, knownMap);

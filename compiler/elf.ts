@@ -98,7 +98,7 @@ export function parseElf(bytes: Uint8Array, label: string): ElfFile {
     }
   }
   const names = elfyNames(bytes, shnum, label);
-  const shstr = raw[shstrndx];
+  const shstr = raw[shstrndx]!; // checked against shnum above
   const sections: Section[] = raw.map((s) => {
     const name = names[s.index] ?? readString(bytes, shstr.offset, shstr.size, s.nameOff, where('section names'));
     const data = s.type === SHT.NOBITS || s.type === SHT.NULL

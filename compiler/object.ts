@@ -66,11 +66,13 @@ function btfMaps(elf: ElfFile, btf: Btf | undefined, source: string): MapSpec[] 
   for (const rel of elf.relocations.get(section.index) ?? []) {
     const owner = symbols.findIndex((s) => rel.offset >= s.value && rel.offset < s.value + Math.max(s.size, 1));
     if (owner < 0) throw new ObjectError(where, `relocation at offset ${rel.offset} is outside every map`);
-    const target = elf.symbols[rel.symbol];
-    const spec = maps[owner];
-    const valuesOffset = valuesMemberOffset(btf, varType.get(symbols[owner].name)!);
+    const target = elf.symbols[rel.symbol]!; // parseElf rejects relocations to missing symbols
+    // maps is symbols.map(...), and owner is a found index into symbols.
+    const ownerSym = symbols[owner]!;
+    const spec = maps[owner]!;
+    const valuesOffset = valuesMemberOffset(btf, varType.get(ownerSym.name)!);
     if (valuesOffset === undefined) throw new ObjectError(`${where}: ${spec.name}`, 'initial values given but no `values` member');
-    const index = (rel.offset - symbols[owner].value - valuesOffset) / 8;
+    const index = (rel.offset - ownerSym.value - valuesOffset) / 8;
     if (!Number.isInteger(index) || index < 0 || index >= spec.maxEntries) {
       throw new ObjectError(`${where}: ${spec.name}`, `initial value slot ${index} out of range`);
     }

@@ -81,7 +81,7 @@ export function buildManifest(
     ...(spec.inner ? { inner: describeMap(spec.inner) } : {}),
     ...(spec.initialSlots?.length ? { initialSlots: spec.initialSlots } : {}),
     ...(spec.initialData ? { initialData: Buffer.from(spec.initialData).toString('base64') } : {}),
-    placement: placements[index],
+    placement: placements[index]!, // planMemory places obj.maps one to one
   }));
   const progs = programs.map((p): ManifestProgram => ({
     name: p.name,

@@ -1,5 +1,7 @@
 // What the main thread hands a datapath worker, and what the worker reports back.
 
+import type { XskStatistics } from '../native/addon.js';
+
 export type LiveMode = 'afxdp' | 'afpacket' | 'pcap';
 
 export interface WorkerSetup {
@@ -34,6 +36,6 @@ export interface WorkerSetup {
 export type WorkerReport =
   | { type: 'ready'; zeroCopy: boolean; affinity: boolean }
   | { type: 'error'; message: string }
-  | { type: 'socket'; statistics: Record<string, number> }
+  | { type: 'socket'; statistics: XskStatistics }
   /** pcap mode: packets that left (TX or REDIRECT), by their index in the capture. */
   | { type: 'done'; out: { index: number; data: Uint8Array }[] };

@@ -12,7 +12,7 @@ import { BpfMachine, DEFAULT_BUDGET, type Engine } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';
 import { writePcap } from '../packets/pcap.js';
 import { applyUpdates } from '../runtime/map-commands.js';
-import { ATTACH_MODE, BIND_MODE, PREFILTER_OBJECT, explainNativeError, nativeAddon, type Prefilter } from '../native/addon.js';
+import { ATTACH_MODE, BIND_MODE, PREFILTER_OBJECT, explainNativeError, nativeAddon, type Prefilter, type XskStatistics } from '../native/addon.js';
 import { hostAddresses, interfaceIndex, interfaceMac, requireInterface, rxQueueCount } from './interfaces.js';
 import { LiveStats, formatStatsLine, totals, type ActionTotals, type StatsSnapshot } from './stats.js';
 import type { LiveMode, WorkerReport, WorkerSetup } from './protocol.js';
@@ -49,7 +49,7 @@ export interface LiveOptions {
 interface WorkerState {
   thread: Worker;
   exited: Promise<void>;
-  socket?: Record<string, number>;
+  socket?: XskStatistics;
 }
 
 export class LiveRun {
@@ -195,7 +195,7 @@ export class LiveRun {
   }
 
   /** Each AF_XDP worker's latest socket statistics (ring counters, frames held by the kernel). */
-  socketStatistics(): (Record<string, number> | undefined)[] {
+  socketStatistics(): (XskStatistics | undefined)[] {
     return this.workers.map((w) => w.socket);
   }
 

@@ -13,7 +13,7 @@ const MAC_B = [0x02, 0, 0, 0, 0, 0x0b];
 
 export function ipChecksum(header: Uint8Array): number {
   let sum = 0;
-  for (let i = 0; i < header.length; i += 2) sum += (header[i] << 8) | (header[i + 1] ?? 0);
+  for (let i = 0; i < header.length; i += 2) sum += (header[i]! << 8) | (header[i + 1] ?? 0); // i < length
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
 }

@@ -56,15 +56,19 @@ export class Interpreter {
     for (;;) {
       const out = this.call(current, current.funcs[0]?.start ?? 0, args, BigInt(this.opts.stackTop), 1);
       if (out.tailCall === undefined) return out.r0;
-      current = this.table[out.tailCall].program;
+      const next = this.table[out.tailCall];
+      if (!next) throw new BpfFault(FAULT.BAD_CALL, -1, `tail call to unknown program #${out.tailCall}`);
+      current = next.program;
       args = [out.r0, 0n, 0n, 0n, 0n];
     }
   }
 
   /** Execute one function (and what it calls) to its exit. */
   private call(prog: Program, start: number, args: bigint[], r10: bigint, depth: number): { r0: bigint; tailCall?: number } {
+    // r0..r10, all initialised: the `regs[x]!` reads below are sound because the verifier
+    // only admits register numbers 0..10 (literal indices are in range by construction).
     const regs = new Array<bigint>(11).fill(0n);
-    for (let i = 0; i < 5; i++) regs[i + 1] = args[i];
+    args.forEach((value, i) => (regs[i + 1] = value));
     regs[10] = r10;
     const pos = this.positions.get(prog)!;
     let p = pos.get(start);
@@ -88,22 +92,22 @@ export class Interpreter {
           p++;
           continue;
         case CLASS.LDX:
-          regs[insn.dst] = this.load(insn, regs[insn.src]);
+          regs[insn.dst] = this.load(insn, regs[insn.src]!);
           p++;
           continue;
         case CLASS.ST:
-          this.store(insn, regs[insn.dst], sext32(insn.imm));
+          this.store(insn, regs[insn.dst]!, sext32(insn.imm));
           p++;
           continue;
         case CLASS.STX:
           if (memMode(op) === MODE.ATOMIC) this.atomic(insn, regs);
-          else this.store(insn, regs[insn.dst], regs[insn.src]);
+          else this.store(insn, regs[insn.dst]!, regs[insn.src]!);
           p++;
           continue;
         case CLASS.JMP:
         case CLASS.JMP32: {
           const j = jmpOp(op);
-          if (cls === CLASS.JMP && j === JMP.EXIT) return { r0: regs[0] };
+          if (cls === CLASS.JMP && j === JMP.EXIT) return { r0: regs[0]! };
           if (cls === CLASS.JMP && j === JMP.CALL) {
             const out = this.doCall(prog, insn, regs, depth);
             if (out !== undefined) return out;
@@ -128,13 +132,13 @@ export class Interpreter {
 
   /** A call instruction; returns a result only when a tail call ends this function. */
   private doCall(prog: Program, insn: Insn, regs: bigint[], depth: number): { r0: bigint; tailCall?: number } | undefined {
-    const args = (): [bigint, bigint, bigint, bigint, bigint] => [regs[1], regs[2], regs[3], regs[4], regs[5]];
+    const args = (): [bigint, bigint, bigint, bigint, bigint] => [regs[1]!, regs[2]!, regs[3]!, regs[4]!, regs[5]!];
     if (isRegSource(insn.opcode)) {
-      regs[0] = u64(this.helper('callx')(regs[insn.dst], regs[1], regs[2], regs[3], regs[4]));
+      regs[0] = u64(this.helper('callx')(regs[insn.dst]!, regs[1]!, regs[2]!, regs[3]!, regs[4]!));
       return undefined;
     }
     if (insn.src === CALL_KIND.LOCAL) {
-      regs[0] = this.call(prog, insn.pc + 1 + insn.imm, args(), u64(regs[10] - BigInt(STACK_FRAME)), depth + 1).r0;
+      regs[0] = this.call(prog, insn.pc + 1 + insn.imm, args(), u64(regs[10]! - BigInt(STACK_FRAME)), depth + 1).r0;
       return undefined;
     }
     const info = HELPER_BY_ID.get(insn.imm);
@@ -145,7 +149,7 @@ export class Interpreter {
         return undefined;
       case HELPER_ID.tail_call: {
         const target = s64(u64(this.helper('tail_call')(...args())));
-        if (target >= 0n) return { r0: regs[1], tailCall: Number(target) };
+        if (target >= 0n) return { r0: regs[1]!, tailCall: Number(target) };
         regs[0] = u64(target);
         return undefined;
       }
@@ -164,14 +168,14 @@ export class Interpreter {
   }
 
   private boundedLoop(regs: bigint[], depth: number): bigint {
-    if (regs[4] !== 0n) return u64(-22n);
-    if (regs[1] > LOOP_MAX) return u64(-7n);
-    const callee = this.table[Number(regs[2] & M32)];
+    if (regs[4]! !== 0n) return u64(-22n);
+    if (regs[1]! > LOOP_MAX) return u64(-7n);
+    const callee = this.table[Number(regs[2]! & M32)];
     if (!callee) throw new BpfFault(FAULT.BAD_CALL, -1, 'bpf_loop callback is not a function');
     let i = 0n;
-    while (i < regs[1]) {
-      const frame = u64(regs[10] - BigInt(STACK_FRAME));
-      const ret = this.call(callee.program, callee.start, [i, regs[3], 0n, 0n, 0n], frame, depth + 1).r0;
+    while (i < regs[1]!) {
+      const frame = u64(regs[10]! - BigInt(STACK_FRAME));
+      const ret = this.call(callee.program, callee.start, [i, regs[3]!, 0n, 0n, 0n], frame, depth + 1).r0;
       i++;
       if (ret !== 0n) break;
     }
@@ -179,8 +183,8 @@ export class Interpreter {
   }
 
   private alu64(insn: Insn, regs: bigint[]): bigint {
-    const a = regs[insn.dst];
-    const b = isRegSource(insn.opcode) ? regs[insn.src] : sext32(insn.imm);
+    const a = regs[insn.dst]!;
+    const b = isRegSource(insn.opcode) ? regs[insn.src]! : sext32(insn.imm);
     const signed = insn.off === 1;
     switch (aluOp(insn.opcode)) {
       case ALU.ADD: return u64(a + b);
@@ -211,13 +215,13 @@ export class Interpreter {
   }
 
   private alu32(insn: Insn, regs: bigint[]): bigint {
-    const full = regs[insn.dst];
+    const full = regs[insn.dst]!;
     if (aluOp(insn.opcode) === ALU.END) {
       if (isRegSource(insn.opcode)) return swap(full, insn.imm);
       return insn.imm === 64 ? full : full & ((1n << BigInt(insn.imm)) - 1n);
     }
     const a = full & M32;
-    const b = (isRegSource(insn.opcode) ? regs[insn.src] : sext32(insn.imm)) & M32;
+    const b = (isRegSource(insn.opcode) ? regs[insn.src]! : sext32(insn.imm)) & M32;
     const signed = insn.off === 1;
     const w = (x: bigint): bigint => x & M32;
     switch (aluOp(insn.opcode)) {
@@ -248,8 +252,8 @@ export class Interpreter {
   private condition(insn: Insn, regs: bigint[]): boolean {
     const wide = insnClass(insn.opcode) === CLASS.JMP;
     const mask = wide ? M64 : M32;
-    const a = regs[insn.dst] & mask;
-    const b = (isRegSource(insn.opcode) ? regs[insn.src] : sext32(insn.imm)) & mask;
+    const a = regs[insn.dst]! & mask;
+    const b = (isRegSource(insn.opcode) ? regs[insn.src]! : sext32(insn.imm)) & mask;
     const sa = wide ? s64(a) : s32(a);
     const sb = wide ? s64(b) : s32(b);
     switch (jmpOp(insn.opcode)) {
@@ -343,11 +347,11 @@ export class Interpreter {
     const wide = memSize(insn.opcode) === SIZE.DW;
     const bytes = wide ? 8 : 4;
     const mask = wide ? M64 : M32;
-    const ea = this.address(regs[insn.dst], insn.off, bytes, insn.pc);
+    const ea = this.address(regs[insn.dst]!, insn.off, bytes, insn.pc);
     const old = wide ? this.view.getBigUint64(ea, true) : BigInt(this.view.getUint32(ea, true));
-    const src = regs[insn.src] & mask;
+    const src = regs[insn.src]! & mask;
     if (insn.imm === ATOMIC.CMPXCHG) {
-      if (old === (regs[0] & mask)) this.write(ea, bytes, src);
+      if (old === (regs[0]! & mask)) this.write(ea, bytes, src);
       regs[0] = old;
       return;
     }

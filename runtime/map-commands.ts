@@ -24,7 +24,8 @@ export function parseHex(text: string, what: string): Uint8Array {
 export function parseUpdate(text: string): MapUpdate {
   const m = text.match(/^([^=]+)=([^:]+):(.+)$/);
   if (!m) throw new UserError(`--update '${text}' is not MAP=KEYHEX:VALUEHEX`);
-  return { map: m[1], key: parseHex(m[2], 'key'), value: parseHex(m[3], 'value') };
+  const [, map, key, value] = m as [string, string, string, string]; // all three groups are mandatory
+  return { map, key: parseHex(key, 'key'), value: parseHex(value, 'value') };
 }
 
 export function applyUpdates(machine: BpfMachine, updates: readonly string[] = []): void {

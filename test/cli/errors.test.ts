@@ -25,9 +25,10 @@ function expectUserError(args: string[], pattern: RegExp): void {
   assert.is(r.status, 1, `exit status for ${args.join(' ')}: ${r.stderr}`);
   const lines = r.stderr.trim().split('\n');
   assert.is(lines.length, 1, `one line expected, got:\n${r.stderr}`);
-  assert.ok(lines[0].startsWith('bpf2wasm: '), lines[0]);
+  const line = lines[0]!; // split always gives at least one element
+  assert.ok(line.startsWith('bpf2wasm: '), line);
   assert.not.ok(/\n\s+at /.test(r.stderr), 'no stack trace');
-  assert.match(lines[0], pattern);
+  assert.match(line, pattern);
   assert.not.ok(existsSync(out), 'no output written');
 }
 

@@ -98,7 +98,7 @@ test('disasm then assemble gives back every instruction of every vector', () => 
       const text = disasm(insn);
       const back = assemble(text);
       assert.is(back.length, 1, `${v.name}: ${text}`);
-      assert.is(json({ ...back[0], pc: insn.pc }), json(insn), `${v.name}: ${text}`);
+      assert.is(json({ ...back[0]!, pc: insn.pc }), json(insn), `${v.name}: ${text}`);
       count++;
     }
   }

@@ -35,7 +35,7 @@ function counters(): bigint[][] {
     // A per-CPU lookup returns every CPU's 16-byte value, one after the other (as bpftool).
     const all = map.lookupBytes(new Uint8Array(new Uint32Array([slot]).buffer))!;
     const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
-    const sums = [0n, 0n];
+    const sums: [bigint, bigint] = [0n, 0n];
     for (let at = 0; at < all.length; at += 16) {
       sums[0] += view.getBigUint64(at, true);
       sums[1] += view.getBigUint64(at + 8, true);

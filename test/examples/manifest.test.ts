@@ -189,7 +189,7 @@ for (const [example, want] of Object.entries(EXPECTED)) {
 }
 
 test('maps_zoo: the .text subprogram is appended to both programs, identically, and called', () => {
-  const shared = EXPECTED.maps_zoo.shared!;
+  const shared = EXPECTED.maps_zoo!.shared!;
   const copies = manifestOf('maps_zoo').programs.map((p) => {
     const code = Buffer.from(p.code, 'base64');
     const func = p.funcs.find((f) => f.name === shared);
@@ -203,8 +203,9 @@ test('maps_zoo: the .text subprogram is appended to both programs, identically, 
     return code.subarray(func!.start * 8, (next.length ? Math.min(...next) : code.length / 8) * 8);
   });
   assert.is(copies.length, 2);
+  const [first, second] = copies as [Buffer, Buffer];
   // Same subprogram, same relocations (backends map, .rodata) in both programs.
-  assert.ok(copies[0].length > 0 && copies[0].equals(copies[1]), `${shared} copies are byte-identical`);
+  assert.ok(first.length > 0 && first.equals(second), `${shared} copies are byte-identical`);
 });
 
 // ---- the kernel's view ------------------------------------------------------------------
@@ -278,7 +279,7 @@ test('maps_zoo: the kernel starts with the same global data and the same initial
     for (let slot = 0; slot < outer.maxEntries; slot++) {
       const target = outer.initialSlots?.find((s) => s.index === slot)?.target;
       const id = bytesOf(lookup('outer_array', [slot, 0, 0, 0]));
-      const asId = id && id[0] + (id[1] << 8) + (id[2] << 16) + id[3] * 2 ** 24;
+      const asId = id && id[0]! + (id[1]! << 8) + (id[2]! << 16) + id[3]! * 2 ** 24;
       assert.is(asId ?? null, target === 'inner_a' ? innerId : null, `outer_array slot ${slot}`);
     }
   });

@@ -38,13 +38,13 @@ function mutate(rng: Rng, original: Uint8Array): Uint8Array {
     case 2: { // a section header field (offset, size, link, info, name)
       const shoff = Number(view.getBigUint64(40, true));
       const shnum = view.getUint16(60, true);
-      const at = shoff + 64 * rng.below(shnum) + [0, 4, 24, 32, 40, 44][rng.below(6)];
+      const at = shoff + 64 * rng.below(shnum) + [0, 4, 24, 32, 40, 44][rng.below(6)]!;
       if (at + 4 <= bytes.length) view.setUint32(at, rng.u32() >>> (rng.below(2) ? 0 : 20), true);
       break;
     }
     default: { // bytes inside the code, BTF or relocations: flip bits in a 64-byte window
       const at = rng.below(Math.max(1, bytes.length - 64));
-      for (let i = 0; i < 4; i++) bytes[at + rng.below(64)] ^= 1 << rng.below(8);
+      for (let i = 0; i < 4; i++) bytes[at + rng.below(64)]! ^= 1 << rng.below(8);
     }
   }
   return bytes;
@@ -54,7 +54,7 @@ test(`${MUTANTS} mutated objects: success or one clear user error`, () => {
   const rng = new Rng(SEED);
   const outcome = { compiled: 0, refused: 0 };
   for (let i = 0; i < MUTANTS; i++) {
-    const input = mutate(rng, seeds[i % seeds.length]);
+    const input = mutate(rng, seeds[i % seeds.length]!);
     const started = Date.now();
     try {
       compileObject(loadObject(input, `mutant${i}.o`), { optimize: 0 });

@@ -21,7 +21,9 @@ const Service = pkg.KatranService as grpc.ServiceClientConstructor;
 const client = new Service(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as Client;
 
 function call(method: string, request: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  return new Promise((resolve, reject) => client[method](request, (err, reply) => (err ? reject(err) : resolve(reply))));
+  const rpc = client[method];
+  if (!rpc) return Promise.reject(new Error(`the KatranService client has no method ${method}`));
+  return new Promise((resolve, reject) => rpc.call(client, request, (err, reply) => (err ? reject(err) : resolve(reply))));
 }
 async function status(method: string, request: unknown): Promise<number> {
   try {

@@ -63,7 +63,7 @@ const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffe
 function frames() {
   const base = [...corpus(), jumboFrame()];
   const variants = base.slice(0, 6).flatMap((f) =>
-    [[0x01, 0x00], [0x03, 0x01], [0x02, 0x01]].map(([b0, b1]) => {
+    ([[0x01, 0x00], [0x03, 0x01], [0x02, 0x01]] as const).map(([b0, b1]) => {
       const bytes = f.bytes.slice();
       bytes[0] = b0;
       bytes[1] = b1;
@@ -78,7 +78,8 @@ function sumPerCpu(values: Uint8Array[], valueSize: number): string {
   const sums = new Array<bigint>(words).fill(0n);
   for (const v of values) {
     const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
-    for (let w = 0; w < words && w * 8 < v.length; w++) sums[w] += v.length >= w * 8 + 8 ? view.getBigUint64(w * 8, true) : BigInt(v[w * 8]);
+    // w < words indexes sums, and w * 8 < v.length indexes v.
+    for (let w = 0; w < words && w * 8 < v.length; w++) sums[w] = sums[w]! + (v.length >= w * 8 + 8 ? view.getBigUint64(w * 8, true) : BigInt(v[w * 8]!));
   }
   return sums.map((s) => s.toString()).join(',');
 }
@@ -98,7 +99,8 @@ for (const source of sources) {
     const obj = loadObject(new Uint8Array(readFileSync(object)), object);
     const loaded = loadWasm(compileObject(obj).wasm, name);
     // The entry under test: the one named like the fixture, else the first.
-    const program = (obj.programs.find((p) => p.name === name) ?? obj.programs[0]).name;
+    const program = (obj.programs.find((p) => p.name === name) ?? obj.programs[0])?.name;
+    if (program === undefined) throw new Error(`${object} has no programs`);
     const kernel = KernelObject.load(object);
     try {
       const engines = {
@@ -157,7 +159,7 @@ for (const source of sources) {
         // compare which slots are set, not the numbers.
         const refs = [MAP_TYPE.ARRAY_OF_MAPS, MAP_TYPE.HASH_OF_MAPS, MAP_TYPE.PROG_ARRAY].includes(spec.type as 12);
         const render = (entries: Iterable<{ key: Uint8Array; values: Uint8Array[] }>): string[] =>
-          [...entries].map((e) => `${hex(e.key)}=${refs ? 'set' : isPerCpu(spec.type) ? sumPerCpu(e.values, spec.valueSize) : hex(e.values[0])}`).sort();
+          [...entries].map((e) => `${hex(e.key)}=${refs ? 'set' : isPerCpu(spec.type) ? sumPerCpu(e.values, spec.valueSize) : hex(e.values[0]!)}`).sort();
         const theirs = render(kernel.dump(spec.name));
         for (const engine of ['wasm', 'interp'] as const) {
           const map = engines[engine].maps.byNameOrThrow(spec.name);

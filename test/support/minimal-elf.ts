@@ -78,9 +78,10 @@ export function minimalBpfElf(code: Uint8Array, functions: { name: string; start
     v.setBigUint64(h + 48, BigInt(align), true);
     v.setBigUint64(h + 56, BigInt(entsize), true);
   };
-  header(1, shstr.offset(section), SHT.PROGBITS, SHF_ALLOC_EXECINSTR, offsets[0], code.length, 0, 0, 8);
-  header(2, shstr.offset('.symtab'), SHT.SYMTAB, 0, offsets[1], symtab.length, 3, firstGlobal, 8, 24);
-  header(3, shstr.offset('.strtab'), SHT.STRTAB, 0, offsets[2], str.bytes.length);
-  header(4, shstr.offset('.shstrtab'), SHT.STRTAB, 0, offsets[3], shstr.bytes.length);
+  const [codeAt, symtabAt, strtabAt, shstrtabAt] = offsets as [number, number, number, number]; // one per part of `contents`
+  header(1, shstr.offset(section), SHT.PROGBITS, SHF_ALLOC_EXECINSTR, codeAt, code.length, 0, 0, 8);
+  header(2, shstr.offset('.symtab'), SHT.SYMTAB, 0, symtabAt, symtab.length, 3, firstGlobal, 8, 24);
+  header(3, shstr.offset('.strtab'), SHT.STRTAB, 0, strtabAt, str.bytes.length);
+  header(4, shstr.offset('.shstrtab'), SHT.STRTAB, 0, shstrtabAt, shstr.bytes.length);
   return out;
 }
