@@ -6,15 +6,13 @@
 import { align } from '../../core/abi.js';
 import { isPerCpu } from '../../core/map-types.js';
 import { MapError } from '../errors.js';
-import { ERRNO, type ErrnoName } from '../../core/errno.js';
+import { ERRNO, UPDATE_FLAG, type ErrnoName } from '../../core/errno.js';
 import { KEY_HASH } from '../../core/key-hash.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
 
-/** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags. */
-export const BPF_ANY = 0;
-export const BPF_NOEXIST = 1;
-export const BPF_EXIST = 2;
+/** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags (core/errno.ts). */
+export const { ANY: BPF_ANY, NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UPDATE_FLAG;
 
 /**
  * The `cpu` argument of update() meaning "from the control plane": per-CPU maps then take
