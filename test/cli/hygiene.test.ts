@@ -21,8 +21,10 @@ const wasm = join(scratchDir(), 'hygiene-xdp_pass.wasm');
 const pcap = join(scratchDir(), 'hygiene-one.pcap');
 writeFileSync(pcap, writePcap([{ timestampNs: 0n, originalLength: 60, data: new Uint8Array(60) }]));
 
-function run(args: string[], options: { timeout?: number; node?: string[] } = {}) {
-  return spawnSync(process.execPath, [...(options.node ?? []), cli, ...args], { encoding: 'utf8', cwd: scratchDir(), timeout: options.timeout ?? 20_000 });
+function run(args: string[], options: { timeout?: number; node?: string[]; env?: Record<string, string> } = {}) {
+  return spawnSync(process.execPath, [...(options.node ?? []), cli, ...args], {
+    encoding: 'utf8', cwd: scratchDir(), timeout: options.timeout ?? 20_000, env: { ...process.env, ...options.env },
+  });
 }
 
 /** Exit 1 and exactly one `bpf2wasm: ...` line matching `pattern`, without a stack trace. */
@@ -107,7 +109,7 @@ test('inputs that are not regular files are refused before reading', () => {
 });
 
 /** The file: URLs a command resolves, through a resolve hook registered before it starts. */
-function modulesLoaded(args: string[]): string[] {
+function modulesLoaded(args: string[], env: Record<string, string> = {}): string[] {
   const dir = join(scratchDir(), 'hygiene-hooks');
   mkdirSync(dir, { recursive: true });
   const log = join(dir, 'resolved.log');
@@ -120,13 +122,16 @@ export async function resolve(specifier, context, next) {
 }
 `);
   writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
-  const r = run(args, { node: ['--import', pathToFileURL(join(dir, 'register.mjs')).href] });
+  const r = run(args, { node: ['--import', pathToFileURL(join(dir, 'register.mjs')).href], env });
   assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
   return [...new Set(readFileSync(log, 'utf8').trim().split('\n'))];
 }
 
 test('--help loads no compiler, runtime, grpc or addon; test-run of a module no binaryen', () => {
-  const help = modulesLoaded(['--help']);
+  // Answered from the build-time rendering, a help request loads not even yargs.
+  const cached = modulesLoaded(['--help']);
+  assert.not.ok(cached.some((url) => url.includes('yargs') || url.includes('/cli/')), '--help from the rendering loads the front end');
+  const help = modulesLoaded(['--help'], { BPF2WASM_LIVE_HELP: '1' });
   assert.ok(help.some((url) => url.includes('/cli/compile.js')), 'the hook sees the CLI modules');
   for (const heavy of ['binaryen', 'wabt', '@grpc', '/native/', '/datapath/', '/runtime/machine.js', '/compiler/compile.js', '/compiler/object.js']) {
     assert.not.ok(help.some((url) => url.includes(heavy)), `--help loads ${heavy}`);
