@@ -96,7 +96,6 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       return BigInt(line.length);
     },
     csum_diff: (from, fromSize, to, toSize, seed) => {
-      if (!csumSizesValid(fromSize, toSize)) return EINVAL;
       check('csum_diff', 'from', addr(from), Number(fromSize));
       check('csum_diff', 'to', addr(to), Number(toSize));
       return csumDiff(bytes(), addr(from), Number(fromSize), addr(to), Number(toSize), seed);
@@ -161,22 +160,42 @@ function ringbufOfSample(maps: MapTable, sample: number): RingbufMap | undefined
 }
 
 /**
- * bpf_csum_diff: the 32-bit one's complement sum of the `to` words, the complemented
- * `from` words and the seed. Sizes must be multiples of 4 (kernel: -EINVAL).
+ * bpf_csum_diff as kernels since 6.13 compute it, the same on every architecture: the
+ * one's complement difference csum(to) - csum(from), started from the seed, folded to 16
+ * bits (not complemented). Any sizes (the verifier proved the memory); a size that is not
+ * a multiple of 4 sums its last word zero-padded, as csum_partial does.
  */
 export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: bigint): bigint {
-  if (!csumSizesValid(BigInt(fromSize), BigInt(toSize))) return EINVAL;
-  const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  let sum = BigInt(seed & 0xffffffffn);
-  for (let i = 0; i < fromSize; i += 4) sum += BigInt(~view.getUint32(from + i, true) >>> 0);
-  for (let i = 0; i < toSize; i += 4) sum += BigInt(view.getUint32(to + i, true));
-  while (sum > 0xffffffffn) sum = (sum & 0xffffffffn) + (sum >> 32n);
-  return sum;
+  let ret = Number(seed & 0xffffffffn);
+  if (fromSize && toSize) ret = csumAdd(csumPartial(mem, to, toSize, ret), ~csumPartial(mem, from, fromSize, 0) >>> 0);
+  else if (toSize) ret = csumPartial(mem, to, toSize, ret);
+  else if (fromSize) ret = ~csumPartial(mem, from, fromSize, ~ret >>> 0) >>> 0;
+  return BigInt(csumFrom32to16(ret));
 }
 
-/** The sizes bpf_csum_diff accepts: multiples of 4, at most 512 bytes each. */
-function csumSizesValid(fromSize: bigint, toSize: bigint): boolean {
-  return fromSize % 4n === 0n && toSize % 4n === 0n && fromSize >= 0n && toSize >= 0n && fromSize <= 512n && toSize <= 512n;
+/**
+ * csum_partial's 32-bit result: the sum of the little-endian 32-bit words and the seed with
+ * end-around carry. Like any one's complement adder it gives 0 only when everything is 0;
+ * other multiples of 2^32-1 come out as 0xffffffff.
+ */
+function csumPartial(mem: Uint8Array, at: number, size: number, seed: number): number {
+  let sum = BigInt(seed);
+  const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) sum += BigInt(view.getUint32(at + i, true));
+  for (let shift = 0n; i < size; i++, shift += 8n) sum += BigInt(mem[at + i]) << shift;
+  return sum === 0n ? 0 : Number((sum - 1n) % 0xffffffffn + 1n);
+}
+
+/** The kernel's csum_add: a 32-bit add whose carry goes back in. */
+function csumAdd(a: number, b: number): number {
+  const r = (a + b) >>> 0;
+  return (r + (r < b ? 1 : 0)) >>> 0;
+}
+
+/** The kernel's csum_from32to16: the two halves added with end-around carry. */
+function csumFrom32to16(x: number): number {
+  return ((x + (((x >>> 16) | (x << 16)) >>> 0)) >>> 0) >>> 16;
 }
 
 function copyPacket(
