@@ -15,6 +15,8 @@ import { D, type MapSpecLike, readSpec } from './descriptor.js';
 export const BPF_ANY = 0;
 export const BPF_NOEXIST = 1;
 export const BPF_EXIST = 2;
+/** Update under the value's bpf_spin_lock: no map here has one, so it is always -EINVAL. */
+export const BPF_F_LOCK = 4;
 
 /**
  * The `cpu` argument of update() meaning "from the control plane": per-CPU maps then take

@@ -18,8 +18,11 @@
 //
 // The verifier, not this generator, is the judge of validity: the generator keeps to what
 // it usually accepts (checked packet ranges, null checks, initialised stack), and the test
-// counts what it rejects. Undefined behaviour in the C (a shift by 64, a division by zero)
-// is harmless here: all three engines run the same compiled object.
+// counts what it rejects. The C has no undefined behaviour: clang turns it into `undef`,
+// may then leave stack bytes unwritten, and the kernel lets privileged programs read
+// uninitialised stack (stale kernel data; our verifier refuses such reads). So C shifts
+// are masked and C divisors made odd; shifts by any amount and division by a possible
+// zero, whose eBPF results are defined, are written as inline assembly instead.
 
 import { Rng } from './rng.js';
 
@@ -141,14 +144,15 @@ class Body {
       case 2: {
         const op = r.pick(BIN64);
         const right = e();
-        if (op === '<<' || op === '>>') return `(${e()} ${op} ${r.chance(0.8) ? `(${right} & 63)` : right})`;
-        if ((op === '/' || op === '%') && r.chance(0.5)) return `(${e()} ${op} (${right} | 1))`;
+        if (op === '<<' || op === '>>') return `(${e()} ${op} (${right} & 63))`;
+        if (op === '/' || op === '%') return `(${e()} ${op} (${right} | 1))`;
         return `(${e()} ${op} ${right})`;
       }
       case 3: { // 32-bit
         const op = r.pick(BIN64);
         const right = `(__u32)${e()}`;
         if (op === '<<' || op === '>>') return `(__u64)((__u32)${e()} ${op} (${right} & 31))`;
+        if (op === '/' || op === '%') return `(__u64)((__u32)${e()} ${op} (${right} | 1))`;
         return `(__u64)((__u32)${e()} ${op} ${right})`;
       }
       case 4: // arithmetic shifts
@@ -189,6 +193,7 @@ class Body {
       ['assign', 10], ['load', 6], ['store', 4], ['varload', 2], ['varstore', 2], ['guard', 2], ['verdict', 1],
       ['if', nested ? 3 : 0], ['loop', nested && this.loops < 2 ? 1 : 0],
       ['hash', 3], ['array', 3], ['csum', 1.5], ['adjust', 1.5], ['bytes', 1], ['stack', 1.5], ['bufflen', 0.3],
+      ['asm', 1.5],
     ]);
     switch (kind) {
       case 'assign':
@@ -231,6 +236,9 @@ class Body {
         return checked;
       case 'stack':
         this.stackOp();
+        return checked;
+      case 'asm':
+        this.asmOp();
         return checked;
       default:
         this.line(`${this.v()} = bpf_xdp_get_buff_len(ctx);`);
@@ -309,7 +317,7 @@ class Body {
     if (r.chance(0.5)) this.line('#pragma clang loop unroll(disable)');
     this.line(`for (__u32 ${i} = 0; ${i} < ${bound}; ${i}++) {`);
     this.loops++;
-    if (r.chance(0.5)) this.line(`\t${this.v()} += ${i};`);
+    if (r.chance(0.5)) this.line(`\t${this.v()} ^= ${i};`); // not +=: clang sums that in closed form with a 128-bit multiply
     // A later iteration may follow an adjust in an earlier one: no packet range is known
     // at the top of the body, nor (the body may run zero times) after the loop.
     this.nestedBlock(0, r.int(1, 4));
@@ -429,6 +437,13 @@ class Body {
     } else {
       this.line(`{ __u64 b[2] = { ${this.expr(1)}, ${this.leaf()} }; ${this.v()} = bpf_xdp_store_bytes(ctx, ${off}, b, ${len}); }`);
     }
+  }
+
+  /** 64-bit division, modulo and shifts by unrestricted operands, out of C's reach. */
+  private asmOp(): void {
+    // No modulo: clang 14's eBPF assembler does not parse `%=`.
+    const op = this.rng.pick(['/=', '<<=', '>>=', 's>>=']);
+    this.line(`asm volatile("%[d] ${op} %[s]" : [d] "+r"(${this.v()}) : [s] "r"(${this.v()}));`);
   }
 
   /** Stack bytes at variable offsets. */
