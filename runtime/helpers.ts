@@ -15,6 +15,8 @@ import { FdArrayMap, RingbufMap } from './maps/index.js';
 
 const EINVAL = -22n;
 const ENOENT = -2n;
+const EFAULT = -14n;
+const u32 = (x: bigint): number => Number(x & 0xffffffffn);
 /** MAX_TAIL_CALL_CNT in the kernel. */
 export const MAX_TAIL_CALLS = 33;
 
@@ -104,8 +106,8 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     xdp_adjust_meta: (_ctx, delta) => BigInt(env.xdp.adjustMeta(int32(delta))),
     xdp_adjust_tail: (_ctx, delta) => BigInt(env.xdp.adjustTail(int32(delta))),
     xdp_get_buff_len: () => BigInt(env.xdp.length),
-    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load', check),
-    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store', check),
+    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'load', check),
+    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'store', check),
     redirect: (ifindex, flags) => {
       if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
       env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };
@@ -198,15 +200,29 @@ function csumFrom32to16(x: number): number {
   return ((x + (((x >>> 16) | (x << 16)) >>> 0)) >>> 0) >>> 16;
 }
 
+/**
+ * bpf_xdp_load_bytes / store_bytes: `len` bytes at packet offset `off`, which may run from
+ * the linear area into a multi-buffer packet's fragments. Offsets or lengths beyond 0xffff
+ * are -EFAULT, a range beyond the packet -EINVAL (the kernel's bpf_xdp_pointer).
+ */
 function copyPacket(
   xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store',
   check: ReturnType<typeof pointerCheck>,
 ): bigint {
-  const start = xdp.data + off;
-  if (off < 0 || len <= 0 || start + len > xdp.dataEnd) return EINVAL;
+  if (off > 0xffff || len > 0xffff) return EFAULT;
+  if (len === 0 || off + len > xdp.length) return EINVAL;
   check(`xdp_${dir}_bytes`, 'buffer', buf, len);
-  if (dir === 'load') mem.copyWithin(buf, start, start + len);
-  else mem.copyWithin(start, buf, buf + len);
+  const linear = xdp.dataEnd - xdp.data;
+  const inLinear = Math.max(0, Math.min(len, linear - off));
+  const start = xdp.data + off;
+  const inFragments = xdp.fragments.subarray(off + inLinear - linear, off + len - linear);
+  if (dir === 'load') {
+    mem.copyWithin(buf, start, start + inLinear);
+    mem.set(inFragments, buf + inLinear);
+  } else {
+    mem.copyWithin(start, buf, buf + inLinear);
+    inFragments.set(mem.subarray(buf + inLinear, buf + len));
+  }
   return 0n;
 }
 

@@ -430,7 +430,11 @@ class Body {
   /** xdp_load_bytes into / xdp_store_bytes from a zeroed stack buffer. */
   private loadStoreBytes(): void {
     const r = this.rng;
-    const off = r.chance(0.8) ? `${this.packetOffset()}` : `(__u32)(${this.v()} & 255)`;
+    // Offsets around 3520, where a jumbo frame's linear area ends and its fragments begin.
+    const off = r.weighted<() => string>([
+      [() => `${this.packetOffset()}`, 7], [() => `(__u32)(${this.v()} & 255)`, 2], [() => `${r.int(3500, 3540)}`, 1],
+      [() => `(__u32)${this.v()}`, 0.5],
+    ])();
     const len = r.int(1, 16);
     if (r.chance(0.5)) {
       this.line(`{ __u8 b[16] = {}; ${this.v()} = bpf_xdp_load_bytes(ctx, ${off}, b, ${len}); ${this.v()} = *(__u64 *)&b[${r.pick([0, 8])}]; }`);
