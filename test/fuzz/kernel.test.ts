@@ -5,6 +5,10 @@
 // compiled wasm and on the interpreter, and the verdict, the output bytes and, after the
 // last frame, every map's contents must agree.
 //
+// Known difference, kept out of the generator (xdp-source.ts, 'call'): a subprogram whose
+// result no caller uses may exit with r0 uninitialised (clang emits that); the kernel
+// accepts it, our verifier refuses it ("r0 is read before it is initialised").
+//
 // FUZZ_KERNEL_COUNT programs (default 200) from FUZZ_KERNEL_SEED (default 1); a longer run:
 // FUZZ_KERNEL_COUNT=5000 node dist/test/fuzz/kernel.test.js
 
@@ -38,7 +42,8 @@ const VERBOSE = process.env.FUZZ_KERNEL_VERBOSE === '1';
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 const counts = { generated: 0, clangRefused: 0, accepted: 0, compared: 0, frames: 0, mismatches: 0 };
-const FRAMES: Frame[] = [...corpus(), jumboFrame()];
+const CORPUS: Frame[] = corpus();
+const JUMBO: Frame = jumboFrame();
 
 function clangMissing(): string | undefined {
   try {
@@ -52,7 +57,8 @@ function clangMissing(): string | undefined {
 /** The frames one program runs over, chosen by its seed. */
 function framesFor(seed: number): Frame[] {
   const rng = new Rng(seed ^ 0x5eed);
-  return Array.from({ length: FRAMES_PER_PROGRAM }, () => rng.pick(FRAMES));
+  // The jumbo frame (multi-buffer) more often than its share of the corpus.
+  return Array.from({ length: FRAMES_PER_PROGRAM }, () => (rng.chance(0.1) ? JUMBO : rng.pick(CORPUS)));
 }
 
 /**
