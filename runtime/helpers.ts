@@ -15,6 +15,8 @@ import { FdArrayMap, RingbufMap } from './maps/index.js';
 
 const EINVAL = -22n;
 const ENOENT = -2n;
+const EFAULT = -14n;
+const u32 = (x: bigint): number => Number(x & 0xffffffffn);
 /** MAX_TAIL_CALL_CNT in the kernel. */
 export const MAX_TAIL_CALLS = 33;
 
@@ -104,8 +106,8 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     xdp_adjust_meta: (_ctx, delta) => BigInt(env.xdp.adjustMeta(int32(delta))),
     xdp_adjust_tail: (_ctx, delta) => BigInt(env.xdp.adjustTail(int32(delta))),
     xdp_get_buff_len: () => BigInt(env.xdp.length),
-    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'load', check),
-    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), Number(off), addr(buf), Number(len), 'store', check),
+    xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'load', check),
+    xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'store', check),
     redirect: (ifindex, flags) => {
       if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
       env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };
@@ -160,49 +162,67 @@ function ringbufOfSample(maps: MapTable, sample: number): RingbufMap | undefined
 }
 
 /**
- * bpf_csum_diff as current kernels compute it (the same on every architecture since 6.12):
- * the one's complement sum of the seed and the `to` bytes, minus that of the `from` bytes,
- * folded to 16 bits (not complemented). Which path runs decides how zero comes out (0 or
- * 0xffff), so the paths are kept apart: only `to` adds to the seed; only `from` is
- * subtracted by complementing around it. Any sizes are taken (older kernels wanted
- * multiples of 4, at most 512 bytes together); a tail of 1-3 bytes adds as x86's
- * csum_partial adds it: a u16, then a byte.
+ * bpf_csum_diff as kernels since 6.13 compute it, the same on every architecture: the
+ * one's complement difference csum(to) - csum(from), started from the seed, folded to 16
+ * bits (not complemented). Any sizes (the verifier proved the memory); a size that is not
+ * a multiple of 4 sums its last word zero-padded, as csum_partial does.
  */
 export function csumDiff(mem: Uint8Array, from: number, fromSize: number, to: number, toSize: number, seed: bigint): bigint {
-  if (from + fromSize > mem.length || to + toSize > mem.length) return EINVAL;
-  const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
-  const partial = (at: number, size: number, init: number): number => {
-    let sum = init;
-    const words = size & ~3;
-    for (let i = 0; i < words; i += 4) sum += view.getUint32(at + i, true);
-    if (size & 2) sum += view.getUint16(at + words, true);
-    if (size & 1) sum += view.getUint8(at + (size & ~1));
-    return fold32(sum);
-  };
   let ret = Number(seed & 0xffffffffn);
-  if (fromSize && toSize) ret = fold32(partial(to, toSize, ret) + (~partial(from, fromSize, 0) >>> 0));
-  else if (toSize) ret = partial(to, toSize, ret);
-  else if (fromSize) ret = ~partial(from, fromSize, ~ret >>> 0) >>> 0;
-  let half = (ret & 0xffff) + (ret >>> 16);
-  half = (half & 0xffff) + (half >>> 16);
-  return BigInt(half);
+  if (fromSize && toSize) ret = csumAdd(csumPartial(mem, to, toSize, ret), ~csumPartial(mem, from, fromSize, 0) >>> 0);
+  else if (toSize) ret = csumPartial(mem, to, toSize, ret);
+  else if (fromSize) ret = ~csumPartial(mem, from, fromSize, ~ret >>> 0) >>> 0;
+  return BigInt(csumFrom32to16(ret));
 }
 
-/** A sum of at most 2^21 u32 words folded to 32 bits, carries added back (exact in doubles). */
-function fold32(sum: number): number {
-  while (sum > 0xffffffff) sum = (sum % 0x100000000) + Math.floor(sum / 0x100000000);
-  return sum;
+/**
+ * csum_partial's 32-bit result: the sum of the little-endian 32-bit words and the seed with
+ * end-around carry. Like any one's complement adder it gives 0 only when everything is 0;
+ * other multiples of 2^32-1 come out as 0xffffffff.
+ */
+function csumPartial(mem: Uint8Array, at: number, size: number, seed: number): number {
+  let sum = BigInt(seed);
+  const view = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
+  let i = 0;
+  for (; i + 4 <= size; i += 4) sum += BigInt(view.getUint32(at + i, true));
+  for (let shift = 0n; i < size; i++, shift += 8n) sum += BigInt(mem[at + i]!) << shift;
+  return sum === 0n ? 0 : Number((sum - 1n) % 0xffffffffn + 1n);
 }
 
+/** The kernel's csum_add: a 32-bit add whose carry goes back in. */
+function csumAdd(a: number, b: number): number {
+  const r = (a + b) >>> 0;
+  return (r + (r < b ? 1 : 0)) >>> 0;
+}
+
+/** The kernel's csum_from32to16: the two halves added with end-around carry. */
+function csumFrom32to16(x: number): number {
+  return ((x + (((x >>> 16) | (x << 16)) >>> 0)) >>> 0) >>> 16;
+}
+
+/**
+ * bpf_xdp_load_bytes / store_bytes: `len` bytes at packet offset `off`, which may run from
+ * the linear area into a multi-buffer packet's fragments. Offsets or lengths beyond 0xffff
+ * are -EFAULT, a range beyond the packet -EINVAL (the kernel's bpf_xdp_pointer).
+ */
 function copyPacket(
   xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store',
   check: ReturnType<typeof pointerCheck>,
 ): bigint {
-  const start = xdp.data + off;
-  if (off < 0 || len <= 0 || start + len > xdp.dataEnd) return EINVAL;
+  if (off > 0xffff || len > 0xffff) return EFAULT;
+  if (len === 0 || off + len > xdp.length) return EINVAL;
   check(`xdp_${dir}_bytes`, 'buffer', buf, len);
-  if (dir === 'load') mem.copyWithin(buf, start, start + len);
-  else mem.copyWithin(start, buf, buf + len);
+  const linear = xdp.dataEnd - xdp.data;
+  const inLinear = Math.max(0, Math.min(len, linear - off));
+  const start = xdp.data + off;
+  const inFragments = xdp.fragments.subarray(off + inLinear - linear, off + len - linear);
+  if (dir === 'load') {
+    mem.copyWithin(buf, start, start + inLinear);
+    mem.set(inFragments, buf + inLinear);
+  } else {
+    mem.copyWithin(start, buf, buf + inLinear);
+    inFragments.set(mem.subarray(buf + inLinear, buf + len));
+  }
   return 0n;
 }
 

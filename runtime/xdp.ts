@@ -25,10 +25,11 @@ const NO_FRAGMENTS = new Uint8Array(0);
 /** MAX_SKB_FRAGS: pages a multi-buffer packet may have beyond its linear area. */
 export const XDP_MAX_FRAGS = 17;
 /**
- * Metadata must stay a multiple of 4 bytes and fit xdp_frame's u8 metasize (bpf_xdp_adjust_meta;
- * older kernels allowed 32). With 256 bytes of headroom the headroom binds first.
+ * Metadata must stay a multiple of 4 bytes and at most this long (bpf_xdp_adjust_meta;
+ * -EACCES otherwise): the headroom less the struct xdp_frame kept at its start, as recent
+ * kernels allow (6.18; older ones allowed 32 bytes).
  */
-const META_MAX = 255;
+const META_MAX = XDP_HEADROOM - XDP_FRAME_STRUCT;
 const EINVAL = -22;
 const EACCES = -13;
 
@@ -108,6 +109,9 @@ export class XdpContext {
     const length = Math.min(total, maxPacket);
     const data = frame + XDP_HEADROOM;
     this.bytes(frame + frameSize);
+    // The kernel's test run gives every packet a fresh, zeroed buffer: what an earlier packet
+    // left in the headroom (bpf_xdp_adjust_head/meta expose it) must not show through.
+    this.u8.fill(0, frame, data);
     this.u8.set(length === total ? packet : packet.subarray(0, length), data);
     this.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
     // Multi-buffer: what does not fit the linear area lives on in fragments.
@@ -184,17 +188,36 @@ export class XdpContext {
 
   /** bpf_xdp_adjust_tail: move data_end by `delta`; growing zeroes the new bytes. */
   adjustTail(delta: number): number {
-    if (this.fragments.length > 0) {
-      // Multi-buffer: the tail lives in the fragments; shrink them, never below empty.
-      if (delta > 0 || -delta > this.fragments.length) return EINVAL;
-      this.fragments = this.fragments.slice(0, this.fragments.length + delta);
-      return 0;
-    }
+    if (this.fragments.length > 0) return this.adjustFragmentsTail(delta);
     const end = this.dataEnd;
     const next = end + delta;
     if (next > this.frameEnd || next < this.data + ETH_HLEN) return EINVAL;
     if (delta > 0) this.bytes(end + delta).fill(0, end, end + delta);
     this.setPointers(this.data, next, this.dataMeta);
+    return 0;
+  }
+
+  /**
+   * bpf_xdp_adjust_tail of a multi-buffer packet. The fragments are pages (as the test run
+   * makes them: full but the last), so growing fills the last page's tailroom, zeroed;
+   * shrinking drops fragment bytes first and, once no fragment is left, linear ones, keeping
+   * an Ethernet header.
+   */
+  private adjustFragmentsTail(delta: number): number {
+    const fragmentBytes = this.fragments.length;
+    if (delta > 0) {
+      const lastPage = ((fragmentBytes - 1) % XDP_FRAME_SIZE) + 1;
+      if (delta > XDP_FRAME_SIZE - lastPage) return EINVAL;
+      const grown = new Uint8Array(fragmentBytes + delta);
+      grown.set(this.fragments);
+      this.fragments = grown;
+      return 0;
+    }
+    const shrink = -delta;
+    if (shrink > this.length - ETH_HLEN) return EINVAL;
+    const fromFragments = Math.min(shrink, fragmentBytes);
+    this.fragments = fromFragments === fragmentBytes ? NO_FRAGMENTS : this.fragments.slice(0, fragmentBytes - fromFragments);
+    if (shrink > fromFragments) this.setPointers(this.data, this.dataEnd - (shrink - fromFragments), this.dataMeta);
     return 0;
   }
 }

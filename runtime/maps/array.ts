@@ -9,7 +9,7 @@
 
 import { align } from '../../core/abi.js';
 import type { SharedHeap } from '../memory.js';
-import { BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { BaseMap, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { D, type MapSpecLike } from './descriptor.js';
 
 const STORAGE = D.F0;
@@ -71,13 +71,15 @@ export class ArrayMap extends BaseMap {
 
   update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
     const f = flagsOf(flags);
-    if (f > BPF_EXIST) return EINVAL;
+    // The kernel's order: unknown flags, then the index, then NOEXIST, and only then F_LOCK.
+    if (((f & ~BPF_F_LOCK) >>> 0) > BPF_EXIST) return EINVAL;
     const v = this.v;
     v.ensure(keyAddr, 4);
     v.ensure(valueAddr, this.userValueSize);
     const index = v.dv.getUint32(keyAddr, true);
     if (index >= this.maxEntries) return E2BIG;
-    if (f === BPF_NOEXIST) return EEXIST;
+    if (f & BPF_NOEXIST) return EEXIST;
+    if (f & BPF_F_LOCK) return EINVAL;
     const slot = this.storage + index * this.valueStride;
     const u8 = v.u8;
     if (this.cpus === 1) {

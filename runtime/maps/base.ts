@@ -13,6 +13,8 @@ import { D, type MapSpecLike, readSpec } from './descriptor.js';
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags (core/errno.ts). */
 export const { ANY: BPF_ANY, NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UPDATE_FLAG;
+/** Update under the value's bpf_spin_lock: no map here has one, so it is always -EINVAL. */
+export const BPF_F_LOCK = 4;
 
 /**
  * The `cpu` argument of update() meaning "from the control plane": per-CPU maps then take

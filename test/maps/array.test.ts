@@ -45,6 +45,12 @@ test('array: update flags and ranges give the kernel errnos', () => {
   assert.is(arr.update(k1, val, 3, 0), -22, 'unknown flag: -EINVAL');
   assert.is(arr.update(k1, val, 1n << 40n, 0), -22, 'bigint flags are read whole');
   assert.is(arr.update(f.put(u32(4)), val, BPF_ANY, 0), -7, 'index out of range: -E2BIG');
+  // BPF_F_LOCK (4) needs a bpf_spin_lock in the value, which no map here has; the kernel
+  // checks it after the index and NOEXIST (arraymap.c), so those errnos come first.
+  assert.is(arr.update(f.put(u32(4)), val, 4, 0), -7, 'F_LOCK, index out of range: -E2BIG first');
+  assert.is(arr.update(k1, val, 4 | BPF_NOEXIST, 0), -17, 'F_LOCK|NOEXIST: -EEXIST first');
+  assert.is(arr.update(k1, val, 4, 0), -22, 'F_LOCK without a spin lock: -EINVAL');
+  assert.is(arr.update(k1, val, 0xffffffff, 0), -22, 'every flag bit: -EINVAL');
   assert.is(arr.delete(k1), -22, 'array elements cannot be deleted');
   assert.is(hex(arr.lookupBytes(u32(1))), '0102030405060708090a0b0c');
   // The value is written in place: a program's pointer sees control-plane writes.
