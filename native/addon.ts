@@ -95,6 +95,8 @@ export interface NativeAddon {
   /** Returns the new map's fd; typeName as libbpf spells it; innerFd shapes a map-in-map's values. */
   mapCreate(typeName: string, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerFd?: number): number;
   pinObject(fd: number, path: string): void;
+  /** Consumes a BPF_MAP_TYPE_RINGBUF: the records submitted since the last drain, in order (discarded ones skipped). */
+  ringbufDrain(mapFd: number): Uint8Array[];
 }
 
 export interface KernelMapInfo {

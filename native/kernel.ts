@@ -203,6 +203,15 @@ export class KernelObject {
     return this.kernel(`dump of ${map}`, () => this.addon.mapDump(fd));
   }
 
+  /**
+   * Consumes ring buffer `map` as a reader would: the bytes of every record submitted since
+   * the last drain, in order, discarded ones skipped. The programs get the room back.
+   */
+  drainRingbuf(map: string): Uint8Array[] {
+    const fd = this.mapFd(map, 'draining');
+    return this.kernel(`draining ${map}`, () => this.addon.ringbufDrain(fd));
+  }
+
   /** BPF_PROG_TEST_RUN of program `name` on `data`. */
   testRun(name: string, data: Uint8Array, repeat = 1): KernelRun {
     const fd = this.programFd(name, 'test run of');

@@ -2,10 +2,11 @@
 // by fd with the raw bytes the kernel stores. Per-CPU maps hold one value per possible CPU,
 // each padded to 8 bytes in the syscall's buffer; a single value written to one is copied
 // to every CPU, as bpftool does. Map-in-map and prog_array slots take an fd when written
-// and read back as the id of what they hold.
+// and read back as the id of what they hold. Ring buffers are read as a consumer does.
 #include "kernel_object.h"
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -208,6 +209,32 @@ Napi::Value PinObject(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// libbpf's callback for one ring-buffer record: keeps a copy (JS values cannot be made
+// here, and a callback must not throw through libbpf's C frames).
+int KeepRecord(void* ctx, void* data, size_t size) {
+  auto* records = static_cast<std::vector<std::vector<uint8_t>>*>(ctx);
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  records->emplace_back(bytes, bytes + size);
+  return 0;
+}
+
+// ringbufDrain(fd) -> [Uint8Array]: every record submitted since the last drain, in order,
+// discarded ones skipped, through libbpf's consumer; it advances the ring's consumer
+// position, so programs have that room again and the next drain starts after these.
+Napi::Value RingbufDrain(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  std::vector<std::vector<uint8_t>> records;
+  ring_buffer* ring = ring_buffer__new(fd, KeepRecord, &records, nullptr);
+  if (!ring) ThrowErrno(env, "ring_buffer__new", errno);
+  int consumed = ring_buffer__consume(ring);
+  ring_buffer__free(ring);
+  if (consumed < 0) ThrowErrno(env, "ring_buffer__consume", -consumed);
+  Napi::Array result = Napi::Array::New(env, records.size());
+  for (size_t i = 0; i < records.size(); i++) result.Set(static_cast<uint32_t>(i), CopyOut(env, records[i].data(), records[i].size()));
+  return result;
+}
+
 }  // namespace
 
 void InitKernelMap(Napi::Env env, Napi::Object exports) {
@@ -219,4 +246,5 @@ void InitKernelMap(Napi::Env env, Napi::Object exports) {
   exports.Set("mapDump", Napi::Function::New(env, MapDump));
   exports.Set("mapCreate", Napi::Function::New(env, MapCreate));
   exports.Set("pinObject", Napi::Function::New(env, PinObject));
+  exports.Set("ringbufDrain", Napi::Function::New(env, RingbufDrain));
 }

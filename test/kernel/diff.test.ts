@@ -1,7 +1,8 @@
 // Differential tests against the Linux kernel: the same object runs in the kernel
 // (BPF_PROG_TEST_RUN through runtime/kernel.ts), as compiled wasm and on the interpreter,
 // over the same packet corpus with the same initial map contents. The verdict, the output
-// bytes and, at the end, every map's contents (global data included) must agree. Per-CPU
+// bytes and, at the end, every map's contents (global data included) and every ring
+// buffer's records (bytes and order, drained as a reader would) must agree. Per-CPU
 // maps are compared as sums over CPUs, since the kernel runs each test on whichever CPU it is on.
 
 import { test } from 'uvu';
@@ -14,6 +15,7 @@ import { isPerCpu } from '../../core/map-types.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
+import type { RingbufMap } from '../../runtime/maps/index.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
 import { compileBpf } from '../support/clang.js';
@@ -154,7 +156,16 @@ for (const source of sources) {
           }
           continue;
         }
-        if (spec.type === MAP_TYPE.RINGBUF) continue; // not dumpable; ringbuf-printk.test.ts reads its records
+        if (spec.type === MAP_TYPE.RINGBUF) {
+          // Not dumpable: drained as a reader would, every record's bytes in order.
+          const theirs = kernel.drainRingbuf(spec.name).map(hex);
+          for (const engine of ['wasm', 'interp'] as const) {
+            const ours: string[] = [];
+            (engines[engine].maps.byNameOrThrow(spec.name) as RingbufMap).drain((r) => ours.push(hex(r)));
+            assert.equal(ours, theirs, `${engine}: ring buffer ${spec.name}`);
+          }
+          continue;
+        }
         // Map-in-map and prog-array slots hold kernel-assigned ids there and handles here:
         // compare which slots are set, not the numbers.
         const refs = [MAP_TYPE.ARRAY_OF_MAPS, MAP_TYPE.HASH_OF_MAPS, MAP_TYPE.PROG_ARRAY].includes(spec.type as 12);

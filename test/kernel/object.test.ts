@@ -1,7 +1,8 @@
 // The kernel oracle itself (runtime/kernel.ts, through the native addon) against facts:
 // what an object's load pins, how hash, array, per-CPU and map-in-map maps read and write
 // (absent keys included), a prog_array slot, XDP attached inside a network namespace,
-// libbpf's refusal of a legacy object, and that close() leaves nothing in /sys/fs/bpf. Every other kernel test trusts these answers.
+// a ring buffer drained, libbpf's refusal of a legacy object, and that close() leaves
+// nothing in /sys/fs/bpf. Every other kernel test trusts these answers.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -179,6 +180,43 @@ test('attachXdp inside a network namespace; the calling thread stays in its own'
     ip('netns', 'del', ns);
   }
   assert.is(readlinkSync('/proc/thread-self/ns/net'), home);
+});
+
+test('drainRingbuf: submitted records in order, discarded ones skipped; draining frees the ring', () => {
+  if (unavailable) return void skip('KernelObject drainRingbuf', unavailable);
+  // ringbuf_printk outputs (dst MAC, src MAC, ethertype, u16 frame length) per frame, then
+  // the same through reserve with length 0xffff: submitted for an even last dst byte,
+  // discarded for an odd one. results[1] counts its failed outputs.
+  const frame = (last: number, length: number): Uint8Array => {
+    const f = new Uint8Array(length);
+    f.set([2, 0, 0, 0, 0x10, last, 2, 0, 0, 0, 0x20, 0x30, 0x08, 0x00]);
+    return f;
+  };
+  const record = (f: Uint8Array, length: number): Uint8Array => bytes(f.subarray(0, 14), new Uint8Array([length & 0xff, length >> 8]));
+  const k = KernelObject.load(compileBpf(join(root, 'test', 'fixtures', 'kernel', 'ringbuf_printk.c')));
+  try {
+    const even = frame(0x44, 60);
+    const odd = frame(0x45, 300);
+    for (const f of [even, odd]) assert.is(k.testRun('ringbuf_printk', f).retval, 2);
+    assert.equal(k.drainRingbuf('events'), [record(even, 60), record(even, 0xffff), record(odd, 300)]);
+    assert.equal(k.drainRingbuf('events'), [], 'a drain consumes what it returns');
+    assert.equal(k.drainRingbuf('exact'), [], 'a ring no program wrote');
+
+    // 24 bytes a record in the ring (16 + the 8-byte header), two a frame; the producer may
+    // run at most 4095 bytes ahead: 170 records fit, so the 86th frame's output fails.
+    const failed = (): number => Number(new DataView(k.lookup('results', u32(1))![0]!.buffer).getBigInt64(0, true));
+    for (let i = 0; i < 86; i++) k.testRun('ringbuf_printk', even);
+    assert.is(failed(), 1, 'the ring filled up');
+    assert.is(k.drainRingbuf('events').length, 170);
+    k.testRun('ringbuf_printk', even);
+    assert.is(failed(), 1, 'room again after the drain');
+    assert.equal(k.drainRingbuf('events'), [record(even, 60), record(even, 0xffff)]);
+
+    assert.throws(() => k.drainRingbuf('results'), /kernel: draining results: ring_buffer__new: Invalid argument/, 'not a ring buffer');
+    assert.throws(() => k.drainRingbuf('no_such_map'), /kernel: draining no_such_map: .*No such file/);
+  } finally {
+    k.close();
+  }
 });
 
 test("libbpf's refusal of a legacy object is a UserError naming the cause, and leaves no pins", () => {

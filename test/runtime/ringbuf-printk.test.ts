@@ -8,7 +8,8 @@
 // `new_prod_pos - cons_pos > rb->mask`), which ringbuf_exact's 64-byte records hit
 // exactly (63 fit in 4096 bytes, not 64). Every trace line is the format filled in as
 // vsnprintf would, field widths and flags included. The kernel, running the same object
-// over the same frames, counts the same failures and writes the same trace lines.
+// over the same frames, delivers the same records, counts the same failures and writes
+// the same trace lines.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -180,7 +181,7 @@ function kernelTrace(trace: string, prefix: string): string[] {
     .filter((l): l is string => l !== undefined && l.startsWith(prefix));
 }
 
-test('the kernel agrees: failure counts from its own ring, and its trace lines', () => {
+test('the kernel agrees: records and failure counts from its own ring, and its trace lines', () => {
   const why = kernelMissing();
   if (why) return void skip('ringbuf/trace_printk vs kernel', why);
   const trace = traceDir();
@@ -194,6 +195,8 @@ test('the kernel agrees: failure counts from its own ring, and its trace lines',
     const printkLines = kernelTrace(trace, 'b2w len=');
     writeFileSync(join(trace, 'trace'), '');
     for (const f of frames) assert.is(kernel.testRun('ringbuf_exact', f).retval, 2);
+    assert.equal(kernel.drainRingbuf('events').map(hex), want.records, 'the kernel delivers the records derived here');
+    assert.equal(kernel.drainRingbuf('exact').map(hex), exact.records);
     const value = (slot: number): number => s64(kernel.lookup('results', u32(slot))![0]);
     assert.is(value(0), EAGAIN);
     assert.is(value(1), want.failedOutputs);
