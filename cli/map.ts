@@ -10,18 +10,26 @@ import { option, options, type SharedArgs } from './options.js';
 import { DEFAULT_BUDGET } from '../runtime/budget.js';
 
 interface MapArgs extends SharedArgs {
-  op: string;
+  op: 'dump' | 'lookup' | 'update' | 'delete';
   module: string;
   map: string;
   key?: string;
   value?: string;
 }
 
+function printPage(lines: string[]): Promise<void> | void {
+  if (lines.length === 0 || process.stdout.write(`${lines.join('\n')}\n`)) return;
+  return new Promise((resolve) => process.stdout.once('drain', resolve));
+}
+
 async function mapCommandLine(args: MapArgs): Promise<void> {
   const print = (line: string): void => void process.stdout.write(line + '\n');
-  const { isControlSocket, queryInstance } = await import('../datapath/control.js');
+  const { isControlSocket, dumpInstance, queryInstance } = await import('../datapath/control.js');
   if (isControlSocket(args.module)) {
-    for (const line of await queryInstance(args.module, { op: args.op, map: args.map, key: args.key, value: args.value })) print(line);
+    // A dump of a live instance is printed a page at a time, the next page asked for once
+    // stdout has taken this one: bounded memory here and in the instance, however big the map.
+    if (args.op === 'dump') await dumpInstance(args.module, args.map, (lines) => printPage(lines));
+    else for (const line of await queryInstance(args.module, { op: args.op, map: args.map, key: args.key, value: args.value })) print(line);
     return;
   }
   const [{ prepareMachine, runCapture }, { mapCommand }] = await Promise.all([import('./capture.js'), import('../runtime/map-commands.js')]);

@@ -17,14 +17,25 @@ export const DESC_WORD = {
  */
 export const lockOwnerOfCpu = (cpu: number): number => cpu + 1;
 export const LOCK_SPIN_LIMIT = 1 << 24;
-/** Hash family: descriptor words 10-15. */
-export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15 } as const;
+/**
+ * Hash family: descriptor words 10-15. HASH_OF_MAPS, never LRU, keeps the address of its
+ * inner-map template (INNER_TEMPLATE_WORDS) where LRU maps keep their head; runtime only.
+ */
+export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15, INNER_TEMPLATE: 14 } as const;
 /** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
 export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
 /** HASH_ENTRY.PREV of an entry that is on the free list. */
 export const HASH_ENTRY_DEAD = -1;
-/** PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence word, then the value at +8. */
-export const FD_ARRAY_DESC = { STORAGE: 10, SLOT: 11 } as const;
+/**
+ * PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence
+ * word, then the value at +8. ARRAY_OF_MAPS: address of its inner-map template (runtime only).
+ */
+export const FD_ARRAY_DESC = { STORAGE: 10, SLOT: 11, INNER_TEMPLATE: 12 } as const;
+/**
+ * A map-in-map's inner-map template on the heap, as the kernel keeps inner_map_meta: what
+ * a map must be to go into a slot. Words: type, key size, value size, max_entries, flags.
+ */
+export const INNER_TEMPLATE_WORDS = 5;
 export const FD_ARRAY_VALUE_OFF = 8;
 
 /**

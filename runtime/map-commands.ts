@@ -3,7 +3,7 @@
 // `bpf2wasm map` and `test-run` commands (cli/) and by a live run's control socket
 // (datapath/control.ts).
 
-import { UserError } from '../core/errors.js';
+import { printable, UserError } from '../core/errors.js';
 import type { BpfMachine } from './machine.js';
 
 export interface MapUpdate {
@@ -15,7 +15,7 @@ export interface MapUpdate {
 export function parseHex(text: string, what: string): Uint8Array {
   const clean = text.replace(/^0x/i, '').replace(/[\s:]/g, '');
   if (clean.length === 0 || clean.length % 2 !== 0 || /[^0-9a-f]/i.test(clean)) {
-    throw new UserError(`${what} '${text}' is not hex bytes (e.g. 0a000001)`);
+    throw new UserError(`${what} '${printable(text, 64)}' is not hex bytes (e.g. 0a000001)`);
   }
   return Uint8Array.from(Buffer.from(clean, 'hex'));
 }
@@ -40,7 +40,51 @@ function mapOf(machine: BpfMachine, name: string) {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-export function mapCommand(machine: BpfMachine, op: string, name: string, key?: string, value?: string): string[] {
+/** A dump page stops after this many characters of lines (at least one entry), whatever the limit. */
+export const DUMP_PAGE_CHARS = 256 * 1024;
+export const DUMP_PAGE_ENTRIES = 4096;
+
+export interface DumpPage {
+  lines: string[];
+  /** The last key of this page (hex), to continue after; absent when the map has no more. */
+  next?: string;
+}
+
+/**
+ * Entries of map `name` after key `after` (hex; none: from the first), as bpftool walks a
+ * map with get_next_key: bounded work and memory per page, so a dump of millions of
+ * entries never holds them all. As in the kernel, a cursor key deleted meanwhile restarts
+ * the walk (hash maps), and entries changing during the walk may be seen or not.
+ */
+export function dumpPage(machine: BpfMachine, name: string, after?: string, limit = DUMP_PAGE_ENTRIES): DumpPage {
+  const map = mapOf(machine, name);
+  let key = after === undefined ? undefined : parseHex(after, 'cursor');
+  const lines: string[] = [];
+  let chars = 0;
+  while (lines.length < limit && chars < DUMP_PAGE_CHARS) {
+    const next = map.getNextKeyBytes(key);
+    if (!next) return { lines };
+    key = next;
+    const value = map.lookupBytes(next);
+    if (!value) continue; // deleted since get_next_key
+    const line = `key ${hex(next)} value ${hex(value)}`;
+    lines.push(line);
+    chars += line.length;
+  }
+  return key === undefined ? { lines } : { lines, next: hex(key) };
+}
+
+/** Every entry of a map, a page at a time. */
+export function* dumpLines(machine: BpfMachine, name: string): Generator<string> {
+  let after: string | undefined;
+  do {
+    const page = dumpPage(machine, name, after);
+    yield* page.lines;
+    after = page.next;
+  } while (after !== undefined);
+}
+
+export function mapCommand(machine: BpfMachine, op: string, name: string, key?: string, value?: string): Iterable<string> {
   const map = mapOf(machine, name);
   const needKey = (): Uint8Array => {
     if (key === undefined) throw new UserError(`map ${op} needs a KEY`);
@@ -48,7 +92,7 @@ export function mapCommand(machine: BpfMachine, op: string, name: string, key?: 
   };
   switch (op) {
     case 'dump':
-      return [...map.entries()].map(([k, v]) => `key ${hex(k)} value ${hex(v)}`);
+      return dumpLines(machine, name);
     case 'lookup': {
       const v = map.lookupBytes(needKey());
       if (!v) throw new UserError(`map ${name}: no entry for key ${key}`);

@@ -13,6 +13,11 @@
 // vip/real sub-message, a number outside the C type katran stores it in, an unknown
 // Action) is INVALID_ARGUMENT. katran folds those into CANCELLED, or silently truncates
 // the number (port 70000 would become 4464); rejecting them is safer.
+//
+// Requests come from the network: lengths are checked before parsing, an error quotes
+// at most SHOWN_CHARS of what it was given, and no status message exceeds MAX_DETAILS
+// (a status message echoing a 120,000-character address overflowed the client's header
+// limit: the call hung until its deadline and the channel with it).
 
 import * as grpc from '@grpc/grpc-js';
 import { UserError } from '../../core/errors.js';
@@ -41,8 +46,26 @@ const invalid = (message: string): never => {
   throw new StatusError(grpc.status.INVALID_ARGUMENT, message);
 };
 
+/** How much of a bad input an error quotes. */
+const SHOWN_CHARS = 64;
+/** The longest status message sent (gRPC carries it in a header). */
+const MAX_DETAILS = 512;
+/** The longest textual IPv6 address (with an embedded IPv4) is 45 characters. */
+const MAX_ADDRESS_CHARS = 64;
+/** katran's largest request (modifyRealsForVip of thousands of reals) is far below this. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** A bad input for a message: quoted, cut to SHOWN_CHARS with its length said. */
+function shown(value: unknown): string {
+  if (typeof value !== 'string') return value === undefined ? 'missing' : String(JSON.stringify(value)).slice(0, SHOWN_CHARS);
+  if (value.length <= SHOWN_CHARS) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, SHOWN_CHARS))}... (${value.length} characters)`;
+}
+
+const cut = (message: string): string => (message.length > MAX_DETAILS ? `${message.slice(0, MAX_DETAILS)}...` : message);
+
 function address(text: unknown, what: string): string {
-  if (typeof text !== 'string' || !parseIp(text)) invalid(`${what} ${JSON.stringify(text)} is not an IPv4 or IPv6 address`);
+  if (typeof text !== 'string' || text.length > MAX_ADDRESS_CHARS || !parseIp(text)) invalid(`${what} ${shown(text)} is not an IPv4 or IPv6 address`);
   return text as string;
 }
 
@@ -71,6 +94,7 @@ function realOf(r: WireReal | null | undefined): NewReal {
 
 /** VipMeta.flags is an int64 (a decimal string here); katran keeps a u32. */
 function vipFlagsOf(text: string): number {
+  if (typeof text !== 'string' || !/^-?\d{1,20}$/.test(text)) return invalid(`vip flags ${shown(text)} are not a number`);
   const flags = BigInt(text);
   if (flags < 0n || flags > BigInt(U32_MAX)) invalid(`vip flags ${text} are outside 0..${U32_MAX}`);
   return Number(flags);
@@ -98,11 +122,11 @@ function unary(fn: Handler): grpc.handleUnaryCall<unknown, unknown> {
     try {
       callback(null, fn(call.request));
     } catch (e) {
-      if (e instanceof StatusError) callback({ code: e.code, details: e.message });
+      if (e instanceof StatusError) callback({ code: e.code, details: cut(e.message) });
       // katran turns every refusal (false, or an exception of the library) into CANCELLED.
       else if (e instanceof KatranError || e instanceof KatranMapError || e instanceof UserError) {
-        callback({ code: grpc.status.CANCELLED, details: e.message });
-      } else callback({ code: grpc.status.INTERNAL, details: `internal error: ${String((e as Error)?.message ?? e)}` });
+        callback({ code: grpc.status.CANCELLED, details: cut(e.message) });
+      } else callback({ code: grpc.status.INTERNAL, details: cut(`internal error: ${String((e as Error)?.message ?? e)}`) });
     }
   };
 }
@@ -110,7 +134,7 @@ function unary(fn: Handler): grpc.handleUnaryCall<unknown, unknown> {
 export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation {
   return {
     changeMac: unary((r: { mac: string }) => {
-      const mac = parseMac(r.mac) ?? invalid(`mac ${JSON.stringify(r.mac)} is not xx:xx:xx:xx:xx:xx`);
+      const mac = (typeof r.mac === 'string' && r.mac.length <= SHOWN_CHARS ? parseMac(r.mac) : undefined) ?? invalid(`mac ${shown(r.mac)} is not xx:xx:xx:xx:xx:xx`);
       lb.changeMac(mac);
       return OK;
     }),
@@ -190,7 +214,10 @@ export interface KatranGrpcServer {
 
 /** Serves KatranService on `address` (host:port, v6 as [addr]:port; port 0 picks one). */
 export async function startKatranGrpcServer(lb: KatranLb, address: string): Promise<KatranGrpcServer> {
-  const server = new grpc.Server();
+  const server = new grpc.Server({
+    // Larger requests get RESOURCE_EXHAUSTED from grpc-js before any parsing.
+    'grpc.max_receive_message_length': MAX_REQUEST_BYTES,
+  });
   server.addService(katranServiceDefinition(), katranHandlers(lb));
   const port = await bindQuietly(server, address);
   return {

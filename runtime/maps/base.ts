@@ -166,8 +166,16 @@ export abstract class BaseMap implements BpfMap {
     }
   }
 
+  /**
+   * Why the last control-plane update was refused, when the errno alone does not say
+   * (set just before returning the errno; used and cleared by check()).
+   */
+  protected refusal?: string;
+
   protected check(op: string, result: number): void {
-    if (result < 0) throw MapError.fromResult(this.name, op, result, this.reason(op, result));
+    const refusal = this.refusal;
+    this.refusal = undefined;
+    if (result < 0) throw MapError.fromResult(this.name, op, result, refusal ?? this.reason(op, result));
   }
 
   protected checkKey(op: string, key: Uint8Array): void {

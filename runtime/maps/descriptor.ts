@@ -22,6 +22,8 @@ export const D = DESC_WORD;
 /** A map's shape and the name it is known by (control plane, dumps, errors). */
 export interface MapSpecLike extends MapShape {
   name: string;
+  /** Map-in-maps: the inner-map template (inner-template.ts). */
+  inner?: MapShape;
 }
 
 const encoder = new TextEncoder();

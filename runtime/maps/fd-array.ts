@@ -10,7 +10,8 @@
 
 import { FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF } from '../../core/map-layout.js';
 import { align } from '../../core/abi.js';
-import { MAP_TYPE } from '../../core/map-types.js';
+import { MAP_TYPE, type MapShape } from '../../core/map-types.js';
+import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { isPublished, type MapSpecLike } from './descriptor.js';
@@ -34,12 +35,16 @@ export class FdArrayMap extends BaseMap {
   readonly storage: number;
   readonly slot: number;
   private readonly type: number;
+  /** ARRAY_OF_MAPS: what a map must be to go into a slot. */
+  private readonly innerTemplate?: MapShape;
 
   constructor(memory: WebAssembly.Memory, handle: number) {
     super(memory, handle);
     this.storage = this.word(STORAGE);
     this.slot = this.word(SLOT);
     this.type = this.spec.type;
+    const template = this.type === MAP_TYPE.ARRAY_OF_MAPS ? this.word(FD_ARRAY_DESC.INNER_TEMPLATE) : 0;
+    if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
   }
 
   /** The u32 value in slot `index` (program index, inner handle, ifindex), or -1 if empty. */
@@ -93,7 +98,12 @@ export class FdArrayMap extends BaseMap {
       if (present && f === BPF_NOEXIST) return EEXIST;
       if (!present && f === BPF_EXIST) return ENOENT;
     }
-    if (this.type === MAP_TYPE.ARRAY_OF_MAPS && !isPublished(v.i32, v.dv.getUint32(valueAddr, true))) return EINVAL;
+    if (this.type === MAP_TYPE.ARRAY_OF_MAPS) {
+      const inner = v.dv.getUint32(valueAddr, true);
+      if (!isPublished(v.i32, inner)) return EINVAL;
+      this.refusal = this.innerTemplate ? innerMapMismatch(v.i32, this.innerTemplate, inner) : undefined;
+      if (this.refusal) return EINVAL;
+    }
     // Clear the presence word while the value changes so a racing reader skips the slot.
     Atomics.store(v.i32, at >>> 2, 0);
     v.u8.copyWithin(at + VALUE_OFF, valueAddr, valueAddr + this.valueSize);

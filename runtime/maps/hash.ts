@@ -19,7 +19,8 @@
 
 import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from '../../core/map-layout.js';
 import { align } from '../../core/abi.js';
-import { MAP_TYPE, isLru } from '../../core/map-types.js';
+import { MAP_TYPE, isLru, type MapShape } from '../../core/map-types.js';
+import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
 import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
 import {
   BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
@@ -63,6 +64,8 @@ export class HashMap extends BaseMap {
   private readonly valueOff: number;
   private readonly userOnly: boolean;
   private readonly ofMaps: boolean;
+  /** HASH_OF_MAPS: what a map must be to go into a slot. */
+  private readonly innerTemplate?: MapShape;
 
   constructor(memory: WebAssembly.Memory, handle: number) {
     super(memory, handle);
@@ -73,6 +76,8 @@ export class HashMap extends BaseMap {
     this.valueOff = E_KEY + align(this.keySize, 8);
     this.ofMaps = this.spec.type === MAP_TYPE.HASH_OF_MAPS;
     this.userOnly = this.ofMaps || this.spec.type === MAP_TYPE.DEVMAP_HASH;
+    const template = this.ofMaps ? this.word(HASH_DESC.INNER_TEMPLATE) : 0;
+    if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
   }
 
   /** The entry holding the key at keyAddr, or 0. Lock-free. */
@@ -165,7 +170,12 @@ export class HashMap extends BaseMap {
     const v = this.v;
     v.ensure(keyAddr, this.keySize);
     v.ensure(valueAddr, this.userValueSize);
-    if (this.ofMaps && !isPublished(v.i32, v.dv.getUint32(valueAddr, true))) return EINVAL;
+    if (this.ofMaps) {
+      const inner = v.dv.getUint32(valueAddr, true);
+      if (!isPublished(v.i32, inner)) return EINVAL;
+      this.refusal = this.innerTemplate ? innerMapMismatch(v.i32, this.innerTemplate, inner) : undefined;
+      if (this.refusal) return EINVAL;
+    }
     if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
     const hash = hashKey(v, keyAddr, this.keySize);
     if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;

@@ -18,6 +18,8 @@ import { FdArrayMap, initFdArray } from './fd-array.js';
 import { HashMap, initHash } from './hash.js';
 import { initLpmTrie, LPM_DATA_MAX, LpmTrieMap } from './lpm-trie.js';
 import { initRingbuf, RingbufMap } from './ringbuf.js';
+import { writeInnerTemplate } from './inner-template.js';
+import { FD_ARRAY_DESC, HASH_DESC } from '../../core/map-layout.js';
 
 export { ArrayMap } from './array.js';
 export { BPF_ANY, BPF_EXIST, BPF_NOEXIST, FROM_USER, type BpfMap } from './base.js';
@@ -81,6 +83,11 @@ function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: Arr
     case 'ringbuf': r = initRingbuf(heap, handle, spec); break;
   }
   if (r < 0) throw new MapError(spec.name, 'create', 'ENOMEM', `out of linear memory for ${spec.maxEntries} entries`);
+  if (spec.inner && (spec.type === MAP_TYPE.ARRAY_OF_MAPS || spec.type === MAP_TYPE.HASH_OF_MAPS)) {
+    const template = writeInnerTemplate(heap, spec.inner);
+    if (!template) throw new MapError(spec.name, 'create', 'ENOMEM', 'out of linear memory for the inner-map template');
+    heap.view.i32[(handle >>> 2) + (spec.type === MAP_TYPE.ARRAY_OF_MAPS ? FD_ARRAY_DESC.INNER_TEMPLATE : HASH_DESC.INNER_TEMPLATE)] = template;
+  }
   publish(heap.view.i32, handle);
 }
 

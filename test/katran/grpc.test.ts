@@ -71,6 +71,35 @@ test('status codes as katran gives them', async () => {
   assert.is(maps.entries('vip_map').length, vipsBefore, 'nothing written');
 });
 
+/** A call with a deadline: its status, message and how long it took. */
+function timed(method: string, request: unknown, deadlineMs = 5000): Promise<{ code: number; details: string; ms: number }> {
+  const rpc = client[method] as unknown as (req: unknown, options: grpc.CallOptions, cb: Callback) => void;
+  const start = Date.now();
+  return new Promise((resolve) => rpc.call(client, request, { deadline: Date.now() + deadlineMs }, (err) =>
+    resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '', ms: Date.now() - start })));
+}
+
+test('an oversized address: INVALID_ARGUMENT at once, a short message, the channel still works', async () => {
+  const huge = '1'.repeat(120_000);
+  for (const [method, request] of [
+    ['addVip', { vip: { address: huge, port: 80, protocol: 6 }, flags: 0 }],
+    ['addRealForVip', { vip, real: { address: huge, weight: 1, flags: 0 } }],
+    ['changeMac', { mac: huge }],
+  ] as const) {
+    const r = await timed(method, request);
+    assert.is(r.code, grpc.status.INVALID_ARGUMENT, `${method}: ${r.details.slice(0, 200)}`);
+    assert.ok(r.ms < 1000, `${method} answered in ${r.ms} ms`);
+    assert.ok(r.details.length < 200, `${method}: a short message (${r.details.length} characters)`);
+    assert.match(r.details, /\(120000 characters\)/, `${method}: ${r.details}`);
+    assert.is((await timed('getMac', {})).code, grpc.status.OK, `after ${method}: the channel works`);
+  }
+  // Past the server's message limit: refused by grpc-js before parsing, and the channel lives on.
+  const r = await timed('addVip', { vip: { address: '1'.repeat(2 * 1024 * 1024), port: 80, protocol: 6 }, flags: 0 });
+  assert.is(r.code, grpc.status.RESOURCE_EXHAUSTED, r.details.slice(0, 200));
+  assert.ok(r.ms < 1000, `answered in ${r.ms} ms`);
+  assert.equal(await call('getMac', {}), { mac: '0a:0b:0c:0d:0e:0f' });
+});
+
 test('a port in use is one clear error', async () => {
   try {
     await startKatranGrpcServer(lb, `127.0.0.1:${server.port}`);
