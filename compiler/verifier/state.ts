@@ -63,10 +63,13 @@ export class State {
 
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly back = new Map<number, number>();
+  private map: Map<number, number> | undefined;
+  private back: Map<number, number> | undefined;
+  private temp = 0;
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
+    this.map ??= new Map();
+    this.back ??= new Map();
     const m = this.map.get(oldId);
     const b = this.back.get(curId);
     if (m === undefined && b === undefined) {
@@ -76,16 +79,25 @@ class IdMap {
     }
     return m === curId && b === oldId;
   }
+  /** Scalars: id 0 means "linked to nothing", so it stands for an id of its own. */
+  scalarOk(oldId: number, curId: number): boolean {
+    return this.ok(oldId === 0 ? -++this.temp : oldId, curId === 0 ? -++this.temp : curId);
+  }
 }
 
-/** Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same. */
-function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
+/**
+ * Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same.
+ * `precise`: whether old's value, if a scalar, mattered to some check on a path from it
+ * (precision.ts); an imprecise scalar matches any scalar.
+ */
+function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (old === cur) return true;
   if (old.type === T.NOT_INIT) return !exact || cur.type === T.NOT_INIT;
   if (old.type !== cur.type) return false;
   if (old.type === T.SCALAR) {
     if (exact) return scalarEqual(old.s, cur.s);
-    return scalarIn(old.s, cur.s);
+    if (!precise) return true;
+    return scalarIn(old.s, cur.s) && ((old.id === 0 && cur.id === 0) || ids.scalarOk(old.id, cur.id));
   }
   if (old.off !== cur.off || old.map !== cur.map || old.n !== cur.n) return false;
   if (exact ? !scalarEqual(old.s, cur.s) : !scalarIn(old.s, cur.s)) return false;
@@ -98,10 +110,14 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
   return true;
 }
 
-function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean): boolean {
+function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (old === cur) return true;
   if (old.spill || cur.spill) {
-    if (old.spill && cur.spill) return old.kinds === cur.kinds && regSafe(old.spill, cur.spill, ids, exact);
+    if (old.spill && !exact && !precise && old.spill.type === T.SCALAR) {
+      // Whatever cur holds there reads back as some scalar, and old's value did not matter.
+      return !cur.spill || cur.spill.type === T.SCALAR;
+    }
+    if (old.spill && cur.spill) return old.kinds === cur.kinds && regSafe(old.spill, cur.spill, ids, exact, precise);
     if (exact) return false;
     // A spilled scalar old state is matched by misc bytes only when it knew nothing.
     if (old.spill) return false;
@@ -128,24 +144,52 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean): boolean {
   return true;
 }
 
+/** Which scalars of a checkpoint are precise, which slots read (precision.ts Precision). */
+export interface PreciseMarks {
+  /** Per frame, a bit per precise register. */
+  readonly regs: Uint16Array;
+  /** frame * SLOTS + slot: 1 when the spilled scalar there is precise. */
+  readonly slots: Uint8Array;
+  /** frame * SLOTS + slot: 1 when some path from the checkpoint reads the slot before overwriting it. */
+  readonly read: Uint8Array;
+}
+
 /**
  * `old` covers `cur`: every path from `cur` behaves as one already checked from `old`.
  * `live[r]` says which registers of the innermost frame are read later; outer frames'
  * r0-r5 are overwritten or clobbered when their callee returns.
  */
-export function covers(old: State, cur: State, live: Uint8Array, exact: boolean): boolean {
+export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
   if (old.frames.length !== cur.frames.length) return false;
   const ids = new IdMap();
   const last = old.frames.length - 1;
-  for (let i = 0; i <= last; i++) {
+  // Registers first, innermost frame first: where states usually differ.
+  for (let i = last; i >= 0; i--) {
     const of = old.frames[i]!;
     const cf = cur.frames[i]!;
     if (of.callsite !== cf.callsite || of.fn !== cf.fn) return false;
+    const compared = i === last ? live : 0x7c0;
+    const preciseRegs = precise.regs[i]!;
     for (let r = 0; r <= 10; r++) {
-      if (i === last ? !live[r] : r <= 5) continue;
-      if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+      if (!((compared >> r) & 1)) continue;
+      const o = of.regs[r]!;
+      const c = cf.regs[r]!;
+      if (o === c) continue;
+      if (!regSafe(o, c, ids, exact, ((preciseRegs >> r) & 1) === 1)) return false;
     }
-    for (let s = 0; s < SLOTS; s++) if (!slotSafe(of.stack[s]!, cf.stack[s]!, ids, exact)) return false;
+  }
+  const { read, slots } = precise;
+  for (let i = last; i >= 0; i--) {
+    const os = old.frames[i]!.stack;
+    const cs = cur.frames[i]!.stack;
+    const base = i * SLOTS;
+    for (let s = 0; s < SLOTS; s++) {
+      if (!exact && read[base + s] === 0) continue;
+      const o = os[s]!;
+      const c = cs[s]!;
+      if (o === c) continue;
+      if (!slotSafe(o, c, ids, exact, slots[base + s] === 1)) return false;
+    }
   }
   return true;
 }

@@ -1,0 +1,261 @@
+// Precision tracking (the kernel's mark_chain_precision / backtrack_insn, as facts, not
+// code). A scalar kept in a pruning checkpoint is "imprecise" until some path from there
+// uses its value in a way that matters: as a pointer offset, a helper's size, a branch
+// the walk decided, a callback's return value, a constant map key. Imprecise scalars
+// match any scalar when states are compared (state.ts covers), which is what lets
+// pruning work on real programs: most scalars (checksums, hashes, counters) never decide
+// anything the verifier checks.
+// When a use needs register r precise, the walk goes backwards over the instructions of
+// the current path (its history, one segment per checkpoint) finding which registers and
+// stack slots r's value came from, and marks them precise in every checkpoint on the way,
+// stopping where a checkpoint already had them precise or nothing is left to track.
+
+import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, aluOp, insnClass, isRegSource, jmpOp, memMode, type Insn } from '../../core/isa.js';
+import { MAX_CALL_DEPTH } from '../../core/abi.js';
+import { T } from './reg.js';
+import { SLOTS, type State } from './state.js';
+
+/**
+ * What paths from a checkpoint needed of its state: precise registers (bit per register,
+ * per frame) and spilled-scalar slots, and the stack slots they read before writing (the
+ * kernel's REG_LIVE_READ; slots never read need not match at all).
+ */
+export class Precision {
+  readonly regs: Uint16Array;
+  readonly slots: Uint8Array;
+  readonly read: Uint8Array;
+  constructor(frames: number) {
+    this.regs = new Uint16Array(frames);
+    this.slots = new Uint8Array(frames * SLOTS);
+    this.read = new Uint8Array(frames * SLOTS);
+  }
+  slotRead(frame: number, s: number): boolean {
+    return this.read[frame * SLOTS + s] === 1;
+  }
+  reg(frame: number, r: number): boolean {
+    return ((this.regs[frame]! >> r) & 1) === 1;
+  }
+  slot(frame: number, s: number): boolean {
+    return this.slots[frame * SLOTS + s] === 1;
+  }
+}
+
+/** A walked instruction: position and frame depth (entry), plus what it did to the stack (info). */
+export const histEntry = (pos: number, depth: number): number => pos * 16 + depth;
+/** info for exits: the frame returned from was a bpf_loop callback. */
+export const EXIT_FROM_CALLBACK = 1;
+/**
+ * info for loads and stores at a fixed stack offset: the frame the pointer points into, the
+ * slots touched, whether the store spilled its register (a load reads it back) and whether
+ * it replaced a whole slot.
+ */
+export const stackInfo = (frame: number, lo: number, hi: number, spill: boolean, full: boolean): number =>
+  frame * (1 << 20) + lo * (1 << 12) + hi * 16 + (spill ? 2 : 0) + (full ? 1 : 0);
+const NO_INFO = -1;
+export { NO_INFO };
+
+/** Registers and slots still to trace (the kernel's backtrack_state), per absolute frame. */
+class Trace {
+  readonly regs = new Uint16Array(MAX_CALL_DEPTH + 1);
+  readonly slots = new Uint8Array((MAX_CALL_DEPTH + 1) * SLOTS);
+  empty(): boolean {
+    for (const r of this.regs) if (r !== 0) return false;
+    for (const s of this.slots) if (s !== 0) return false;
+    return true;
+  }
+  setSlots(frame: number, lo: number, hi: number): void {
+    for (let s = lo; s <= hi; s++) this.slots[frame * SLOTS + s] = 1;
+  }
+  anySlot(frame: number, lo: number, hi: number): boolean {
+    for (let s = lo; s <= hi; s++) if (this.slots[frame * SLOTS + s]) return true;
+    return false;
+  }
+  clearFrame(frame: number): void {
+    this.regs[frame] = 0;
+    this.slots.fill(0, frame * SLOTS, (frame + 1) * SLOTS);
+  }
+}
+
+/** A segment of walked instructions ending where `state`'s checkpoint was taken. */
+export interface Segment {
+  /** Pairs (entry, info) in walk order. */
+  readonly hist: readonly number[];
+  readonly parent: CheckpointLike | undefined;
+}
+export interface CheckpointLike extends Segment {
+  readonly state: State;
+  readonly precision: Precision;
+}
+
+const bit = (r: number): number => 1 << r;
+const ARGS = 0b111110;
+
+/**
+ * Mark, going backwards from the end of `seg` (at frame depth `depth`), the sources of
+ * the registers `regs` (a bit mask per frame) and `slots` ([frame, slot]) precise in every
+ * checkpoint up the chain. `skip`: pairs at the end of seg.hist not to walk (the
+ * instruction being checked, whose operands are the ones named).
+ */
+export function markPrecise(
+  insns: readonly Insn[], seg: Segment, depth: number, regs: readonly (number | undefined)[],
+  slots: readonly (readonly [number, number])[], skip: number,
+): void {
+  const t = new Trace();
+  regs.forEach((mask, f) => { t.regs[f] = mask ?? 0; });
+  for (const [f, s] of slots) t.slots[f * SLOTS + s] = 1;
+  if (t.empty()) return;
+  let hist = seg.hist;
+  let end = hist.length - 2 * skip;
+  let parent = seg.parent;
+  let ctx = depth;
+  for (;;) {
+    for (let i = end - 2; i >= 0; i -= 2) {
+      const entry = hist[i]!;
+      ctx = backtrack(insns, t, Math.floor(entry / 16), entry % 16, hist[i + 1]!, ctx);
+    }
+    if (!parent) return;
+    if (!markCheckpoint(t, parent)) return;
+    ctx = parent.state.frames.length - 1;
+    hist = parent.hist;
+    end = hist.length;
+    parent = parent.parent;
+  }
+}
+
+/** Record the traced registers and slots as precise in `c`; false when nothing is left to trace. */
+function markCheckpoint(t: Trace, c: CheckpointLike): boolean {
+  const frames = c.state.frames;
+  const ids: number[] = [];
+  for (let f = 0; f <= MAX_CALL_DEPTH; f++) {
+    if (f >= frames.length) {
+      t.clearFrame(f);
+      continue;
+    }
+    let bits = t.regs[f]!;
+    for (let r = 0; bits >> r; r++) {
+      if (!((bits >> r) & 1)) continue;
+      const reg = frames[f]!.regs[r]!;
+      if (reg.type !== T.SCALAR || c.precision.reg(f, r)) bits &= ~bit(r);
+      else {
+        c.precision.regs[f]! |= bit(r);
+        if (reg.id !== 0) ids.push(reg.id);
+      }
+    }
+    t.regs[f] = bits;
+    for (let s = 0; s < SLOTS; s++) {
+      if (!t.slots[f * SLOTS + s]) continue;
+      const spill = frames[f]!.stack[s]!.spill;
+      if (!spill || spill.type !== T.SCALAR || c.precision.slot(f, s)) t.slots[f * SLOTS + s] = 0;
+      else {
+        c.precision.slots[f * SLOTS + s] = 1;
+        if (spill.id !== 0) ids.push(spill.id);
+      }
+    }
+  }
+  // Scalars linked by id refine each other at comparisons: precise together (the kernel's
+  // mark_precise_scalar_ids), so that ids are checked for all of them when states are compared.
+  if (ids.length > 0) {
+    for (let f = 0; f < frames.length; f++) {
+      const fr = frames[f]!;
+      for (let r = 0; r <= 10; r++) {
+        const reg = fr.regs[r]!;
+        if (reg.type === T.SCALAR && reg.id !== 0 && ids.includes(reg.id) && !c.precision.reg(f, r)) {
+          c.precision.regs[f]! |= bit(r);
+          t.regs[f]! |= bit(r);
+        }
+      }
+      for (let s = 0; s < SLOTS; s++) {
+        const spill = fr.stack[s]!.spill;
+        if (spill && spill.type === T.SCALAR && spill.id !== 0 && ids.includes(spill.id) && !c.precision.slot(f, s)) {
+          c.precision.slots[f * SLOTS + s] = 1;
+          t.slots[f * SLOTS + s] = 1;
+        }
+      }
+    }
+  }
+  return !t.empty();
+}
+
+/**
+ * Undo one instruction (at `pos`, frame depth `d`) on the trace: after it, the traced values
+ * were in the trace's registers and slots; before it, in the ones returned here. `ctx` is the
+ * frame depth of the instruction that followed; returns the depth before this one.
+ */
+function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, info: number, ctx: number): number {
+  const insn = insns[pos]!;
+  const op = insn.opcode;
+  if (d === ctx + 1) {
+    // An exit from a callee, followed by the caller's instruction after the call.
+    const r0 = t.regs[ctx]! & 1;
+    t.regs[ctx]! &= ~(1 | ARGS);
+    if (r0 && info !== EXIT_FROM_CALLBACK) t.regs[d]! |= 1;
+    return d;
+  }
+  if (d === ctx - 1) {
+    // A call, followed by the callee's first instruction: its arguments came from r1-r5.
+    const calleeRegs = t.regs[ctx]!;
+    t.clearFrame(ctx);
+    if (insn.src === CALL_KIND.LOCAL && !isRegSource(op)) t.regs[d]! |= calleeRegs & ARGS;
+    else t.regs[d]! &= ~(1 | ARGS);
+    return d;
+  }
+  let R = t.regs[d]!;
+  const has = (r: number): boolean => ((R >> r) & 1) === 1;
+  switch (insnClass(op)) {
+    case CLASS.ALU:
+    case CLASS.ALU64: {
+      const a = aluOp(op);
+      if (a === 0xb0) {
+        if (has(insn.dst)) {
+          R &= ~bit(insn.dst);
+          if (isRegSource(op)) R |= bit(insn.src);
+        }
+      } else if (a !== 0x80 && a !== 0xd0 && isRegSource(op) && has(insn.dst)) {
+        R |= bit(insn.src);
+      }
+      break;
+    }
+    case CLASS.LD:
+      R &= ~bit(insn.dst);
+      break;
+    case CLASS.LDX:
+      if (has(insn.dst)) {
+        R &= ~bit(insn.dst);
+        if (info !== NO_INFO) {
+          const [f, lo, hi] = decodeStack(info);
+          t.setSlots(f, lo, hi);
+        }
+      }
+      break;
+    case CLASS.ST:
+    case CLASS.STX:
+      if (memMode(op) === MODE.ATOMIC) {
+        if (insn.imm === ATOMIC.CMPXCHG) R &= ~1;
+        else if (insn.imm & ATOMIC.FETCH) R &= ~bit(insn.src);
+        break;
+      }
+      if (info !== NO_INFO) {
+        const [f, lo, hi, spill, full] = decodeStack(info);
+        if (t.anySlot(f, lo, hi)) {
+          if (full) t.slots[f * SLOTS + lo] = 0;
+          if (spill) R |= bit(insn.src);
+        }
+      }
+      break;
+    default: {
+      const j = jmpOp(op);
+      if (j === JMP.CALL) R &= ~(1 | ARGS);
+      else if (j !== JMP.JA && j !== JMP.EXIT && isRegSource(op) && (has(insn.dst) || has(insn.src))) {
+        R |= bit(insn.dst) | bit(insn.src);
+      }
+    }
+  }
+  t.regs[d] = R;
+  return d;
+}
+
+function decodeStack(info: number): [number, number, number, boolean, boolean] {
+  const f = Math.floor(info / (1 << 20));
+  const rest = info % (1 << 20);
+  return [f, Math.floor(rest / (1 << 12)), Math.floor(rest / 16) % 256, (rest & 2) !== 0, (rest & 1) !== 0];
+}
