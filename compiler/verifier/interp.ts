@@ -23,6 +23,7 @@ import {
 } from './reg.js';
 import { isConst, signExtend, type Scalar } from './scalar.js';
 import { SLOTS, State, covers } from './state.js';
+import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
 import { EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, stackInfo } from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
 
@@ -51,8 +52,8 @@ interface Checkpoint {
   readonly hist: number[];
   /** Its scalars whose values mattered on some path from here, and the slots read. */
   readonly precision: Precision;
-  /** Stack slots (frame * SLOTS + slot) overwritten whole between the parent and here. */
-  readonly written: Uint8Array;
+  /** Stack slots overwritten whole between the parent and here. */
+  readonly written: SlotSet;
   /** Paths pruned by this state, and paths it failed to prune. */
   hits: number;
   misses: number;
@@ -64,8 +65,8 @@ interface Path {
   parent: Checkpoint | undefined;
   /** Instructions walked since the parent checkpoint: pairs (histEntry, info). */
   hist: number[];
-  /** Stack slots overwritten whole since the parent checkpoint (frame * SLOTS + slot). */
-  written: Uint8Array;
+  /** Stack slots overwritten whole since the parent checkpoint. */
+  written: SlotSet;
 }
 
 export interface ExploreInput {
@@ -86,10 +87,10 @@ export function explore(input: ExploreInput): ExploreFacts {
     newId: () => ++lastId,
     noteStack: (fn, depth) => { if (depth > stackDepth[fn]!) stackDepth[fn] = depth; },
     stackRead: (frame, lo, hi) => {
-      for (let s = lo; s <= hi; s++) markRead(path!, frame * SLOTS + s);
+      for (let s = lo; s <= hi; s++) markRead(path!, frame, s);
     },
     stackWritten: (frame, slot) => {
-      path!.written[frame * SLOTS + slot] = 1;
+      addSlot(path!.written, frame, slot);
     },
     precise: (regnos, slots = []) => {
       let mask = 0;
@@ -337,27 +338,25 @@ export function explore(input: ExploreInput): ExploreFacts {
     const slots: [number, number][] = [];
     const regs: number[] = [];
     for (let f = 0; f <= last; f++) {
-      for (let s = 0; s < SLOTS; s++) if (c.precision.slot(f, s)) slots.push([f, s]);
       // Outer frames' r0-r5 are not compared (covers), the innermost frame's dead ones neither.
       regs.push(c.precision.regs[f]! & (f === last ? liveHere : 0x7c0));
     }
+    forEachSlot(c.precision.slots, last + 1, (f, s) => slots.push([f, s]));
     markPrecise(insns, p, last, regs, slots, 0);
   }
 
-  /** Slot `i` is read on path p: every checkpoint up to where it was last overwritten needs it. */
-  function markRead(p: Path, i: number): void {
-    if (p.written[i]) return;
-    const frame = Math.floor(i / SLOTS);
+  /** A slot is read on path p: every checkpoint up to where it was last overwritten needs it. */
+  function markRead(p: Path, frame: number, slot: number): void {
+    if (hasSlot(p.written, frame, slot)) return;
     for (let c = p.parent; c && frame < c.state.frames.length; c = c.parent) {
-      if (c.precision.read[i]) return;
-      c.precision.read[i] = 1;
-      if (c.written[i]) return;
+      if (hasSlot(c.precision.read, frame, slot)) return;
+      addSlot(c.precision.read, frame, slot);
+      if (hasSlot(c.written, frame, slot)) return;
     }
   }
 
   function inheritReads(p: Path, c: Checkpoint): void {
-    const read = c.precision.read;
-    for (let i = 0; i < read.length; i++) if (read[i]) markRead(p, i);
+    forEachSlot(c.precision.read, c.state.frames.length, (f, s) => markRead(p, f, s));
   }
 
   function noteBackEdge(insn: Insn): void {
@@ -375,12 +374,11 @@ export function explore(input: ExploreInput): ExploreFacts {
   };
 }
 
-const newWritten = (): Uint8Array => new Uint8Array((MAX_CALL_DEPTH + 1) * SLOTS);
+const newWritten = (): SlotSet => slotSet(MAX_CALL_DEPTH + 1);
 
 /** A new frame's stack holds nothing from before: reads in it need nothing of older checkpoints. */
-function freshFrame(p: { written: Uint8Array }, st: State): void {
-  const f = st.frames.length - 1;
-  p.written.fill(1, f * SLOTS, (f + 1) * SLOTS);
+function freshFrame(p: { written: SlotSet }, st: State): void {
+  addFrame(p.written, st.frames.length - 1);
 }
 
 function enterFrame(st: State, fn: number, callsite: number, callback: boolean, args: Reg[]): void {

@@ -14,6 +14,9 @@ import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, aluOp, insnClass, isRegSource, jmp
 import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { T } from './reg.js';
 import { SLOTS, type State } from './state.js';
+import {
+  addSlot, clearFrame, forEachSlot, hasSlot, isEmptySet, removeSlot, slotSet, type SlotSet,
+} from './slot-set.js';
 
 /**
  * What paths from a checkpoint needed of its state: precise registers (bit per register,
@@ -22,21 +25,15 @@ import { SLOTS, type State } from './state.js';
  */
 export class Precision {
   readonly regs: Uint16Array;
-  readonly slots: Uint8Array;
-  readonly read: Uint8Array;
+  readonly slots: SlotSet;
+  readonly read: SlotSet;
   constructor(frames: number) {
     this.regs = new Uint16Array(frames);
-    this.slots = new Uint8Array(frames * SLOTS);
-    this.read = new Uint8Array(frames * SLOTS);
-  }
-  slotRead(frame: number, s: number): boolean {
-    return this.read[frame * SLOTS + s] === 1;
+    this.slots = slotSet(frames);
+    this.read = slotSet(frames);
   }
   reg(frame: number, r: number): boolean {
     return ((this.regs[frame]! >> r) & 1) === 1;
-  }
-  slot(frame: number, s: number): boolean {
-    return this.slots[frame * SLOTS + s] === 1;
   }
 }
 
@@ -57,24 +54,29 @@ export { NO_INFO };
 /** Registers and slots still to trace (the kernel's backtrack_state), per absolute frame. */
 class Trace {
   readonly regs = new Uint16Array(MAX_CALL_DEPTH + 1);
-  readonly slots = new Uint8Array((MAX_CALL_DEPTH + 1) * SLOTS);
+  readonly slots = slotSet(MAX_CALL_DEPTH + 1);
   empty(): boolean {
     for (const r of this.regs) if (r !== 0) return false;
-    for (const s of this.slots) if (s !== 0) return false;
-    return true;
+    return isEmptySet(this.slots);
+  }
+  reset(): void {
+    this.regs.fill(0);
+    this.slots.fill(0);
   }
   setSlots(frame: number, lo: number, hi: number): void {
-    for (let s = lo; s <= hi; s++) this.slots[frame * SLOTS + s] = 1;
+    for (let s = lo; s <= hi; s++) addSlot(this.slots, frame, s);
   }
   anySlot(frame: number, lo: number, hi: number): boolean {
-    for (let s = lo; s <= hi; s++) if (this.slots[frame * SLOTS + s]) return true;
+    for (let s = lo; s <= hi; s++) if (hasSlot(this.slots, frame, s)) return true;
     return false;
   }
   clearFrame(frame: number): void {
     this.regs[frame] = 0;
-    this.slots.fill(0, frame * SLOTS, (frame + 1) * SLOTS);
+    clearFrame(this.slots, frame);
   }
 }
+/** One trace for every walk: they do not nest. */
+const trace = new Trace();
 
 /** A segment of walked instructions ending where `state`'s checkpoint was taken. */
 export interface Segment {
@@ -100,9 +102,10 @@ export function markPrecise(
   insns: readonly Insn[], seg: Segment, depth: number, regs: readonly (number | undefined)[],
   slots: readonly (readonly [number, number])[], skip: number,
 ): void {
-  const t = new Trace();
+  const t = trace;
+  t.reset();
   regs.forEach((mask, f) => { t.regs[f] = mask ?? 0; });
-  for (const [f, s] of slots) t.slots[f * SLOTS + s] = 1;
+  for (const [f, s] of slots) addSlot(t.slots, f, s);
   if (t.empty()) return;
   let hist = seg.hist;
   let end = hist.length - 2 * skip;
@@ -125,50 +128,47 @@ export function markPrecise(
 /** Record the traced registers and slots as precise in `c`; false when nothing is left to trace. */
 function markCheckpoint(t: Trace, c: CheckpointLike): boolean {
   const frames = c.state.frames;
-  const ids: number[] = [];
-  for (let f = 0; f <= MAX_CALL_DEPTH; f++) {
-    if (f >= frames.length) {
-      t.clearFrame(f);
-      continue;
-    }
+  const marks = c.precision;
+  let ids: number[] | undefined;
+  for (let f = frames.length; f <= MAX_CALL_DEPTH; f++) t.clearFrame(f);
+  for (let f = 0; f < frames.length; f++) {
     let bits = t.regs[f]!;
     for (let r = 0; bits >> r; r++) {
       if (!((bits >> r) & 1)) continue;
       const reg = frames[f]!.regs[r]!;
-      if (reg.type !== T.SCALAR || c.precision.reg(f, r)) bits &= ~bit(r);
+      if (reg.type !== T.SCALAR || marks.reg(f, r)) bits &= ~bit(r);
       else {
-        c.precision.regs[f]! |= bit(r);
-        if (reg.id !== 0) ids.push(reg.id);
+        marks.regs[f]! |= bit(r);
+        if (reg.id !== 0) (ids ??= []).push(reg.id);
       }
     }
     t.regs[f] = bits;
-    for (let s = 0; s < SLOTS; s++) {
-      if (!t.slots[f * SLOTS + s]) continue;
-      const spill = frames[f]!.stack[s]!.spill;
-      if (!spill || spill.type !== T.SCALAR || c.precision.slot(f, s)) t.slots[f * SLOTS + s] = 0;
-      else {
-        c.precision.slots[f * SLOTS + s] = 1;
-        if (spill.id !== 0) ids.push(spill.id);
-      }
-    }
   }
+  forEachSlot(t.slots, frames.length, (f, s) => {
+    const spill = frames[f]!.stack[s]!.spill;
+    if (!spill || spill.type !== T.SCALAR || hasSlot(marks.slots, f, s)) removeSlot(t.slots, f, s);
+    else {
+      addSlot(marks.slots, f, s);
+      if (spill.id !== 0) (ids ??= []).push(spill.id);
+    }
+  });
   // Scalars linked by id refine each other at comparisons: precise together (the kernel's
   // mark_precise_scalar_ids), so that ids are checked for all of them when states are compared.
-  if (ids.length > 0) {
+  if (ids) {
     for (let f = 0; f < frames.length; f++) {
       const fr = frames[f]!;
       for (let r = 0; r <= 10; r++) {
         const reg = fr.regs[r]!;
-        if (reg.type === T.SCALAR && reg.id !== 0 && ids.includes(reg.id) && !c.precision.reg(f, r)) {
-          c.precision.regs[f]! |= bit(r);
+        if (reg.type === T.SCALAR && reg.id !== 0 && ids.includes(reg.id) && !marks.reg(f, r)) {
+          marks.regs[f]! |= bit(r);
           t.regs[f]! |= bit(r);
         }
       }
       for (let s = 0; s < SLOTS; s++) {
         const spill = fr.stack[s]!.spill;
-        if (spill && spill.type === T.SCALAR && spill.id !== 0 && ids.includes(spill.id) && !c.precision.slot(f, s)) {
-          c.precision.slots[f * SLOTS + s] = 1;
-          t.slots[f * SLOTS + s] = 1;
+        if (spill && spill.type === T.SCALAR && spill.id !== 0 && ids.includes(spill.id) && !hasSlot(marks.slots, f, s)) {
+          addSlot(marks.slots, f, s);
+          addSlot(t.slots, f, s);
         }
       }
     }
@@ -237,7 +237,7 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
       if (info !== NO_INFO) {
         const [f, lo, hi, spill, full] = decodeStack(info);
         if (t.anySlot(f, lo, hi)) {
-          if (full) t.slots[f * SLOTS + lo] = 0;
+          if (full) removeSlot(t.slots, f, lo);
           if (spill) R |= bit(insn.src);
         }
       }

@@ -7,6 +7,7 @@
 import { STACK_FRAME } from '../../core/abi.js';
 import { NOT_INIT, T, isPointer, pointer, type Reg } from './reg.js';
 import { scalarEqual, scalarIn } from './scalar.js';
+import { hasSlot, type SlotSet } from './slot-set.js';
 
 export const SLOTS = STACK_FRAME / 8;
 
@@ -148,10 +149,10 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
 export interface PreciseMarks {
   /** Per frame, a bit per precise register. */
   readonly regs: Uint16Array;
-  /** frame * SLOTS + slot: 1 when the spilled scalar there is precise. */
-  readonly slots: Uint8Array;
-  /** frame * SLOTS + slot: 1 when some path from the checkpoint reads the slot before overwriting it. */
-  readonly read: Uint8Array;
+  /** Slots whose spilled scalar is precise (slot-set.ts). */
+  readonly slots: SlotSet;
+  /** Slots some path from the checkpoint reads before overwriting them. */
+  readonly read: SlotSet;
 }
 
 /**
@@ -182,13 +183,12 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
   for (let i = last; i >= 0; i--) {
     const os = old.frames[i]!.stack;
     const cs = cur.frames[i]!.stack;
-    const base = i * SLOTS;
     for (let s = 0; s < SLOTS; s++) {
-      if (!exact && read[base + s] === 0) continue;
+      if (!exact && !hasSlot(read, i, s)) continue;
       const o = os[s]!;
       const c = cs[s]!;
       if (o === c) continue;
-      if (!slotSafe(o, c, ids, exact, slots[base + s] === 1)) return false;
+      if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
     }
   }
   return true;

@@ -16,10 +16,8 @@ import type { MapSpec } from '../../core/model.js';
 import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
 
-/** xdp_lb takes ~11 s on the model (weak pruning); it is accepted, but too slow for this test. */
-const SLOW = new Set(['xdp_lb']);
 const examples = readdirSync(join(packageRoot, 'examples')).filter((f) => f.endsWith('.bpf.c'))
-  .map((f) => f.replace(/\.bpf\.c$/, '')).filter((n) => !SLOW.has(n));
+  .map((f) => f.replace(/\.bpf\.c$/, ''));
 /**
  * Fixtures that are unsafe on purpose, so the kernel refuses them too: containment.c hands
  * helpers bad pointers to test run-time containment of what a verifier lets through.
