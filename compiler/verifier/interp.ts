@@ -24,7 +24,9 @@ import {
 import { isConst, signExtend, type Scalar } from './scalar.js';
 import { SLOTS, State, covers } from './state.js';
 import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
-import { EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, stackInfo } from './precision.js';
+import {
+  EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist,
+} from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
 
 /** The kernel's limits: instructions processed, and branches pending (BPF_COMPLEXITY_LIMIT_*). */
@@ -49,7 +51,7 @@ interface Checkpoint {
   /** Paths from this state still being explored; 0 = all done and safe. */
   branches: number;
   /** The instructions walked from the parent checkpoint to this one (precision.ts). */
-  readonly hist: number[];
+  readonly hist: Hist;
   /** Its scalars whose values mattered on some path from here, and the slots read. */
   readonly precision: Precision;
   /** Stack slots overwritten whole between the parent and here. */
@@ -63,8 +65,8 @@ interface Path {
   state: State;
   pos: number;
   parent: Checkpoint | undefined;
-  /** Instructions walked since the parent checkpoint: pairs (histEntry, info). */
-  hist: number[];
+  /** Instructions walked since the parent checkpoint (precision.ts Hist). */
+  hist: Hist;
   /** Stack slots overwritten whole since the parent checkpoint. */
   written: SlotSet;
 }
@@ -138,7 +140,9 @@ export function explore(input: ExploreInput): ExploreFacts {
   };
   const fork = (path: Path, state: State, pos: number, at: Insn): void => {
     if (path.parent) path.parent.branches++;
-    pending.push({ state, pos, parent: path.parent, hist: path.hist.slice(), written: path.written.slice() });
+    const frozen = path.hist;
+    path.hist = newHist(frozen);
+    pending.push({ state, pos, parent: path.parent, hist: newHist(frozen), written: path.written.slice() });
     if (pending.length > MAX_PENDING) reject(at, `The sequence of ${pending.length} jumps is too complex.`);
   };
 
@@ -146,7 +150,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     state: State.entry(0, pointer(T.CTX)),
     pos: posOfPc.get(flow.functions[0]!.start)!,
     parent: undefined,
-    hist: [],
+    hist: newHist(),
     written: newWritten(),
   };
   while (path || pending.length > 0) {
@@ -193,12 +197,12 @@ export function explore(input: ExploreInput): ExploreFacts {
         here.push(c);
         visited.set(pos, here);
         path.parent = c;
-        path.hist = [];
+        path.hist = newHist();
         path.written = newWritten();
         statesKept++;
       }
     }
-    path.hist.push(histEntry(pos, st.frames.length - 1), historyInfo(insn, st));
+    path.hist.entries.push(histEntry(pos, st.frames.length - 1), historyInfo(insn, st));
 
     if (++processed > MAX_PROCESSED) reject(insn, `BPF program is too large. Processed ${processed} insn`);
     const regs = st.cur.regs;
@@ -253,6 +257,8 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.EXIT) {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
+        const leaked = st.refs[0];
+        if (leaked) reject(insn, `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`);
         finish(path);
         path = undefined;
         continue;
@@ -297,7 +303,11 @@ export function explore(input: ExploreInput): ExploreFacts {
       regs[0] = helperResult(env, st, insn, proto, facts.map, facts.allocSize);
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
       if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END ? UNKNOWN_SCALAR : r));
-      if (released !== 0) st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
+      if (released !== 0) {
+        st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
+        st.refs = st.refs.filter((ref) => ref.id !== released);
+      }
+      if (regs[0]!.type === T.MEM_OR_NULL) st.refs = [...st.refs, { id: regs[0]!.id, insn: insn.pc }];
       if (facts.callback) {
         // bpf_loop: the callback runs (here once) with r1 = the index, r2 = the context.
         const args = [UNKNOWN_SCALAR, facts.callback.ctx, NOT_INIT, NOT_INIT, NOT_INIT];
@@ -494,6 +504,8 @@ function setScalar(st: State, regno: number, reg: Reg, s: Scalar): void {
 }
 
 function markNull(st: State, reg: Reg, isNull: boolean): void {
+  // NULL: nothing was reserved, so there is nothing to release.
+  if (isNull && reg.type === T.MEM_OR_NULL) st.refs = st.refs.filter((ref) => ref.id !== reg.id);
   st.mapRegs((r) => {
     if (r.id !== reg.id || r.type !== reg.type) return r;
     if (isNull) return constReg(0n);
@@ -548,7 +560,7 @@ function historyInfo(insn: Insn, st: State): number {
   const lo = (at + SLOTS * 8) >> 3;
   const hi = (at + size - 1 + SLOTS * 8) >> 3;
   const aligned = (at & 7) === 0;
-  const value = cls === CLASS.STX && memMode(op) !== MODE.ATOMIC ? st.cur.regs[insn.src]! : undefined;
-  const spill = aligned && value !== undefined && (value.type === T.SCALAR || size === 8);
-  return stackInfo(base.n, lo, hi, spill, aligned && size === 8);
+  // What a register store leaves (a spill, or zero bytes when it held 0) came from it.
+  const fromReg = cls === CLASS.STX && memMode(op) !== MODE.ATOMIC;
+  return stackInfo(base.n, lo, hi, fromReg, aligned && size === 8);
 }

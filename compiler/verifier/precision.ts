@@ -39,15 +39,27 @@ export class Precision {
 
 /** A walked instruction: position and frame depth (entry), plus what it did to the stack (info). */
 export const histEntry = (pos: number, depth: number): number => pos * 16 + depth;
+
+/**
+ * A path's history since its checkpoint: pairs (histEntry, info) in walk order, in chunks.
+ * At a fork both paths go on from the same frozen chunk, so forks copy nothing (a loop
+ * forking 8192 times would otherwise copy ever longer histories).
+ */
+export interface Hist {
+  readonly prev: Hist | undefined;
+  readonly entries: number[];
+}
+export const newHist = (prev?: Hist): Hist => ({ prev, entries: [] });
 /** info for exits: the frame returned from was a bpf_loop callback. */
 export const EXIT_FROM_CALLBACK = 1;
 /**
  * info for loads and stores at a fixed stack offset: the frame the pointer points into, the
- * slots touched, whether the store spilled its register (a load reads it back) and whether
- * it replaced a whole slot.
+ * slots touched, whether what the store left came from its source register (a spill, or
+ * known-zero bytes: the kernel marks the register precise for STACK_ZERO) and whether it
+ * replaced a whole slot.
  */
-export const stackInfo = (frame: number, lo: number, hi: number, spill: boolean, full: boolean): number =>
-  frame * (1 << 20) + lo * (1 << 12) + hi * 16 + (spill ? 2 : 0) + (full ? 1 : 0);
+export const stackInfo = (frame: number, lo: number, hi: number, fromReg: boolean, full: boolean): number =>
+  frame * (1 << 20) + lo * (1 << 12) + hi * 16 + (fromReg ? 2 : 0) + (full ? 1 : 0);
 const NO_INFO = -1;
 export { NO_INFO };
 
@@ -81,7 +93,7 @@ const trace = new Trace();
 /** A segment of walked instructions ending where `state`'s checkpoint was taken. */
 export interface Segment {
   /** Pairs (entry, info) in walk order. */
-  readonly hist: readonly number[];
+  readonly hist: Hist;
   readonly parent: CheckpointLike | undefined;
 }
 export interface CheckpointLike extends Segment {
@@ -107,20 +119,26 @@ export function markPrecise(
   regs.forEach((mask, f) => { t.regs[f] = mask ?? 0; });
   for (const [f, s] of slots) addSlot(t.slots, f, s);
   if (t.empty()) return;
-  let hist = seg.hist;
-  let end = hist.length - 2 * skip;
+  let hist: Hist | undefined = seg.hist;
   let parent = seg.parent;
   let ctx = depth;
+  let skipping = skip;
   for (;;) {
-    for (let i = end - 2; i >= 0; i -= 2) {
-      const entry = hist[i]!;
-      ctx = backtrack(insns, t, Math.floor(entry / 16), entry % 16, hist[i + 1]!, ctx);
+    for (; hist; hist = hist.prev) {
+      const e = hist.entries;
+      for (let i = e.length - 2; i >= 0; i -= 2) {
+        if (skipping > 0) {
+          skipping--;
+          continue;
+        }
+        const entry = e[i]!;
+        ctx = backtrack(insns, t, Math.floor(entry / 16), entry % 16, e[i + 1]!, ctx);
+      }
     }
     if (!parent) return;
     if (!markCheckpoint(t, parent)) return;
     ctx = parent.state.frames.length - 1;
     hist = parent.hist;
-    end = hist.length;
     parent = parent.parent;
   }
 }
@@ -235,10 +253,10 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
         break;
       }
       if (info !== NO_INFO) {
-        const [f, lo, hi, spill, full] = decodeStack(info);
+        const [f, lo, hi, fromReg, full] = decodeStack(info);
         if (t.anySlot(f, lo, hi)) {
           if (full) removeSlot(t.slots, f, lo);
-          if (spill) R |= bit(insn.src);
+          if (fromReg) R |= bit(insn.src);
         }
       }
       break;

@@ -1,6 +1,7 @@
 // The verifier's state on one path (struct bpf_verifier_state): a stack of call frames,
 // each with eleven registers and a 512-byte stack kept as 64 slots of 8 bytes. A slot
-// holds a spilled register (an aligned 8-byte store of a pointer or scalar) or per-byte
+// holds a spilled register (an aligned 8-byte store of a pointer, or a scalar stored at
+// an offset aligned to its width, its other bytes keeping their kinds) and per-byte
 // kinds: 'i' never written, 'm' some data, 'z' known zero. Also: when one state is
 // "as safe as" another (pruning), and when two are the same (an infinite loop).
 
@@ -29,8 +30,17 @@ export interface Frame {
   readonly callback: boolean;
 }
 
+/** A reference the program holds and must release before it exits (ring buffer space). */
+export interface Ref {
+  /** The id every copy of the reserved pointer carries. */
+  readonly id: number;
+  /** Slot of the reserving call (the kernel's alloc_insn). */
+  readonly insn: number;
+}
+
 export class State {
-  constructor(readonly frames: Frame[]) {}
+  /** `refs`: references acquired and not yet released (the kernel's acquired_refs). */
+  constructor(readonly frames: Frame[], public refs: readonly Ref[] = []) {}
 
   static entry(fn: number, ctxArg: Reg): State {
     const regs = new Array<Reg>(11).fill(NOT_INIT);
@@ -44,7 +54,7 @@ export class State {
   }
 
   clone(): State {
-    return new State(this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })));
+    return new State(this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })), this.refs);
   }
 
   /** Replace every register and spill satisfying `match` (all frames). */
@@ -123,14 +133,16 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
     // A spilled scalar old state is matched by misc bytes only when it knew nothing.
     if (old.spill) return false;
     // Old misc bytes accept a spilled scalar (its bytes are data); old zero needs a spilled 0.
+    const s = cur.spill!;
     for (let b = 0; b < 8; b++) {
       const k = old.kinds[b];
-      if (k === 'i' || (k === 'm' && cur.kinds[b] !== 's')) continue;
-      if (k === 'z' && cur.kinds[b] === 'z') continue;
-      if (k === 'z') {
-        const s = cur.spill!;
-        if (!(s.type === T.SCALAR && s.s.umax === 0n)) return false;
-      } else if (cur.spill!.type !== T.SCALAR) return false;
+      const c = cur.kinds[b];
+      if (k === 'i') continue;
+      if (c === 's') {
+        if (s.type !== T.SCALAR || (k === 'z' && s.s.umax !== 0n)) return false;
+        continue;
+      }
+      if (k !== 'm' && k !== c) return false;
     }
     return true;
   }
@@ -161,8 +173,9 @@ export interface PreciseMarks {
  * r0-r5 are overwritten or clobbered when their callee returns.
  */
 export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
-  if (old.frames.length !== cur.frames.length) return false;
+  if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
+  for (let k = 0; k < old.refs.length; k++) if (!ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   const last = old.frames.length - 1;
   // Registers first, innermost frame first: where states usually differ.
   for (let i = last; i >= 0; i--) {
