@@ -27,7 +27,7 @@ export interface CompileOptions {
   /** Conformance-suite extras: callx and test-only helpers. */
   allowCallx?: boolean;
   extraHelpers?: ReadonlyMap<number, HelperInfo>;
-  /** False for raw programs (r1 a plain buffer, not struct xdp_md): the verifier checks structure only. */
+  /** Default true (the kernel's memory-safety model). False for raw programs (r1 a plain buffer, not struct xdp_md): structure only. */
   memorySafety?: boolean;
 }
 

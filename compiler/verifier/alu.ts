@@ -77,6 +77,8 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
   }
   const ptr = isPointer(dst) ? dst : src;
   const off = isPointer(dst) ? src : dst;
+  // The offset's bounds become the pointer's: they matter on every path from here.
+  if (isRegSource(insn.opcode)) env.precise([ptr === dst ? insn.src : d]);
   regs[d] = pointerArithmetic(env, insn, op, is64, ptr, off.s, ptr === src);
 }
 

@@ -17,4 +17,13 @@ export interface Env {
   newId(): number;
   /** Record that function `fn` uses `depth` bytes of its frame. */
   noteStack(fn: number, depth: number): void;
+  /**
+   * The instruction being checked uses these registers of the current frame (and stack
+   * slots: [frame, slot]) in a way that matters (precision.ts): trace where they came from.
+   */
+  /** Stack slots lo..hi of frame `frame` are read: their contents matter (read marks, interp.ts). */
+  stackRead(frame: number, lo: number, hi: number): void;
+  /** Stack slot `slot` of frame `frame` is overwritten whole. */
+  stackWritten(frame: number, slot: number): void;
+  precise(regnos: readonly number[], slots?: readonly (readonly [number, number])[]): void;
 }

@@ -142,8 +142,12 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'uninit_mem': {
         // The size is the next argument; checked here so both are known.
         const sizeReg = read(r + 1);
-        if (kind === 'mem_or_null' && isKnownZero(reg)) return;
+        if (kind === 'mem_or_null' && isKnownZero(reg)) {
+          env.precise([r]);
+          return;
+        }
         if (sizeReg.type !== T.SCALAR) reject(insn, `R${r + 1} type=${TYPE_NAME[sizeReg.type]} expected=scalar`);
+        env.precise([r + 1]);
         const zeroOk = proto.args[index + 1] === 'size_or_zero';
         if (sizeReg.s.smin < 0n) reject(insn, `R${r + 1} min value is negative, either use unsigned or 'var &= const'`);
         if (sizeReg.s.umax >= 1n << 29n) reject(insn, `R${r + 1} unbounded memory access, use 'var &= const' or 'if (var < const)'`);
@@ -157,6 +161,7 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
         return;
       case 'alloc_size':
         if (reg.type !== T.SCALAR || reg.s.umin !== reg.s.umax) reject(insn, `R${r} is not a known constant'`);
+        env.precise([r]);
         facts.allocSize = Number(reg.s.umin);
         return;
       case 'alloc_mem':
@@ -169,6 +174,7 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
         return;
       case 'stack_or_null':
         expect(r, reg, 'fp', reg.type === T.STACK || isKnownZero(reg));
+        if (reg.type === T.SCALAR) env.precise([r]);
         return;
     }
   });

@@ -5,10 +5,12 @@
 //                loaded): every path walked with typed registers, scalar bounds, packet
 //                ranges, null checks, stack slots, helper prototypes and the xdp_md rules
 //                (state.ts, memory.ts, alu.ts, branch.ts, helpers.ts).
-// interp.ts runs with `memorySafety: true` only (see VerifyOptions); otherwise the third
-// step is the structural dataflow (structure-dataflow.ts: registers and stack initialised,
-// stack inside the frame, known helpers), which raw programs (the conformance suite: no
-// context, memory through r1) need in any case.
+// interp.ts is the default (see VerifyOptions); with `memorySafety: false` the third step
+// is the structural dataflow instead (structure-dataflow.ts: registers and stack
+// initialised, stack inside the frame, known helpers), which raw programs (the conformance
+// suite, codegen shape tests: no context, memory through r1) need. The model covers every
+// structural check but one on purpose: like the kernel for a privileged loader, it lets
+// programs read stack bytes never written.
 // The first problem found is thrown as a VerifyError naming the instruction, its
 // disassembly and the kernel's reason. Loops the walk bounded are returned with what
 // codegen and the manifest need.
@@ -28,10 +30,9 @@ export interface VerifyOptions {
   /** Helpers known beyond compiler/abi.ts HELPERS (test helpers), by id. */
   extraHelpers?: ReadonlyMap<number, HelperSpec>;
   /**
-   * Check memory safety as the kernel does (interp.ts). OFF by default for now: without the
-   * kernel's precision tracking its pruning is too weak for katran (it exceeds the 1M
-   * instruction limit) and slow on xdp_lb. Off: structure only (structure-dataflow.ts),
-   * which raw programs (conformance suite: r1 a plain buffer, not struct xdp_md) need anyway.
+   * Check memory safety as the kernel does (interp.ts); the default. False: structure only
+   * (structure-dataflow.ts), for raw programs (conformance suite: r1 a plain buffer, not
+   * struct xdp_md) and programs unsafe on purpose (runtime containment tests).
    */
   memorySafety?: boolean;
 }
@@ -85,7 +86,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
   }
   const flow = analyseFlow(prog);
   const helperSpecs = helperTable(opts.extraHelpers);
-  if (opts.memorySafety ?? false) {
+  if (opts.memorySafety !== false) {
     const posOfPc = new Map(prog.insns.map((insn, pos) => [insn.pc, pos]));
     const facts = explore({ insns: prog.insns, maps, section: prog.section, flow, posOfPc, helpers: helperSpecs });
     return {

@@ -5,6 +5,7 @@
 // path can repeat forever ("infinite loop detected"). Local calls and bpf_loop callbacks
 // run in a frame of their own, with the caller's state kept below it.
 
+import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { HELPER_ID } from '../../core/helper-ids.js';
 import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, insnClass, isCondJmp, isRegSource, jmpOp, jumpTarget, memMode, sizeBytes, type Insn } from '../../core/isa.js';
 import { MAP_TYPE } from '../../core/map-types.js';
@@ -20,8 +21,12 @@ import {
   NOT_INIT, T, UNKNOWN_SCALAR, constReg, isKnownZero, isOrNull, isPacket, isPointer, nonNullType, pointer,
   scalarReg, type Reg,
 } from './reg.js';
-import { signExtend, type Scalar } from './scalar.js';
-import { State, covers } from './state.js';
+import { isConst, signExtend, type Scalar } from './scalar.js';
+import { SLOTS, State, covers } from './state.js';
+import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
+import {
+  EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist,
+} from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
 
 /** The kernel's limits: instructions processed, and branches pending (BPF_COMPLEXITY_LIMIT_*). */
@@ -45,12 +50,25 @@ interface Checkpoint {
   readonly parent: Checkpoint | undefined;
   /** Paths from this state still being explored; 0 = all done and safe. */
   branches: number;
+  /** The instructions walked from the parent checkpoint to this one (precision.ts). */
+  readonly hist: Hist;
+  /** Its scalars whose values mattered on some path from here, and the slots read. */
+  readonly precision: Precision;
+  /** Stack slots overwritten whole between the parent and here. */
+  readonly written: SlotSet;
+  /** Paths pruned by this state, and paths it failed to prune. */
+  hits: number;
+  misses: number;
 }
 
 interface Path {
   state: State;
   pos: number;
   parent: Checkpoint | undefined;
+  /** Instructions walked since the parent checkpoint (precision.ts Hist). */
+  hist: Hist;
+  /** Stack slots overwritten whole since the parent checkpoint. */
+  written: SlotSet;
 }
 
 export interface ExploreInput {
@@ -70,6 +88,20 @@ export function explore(input: ExploreInput): ExploreFacts {
     insns, maps: input.maps, functions: flow.functions, helpers: input.helpers, section: input.section,
     newId: () => ++lastId,
     noteStack: (fn, depth) => { if (depth > stackDepth[fn]!) stackDepth[fn] = depth; },
+    stackRead: (frame, lo, hi) => {
+      for (let s = lo; s <= hi; s++) markRead(path!, frame, s);
+    },
+    stackWritten: (frame, slot) => {
+      addSlot(path!.written, frame, slot);
+    },
+    precise: (regnos, slots = []) => {
+      let mask = 0;
+      for (const r of regnos) mask |= 1 << r;
+      const depth = path!.state.frames.length - 1;
+      const regs: number[] = [];
+      regs[depth] = mask;
+      markPrecise(insns, path!, depth, regs, slots, 1);
+    },
   };
   const fnByStart = new Map(flow.functions.map((f, i) => [f.start, i]));
   const protoOf = (id: number): Proto | undefined => {
@@ -84,12 +116,6 @@ export function explore(input: ExploreInput): ExploreFacts {
     for (let r = 1; r <= (p?.args.length ?? 5); r++) mask |= 1 << r;
     return mask;
   });
-  const liveAt = (pos: number): Uint8Array => {
-    const bits = live[pos]!;
-    const out = new Uint8Array(11);
-    for (let r = 0; r <= 10; r++) out[r] = (bits >> r) & 1;
-    return out;
-  };
   const prunePoint = new Uint8Array(insns.length);
   insns.forEach((insn, pos) => {
     const cls = insnClass(insn.opcode);
@@ -104,6 +130,8 @@ export function explore(input: ExploreInput): ExploreFacts {
   const pending: Path[] = [];
   let processed = 0;
   let statesKept = 0;
+  let jumpsSinceKept = 0;
+  let processedWhenKept = 0;
 
   const finish = (path: Path): void => {
     for (let c = path.parent; c; c = c.parent) {
@@ -112,7 +140,9 @@ export function explore(input: ExploreInput): ExploreFacts {
   };
   const fork = (path: Path, state: State, pos: number, at: Insn): void => {
     if (path.parent) path.parent.branches++;
-    pending.push({ state, pos, parent: path.parent });
+    const frozen = path.hist;
+    path.hist = newHist(frozen);
+    pending.push({ state, pos, parent: path.parent, hist: newHist(frozen), written: path.written.slice() });
     if (pending.length > MAX_PENDING) reject(at, `The sequence of ${pending.length} jumps is too complex.`);
   };
 
@@ -120,6 +150,8 @@ export function explore(input: ExploreInput): ExploreFacts {
     state: State.entry(0, pointer(T.CTX)),
     pos: posOfPc.get(flow.functions[0]!.start)!,
     parent: undefined,
+    hist: newHist(),
+    written: newWritten(),
   };
   while (path || pending.length > 0) {
     path ??= pending.pop()!;
@@ -129,12 +161,22 @@ export function explore(input: ExploreInput): ExploreFacts {
 
     if (prunePoint[pos]) {
       const here = visited.get(pos) ?? [];
-      const liveHere = liveAt(pos);
+      const liveHere = live[pos]!;
       let pruned = false;
-      for (const c of here) {
+      // Newest first; a state that keeps failing to match is dropped (the kernel's miss_cnt).
+      for (let k = here.length - 1; k >= 0; k--) {
+        const c = here[k]!;
         if (c.branches === 0) {
-          if (covers(c.state, st, liveHere, false)) { pruned = true; break; }
-        } else if (covers(c.state, st, liveHere, true)) {
+          if (covers(c.state, st, liveHere, false, c.precision)) {
+            // What mattered from c matters on this path too: its sources become precise.
+            inheritPrecision(path, c, liveHere);
+            inheritReads(path, c);
+            c.hits++;
+            pruned = true;
+            break;
+          }
+          if (++c.misses > c.hits * 3 + 3) here.splice(k, 1);
+        } else if (covers(c.state, st, liveHere, true, c.precision)) {
           reject(insn, `infinite loop detected at insn ${insn.pc}`);
         }
       }
@@ -143,14 +185,24 @@ export function explore(input: ExploreInput): ExploreFacts {
         path = undefined;
         continue;
       }
-      if (here.length < MAX_STATES_PER_POINT) {
-        const c: Checkpoint = { state: st.clone(), parent: path.parent, branches: 1 };
+      // Like the kernel, keep a new state only after at least 2 jumps and 8 instructions
+      // since the last one kept: fewer states to compare, and still one every few blocks.
+      if (here.length < MAX_STATES_PER_POINT && jumpsSinceKept >= 2 && processed - processedWhenKept >= 8) {
+        jumpsSinceKept = 0;
+        processedWhenKept = processed;
+        const c: Checkpoint = {
+          state: st.clone(), parent: path.parent, branches: 1, hist: path.hist, precision: new Precision(st.frames.length),
+          written: path.written, hits: 0, misses: 0,
+        };
         here.push(c);
         visited.set(pos, here);
         path.parent = c;
+        path.hist = newHist();
+        path.written = newWritten();
         statesKept++;
       }
     }
+    path.hist.entries.push(histEntry(pos, st.frames.length - 1), historyInfo(insn, st));
 
     if (++processed > MAX_PROCESSED) reject(insn, `BPF program is too large. Processed ${processed} insn`);
     const regs = st.cur.regs;
@@ -195,6 +247,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       }
     }
     // Jumps.
+    jumpsSinceKept++;
     const j = jmpOp(op);
     if (j === JMP.JA) {
       path.pos = posOfPc.get(jumpTarget(insn))!;
@@ -204,6 +257,8 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.EXIT) {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
+        const leaked = st.refs[0];
+        if (leaked) reject(insn, `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`);
         finish(path);
         path = undefined;
         continue;
@@ -211,6 +266,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       const callee = st.frames.pop()!;
       const caller = st.cur;
       if (callee.callback) {
+        if (r0.type === T.SCALAR) env.precise([0]);
         if (r0.type !== T.SCALAR || r0.s.umax > 1n) {
           reject(insn, `At callback return the register R0 has ${r0.type === T.SCALAR ? `umax=${r0.s.umax}` : 'a pointer'} should have been in [0, 1]`);
         }
@@ -234,6 +290,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       if (insn.src === CALL_KIND.LOCAL) {
         const fn = fnByStart.get(insn.pc + 1 + insn.imm)!;
         enterFrame(st, fn, pos, false, regs.slice(1, 6));
+        freshFrame(path, st);
         path.pos = posOfPc.get(flow.functions[fn]!.start)!;
         continue;
       }
@@ -246,11 +303,16 @@ export function explore(input: ExploreInput): ExploreFacts {
       regs[0] = helperResult(env, st, insn, proto, facts.map, facts.allocSize);
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
       if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END ? UNKNOWN_SCALAR : r));
-      if (released !== 0) st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
+      if (released !== 0) {
+        st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
+        st.refs = st.refs.filter((ref) => ref.id !== released);
+      }
+      if (regs[0]!.type === T.MEM_OR_NULL) st.refs = [...st.refs, { id: regs[0]!.id, insn: insn.pc }];
       if (facts.callback) {
         // bpf_loop: the callback runs (here once) with r1 = the index, r2 = the context.
         const args = [UNKNOWN_SCALAR, facts.callback.ctx, NOT_INIT, NOT_INIT, NOT_INIT];
         enterFrame(st, facts.callback.fn, pos, true, args);
+        freshFrame(path, st);
         path.pos = posOfPc.get(flow.functions[facts.callback.fn]!.start)!;
         continue;
       }
@@ -281,6 +343,32 @@ export function explore(input: ExploreInput): ExploreFacts {
     }
   }
 
+  function inheritPrecision(p: Path, c: Checkpoint, liveHere: number): void {
+    const last = c.state.frames.length - 1;
+    const slots: [number, number][] = [];
+    const regs: number[] = [];
+    for (let f = 0; f <= last; f++) {
+      // Outer frames' r0-r5 are not compared (covers), the innermost frame's dead ones neither.
+      regs.push(c.precision.regs[f]! & (f === last ? liveHere : 0x7c0));
+    }
+    forEachSlot(c.precision.slots, last + 1, (f, s) => slots.push([f, s]));
+    markPrecise(insns, p, last, regs, slots, 0);
+  }
+
+  /** A slot is read on path p: every checkpoint up to where it was last overwritten needs it. */
+  function markRead(p: Path, frame: number, slot: number): void {
+    if (hasSlot(p.written, frame, slot)) return;
+    for (let c = p.parent; c && frame < c.state.frames.length; c = c.parent) {
+      if (hasSlot(c.precision.read, frame, slot)) return;
+      addSlot(c.precision.read, frame, slot);
+      if (hasSlot(c.written, frame, slot)) return;
+    }
+  }
+
+  function inheritReads(p: Path, c: Checkpoint): void {
+    forEachSlot(c.precision.read, c.state.frames.length, (f, s) => markRead(p, f, s));
+  }
+
   function noteBackEdge(insn: Insn): void {
     const to = jumpTarget(insn);
     if (to > insn.pc) return;
@@ -294,6 +382,13 @@ export function explore(input: ExploreInput): ExploreFacts {
     helpersUsed, stackDepth, processed, statesKept,
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
   };
+}
+
+const newWritten = (): SlotSet => slotSet(MAX_CALL_DEPTH + 1);
+
+/** A new frame's stack holds nothing from before: reads in it need nothing of older checkpoints. */
+function freshFrame(p: { written: SlotSet }, st: State): void {
+  addFrame(p.written, st.frames.length - 1);
 }
 
 function enterFrame(st: State, fn: number, callsite: number, callback: boolean, args: Reg[]): void {
@@ -340,6 +435,13 @@ function arrayKeyInRange(env: Env, st: State, insn: Insn, map: NonNullable<Env['
   const key = st.cur.regs[2]!;
   if (key.type !== T.STACK) return false;
   const v = memAccess(env, st.clone(), { insn, regno: 2, reg: key, off: 0, size: 4, access: 'read' });
+  if (isConst(key.s)) {
+    // The key's value decides whether the result can be NULL.
+    const at = key.off + Number(BigInt.asIntN(64, key.s.t.value)) + SLOTS * 8;
+    const slots: [number, number][] = [];
+    for (let s = at >> 3; s <= (at + 3) >> 3 && s < SLOTS; s++) if (s >= 0) slots.push([key.n, s]);
+    env.precise([], slots);
+  }
   return v.type === T.SCALAR && v.s.umax === v.s.umin && v.s.umax < BigInt(map.maxEntries);
 }
 
@@ -351,8 +453,13 @@ interface Outcome {
 /** The states on each feasible side of a conditional jump. */
 function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean, dst: Reg, src: Reg): Outcome {
   if (dst.type === T.SCALAR && src.type === T.SCALAR) {
+    const operands = isRegSource(insn.opcode) ? [insn.dst, insn.src] : [insn.dst];
     const decided = decideBranch(op, dst.s, src.s, is32);
-    if (decided !== undefined) return decided ? { taken: st } : { fallthrough: st };
+    if (decided !== undefined) {
+      // Only one side is walked because of what is known: that knowledge matters.
+      env.precise(operands);
+      return decided ? { taken: st } : { fallthrough: st };
+    }
     const side = (taken: boolean, state: State): State | undefined => {
       const r = refineBranch(op, dst.s, src.s, is32, taken);
       if (!r) return undefined;
@@ -361,10 +468,13 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
       return state;
     };
     const other = st.clone();
-    return { taken: side(true, other), fallthrough: side(false, st) };
+    const outcome = { taken: side(true, other), fallthrough: side(false, st) };
+    if (!outcome.taken || !outcome.fallthrough) env.precise(operands);
+    return outcome;
   }
   // Null checks: `if (p == 0)` on a pointer that may be NULL.
   const zeroCmp = (op === JMP.JEQ || op === JMP.JNE);
+  if (zeroCmp && isRegSource(insn.opcode) && isKnownZero(src) && isPointer(dst)) env.precise([insn.src]);
   if (zeroCmp && isOrNull(dst) && isKnownZero(src)) {
     const nullSide = st.clone();
     markNull(nullSide, dst, true);
@@ -394,6 +504,8 @@ function setScalar(st: State, regno: number, reg: Reg, s: Scalar): void {
 }
 
 function markNull(st: State, reg: Reg, isNull: boolean): void {
+  // NULL: nothing was reserved, so there is nothing to release.
+  if (isNull && reg.type === T.MEM_OR_NULL) st.refs = st.refs.filter((ref) => ref.id !== reg.id);
   st.mapRegs((r) => {
     if (r.id !== reg.id || r.type !== reg.type) return r;
     if (isNull) return constReg(0n);
@@ -432,4 +544,23 @@ function packetCompare(st: State, op: number, dst: Reg, src: Reg, taken: boolean
   if (!safe || pkt.off < 0 || pkt.s.umax > 0xffffn) return;
   const range = pkt.off;
   st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+}
+
+/** What the precision walk needs to know about an instruction besides its text (precision.ts). */
+function historyInfo(insn: Insn, st: State): number {
+  const op = insn.opcode;
+  const cls = insnClass(op);
+  if (cls === CLASS.JMP && jmpOp(op) === JMP.EXIT) return st.cur.callback ? EXIT_FROM_CALLBACK : NO_INFO;
+  if (cls !== CLASS.LDX && cls !== CLASS.ST && cls !== CLASS.STX) return NO_INFO;
+  const base = st.cur.regs[cls === CLASS.LDX ? insn.src : insn.dst]!;
+  if (base.type !== T.STACK || !isConst(base.s)) return NO_INFO;
+  const size = sizeBytes(op);
+  const at = base.off + insn.off + Number(BigInt.asIntN(64, base.s.t.value));
+  if (at < -SLOTS * 8 || at + size > 0) return NO_INFO;
+  const lo = (at + SLOTS * 8) >> 3;
+  const hi = (at + size - 1 + SLOTS * 8) >> 3;
+  const aligned = (at & 7) === 0;
+  // What a register store leaves (a spill, or zero bytes when it held 0) came from it.
+  const fromReg = cls === CLASS.STX && memMode(op) !== MODE.ATOMIC;
+  return stackInfo(base.n, lo, hi, fromReg, aligned && size === 8);
 }

@@ -156,10 +156,13 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
       markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
     }
+    if (fixed && op.size === 8 && byteOf(lo) === 0) env.stackWritten(op.reg.n, slotOf(lo));
     if (op.atomic) return readStack(frame.stack, lo, hi, op.size);
     return NOT_INIT;
   }
+  // A load at a variable offset gives an unknown scalar whatever the bytes are.
   if (!fixed) return loadedScalar(op.size);
+  env.stackRead(op.reg.n, slotOf(lo), slotOf(hi - 1));
   return readStack(frame.stack, lo, hi, op.size);
 }
 
@@ -215,7 +218,13 @@ export function stackHelperAccess(env: Env, st: State, insn: Insn, regno: number
     reject(insn, `invalid indirect access to stack R${regno} off=${lo} size=${size}`);
   }
   env.noteStack(frame.fn, Number(-lo));
-  if (write && size > 0) markBytes(frame.stack, Number(lo), Number(hi), 'm');
+  if (size === 0) return;
+  if (write) {
+    markBytes(frame.stack, Number(lo), Number(hi), 'm');
+    if (isConst(reg.s)) for (let at = Number(lo); at + 8 <= Number(hi); at++) if (byteOf(at) === 0) env.stackWritten(reg.n, slotOf(at));
+  } else {
+    env.stackRead(reg.n, slotOf(Number(lo)), slotOf(Number(hi) - 1));
+  }
 }
 
 export { signExtend };

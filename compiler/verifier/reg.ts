@@ -51,7 +51,8 @@ export interface Reg {
 const base = { off: 0, id: 0, range: 0, n: 0 };
 export const NOT_INIT: Reg = Object.freeze({ ...base, type: T.NOT_INIT, s: UNKNOWN });
 export const UNKNOWN_SCALAR: Reg = Object.freeze({ ...base, type: T.SCALAR, s: UNKNOWN });
-export const scalarReg = (s: Scalar): Reg => (s === UNKNOWN ? UNKNOWN_SCALAR : { ...base, type: T.SCALAR, s });
+export const scalarReg = (s: Scalar): Reg =>
+  (s === UNKNOWN ? UNKNOWN_SCALAR : { type: T.SCALAR, off: 0, s, id: 0, range: 0, n: 0 });
 export const constReg = (v: bigint): Reg => scalarReg(constScalar(v));
 export const pointer = (type: T, extra: Partial<Reg> = {}): Reg => ({ ...base, s: ZERO, ...extra, type });
 

@@ -1,12 +1,14 @@
 // The verifier's state on one path (struct bpf_verifier_state): a stack of call frames,
 // each with eleven registers and a 512-byte stack kept as 64 slots of 8 bytes. A slot
-// holds a spilled register (an aligned 8-byte store of a pointer or scalar) or per-byte
+// holds a spilled register (an aligned 8-byte store of a pointer, or a scalar stored at
+// an offset aligned to its width, its other bytes keeping their kinds) and per-byte
 // kinds: 'i' never written, 'm' some data, 'z' known zero. Also: when one state is
 // "as safe as" another (pruning), and when two are the same (an infinite loop).
 
 import { STACK_FRAME } from '../../core/abi.js';
 import { NOT_INIT, T, isPointer, pointer, type Reg } from './reg.js';
 import { scalarEqual, scalarIn } from './scalar.js';
+import { hasSlot, type SlotSet } from './slot-set.js';
 
 export const SLOTS = STACK_FRAME / 8;
 
@@ -28,8 +30,17 @@ export interface Frame {
   readonly callback: boolean;
 }
 
+/** A reference the program holds and must release before it exits (ring buffer space). */
+export interface Ref {
+  /** The id every copy of the reserved pointer carries. */
+  readonly id: number;
+  /** Slot of the reserving call (the kernel's alloc_insn). */
+  readonly insn: number;
+}
+
 export class State {
-  constructor(readonly frames: Frame[]) {}
+  /** `refs`: references acquired and not yet released (the kernel's acquired_refs). */
+  constructor(readonly frames: Frame[], public refs: readonly Ref[] = []) {}
 
   static entry(fn: number, ctxArg: Reg): State {
     const regs = new Array<Reg>(11).fill(NOT_INIT);
@@ -43,7 +54,7 @@ export class State {
   }
 
   clone(): State {
-    return new State(this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })));
+    return new State(this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })), this.refs);
   }
 
   /** Replace every register and spill satisfying `match` (all frames). */
@@ -63,10 +74,13 @@ export class State {
 
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly back = new Map<number, number>();
+  private map: Map<number, number> | undefined;
+  private back: Map<number, number> | undefined;
+  private temp = 0;
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
+    this.map ??= new Map();
+    this.back ??= new Map();
     const m = this.map.get(oldId);
     const b = this.back.get(curId);
     if (m === undefined && b === undefined) {
@@ -76,16 +90,25 @@ class IdMap {
     }
     return m === curId && b === oldId;
   }
+  /** Scalars: id 0 means "linked to nothing", so it stands for an id of its own. */
+  scalarOk(oldId: number, curId: number): boolean {
+    return this.ok(oldId === 0 ? -++this.temp : oldId, curId === 0 ? -++this.temp : curId);
+  }
 }
 
-/** Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same. */
-function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
+/**
+ * Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same.
+ * `precise`: whether old's value, if a scalar, mattered to some check on a path from it
+ * (precision.ts); an imprecise scalar matches any scalar.
+ */
+function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (old === cur) return true;
   if (old.type === T.NOT_INIT) return !exact || cur.type === T.NOT_INIT;
   if (old.type !== cur.type) return false;
   if (old.type === T.SCALAR) {
     if (exact) return scalarEqual(old.s, cur.s);
-    return scalarIn(old.s, cur.s);
+    if (!precise) return true;
+    return scalarIn(old.s, cur.s) && ((old.id === 0 && cur.id === 0) || ids.scalarOk(old.id, cur.id));
   }
   if (old.off !== cur.off || old.map !== cur.map || old.n !== cur.n) return false;
   if (exact ? !scalarEqual(old.s, cur.s) : !scalarIn(old.s, cur.s)) return false;
@@ -98,22 +121,28 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean): boolean {
   return true;
 }
 
-function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean): boolean {
+function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boolean): boolean {
   if (old === cur) return true;
   if (old.spill || cur.spill) {
-    if (old.spill && cur.spill) return old.kinds === cur.kinds && regSafe(old.spill, cur.spill, ids, exact);
+    if (old.spill && !exact && !precise && old.spill.type === T.SCALAR) {
+      // Whatever cur holds there reads back as some scalar, and old's value did not matter.
+      return !cur.spill || cur.spill.type === T.SCALAR;
+    }
+    if (old.spill && cur.spill) return old.kinds === cur.kinds && regSafe(old.spill, cur.spill, ids, exact, precise);
     if (exact) return false;
     // A spilled scalar old state is matched by misc bytes only when it knew nothing.
     if (old.spill) return false;
     // Old misc bytes accept a spilled scalar (its bytes are data); old zero needs a spilled 0.
+    const s = cur.spill!;
     for (let b = 0; b < 8; b++) {
       const k = old.kinds[b];
-      if (k === 'i' || (k === 'm' && cur.kinds[b] !== 's')) continue;
-      if (k === 'z' && cur.kinds[b] === 'z') continue;
-      if (k === 'z') {
-        const s = cur.spill!;
-        if (!(s.type === T.SCALAR && s.s.umax === 0n)) return false;
-      } else if (cur.spill!.type !== T.SCALAR) return false;
+      const c = cur.kinds[b];
+      if (k === 'i') continue;
+      if (c === 's') {
+        if (s.type !== T.SCALAR || (k === 'z' && s.s.umax !== 0n)) return false;
+        continue;
+      }
+      if (k !== 'm' && k !== c) return false;
     }
     return true;
   }
@@ -128,24 +157,52 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean): boolean {
   return true;
 }
 
+/** Which scalars of a checkpoint are precise, which slots read (precision.ts Precision). */
+export interface PreciseMarks {
+  /** Per frame, a bit per precise register. */
+  readonly regs: Uint16Array;
+  /** Slots whose spilled scalar is precise (slot-set.ts). */
+  readonly slots: SlotSet;
+  /** Slots some path from the checkpoint reads before overwriting them. */
+  readonly read: SlotSet;
+}
+
 /**
  * `old` covers `cur`: every path from `cur` behaves as one already checked from `old`.
  * `live[r]` says which registers of the innermost frame are read later; outer frames'
  * r0-r5 are overwritten or clobbered when their callee returns.
  */
-export function covers(old: State, cur: State, live: Uint8Array, exact: boolean): boolean {
-  if (old.frames.length !== cur.frames.length) return false;
+export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
+  if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
+  for (let k = 0; k < old.refs.length; k++) if (!ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   const last = old.frames.length - 1;
-  for (let i = 0; i <= last; i++) {
+  // Registers first, innermost frame first: where states usually differ.
+  for (let i = last; i >= 0; i--) {
     const of = old.frames[i]!;
     const cf = cur.frames[i]!;
     if (of.callsite !== cf.callsite || of.fn !== cf.fn) return false;
+    const compared = i === last ? live : 0x7c0;
+    const preciseRegs = precise.regs[i]!;
     for (let r = 0; r <= 10; r++) {
-      if (i === last ? !live[r] : r <= 5) continue;
-      if (!regSafe(of.regs[r]!, cf.regs[r]!, ids, exact)) return false;
+      if (!((compared >> r) & 1)) continue;
+      const o = of.regs[r]!;
+      const c = cf.regs[r]!;
+      if (o === c) continue;
+      if (!regSafe(o, c, ids, exact, ((preciseRegs >> r) & 1) === 1)) return false;
     }
-    for (let s = 0; s < SLOTS; s++) if (!slotSafe(of.stack[s]!, cf.stack[s]!, ids, exact)) return false;
+  }
+  const { read, slots } = precise;
+  for (let i = last; i >= 0; i--) {
+    const os = old.frames[i]!.stack;
+    const cs = cur.frames[i]!.stack;
+    for (let s = 0; s < SLOTS; s++) {
+      if (!exact && !hasSlot(read, i, s)) continue;
+      const o = os[s]!;
+      const c = cs[s]!;
+      if (o === c) continue;
+      if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+    }
   }
   return true;
 }

@@ -24,7 +24,8 @@ const names = readdirSync(PROGRAMS).filter((f) => f.endsWith('.s')).map((f) => f
 const program = (name: string): GoldenProgram => readGoldenProgram(name, readFileSync(join(PROGRAMS, `${name}.s`), 'utf8'));
 
 const wat = (name: string): string => {
-  const { text } = compileObject(program(name).object, { wantText: true });
+  // Shape programs read r1 as a plain buffer, as raw programs do: structural verification only.
+  const { text } = compileObject(program(name).object, { wantText: true, memorySafety: false });
   if (text === undefined) throw new Error('compileObject gave no text with wantText');
   return text;
 };

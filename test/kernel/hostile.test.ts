@@ -45,6 +45,8 @@ const CASES: Case[] = [
   // The addon keeps the log's last lines: the two states the kernel's loop check prints
   // after "infinite loop detected at insn 1", equal at the loop head.
   { file: 'unbounded_loop', kernel: /cur state: R1=1 R10=fp0 \/ old state: R1=P1 R10=fp0/, ours: /infinite loop detected at insn 1/ },
+  // Ring buffer space reserved and not submitted or discarded on one path to exit.
+  { file: 'ringbuf_unreleased', kernel: /Unreleased reference id=\d+ alloc_insn=5/, ours: /Unreleased reference id=\d+ alloc_insn=5/ },
   // r0 is set on every path the kernel walks: pick(1) never takes the branch that skips it.
   { file: 'accept_r0_reachable_paths' },
 ];

@@ -32,7 +32,9 @@ const frame = (kind: number): Uint8Array => Uint8Array.from({ length: 60 }, (_, 
 for (const engine of ['wasm', 'interp'] as const) {
   test(`${engine}: faults abort one packet, the next one runs`, () => {
     const prog = programFromInsns('faulty', assemble(PROGRAM), 'xdp');
-    const loaded = loadWasm(compileObject({ source: 'faulty', license: 'GPL', maps: [], programs: [prog] }).wasm, 'faulty');
+    // Unsafe on purpose (the kernel would refuse it): the runtime's containment is under test.
+    const obj = { source: 'faulty', license: 'GPL', maps: [], programs: [prog] };
+    const loaded = loadWasm(compileObject(obj, { memorySafety: false }).wasm, 'faulty');
     const worker = BpfMachine.create(loaded).worker(0, { engine, budget: 10_000 });
     const loop = worker.runXdp('faulty', frame(1));
     assert.is(loop.actionName, 'XDP_ABORTED');

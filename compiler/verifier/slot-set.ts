@@ -1,0 +1,36 @@
+// Sets of stack slots per call frame as bits: two 32-bit words per frame (64 slots of 8
+// bytes). The path walk copies and tests these on every fork and pruning check, so they
+// are small typed arrays rather than sets of objects.
+
+export type SlotSet = Uint32Array;
+
+export const slotSet = (frames: number): SlotSet => new Uint32Array(frames * 2);
+export const hasSlot = (set: SlotSet, frame: number, slot: number): boolean =>
+  ((set[frame * 2 + (slot >> 5)]! >>> (slot & 31)) & 1) === 1;
+export function addSlot(set: SlotSet, frame: number, slot: number): void {
+  set[frame * 2 + (slot >> 5)]! |= 1 << (slot & 31);
+}
+export function removeSlot(set: SlotSet, frame: number, slot: number): void {
+  set[frame * 2 + (slot >> 5)]! &= ~(1 << (slot & 31));
+}
+export function addFrame(set: SlotSet, frame: number): void {
+  set[frame * 2] = 0xffffffff;
+  set[frame * 2 + 1] = 0xffffffff;
+}
+export function clearFrame(set: SlotSet, frame: number): void {
+  set[frame * 2] = 0;
+  set[frame * 2 + 1] = 0;
+}
+/** Calls fn(frame, slot) for every member, frames below `frames` only. */
+export function forEachSlot(set: SlotSet, frames: number, fn: (frame: number, slot: number) => void): void {
+  const n = Math.min(frames * 2, set.length);
+  for (let w = 0; w < n; w++) {
+    let bits = set[w]!;
+    while (bits !== 0) {
+      const b = 31 - Math.clz32(bits & -bits);
+      bits &= bits - 1;
+      fn(w >> 1, (w & 1) * 32 + b);
+    }
+  }
+}
+export const isEmptySet = (set: SlotSet): boolean => set.every((w) => w === 0);
