@@ -15,7 +15,10 @@ import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
-import { XDP_ACTION, XDP_ACTION_NAME, XDP_CTX_SIZE, XDP_FRAME_SIZE, XdpContext } from './xdp.js';
+import { XDP_ACTION, XDP_ACTION_NAME, XDP_CTX_SIZE, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET, XdpContext } from './xdp.js';
+
+/** Packets per batch when the runtime copies packets in itself (runPackets). */
+export const PACKET_BATCH = 64;
 
 export { XdpBatch };
 
@@ -103,6 +106,8 @@ export class XdpWorker {
   private resolvedName: string | undefined;
   private resolvedRun: () => number = () => 0;
   private batchName: string | undefined;
+  /** runPackets' descriptors and frames, made on first use. */
+  private packetBatch: { batch: XdpBatch; frames: number } | undefined;
   private batchRun: (descriptors: number, count: number, batch: XdpBatch) => void = () => {};
 
   constructor(readonly machine: BpfMachine, readonly cpu: number, opts: WorkerOptions) {
@@ -172,6 +177,66 @@ export class XdpWorker {
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
     return typeof r === 'string' ? XDP_ACTION.ABORTED : r;
+  }
+
+  /**
+   * Run an XDP program on copies of `packets`, in order, as runXdp would one by one, but
+   * PACKET_BATCH at a time through runBatch. A packet the kernel's test run refuses
+   * (shorter than an Ethernet header, or too long for a frame and its fragments) gets the
+   * UserError runXdp throws; multi-buffer packets take runXdp itself (their fragments
+   * live in JS). Results hold copies of the packets.
+   */
+  runPackets(programName: string, packets: readonly Uint8Array[], ifindex = 1, rxQueue = 0): (XdpResult | UserError)[] {
+    const { batch, frames } = this.packetBatch ??= this.makePacketBatch();
+    const out: (XdpResult | UserError)[] = [];
+    const memory = (): Uint8Array => new Uint8Array(this.machine.memory.buffer);
+    let pending: Uint8Array[] = [];
+    const flush = (): void => {
+      if (pending.length === 0) return;
+      const mem = memory();
+      pending.forEach((p, i) => {
+        const frame = frames + i * XDP_FRAME_SIZE;
+        mem.set(p, frame + XDP_HEADROOM);
+        batch.set(i, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, p.length, ifindex, rxQueue);
+      });
+      this.runBatch(programName, batch, pending.length);
+      const after = memory();
+      pending.forEach((p, i) => {
+        const action = batch.action(i);
+        const fault = batch.faults.get(i);
+        const data = batch.data(i);
+        out.push({
+          action,
+          actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
+          packet: fault === undefined ? after.slice(data, data + batch.length(i)) : p.slice(),
+          ...(fault === undefined ? { redirect: batch.redirect(i) } : { fault }),
+        });
+      });
+      pending = [];
+    };
+    for (const p of packets) {
+      if (p.length >= ETH_HLEN && p.length <= XDP_MAX_PACKET) {
+        pending.push(p);
+        if (pending.length === PACKET_BATCH) flush();
+        continue;
+      }
+      flush();
+      try {
+        const r = this.runXdp(programName, p, ifindex, rxQueue);
+        out.push({ ...r, packet: r.packet.slice() });
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        out.push(e);
+      }
+    }
+    flush();
+    return out;
+  }
+
+  private makePacketBatch(): { batch: XdpBatch; frames: number } {
+    const frames = this.machine.maps.heap.alloc(PACKET_BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+    if (!frames) throw new UserError('out of linear memory for packet frames');
+    return { batch: this.batch(PACKET_BATCH), frames };
   }
 
   /** Descriptors for `capacity` packets in linear memory, for runBatch on this worker. */
