@@ -10,6 +10,7 @@ import { writeOutputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { BpfMachine, DEFAULT_BUDGET, type Engine } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';
+import { compileOptimised } from '../runtime/tier.js';
 import { writePcap } from '../packets/pcap.js';
 import { applyUpdates } from '../runtime/map-commands.js';
 import { ATTACH_MODE, BIND_MODE, PREFILTER_OBJECT, explainNativeError, nativeAddon, type Prefilter, type XskStatistics } from '../native/addon.js';
@@ -79,6 +80,8 @@ export class LiveRun {
   }
 
   static async start(options: LiveOptions): Promise<LiveRun> {
+    // Before the first compile of the module: V8 may share compiled code between threads.
+    compileOptimised();
     const loaded = loadWasm(options.wasm, options.label);
     const machine = BpfMachine.create(loaded);
     const program = machine.program(options.program).name;
