@@ -55,6 +55,7 @@ export interface CaptureOptions {
   engine: Engine;
   budget: number;
   repeat: number;
+  'precise-clock'?: boolean;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -72,7 +73,7 @@ function readCapture(path: string): PcapRecord[] {
 export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRun {
   if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UserError(`--repeat must be a positive integer, got ${args.repeat}`);
   const program = machine.program(args.program).name;
-  const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget });
+  const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget, preciseClock: args['precise-clock'] });
   const records = readCapture(args.pcap);
   const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
   const count = (what: string): void => void run.counts.set(what, (run.counts.get(what) ?? 0) + 1);

@@ -222,7 +222,7 @@ try {
   compileOptimised(); // this thread's module: TurboFan before the first packet
   const loaded = loadWasm(setup.wasm, setup.label);
   const machine = BpfMachine.attach(loaded, setup.memory);
-  const worker = machine.worker(setup.worker, { engine: setup.engine, budget: setup.budget });
+  const worker = machine.worker(setup.worker, { engine: setup.engine, budget: setup.budget, preciseClock: setup.preciseClock });
   if (setup.mode === 'pcap') runPcap(worker);
   else if (setup.mode === 'afpacket') runAfPacket(machine, worker);
   else runAfXdp(machine, worker);

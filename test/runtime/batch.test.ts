@@ -114,6 +114,21 @@ test('csum_diff at the wasm/JS boundary (sizes 0xffff and 0x10000) agrees on bot
   assert.ok(a!.every((r) => r.action === 'XDP_PASS'), 'no packet faulted');
 });
 
+for (const engine of ENGINES) {
+  test(`${engine}: ktime_get_ns is read once per batch, or on every call with preciseClock`, () => {
+    const clockOf = (preciseClock: boolean): bigint[] => {
+      let now = 1000n;
+      const w = BpfMachine.create(loaded).worker(0, { engine, preciseClock, clock: () => (now += 7n) });
+      return w.runPackets(PROGRAM, [frame(OP.RANDOM_CLOCK), frame(OP.RANDOM_CLOCK), frame(OP.RANDOM_CLOCK)]).map((r) => {
+        if (r instanceof UserError) throw r;
+        return new DataView(r.packet.buffer, r.packet.byteOffset).getBigUint64(24, true);
+      });
+    };
+    assert.equal(clockOf(false), [1007n, 1007n, 1007n]);
+    assert.equal(clockOf(true), [1007n, 1014n, 1021n]);
+  });
+}
+
 /** Packets copied into frames of a batch the test makes itself. */
 function batchOf(w: ReturnType<typeof worker>, packets: Uint8Array[]) {
   const batch = w.batch(packets.length);
