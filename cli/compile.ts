@@ -19,6 +19,7 @@ interface CompileArgs {
   wat: boolean;
   'max-cpus': number;
   quiet: boolean;
+  verifier: 'kernel' | 'structural';
 }
 
 function defaultOutput(input: string): string {
@@ -53,7 +54,9 @@ async function compileCommand(args: CompileArgs): Promise<void> {
   prepareWabt();
   const { compileObject } = await import('../compiler/compile.js');
   const started = performance.now();
-  const result = compileObject(obj, { programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat });
+  const result = compileObject(obj, {
+    programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat, memorySafety: args.verifier === 'kernel',
+  });
   const problem = await wabtValidate(result.wasm);
   if (problem) throw new Error(`wabt rejects the generated module: ${problem}`);
   const elapsed = performance.now() - started;
@@ -89,7 +92,12 @@ export function registerCompile<T>(y: Argv<T>): Argv<T> {
         .option('list', { type: 'boolean', default: false, describe: 'list programs and maps' })
         .option('disasm', { type: 'boolean', default: false, describe: 'print the relocated instructions' })
         .option('wat', { type: 'boolean', default: false, describe: 'print the module as WebAssembly text' })
-        .option('quiet', { alias: 'q', type: 'boolean', default: false }),
+        .option('quiet', { alias: 'q', type: 'boolean', default: false })
+        .option('verifier', {
+          choices: ['kernel', 'structural'] as const,
+          default: 'kernel',
+          describe: "kernel: the kernel's memory-safety rules; structural: encoding and control flow only, to test run-time containment (never for production)",
+        }),
     (argv) => compileCommand(argv as unknown as CompileArgs),
   ) as unknown as Argv<T>;
 }

@@ -11,6 +11,7 @@ const SHARED = {
   program: { alias: 'p', type: 'string', describe: 'program (function or section name); default: the first' },
   engine: { choices: ['wasm', 'interp'] as const, default: 'wasm' as Engine, describe: 'compiled module or reference interpreter' },
   budget: { type: 'number', default: DEFAULT_BUDGET, describe: 'back-edges per packet before it is aborted (0 = unlimited)' },
+  'precise-clock': { type: 'boolean', default: false, describe: 'bpf_ktime_get_ns reads the clock on every call (default: once per batch of packets)' },
   'max-cpus': { type: 'number', default: DEFAULT_MAX_CPUS, describe: 'when compiling an eBPF object: CPUs (workers) its per-CPU maps are laid out for' },
   update: { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the first packet; repeatable' },
   'katran-config': { type: 'string', describe: 'provision katran-layout maps from this JSON config (docs/katran-config.md)' },
@@ -43,6 +44,7 @@ export interface SharedArgs {
   program?: string;
   engine: Engine;
   budget: number;
+  'precise-clock': boolean;
   'max-cpus': number;
   update?: string[];
   'katran-config'?: string;

@@ -44,6 +44,7 @@ async function runCommand(args: RunArgs): Promise<void> {
     program: args.program,
     engine: args.engine,
     budget: args.budget,
+    preciseClock: args['precise-clock'],
     bindMode: args['bind-mode'],
     xdpMode: args['xdp-mode'],
     pass: args.pass,
@@ -91,7 +92,7 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
       c
         .positional('module', MODULE_POSITIONAL)
         .options({
-          ...options('program', 'engine', 'budget', 'update', 'max-cpus'),
+          ...options('program', 'engine', 'budget', 'precise-clock', 'update', 'max-cpus'),
           pcap: option('pcap', { describe: '--mode pcap: input capture' }),
           out: option('out', { describe: '--mode pcap: write transmitted packets here' }),
           'katran-config': option('katran-config', { describe: 'katran JSON config applied at start (docs/katran-config.md)' }),

@@ -46,7 +46,7 @@ export function registerTestRun<T>(y: Argv<T>): Argv<T> {
     (c) =>
       c
         .positional('module', MODULE_POSITIONAL)
-        .options(options('pcap', 'out', 'json', 'program', 'engine', 'budget', 'update', 'katran-config', 'max-cpus'))
+        .options(options('pcap', 'out', 'json', 'program', 'engine', 'budget', 'precise-clock', 'update', 'katran-config', 'max-cpus'))
         .demandOption('pcap')
         .option('repeat', { type: 'number', default: 1, describe: 'run each packet N times and report ns per packet' })
         .option('cpu', { type: 'number', default: 0, describe: 'CPU number seen by the program' })

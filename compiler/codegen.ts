@@ -6,7 +6,7 @@
 
 import binaryen from 'binaryen';
 import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize } from '../core/isa.js';
-import { CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, type I32HelperSig, FAULT, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME } from '../core/abi.js';
+import { BATCH_SUFFIX, CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, type I32HelperSig, FAULT, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME } from '../core/abi.js';
 import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
@@ -14,6 +14,8 @@ import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
+import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
+import { addBatchDriver } from './codegen-batch.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -62,6 +64,9 @@ const G_BUDGET = 'budget_left';
 const G_BUDGET_LIMIT = 'budget_limit';
 const G_STACK_TOP = 'stack_top';
 const G_CPU = 'cpu';
+/** The worker's XDP context block (abi.ts XDP_CTX) and bpf2wasm_init's flags. */
+const G_XDP_CTX = 'xdp_ctx';
+const G_FLAGS = 'init_flags';
 /** bpf_loop: the kernel caps nr_loops at 1 << 23. */
 const LOOP_MAX = 1 << 23;
 
@@ -82,6 +87,8 @@ export function generate(input: CodegenInput): CodegenOutput {
     m.addGlobal(G_BUDGET_LIMIT, i32, true, m.i32.const(0x7fffffff));
     m.addGlobal(G_STACK_TOP, i64, true, m.i64.const(0));
     m.addGlobal(G_CPU, i32, true, m.i32.const(0));
+    m.addGlobal(G_XDP_CTX, i32, true, m.i32.const(0));
+    m.addGlobal(G_FLAGS, i32, true, m.i32.const(0));
 
     const gen = new FunctionGenerator(m, input);
     const tableFuncs = gen.indexTable(callableTable(input.programs));
@@ -129,17 +136,21 @@ function emitEntry(m: binaryen.Module, prog: Program): void {
   const narrow = m.i32.wrap(m.call(`${name}$entry`, [m.local.get(0, i32), m.local.get(1, i32)], i64));
   m.addFunction(`${name}$entry32`, binaryen.createType([i32, i32]), i32, [], narrow);
   m.addFunctionExport(`${name}$entry32`, `${name}${ENTRY32_SUFFIX}`);
+  addBatchDriver(m, `${name}$batch`, `${name}$entry32`, G_XDP_CTX);
+  m.addFunctionExport(`${name}$batch`, `${name}${BATCH_SUFFIX}`);
 }
 
-/** bpf2wasm_init(cpu, stackTop, budget): per-instance settings (see abi.ts). */
+/** bpf2wasm_init(cpu, stackTop, budget, xdpCtx, flags): per-instance settings (see abi.ts). */
 function emitInit(m: binaryen.Module): void {
   const budget = m.local.get(2, i32);
   const body = m.block(null, [
     m.global.set(G_CPU, m.local.get(0, i32)),
     m.global.set(G_STACK_TOP, m.i64.extend_u(m.local.get(1, i32))),
     m.global.set(G_BUDGET_LIMIT, m.select(budget, m.local.get(2, i32), m.i32.const(0x7fffffff))),
+    m.global.set(G_XDP_CTX, m.local.get(3, i32)),
+    m.global.set(G_FLAGS, m.local.get(4, i32)),
   ]);
-  m.addFunction(INIT_EXPORT, binaryen.createType([i32, i32, i32]), none, [], body);
+  m.addFunction(INIT_EXPORT, binaryen.createType([i32, i32, i32, i32, i32]), none, [], body);
   m.addFunctionExport(INIT_EXPORT, INIT_EXPORT);
 }
 
@@ -530,6 +541,15 @@ class FunctionGenerator {
         return this.tailCall();
       case HELPER_ID.loop:
         return this.boundedLoop();
+      case HELPER_ID.xdp_adjust_head:
+      case HELPER_ID.xdp_adjust_meta:
+      case HELPER_ID.xdp_adjust_tail:
+        return this.set(0, m.i64.extend_s(m.call(this.wasmHelper(helper.name), [this.get32(1), this.get32(2)], i32)));
+      case HELPER_ID.get_prandom_u32:
+        return this.set(0, m.call(this.wasmHelper(helper.name), [], i64));
+      case HELPER_ID.ktime_get_ns:
+      case HELPER_ID.csum_diff:
+        return this.set(0, m.call(this.wasmHelper(helper.name), this.args(), i64));
     }
     const fast = I32_HELPERS[helper.name];
     if (fast) return this.set(0, this.i32HelperCall(helper.name, fast));
@@ -554,14 +574,44 @@ class FunctionGenerator {
     return name;
   }
 
-  /** A hot helper through its i32 import (see I32_HELPERS in abi.ts). */
-  private i32HelperCall(name: string, sig: I32HelperSig): binaryen.ExpressionRef {
+  /**
+   * The module's own version of a hot helper (codegen-helpers.ts), added on first use with
+   * the import it falls back to, if it has one.
+   */
+  private wasmHelper(helper: string): string {
+    const added = (name: string, add: () => void): string => {
+      if (!this.ownFunctions.has(name)) {
+        this.ownFunctions.add(name);
+        add();
+      }
+      return name;
+    };
     const m = this.m;
+    switch (helper) {
+      case 'xdp_adjust_head': return added(WASM_HELPER.adjustHead, () => addAdjustHead(m, G_XDP_CTX));
+      case 'xdp_adjust_meta': return added(WASM_HELPER.adjustMeta, () => addAdjustMeta(m, G_XDP_CTX));
+      case 'xdp_adjust_tail':
+        return added(WASM_HELPER.adjustTail, () => addAdjustTail(m, G_XDP_CTX, this.i32HelperImport(helper, I32_HELPERS.xdp_adjust_tail!)));
+      case 'get_prandom_u32': return added(WASM_HELPER.prandom, () => addPrandom(m, G_XDP_CTX));
+      case 'ktime_get_ns': return added(WASM_HELPER.ktime, () => addKtime(m, G_XDP_CTX, G_FLAGS, this.helperImport(helper)));
+      case 'csum_diff': return added(WASM_HELPER.csumDiff, () => addCsumDiff(m, this.helperImport(helper)));
+    }
+    throw new Error(`no wasm version of helper ${helper}`);
+  }
+
+  private i32HelperImport(name: string, sig: I32HelperSig): string {
     const importName = `helper32$${name}`;
     if (!this.helperImports.has(importName)) {
       this.helperImports.add(importName);
       this.m.addFunctionImport(importName, HELPER_MODULE, name, binaryen.createType(new Array(sig.args).fill(i32)), i32);
     }
+    return importName;
+  }
+
+  /** A hot helper through its i32 import (see I32_HELPERS in abi.ts). */
+  private i32HelperCall(name: string, sig: I32HelperSig): binaryen.ExpressionRef {
+    const m = this.m;
+    const importName = this.i32HelperImport(name, sig);
     const args = Array.from({ length: sig.args }, (_, i) => {
       const r = i + 1;
       if (sig.flagsArg !== r) return this.get32(r);

@@ -68,12 +68,16 @@ export const FAULT_NAME: Record<number, string> = {
 };
 
 /**
- * Per-instance set-up, exported by every module: (i32 cpu, i32 stackTop, i32 budget).
- * `cpu` is what get_smp_processor_id returns and selects per-CPU slots; `stackTop` is the
- * address one past the worker's stack area (MAX_CALL_DEPTH frames); `budget` bounds the
- * back-edges one run may take (0 = unlimited).
+ * Per-instance set-up, exported by every module: (i32 cpu, i32 stackTop, i32 budget,
+ * i32 xdpCtx, i32 flags). `cpu` is what get_smp_processor_id returns and selects per-CPU
+ * slots; `stackTop` is the address one past the worker's stack area (MAX_CALL_DEPTH
+ * frames); `budget` bounds the back-edges one run may take (0 = unlimited); `xdpCtx` is the
+ * worker's XDP context block (XDP_CTX below), which the batch driver fills and the wasm
+ * helpers read; `flags` are INIT_* bits.
  */
 export const INIT_EXPORT = 'bpf2wasm_init';
+/** bpf2wasm_init's `flags`: ktime_get_ns calls the JS import on every call (a precise clock). */
+export const INIT_PRECISE_CLOCK = 1;
 /** Each program is exported under its name as (i32 r1, i32 r2) -> i64 (r0 at exit). */
 
 // ---------------------------------------------------------------------------------------
@@ -124,3 +128,73 @@ export interface MemoryLayout {
 
 export const align = (n: number, to: number): number => Math.ceil(n / to) * to;
 
+
+// ---------------------------------------------------------------------------------------
+// XDP context block and batches
+// ---------------------------------------------------------------------------------------
+
+/** XDP_PACKET_HEADROOM. */
+export const XDP_HEADROOM = 256;
+/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64: reserved at the end of the frame. */
+export const XDP_TAILROOM = 320;
+/** sizeof(struct xdp_frame): the kernel keeps it at the start of the headroom. */
+export const XDP_FRAME_STRUCT = 40;
+/** Shortest packet XDP takes (an Ethernet header); adjust_head/tail keep at least this much. */
+export const ETH_HLEN = 14;
+/**
+ * Metadata must stay a multiple of 4 bytes and fit xdp_frame's u8 metasize (bpf_xdp_adjust_meta;
+ * older kernels allowed 32). With 256 bytes of headroom the headroom binds first.
+ */
+export const XDP_META_MAX = 255;
+
+/**
+ * One worker's XDP context block in linear memory (64-byte aligned): `struct xdp_md` as
+ * programs see it (r1 points here), then the frame geometry and per-worker state that the
+ * helpers compiled into the module (adjust_head/meta/tail, get_prandom_u32, ktime_get_ns)
+ * and the JS helpers both read, so that either engine, and either path (batch or single
+ * run), sees the same state. Byte offsets.
+ */
+export const XDP_CTX = {
+  // struct xdp_md
+  data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20,
+  /** data_hard_start: the frame's first byte. */
+  hardStart: 24,
+  /** End of the usable area: frame + frame size - XDP_TAILROOM. */
+  frameEnd: 28,
+  /** Bytes in multi-buffer fragments (kept by the JS runtime); 0 for a linear packet. */
+  fragLen: 32,
+  /** The descriptor the batch driver is running (relative to the descriptors it was given). */
+  batchIndex: 36,
+  /** Set by bpf_redirect / bpf_redirect_map: REDIRECT_KIND, the ifindex or map handle, the key. */
+  redirectKind: 40, redirectTarget: 44, redirectKey: 48,
+  /** Tail calls taken by the current packet (MAX_TAIL_CALLS). */
+  tailCalls: 52,
+  /** get_prandom_u32's xorshift32 state (never 0). */
+  prandom: 56,
+  /** ktime_get_ns's value (u64, 8-aligned), refreshed by the host per batch and per single run. */
+  clockNs: 64,
+} as const;
+export const XDP_CTX_SIZE = 128;
+export const XDP_MD_SIZE = 24;
+export const REDIRECT_KIND = { NONE: 0, IFINDEX: 1, MAP: 2 } as const;
+
+/**
+ * A batch descriptor, one per packet, written by the host into linear memory (u32 fields,
+ * byte offsets). In: frame, frameSize, data (address of the first packet byte inside the
+ * frame), length, ifindex, rxQueue. Out, written by the driver after the program returns:
+ * action, data and length as the program left them, and the redirect (REDIRECT_KIND,
+ * target, key) for XDP_REDIRECT. A packet shorter than ETH_HLEN is not run: XDP_ABORTED,
+ * the rest unchanged. A packet whose run faults keeps its inputs; the host marks it.
+ */
+export const BATCH_DESC = {
+  frame: 0, frameSize: 4, data: 8, length: 12, ifindex: 16, rxQueue: 20,
+  action: 24, redirectKind: 28, redirectTarget: 32, redirectKey: 36,
+} as const;
+export const BATCH_DESC_SIZE = 40;
+/**
+ * Each program is also exported as `<export>${BATCH_SUFFIX}`: (i32 descriptors, i32 count),
+ * the batch driver, which runs the program on `count` descriptors in a row over the
+ * instance's XDP context block. A fault unwinds the call: the host reads XDP_CTX.batchIndex,
+ * aborts that packet and calls again from the next descriptor.
+ */
+export const BATCH_SUFFIX = '$batch';

@@ -9,6 +9,7 @@ export const ERRNO = {
   ENOMEM: 12,
   EBUSY: 16,
   EEXIST: 17,
+  EACCES: 13,
   EINVAL: 22,
   ENOSPC: 28,
   EOPNOTSUPP: 95,

@@ -20,6 +20,8 @@ export interface WorkerSetup {
   program: string;
   engine: 'wasm' | 'interp';
   budget: number;
+  /** ktime_get_ns reads the clock on every call (WorkerOptions.preciseClock). */
+  preciseClock: boolean;
   /** AF_XDP: the prefilter's xskmap fd (same process, so valid in every thread). */
   xskMapFd: number;
   bindMode: number;

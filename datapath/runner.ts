@@ -10,6 +10,7 @@ import { writeOutputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { BpfMachine, DEFAULT_BUDGET, type Engine } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';
+import { compileOptimised } from '../runtime/tier.js';
 import { writePcap } from '../packets/pcap.js';
 import { applyUpdates } from '../runtime/map-commands.js';
 import { ATTACH_MODE, BIND_MODE, PREFILTER_OBJECT, explainNativeError, nativeAddon, type Prefilter, type XskStatistics } from '../native/addon.js';
@@ -29,6 +30,8 @@ export interface LiveOptions {
   program?: string;
   engine?: Engine;
   budget?: number;
+  /** ktime_get_ns reads the clock on every call instead of once per batch. */
+  preciseClock?: boolean;
   bindMode?: keyof typeof BIND_MODE;
   xdpMode?: keyof typeof ATTACH_MODE;
   /** AF_XDP: what happens to XDP_PASS frames. */
@@ -79,6 +82,8 @@ export class LiveRun {
   }
 
   static async start(options: LiveOptions): Promise<LiveRun> {
+    // Before the first compile of the module: V8 may share compiled code between threads.
+    compileOptimised();
     const loaded = loadWasm(options.wasm, options.label);
     const machine = BpfMachine.create(loaded);
     const program = machine.program(options.program).name;
@@ -132,7 +137,7 @@ export class LiveRun {
       const setup: WorkerSetup = {
         wasm, label: o.label, memory: this.machine.memory, stats: this.stats.buffer, control: this.control,
         worker: i, queue: i, mode: o.mode, iface: o.iface ?? '', ifindex, program: o.program,
-        engine: o.engine ?? 'wasm', budget: o.budget ?? DEFAULT_BUDGET,
+        engine: o.engine ?? 'wasm', budget: o.budget ?? DEFAULT_BUDGET, preciseClock: o.preciseClock ?? false,
         xskMapFd: this.prefilter?.xskMapFd ?? -1, bindMode: BIND_MODE[o.bindMode ?? 'auto'],
         frames: o.frames ?? 4096, ringSize: Math.min(2048, o.frames ?? 4096), passTap,
         fanoutGroup: o.mode === 'afpacket' && o.queues > 1 ? (process.pid & 0xffff) || 1 : 0,

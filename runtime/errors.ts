@@ -18,6 +18,7 @@ export function errnoName(result: number): ErrnoName | undefined {
 const REASON: Record<ErrnoName, string> = {
   ENOENT: 'no such entry',
   E2BIG: 'map is full or key out of range',
+  EACCES: 'permission denied',
   EAGAIN: 'try again',
   ENOMEM: 'out of memory',
   EBUSY: 'busy',

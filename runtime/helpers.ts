@@ -26,14 +26,15 @@ export interface HelperEnv {
   /** get_smp_processor_id and per-CPU slot: the worker index. */
   cpu: number;
   xdp: XdpContext;
-  /** Monotonic nanoseconds (ktime_get_ns); tests pass a controlled clock. */
+  /**
+   * Monotonic nanoseconds; tests pass a controlled clock. ktime_get_ns reads the value the
+   * worker took from it for the current batch or run (xdp.clockNs) unless `preciseClock`.
+   */
   clock: () => bigint;
-  /** get_prandom_u32 source; tests pass a seeded one. */
-  random: () => number;
+  /** ktime_get_ns asks `clock` on every call (else: once per batch). */
+  preciseClock: boolean;
   /** trace_printk output (one line each). */
   trace: (line: string) => void;
-  /** Tail calls taken in the current run; the runner resets it per packet. */
-  tailCalls: { count: number };
 }
 
 const addr = (r: bigint): number => Number(r & 0xffffffffn);
@@ -81,12 +82,12 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       check('map_lookup_percpu_elem', 'key', addr(key), map.keySize);
       return BigInt(map.lookup(addr(key), Number(c)));
     },
-    ktime_get_ns: () => env.clock(),
+    ktime_get_ns: env.preciseClock ? () => env.clock() : () => env.xdp.clockNs,
     ktime_get_boot_ns: () => env.clock(),
     ktime_get_coarse_ns: () => env.clock(),
     // HZ = 250 as Debian's kernels are built.
     jiffies64: () => env.clock() / 4_000_000n,
-    get_prandom_u32: () => BigInt(env.random() >>> 0),
+    get_prandom_u32: () => BigInt(env.xdp.nextRandom()),
     get_smp_processor_id: () => BigInt(cpu),
     get_numa_node_id: () => 0n,
     trace_printk: (fmt, size, a1, a2, a3) => {
@@ -123,10 +124,10 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     },
     tail_call: (_ctx, m, index) => {
       const map = mapOf(m);
-      if (!map || !(map instanceof FdArrayMap) || env.tailCalls.count >= MAX_TAIL_CALLS) return ENOENT;
+      if (!map || !(map instanceof FdArrayMap) || env.xdp.tailCalls >= MAX_TAIL_CALLS) return ENOENT;
       const target = map.target(Number(index & 0xffffffffn));
       if (target < 0) return ENOENT;
-      env.tailCalls.count++;
+      env.xdp.tailCalls++;
       return BigInt(target); // the program's index in the module's table
 
     },

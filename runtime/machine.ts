@@ -2,7 +2,9 @@
 // XDP programs on packets — on the compiled module or on the reference interpreter, over
 // the very same memory, maps and helpers. A run-time fault aborts only that packet.
 
-import { STACK_AREA } from '../core/abi.js';
+import { BATCH_DESC_SIZE, ETH_HLEN, STACK_AREA } from '../core/abi.js';
+import { HELPER_ID } from '../core/helper-ids.js';
+import { XdpBatch } from './batch.js';
 import { lockOwnerOfCpu } from '../core/map-layout.js';
 import type { Manifest } from '../core/manifest.js';
 import { manifestPrograms } from '../core/manifest.js';
@@ -13,7 +15,12 @@ import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
-import { XDP_ACTION, XDP_ACTION_NAME, XDP_FRAME_SIZE, XDP_MD_SIZE, XdpContext } from './xdp.js';
+import { XDP_ACTION, XDP_ACTION_NAME, XDP_CTX_SIZE, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET, XdpContext } from './xdp.js';
+
+/** Packets per batch when the runtime copies packets in itself (runPackets). */
+export const PACKET_BATCH = 64;
+
+export { XdpBatch };
 
 export type Engine = 'wasm' | 'interp';
 
@@ -21,8 +28,12 @@ export interface WorkerOptions {
   engine?: Engine;
   /** Back-edges per packet before the run is aborted; 0 = unlimited. */
   budget?: number;
+  /** Monotonic nanoseconds for ktime_get_ns: read once per batch (or single run) unless preciseClock. */
   clock?: () => bigint;
-  random?: () => number;
+  /** ktime_get_ns reads `clock` on every call, through JS (default: the batch's value). */
+  preciseClock?: boolean;
+  /** get_prandom_u32's xorshift32 seed (default: random). Both engines give the same sequence. */
+  seed?: number;
   trace?: (line: string) => void;
 }
 
@@ -83,7 +94,9 @@ export class XdpWorker {
   readonly xdp: XdpContext;
   readonly engine: Engine;
   private readonly frame: number;
-  private readonly tailCalls = { count: 0 };
+  private readonly clock: () => bigint;
+  /** Whether any program reads ktime_get_ns from the value the worker refreshes. */
+  private readonly refreshesClock: boolean;
   private readonly instance?: ProgramInstance;
   private readonly interp?: Interpreter;
   /** Packets this worker aborted (faults). */
@@ -92,24 +105,31 @@ export class XdpWorker {
   locksReleased = 0;
   private resolvedName: string | undefined;
   private resolvedRun: () => number = () => 0;
+  private batchName: string | undefined;
+  /** runPackets' descriptors and frames, made on first use. */
+  private packetBatch: { batch: XdpBatch; frames: number } | undefined;
+  private batchRun: (descriptors: number, count: number, batch: XdpBatch) => void = () => {};
 
   constructor(readonly machine: BpfMachine, readonly cpu: number, opts: WorkerOptions) {
     const heap = machine.maps.heap;
     const stackBase = heap.alloc(STACK_AREA, 4096);
-    const ctx = heap.alloc(XDP_MD_SIZE, 64);
+    const ctx = heap.alloc(XDP_CTX_SIZE, 64);
     this.frame = heap.alloc(XDP_FRAME_SIZE, 4096);
     if (!stackBase || !ctx || !this.frame) throw new UserError('out of linear memory for a worker');
     const stackTop = stackBase + STACK_AREA;
     this.xdp = new XdpContext(machine.memory, ctx);
+    this.xdp.seedRandom(opts.seed ?? (Math.random() * 2 ** 32) >>> 0);
+    this.clock = opts.clock ?? (() => process.hrtime.bigint());
+    const preciseClock = opts.preciseClock ?? false;
+    this.refreshesClock = !preciseClock && machine.manifest.helpers.includes(HELPER_ID.ktime_get_ns);
     const env: HelperEnv = {
       memory: machine.memory,
       maps: machine.maps,
       cpu,
       xdp: this.xdp,
-      clock: opts.clock ?? (() => process.hrtime.bigint()),
-      random: opts.random ?? (() => (Math.random() * 2 ** 32) >>> 0),
+      clock: this.clock,
+      preciseClock,
       trace: opts.trace ?? ((line) => process.stderr.write(`trace: ${line}\n`)),
-      tailCalls: this.tailCalls,
     };
     const helpers = makeHelpers(env);
     const budget = opts.budget ?? DEFAULT_BUDGET;
@@ -118,7 +138,7 @@ export class XdpWorker {
     }
     this.engine = opts.engine ?? 'wasm';
     if (this.engine === 'wasm') {
-      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget }, makeI32Helpers(env));
+      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget, xdpCtx: ctx, preciseClock }, makeI32Helpers(env));
     } else {
       this.interp = new Interpreter({
         memory: machine.memory,
@@ -135,6 +155,7 @@ export class XdpWorker {
   /** Run an XDP program on one packet, as BPF_PROG_TEST_RUN does. */
   runXdp(programName: string, packet: Uint8Array, ifindex = 1, rxQueue = 0): XdpResult {
     this.xdp.load(this.frame, XDP_FRAME_SIZE, packet, ifindex, rxQueue);
+    if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
     if (typeof r === 'string') return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), fault: r };
     return {
@@ -153,8 +174,139 @@ export class XdpWorker {
    */
   runXdpInPlace(programName: string, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): number {
     this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
+    if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
     return typeof r === 'string' ? XDP_ACTION.ABORTED : r;
+  }
+
+  /**
+   * Run an XDP program on copies of `packets`, in order, as runXdp would one by one, but
+   * PACKET_BATCH at a time through runBatch. A packet the kernel's test run refuses
+   * (shorter than an Ethernet header, or too long for a frame and its fragments) gets the
+   * UserError runXdp throws; multi-buffer packets take runXdp itself (their fragments
+   * live in JS). Results hold copies of the packets.
+   */
+  runPackets(programName: string, packets: readonly Uint8Array[], ifindex = 1, rxQueue = 0): (XdpResult | UserError)[] {
+    const { batch, frames } = this.packetBatch ??= this.makePacketBatch();
+    const out: (XdpResult | UserError)[] = [];
+    const memory = (): Uint8Array => new Uint8Array(this.machine.memory.buffer);
+    let pending: Uint8Array[] = [];
+    const flush = (): void => {
+      if (pending.length === 0) return;
+      const mem = memory();
+      pending.forEach((p, i) => {
+        const frame = frames + i * XDP_FRAME_SIZE;
+        mem.set(p, frame + XDP_HEADROOM);
+        batch.set(i, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, p.length, ifindex, rxQueue);
+      });
+      this.runBatch(programName, batch, pending.length);
+      const after = memory();
+      pending.forEach((p, i) => {
+        const action = batch.action(i);
+        const fault = batch.faults.get(i);
+        const data = batch.data(i);
+        out.push({
+          action,
+          actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
+          packet: fault === undefined ? after.slice(data, data + batch.length(i)) : p.slice(),
+          ...(fault === undefined ? { redirect: batch.redirect(i) } : { fault }),
+        });
+      });
+      pending = [];
+    };
+    for (const p of packets) {
+      if (p.length >= ETH_HLEN && p.length <= XDP_MAX_PACKET) {
+        pending.push(p);
+        if (pending.length === PACKET_BATCH) flush();
+        continue;
+      }
+      flush();
+      try {
+        const r = this.runXdp(programName, p, ifindex, rxQueue);
+        out.push({ ...r, packet: r.packet.slice() });
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        out.push(e);
+      }
+    }
+    flush();
+    return out;
+  }
+
+  private makePacketBatch(): { batch: XdpBatch; frames: number } {
+    const frames = this.machine.maps.heap.alloc(PACKET_BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+    if (!frames) throw new UserError('out of linear memory for packet frames');
+    return { batch: this.batch(PACKET_BATCH), frames };
+  }
+
+  /** Descriptors for `capacity` packets in linear memory, for runBatch on this worker. */
+  batch(capacity: number): XdpBatch {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new UserError(`batch capacity must be a positive integer, got ${capacity}`);
+    const base = this.machine.maps.heap.alloc(capacity * BATCH_DESC_SIZE, 64);
+    if (!base) throw new UserError('out of linear memory for batch descriptors');
+    return new XdpBatch(this.machine.memory, base, capacity);
+  }
+
+  /**
+   * Run an XDP program on the first `count` packets of `batch`, in place, with one call into
+   * the module (its batch driver; the interpreter walks the same descriptors in JS). Each
+   * descriptor gets its verdict, the packet's new data and length, and its redirect. The
+   * clock ktime_get_ns reads is taken once for the batch. A fault aborts that packet only:
+   * the trap unwinds the driver, so it is caught here, the packet marked XDP_ABORTED (its
+   * fault in batch.faults), this worker's map locks freed, and the driver entered again
+   * at the next descriptor.
+   */
+  runBatch(programName: string, batch: XdpBatch, count = batch.capacity): void {
+    if (count > batch.capacity) throw new UserError(`batch of ${count} packets exceeds its capacity ${batch.capacity}`);
+    const run = this.resolveBatch(programName);
+    batch.faults.clear();
+    if (this.refreshesClock) this.xdp.clockNs = this.clock();
+    let start = 0;
+    while (start < count) {
+      try {
+        run(batch.base + start * BATCH_DESC_SIZE, count - start, batch);
+        return;
+      } catch (e) {
+        const at = start + this.xdp.batchIndex;
+        this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
+        this.aborted++;
+        batch.abort(at, packetFault(e).message);
+        start = at + 1;
+      }
+    }
+  }
+
+  private resolveBatch(programName: string): (descriptors: number, count: number, batch: XdpBatch) => void {
+    if (programName !== this.batchName) {
+      if (this.instance) {
+        const fn = this.instance.batch(programName);
+        this.batchRun = (descriptors, count) => fn(descriptors, count);
+      } else {
+        this.batchRun = this.interpBatch(this.resolve(programName));
+      }
+      this.batchName = programName;
+    }
+    return this.batchRun;
+  }
+
+  /** The compiled batch driver's loop (compiler/codegen-batch.ts), in JS over the interpreter. */
+  private interpBatch(run: () => number): (descriptors: number, count: number, batch: XdpBatch) => void {
+    const xdp = this.xdp;
+    return (descriptors, count, batch) => {
+      const first = (descriptors - batch.base) / BATCH_DESC_SIZE;
+      for (let k = 0; k < count; k++) {
+        const i = first + k;
+        xdp.batchIndex = k;
+        const length = batch.length(i);
+        if (length < ETH_HLEN) {
+          batch.setAction(i, XDP_ACTION.ABORTED);
+          continue;
+        }
+        xdp.loadInPlace(batch.frame(i), batch.frameSize(i), batch.data(i), length, batch.ifindex(i), batch.rxQueue(i));
+        const action = run();
+        batch.setOutcome(i, action, xdp.data, xdp.dataEnd - xdp.data, xdp.redirect);
+      }
+    };
   }
 
   /**
@@ -165,7 +317,7 @@ export class XdpWorker {
    */
   private execute(programName: string): number | string {
     const run = this.resolve(programName); // an unknown name is the caller's error, not a fault
-    this.tailCalls.count = 0;
+    this.xdp.tailCalls = 0;
     try {
       return run();
     } catch (e) {

@@ -1,7 +1,7 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { ENTRY32_SUFFIX, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, i32HelperSig, INIT_EXPORT, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
+import { BATCH_SUFFIX, ENTRY32_SUFFIX, INIT_PRECISE_CLOCK, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, i32HelperSig, INIT_EXPORT, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
 import type { Manifest } from '../core/manifest.js';
 import { readManifest } from '../core/manifest.js';
 import { UserError } from '../core/errors.js';
@@ -33,10 +33,16 @@ export interface InstanceOptions {
   stackTop: number;
   /** Back-edge budget per run; 0 = unlimited. */
   budget: number;
+  /** The worker's XDP context block (abi.ts XDP_CTX); 0 when programs get no XDP context. */
+  xdpCtx?: number;
+  /** ktime_get_ns through the JS import on every call (INIT_PRECISE_CLOCK). */
+  preciseClock?: boolean;
 }
 
 type Entry = (r1: number, r2: number) => bigint;
 type Entry32 = (r1: number, r2: number) => number;
+/** A program's batch driver: (descriptors, count), abi.ts BATCH_SUFFIX. */
+export type BatchEntry = (descriptors: number, count: number) => void;
 
 export class ProgramInstance {
   private readonly entries = new Map<string, Entry>();
@@ -51,6 +57,14 @@ export class ProgramInstance {
       const narrow = instance.exports[`${p.export}${ENTRY32_SUFFIX}`] as Entry32 | undefined;
       if (narrow) this.entries32.set(p.name, narrow);
     }
+  }
+
+  /** The program's batch driver (abi.ts BATCH_SUFFIX); throws a UserError for an unknown name or an older module. */
+  batch(name: string): BatchEntry {
+    const exportName = this.loaded.manifest.programs.find((p) => p.name === name)?.export;
+    const fn = exportName === undefined ? undefined : this.instance.exports[`${exportName}${BATCH_SUFFIX}`];
+    if (typeof fn !== 'function') throw new UserError(`${this.loaded.label}: no batch entry for program '${name}' (recompile the module)`);
+    return fn as BatchEntry;
   }
 
   /** Run a program for its low 32 bits of r0 (an XDP verdict): no BigInt on the way back. */
@@ -127,10 +141,12 @@ export function instantiate(
     [HELPER_MODULE]: helperImports,
   };
   const instance = new WebAssembly.Instance(loaded.module, imports);
-  (instance.exports[INIT_EXPORT] as (cpu: number, stackTop: number, budget: number) => void)(
+  (instance.exports[INIT_EXPORT] as (cpu: number, stackTop: number, budget: number, xdpCtx: number, flags: number) => void)(
     opts.cpu,
     opts.stackTop,
     opts.budget,
+    opts.xdpCtx ?? 0,
+    opts.preciseClock ? INIT_PRECISE_CLOCK : 0,
   );
   return new ProgramInstance(loaded, instance);
 }

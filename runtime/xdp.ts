@@ -4,38 +4,31 @@
 // rules for moving data, data_meta and data_end (bpf_xdp_adjust_head/meta/tail).
 
 import { UserError } from '../core/errors.js';
+import { ETH_HLEN, REDIRECT_KIND, XDP_CTX, XDP_FRAME_STRUCT, XDP_HEADROOM, XDP_META_MAX, XDP_TAILROOM } from '../core/abi.js';
+
+export { XDP_HEADROOM, XDP_TAILROOM, XDP_FRAME_STRUCT, XDP_MD_SIZE, XDP_CTX_SIZE } from '../core/abi.js';
 
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export const XDP_ACTION_NAME: Record<number, string> = {
   0: 'XDP_ABORTED', 1: 'XDP_DROP', 2: 'XDP_PASS', 3: 'XDP_TX', 4: 'XDP_REDIRECT',
 };
 
-/** XDP_PACKET_HEADROOM. */
-export const XDP_HEADROOM = 256;
 /** One page per frame, as the kernel's test run and most drivers use. */
 export const XDP_FRAME_SIZE = 4096;
-/** SKB_DATA_ALIGN(sizeof(struct skb_shared_info)) on x86-64: reserved at the end of the frame. */
-export const XDP_TAILROOM = 320;
-/** sizeof(struct xdp_frame): the kernel keeps it at the start of the headroom. */
-export const XDP_FRAME_STRUCT = 40;
 /** Largest packet a frame holds: what BPF_PROG_TEST_RUN accepts for XDP without frags. */
 export const XDP_MAX_PACKET = XDP_FRAME_SIZE - XDP_HEADROOM - XDP_TAILROOM;
-const ETH_HLEN = 14;
 const NO_FRAGMENTS = new Uint8Array(0);
 /** MAX_SKB_FRAGS: pages a multi-buffer packet may have beyond its linear area. */
 export const XDP_MAX_FRAGS = 17;
-/**
- * Metadata must stay a multiple of 4 bytes and at most this long (bpf_xdp_adjust_meta;
- * -EACCES otherwise): the headroom less the struct xdp_frame kept at its start, as recent
- * kernels allow (6.18; older ones allowed 32 bytes).
- */
-const META_MAX = XDP_HEADROOM - XDP_FRAME_STRUCT;
+/** bpf_xdp_adjust_meta's length limit (skb_shared_info's u8 meta_len); see core/abi.ts. */
+const META_MAX = XDP_META_MAX;
 const EINVAL = -22;
 const EACCES = -13;
 
 /** struct xdp_md field offsets. */
 export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20 } as const;
-export const XDP_MD_SIZE = 24;
+
+export type XdpRedirect = { kind: 'ifindex' | 'map'; target: number; key?: number };
 
 /**
  * One worker's view of the frame being processed: the xdp_md at `ctx` and the frame's
@@ -44,17 +37,12 @@ export const XDP_MD_SIZE = 24;
  */
 export class XdpContext {
   private view: DataView;
-  /** Start of the frame (data_hard_start). */
-  hardStart = 0;
-  /** End of the usable area (hard_start + frame size - tailroom). */
-  frameEnd = 0;
   /**
    * Bytes beyond the linear area, as the kernel's multi-buffer XDP keeps them in page
    * fragments: invisible to data/data_end, counted by xdp_get_buff_len, returned on output.
+   * Valid only while the block's fragLen says so (a batch run zeroes it).
    */
-  fragments: Uint8Array = NO_FRAGMENTS;
-  /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT. */
-  redirect: { kind: 'ifindex' | 'map'; target: number; key?: number } | undefined;
+  private frags: Uint8Array = NO_FRAGMENTS;
 
   private u8: Uint8Array;
   /** A u32 view of the same memory, made on first use and whenever the byte view is remade. */
@@ -85,6 +73,61 @@ export class XdpContext {
       this.u32 = undefined;
     }
     return this.u8;
+  }
+
+  private word(offset: number): number { return this.dv().getUint32(this.ctx + offset, true); }
+  private setWord(offset: number, value: number): void { this.dv().setUint32(this.ctx + offset, value, true); }
+
+  /** Start of the frame (data_hard_start), from the context block. */
+  get hardStart(): number { return this.word(XDP_CTX.hardStart); }
+  /** End of the usable area (hard_start + frame size - tailroom). */
+  get frameEnd(): number { return this.word(XDP_CTX.frameEnd); }
+
+  get fragments(): Uint8Array {
+    return this.word(XDP_CTX.fragLen) === 0 ? NO_FRAGMENTS : this.frags;
+  }
+  set fragments(f: Uint8Array) {
+    this.frags = f;
+    this.setWord(XDP_CTX.fragLen, f.length);
+  }
+
+  /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT (kept in the context block). */
+  get redirect(): XdpRedirect | undefined {
+    const kind = this.word(XDP_CTX.redirectKind);
+    if (kind === REDIRECT_KIND.NONE) return undefined;
+    const target = this.word(XDP_CTX.redirectTarget);
+    return kind === REDIRECT_KIND.IFINDEX ? { kind: 'ifindex', target } : { kind: 'map', target, key: this.word(XDP_CTX.redirectKey) };
+  }
+  set redirect(r: XdpRedirect | undefined) {
+    this.setWord(XDP_CTX.redirectKind, r === undefined ? REDIRECT_KIND.NONE : r.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP);
+    this.setWord(XDP_CTX.redirectTarget, r?.target ?? 0);
+    this.setWord(XDP_CTX.redirectKey, r?.key ?? 0);
+  }
+
+  /** The descriptor a batch run is at (relative to the descriptors the driver was given). */
+  get batchIndex(): number { return this.word(XDP_CTX.batchIndex); }
+  set batchIndex(i: number) { this.setWord(XDP_CTX.batchIndex, i); }
+
+  /** Tail calls the current packet has taken. */
+  get tailCalls(): number { return this.word(XDP_CTX.tailCalls); }
+  set tailCalls(n: number) { this.setWord(XDP_CTX.tailCalls, n); }
+
+  /** ktime_get_ns's value for the coming run(s). */
+  get clockNs(): bigint { return this.dv().getBigUint64(this.ctx + XDP_CTX.clockNs, true); }
+  set clockNs(ns: bigint) { this.dv().setBigUint64(this.ctx + XDP_CTX.clockNs, ns, true); }
+
+  /** get_prandom_u32: xorshift32 over the state in the context block, as the module computes it. */
+  nextRandom(): number {
+    let x = this.word(XDP_CTX.prandom);
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    this.setWord(XDP_CTX.prandom, x);
+    return x;
+  }
+  seedRandom(seed: number): void {
+    this.setWord(XDP_CTX.prandom, seed >>> 0 || 0x9e3779b9);
   }
 
   get data(): number { return this.dv().getUint32(this.ctx + XDP_MD.data, true); }
@@ -125,10 +168,9 @@ export class XdpContext {
    */
   loadInPlace(frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
     if (length < ETH_HLEN) throw new UserError(`packet of ${length} bytes is shorter than an Ethernet header`);
-    this.hardStart = frame;
-    this.frameEnd = frame + frameSize - XDP_TAILROOM;
-    const end = Math.min(data + length, this.frameEnd);
-    if (this.frameEnd > this.u8.length) this.bytes(this.frameEnd);
+    const frameEnd = frame + frameSize - XDP_TAILROOM;
+    const end = Math.min(data + length, frameEnd);
+    if (frameEnd > this.u8.length) this.bytes(frameEnd);
     const u32 = this.u32 ?? (this.u32 = new Uint32Array(this.u8.buffer));
     const w = this.ctx >>> 2;
     u32[w + (XDP_MD.data >>> 2)] = data;
@@ -137,8 +179,11 @@ export class XdpContext {
     u32[w + (XDP_MD.ingressIfindex >>> 2)] = ifindex;
     u32[w + (XDP_MD.rxQueueIndex >>> 2)] = rxQueue;
     u32[w + (XDP_MD.egressIfindex >>> 2)] = 0;
-    this.fragments = NO_FRAGMENTS;
-    this.redirect = undefined;
+    u32[w + (XDP_CTX.hardStart >>> 2)] = frame;
+    u32[w + (XDP_CTX.frameEnd >>> 2)] = frameEnd;
+    u32[w + (XDP_CTX.fragLen >>> 2)] = 0;
+    u32[w + (XDP_CTX.redirectKind >>> 2)] = REDIRECT_KIND.NONE;
+    u32[w + (XDP_CTX.tailCalls >>> 2)] = 0;
   }
 
   /**

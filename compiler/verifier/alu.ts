@@ -69,7 +69,9 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
     return;
   }
   if (isPointer(dst) && isPointer(src)) {
-    if (op === ALU.SUB && is64) {
+    // A privileged loader may subtract any two pointers, in 32 or 64 bits (the kernel checks
+    // this before its 32-bit pointer-arithmetic rule), and gets an unknown scalar.
+    if (op === ALU.SUB) {
       regs[d] = UNKNOWN_SCALAR;
       return;
     }
@@ -102,7 +104,12 @@ function endian(s: Scalar, insn: Insn, is64: boolean): Scalar {
 
 function pointerArithmetic(env: Env, insn: Insn, op: number, is64: boolean, ptr: Reg, off: Scalar, offIsDst: boolean): Reg {
   const d = insn.dst;
-  if (!is64) reject(insn, `R${d} 32-bit pointer arithmetic prohibited`);
+  if (!is64) {
+    // 32-bit arithmetic on a pointer gives a meaningless scalar; a privileged loader may
+    // still subtract (the kernel's allow_ptr_leaks case), anything else is refused.
+    if (op === ALU.SUB) return UNKNOWN_SCALAR;
+    reject(insn, `R${d} 32-bit pointer arithmetic prohibited`);
+  }
   if (isOrNull(ptr)) reject(insn, `R${d} pointer arithmetic on ${TYPE_NAME[ptr.type]} prohibited, null-check it first`);
   const known = isConst(off);
   if (ptr.type === T.PKT_END || ptr.type === T.FUNC ||

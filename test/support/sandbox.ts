@@ -54,7 +54,7 @@ export function prepare(program: Program, optimize = 2, helpers: HelperImports =
       const result: EngineResult = { data: new Uint8Array(0), stack: new Uint8Array(0) };
       try {
         if (engine === 'wasm') {
-          const inst = instantiate(loaded, memory, helpers, { cpu: 0, stackTop, budget });
+          const inst = instantiate(loaded, memory, helpers, { cpu: 0, stackTop, budget, preciseClock: true });
           result.r0 = inst.run(program.name, r1, input.length);
         } else {
           const interp = new Interpreter({ memory, helpers, placements: [], programs: [program], stackTop, budget });

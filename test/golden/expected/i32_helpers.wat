@@ -3,15 +3,17 @@
  (type $1 (func (param i32 i32 i32 i32) (result i32)))
  (type $2 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
  (type $3 (func (param i32 i32) (result i64)))
- (type $4 (func (param i32 i32 i32)))
+ (type $4 (func (param i32 i32)))
+ (type $5 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
  (import "helpers" "map_lookup_elem" (func $helper32$map_lookup_elem (param i32 i32) (result i32)))
- (import "helpers" "xdp_adjust_head" (func $helper32$xdp_adjust_head (param i32 i32) (result i32)))
  (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $cpu (mut i32) (i32.const 0))
+ (global $xdp_ctx (mut i32) (i32.const 0))
  (export "i32_helpers" (func $i32_helpers$entry))
  (export "i32_helpers$r0_32" (func $i32_helpers$entry32))
+ (export "i32_helpers$batch" (func $i32_helpers$batch))
  (export "bpf2wasm_init" (func $bpf2wasm_init))
  (func $map_hash$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
@@ -611,6 +613,101 @@
    )
   )
  )
+ (func $xdp_adjust_head$wasm (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i64)
+  (local $3 i64)
+  (local $4 i64)
+  (local $5 i64)
+  (local.set $2
+   (i64.load32_s
+    (local.tee $0
+     (global.get $xdp_ctx)
+    )
+   )
+  )
+  (if
+   (i32.or
+    (i64.gt_s
+     (local.tee $4
+      (i64.add
+       (local.tee $3
+        (i64.extend_i32_s
+         (local.get $1)
+        )
+       )
+       (local.get $2)
+      )
+     )
+     (i64.sub
+      (i64.load32_s offset=4
+       (local.get $0)
+      )
+      (i64.const 14)
+     )
+    )
+    (i64.lt_s
+     (local.get $4)
+     (i64.add
+      (local.tee $5
+       (i64.sub
+        (local.get $2)
+        (local.tee $2
+         (i64.load32_s offset=8
+          (local.get $0)
+         )
+        )
+       )
+      )
+      (i64.add
+       (i64.load32_s offset=24
+        (local.get $0)
+       )
+       (i64.const 40)
+      )
+     )
+    )
+   )
+   (then
+    (return
+     (i32.const -22)
+    )
+   )
+  )
+  (if
+   (i64.gt_s
+    (local.get $5)
+    (i64.const 0)
+   )
+   (then
+    (memory.copy
+     (i32.wrap_i64
+      (i64.add
+       (local.get $2)
+       (local.get $3)
+      )
+     )
+     (i32.wrap_i64
+      (local.get $2)
+     )
+     (i32.wrap_i64
+      (local.get $5)
+     )
+    )
+   )
+  )
+  (i64.store32
+   (local.get $0)
+   (local.get $4)
+  )
+  (i64.store32 offset=8
+   (local.get $0)
+   (i64.add
+    (local.get $2)
+    (local.get $3)
+   )
+  )
+  (i32.const 0)
+ )
  (func $i32_helpers@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
   (i64.store32 align=1
    (i32.sub
@@ -641,7 +738,7 @@
      (br_if $block$3$break
       (i64.eqz
        (i64.extend_i32_s
-        (call $helper32$xdp_adjust_head
+        (call $xdp_adjust_head$wasm
          (i32.wrap_i64
           (local.get $0)
          )
@@ -683,7 +780,192 @@
    )
   )
  )
- (func $bpf2wasm_init (param $0 i32) (param $1 i32) (param $2 i32)
+ (func $i32_helpers$batch (param $0 i32) (param $1 i32)
+  (local $2 i32)
+  (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  (local.set $2
+   (global.get $xdp_ctx)
+  )
+  (local.set $4
+   (i32.const 0)
+  )
+  (loop $next
+   (if
+    (i32.gt_u
+     (local.get $1)
+     (local.get $4)
+    )
+    (then
+     (i32.store offset=36
+      (local.get $2)
+      (local.get $4)
+     )
+     (if
+      (i32.lt_u
+       (local.tee $5
+        (i32.load offset=12
+         (local.tee $3
+          (i32.add
+           (local.get $0)
+           (i32.mul
+            (local.get $4)
+            (i32.const 40)
+           )
+          )
+         )
+        )
+       )
+       (i32.const 14)
+      )
+      (then
+       (i32.store offset=24
+        (local.get $3)
+        (i32.const 0)
+       )
+      )
+      (else
+       (if
+        (i32.lt_u
+         (local.tee $7
+          (i32.sub
+           (i32.add
+            (i32.load
+             (local.get $3)
+            )
+            (i32.load offset=4
+             (local.get $3)
+            )
+           )
+           (i32.const 320)
+          )
+         )
+         (local.tee $5
+          (i32.add
+           (local.tee $6
+            (i32.load offset=8
+             (local.get $3)
+            )
+           )
+           (local.get $5)
+          )
+         )
+        )
+        (then
+         (local.set $5
+          (local.get $7)
+         )
+        )
+       )
+       (i32.store
+        (local.get $2)
+        (local.get $6)
+       )
+       (i32.store offset=4
+        (local.get $2)
+        (local.get $5)
+       )
+       (i32.store offset=8
+        (local.get $2)
+        (local.get $6)
+       )
+       (i32.store offset=12
+        (local.get $2)
+        (i32.load offset=16
+         (local.get $3)
+        )
+       )
+       (i32.store offset=16
+        (local.get $2)
+        (i32.load offset=20
+         (local.get $3)
+        )
+       )
+       (i32.store offset=20
+        (local.get $2)
+        (i32.const 0)
+       )
+       (i32.store offset=24
+        (local.get $2)
+        (i32.load
+         (local.get $3)
+        )
+       )
+       (i32.store offset=28
+        (local.get $2)
+        (local.get $7)
+       )
+       (i32.store offset=32
+        (local.get $2)
+        (i32.const 0)
+       )
+       (i32.store offset=40
+        (local.get $2)
+        (i32.const 0)
+       )
+       (i32.store offset=52
+        (local.get $2)
+        (i32.const 0)
+       )
+       (i32.store offset=24
+        (local.get $3)
+        (call $i32_helpers$entry32
+         (local.get $2)
+         (i32.const 0)
+        )
+       )
+       (i32.store offset=8
+        (local.get $3)
+        (local.tee $6
+         (i32.load
+          (local.get $2)
+         )
+        )
+       )
+       (i32.store offset=12
+        (local.get $3)
+        (i32.sub
+         (i32.load offset=4
+          (local.get $2)
+         )
+         (local.get $6)
+        )
+       )
+       (i32.store offset=28
+        (local.get $3)
+        (i32.load offset=40
+         (local.get $2)
+        )
+       )
+       (i32.store offset=32
+        (local.get $3)
+        (i32.load offset=44
+         (local.get $2)
+        )
+       )
+       (i32.store offset=36
+        (local.get $3)
+        (i32.load offset=48
+         (local.get $2)
+        )
+       )
+      )
+     )
+     (local.set $4
+      (i32.add
+       (local.get $4)
+       (i32.const 1)
+      )
+     )
+     (br $next)
+    )
+   )
+  )
+ )
+ (func $bpf2wasm_init (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32)
   (global.set $cpu
    (local.get $0)
   )
@@ -699,6 +981,12 @@
     (local.get $2)
    )
   )
+  (global.set $xdp_ctx
+   (local.get $3)
+  )
+  (drop
+   (local.get $4)
+  )
  )
- ;; custom section "bpf2wasm.manifest", size 710, contents: "{\"version\":2,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}]}],\"helpers\":[1,44]}"
+ ;; custom section "bpf2wasm.manifest", size 710, contents: "{\"version\":3,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}]}],\"helpers\":[1,44]}"
 )
