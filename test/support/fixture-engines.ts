@@ -10,6 +10,7 @@ import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import type { Missing } from './needs.js';
+import { pinMainThread } from './cpus.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
 
 export interface EngineRun {
@@ -29,8 +30,9 @@ export interface FixtureEngine {
   readonly missing?: Missing;
 }
 
-function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine {
-  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+function machineEngine(object: string, engine: 'wasm' | 'interp', maxCpus?: number): FixtureEngine {
+  const compiled = compileObject(loadObject(new Uint8Array(readFileSync(object)), object), maxCpus ? { maxCpus } : {});
+  const machine = BpfMachine.create(loadWasm(compiled.wasm, object));
   const worker = machine.worker(0, { engine });
   return {
     name: engine,
@@ -45,6 +47,9 @@ function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine
 }
 
 function kernelEngine(object: string): FixtureEngine {
+  // The kernel's per-CPU state (LRU lists) follows the calling CPU: keep it one, CPU 0,
+  // the CPU the userspace engines run as (worker 0).
+  const unpin = pinMainThread(0);
   const kernel = KernelObject.load(object);
   return {
     name: 'kernel',
@@ -54,7 +59,10 @@ function kernelEngine(object: string): FixtureEngine {
       const r = kernel.testRun(program, packet);
       return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
     },
-    close: () => kernel.close(),
+    close: () => {
+      kernel.close();
+      unpin();
+    },
   };
 }
 
@@ -68,10 +76,12 @@ function absentKernel(missing: Missing): FixtureEngine {
 
 /**
  * wasm, the interpreter and (unless `kernel: false`) the kernel. Without the kernel its entry carries `missing`,
- * and each test on it calls skip(), so CI (REQUIRE_KERNEL=1) fails instead.
+ * and each test on it calls skip(), so CI (REQUIRE_KERNEL=1) fails instead. The kernel runs
+ * pinned to CPU 0 (until close()); `maxCpus` lays the userspace engines' maps out for that
+ * many CPUs (cpus.ts possibleCpus() for per-CPU behaviour as the kernel's).
  */
-export function fixtureEngines(object: string, { kernel = true } = {}): FixtureEngine[] {
-  const userspace = [machineEngine(object, 'wasm'), machineEngine(object, 'interp')];
+export function fixtureEngines(object: string, { kernel = true, maxCpus }: { kernel?: boolean; maxCpus?: number } = {}): FixtureEngine[] {
+  const userspace = [machineEngine(object, 'wasm', maxCpus), machineEngine(object, 'interp', maxCpus)];
   if (!kernel) return userspace;
   const missing = kernelMissing();
   return [...userspace, missing ? absentKernel(missing) : kernelEngine(object)];
