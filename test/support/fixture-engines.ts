@@ -23,6 +23,8 @@ export interface FixtureEngine {
   readonly name: 'wasm' | 'interp' | 'kernel';
   set(map: string, key: Uint8Array, value: Uint8Array): void;
   get(map: string, key: Uint8Array): Uint8Array | undefined;
+  /** Every entry as hex key=value (per-CPU values concatenated, CPU 0 first), sorted. */
+  dump(map: string): string[];
   /** Runs `program` on `packet`; the result's packet is a copy. */
   run(program: string, packet: Uint8Array): EngineRun;
   close(): void;
@@ -38,6 +40,7 @@ function machineEngine(object: string, engine: 'wasm' | 'interp', maxCpus?: numb
     name: engine,
     set: (map, key, value) => machine.maps.byNameOrThrow(map).updateBytes(key, value),
     get: (map, key) => machine.maps.byNameOrThrow(map).lookupBytes(key)?.slice(),
+    dump: (map) => [...machine.maps.byNameOrThrow(map).entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort(),
     run: (program, packet) => {
       const r = worker.runXdp(program, packet);
       return { actionName: r.actionName, packet: r.packet.slice(), ...(r.fault ? { fault: r.fault } : {}) };
@@ -55,6 +58,7 @@ function kernelEngine(object: string): FixtureEngine {
     name: 'kernel',
     set: (map, key, value) => kernel.update(map, key, value),
     get: (map, key) => kernel.lookup(map, key)?.[0],
+    dump: (map) => kernel.dump(map).map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`).sort(),
     run: (program, packet) => {
       const r = kernel.testRun(program, packet);
       return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
@@ -71,7 +75,7 @@ function absentKernel(missing: Missing): FixtureEngine {
   const absent = (): never => {
     throw new Error('the kernel engine is not available here; tests check `missing` first');
   };
-  return { name: 'kernel', missing, set: absent, get: absent, run: absent, close: () => {} };
+  return { name: 'kernel', missing, set: absent, get: absent, dump: absent, run: absent, close: () => {} };
 }
 
 /**
@@ -86,6 +90,8 @@ export function fixtureEngines(object: string, { kernel = true, maxCpus }: { ker
   const missing = kernelMissing();
   return [...userspace, missing ? absentKernel(missing) : kernelEngine(object)];
 }
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export const u32le = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n >>> 0]).buffer);
 export const s32le = (n: number): Uint8Array => new Uint8Array(new Int32Array([n]).buffer);
