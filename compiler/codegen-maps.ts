@@ -4,10 +4,16 @@
 // table, connection LRU), and crossing into JS for them cost more than the rest of the
 // program. Same algorithms as runtime/maps/hash.ts and pool.ts, on the same memory:
 // - the key hash of base.ts hashKey, and a lock-free walk of the bucket chain;
-// - LRU lookups move the entry to the front under the map's lock when the lock is free;
-// - updates (HASH, LRU_HASH) run under the map's spin lock: in place for an existing key,
-//   else a node from the pool's free list or its current chunk, or, for a full LRU, the
-//   least recently used entry; publication is an atomic store of the bucket head;
+// - LRU lookups set the entry's reference bit (runtime/maps/lru.ts, the kernel's LRU), a
+//   plain byte store without the lock, as the kernel's bpf_lru_node_set_ref;
+// - HASH updates run under the map's spin lock: in place for an existing key, else a node
+//   from the pool's free list or its current chunk; publication is an atomic store of the
+//   bucket head;
+// - LRU_HASH (common LRU) inserts of a new key take the first node of the CPU's local free
+//   list onto its pending list (lru.ts commonPopFree's fast case) under the same lock;
+//   everything else of the LRU — refilling an empty local free list (flush, rotation,
+//   shrink, steal), replacing an existing key, BPF_EXIST, BPF_F_NO_COMMON_LRU — is the
+//   runtime's, through the import;
 // - the lock word holds the worker's CPU + 1 (abi.ts lockOwnerOfCpu), so that after a trap
 //   here (wasm has no `finally`) the runtime frees what this worker held; spinning gives up
 //   with -EBUSY after LOCK_SPIN_LIMIT attempts; key and value pointers are checked against
@@ -18,7 +24,7 @@
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
-import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD, LOCK_SPIN_LIMIT, POOL_WORD } from '../core/map-layout.js';
+import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, LOCK_SPIN_LIMIT, LRU_LIST, LRU_LIST_TYPE, LRU_LOCAL, LRU_SENTINEL, LRU_STATE, POOL_WORD } from '../core/map-layout.js';
 import { FAULT, FAULT_IMPORT, WASM_PAGE } from '../core/abi.js';
 import { ERRNO, UPDATE_FLAG } from '../core/errno.js';
 import { MAP_TYPE } from '../core/map-types.js';
@@ -121,8 +127,8 @@ function addFind(m: binaryen.Module): void {
 }
 
 /** Expressions over a map descriptor (local `handle`) and an entry (local `entry`). */
-function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number, next: number, cpuGlobal: string) {
-  const { get, set, c } = locals(m);
+function mapOps(m: binaryen.Module, handle: number, cpuGlobal: string) {
+  const { get, c } = locals(m);
   /** This worker's token in the lock word (abi.ts lockOwnerOfCpu). */
   const owner = (): Expr => m.i32.add(m.global.get(cpuGlobal, i32), c(1));
   const word = (index: number): Expr => m.i32.load(index * 4, 4, get(handle));
@@ -139,21 +145,6 @@ function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number,
       m.i64.add(m.i64.extend_u(addr), m.i64.extend_u(len)),
       m.i64.mul(m.i64.extend_u(m.memory.size('0')), m.i64.const(WASM_PAGE)),
     ),
-    /** LRU list: take `entry` out (runtime hash.ts lruUnlink). */
-    lruUnlink: (): Expr => m.block(null, [
-      set(prev, field(get(entry), HASH_ENTRY.PREV)),
-      set(next, field(get(entry), HASH_ENTRY.LNEXT)),
-      m.if(get(prev), setField(get(prev), HASH_ENTRY.LNEXT, get(next)), storeWord(HASH_DESC.LRU_HEAD, get(next))),
-      m.if(get(next), setField(get(next), HASH_ENTRY.PREV, get(prev)), storeWord(HASH_DESC.LRU_TAIL, get(prev))),
-    ]),
-    /** LRU list: make `entry` the most recent (runtime hash.ts lruPush). */
-    lruPush: (): Expr => m.block(null, [
-      set(next, word(HASH_DESC.LRU_HEAD)),
-      setField(get(entry), HASH_ENTRY.PREV, c(0)),
-      setField(get(entry), HASH_ENTRY.LNEXT, get(next)),
-      m.if(get(next), setField(get(next), HASH_ENTRY.PREV, get(entry)), storeWord(HASH_DESC.LRU_TAIL, get(entry))),
-      storeWord(HASH_DESC.LRU_HEAD, get(entry)),
-    ]),
     isType: (typeLocal: number, ...types: number[]): Expr =>
       types.map((t) => m.i32.eq(get(typeLocal), c(t))).reduce((a, b) => m.i32.or(a, b)),
     published: (): Expr => m.i32.eq(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(handle)), c(DESC_MAGIC)),
@@ -169,8 +160,8 @@ function mapOps(m: binaryen.Module, handle: number, entry: number, prev: number,
 export function addHashLookup(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string, maxCpus: number): void {
   ensureShared(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, TYPE, ENTRY, LEN, I, PREV, NEXT] = [0, 1, 2, 3, 4, 5, 6, 7];
-  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT, cpuGlobal);
+  const [HANDLE, KEY, TYPE, ENTRY, LEN, I] = [0, 1, 2, 3, 4, 5];
+  const ops = mapOps(m, HANDLE, cpuGlobal);
   const { word, isType } = ops;
 
   // ARRAY_OF_MAPS: a u32 index; a set slot (presence word 1) holds the inner handle.
@@ -182,16 +173,10 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
     m.return(m.i32.load(FD_ARRAY_VALUE_OFF, 4, slot())),
   ]);
 
-  // LRU: move to the front if the lock is free and the entry is live (not on the free list).
+  // LRU: set the reference bit (the kernel's bpf_lru_node_set_ref: only if clear, no lock).
   const touch = m.if(
-    m.i32.and(isType(TYPE, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH), m.i32.ne(word(HASH_DESC.LRU_HEAD), get(ENTRY))),
-    m.if(
-      ops.tryLock(),
-      m.block(null, [
-        m.if(m.i32.ne(ops.field(get(ENTRY), HASH_ENTRY.PREV), c(HASH_ENTRY_DEAD)), m.block(null, [ops.lruUnlink(), ops.lruPush()])),
-        m.i32.atomic.store(0, ops.lockAddr(), c(0)),
-      ]),
-    ),
+    m.i32.and(isType(TYPE, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH), m.i32.eqz(m.i32.load8_u(HASH_ENTRY.LRU_REF, 1, get(ENTRY)))),
+    m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(1)),
   );
 
   // The value: after the key padded to 8; per-CPU maps keep one 8-aligned slot per CPU.
@@ -217,7 +202,7 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
       value(),
     ),
   ], i32);
-  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32, i32, i32], body);
+  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32], body);
 }
 
 /**
@@ -228,29 +213,14 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
 export function addHashUpdate(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string): void {
   ensureShared(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-  const ops = mapOps(m, HANDLE, ENTRY, PREV, NEXT, cpuGlobal);
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN, STATE, LOC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const ops = mapOps(m, HANDLE, cpuGlobal);
   const { word, field, setField, isType } = ops;
   const fallbackCall = (): Expr => m.call(fallback, [get(HANDLE), get(KEY), get(VALUE), get(FLAGS)], i32);
   const unlockAnd = (result: Expr): Expr => m.block(null, [m.i32.atomic.store(0, ops.lockAddr(), c(0)), m.return(result)]);
   const isLru = (): Expr => m.i32.eq(get(TYPE), c(MAP_TYPE.LRU_HASH));
   const valueAt = (): Expr => m.i32.add(get(ENTRY), m.i32.add(c(HASH_ENTRY.KEY), ops.align8(get(LEN))));
   const count = (): Expr => m.i32.add(get(HANDLE), c(DESC_WORD.COUNT * 4));
-
-  // Take `entry` out of its bucket chain (hash.ts chainUnlink): find the slot pointing at it.
-  const chainUnlink = m.block('unlinked', [
-    set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(field(get(ENTRY), HASH_ENTRY.HASH), word(HASH_DESC.MASK)), c(2)))),
-    m.loop('find_slot', m.block(null, [
-      set(NEXT, m.i32.load(0, 4, get(SLOT))),
-      m.br('unlinked', m.i32.eqz(get(NEXT))),
-      m.if(m.i32.eq(get(NEXT), get(ENTRY)), m.block(null, [
-        m.i32.atomic.store(0, get(SLOT), field(get(ENTRY), HASH_ENTRY.NEXT)),
-        m.br('unlinked'),
-      ])),
-      set(SLOT, m.i32.add(get(NEXT), c(HASH_ENTRY.NEXT))),
-      m.br('find_slot'),
-    ])),
-  ]);
 
   // A node from the pool (pool.ts poolAlloc) without growing it; 0 if it would have to grow.
   const poolAlloc = m.block(null, [
@@ -270,33 +240,61 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     ),
   ]);
 
-  const insert = m.block(null, [
-    m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
-    m.if(
-      m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)),
-      m.if(
-        isLru(),
-        // Full LRU: the least recently used entry makes room (an insert never fails).
-        m.block(null, [
-          set(ENTRY, word(HASH_DESC.LRU_TAIL)),
-          chainUnlink,
-          ops.lruUnlink(),
-          m.drop(m.i32.atomic.rmw.sub(0, count(), c(1))),
-        ]),
-        unlockAnd(c(E2BIG)),
-      ),
-      poolAlloc,
-    ),
+  // Fill `entry` with key, hash and value, and publish it at the head of its bucket chain.
+  const publish = (): Expr => m.block(null, [
     m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN)),
     setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
     m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
-    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
-    setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
     set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
     setField(get(ENTRY), HASH_ENTRY.NEXT, m.i32.load(0, 4, get(SLOT))),
     m.i32.atomic.store(0, get(SLOT), get(ENTRY)),
-    m.if(isLru(), ops.lruPush()),
     m.drop(m.i32.atomic.rmw.add(0, count(), c(1))),
+  ]);
+
+  const insert = m.block(null, [
+    m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
+    m.if(m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)), unlockAnd(c(E2BIG))),
+    poolAlloc,
+    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
+    setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
+    publish(),
+  ]);
+
+  // LRU_HASH, common LRU, a new key, the CPU's local free list not empty: its first node
+  // goes to the head of the CPU's pending list (lru.ts popLocalFree + addPending). All
+  // else is the runtime's, which redoes the whole update (the pop it starts with has no
+  // other effect when the local free list has a node, so nothing here needs undoing).
+  const cpu = (): Expr => m.global.get(cpuGlobal, i32);
+  const stateWord = (offset: number): Expr => m.i32.load(offset, 4, get(STATE));
+  const head = (list: number): Expr => m.i32.add(get(LOC), c(list));
+  const sentinel = (list: number): Expr => m.i32.add(get(LOC), c(list - LRU_SENTINEL));
+  const lruInsert = m.block(null, [
+    set(STATE, word(HASH_DESC.LRU)),
+    m.if(
+      m.i32.or(
+        m.i32.or(get(ENTRY), m.i32.eq(get(FLAGS), c(BPF_EXIST))),
+        m.i32.or(stateWord(LRU_STATE.PERCPU), m.i32.ge_u(cpu(), stateWord(LRU_STATE.CPUS))),
+      ),
+      unlockAnd(fallbackCall()),
+    ),
+    set(LOC, m.i32.add(get(STATE), m.i32.add(c(LRU_STATE.LISTS + LRU_LIST.BYTES), m.i32.mul(cpu(), c(LRU_LOCAL.BYTES))))),
+    set(ENTRY, m.i32.load(4, 4, head(LRU_LOCAL.FREE))),
+    m.if(m.i32.eq(get(ENTRY), sentinel(LRU_LOCAL.FREE)), unlockAnd(fallbackCall())),
+    // list_del(entry)
+    set(PREV, field(get(ENTRY), HASH_ENTRY.PREV)),
+    set(NEXT, field(get(ENTRY), HASH_ENTRY.LNEXT)),
+    setField(get(PREV), HASH_ENTRY.LNEXT, get(NEXT)),
+    setField(get(NEXT), HASH_ENTRY.PREV, get(PREV)),
+    // list_add(entry, pending)
+    set(NEXT, m.i32.load(4, 4, head(LRU_LOCAL.PENDING))),
+    setField(get(ENTRY), HASH_ENTRY.LNEXT, get(NEXT)),
+    setField(get(ENTRY), HASH_ENTRY.PREV, sentinel(LRU_LOCAL.PENDING)),
+    setField(get(NEXT), HASH_ENTRY.PREV, get(ENTRY)),
+    m.i32.store(4, 4, head(LRU_LOCAL.PENDING), get(ENTRY)),
+    m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(0)),
+    m.i32.store8(HASH_ENTRY.LRU_TYPE, 1, get(ENTRY), c(LRU_LIST_TYPE.LOCAL_PENDING)),
+    m.i32.store16(HASH_ENTRY.LRU_CPU, 2, get(ENTRY), cpu()),
+    publish(),
   ]);
 
   const body = m.block(null, [
@@ -319,18 +317,21 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     ]))),
     set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
     m.if(
-      get(ENTRY),
-      m.block(null, [
-        m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
-        m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
-        m.if(isLru(), m.block(null, [ops.lruUnlink(), ops.lruPush()])),
-      ]),
-      insert,
+      isLru(),
+      lruInsert,
+      m.if(
+        get(ENTRY),
+        m.block(null, [
+          m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
+          m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
+        ]),
+        insert,
+      ),
     ),
     m.i32.atomic.store(0, ops.lockAddr(), c(0)),
     c(0),
   ], i32);
-  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(9).fill(i32), body);
+  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(11).fill(i32), body);
 }
 
 /**

@@ -18,14 +18,34 @@ export const DESC_WORD = {
 export const lockOwnerOfCpu = (cpu: number): number => cpu + 1;
 export const LOCK_SPIN_LIMIT = 1 << 24;
 /**
- * Hash family: descriptor words 10-15. HASH_OF_MAPS, never LRU, keeps the address of its
- * inner-map template (INNER_TEMPLATE_WORDS) where LRU maps keep their head; runtime only.
+ * Hash family: descriptor words 10-15. LRU maps keep the address of their LRU state
+ * (LRU_STATE) in word 14; HASH_OF_MAPS, never LRU, keeps its inner-map template
+ * (INNER_TEMPLATE_WORDS) there instead; runtime only.
  */
-export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU_HEAD: 14, LRU_TAIL: 15, INNER_TEMPLATE: 14 } as const;
-/** Hash family: entry fields (byte offsets); the value follows the key padded to 8. */
-export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, KEY: 16 } as const;
+export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU: 14, INNER_TEMPLATE: 14 } as const;
+/**
+ * Hash family: entry fields (byte offsets); the value follows the key padded to 8. PREV and
+ * LNEXT link an LRU map's entry into one of its lists (circular, as the kernel's list_head);
+ * LRU_REF, LRU_TYPE (LRU_LIST_TYPE) and LRU_CPU are the kernel's bpf_lru_node fields.
+ */
+export const HASH_ENTRY = { NEXT: 0, HASH: 4, PREV: 8, LNEXT: 12, LRU_REF: 16, LRU_TYPE: 17, LRU_CPU: 18, KEY: 24 } as const;
 /** HASH_ENTRY.PREV of an entry that is on the free list. */
 export const HASH_ENTRY_DEAD = -1;
+/**
+ * LRU maps (runtime/maps/lru.ts, the kernel's bpf_lru_list.c algorithm): the state block
+ * word 14 points at. A list head is two words (prev, next) at the offsets given here; the
+ * head's address minus LRU_SENTINEL is its sentinel "entry", so that heads and entries link
+ * through the same PREV/LNEXT fields. The common LRU is one global list (LRU_LIST) at
+ * LISTS followed by one LRU_LOCAL per CPU; BPF_F_NO_COMMON_LRU keeps one LRU_LIST per CPU.
+ */
+export const LRU_STATE = { CPUS: 0, TARGET_FREE: 4, PERCPU: 8, NR_SCANS: 12, LISTS: 16 } as const;
+export const LRU_LIST = { ACTIVE: 0, INACTIVE: 8, FREE: 16, COUNT_ACTIVE: 24, COUNT_INACTIVE: 28, NEXT_ROTATION: 32, UNCARVED: 36, BYTES: 40 } as const;
+export const LRU_LOCAL = { FREE: 0, PENDING: 8, NEXT_STEAL: 16, BYTES: 24 } as const;
+/** Offset of a list head's prev word from its sentinel entry (HASH_ENTRY.PREV). */
+export const LRU_SENTINEL = 8;
+/** The kernel's enum bpf_lru_list_type: where an LRU entry is (HASH_ENTRY.LRU_TYPE). */
+export const LRU_LIST_TYPE = { ACTIVE: 0, INACTIVE: 1, FREE: 2, LOCAL_FREE: 3, LOCAL_PENDING: 4 } as const;
+
 /**
  * PROG_ARRAY / ARRAY_OF_MAPS / DEVMAP / XSKMAP: storage and slot size; a slot is a presence
  * word, then the value at +8. ARRAY_OF_MAPS: address of its inner-map template (runtime only).

@@ -19,7 +19,7 @@ export const MAP_TYPE_NAME: Readonly<Record<number, string>> = Object.fromEntrie
 );
 
 /** Map flags from uapi (`BPF_F_*`) that change behaviour here. */
-export const MAP_FLAG = { NO_PREALLOC: 1, NUMA_NODE: 1 << 2, RDONLY_PROG: 1 << 7, MMAPABLE: 1 << 10, INNER_MAP: 1 << 12 } as const;
+export const MAP_FLAG = { NO_PREALLOC: 1, NO_COMMON_LRU: 2, NUMA_NODE: 1 << 2, RDONLY_PROG: 1 << 7, MMAPABLE: 1 << 10, INNER_MAP: 1 << 12 } as const;
 
 /** What every layer needs to know of a map: the numbers `BPF_MAP_CREATE` takes. */
 export interface MapShape {

@@ -64,6 +64,11 @@ export class KernelKatranMaps implements KatranMaps {
     return { innerMap: handle };
   }
 
+  /** The kernel pin name of a map created here (for KernelObject.dump and friends). */
+  pinOf(inner: InnerMapHandle): string {
+    return this.name(inner);
+  }
+
   setInnerMap(outer: string, key: Uint8Array, inner: InnerMapHandle): void {
     this.kernel.setInnerMap(outer, key, this.name(inner));
     this.stored.set(`${outer}/${Buffer.from(key).toString('hex')}`, inner.innerMap);

@@ -1,27 +1,33 @@
 // The hash family: HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH, HASH_OF_MAPS and
 // DEVMAP_HASH, all in linear memory. A power-of-two table of bucket heads (u32 entry
-// addresses, 0 = empty) chains entries laid out as
+// addresses, 0 = empty) chains entries laid out as (core/map-layout.ts HASH_ENTRY)
 //
-//   +0 chain next   +4 hash   +8 LRU prev (-1 once freed)   +12 LRU next / free-list link
-//   +16 key (padded to 8)   then the value, padded to 8, once per CPU for per-CPU maps
+//   +0 chain next   +4 hash   +8 list prev (-1 once freed)   +12 list next / free-list link
+//   +16 LRU ref, type, cpu (LRU maps)   +24 key (padded to 8)
+//   then the value, padded to 8, once per CPU for per-CPU maps
 //
 //   descriptor word 10 buckets   word 11 bucket mask   word 12 entry size
-//              word 13 pool (pool.ts)   word 14 LRU head (most recent)   word 15 LRU tail
+//              word 13 pool (pool.ts)   word 14 LRU state (lru.ts)
 //
 // Updates and deletes hold the map's spin lock. Lookups take no lock, as the kernel's RCU
 // lookups do; an entry is published by an atomic store of its address into the chain
 // after it is complete. Races accepted (as with the kernel's preallocated hash maps, which
 // also reuse freed elements at once): a lookup racing with the deletion and reuse of the
 // entry it is standing on may miss, or may return the reused entry's value; a lookup
-// racing with an in-place value update may read a half-written value. LRU maps move an
-// entry to the front on lookup when the lock is free; under contention the refresh is
-// skipped (the kernel's LRU is approximate too), so order is exact for one thread.
+// racing with an in-place value update may read a half-written value.
+//
+// LRU maps follow the kernel's LRU (lru.ts) and its hashtab.c update order: an update
+// takes a node first (which may evict, even the key being updated), then looks the key up;
+// LRU_HASH replaces an existing entry by the new node (marked referenced), LRU_PERCPU_HASH
+// updates it in place (and BPF_EXIST takes no node). A program's lookup sets the entry's
+// reference bit; the control plane's does not. Control-plane updates run as CPU 0.
 
 import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from '../../core/map-layout.js';
+import { initLru, Lru, lruNodes, lruStateBytes } from './lru.js';
 import { align } from '../../core/abi.js';
-import { MAP_TYPE, isLru, type MapShape } from '../../core/map-types.js';
+import { MAP_FLAG, MAP_TYPE, isLru, type MapShape } from '../../core/map-types.js';
 import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
-import { type SharedHeap, spinLock, tryLock, unlock } from '../memory.js';
+import { type SharedHeap, spinLock, unlock } from '../memory.js';
 import {
   BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
 } from './base.js';
@@ -30,29 +36,39 @@ import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
-const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU_HEAD, LRU_TAIL } = HASH_DESC;
-const { NEXT: E_NEXT, HASH: E_HASH, PREV: E_PREV, LNEXT: E_LNEXT, KEY: E_KEY } = HASH_ENTRY;
+const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU: LRU_STATE_WORD } = HASH_DESC;
+const { NEXT: E_NEXT, HASH: E_HASH, PREV: E_PREV, LNEXT: E_LNEXT, KEY: E_KEY, LRU_REF: E_REF } = HASH_ENTRY;
 const DEAD = HASH_ENTRY_DEAD;
 
 function entrySize(spec: MapSpecLike, cpus: number): number {
   return E_KEY + align(spec.keySize, 8) + cpus * align(Math.max(spec.valueSize, 1), 8);
 }
 
-export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cpus: number): number {
+/** Whether an LRU map keeps one LRU per CPU (BPF_F_NO_COMMON_LRU) rather than a common one. */
+const perCpuLru = (spec: MapShape): boolean => (spec.flags & MAP_FLAG.NO_COMMON_LRU) !== 0;
+
+/** `cpus`: values per entry; `lruCpus`: the CPUs an LRU map's lists are kept for. */
+export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cpus: number, lruCpus = heap.maxCpus): number {
   let buckets = 1;
   while (buckets < spec.maxEntries) buckets *= 2;
-  const block = heap.alloc(POOL_BYTES + 8 + buckets * 4, 64);
+  const lru = isLru(spec.type);
+  const lruBytes = lru ? lruStateBytes(perCpuLru(spec), lruCpus) : 0;
+  const block = heap.alloc(POOL_BYTES + 8 + buckets * 4 + lruBytes, 64);
   if (!block) return ENOMEM;
   const i32 = heap.view.i32;
   const size = entrySize(spec, cpus);
-  poolInit(i32, block, size, spec.maxEntries);
+  const nodes = lru ? lruNodes(perCpuLru(spec), spec.maxEntries, lruCpus) : spec.maxEntries;
+  poolInit(i32, block, size, nodes);
   const w = handle >>> 2;
   i32[w + BUCKETS] = block + POOL_BYTES + 8;
   i32[w + MASK] = buckets - 1;
   i32[w + ENTRY_SIZE] = size;
   i32[w + POOL] = block;
-  i32[w + LRU_HEAD] = 0;
-  i32[w + LRU_TAIL] = 0;
+  if (lru) {
+    const state = block + POOL_BYTES + 8 + buckets * 4;
+    initLru(i32, state, perCpuLru(spec), lruCpus, nodes);
+    i32[w + LRU_STATE_WORD] = state;
+  }
   return 0;
 }
 
@@ -61,6 +77,8 @@ export class HashMap extends BaseMap {
   readonly mask: number;
   readonly pool: number;
   readonly lru: boolean;
+  /** LRU maps: their kernel-style LRU (lru.ts). */
+  private readonly kernelLru?: Lru;
   private readonly valueOff: number;
   private readonly userOnly: boolean;
   private readonly ofMaps: boolean;
@@ -78,6 +96,12 @@ export class HashMap extends BaseMap {
     this.userOnly = this.ofMaps || this.spec.type === MAP_TYPE.DEVMAP_HASH;
     const template = this.ofMaps ? this.word(HASH_DESC.INNER_TEMPLATE) : 0;
     if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
+    if (this.lru) {
+      this.kernelLru = new Lru(this.v, this.word(LRU_STATE_WORD), {
+        carve: () => poolAlloc(this.heap, this.pool, E_LNEXT),
+        unhash: (e) => this.unhash(e),
+      });
+    }
   }
 
   /** The entry holding the key at keyAddr, or 0. Lock-free. */
@@ -97,7 +121,8 @@ export class HashMap extends BaseMap {
     v.ensure(keyAddr, this.keySize);
     const e = this.find(keyAddr, hashKey(v, keyAddr, this.keySize));
     if (!e) return 0;
-    if (this.lru) this.touch(e);
+    // The kernel's bpf_lru_node_set_ref: a plain store, no lock; rotation reads it later.
+    if (this.lru && v.u8[e + E_REF] === 0) v.u8[e + E_REF] = 1;
     if (this.ofMaps) return v.u32[(e + this.valueOff) >>> 2]!;
     if (this.cpus === 1) return e + this.valueOff;
     return cpu >= 0 && cpu < this.cpus ? e + this.valueOff + cpu * this.valueStride : 0;
@@ -118,40 +143,8 @@ export class HashMap extends BaseMap {
     return ptr ? this.v.u32[ptr >>> 2]! : -1;
   }
 
-  /** LRU: makes `e` the most recently used, unless another thread holds the lock. */
-  private touch(e: number): void {
-    const i32 = this.v.i32;
-    if ((i32[this.w + LRU_HEAD]! >>> 0) === e) return;
-    if (!tryLock(i32, this.w + D.LOCK)) return;
-    if (i32[(e + E_PREV) >>> 2] !== DEAD) {
-      this.lruUnlink(e);
-      this.lruPush(e);
-    }
-    unlock(i32, this.w + D.LOCK);
-  }
-
-  private lruUnlink(e: number): void {
-    const i32 = this.v.i32;
-    const prev = i32[(e + E_PREV) >>> 2]! >>> 0;
-    const next = i32[(e + E_LNEXT) >>> 2]! >>> 0;
-    if (prev) i32[(prev + E_LNEXT) >>> 2] = next;
-    else i32[this.w + LRU_HEAD] = next;
-    if (next) i32[(next + E_PREV) >>> 2] = prev;
-    else i32[this.w + LRU_TAIL] = prev;
-  }
-
-  private lruPush(e: number): void {
-    const i32 = this.v.i32;
-    const head = i32[this.w + LRU_HEAD]! >>> 0;
-    i32[(e + E_PREV) >>> 2] = 0;
-    i32[(e + E_LNEXT) >>> 2] = head;
-    if (head) i32[(head + E_PREV) >>> 2] = e;
-    else i32[this.w + LRU_TAIL] = e;
-    i32[this.w + LRU_HEAD] = e;
-  }
-
-  /** Removes `e` from its bucket chain (lock held). */
-  private chainUnlink(e: number): void {
+  /** Removes `e` from its bucket chain (lock held); false if it is not in it. */
+  private chainUnlink(e: number): boolean {
     const i32 = this.v.i32;
     const hash = i32[(e + E_HASH) >>> 2]! >>> 0;
     let slot = (this.buckets >>> 2) + (hash & this.mask);
@@ -160,7 +153,27 @@ export class HashMap extends BaseMap {
       slot = (cur + E_NEXT) >>> 2;
       cur = i32[slot]! >>> 0;
     }
-    if (cur) Atomics.store(i32, slot, i32[(e + E_NEXT) >>> 2]!);
+    if (!cur) return false;
+    Atomics.store(i32, slot, i32[(e + E_NEXT) >>> 2]!);
+    return true;
+  }
+
+  /** LRU eviction (kernel: htab_lru_map_delete_node): the entry leaves the table; its node stays with the LRU. */
+  private unhash(e: number): boolean {
+    if (!this.chainUnlink(e)) return false;
+    const i32 = this.v.i32;
+    i32[(e + E_HASH) >>> 2] = ~i32[(e + E_HASH) >>> 2]!;
+    Atomics.sub(i32, this.w + D.COUNT, 1);
+    return true;
+  }
+
+  /** Links a complete entry into its bucket chain (lock held): an atomic store publishes it. */
+  private chainPublish(e: number, hash: number): void {
+    const i32 = this.v.i32;
+    const bucket = (this.buckets >>> 2) + (hash & this.mask);
+    i32[(e + E_NEXT) >>> 2] = i32[bucket]!;
+    Atomics.store(i32, bucket, e);
+    Atomics.add(i32, this.w + D.COUNT, 1);
   }
 
   update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
@@ -187,41 +200,79 @@ export class HashMap extends BaseMap {
   }
 
   private updateLocked(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
+    if (this.kernelLru) return this.cpus === 1 ? this.lruUpdate(keyAddr, valueAddr, f, cpu, hash) : this.lruPercpuUpdate(keyAddr, valueAddr, f, cpu, hash);
     let e = this.find(keyAddr, hash);
     if (e) {
       if (f === BPF_NOEXIST) return EEXIST;
       this.writeValue(e, valueAddr, cpu, false);
-      if (this.lru) {
-        this.lruUnlink(e);
-        this.lruPush(e);
-      }
       return 0;
     }
     if (f === BPF_EXIST) return ENOENT;
-    const i32 = this.v.i32;
-    if (Atomics.load(i32, this.w + D.COUNT) >= this.maxEntries) {
-      if (!this.lru) return E2BIG;
-      // Full LRU: the least recently used entry makes room (insert never fails).
-      e = i32[this.w + LRU_TAIL]! >>> 0;
-      this.chainUnlink(e);
-      this.lruUnlink(e);
-      Atomics.sub(i32, this.w + D.COUNT, 1);
-    } else {
-      e = poolAlloc(this.heap, this.pool, E_LNEXT);
-      if (!e) return ENOMEM;
-    }
+    if (Atomics.load(this.v.i32, this.w + D.COUNT) >= this.maxEntries) return E2BIG;
+    e = poolAlloc(this.heap, this.pool, E_LNEXT);
+    if (!e) return ENOMEM;
     const v = this.v;
     v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
     v.i32[(e + E_HASH) >>> 2] = hash;
     this.writeValue(e, valueAddr, cpu, true);
     v.i32[(e + E_PREV) >>> 2] = 0;
     v.i32[(e + E_LNEXT) >>> 2] = 0;
-    const bucket = (this.buckets >>> 2) + (hash & this.mask);
-    v.i32[(e + E_NEXT) >>> 2] = v.i32[bucket]!;
-    Atomics.store(v.i32, bucket, e);
-    if (this.lru) this.lruPush(e);
-    Atomics.add(v.i32, this.w + D.COUNT, 1);
+    this.chainPublish(e, hash);
     return 0;
+  }
+
+  /** The LRU's CPU for an update from `cpu` (the control plane runs as CPU 0). */
+  private lruCpu(cpu: number): number {
+    return cpu >= 0 && cpu < this.kernelLru!.cpus ? cpu : 0;
+  }
+
+  /** LRU_HASH (kernel: htab_lru_map_update_elem): a new node always, the old entry freed. */
+  private lruUpdate(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
+    const lru = this.kernelLru!;
+    const e = lru.popFree(this.lruCpu(cpu), hash);
+    if (!e) return ENOMEM;
+    const v = this.v;
+    v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
+    this.writeValue(e, valueAddr, cpu, true);
+    const old = this.find(keyAddr, hash);
+    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : (f === BPF_EXIST ? ENOENT : 0);
+    if (refused) {
+      lru.pushFree(e);
+      return refused;
+    }
+    v.i32[(e + E_HASH) >>> 2] = hash;
+    this.chainPublish(e, hash);
+    if (old) {
+      v.u8[e + E_REF] = 1;
+      this.unhash(old);
+      lru.pushFree(old);
+    }
+    return 0;
+  }
+
+  /** LRU_PERCPU_HASH (kernel: __htab_lru_percpu_map_update_elem): in place when present. */
+  private lruPercpuUpdate(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
+    const lru = this.kernelLru!;
+    let e = 0;
+    if (f !== BPF_EXIST) {
+      e = lru.popFree(this.lruCpu(cpu), hash);
+      if (!e) return ENOMEM;
+    }
+    const old = this.find(keyAddr, hash);
+    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : (f === BPF_EXIST ? ENOENT : 0);
+    if (!refused && old) {
+      this.v.u8[old + E_REF] = 1;
+      this.writeValue(old, valueAddr, cpu, false);
+    } else if (!refused) {
+      const v = this.v;
+      v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
+      v.i32[(e + E_HASH) >>> 2] = hash;
+      this.writeValue(e, valueAddr, cpu, true);
+      this.chainPublish(e, hash);
+      e = 0;
+    }
+    if (e) lru.pushFree(e);
+    return refused;
   }
 
   /** Copies the value in: every CPU's from the control plane, else one CPU's (others zeroed when new). */
@@ -248,9 +299,13 @@ export class HashMap extends BaseMap {
     try {
       const e = this.find(keyAddr, hash);
       if (!e) return ENOENT;
+      if (this.kernelLru) {
+        this.unhash(e);
+        this.kernelLru.pushFree(e);
+        return 0;
+      }
       const i32 = this.v.i32;
       this.chainUnlink(e);
-      if (this.lru) this.lruUnlink(e);
       i32[(e + E_PREV) >>> 2] = DEAD;
       i32[(e + E_HASH) >>> 2] = ~hash;
       poolFree(i32, this.pool, e, E_LNEXT);
@@ -286,13 +341,16 @@ export class HashMap extends BaseMap {
     return 0;
   }
 
-  /** Keys from most to least recently used (LRU maps), for tests and introspection. */
-  lruOrder(): Uint8Array[] {
-    const out: Uint8Array[] = [];
+  /**
+   * LRU maps: the keys on each list (kernel list names: active, inactive, per-CPU pending;
+   * per CPU for BPF_F_NO_COMMON_LRU), head first, for tests and introspection.
+   */
+  lruListKeys(): Record<string, Uint8Array[]> {
     const v = this.v;
     v.fresh();
-    for (let e = v.i32[this.w + LRU_HEAD]! >>> 0; e; e = v.i32[(e + E_LNEXT) >>> 2]! >>> 0) {
-      out.push(v.u8.slice(e + E_KEY, e + E_KEY + this.keySize));
+    const out: Record<string, Uint8Array[]> = {};
+    for (const [name, nodes] of Object.entries(this.kernelLru?.snapshot() ?? {})) {
+      out[name] = nodes.map((e) => v.u8.slice(e + E_KEY, e + E_KEY + this.keySize));
     }
     return out;
   }

@@ -1,8 +1,8 @@
 // The Linux kernel as the oracle: the same sequence of updates, deletes and lookups runs
 // on a kernel map (through bpftool, as root) and on ours, and every step must give the
 // same result (errno name or value), and the final dumps the same keys — in the same order
-// for LPM tries, whose get_next_key order is part of their semantics. LRU maps are not
-// compared here: the kernel's LRU is approximate (per-CPU lists), ours is exact.
+// for LPM tries, whose get_next_key order is part of their semantics. LRU maps are
+// compared under pressure, from a program, in lru-pressure.test.ts.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

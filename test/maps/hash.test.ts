@@ -1,7 +1,9 @@
 // The hash family: HASH, PERCPU_HASH, LRU_HASH, LRU_PERCPU_HASH and HASH_OF_MAPS with
 // ARRAY_OF_MAPS. Expectations follow the kernel's rules (kernel/bpf/hashtab.c), worked
-// out by hand: flags against presence, E2BIG when full, LRU eviction of the least
-// recently used entry, per-CPU values, and map-in-map through handles.
+// out by hand: flags against presence, E2BIG when full, LRU eviction as the kernel's LRU
+// does it (kernel/bpf/bpf_lru_list.c: batches, reference bits, rotation and shrink; the
+// kernel tests in test/kernel/lru-pressure.test.ts check these rules at scale), per-CPU
+// values, and map-in-map through handles.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -83,41 +85,74 @@ test('percpu hash: a program writes its CPU; new entries start zero elsewhere; u
   assert.is(hex(p.lookupBytes(u32(6))), '0900000000000000'.repeat(2));
 });
 
-test('lru hash: full inserts evict the least recently used; lookups and updates refresh', () => {
-  const f = fixture([{ name: 'lru', type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 3 }]);
+/** An LRU map's lists as numbers (HashMap.lruListKeys), empty lists left out. */
+function lists(m: HashMap): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(m.lruListKeys()).filter(([, keys]) => keys.length).map(([name, keys]) => [name, keys.map((k) => readU32(k))]));
+}
+
+test('lru hash: batches of target_free, flush to inactive, ref bits, shrink from the tail', () => {
+  // One CPU, 4 entries: target_free = clamp(4 / 1 / 2, 1, 128) = 2.
+  const f = fixture([{ name: 'lru', type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 4 }], 1);
   const lru = f.map('lru') as HashMap;
-  const order = (): number[] => lru.lruOrder().map((k) => readU32(k));
-  for (const n of [1, 2, 3]) lru.updateBytes(u32(n), u32(n * 10));
-  assert.equal(order(), [3, 2, 1]);
-  // A program's lookup of 1 makes it the most recent; 2 is now the oldest.
-  assert.ok(lru.lookup(f.put(u32(1)), 0));
-  assert.equal(order(), [1, 3, 2]);
-  // A control-plane lookup does not count as use.
-  assert.ok(lru.lookupBytes(u32(2)));
-  assert.equal(order(), [1, 3, 2]);
-  lru.updateBytes(u32(4), u32(40)); // evicts 2
-  assert.is(lru.lookupBytes(u32(2)), undefined);
-  assert.equal(order(), [4, 1, 3]);
-  lru.updateBytes(u32(3), u32(33)); // updating refreshes 3
-  lru.updateBytes(u32(5), u32(50)); // evicts 1
-  assert.equal(order(), [5, 3, 4]);
-  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [3, 4, 5]);
-  assert.is(lru.count(), 3);
-  assert.is(errnoOf(() => lru.updateBytes(u32(6), u32(60), BPF_EXIST)), 'ENOENT');
-  assert.is(errnoOf(() => lru.updateBytes(u32(5), u32(60), BPF_NOEXIST)), 'EEXIST');
-  lru.deleteBytes(u32(3));
-  assert.equal(order(), [5, 4]);
-  lru.updateBytes(u32(7), u32(70)); // room again: nothing evicted
-  assert.equal(order(), [7, 5, 4]);
-  assert.is(hex(lru.lookupBytes(u32(4))), '28000000');
+  const put = (n: number): number => lru.update(f.put(u32(n)), f.put(u32(n * 10)), BPF_ANY, 0);
+  for (const n of [1, 2]) assert.is(put(n), 0);
+  assert.equal(lists(lru), { 'cpu0.pending': [2, 1] }, 'new entries wait on the CPU\'s pending list');
+  assert.is(put(3), 0); // refill: 1 and 2 flushed to inactive (tail first), two fresh nodes
+  assert.equal(lists(lru), { inactive: [2, 1], 'cpu0.pending': [3] });
+  assert.ok(lru.lookup(f.put(u32(1)), 0), 'a program lookup sets 1\'s reference bit');
+  assert.ok(lru.lookupBytes(u32(2)), 'a control-plane lookup does not');
+  assert.is(put(4), 0);
+  assert.equal(lists(lru), { inactive: [2, 1], 'cpu0.pending': [4, 3] }, 'lookups move nothing');
+  // Refill with no free node: flush 3, 4; rotation moves referenced 1 to active; the
+  // shrink evicts target_free = 2 unreferenced entries from the inactive tail: 2 and 3.
+  assert.is(put(5), 0);
+  assert.equal(lists(lru), { active: [1], inactive: [4], 'cpu0.pending': [5] });
+  assert.is(lru.lookupBytes(u32(3)), undefined);
+  assert.is(put(6), 0); // the second freed node: no eviction
+  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 4, 5, 6]);
+  assert.is(lru.count(), 4);
+  // Delete puts the node on the global free list; the next refill takes it, and shrinks
+  // one more from the inactive tail (5; 6 came later).
+  lru.deleteBytes(u32(4));
+  assert.is(put(7), 0);
+  assert.equal(lists(lru), { active: [1], inactive: [6], 'cpu0.pending': [7] });
+  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 6, 7]);
+  // Updating an existing key takes a new node (referenced) and frees the old one.
+  assert.is(put(6), 0);
+  assert.equal(lists(lru), { active: [1], 'cpu0.pending': [6, 7] });
+  assert.is(hex(lru.lookupBytes(u32(6))), '3c000000');
+  // A refused update still took a node first: that refill flushed 7 to inactive and 6
+  // (referenced) to active, rotated both unreferenced to inactive, and shrank 7.
+  assert.is(errnoOf(() => lru.updateBytes(u32(9), u32(90), BPF_EXIST)), 'ENOENT');
+  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 6]);
+  assert.is(errnoOf(() => lru.updateBytes(u32(6), u32(70), BPF_NOEXIST)), 'EEXIST');
+  assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 6]);
 });
 
-test('lru percpu hash: eviction works per entry, values per CPU', () => {
+test('lru hash, BPF_F_NO_COMMON_LRU: one LRU per CPU, rotated on every insert, shrunk by 4', () => {
+  // Two CPUs, 4 entries: 2 nodes per CPU.
+  const f = fixture([{ name: 'lru', type: MAP_TYPE.LRU_HASH, keySize: 4, valueSize: 4, maxEntries: 4, flags: 2 }], 2);
+  const lru = f.map('lru') as HashMap;
+  const put = (n: number, cpu: number): number => lru.update(f.put(u32(n)), f.put(u32(n)), BPF_ANY, cpu);
+  assert.is(put(1, 0), 0);
+  assert.is(put(2, 0), 0);
+  assert.equal(lists(lru), { 'cpu0.inactive': [2, 1] });
+  assert.is(put(3, 0), 0); // CPU 0 has no free node: its inactive list is shrunk whole
+  assert.equal(lists(lru), { 'cpu0.inactive': [3] });
+  assert.is(put(4, 1), 0);
+  assert.ok(lru.lookup(f.put(u32(3)), 1), 'the reference bit, from any CPU');
+  assert.is(put(5, 0), 0); // rotation moves 3 to active; a free node remains
+  assert.equal(lists(lru), { 'cpu0.active': [3], 'cpu0.inactive': [5], 'cpu1.inactive': [4] });
+});
+
+test('lru percpu hash: common LRU across CPUs, values per CPU', () => {
+  // 2 entries over 2 CPUs: target_free = 1.
   const f = fixture([{ name: 'l', type: MAP_TYPE.LRU_PERCPU_HASH, keySize: 4, valueSize: 8, maxEntries: 2 }], 2);
   const l = f.map('l') as HashMap;
   const v = f.put(u32(1));
   for (const n of [1, 2, 3]) assert.is(l.update(f.put(u32(n)), v, BPF_ANY, n % 2), 0);
-  assert.equal(l.lruOrder().map((k) => readU32(k)), [3, 2]);
+  // 3 on CPU 1 found its local list empty: 1 was flushed and shrunk; CPU 0's 2 untouched.
+  assert.equal(lists(l), { 'cpu0.pending': [2], 'cpu1.pending': [3] });
   assert.is(hex(l.lookupBytes(u32(3))), '0000000000000000' + '0100000000000000');
 });
 

@@ -82,7 +82,7 @@ test('two threads inserting and deleting in one hash map concurrently lose nothi
   for (const k of [1e6 + 1, 2e6 + 7999]) assert.is(readU32(h.lookupBytes(u32(k))!), Math.floor(k / 1e6));
 });
 
-test('two threads filling one LRU map concurrently keep it consistent and full', async () => {
+test('two threads filling one LRU map concurrently keep it consistent and nearly full', async () => {
   const f = fixture(specs);
   const flag = f.room(4);
   const done = Promise.all([run(f, 'lru', 1, 20_000, flag), run(f, 'lru', 2, 20_000, flag)]);
@@ -90,8 +90,10 @@ test('two threads filling one LRU map concurrently keep it consistent and full',
   start(f, flag);
   await done;
   const lru = f.map('lru');
-  assert.is(lru.count(), 100);
-  assert.is([...lru.keys()].length, 100);
+  // The kernel's LRU evicts in batches: each CPU's local free list may hold up to
+  // target_free = clamp(100 / 4 CPUs / 2, 1, 128) = 12 nodes no entry uses yet.
+  assert.ok(lru.count() <= 100 && lru.count() >= 100 - 2 * 12, `count ${lru.count()}`);
+  assert.is([...lru.keys()].length, lru.count());
   for (const k of lru.keys()) assert.ok(lru.lookupBytes(k));
 });
 

@@ -1,7 +1,7 @@
 // The compiled module's own hash-map code (compiler/codegen-maps.ts: lookups, updates,
-// LRU order and eviction, EEXIST / ENOENT / E2BIG) against the runtime's maps, which the
+// LRU lists and eviction, EEXIST / ENOENT / E2BIG) against the runtime's maps, which the
 // interpreter uses: a seeded random sequence of updates and lookups from a program, with
-// results, map contents and LRU order compared after every packet.
+// results, map contents and LRU lists compared after every packet.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -38,7 +38,7 @@ function state(m: BpfMachine): string {
     results: dump('results'),
     lru: dump('lru'),
     hash: dump('hash'),
-    order: lru.lruOrder().map(hex),
+    lists: Object.fromEntries(Object.entries(lru.lruListKeys()).map(([name, keys]) => [name, keys.map(hex)])),
   });
 }
 

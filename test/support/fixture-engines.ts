@@ -10,6 +10,7 @@ import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import type { Missing } from './needs.js';
+import { pinMainThread } from './cpus.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
 
 export interface EngineRun {
@@ -22,6 +23,8 @@ export interface FixtureEngine {
   readonly name: 'wasm' | 'interp' | 'kernel';
   set(map: string, key: Uint8Array, value: Uint8Array): void;
   get(map: string, key: Uint8Array): Uint8Array | undefined;
+  /** Every entry as hex key=value (per-CPU values concatenated, CPU 0 first), sorted. */
+  dump(map: string): string[];
   /** Runs `program` on `packet`; the result's packet is a copy. */
   run(program: string, packet: Uint8Array): EngineRun;
   close(): void;
@@ -29,13 +32,15 @@ export interface FixtureEngine {
   readonly missing?: Missing;
 }
 
-function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine {
-  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+function machineEngine(object: string, engine: 'wasm' | 'interp', maxCpus?: number): FixtureEngine {
+  const compiled = compileObject(loadObject(new Uint8Array(readFileSync(object)), object), maxCpus ? { maxCpus } : {});
+  const machine = BpfMachine.create(loadWasm(compiled.wasm, object));
   const worker = machine.worker(0, { engine });
   return {
     name: engine,
     set: (map, key, value) => machine.maps.byNameOrThrow(map).updateBytes(key, value),
     get: (map, key) => machine.maps.byNameOrThrow(map).lookupBytes(key)?.slice(),
+    dump: (map) => [...machine.maps.byNameOrThrow(map).entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort(),
     run: (program, packet) => {
       const r = worker.runXdp(program, packet);
       return { actionName: r.actionName, packet: r.packet.slice(), ...(r.fault ? { fault: r.fault } : {}) };
@@ -45,16 +50,23 @@ function machineEngine(object: string, engine: 'wasm' | 'interp'): FixtureEngine
 }
 
 function kernelEngine(object: string): FixtureEngine {
+  // The kernel's per-CPU state (LRU lists) follows the calling CPU: keep it one, CPU 0,
+  // the CPU the userspace engines run as (worker 0).
+  const unpin = pinMainThread(0);
   const kernel = KernelObject.load(object);
   return {
     name: 'kernel',
     set: (map, key, value) => kernel.update(map, key, value),
     get: (map, key) => kernel.lookup(map, key)?.[0],
+    dump: (map) => kernel.dump(map).map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`).sort(),
     run: (program, packet) => {
       const r = kernel.testRun(program, packet);
       return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
     },
-    close: () => kernel.close(),
+    close: () => {
+      kernel.close();
+      unpin();
+    },
   };
 }
 
@@ -63,19 +75,23 @@ function absentKernel(missing: Missing): FixtureEngine {
   const absent = (): never => {
     throw new Error('the kernel engine is not available here; tests check `missing` first');
   };
-  return { name: 'kernel', missing, set: absent, get: absent, run: absent, close: () => {} };
+  return { name: 'kernel', missing, set: absent, get: absent, dump: absent, run: absent, close: () => {} };
 }
 
 /**
  * wasm, the interpreter and (unless `kernel: false`) the kernel. Without the kernel its entry carries `missing`,
- * and each test on it calls skip(), so CI (REQUIRE_KERNEL=1) fails instead.
+ * and each test on it calls skip(), so CI (REQUIRE_KERNEL=1) fails instead. The kernel runs
+ * pinned to CPU 0 (until close()); `maxCpus` lays the userspace engines' maps out for that
+ * many CPUs (cpus.ts possibleCpus() for per-CPU behaviour as the kernel's).
  */
-export function fixtureEngines(object: string, { kernel = true } = {}): FixtureEngine[] {
-  const userspace = [machineEngine(object, 'wasm'), machineEngine(object, 'interp')];
+export function fixtureEngines(object: string, { kernel = true, maxCpus }: { kernel?: boolean; maxCpus?: number } = {}): FixtureEngine[] {
+  const userspace = [machineEngine(object, 'wasm', maxCpus), machineEngine(object, 'interp', maxCpus)];
   if (!kernel) return userspace;
   const missing = kernelMissing();
   return [...userspace, missing ? absentKernel(missing) : kernelEngine(object)];
 }
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export const u32le = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n >>> 0]).buffer);
 export const s32le = (n: number): Uint8Array => new Uint8Array(new Int32Array([n]).buffer);

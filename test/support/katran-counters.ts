@@ -2,16 +2,8 @@
 // control plane reports them, so that a run in userspace (one worker) and a run in the
 // kernel (whichever CPU ran it) can be checked against each other.
 
-import { readFileSync } from 'node:fs';
-
 /** The kernel's possible CPUs (per-CPU map values come one per possible CPU). */
-export function possibleCpus(): number {
-  const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
-  return text.split(',').reduce((n, part) => {
-    const [a, b] = part.split('-').map(Number);
-    return n + (b === undefined ? 1 : b! - a! + 1);
-  }, 0);
-}
+export { possibleCpus } from './cpus.js';
 
 /** stats[514] (NEW_CONN_RATE) holds a ktime window start: clock-dependent, so left out. */
 const CLOCK_DEPENDENT: Record<string, string> = { stats: '02020000' };

@@ -1,6 +1,8 @@
 // One compiled object run two ways in userspace — compiled wasm and the reference
-// interpreter, each on its own machine (maps) — with a fixed clock, as the tests that
-// compare katran-layout objects with the kernel set them up.
+// interpreter, each on its own machine (maps) — on the kernel's clock: bpf_ktime_get_ns
+// reads CLOCK_MONOTONIC, and so does process.hrtime.bigint() (libuv's uv_hrtime), so
+// that time-dependent state (katran's UDP LRU atime, its new-connection rate window) is
+// the same on both sides of a comparison with the kernel.
 
 import { readFileSync } from 'node:fs';
 import { loadObject } from '../../compiler/object.js';
@@ -16,14 +18,17 @@ export interface EngineTwin {
   worker: ReturnType<BpfMachine['worker']>;
 }
 
-/** Compiles `object` (an eBPF ELF file) once. */
-export function compileObjectFile(object: string, label: string): LoadedModule {
-  return loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, label);
+/** Compiles `object` (an eBPF ELF file) once; `maxCpus` as --max-cpus (default: the compiler's). */
+export function compileObjectFile(object: string, label: string, maxCpus?: number): LoadedModule {
+  return loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object), maxCpus ? { maxCpus } : {}).wasm, label);
 }
 
-/** A machine and worker 0 per engine over `loaded`, with the clock at one second. */
+/** CLOCK_MONOTONIC in nanoseconds: the kernel's bpf_ktime_get_ns. */
+export const monotonicClock = (): bigint => process.hrtime.bigint();
+
+/** A machine and worker 0 per engine over `loaded`, on the kernel's clock (monotonicClock). */
 export function engineTwins(loaded: LoadedModule): Record<(typeof ENGINES)[number], EngineTwin> {
-  const clock = (): bigint => 1_000_000_000n;
+  const clock = monotonicClock;
   const twin = (engine: (typeof ENGINES)[number]): EngineTwin => {
     const machine = BpfMachine.create(loaded);
     return { engine, machine, worker: machine.worker(0, { engine, clock }) };

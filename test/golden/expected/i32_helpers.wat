@@ -202,7 +202,7 @@
             (i32.add
              (i32.add
               (local.get $4)
-              (i32.const 16)
+              (i32.const 24)
              )
              (local.get $0)
             )
@@ -238,7 +238,7 @@
             (i32.add
              (i32.add
               (local.get $4)
-              (i32.const 16)
+              (i32.const 24)
              )
              (local.get $0)
             )
@@ -272,8 +272,6 @@
  (func $map_lookup_elem$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
   (local $3 i32)
-  (local $4 i32)
-  (local $5 i32)
   (if
    (i32.ne
     (i32.atomic.load offset=4
@@ -397,14 +395,14 @@
      (call $map_find$wasm
       (local.get $0)
       (local.get $1)
-      (local.tee $4
+      (local.tee $3
        (i32.load offset=12
         (local.get $0)
        )
       )
       (call $map_hash$wasm
        (local.get $1)
-       (local.get $4)
+       (local.get $3)
       )
      )
     )
@@ -417,6 +415,11 @@
   )
   (if
    (i32.and
+    (i32.eqz
+     (i32.load8_u offset=16
+      (local.get $1)
+     )
+    )
     (i32.or
      (i32.eq
       (local.get $2)
@@ -427,112 +430,11 @@
       (i32.const 10)
      )
     )
-    (i32.ne
-     (i32.load offset=56
-      (local.get $0)
-     )
-     (local.get $1)
-    )
    )
    (then
-    (if
-     (i32.eqz
-      (i32.atomic.rmw.cmpxchg
-       (local.get $0)
-       (i32.const 0)
-       (i32.add
-        (global.get $cpu)
-        (i32.const 1)
-       )
-      )
-     )
-     (then
-      (if
-       (i32.ne
-        (i32.load offset=8
-         (local.get $1)
-        )
-        (i32.const -1)
-       )
-       (then
-        (local.set $3
-         (i32.load offset=12
-          (local.get $1)
-         )
-        )
-        (if
-         (local.tee $5
-          (i32.load offset=8
-           (local.get $1)
-          )
-         )
-         (then
-          (i32.store offset=12
-           (local.get $5)
-           (local.get $3)
-          )
-         )
-         (else
-          (i32.store offset=56
-           (local.get $0)
-           (local.get $3)
-          )
-         )
-        )
-        (if
-         (local.get $3)
-         (then
-          (i32.store offset=8
-           (local.get $3)
-           (local.get $5)
-          )
-         )
-         (else
-          (i32.store offset=60
-           (local.get $0)
-           (local.get $5)
-          )
-         )
-        )
-        (local.set $3
-         (i32.load offset=56
-          (local.get $0)
-         )
-        )
-        (i32.store offset=8
-         (local.get $1)
-         (i32.const 0)
-        )
-        (i32.store offset=12
-         (local.get $1)
-         (local.get $3)
-        )
-        (if
-         (local.get $3)
-         (then
-          (i32.store offset=8
-           (local.get $3)
-           (local.get $1)
-          )
-         )
-         (else
-          (i32.store offset=60
-           (local.get $0)
-           (local.get $1)
-          )
-         )
-        )
-        (i32.store offset=56
-         (local.get $0)
-         (local.get $1)
-        )
-       )
-      )
-      (i32.atomic.store
-       (local.get $0)
-       (i32.const 0)
-      )
-     )
+    (i32.store8 offset=16
+     (local.get $1)
+     (i32.const 1)
     )
    )
   )
@@ -563,12 +465,12 @@
         (i32.add
          (i32.and
           (i32.add
-           (local.get $4)
+           (local.get $3)
            (i32.const 7)
           )
           (i32.const -8)
          )
-         (i32.const 16)
+         (i32.const 24)
         )
        )
        (i32.mul
@@ -602,12 +504,12 @@
      (i32.add
       (i32.and
        (i32.add
-        (local.get $4)
+        (local.get $3)
         (i32.const 7)
        )
        (i32.const -8)
       )
-      (i32.const 16)
+      (i32.const 24)
      )
     )
    )
