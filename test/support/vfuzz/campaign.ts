@@ -95,8 +95,14 @@ function judge(m: Mutant, file: string, tally: Tally, opts: CampaignOptions): vo
   tally.slowest.sort((a, b) => b.ourMs + b.kernelMs - a.ourMs - a.kernelMs).splice(5);
   const k = tally.byKind.get(m.kind)!;
   k.mutants++;
-  if (kernel.accepted) tally.kernelAccepted++, k.kernelAccepted++;
-  if (ours.accepted) tally.oursAccepted++, k.oursAccepted++;
+  if (kernel.accepted) {
+    tally.kernelAccepted++;
+    k.kernelAccepted++;
+  }
+  if (ours.accepted) {
+    tally.oursAccepted++;
+    k.oursAccepted++;
+  }
   if (kernel.accepted && ours.accepted) tally.bothAccepted++;
   if (!kernel.accepted && ours.accepted) tally.unsafe.push({ mutant: describe(m), kernel: kernel.reason });
   if (kernel.accepted && !ours.accepted && tally.incomplete.filter((f) => f.mutant.includes(` ${m.kind}: `)).length < samples) {
