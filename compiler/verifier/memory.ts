@@ -3,13 +3,14 @@
 // check_map_access, xdp_is_valid_access) for a privileged (CAP_BPF + CAP_PERFMON) loader:
 // pointers may be stored to memory and uninitialised stack may be read.
 
-import type { Insn } from '../../core/isa.js';
+import { CLASS, insnClass, type Insn } from '../../core/isa.js';
 import { MAP_FLAG } from '../../core/map-types.js';
 import type { MapSpec } from '../../core/model.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, pointer, scalarReg, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, isPacket, isPointer, pointer, scalarReg, type Reg } from './reg.js';
 import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
+import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
 import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
 
 export const STACK_SIZE = SLOTS * 8;
@@ -46,6 +47,7 @@ export interface MemOp {
 /** Check one load or store; returns what a load puts in its destination. */
 export function memAccess(env: Env, st: State, op: MemOp): Reg {
   const { insn, regno, reg, off, size, access } = op;
+  alignment(op);
   switch (reg.type) {
     case T.STACK:
       return stackAccess(env, st, op);
@@ -80,6 +82,26 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
       return loadedScalar(size);
   }
   return reject(insn, `R${regno} invalid mem access '${TYPE_NAME[reg.type]}'`);
+}
+
+/** check_ptr_alignment's names for the pointer types it reports. */
+const ALIGN_DESC: Partial<Record<T, string>> = { [T.STACK]: 'stack ', [T.MAP_VALUE]: 'value ', [T.CTX]: 'context ' };
+
+/**
+ * check_ptr_alignment for an instruction's own access (helpers' memory arguments are not
+ * checked): x86-64 allows unaligned access, except through the stack — the spill tracking
+ * needs aligned slots — and for atomics, which must be aligned everywhere.
+ */
+function alignment(op: MemOp): void {
+  const { insn, reg, off, size } = op;
+  const cls = insnClass(insn.opcode);
+  if (size === 1 || (cls !== CLASS.LDX && cls !== CLASS.ST && cls !== CLASS.STX)) return;
+  if (reg.type !== T.STACK && !op.atomic) return;
+  if (isPacket(reg)) return; // atomics on packets are refused by type first
+  const at = tnumAdd(reg.s.t, tnumConst(BigInt(reg.off + off)));
+  if (((at.value | at.mask) & BigInt(size - 1)) === 0n) return;
+  const varOff = tnumIsConst(reg.s.t) ? `${BigInt.asIntN(64, reg.s.t.value)}` : `(0x${reg.s.t.value.toString(16)}; 0x${reg.s.t.mask.toString(16)})`;
+  reject(insn, `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varOff}+${reg.off}+${off} size ${size}`);
 }
 
 const readOnly = (map: MapSpec): boolean => map.section === '.rodata' || (map.flags & MAP_FLAG.RDONLY_PROG) !== 0;
@@ -147,6 +169,8 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
   env.noteStack(frame.fn, -lo);
   if (op.access === 'write') {
     const v = op.value;
+    // A pointer spilled with fewer than 8 bytes could not be restored whole (check_stack_write_fixed_off).
+    if (fixed && v !== undefined && isPointer(v) && op.size !== 8) reject(op.insn, 'invalid size of register spill');
     const spillable = v !== undefined && !op.atomic && (v.type === T.SCALAR || (v.type !== T.NOT_INIT && op.size === 8));
     if (fixed && byteOf(lo) === 0 && spillable) {
       // Scalars spill at any width (the kernel keeps them for bpf_capable loaders), pointers at 8.
