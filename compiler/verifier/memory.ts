@@ -175,7 +175,10 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
     if (fixed && byteOf(lo) === 0 && spillable) {
       // Scalars spill at any width (the kernel keeps them for bpf_capable loaders), pointers at 8.
       const spill = op.size === 8 || v.s.umax < 1n << BigInt(op.size * 8) ? v : truncatedScalar(v, op.size);
-      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + 'm'.repeat(8 - op.size) };
+      // The slot's other bytes keep what they held (a narrow spill leaves zeroes zero), as
+      // the kernel's save_register_state does; bytes of a spill there become plain data.
+      const rest = frame.stack[slotOf(lo)]!.kinds.replaceAll('s', 'm').slice(op.size);
+      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
       markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
@@ -184,6 +187,9 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
     return NOT_INIT;
   }
   if (!fixed) return loadedScalar(op.size);
+  const spill = frame.stack[slotOf(lo)]!.spill;
+  // Part of a spilled pointer cannot be read back (check_stack_read_fixed_off).
+  if (spill && isPointer(spill) && op.size !== 8) reject(op.insn, 'invalid size of register fill');
   return readStack(frame.stack, lo, hi, op.size);
 }
 
@@ -207,7 +213,11 @@ function readStack(stack: Slot[], lo: number, hi: number, size: number): Reg {
   return allZero ? constReg(0n) : loadedScalar(size);
 }
 
-const spilledBytes = (slot: Slot): number => slot.kinds.indexOf('m') < 0 ? 8 : slot.kinds.indexOf('m');
+/** The spill's width: its bytes come first in the slot. */
+const spilledBytes = (slot: Slot): number => {
+  const n = slot.kinds.search(/[^s]/);
+  return n < 0 ? 8 : n;
+};
 
 /** What the low `size` bytes of a scalar hold. */
 function truncatedScalar(v: Reg, size: number): Reg {
@@ -215,11 +225,14 @@ function truncatedScalar(v: Reg, size: number): Reg {
   return loadedScalar(size);
 }
 
-/** Mark bytes [lo, hi) with `kind` ('m' or 'z'), breaking up spills they overlap. */
+/**
+ * Mark bytes [lo, hi) with `kind` ('m' or 'z'), breaking up spills they overlap: as the
+ * kernel scrubs a spill's slot, every byte of it written before becomes plain data.
+ */
 export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'): void {
   for (let s = slotOf(lo); s <= slotOf(hi - 1); s++) {
     const slot = stack[s]!;
-    const kinds = slot.spill ? slot.kinds.replaceAll('s', isKnownZero(slot.spill) ? 'z' : 'm') : slot.kinds;
+    const kinds = slot.spill ? slot.kinds.replace(/[^i]/g, 'm') : slot.kinds;
     let next = '';
     for (let b = 0; b < 8; b++) {
       const at = s * 8 + b - STACK_SIZE;
