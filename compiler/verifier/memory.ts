@@ -175,9 +175,11 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
     if (fixed && byteOf(lo) === 0 && spillable) {
       // Scalars spill at any width (the kernel keeps them for bpf_capable loaders), pointers at 8.
       const spill = op.size === 8 || v.s.umax < 1n << BigInt(op.size * 8) ? v : truncatedScalar(v, op.size);
-      // The slot's other bytes keep what they held (a narrow spill leaves zeroes zero), as
-      // the kernel's save_register_state does; bytes of a spill there become plain data.
-      const rest = frame.stack[slotOf(lo)]!.kinds.replaceAll('s', 'm').slice(op.size);
+      // Known zeroes among the slot's other bytes stay zero, as the kernel's
+      // save_register_state keeps them (a constant array key may live there); anything else
+      // becomes plain data, which is all a privileged reader can tell from it anyway, and
+      // fewer distinct slots keep pruning effective.
+      const rest = frame.stack[slotOf(lo)]!.kinds.slice(op.size).replace(/[^z]/g, 'm');
       frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;

@@ -21,6 +21,8 @@ const unavailable = kernelMissing();
 const COUNT = Number(process.env['VFUZZ_COUNT'] ?? 300);
 const SEED = Number(process.env['VFUZZ_SEED'] ?? 1);
 const WALK_BUDGET = Number(process.env['VFUZZ_WALK_BUDGET'] ?? 50_000);
+/** Mutants the kernel accepts and we refuse, printed per kind (VFUZZ_SAMPLES). */
+const SAMPLES = Number(process.env['VFUZZ_SAMPLES'] ?? 3);
 /**
  * Seeds whose own walk processes more instructions than this are left out: each of their
  * accepted mutants would cost seconds (xdp_lb, ~11 s today). Counted on the walk, not the
@@ -49,7 +51,7 @@ test('seeds: every seed program is accepted by the kernel and by the memory-safe
 
 test(`mutants (${COUNT}, seed ${SEED}): never accepted by us when the kernel refuses them`, () => {
   if (unavailable) return void skip('kernel verdicts on mutants', unavailable);
-  const t = runCampaign(seeds, { count: COUNT, seed: SEED, walkBudget: WALK_BUDGET });
+  const t = runCampaign(seeds, { count: COUNT, seed: SEED, walkBudget: WALK_BUDGET, samplesPerKind: SAMPLES });
   const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${(100 * a / b).toFixed(1)}%`);
   report(`verifier fuzz: ${t.mutants} mutants, kernel accepted ${t.kernelAccepted}, kernel rejected ${t.mutants - t.kernelAccepted}, ours accepted ${t.oursAccepted}, unsafe accepts ${t.unsafe.length}, completeness ${t.bothAccepted}/${t.kernelAccepted} = ${pct(t.bothAccepted, t.kernelAccepted)}; set aside (our walk over ${WALK_BUDGET} insns) ${t.overBudget}`);
   report(`verifier fuzz time: ours ${(t.ourMs / 1000).toFixed(1)} s, kernel ${(t.kernelMs / 1000).toFixed(1)} s`);

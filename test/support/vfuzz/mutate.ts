@@ -57,7 +57,7 @@ function change(sites: Sites, kind: Kind, pos: number, rng: Rng): Change | undef
   switch (kind) {
     case 'drop-bounds-check':
     case 'break-null-check':
-      // The check never fails (a nop: ja +0) or always does (ja to its target).
+      // The check's jump is never taken (a nop: ja +0) or always (ja to its target).
       return { opcode: JA, dst: 0, src: 0, imm: 0, off: rng.chance(0.7) ? 0 : i.off };
     case 'widen-offset': {
       const off = i.off + rng.int(1, 64);
