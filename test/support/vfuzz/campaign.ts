@@ -27,6 +27,11 @@ export interface Tally {
   bothAccepted: number;
   /** Kernel refuses, we accept: must stay empty. */
   unsafe: Finding[];
+  /**
+   * The kernel refused with an internal error ("verifier bug: ...", EFAULT), not a verdict on
+   * the program: listed, not counted as unsafe accepts when we accept.
+   */
+  kernelBugs: Finding[];
   /** Our verifier threw something other than a verdict. */
   crashes: Finding[];
   /** Kernel accepts, we refuse: a sample of them (the first few per kind). */
@@ -57,7 +62,7 @@ export function runCampaign(seeds: readonly Seed[], opts: CampaignOptions): Tall
   const byKind = new Map(KINDS.map((k) => [k, programs.filter((p) => candidates(p.sites, k).length > 0)]));
   const kinds = KINDS.filter((k) => byKind.get(k)!.length > 0);
   const tally: Tally = {
-    mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0, bothAccepted: 0, unsafe: [], crashes: [], incomplete: [],
+    mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0, bothAccepted: 0, unsafe: [], kernelBugs: [], crashes: [], incomplete: [],
     byKind: new Map(kinds.map((k) => [k, { mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0 }])), ourMs: 0, kernelMs: 0, slowest: [],
   };
   const seen = new Set<string>();
@@ -104,7 +109,11 @@ function judge(m: Mutant, file: string, tally: Tally, opts: CampaignOptions): vo
     k.oursAccepted++;
   }
   if (kernel.accepted && ours.accepted) tally.bothAccepted++;
-  if (!kernel.accepted && ours.accepted) tally.unsafe.push({ mutant: describe(m), kernel: kernel.reason });
+  if (!kernel.accepted && ours.accepted) {
+    const finding = { mutant: describe(m), kernel: kernel.reason };
+    if (kernel.reason?.includes('verifier bug')) tally.kernelBugs.push(finding);
+    else tally.unsafe.push(finding);
+  }
   if (kernel.accepted && !ours.accepted && tally.incomplete.filter((f) => f.mutant.includes(` ${m.kind}: `)).length < samples) {
     tally.incomplete.push({ mutant: describe(m), ours: ours.reason });
   }
