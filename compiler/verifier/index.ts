@@ -35,6 +35,11 @@ export interface VerifyOptions {
    * struct xdp_md) and programs unsafe on purpose (runtime containment tests).
    */
   memorySafety?: boolean;
+  /**
+   * Memory-safety walk only: give up ("too large") after this many instructions instead of
+   * the kernel's 1M. For the verifier fuzzer, which cannot afford a runaway mutant's full walk.
+   */
+  maxProcessed?: number;
 }
 
 export interface VerifiedFunction {
@@ -88,7 +93,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
   const helperSpecs = helperTable(opts.extraHelpers);
   if (opts.memorySafety !== false) {
     const posOfPc = new Map(prog.insns.map((insn, pos) => [insn.pc, pos]));
-    const facts = explore({ insns: prog.insns, maps, section: prog.section, flow, posOfPc, helpers: helperSpecs });
+    const facts = explore({ insns: prog.insns, maps, section: prog.section, flow, posOfPc, helpers: helperSpecs, maxProcessed: opts.maxProcessed });
     return {
       functions: flow.functions.map((fn, i) => ({ name: fn.name, start: fn.start, end: fn.end, stackDepth: facts.stackDepth[i]! })),
       backEdges: flow.backEdges,

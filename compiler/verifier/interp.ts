@@ -78,10 +78,13 @@ export interface ExploreInput {
   flow: ProgramFlow;
   posOfPc: ReadonlyMap<number, number>;
   helpers: ReadonlyMap<number, HelperSpec>;
+  /** Instructions to process before giving up (the kernel's MAX_PROCESSED unless lower). */
+  maxProcessed?: number;
 }
 
 export function explore(input: ExploreInput): ExploreFacts {
   const { insns, flow, posOfPc } = input;
+  const maxProcessed = Math.min(input.maxProcessed ?? MAX_PROCESSED, MAX_PROCESSED);
   const stackDepth = flow.functions.map(() => 0);
   let lastId = 0;
   const env: Env = {
@@ -204,7 +207,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     }
     path.hist.entries.push(histEntry(pos, st.frames.length - 1), historyInfo(insn, st));
 
-    if (++processed > MAX_PROCESSED) reject(insn, `BPF program is too large. Processed ${processed} insn`);
+    if (++processed > maxProcessed) reject(insn, `BPF program is too large. Processed ${processed} insn`);
     const regs = st.cur.regs;
     const op = insn.opcode;
     switch (insnClass(op)) {

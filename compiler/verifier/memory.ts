@@ -3,13 +3,14 @@
 // check_map_access, xdp_is_valid_access) for a privileged (CAP_BPF + CAP_PERFMON) loader:
 // pointers may be stored to memory and uninitialised stack may be read.
 
-import type { Insn } from '../../core/isa.js';
+import { CLASS, insnClass, type Insn } from '../../core/isa.js';
 import { MAP_FLAG } from '../../core/map-types.js';
 import type { MapSpec } from '../../core/model.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, pointer, scalarReg, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, isPacket, isPointer, pointer, scalarReg, type Reg } from './reg.js';
 import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
+import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
 import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
 
 export const STACK_SIZE = SLOTS * 8;
@@ -46,6 +47,7 @@ export interface MemOp {
 /** Check one load or store; returns what a load puts in its destination. */
 export function memAccess(env: Env, st: State, op: MemOp): Reg {
   const { insn, regno, reg, off, size, access } = op;
+  alignment(op);
   switch (reg.type) {
     case T.STACK:
       return stackAccess(env, st, op);
@@ -80,6 +82,26 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
       return loadedScalar(size);
   }
   return reject(insn, `R${regno} invalid mem access '${TYPE_NAME[reg.type]}'`);
+}
+
+/** check_ptr_alignment's names for the pointer types it reports. */
+const ALIGN_DESC: Partial<Record<T, string>> = { [T.STACK]: 'stack ', [T.MAP_VALUE]: 'value ', [T.CTX]: 'context ' };
+
+/**
+ * check_ptr_alignment for an instruction's own access (helpers' memory arguments are not
+ * checked): x86-64 allows unaligned access, except through the stack — the spill tracking
+ * needs aligned slots — and for atomics, which must be aligned everywhere.
+ */
+function alignment(op: MemOp): void {
+  const { insn, reg, off, size } = op;
+  const cls = insnClass(insn.opcode);
+  if (size === 1 || (cls !== CLASS.LDX && cls !== CLASS.ST && cls !== CLASS.STX)) return;
+  if (reg.type !== T.STACK && !op.atomic) return;
+  if (isPacket(reg)) return; // atomics on packets are refused by type first
+  const at = tnumAdd(reg.s.t, tnumConst(BigInt(reg.off + off)));
+  if (((at.value | at.mask) & BigInt(size - 1)) === 0n) return;
+  const varOff = tnumIsConst(reg.s.t) ? `${BigInt.asIntN(64, reg.s.t.value)}` : `(0x${reg.s.t.value.toString(16)}; 0x${reg.s.t.mask.toString(16)})`;
+  reject(insn, `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varOff}+${reg.off}+${off} size ${size}`);
 }
 
 const readOnly = (map: MapSpec): boolean => map.section === '.rodata' || (map.flags & MAP_FLAG.RDONLY_PROG) !== 0;
@@ -147,11 +169,18 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
   env.noteStack(frame.fn, -lo);
   if (op.access === 'write') {
     const v = op.value;
+    // A pointer spilled with fewer than 8 bytes could not be restored whole (check_stack_write_fixed_off).
+    if (fixed && v !== undefined && isPointer(v) && op.size !== 8) reject(op.insn, 'invalid size of register spill');
     const spillable = v !== undefined && !op.atomic && (v.type === T.SCALAR || (v.type !== T.NOT_INIT && op.size === 8));
     if (fixed && byteOf(lo) === 0 && spillable) {
       // Scalars spill at any width (the kernel keeps them for bpf_capable loaders), pointers at 8.
       const spill = op.size === 8 || v.s.umax < 1n << BigInt(op.size * 8) ? v : truncatedScalar(v, op.size);
-      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + 'm'.repeat(8 - op.size) };
+      // Known zeroes among the slot's other bytes stay zero, as the kernel's
+      // save_register_state keeps them (a constant array key may live there); anything else
+      // becomes plain data, which is all a privileged reader can tell from it anyway, and
+      // fewer distinct slots keep pruning effective.
+      const rest = frame.stack[slotOf(lo)]!.kinds.slice(op.size).replace(/[^z]/g, 'm');
+      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
       markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
@@ -163,6 +192,9 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
   // A load at a variable offset gives an unknown scalar whatever the bytes are.
   if (!fixed) return loadedScalar(op.size);
   env.stackRead(op.reg.n, slotOf(lo), slotOf(hi - 1));
+  const spill = frame.stack[slotOf(lo)]!.spill;
+  // Part of a spilled pointer cannot be read back (check_stack_read_fixed_off).
+  if (spill && isPointer(spill) && op.size !== 8) reject(op.insn, 'invalid size of register fill');
   return readStack(frame.stack, lo, hi, op.size);
 }
 
@@ -186,7 +218,11 @@ function readStack(stack: Slot[], lo: number, hi: number, size: number): Reg {
   return allZero ? constReg(0n) : loadedScalar(size);
 }
 
-const spilledBytes = (slot: Slot): number => slot.kinds.indexOf('m') < 0 ? 8 : slot.kinds.indexOf('m');
+/** The spill's width: its bytes come first in the slot. */
+const spilledBytes = (slot: Slot): number => {
+  const n = slot.kinds.search(/[^s]/);
+  return n < 0 ? 8 : n;
+};
 
 /** What the low `size` bytes of a scalar hold. */
 function truncatedScalar(v: Reg, size: number): Reg {
@@ -194,11 +230,14 @@ function truncatedScalar(v: Reg, size: number): Reg {
   return loadedScalar(size);
 }
 
-/** Mark bytes [lo, hi) with `kind` ('m' or 'z'), breaking up spills they overlap. */
+/**
+ * Mark bytes [lo, hi) with `kind` ('m' or 'z'), breaking up spills they overlap: as the
+ * kernel scrubs a spill's slot, every byte of it written before becomes plain data.
+ */
 export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'): void {
   for (let s = slotOf(lo); s <= slotOf(hi - 1); s++) {
     const slot = stack[s]!;
-    const kinds = slot.spill ? slot.kinds.replaceAll('s', isKnownZero(slot.spill) ? 'z' : 'm') : slot.kinds;
+    const kinds = slot.spill ? slot.kinds.replace(/[^i]/g, 'm') : slot.kinds;
     let next = '';
     for (let b = 0; b < 8; b++) {
       const at = s * 8 + b - STACK_SIZE;

@@ -15,15 +15,10 @@ import { MAP_TYPE } from '../../core/map-types.js';
 import type { MapSpec } from '../../core/model.js';
 import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
+import { UNSAFE_ON_PURPOSE } from '../support/unsafe-fixtures.js';
 
 const examples = readdirSync(join(packageRoot, 'examples')).filter((f) => f.endsWith('.bpf.c'))
   .map((f) => f.replace(/\.bpf\.c$/, ''));
-/**
- * Fixtures that are unsafe on purpose, so the kernel refuses them too: containment.c hands
- * helpers bad pointers to test run-time containment of what a verifier lets through;
- * batch.c faults on some packets on purpose (a fault in the middle of a batch).
- */
-const UNSAFE_ON_PURPOSE = new Set(['containment.c', 'batch.c']);
 const fixtures = ['kernel', 'wasm'].flatMap((d) => readdirSync(join(packageRoot, 'test/fixtures', d))
   .filter((f) => f.endsWith('.c') && !UNSAFE_ON_PURPOSE.has(f)).map((f) => join(packageRoot, 'test/fixtures', d, f)));
 

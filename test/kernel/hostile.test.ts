@@ -33,6 +33,11 @@ const CASES: Case[] = [
   { file: 'null_write', kernel: /R1 invalid mem access 'scalar'/, ours: /R1 invalid mem access 'scalar'/ },
   { file: 'packet_unchecked', kernel: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\)/, ours: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\); R1 offset is outside of the packet/ },
   { file: 'packet_beyond_check', kernel: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/, ours: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/ },
+  { file: 'stack_misaligned', kernel: /misaligned stack access off 0\+0\+-97 size 8/, ours: /misaligned stack access off 0\+0\+-97 size 8/ },
+  { file: 'stack_narrow_pointer_spill', kernel: /invalid size of register spill/, ours: /invalid size of register spill/ },
+  { file: 'stack_narrow_pointer_fill', kernel: /invalid size of register fill/, ours: /invalid size of register fill/ },
+  { file: 'spill_scrub_forgets_zeroes', kernel: /R0 invalid mem access 'map_value_or_null'/, ours: /R0 invalid mem access 'map_value_or_null'/ },
+  { file: 'atomic_misaligned_value', kernel: /misaligned value access off 0\+0\+2 size 4/, ours: /misaligned value access off 0\+0\+2 size 4/ },
   { file: 'stack_out_of_frame', kernel: /invalid write to stack R10 off=-520 size=8/, ours: /invalid write to stack R10 off=-520 size=8/ },
   // Privileged loaders may read uninitialised stack (env->allow_uninit_stack): both load it.
   { file: 'uninit_stack_helper' },
@@ -49,6 +54,8 @@ const CASES: Case[] = [
   { file: 'ringbuf_unreleased', kernel: /Unreleased reference id=\d+ alloc_insn=5/, ours: /Unreleased reference id=\d+ alloc_insn=5/ },
   // r0 is set on every path the kernel walks: pick(1) never takes the branch that skips it.
   { file: 'accept_r0_reachable_paths' },
+  // A 4-byte spill over zeroed stack leaves the other 4 bytes zero: a constant array key.
+  { file: 'accept_narrow_spill_keeps_zeroes' },
 ];
 
 const objects = new Map<string, string>();
