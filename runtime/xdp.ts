@@ -27,6 +27,7 @@ export const XDP_MAX_FRAGS = 17;
 /** Metadata must stay a multiple of 4 bytes and at most 32 (bpf_xdp_adjust_meta). */
 const META_MAX = 32;
 const EINVAL = -22;
+const EACCES = -13;
 
 /** struct xdp_md field offsets. */
 export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20 } as const;
@@ -164,13 +165,15 @@ export class XdpContext {
     return 0;
   }
 
-  /** bpf_xdp_adjust_meta: move data_meta by `delta` (negative reserves metadata). */
+  /**
+   * bpf_xdp_adjust_meta: move data_meta by `delta` (negative reserves metadata). As in the
+   * kernel, a place outside the headroom is -EINVAL, a length it does not allow -EACCES.
+   */
   adjustMeta(delta: number): number {
     const data = this.data;
     const meta = this.dataMeta + delta;
-    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > data || data - meta > META_MAX || (data - meta) % 4 !== 0) {
-      return EINVAL;
-    }
+    if (meta < this.hardStart + XDP_FRAME_STRUCT || meta > data) return EINVAL;
+    if (data - meta > META_MAX || (data - meta) % 4 !== 0) return EACCES;
     this.setPointers(data, this.dataEnd, meta);
     return 0;
   }
