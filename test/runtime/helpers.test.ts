@@ -8,7 +8,9 @@ import * as assert from 'uvu/assert';
 import { FAULT } from '../../core/abi.js';
 import { BpfFault } from '../../runtime/fault.js';
 import { csumDiff, makeHelpers, makeI32Helpers, pointerCheck, type HelperEnv } from '../../runtime/helpers.js';
-import type { MapTable } from '../../runtime/maps/index.js';
+import type { MapTable, RingbufMap } from '../../runtime/maps/index.js';
+import { MAP_TYPE } from '../../core/map-types.js';
+import { fixture, hex } from '../support/maps-fixture.js';
 import { XDP_ACTION, XdpContext } from '../../runtime/xdp.js';
 
 const EINVAL = -22n;
@@ -126,6 +128,38 @@ test('clock, jiffies (HZ=250), random, cpu', () => {
   assert.is(h.jiffies64!(0n, 0n, 0n, 0n, 0n), 2500n);
   assert.is(h.get_prandom_u32!(0n, 0n, 0n, 0n, 0n), 0xdeadbeefn);
   assert.is(h.get_smp_processor_id!(0n, 0n, 0n, 0n, 0n), 0n);
+});
+
+// Each ring's data area is twice its size (the wrap-around copy); 'b' starts a page after 'a''s ends.
+test('ringbuf_submit / ringbuf_discard find the ring a sample lies in, with two rings side by side', () => {
+  const f = fixture([
+    { name: 'a', type: MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 8192 },
+    { name: 'b', type: MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 8192 },
+  ]);
+  const a = f.map('a') as RingbufMap;
+  const b = f.map('b') as RingbufMap;
+  const env: HelperEnv = {
+    memory: f.memory, maps: f.table, cpu: 0, xdp: new XdpContext(f.memory, f.room(64)),
+    clock: () => 0n, random: () => 0, trace: () => {}, tailCalls: { count: 0 },
+  };
+  const h = makeHelpers(env);
+  const drained = (rb: RingbufMap): string[] => {
+    const out: string[] = [];
+    rb.drain((r) => out.push(hex(r)));
+    return out;
+  };
+  for (const [ring, other, byte] of [[b, a, 0xbb], [a, b, 0xaa]] as const) {
+    const sample = Number(h.ringbuf_reserve!(BigInt(ring.handle), 4n, 0n, 0n, 0n));
+    assert.ok(sample >= ring.data && sample < ring.data + 8192, 'the sample lies in its ring');
+    new Uint8Array(f.memory.buffer).fill(byte, sample, sample + 4);
+    assert.is(h.ringbuf_submit!(BigInt(sample), 0n, 0n, 0n, 0n), 0n);
+    assert.equal(drained(ring), [hex(new Uint8Array(4).fill(byte))]);
+    assert.equal(drained(other), []);
+    const discarded = Number(h.ringbuf_reserve!(BigInt(ring.handle), 4n, 0n, 0n, 0n));
+    h.ringbuf_discard!(BigInt(discarded), 0n, 0n, 0n, 0n);
+    assert.equal(drained(ring), [], 'a discarded record is skipped');
+    assert.is(ring.query(0), 0n, 'and the consumer has passed it');
+  }
 });
 
 test('pointer check: a range ending at the end of memory passes, one byte more faults', () => {
