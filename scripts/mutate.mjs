@@ -5,7 +5,8 @@
 // out; a survivor is either a gap in the tests or an equivalent mutant (docs/mutation.md).
 //
 //   npm run mutate                      MUTANTS (default 90), SEED (default 1)
-//   MUTATE_ONLY=runtime/xdp.ts npm run mutate   only modules whose path contains this
+//   MUTATE_ONLY=runtime/,isa npm run mutate   only the sampled mutants of modules whose path contains one of these
+//                                         (the same mutants as in a full run: sampling ignores it)
 //   MUTATE_LIST=1 npm run mutate        list the sampled mutants, run nothing
 //
 // Sampling is deterministic: the same SEED and MUTANTS give the same mutants, shared out
@@ -23,7 +24,8 @@ const ts = createRequire(import.meta.url)('typescript');
 
 const MUTANTS = Number(process.env.MUTANTS ?? 90);
 const SEED = Number(process.env.SEED ?? 1);
-const ONLY = process.env.MUTATE_ONLY;
+/** Comma-separated parts of module paths: only those modules' share of the sample runs. */
+const ONLY = process.env.MUTATE_ONLY?.split(',').filter(Boolean);
 const LIST = process.env.MUTATE_LIST === '1';
 /** Per test file of a mutant: generous against a 2-core machine, short against a mutant's endless loop. */
 const FILE_TIMEOUT_MS = Number(process.env.MUTANT_TIMEOUT_S ?? 60) * 1000;
@@ -31,8 +33,8 @@ const FILE_TIMEOUT_MS = Number(process.env.MUTANT_TIMEOUT_S ?? 60) * 1000;
 // Module → the fast test files (no root, no clang) that should notice a change in it,
 // cheapest first so that most mutants die after one file.
 const CODEGEN_TESTS = ['golden/codegen', 'compiler/codegen-shapes', 'conformance/vectors-run', 'maps/updates-wasm', 'runtime/faults'];
-const MAP_TESTS = ['maps/array', 'maps/hash', 'maps/lpm', 'maps/ringbuf', 'maps/key-hash', 'maps/threads', 'maps/updates-wasm'];
-const RUNTIME_TESTS = ['runtime/faults', 'runtime/ringbuf-printk', 'runtime/containment', 'examples/decap', 'maps/updates-wasm'];
+const MAP_TESTS = ['maps/spec', 'maps/array', 'maps/hash', 'maps/lpm', 'maps/ringbuf', 'maps/key-hash', 'maps/threads', 'maps/updates-wasm'];
+const RUNTIME_TESTS = ['runtime/xdp', 'runtime/helpers', 'runtime/faults', 'runtime/ringbuf-printk', 'runtime/containment', 'examples/decap', 'maps/updates-wasm'];
 const MODULES = [
   ['core/isa.ts', ['compiler/asm', 'compiler/verifier', 'golden/codegen', 'conformance/vectors-run', 'fuzz/generate']],
   ['compiler/codegen.ts', CODEGEN_TESTS],
@@ -43,7 +45,7 @@ const MODULES = [
   ['runtime/xdp.ts', RUNTIME_TESTS],
   ['katran/control-plane.ts', ['katran/control-plane', 'katran/maglev', 'katran/config']],
   ['katran/hash/maglev.ts', ['katran/maglev', 'katran/hash', 'katran/control-plane']],
-].filter(([file]) => !ONLY || file.includes(ONLY));
+];
 
 /** mulberry32: small, seedable, the same sequence everywhere. */
 function rng(seed) {
@@ -89,8 +91,8 @@ function mutationsOf(file) {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const out = [];
   const add = (node, start, end, replacement, operator) => {
-    const line = source.getLineAndCharacterOfPosition(start).line + 1;
-    out.push({ file, start, end, replacement, operator, line, original: text.slice(start, end) });
+    const at = source.getLineAndCharacterOfPosition(start);
+    out.push({ file, start, end, replacement, operator, line: `${at.line + 1}:${at.character + 1}`, original: text.slice(start, end) });
   };
   const visit = (node) => {
     if (ts.isBinaryExpression(node) && FLIP[node.operatorToken.kind] !== undefined) {
@@ -169,7 +171,8 @@ async function firstFailure(runTestFile, dir, tests, env) {
 }
 
 const modules = MODULES.map(([file, tests]) => ({ file, tests, mutations: mutationsOf(file) }));
-const chosen = sample(modules);
+const chosen = sample(modules).filter((m) => !ONLY || ONLY.some((part) => m.file.includes(part)));
+const tested = modules.filter((m) => chosen.some((c) => c.file === m.file));
 if (LIST) {
   for (const m of chosen) console.log(`${m.file}:${m.line} ${m.operator}: ${m.original} → ${m.replacement}`);
   process.exit(0);
@@ -178,15 +181,20 @@ if (LIST) {
 const started = Date.now();
 const scratch = makeScratch();
 const results = [];
+// An interrupted run leaves no scratch copy behind either.
+process.on('SIGINT', () => {
+  rmSync(scratch, { recursive: true, force: true });
+  process.exit(130);
+});
 try {
   if (tsc(scratch).status !== 0) throw new Error('mutate: the unmutated copy does not build');
   const { runTestFile } = await import(pathToFileURL(join(scratch, 'dist/test/support/run-file.js')).href);
   // The conformance vectors sit beside the checkout, not beside the scratch copy.
   const env = { BPF_CONFORMANCE_DIR: resolve(root, '..', 'shared', 'bpf_conformance', 'tests') };
-  const allTests = [...new Set(modules.flatMap((m) => m.tests))];
+  const allTests = [...new Set(tested.flatMap((m) => m.tests))];
   const broken = await firstFailure(runTestFile, scratch, allTests, env);
   if (broken) throw new Error(`mutate: ${broken} fails without any mutant; fix that first`);
-  console.log(`mutate: seed ${SEED}, ${chosen.length} mutants of ${modules.reduce((n, m) => n + m.mutations.length, 0)} sites in ${modules.length} modules (baseline green in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(`mutate: seed ${SEED}, ${chosen.length} mutants of ${modules.reduce((n, m) => n + m.mutations.length, 0)} sites in ${tested.length} modules (baseline green in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 
   for (const [i, m] of chosen.entries()) {
     const path = join(scratch, m.file);
