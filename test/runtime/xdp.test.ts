@@ -2,9 +2,11 @@
 // context alone, against the kernel's rules worked out by hand: 256 bytes of headroom, a
 // 40-byte struct xdp_frame at the start of the frame that data_meta may not reach, 320
 // bytes of skb_shared_info at the end that data_end may not reach, at least an Ethernet
-// header between data and data_end. (Boundary values checked on Linux 6.18 with
-// BPF_PROG_TEST_RUN: adjust_head -216 is 0, -217 is -EINVAL on a fresh frame; adjust_meta by
-// a non-multiple of 4 is -EACCES.)
+// header between data and data_end. (Every boundary below gives the same result on Linux
+// 6.18 under BPF_PROG_TEST_RUN with a 64-byte packet: adjust_head -216/-217, +50/+51, and
+// -208/-209 after 8 bytes of metadata; adjust_tail +3456/+3457, -50/-51; adjust_meta by a
+// non-multiple of 4 is -EACCES. 6.18 allows more than 32 bytes of metadata, older kernels
+// do not; that limit is left untested.)
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
