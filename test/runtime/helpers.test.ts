@@ -162,6 +162,25 @@ test('ringbuf_submit / ringbuf_discard find the ring a sample lies in, with two 
   }
 });
 
+test('the i32 map helpers pass key, value and flags through unchanged', () => {
+  const f = fixture([{ name: 'arr', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 }]);
+  const arr = f.map('arr');
+  const env: HelperEnv = {
+    memory: f.memory, maps: f.table, cpu: 0, xdp: new XdpContext(f.memory, f.room(64)),
+    clock: () => 0n, random: () => 0, trace: () => {}, tailCalls: { count: 0 },
+  };
+  const h32 = makeI32Helpers(env);
+  const key = f.put(Uint8Array.of(2, 0, 0, 0));
+  const value = f.put(Uint8Array.of(7, 0, 0, 0));
+  // Array elements always exist: BPF_NOEXIST (1) is -EEXIST, BPF_EXIST (2) and BPF_ANY (0) write.
+  assert.is(h32.map_update_elem!(arr.handle, key, value, 1), -17);
+  assert.is(h32.map_update_elem!(arr.handle, key, value, 2), 0);
+  assert.is(hex(arr.lookupBytes(Uint8Array.of(2, 0, 0, 0))), '07000000');
+  assert.is(h32.map_lookup_elem!(arr.handle, key), arr.lookup(key, 0));
+  assert.is(h32.map_update_elem!(arr.handle, key, value, 8), -22, 'unknown flags');
+  assert.is(h32.map_delete_elem!(arr.handle, key), -22, 'array elements cannot be deleted');
+});
+
 test('pointer check: a range ending at the end of memory passes, one byte more faults', () => {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
   const check = pointerCheck(memory);

@@ -60,9 +60,10 @@ test('load: 14 bytes is the least (an Ethernet header); 13 is refused with a use
 });
 
 test('load: beyond 3520 bytes the rest goes to fragments, up to 17 pages of them', () => {
-  const { xdp } = context();
+  const { xdp, mem } = context();
   const big = packetOf(LINEAR_MAX + 100);
   xdp.load(FRAME, FRAME_SIZE, big);
+  assert.ok(mem.subarray(FRAME + 256 + LINEAR_MAX, FRAME + FRAME_SIZE + 200).every((b) => b === 0xaa), 'nothing written past the linear area');
   assert.is(xdp.dataEnd - xdp.data, LINEAR_MAX);
   assert.is(xdp.fragments.length, 100);
   assert.is(xdp.length, LINEAR_MAX + 100);
