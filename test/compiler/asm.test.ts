@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AsmError, assemble, assembleBytes } from '../../compiler/asm.js';
 import { UserError } from '../../core/errors.js';
-import { decode, disasm, encode, type Insn } from '../../core/isa.js';
+import { decode, disasm, encode, listing, type Insn } from '../../core/isa.js';
 import { listVectors, rawBytes, readVector } from '../support/conformance-vectors.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex').replace(/(.{16})(?=.)/g, '$1 ');
@@ -171,5 +171,20 @@ for (const [what, source, line, reason] of errorCases) {
     }
   });
 }
+
+test('listing: slot numbers, labels, and absolute targets of jumps and local calls (not of helper calls or exit)', () => {
+  // Slots: 0 jeq (+2 → 3), 1 call local (+1 → 3), 2 exit, 3 call helper 1, 4 ja (-5 → 0), 5 exit.
+  const insns = assemble('jeq %r1, 5, +2\ncall local +1\nexit\ncall 1\nja -5\nexit');
+  const lines = listing(insns, new Map([[3, 'f']])).split('\n');
+  assert.equal(lines, [
+    `    0: ${disasm(insns[0]!)}  ; -> 3`,
+    `    1: ${disasm(insns[1]!)}  ; -> 3`,
+    `    2: exit`,
+    'f:',
+    `    3: ${disasm(insns[3]!)}`,
+    `    4: ${disasm(insns[4]!)}  ; -> 0`,
+    `    5: exit`,
+  ]);
+});
 
 test.run();

@@ -37,7 +37,21 @@ out:
   exit
 `;
 
+// Every register r0..r9 holds its own value: r_n = 2^n, summed into r0 = 2^10 - 1, plus
+// the 1 stored through r10 before r9 is written and read back after: 1024. Two registers
+// sharing a wasm local would lose a power of two (or double one), or move the frame.
+const ALL_REGISTERS = [
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((n) => `  mov %r${n}, ${1 << n}`),
+  '  stxdw [%r10-8], %r0',
+  '  mov %r9, 512',
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((n) => `  add %r0, %r${n}`),
+  '  ldxdw %r1, [%r10-8]',
+  '  add %r0, %r1',
+  '  exit',
+].join('\n');
+
 const cases: [string, string, number, bigint][] = [
+  ['r0..r10 are eleven registers', ALL_REGISTERS, 0, 1024n],
   // r0: 2, then +1+2 per round until >= 20: 2,5,...,20 -> 20.
   ['irreducible, enter at second', IRREDUCIBLE, 0, 20n],
   // 1+2=3, then 6, ..., 21.

@@ -396,6 +396,8 @@ test('QUIC ids, MACs, down reals and configs are validated', () => {
   };
   cfg({ maxVips: 1024 }, 'maxVips = 1024 exceeds vip_map max_entries 512');
   cfg({ chRingSize: 65539 }, 'maxVips * chRingSize = 33555968 exceeds ch_rings');
+  // Maglev's skip is a hash modulo (ring size - 1): a ring of one slot has none.
+  cfg({ chRingSize: 1 }, 'chRingSize 1 must be at least 2');
   cfg({ maxReals: 5000 }, 'maxReals = 5000 exceeds reals');
   cfg({ forwardingCores: [128] }, 'forwarding core 128 outside lru_mapping [0, 127]');
   cfg({ forwardingCores: [1, 1] }, 'listed twice');

@@ -104,4 +104,11 @@ test('V1 and V2 agree when all weights are 1', () => {
   assert.equal(buildRing(eps, 65537, MaglevVersion.V1), buildRing(eps, 65537, MaglevVersion.V2));
 });
 
+test('ring sizes: 2 is the least (the skip is taken modulo size - 1), 1 and 0 are refused', () => {
+  assert.is(buildRing([], 2).length, 2);
+  assert.throws(() => buildRing([], 1), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => buildRing([], 0), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => buildRing([], 2.5), (e: unknown) => e instanceof RangeError);
+});
+
 test.run();

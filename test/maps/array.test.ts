@@ -151,4 +151,24 @@ test('map creation refuses what the kernel refuses', () => {
   assert.is(errnoOf(() => fixture([{ name: 's', type: MAP_TYPE.STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 1 }])), 'EINVAL');
 });
 
+test('control-plane refusals name their cause: the value size wanted, BPF_ANY, the index range', () => {
+  const f = fixture(specs);
+  const message = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      assert.instance(e, MapError);
+      return (e as Error).message;
+    }
+    return assert.unreachable('no error') as never;
+  };
+  assert.match(message(() => f.map('arr').updateBytes(u32(1), new Uint8Array(4))), /value is 4 bytes, the map wants 12$/);
+  assert.match(message(() => f.map('pca').updateBytes(u32(1), new Uint8Array(2))), /the map wants 4 or \d+ \(all CPUs\)$/);
+  const progs = f.map('progs');
+  assert.match(message(() => progs.updateBytes(u32(8), u32(1))), /index out of range \(max_entries 8\)/);
+  const flags = message(() => progs.updateBytes(u32(1), u32(1), BPF_NOEXIST));
+  assert.match(flags, /flags must be BPF_ANY/);
+  assert.not.match(flags, /handle of a map/, 'a prog array holds programs, not maps');
+});
+
 test.run();

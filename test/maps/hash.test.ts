@@ -174,6 +174,8 @@ test('map-in-map: outer maps hold inner handles; programs get the handle; inner 
   assert.is(outerH.lookup(f.put(u32(77)), 0), inner);
   assert.is(readU32(outerA.lookupBytes(u32(1))!), inner);
   assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(12345))), 'EINVAL', 'not a map handle');
+  assert.throws(() => outerA.updateBytes(u32(2), u32(12345)), /the value must be the handle of a map/);
+  assert.throws(() => outerA.updateBytes(u32(4), u32(inner)), (e: Error) => /index out of range \(max_entries 4\)/.test(e.message) && !/handle/.test(e.message));
   assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(inner), BPF_NOEXIST)), 'EINVAL');
   assert.is(outerA.update(f.put(u32(2)), f.put(u32(inner)), BPF_ANY, 0), -22, 'programs may not write map-in-maps');
   // A program writes through the handle it got; the registry finds the map.

@@ -58,6 +58,28 @@ test('ipv4: the longest stored prefix wins (10.0.0.0/8 vs 10.1.0.0/16 vs 10.1.2.
   assert.is(t.count(), 4);
 });
 
+test('a shorter prefix stored after longer ones becomes their parent, each on its own side', () => {
+  const f = fixture([{ name: 't', type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 8, flags: NO_PREALLOC }]);
+  const t = f.map('t');
+  // Bit 8 (the top bit of the second byte) is 1 for 10.128/16 and 0 for 10.1/16: the /8
+  // stored last must hang each below the side that bit names.
+  t.updateBytes(v4('10.128.0.0/16'), u32(1));
+  t.updateBytes(v4('10.0.0.0/8'), u32(2));
+  const find = (cidr: string): number | undefined => {
+    const ptr = t.lookup(f.put(v4(cidr)), 0);
+    return ptr ? readU32(f.read(ptr, 4)) : undefined;
+  };
+  assert.is(find('10.128.5.5'), 1);
+  assert.is(find('10.1.5.5'), 2);
+  t.updateBytes(v4('10.1.0.0/16'), u32(3));
+  t.updateBytes(v4('0.0.0.0/0'), u32(4));
+  assert.is(find('10.128.5.5'), 1);
+  assert.is(find('10.1.5.5'), 3);
+  assert.is(find('10.2.5.5'), 2);
+  assert.is(find('11.0.0.1'), 4);
+  assert.is(t.count(), 4);
+});
+
 test('update/delete act on exact prefixes with the kernel errnos; intermediate nodes hold nothing', () => {
   const f = fixture([{ name: 't', type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 3, flags: NO_PREALLOC }]);
   const t = f.map('t');
