@@ -10,7 +10,8 @@ const heavy = ['binaryen', 'wabt', 'yargs', '@grpc/*'];
 /** folder -> the top-level folders and packages it must not import. */
 const layers = {
   core: { folders: ['compiler', 'runtime', 'native', 'katran', 'datapath', 'packets', 'cli'], packages: heavy },
-  compiler: { folders: ['runtime', 'native', 'katran', 'datapath', 'packets', 'cli'], packages: ['yargs', '@grpc/*'] },
+  compiler: { folders: ['runtime', 'native', 'katran', 'datapath', 'packets', 'cli'], packages: ['binaryen', 'yargs', '@grpc/*'] },
+  'compiler/codegen*.ts': { folders: ['runtime', 'native', 'katran', 'datapath', 'packets', 'cli'], packages: ['yargs', '@grpc/*'] },
   runtime: { folders: ['compiler', 'native', 'katran', 'datapath', 'cli'], packages: ['binaryen', 'wabt', 'yargs', '@grpc/*'] },
   packets: { folders: ['compiler', 'runtime', 'native', 'katran', 'datapath', 'cli'], packages: heavy },
   native: { folders: ['compiler', 'runtime', 'katran', 'datapath', 'packets', 'cli'], packages: heavy },
@@ -30,7 +31,9 @@ export default tseslint.config(
     },
   },
   ...Object.entries(layers).map(([folder, { folders, packages }]) => ({
-    files: [`${folder}/**/*.ts`],
+    files: [folder.endsWith('.ts') ? folder : `${folder}/**/*.ts`],
+    // One place speaks binaryen: codegen (compiler/codegen*.ts).
+    ...(folder === 'compiler' ? { ignores: ['compiler/codegen*.ts'] } : {}),
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
