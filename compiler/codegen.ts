@@ -22,6 +22,8 @@ export interface CodegenInput {
   maps: readonly MapSpec[];
   placements: readonly MapPlacement[];
   layout: MemoryLayout;
+  /** Per program, the slots of the jumps whose taken back-edge checks the loop budget (loop-budget.ts); all when absent. */
+  budgetedBackEdges?: ReadonlyMap<Program, ReadonlySet<number>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -92,9 +94,13 @@ export function generate(input: CodegenInput): CodegenOutput {
 
     const gen = new FunctionGenerator(m, input);
     const tableFuncs = gen.indexTable(callableTable(input.programs));
+    // A tail call may enter any program of the module, so the entry resets the budget
+    // unless no program of the module has a budgeted back-edge.
+    const budgeted = input.budgetedBackEdges;
+    const resetsBudget = budgeted === undefined || input.programs.some((p) => (budgeted.get(p)?.size ?? 1) > 0);
     for (const prog of input.programs) {
       for (const fn of buildCfg(prog)) gen.emitFunction(prog, fn);
-      emitEntry(m, prog);
+      emitEntry(m, prog, resetsBudget);
     }
     m.addTable(TABLE, tableFuncs.length, tableFuncs.length);
     m.addActiveElementSegment(TABLE, 'callables_init', tableFuncs, m.i32.const(0));
@@ -111,11 +117,11 @@ export function generate(input: CodegenInput): CodegenOutput {
   }
 }
 
-/** The exported entry: (i32 r1, i32 r2) -> i64. Resets the loop budget, enters with r10 = stack top. */
-function emitEntry(m: binaryen.Module, prog: Program): void {
+/** The exported entry: (i32 r1, i32 r2) -> i64. Resets the loop budget (if any back-edge checks it), enters with r10 = stack top. */
+function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean): void {
   const name = prog.name;
   const body = m.block(null, [
-    m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32)),
+    ...(resetsBudget ? [m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32))] : []),
     m.return(
       m.call(
         fnName(prog, prog.funcs[0]?.start ?? 0),
@@ -187,7 +193,8 @@ class FunctionGenerator {
         continue;
       }
       if (block.jumpTo !== undefined) {
-        const budget = block.backEdge ? this.budgetCheck(last.pc) : 0;
+        const budgeted = this.input.budgetedBackEdges?.get(prog)?.has(last.pc) ?? true;
+        const budget = block.backEdge && budgeted ? this.budgetCheck(last.pc) : 0;
         const cond = block.conditional ? this.condition(last) : 0;
         relooper.addBranch(from, refs[block.jumpTo]!, cond, budget);
       }

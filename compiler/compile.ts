@@ -13,6 +13,7 @@ import { verify } from './verifier/index.js';
 import { UserError, VerifyError } from '../core/errors.js';
 import { DEFAULT_OPT_LEVEL } from './defaults.js';
 import { selectPrograms } from './select.js';
+import { budgetedBackEdges } from './loop-budget.js';
 
 // Re-exported so that callers of the pipeline need one import; the CLI imports the light modules directly.
 export { DEFAULT_OPT_LEVEL, selectPrograms };
@@ -42,21 +43,24 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const programs = selectPrograms(obj, opts.programs);
   const t0 = performance.now();
   const helpersByProgram = new Map<Program, number[]>();
+  const budgetedByProgram = new Map<Program, number[]>();
   for (const prog of programs) {
     const result = withSourceLine(prog, () => verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }));
     helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
+    budgetedByProgram.set(prog, budgetedBackEdges(prog, result));
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
   // Per-CPU maps keep one value per CPU; the kernel's own limit (NR_CPUS) is at most 8192.
   if (!Number.isInteger(maxCpus) || maxCpus < 1 || maxCpus > 8192) throw new UserError(`--max-cpus must be an integer in 1..8192, got ${maxCpus}`);
   const { layout, placements } = planMemory(obj.maps, maxCpus);
-  const manifest = buildManifest(obj, programs, helpersByProgram, layout, placements);
+  const manifest = buildManifest(obj, programs, helpersByProgram, budgetedByProgram, layout, placements);
   const out = generate({
     programs,
     maps: obj.maps,
     placements,
     layout,
+    budgetedBackEdges: new Map([...budgetedByProgram].map(([p, pcs]) => [p, new Set(pcs)])),
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

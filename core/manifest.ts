@@ -10,7 +10,7 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 3;
+export const MANIFEST_VERSION = 4;
 
 export interface ManifestMap extends MapShape {
   name: string;
@@ -40,6 +40,13 @@ export interface ManifestProgram {
    */
   code: string;
   funcs: { name: string; start: number }[];
+  /**
+   * Slots of the jumps whose taken back-edge decrements the run-time loop budget, ascending
+   * (compiler/loop-budget.ts decides; docs/design.md "The loop budget"). The compiled code
+   * checks the budget on exactly these and the interpreter counts exactly these, so both
+   * engines fault alike. Empty when the verifier proved every loop bounded.
+   */
+  budgetedBackEdges: number[];
 }
 
 export interface Manifest {
@@ -72,6 +79,7 @@ export function buildManifest(
   obj: BpfObject,
   programs: readonly Program[],
   helpersByProgram: ReadonlyMap<Program, number[]>,
+  budgetedByProgram: ReadonlyMap<Program, readonly number[]>,
   layout: MemoryLayout,
   placements: readonly MapPlacement[],
 ): Manifest {
@@ -92,6 +100,7 @@ export function buildManifest(
     tableIndex: table.findIndex((c) => c.program === p),
     code: Buffer.from(encode(p.insns)).toString('base64'),
     funcs: p.funcs.map((f) => ({ name: f.name, start: f.start })),
+    budgetedBackEdges: [...(budgetedByProgram.get(p) ?? [])],
   }));
   const helpers = [...new Set(progs.flatMap((p) => p.helpers))].sort((a, b) => a - b);
   return { version: MANIFEST_VERSION, source: obj.source, license: obj.license, layout, maps, programs: progs, helpers };
@@ -115,6 +124,11 @@ export function readManifest(module: WebAssembly.Module, label: string): Manifes
     throw new UserError(`${label}: manifest version ${manifest.version}, this runtime reads ${MANIFEST_VERSION}`);
   }
   return manifest;
+}
+
+/** The budgeted back-edges of each program of a manifest, by program name, for the interpreter. */
+export function manifestBudgetedBackEdges(manifest: Manifest): Map<string, ReadonlySet<number>> {
+  return new Map(manifest.programs.map((p) => [p.name, new Set(p.budgetedBackEdges)]));
 }
 
 /** The BPF programs carried by a manifest, for the interpreter. */

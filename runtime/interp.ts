@@ -24,6 +24,12 @@ export interface InterpreterOptions {
   stackTop: number;
   /** Back-edges one run may take; 0 = unlimited (2^31 - 1, as compiled code). */
   budget?: number;
+  /**
+   * Per program name, the slots of the jumps whose taken back-edge counts against the
+   * budget (the manifest's budgetedBackEdges, as compiled code checks them); a program
+   * not listed counts every back-edge.
+   */
+  budgetedBackEdges?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 const M64 = (1n << 64n) - 1n;
@@ -71,6 +77,7 @@ export class Interpreter {
     args.forEach((value, i) => (regs[i + 1] = value));
     regs[10] = r10;
     const pos = this.positions.get(prog)!;
+    const budgeted = this.opts.budgetedBackEdges?.get(prog.name);
     let p = pos.get(start);
     if (p === undefined) throw new BpfFault(FAULT.BAD_CALL, start);
     for (;;) {
@@ -116,7 +123,7 @@ export class Interpreter {
           }
           if (j === JMP.JA || this.condition(insn, regs)) {
             const target = jumpTarget(insn);
-            if (target <= insn.pc && --this.budgetLeft <= 0) throw new BpfFault(FAULT.BUDGET, insn.pc);
+            if (target <= insn.pc && (budgeted?.has(insn.pc) ?? true) && --this.budgetLeft <= 0) throw new BpfFault(FAULT.BUDGET, insn.pc);
             const next = pos.get(target);
             if (next === undefined) throw new BpfFault(FAULT.BAD_CALL, insn.pc, 'jump to a non-instruction');
             p = next;

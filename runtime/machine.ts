@@ -7,7 +7,7 @@ import { HELPER_ID } from '../core/helper-ids.js';
 import { XdpBatch } from './batch.js';
 import { lockOwnerOfCpu } from '../core/map-layout.js';
 import type { Manifest } from '../core/manifest.js';
-import { manifestPrograms } from '../core/manifest.js';
+import { manifestBudgetedBackEdges, manifestPrograms } from '../core/manifest.js';
 import type { Program } from '../core/model.js';
 import { UserError } from '../core/errors.js';
 import { packetFault } from './fault.js';
@@ -54,12 +54,15 @@ export class BpfMachine {
   readonly memory: WebAssembly.Memory;
   readonly maps: MapTable;
   readonly programs: Program[];
+  /** Per program, the back-edges that count against the loop budget (for the interpreter). */
+  readonly budgetedBackEdges: Map<string, ReadonlySet<number>>;
 
   private constructor(readonly loaded: LoadedModule, memory?: WebAssembly.Memory) {
     const { maps, layout, programs } = loaded.manifest;
     this.memory = memory ?? createMemory(layout);
     this.maps = memory ? openMaps(memory, maps, layout) : createMaps(this.memory, maps, layout, { programs });
     this.programs = manifestPrograms(loaded.manifest);
+    this.budgetedBackEdges = manifestBudgetedBackEdges(loaded.manifest);
   }
 
   /** A new memory with the object's maps created in it. */
@@ -148,6 +151,7 @@ export class XdpWorker {
         cpu,
         stackTop,
         budget,
+        budgetedBackEdges: machine.budgetedBackEdges,
       });
     }
   }

@@ -24,8 +24,10 @@ const names = readdirSync(PROGRAMS).filter((f) => f.endsWith('.s')).map((f) => f
 const program = (name: string): GoldenProgram => readGoldenProgram(name, readFileSync(join(PROGRAMS, `${name}.s`), 'utf8'));
 
 const wat = (name: string): string => {
-  // Shape programs read r1 as a plain buffer, as raw programs do: structural verification only.
-  const { text } = compileObject(program(name).object, { wantText: true, memorySafety: false });
+  // Shape programs read r1 as a plain buffer, as raw programs do: structural verification
+  // only, unless the program asks for the memory-safety model (#! verifier kernel).
+  const { object, memorySafety } = program(name);
+  const { text } = compileObject(object, { wantText: true, memorySafety });
   if (text === undefined) throw new Error('compileObject gave no text with wantText');
   return text;
 };

@@ -4,6 +4,8 @@
 //   #! map NAME TYPE key=K value=V entries=N     a map of the object (TYPE as MAP_TYPE_NAME: array, hash, ...)
 //   lddw %r1, map:NAME                           load that map's handle (ld_imm64 MAP_IDX)
 //   #! wat-has TEXT / #! wat-lacks TEXT           what the module text must (not) contain
+//   #! verifier kernel                            verify with the memory-safety model (r1 is
+//                                                 then struct xdp_md), not structure only
 //
 // The wat-has/wat-lacks lines are written by hand from what the program is meant to show,
 // so a golden file rewritten with UPDATE_GOLDEN=1 is still held to the shape it is for.
@@ -22,6 +24,8 @@ export interface GoldenProgram {
   object: BpfObject;
   watHas: string[];
   watLacks: string[];
+  /** The program is verified with the kernel's memory-safety model (`#! verifier kernel`). */
+  memorySafety: boolean;
 }
 
 const WAT_DIRECTIVE = /^#!\s*wat-(has|lacks)\s+(.+)$/;
@@ -30,6 +34,7 @@ export function readGoldenProgram(name: string, text: string): GoldenProgram {
   const maps: MapSpec[] = [];
   const watHas: string[] = [];
   const watLacks: string[] = [];
+  let memorySafety = false;
   /** For each lddw of the program in order: whether it loads a map handle. */
   const lddwIsMap: boolean[] = [];
   const lines = text.split('\n').map((line, i) => {
@@ -47,6 +52,10 @@ export function readGoldenProgram(name: string, text: string): GoldenProgram {
       (wat[1] === 'has' ? watHas : watLacks).push(wat[2]!.trim());
       return '';
     }
+    if (/^#!\s*verifier\s+kernel\s*$/.test(line.trim())) {
+      memorySafety = true;
+      return '';
+    }
     if (line.trim().startsWith('#!')) throw new Error(`${where}: unknown directive ${line.trim()}`);
     const code = line.replace(/[#;].*$/, '');
     if (!/\blddw\b/.test(code)) return line;
@@ -62,5 +71,5 @@ export function readGoldenProgram(name: string, text: string): GoldenProgram {
   lddws.forEach((insn, k) => {
     if (lddwIsMap[k]) insn.src = PSEUDO.MAP_IDX;
   });
-  return { object: { source: name, license: 'GPL', maps, programs: [programFromInsns(name, insns, 'xdp')] }, watHas, watLacks };
+  return { object: { source: name, license: 'GPL', maps, programs: [programFromInsns(name, insns, 'xdp')] }, watHas, watLacks, memorySafety };
 }

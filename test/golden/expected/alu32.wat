@@ -5,7 +5,6 @@
  (type $3 (func (param i32 i32)))
  (type $4 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
  (export "alu32" (func $alu32$entry))
@@ -49,9 +48,6 @@
   )
  )
  (func $alu32$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $alu32@0
    (i64.extend_i32_u
     (local.get $0)
@@ -267,7 +263,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -281,5 +277,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 459, contents: "{\"version\":3,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":4,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

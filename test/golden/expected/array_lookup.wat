@@ -5,7 +5,6 @@
  (type $3 (func (param i32 i32)))
  (type $4 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 22 65536 shared))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
  (export "array_lookup" (func $array_lookup$entry))
@@ -74,9 +73,6 @@
   (i64.const 2)
  )
  (func $array_lookup$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $array_lookup@0
    (i64.extend_i32_u
     (local.get $0)
@@ -292,7 +288,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -306,5 +302,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 717, contents: "{\"version\":3,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":11,\"helpers\":[1],\"tableIndex\":0,\"code\":\"Ygr8/wMAAAC/ogAAAAAAAAcCAAD8////GFEAAAAAAAAAAAAAAAAAAIUAAAABAAAAFQADAAAAAAB5AQAAAAAAAAcBAAABAAAAexAAAAAAAAC3AAAAAgAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}]}],\"helpers\":[1]}"
+ ;; custom section "bpf2wasm.manifest", size 740, contents: "{\"version\":4,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":11,\"helpers\":[1],\"tableIndex\":0,\"code\":\"Ygr8/wMAAAC/ogAAAAAAAAcCAAD8////GFEAAAAAAAAAAAAAAAAAAIUAAAABAAAAFQADAAAAAAB5AQAAAAAAAAcBAAABAAAAexAAAAAAAAC3AAAAAgAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1]}"
 )

@@ -12,7 +12,6 @@
  (import "helpers" "ktime_get_ns" (func $helper$ktime_get_ns (param i64 i64 i64 i64 i64) (result i64)))
  (import "helpers" "csum_diff" (func $helper$csum_diff (param i64 i64 i64 i64 i64) (result i64)))
  (import "helpers" "xdp_adjust_tail" (func $helper32$xdp_adjust_tail (param i32 i32) (result i32)))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
  (global $init_flags (mut i32) (i32.const 0))
@@ -591,9 +590,6 @@
   (i64.const 2)
  )
  (func $batch_helpers$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $batch_helpers@0
    (i64.extend_i32_u
     (local.get $0)
@@ -809,7 +805,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -823,5 +819,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 624, contents: "{\"version\":3,\"source\":\"batch_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"batch_helpers\",\"section\":\"xdp\",\"export\":\"batch_helpers\",\"insnCount\":19,\"helpers\":[5,7,28,54,65],\"tableIndex\":0,\"code\":\"vxYAAAAAAACFAAAABwAAAIUAAAAFAAAAegr4/wAAAAC/oQAAAAAAAAcBAAD4////twIAAAgAAAC/EwAAAAAAALcEAAAIAAAAtwUAAAAAAACFAAAAHAAAAL9hAAAAAAAAtwIAAPz///+FAAAANgAAAL9hAAAAAAAAtwIAAP////+FAAAAQQAAALcAAAACAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"batch_helpers\",\"start\":0}]}],\"helpers\":[5,7,28,54,65]}"
+ ;; custom section "bpf2wasm.manifest", size 647, contents: "{\"version\":4,\"source\":\"batch_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"batch_helpers\",\"section\":\"xdp\",\"export\":\"batch_helpers\",\"insnCount\":19,\"helpers\":[5,7,28,54,65],\"tableIndex\":0,\"code\":\"vxYAAAAAAACFAAAABwAAAIUAAAAFAAAAegr4/wAAAAC/oQAAAAAAAAcBAAD4////twIAAAgAAAC/EwAAAAAAALcEAAAIAAAAtwUAAAAAAACFAAAAHAAAAL9hAAAAAAAAtwIAAPz///+FAAAANgAAAL9hAAAAAAAAtwIAAP////+FAAAAQQAAALcAAAACAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"batch_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[5,7,28,54,65]}"
 )

@@ -5,7 +5,6 @@
  (type $3 (func (param i32 i32)))
  (type $4 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
  (export "entry32" (func $entry32$entry))
@@ -16,9 +15,6 @@
   (i64.const 2)
  )
  (func $entry32$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $entry32@0
    (i64.extend_i32_u
     (local.get $0)
@@ -234,7 +230,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -248,5 +244,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 395, contents: "{\"version\":3,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 418, contents: "{\"version\":4,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

@@ -7,7 +7,6 @@
  (type $5 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
  (import "helpers" "map_lookup_elem" (func $helper32$map_lookup_elem (param i32 i32) (result i32)))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $cpu (mut i32) (i32.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
@@ -658,9 +657,6 @@
   (i64.const 2)
  )
  (func $i32_helpers$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $i32_helpers@0
    (i64.extend_i32_u
     (local.get $0)
@@ -876,7 +872,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -890,5 +886,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 710, contents: "{\"version\":3,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}]}],\"helpers\":[1,44]}"
+ ;; custom section "bpf2wasm.manifest", size 733, contents: "{\"version\":4,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1,44]}"
 )

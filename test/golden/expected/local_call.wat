@@ -5,7 +5,6 @@
  (type $3 (func (param i32 i32)))
  (type $4 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
- (global $budget_limit (mut i32) (i32.const 2147483647))
  (global $stack_top (mut i64) (i64.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
  (export "local_call" (func $local_call$entry))
@@ -43,9 +42,6 @@
   (local.get $0)
  )
  (func $local_call$entry (param $0 i32) (param $1 i32) (result i64)
-  (drop
-   (global.get $budget_limit)
-  )
   (call $local_call@0
    (i64.extend_i32_u
     (local.get $0)
@@ -261,7 +257,7 @@
     (local.get $1)
    )
   )
-  (global.set $budget_limit
+  (drop
    (select
     (local.get $2)
     (i32.const 2147483647)
@@ -275,5 +271,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 515, contents: "{\"version\":3,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 538, contents: "{\"version\":4,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )
