@@ -92,6 +92,8 @@ export interface NativeAddon {
   /** false when the key was absent. */
   mapDelete(mapFd: number, key: Uint8Array): boolean;
   mapDump(mapFd: number): { key: Uint8Array; values: Uint8Array[] }[];
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` (the first without one), undefined after the last. */
+  mapNextKey(mapFd: number, key?: Uint8Array): Uint8Array | undefined;
   /** Returns the new map's fd; typeName as libbpf spells it; innerFd shapes a map-in-map's values. */
   mapCreate(typeName: string, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerFd?: number): number;
   pinObject(fd: number, path: string): void;

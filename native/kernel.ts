@@ -114,6 +114,28 @@ export class KernelObject {
     this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS[flags]));
   }
 
+  /**
+   * An update whose refusal is an answer, not an error: undefined when the kernel took it,
+   * else its errno name (E2BIG, EEXIST, ENOENT, ...). Other failures still throw.
+   */
+  tryUpdate(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): string | undefined {
+    const fd = this.mapFd(map, 'update of');
+    try {
+      this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS[flags]);
+      return undefined;
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code && code !== 'EUNKNOWN') return code;
+      throw new UserError(`kernel: update of ${map}: ${(e as Error).message}`);
+    }
+  }
+
+  /** BPF_MAP_GET_NEXT_KEY: the key after `key` (the first without one), undefined after the last. */
+  nextKey(map: string, key?: Uint8Array): Uint8Array | undefined {
+    const fd = this.mapFd(map, 'get_next_key in');
+    return this.kernel(`get_next_key in ${map}`, () => this.addon.mapNextKey(fd, key));
+  }
+
   /** The kernel's view of a map of this object, with bpftool's names for the fields. */
   info(map: string): { type: string; bytes_key: number; bytes_value: number; max_entries: number; flags: number } | undefined {
     if (this.missing(map)) return undefined;

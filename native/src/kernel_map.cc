@@ -161,6 +161,25 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
   ThrowErrno(env, "bpf_map_delete_elem", errno);
 }
 
+// mapNextKey(fd, key or undefined) -> the next key, or undefined after the last: one
+// BPF_MAP_GET_NEXT_KEY, for tests of iteration with deletes in between.
+Napi::Value MapNextKey(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = FdArg(info);
+  MapShape shape = ShapeOf(env, fd);
+  std::vector<uint8_t> next(shape.keySize);
+  const void* previous = nullptr;
+  Bytes key{};
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    key = BytesOf(info[1], "key");
+    CheckSize(env, "the key", key.length, shape.keySize);
+    previous = key.data;
+  }
+  if (bpf_map_get_next_key(fd, previous, next.data()) == 0) return CopyOut(env, next.data(), next.size());
+  if (errno == ENOENT) return env.Undefined();
+  ThrowErrno(env, "bpf_map_get_next_key", errno);
+}
+
 // mapDump(fd) -> [{key, values}], skipping keys with nothing to read (empty slots of fd
 // arrays, entries deleted meanwhile), as bpftool's dump reports them apart.
 Napi::Value MapDump(const Napi::CallbackInfo& info) {
@@ -244,6 +263,7 @@ void InitKernelMap(Napi::Env env, Napi::Object exports) {
   exports.Set("mapUpdateMany", Napi::Function::New(env, MapUpdateMany));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete));
   exports.Set("mapDump", Napi::Function::New(env, MapDump));
+  exports.Set("mapNextKey", Napi::Function::New(env, MapNextKey));
   exports.Set("mapCreate", Napi::Function::New(env, MapCreate));
   exports.Set("pinObject", Napi::Function::New(env, PinObject));
   exports.Set("ringbufDrain", Napi::Function::New(env, RingbufDrain));

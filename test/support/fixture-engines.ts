@@ -12,6 +12,7 @@ import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import type { Missing } from './needs.js';
 import { pinMainThread } from './cpus.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
+import { MapError } from '../../runtime/errors.js';
 
 export interface EngineRun {
   actionName: string;
@@ -19,10 +20,33 @@ export interface EngineRun {
   fault?: string;
 }
 
+export type UpdateFlags = 'any' | 'noexist' | 'exist';
+const FLAG_VALUE: Record<UpdateFlags, number> = { any: 0, noexist: 1, exist: 2 };
+
+/** 'ok', or the errno name of the MapError `fn` throws. */
+function answer(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof MapError) return e.errno;
+    throw e;
+  }
+}
+
 export interface FixtureEngine {
   readonly name: 'wasm' | 'interp' | 'kernel';
   set(map: string, key: Uint8Array, value: Uint8Array): void;
   get(map: string, key: Uint8Array): Uint8Array | undefined;
+  /**
+   * A control-plane update (the runtime's map API, the kernel's BPF_MAP_UPDATE_ELEM; one
+   * value goes to every CPU of a per-CPU map): 'ok' or the refusal's errno name.
+   */
+  update(map: string, key: Uint8Array, value: Uint8Array, flags: UpdateFlags): string;
+  /** A control-plane delete: 'ok' or the errno name. */
+  remove(map: string, key: Uint8Array): string;
+  /** Control-plane get_next_key: the key after `key` (the first without one), undefined after the last. */
+  nextKey(map: string, key?: Uint8Array): Uint8Array | undefined;
   /** Every entry as hex key=value (per-CPU values concatenated, CPU 0 first), sorted. */
   dump(map: string): string[];
   /** Runs `program` on `packet`; the result's packet is a copy. */
@@ -40,6 +64,9 @@ function machineEngine(object: string, engine: 'wasm' | 'interp', maxCpus?: numb
     name: engine,
     set: (map, key, value) => machine.maps.byNameOrThrow(map).updateBytes(key, value),
     get: (map, key) => machine.maps.byNameOrThrow(map).lookupBytes(key)?.slice(),
+    update: (map, key, value, flags) => answer(() => machine.maps.byNameOrThrow(map).updateBytes(key, value, FLAG_VALUE[flags])),
+    remove: (map, key) => answer(() => machine.maps.byNameOrThrow(map).deleteBytes(key)),
+    nextKey: (map, key) => machine.maps.byNameOrThrow(map).getNextKeyBytes(key)?.slice(),
     dump: (map) => [...machine.maps.byNameOrThrow(map).entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort(),
     run: (program, packet) => {
       const r = worker.runXdp(program, packet);
@@ -58,6 +85,9 @@ function kernelEngine(object: string): FixtureEngine {
     name: 'kernel',
     set: (map, key, value) => kernel.update(map, key, value),
     get: (map, key) => kernel.lookup(map, key)?.[0],
+    update: (map, key, value, flags) => kernel.tryUpdate(map, key, value, flags) ?? 'ok',
+    remove: (map, key) => (kernel.delete(map, key) ? 'ok' : 'ENOENT'),
+    nextKey: (map, key) => kernel.nextKey(map, key),
     dump: (map) => kernel.dump(map).map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`).sort(),
     run: (program, packet) => {
       const r = kernel.testRun(program, packet);
@@ -75,7 +105,7 @@ function absentKernel(missing: Missing): FixtureEngine {
   const absent = (): never => {
     throw new Error('the kernel engine is not available here; tests check `missing` first');
   };
-  return { name: 'kernel', missing, set: absent, get: absent, dump: absent, run: absent, close: () => {} };
+  return { name: 'kernel', missing, set: absent, get: absent, update: absent, remove: absent, nextKey: absent, dump: absent, run: absent, close: () => {} };
 }
 
 /**
