@@ -27,7 +27,10 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      'no-restricted-syntax': ['error', { selector: 'TSEnumDeclaration[const=true]', message: 'const enums do not survive isolated builds' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: 'TSEnumDeclaration[const=true]', message: 'const enums do not survive isolated builds' },
+      ],
     },
   },
   ...Object.entries(layers).map(([folder, { folders, packages }]) => ({
@@ -35,12 +38,18 @@ export default tseslint.config(
     // One place speaks binaryen: codegen (compiler/codegen*.ts).
     ...(folder === 'compiler' ? { ignores: ['compiler/codegen*.ts'] } : {}),
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [
-          { group: into(...folders), message: `${folder}/ may not import ${folders.join(', ')} (see CONTRIBUTING.md, "Which way imports go")` },
-          ...(packages.length ? [{ group: packages, message: `${folder}/ must not load ${packages.join(', ')}` }] : []),
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: into(...folders),
+              message: `${folder}/ may not import ${folders.join(', ')} (see CONTRIBUTING.md, "Which way imports go")`,
+            },
+            ...(packages.length ? [{ group: packages, message: `${folder}/ must not load ${packages.join(', ')}` }] : []),
+          ],
+        },
+      ],
     },
   })),
 );

@@ -34,7 +34,12 @@ function time(args: string[]): { wall: number; cpu: number } {
   const r = spawnSync(command, argv, { stdio: ['ignore', 'ignore', 'pipe'], cwd: packageRoot });
   const wall = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
-  const cpu = hasTime ? readFileSync(cpuLog, 'utf8').trim().split(/\s+/).reduce((n, s) => n + Number(s) * 1000, 0) : NaN;
+  const cpu = hasTime
+    ? readFileSync(cpuLog, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .reduce((n, s) => n + Number(s) * 1000, 0)
+    : NaN;
   return { wall, cpu };
 }
 

@@ -59,9 +59,22 @@ function generate(dutMac: string, count: number): { sent: number; ms: number } {
   return JSON.parse(inNs(GEN, [process.execPath, generator, 'g0', dutMac, '10.200.200.1', '9', String(count)]));
 }
 
-interface Program { name: string; object: string; program: string; katranConfig?: string }
+interface Program {
+  name: string;
+  object: string;
+  program: string;
+  katranConfig?: string;
+}
 
-interface Row { program: string; datapath: string; sent: number; processed: number; seconds: number; kpps: number; note?: string }
+interface Row {
+  program: string;
+  datapath: string;
+  sent: number;
+  processed: number;
+  seconds: number;
+  kpps: number;
+  note?: string;
+}
 
 async function runtimeRow(p: Program, dutMac: string, count: number): Promise<Row & { umem: string }> {
   const args = ['netns', 'exec', DUT, process.execPath, BPF2WASM, 'run', p.object, '--iface', 'd0', '--stats-interval', '0'];
@@ -80,7 +93,15 @@ async function runtimeRow(p: Program, dutMac: string, count: number): Promise<Ro
   if ((await exited) !== 0) throw new Error(`bpf2wasm run failed: ${err}`);
   const processed = Number(/total: (\d+) packets/.exec(out)?.[1] ?? NaN);
   const umem = /umem: (.*)/.exec(out)?.[1] ?? '';
-  return { program: p.name, datapath: 'bpf2wasm AF_XDP (wasm)', sent: g.sent, processed, seconds: g.ms / 1000, kpps: processed / g.ms, umem };
+  return {
+    program: p.name,
+    datapath: 'bpf2wasm AF_XDP (wasm)',
+    sent: g.sent,
+    processed,
+    seconds: g.ms / 1000,
+    kpps: processed / g.ms,
+    umem,
+  };
 }
 
 function kernelRow(p: Program, dutMac: string, mode: 'native' | 'generic', count: number): Row {
@@ -88,8 +109,10 @@ function kernelRow(p: Program, dutMac: string, mode: 'native' | 'generic', count
   try {
     if (p.katranConfig) {
       const cpus = Number(readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split('-').pop()) + 1;
-      applyKatranConfig(new KernelKatranMaps(kernel, cpus), parseKatranConfig(readFileSync(p.katranConfig, 'utf8'), p.katranConfig),
-        { forwardingCores: Array.from({ length: cpus }, (_, i) => i), lruSize: 1000 * cpus });
+      applyKatranConfig(new KernelKatranMaps(kernel, cpus), parseKatranConfig(readFileSync(p.katranConfig, 'utf8'), p.katranConfig), {
+        forwardingCores: Array.from({ length: cpus }, (_, i) => i),
+        lruSize: 1000 * cpus,
+      });
     }
     const detach = kernel.attachXdp(p.program, 'd0', mode, DUT);
     const before = kernel.runCount(p.program);
@@ -117,7 +140,10 @@ async function main(): Promise<void> {
   try {
     const config = join(work, 'lb.json');
     // Frames the LB sends back (XDP_TX) go to the generator's MAC and die there.
-    writeFileSync(config, JSON.stringify({ mac: genMac, vips: [{ address: '10.200.200.1', port: 9, protocol: 'udp', reals: [{ address: '10.0.0.2' }] }] }));
+    writeFileSync(
+      config,
+      JSON.stringify({ mac: genMac, vips: [{ address: '10.200.200.1', port: 9, protocol: 'udp', reals: [{ address: '10.0.0.2' }] }] }),
+    );
     const programs: Program[] = [
       { name: 'xdp_drop', object: join(root, 'build', 'examples', 'xdp_drop.o'), program: 'xdp_drop' },
       { name: 'example LB', object: join(root, 'build', 'examples', 'xdp_lb.o'), program: 'xdp_lb', katranConfig: config },
@@ -148,7 +174,10 @@ async function main(): Promise<void> {
   }
   if (umemCheck) console.log(`\nUMEM after ${LONG} packets: ${umemCheck}`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'live.json'), JSON.stringify({ date: new Date().toISOString(), packets: PACKETS, rows, umemCheck }, null, 2));
+  writeFileSync(
+    join(root, 'bench', 'results', 'live.json'),
+    JSON.stringify({ date: new Date().toISOString(), packets: PACKETS, rows, umemCheck }, null, 2),
+  );
 }
 
 await main();

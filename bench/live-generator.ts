@@ -13,7 +13,10 @@ if (!iface || !dstMac || !dstIp || !dstPort || !count) {
   process.exit(1);
 }
 const frame = ethernet(0x0800, ipv4({ src: [10, 1, 0, 1], dst: dstIp.split('.').map(Number), proto: 17 }, udp(12345, Number(dstPort), 18)));
-frame.set(dstMac.split(':').map((h) => parseInt(h, 16)), 0);
+frame.set(
+  dstMac.split(':').map((h) => parseInt(h, 16)),
+  0,
+);
 const socket = new (nativeAddon().PacketSocket)(iface, false);
 const start = process.hrtime.bigint();
 const sent = socket.sendMany(frame, Number(count));

@@ -37,7 +37,11 @@ function nsPerPacket(memorySafety: boolean): number {
 
 const budgeted = nsPerPacket(false);
 const verified = nsPerPacket(true);
-console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 console.log(`checksum over 512 bytes, budget check on the back-edge:  ${budgeted.toFixed(0)} ns/packet`);
 console.log(`checksum over 512 bytes, verified bounded (no check):    ${verified.toFixed(0)} ns/packet`);
 console.log(`ratio ${(budgeted / verified).toFixed(2)}`);

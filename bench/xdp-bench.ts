@@ -45,7 +45,9 @@ interface Target {
 function compileC(source: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'bpf2wasm-bench-'));
   const out = join(dir, source.split('/').pop()!.replace(/\.c$/, '.o'));
-  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', out], { encoding: 'utf8' });
+  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', out], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(r.stderr);
   return out;
 }
@@ -63,12 +65,20 @@ const WARMUP_ROUNDS = 8;
  * `single` times the old way instead: one call per packet (runXdpInPlace). Warm-up rounds
  * come first; their times are returned to show that the code had stabilised.
  */
-function timeEngine(machine: BpfMachine, engine: Engine, t: Target, packets: Uint8Array[], runs: number, single = false): { ns: number; warmup: number[] } {
+function timeEngine(
+  machine: BpfMachine,
+  engine: Engine,
+  t: Target,
+  packets: Uint8Array[],
+  runs: number,
+  single = false,
+): { ns: number; warmup: number[] } {
   const w = machine.worker(engine === 'wasm' ? 0 : 1, { engine, budget: 0, clock: () => process.hrtime.bigint() });
   const frames = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const batch = w.batch(BATCH);
   const memory = new Uint8Array(machine.memory.buffer);
-  for (let i = 0; i < BATCH; i++) batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM, 0, 1, 0);
+  for (let i = 0; i < BATCH; i++)
+    batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM, 0, 1, 0);
   let next = 0;
   const round = (n: number): void => {
     for (let done = 0; done < n; done += BATCH) {
@@ -97,19 +107,24 @@ function kernelCopy(k: KernelObject, m: BpfMachine): void {
   for (const spec of m.manifest.maps) {
     if ([5, 6, 10, 12, 13].includes(spec.type) || spec.maxEntries > 100_000) continue;
     const map = m.maps.byNameOrThrow(spec.name);
-    k.updateMany(spec.name, [...map.entries()].filter(([, v]) => spec.type !== 2 || v.some((b) => b !== 0)));
+    k.updateMany(
+      spec.name,
+      [...map.entries()].filter(([, v]) => spec.type !== 2 || v.some((b) => b !== 0)),
+    );
   }
 }
 
 function main(): void {
   compileOptimised(); // before any module of the bench is compiled (binaryen loaded with the imports above)
-  const targets: Target[] = [{
-    name: 'parse_count',
-    object: compileC(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c')),
-    program: 'parse_count',
-    provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
-    dst: [10, 200, 200, 1],
-  }];
+  const targets: Target[] = [
+    {
+      name: 'parse_count',
+      object: compileC(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c')),
+      program: 'parse_count',
+      provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
+      dst: [10, 200, 200, 1],
+    },
+  ];
   // katran-layout objects, provisioned through the katran control plane: one VIP, three reals.
   const katranTarget = (name: string, object: string, program: string): Target => ({
     name,
@@ -144,7 +159,10 @@ function main(): void {
       const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(t.object)), t.object)).wasm, t.name);
       const packetsOne = [flowPacket(1, t.dst)];
       const packetsMany = Array.from({ length: FLOWS }, (_, i) => flowPacket(i, t.dst));
-      for (const [workload, packets] of [['1 flow', packetsOne], [`${FLOWS} flows`, packetsMany]] as const) {
+      for (const [workload, packets] of [
+        ['1 flow', packetsOne],
+        [`${FLOWS} flows`, packetsMany],
+      ] as const) {
         const row: Record<string, number | null> = {};
         for (const engine of ['interp', 'wasm'] as const) {
           const m = BpfMachine.create(loaded);
@@ -186,16 +204,25 @@ function main(): void {
     trivial?.close();
   }
   const fmt = (x: number | null | undefined): string => (x == null ? '-' : x.toFixed(0));
-  console.log(`V8 flags for the modules: ${optimisedFlags() ?? '(default tiering)'}; batches of ${BATCH}; wasm warm-up, ns/packet per round:`);
+  console.log(
+    `V8 flags for the modules: ${optimisedFlags() ?? '(default tiering)'}; batches of ${BATCH}; wasm warm-up, ns/packet per round:`,
+  );
   for (const [name, w] of Object.entries(warmups)) console.log(`  ${name.padEnd(28)} ${w.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(`${'workload'.padEnd(28)} ${'interp ns'.padStart(10)} ${'wasm ns'.padStart(9)} ${'1-by-1 ns'.padStart(10)} ${'kernel ns'.padStart(10)} ${'wasm/kernel'.padStart(12)} ${'interp/wasm'.padStart(12)}`);
+  console.log(
+    `${'workload'.padEnd(28)} ${'interp ns'.padStart(10)} ${'wasm ns'.padStart(9)} ${'1-by-1 ns'.padStart(10)} ${'kernel ns'.padStart(10)} ${'wasm/kernel'.padStart(12)} ${'interp/wasm'.padStart(12)}`,
+  );
   for (const [name, r] of Object.entries(results)) {
     const ratio = r.kernel ? (r.wasm! / Math.max(r.kernel, 1)).toFixed(1) + 'x' : '-';
-    console.log(`${name.padEnd(28)} ${fmt(r.interp).padStart(10)} ${fmt(r.wasm).padStart(9)} ${fmt(r.single).padStart(10)} ${fmt(r.kernel).padStart(10)} ${ratio.padStart(12)} ${((r.interp! / r.wasm!).toFixed(0) + 'x').padStart(12)}`);
+    console.log(
+      `${name.padEnd(28)} ${fmt(r.interp).padStart(10)} ${fmt(r.wasm).padStart(9)} ${fmt(r.single).padStart(10)} ${fmt(r.kernel).padStart(10)} ${ratio.padStart(12)} ${((r.interp! / r.wasm!).toFixed(0) + 'x').padStart(12)}`,
+    );
   }
   if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-  writeFileSync(join(root, 'bench', 'results', 'xdp.json'), JSON.stringify({ date: new Date().toISOString(), v8Flags: optimisedFlags() ?? null, batch: BATCH, warmups, results }, null, 2));
+  writeFileSync(
+    join(root, 'bench', 'results', 'xdp.json'),
+    JSON.stringify({ date: new Date().toISOString(), v8Flags: optimisedFlags() ?? null, batch: BATCH, warmups, results }, null, 2),
+  );
 }
 
 main();

@@ -6,9 +6,12 @@
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
-const topic = args.length === 1 && args[0] === '--help' ? 'main'
-  : args.length === 2 && args[1] === '--help' && ['run', 'test-run', 'map'].includes(args[0]) ? args[0]
-  : undefined;
+const topic =
+  args.length === 1 && args[0] === '--help'
+    ? 'main'
+    : args.length === 2 && args[1] === '--help' && ['run', 'test-run', 'map'].includes(args[0])
+      ? args[0]
+      : undefined;
 let text;
 if (topic && !process.env.BPF2WASM_LIVE_HELP) {
   try {

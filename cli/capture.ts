@@ -26,7 +26,8 @@ export async function prepareMachine(args: MachineSource): Promise<BpfMachine> {
   if (configPath) {
     // katran's control plane (hashing, maglev rings) loads only for a config.
     const [{ applyKatranConfig, parseKatranConfig }, { UserspaceKatranMaps }] = await Promise.all([
-      import('../katran/config.js'), import('../katran/maps/userspace-maps.js'),
+      import('../katran/config.js'),
+      import('../katran/maps/userspace-maps.js'),
     ]);
     applyKatranConfig(new UserspaceKatranMaps(machine.maps), parseKatranConfig(readInputText(configPath), configPath));
   }
@@ -95,7 +96,12 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
   };
   if (args.repeat === 1) {
     // In batches, as the live datapath runs them (results are copies).
-    worker.runPackets(program, records.map((r) => r.data)).forEach((result, index) => record(index, result));
+    worker
+      .runPackets(
+        program,
+        records.map((r) => r.data),
+      )
+      .forEach((result, index) => record(index, result));
     return run;
   }
   // --repeat: each packet `repeat` times in a row, on single runs; the result is the last run's.

@@ -27,7 +27,10 @@ function defaultOutput(input: string): string {
 }
 
 async function compileCommand(args: CompileArgs): Promise<void> {
-  const [{ readInputFile, writeOutputFile }, { loadObject }] = await Promise.all([import('../core/files.js'), import('../compiler/object.js')]);
+  const [{ readInputFile, writeOutputFile }, { loadObject }] = await Promise.all([
+    import('../core/files.js'),
+    import('../compiler/object.js'),
+  ]);
   const obj = loadObject(readInputFile(args.input), args.input);
   if (args.list) {
     const { describeObject } = await import('../compiler/list.js');
@@ -55,7 +58,11 @@ async function compileCommand(args: CompileArgs): Promise<void> {
   const { compileObject } = await import('../compiler/compile.js');
   const started = performance.now();
   const result = compileObject(obj, {
-    programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat, memorySafety: args.verifier === 'kernel',
+    programs: args.program,
+    optimize: args.O,
+    maxCpus: args['max-cpus'],
+    wantText: args.wat,
+    memorySafety: args.verifier === 'kernel',
   });
   const problem = await wabtValidate(result.wasm);
   if (problem) throw new Error(`wabt rejects the generated module: ${problem}`);
@@ -96,7 +103,8 @@ export function registerCompile<T>(y: Argv<T>): Argv<T> {
         .option('verifier', {
           choices: ['kernel', 'structural'] as const,
           default: 'kernel',
-          describe: "kernel: the kernel's memory-safety rules; structural: encoding and control flow only, to test run-time containment (never for production)",
+          describe:
+            "kernel: the kernel's memory-safety rules; structural: encoding and control flow only, to test run-time containment (never for production)",
         }),
     (argv) => compileCommand(argv as unknown as CompileArgs),
   ) as unknown as Argv<T>;

@@ -32,7 +32,10 @@ async function mapCommandLine(args: MapArgs): Promise<void> {
     else for (const line of await queryInstance(args.module, { op: args.op, map: args.map, key: args.key, value: args.value })) print(line);
     return;
   }
-  const [{ prepareMachine, runCapture }, { mapCommand }] = await Promise.all([import('./capture.js'), import('../runtime/map-commands.js')]);
+  const [{ prepareMachine, runCapture }, { mapCommand }] = await Promise.all([
+    import('./capture.js'),
+    import('../runtime/map-commands.js'),
+  ]);
   const machine = await prepareMachine(args);
   if (args.pcap) runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1 });
   for (const line of mapCommand(machine, args.op, args.map, args.key, args.value)) print(line);
@@ -45,11 +48,18 @@ export function registerMap<T>(y: Argv<T>): Argv<T> {
     (c) =>
       c
         .positional('op', { choices: ['dump', 'lookup', 'update', 'delete'] as const, demandOption: true })
-        .positional('module', { type: 'string', demandOption: true, describe: 'compiled module (or eBPF object), or a running instance\'s control socket' })
+        .positional('module', {
+          type: 'string',
+          demandOption: true,
+          describe: "compiled module (or eBPF object), or a running instance's control socket",
+        })
         .positional('map', { type: 'string', demandOption: true })
         .positional('key', { type: 'string' })
         .positional('value', { type: 'string' })
-        .options({ ...options('program', 'update', 'katran-config', 'max-cpus'), pcap: option('pcap', { describe: 'run this capture through the program first' }) }),
+        .options({
+          ...options('program', 'update', 'katran-config', 'max-cpus'),
+          pcap: option('pcap', { describe: 'run this capture through the program first' }),
+        }),
     (argv) => mapCommandLine(argv as unknown as MapArgs),
   ) as unknown as Argv<T>;
 }

@@ -11,8 +11,16 @@ const SHARED = {
   program: { alias: 'p', type: 'string', describe: 'program (function or section name); default: the first' },
   engine: { choices: ['wasm', 'interp'] as const, default: 'wasm' as Engine, describe: 'compiled module or reference interpreter' },
   budget: { type: 'number', default: DEFAULT_BUDGET, describe: 'back-edges per packet before it is aborted (0 = unlimited)' },
-  'precise-clock': { type: 'boolean', default: false, describe: 'bpf_ktime_get_ns reads the clock on every call (default: once per batch of packets)' },
-  'max-cpus': { type: 'number', default: DEFAULT_MAX_CPUS, describe: 'when compiling an eBPF object: CPUs (workers) its per-CPU maps are laid out for' },
+  'precise-clock': {
+    type: 'boolean',
+    default: false,
+    describe: 'bpf_ktime_get_ns reads the clock on every call (default: once per batch of packets)',
+  },
+  'max-cpus': {
+    type: 'number',
+    default: DEFAULT_MAX_CPUS,
+    describe: 'when compiling an eBPF object: CPUs (workers) its per-CPU maps are laid out for',
+  },
   update: { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the first packet; repeatable' },
   'katran-config': { type: 'string', describe: 'provision katran-layout maps from this JSON config (docs/katran-config.md)' },
   pcap: { type: 'string', describe: 'input capture (Ethernet, pcap format)' },

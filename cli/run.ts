@@ -31,9 +31,12 @@ async function runCommand(args: RunArgs): Promise<void> {
   if ((args['katran-config'] || args.grpc || args['lru-size'] !== undefined) && !args.katran) {
     throw new UserError('--katran-config, --grpc and --lru-size need --katran');
   }
-  if (args.duration !== undefined && !(args.duration > 0)) throw new UserError(`--duration must be a positive number of seconds, got ${args.duration}`);
+  if (args.duration !== undefined && !(args.duration > 0))
+    throw new UserError(`--duration must be a positive number of seconds, got ${args.duration}`);
   const [{ LiveRun }, { defaultControlPath }, { readModuleFile }] = await Promise.all([
-    import('../datapath/runner.js'), import('../datapath/control.js'), import('./module-file.js'),
+    import('../datapath/runner.js'),
+    import('../datapath/control.js'),
+    import('./module-file.js'),
   ]);
   const run = await LiveRun.start({
     wasm: await readModuleFile(args.module, args['max-cpus']),
@@ -54,14 +57,18 @@ async function runCommand(args: RunArgs): Promise<void> {
     updates: args.update,
     katran: args.katran ? { configPath: args['katran-config'], grpc: args.grpc, lruSize: args['lru-size'] } : undefined,
     pin: args.pin,
-    control: args.mode === 'pcap' || !args.iface ? args.control : args.control ?? defaultControlPath(args.iface),
+    control: args.mode === 'pcap' || !args.iface ? args.control : (args.control ?? defaultControlPath(args.iface)),
     statsIntervalMs: args['stats-interval'] * 1000,
     log: print,
   });
   const where = args.mode === 'pcap' ? args.pcap : `${args.iface} (${args.mode}${run.attachMode ? `, XDP ${run.attachMode}` : ''})`;
-  const binding = run.bindings.map((b, i) => `w${i}${b.zeroCopy ? ' zero-copy' : args.mode === 'afxdp' ? ' copy' : ''}${b.affinity ? ` cpu ${i}` : ''}`).join(', ');
+  const binding = run.bindings
+    .map((b, i) => `w${i}${b.zeroCopy ? ' zero-copy' : args.mode === 'afxdp' ? ' copy' : ''}${b.affinity ? ` cpu ${i}` : ''}`)
+    .join(', ');
   const control = run.options.control ? `; maps: bpf2wasm map dump ${run.options.control} MAP` : '';
-  print(`running ${run.options.program} on ${where}: ${binding}${run.katran?.grpc ? `; katran gRPC on port ${run.katran.grpc.port}` : ''}${control}`);
+  print(
+    `running ${run.options.program} on ${where}: ${binding}${run.katran?.grpc ? `; katran gRPC on port ${run.katran.grpc.port}` : ''}${control}`,
+  );
   const stop = (): void => void run.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
@@ -76,11 +83,20 @@ async function runCommand(args: RunArgs): Promise<void> {
   const t = run.totals();
   // Faults are among the XDP_ABORTED packets; said apart so that a crashing program shows.
   const faults = t.faults ? `; faults ${t.faults}` : '';
-  print(`total: ${t.total} packets; ${Object.entries(t.packets).filter(([, n]) => n > 0).map(([a, n]) => `${a} ${n}`).join(', ') || 'none'}${faults}`);
+  print(
+    `total: ${t.total} packets; ${
+      Object.entries(t.packets)
+        .filter(([, n]) => n > 0)
+        .map(([a, n]) => `${a} ${n}`)
+        .join(', ') || 'none'
+    }${faults}`,
+  );
   // Every UMEM frame should be back in the fill ring once traffic stops: a lost frame shows here.
   const sockets = run.socketStatistics();
   if (args.mode === 'afxdp' && sockets.every((s) => s)) {
-    print(`umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued + s!.rxQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`);
+    print(
+      `umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued + s!.rxQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`,
+    );
   }
 }
 
@@ -98,19 +114,34 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
           'katran-config': option('katran-config', { describe: 'katran JSON config applied at start (docs/katran-config.md)' }),
         })
         .option('iface', { alias: 'i', type: 'string', describe: 'interface to serve' })
-        .option('queues', { type: 'number', describe: 'RX queues (workers); default: all of the interface\'s' })
-        .option('mode', { choices: ['afxdp', 'afpacket', 'pcap'] as const, default: 'afxdp' as LiveMode, describe: 'where packets come from' })
+        .option('queues', { type: 'number', describe: "RX queues (workers); default: all of the interface's" })
+        .option('mode', {
+          choices: ['afxdp', 'afpacket', 'pcap'] as const,
+          default: 'afxdp' as LiveMode,
+          describe: 'where packets come from',
+        })
         .option('bind-mode', { choices: ['auto', 'copy', 'zerocopy'] as const, default: 'auto' as const, describe: 'AF_XDP bind mode' })
-        .option('xdp-mode', { choices: ['auto', 'native', 'generic'] as const, default: 'auto' as const, describe: 'how the prefilter attaches' })
-        .option('pass', { choices: ['tap', 'drop'] as const, default: 'tap' as const, describe: 'AF_XDP: XDP_PASS frames re-enter the kernel through a TAP device, or are dropped' })
+        .option('xdp-mode', {
+          choices: ['auto', 'native', 'generic'] as const,
+          default: 'auto' as const,
+          describe: 'how the prefilter attaches',
+        })
+        .option('pass', {
+          choices: ['tap', 'drop'] as const,
+          default: 'tap' as const,
+          describe: 'AF_XDP: XDP_PASS frames re-enter the kernel through a TAP device, or are dropped',
+        })
         .option('frames', { type: 'number', default: 4096, describe: 'UMEM frames per queue (power of two)' })
         .option('katran', { type: 'boolean', default: false, describe: 'attach the katran control plane' })
-        .option('grpc', { type: 'string', describe: 'serve katran\'s gRPC API on host:port' })
+        .option('grpc', { type: 'string', describe: "serve katran's gRPC API on host:port" })
         .option('lru-size', { type: 'number', describe: 'katran: LRU entries over all workers (default 100000)' })
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
         .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
-        .option('control', { type: 'string', describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)' }),
+        .option('control', {
+          type: 'string',
+          describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)',
+        }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;
 }

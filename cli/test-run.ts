@@ -17,7 +17,10 @@ interface TestRunArgs extends SharedArgs {
 
 async function testRun(args: TestRunArgs): Promise<void> {
   const [{ prepareMachine, runCapture }, { writeOutputFile }, { writePcap }, { mapCommand }] = await Promise.all([
-    import('./capture.js'), import('../core/files.js'), import('../packets/pcap.js'), import('../runtime/map-commands.js'),
+    import('./capture.js'),
+    import('../core/files.js'),
+    import('../packets/pcap.js'),
+    import('../runtime/map-commands.js'),
   ]);
   const machine = await prepareMachine(args);
   const run = runCapture(machine, args);

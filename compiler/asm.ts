@@ -23,7 +23,11 @@ import { ALU, ATOMIC, CALL_KIND, CLASS, encode, JMP, LD_IMM64, MODE, SIZE, SRC_K
 /** A line the assembler cannot accept: names the line number, its text and why. */
 export class AsmError extends UserError {
   override name = 'AsmError';
-  constructor(readonly line: number, readonly text: string, readonly reason: string) {
+  constructor(
+    readonly line: number,
+    readonly text: string,
+    readonly reason: string,
+  ) {
     super(`asm line ${line} (${text.trim()}): ${reason}`);
   }
 }
@@ -54,16 +58,40 @@ const fail = (reason: string): never => {
 };
 
 const ALU_BY_NAME: Record<string, number> = {
-  add: ALU.ADD, sub: ALU.SUB, mul: ALU.MUL, div: ALU.DIV, sdiv: ALU.DIV, or: ALU.OR, and: ALU.AND,
-  lsh: ALU.LSH, rsh: ALU.RSH, mod: ALU.MOD, smod: ALU.MOD, xor: ALU.XOR, mov: ALU.MOV, arsh: ALU.ARSH,
+  add: ALU.ADD,
+  sub: ALU.SUB,
+  mul: ALU.MUL,
+  div: ALU.DIV,
+  sdiv: ALU.DIV,
+  or: ALU.OR,
+  and: ALU.AND,
+  lsh: ALU.LSH,
+  rsh: ALU.RSH,
+  mod: ALU.MOD,
+  smod: ALU.MOD,
+  xor: ALU.XOR,
+  mov: ALU.MOV,
+  arsh: ALU.ARSH,
 };
 const JMP_BY_NAME: Record<string, number> = {
-  jeq: JMP.JEQ, jgt: JMP.JGT, jge: JMP.JGE, jset: JMP.JSET, jne: JMP.JNE, jsgt: JMP.JSGT,
-  jsge: JMP.JSGE, jlt: JMP.JLT, jle: JMP.JLE, jslt: JMP.JSLT, jsle: JMP.JSLE,
+  jeq: JMP.JEQ,
+  jgt: JMP.JGT,
+  jge: JMP.JGE,
+  jset: JMP.JSET,
+  jne: JMP.JNE,
+  jsgt: JMP.JSGT,
+  jsge: JMP.JSGE,
+  jlt: JMP.JLT,
+  jle: JMP.JLE,
+  jslt: JMP.JSLT,
+  jsle: JMP.JSLE,
 };
 const SIZE_BY_SUFFIX: Record<string, number> = { b: SIZE.B, h: SIZE.H, w: SIZE.W, dw: SIZE.DW };
 const ATOMIC_BY_NAME: Record<string, number> = {
-  add: ATOMIC.ADD, and: ATOMIC.AND, or: ATOMIC.OR, xor: ATOMIC.XOR,
+  add: ATOMIC.ADD,
+  and: ATOMIC.AND,
+  or: ATOMIC.OR,
+  xor: ATOMIC.XOR,
 };
 
 const LABEL = /^[A-Za-z_.$][\w.$]*$/;

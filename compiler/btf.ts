@@ -6,9 +6,26 @@ import type { FieldLayout, TypeLayout } from '../core/model.js';
 
 export const BTF_MAGIC = 0xeb9f;
 export const KIND = {
-  UNKN: 0, INT: 1, PTR: 2, ARRAY: 3, STRUCT: 4, UNION: 5, ENUM: 6, FWD: 7, TYPEDEF: 8, VOLATILE: 9,
-  CONST: 10, RESTRICT: 11, FUNC: 12, FUNC_PROTO: 13, VAR: 14, DATASEC: 15, FLOAT: 16, DECL_TAG: 17,
-  TYPE_TAG: 18, ENUM64: 19,
+  UNKN: 0,
+  INT: 1,
+  PTR: 2,
+  ARRAY: 3,
+  STRUCT: 4,
+  UNION: 5,
+  ENUM: 6,
+  FWD: 7,
+  TYPEDEF: 8,
+  VOLATILE: 9,
+  CONST: 10,
+  RESTRICT: 11,
+  FUNC: 12,
+  FUNC_PROTO: 13,
+  VAR: 14,
+  DATASEC: 15,
+  FLOAT: 16,
+  DECL_TAG: 17,
+  TYPE_TAG: 18,
+  ENUM64: 19,
 } as const;
 
 export interface BtfMember {
@@ -58,7 +75,13 @@ export class Btf {
     if (depth > 64) throw new ObjectError('.BTF', `type id ${id}: nesting too deep (a cycle?)`);
     const t = this.resolve(id);
     switch (t.kind) {
-      case KIND.INT: case KIND.STRUCT: case KIND.UNION: case KIND.ENUM: case KIND.ENUM64: case KIND.FLOAT: case KIND.DATASEC:
+      case KIND.INT:
+      case KIND.STRUCT:
+      case KIND.UNION:
+      case KIND.ENUM:
+      case KIND.ENUM64:
+      case KIND.FLOAT:
+      case KIND.DATASEC:
         return t.sizeOrType;
       case KIND.PTR:
         return 8;
@@ -74,14 +97,23 @@ export class Btf {
     if (depth > 16) return '...';
     const t = this.get(id);
     switch (t.kind) {
-      case KIND.STRUCT: return `struct ${t.name || '<anon>'}`;
-      case KIND.UNION: return `union ${t.name || '<anon>'}`;
-      case KIND.ENUM: case KIND.ENUM64: return `enum ${t.name || '<anon>'}`;
-      case KIND.PTR: return `${this.typeName(t.sizeOrType, depth + 1)} *`;
-      case KIND.ARRAY: return `${this.typeName(t.array!.type, depth + 1)}[${t.array!.nelems}]`;
-      case KIND.CONST: return `const ${this.typeName(t.sizeOrType, depth + 1)}`;
-      case KIND.VOLATILE: return `volatile ${this.typeName(t.sizeOrType, depth + 1)}`;
-      default: return t.name || this.typeName(t.sizeOrType, depth + 1);
+      case KIND.STRUCT:
+        return `struct ${t.name || '<anon>'}`;
+      case KIND.UNION:
+        return `union ${t.name || '<anon>'}`;
+      case KIND.ENUM:
+      case KIND.ENUM64:
+        return `enum ${t.name || '<anon>'}`;
+      case KIND.PTR:
+        return `${this.typeName(t.sizeOrType, depth + 1)} *`;
+      case KIND.ARRAY:
+        return `${this.typeName(t.array!.type, depth + 1)}[${t.array!.nelems}]`;
+      case KIND.CONST:
+        return `const ${this.typeName(t.sizeOrType, depth + 1)}`;
+      case KIND.VOLATILE:
+        return `volatile ${this.typeName(t.sizeOrType, depth + 1)}`;
+      default:
+        return t.name || this.typeName(t.sizeOrType, depth + 1);
     }
   }
 
@@ -134,10 +166,18 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
     const kind = (info >>> 24) & 0x1f;
     const vlen = info & 0xffff;
     const kindFlag = info >>> 31;
-    const t: BtfType = { id: types.length, kind, name: str(view.getUint32(at, true)), sizeOrType: view.getUint32(at + 8, true), members: [] };
+    const t: BtfType = {
+      id: types.length,
+      kind,
+      name: str(view.getUint32(at, true)),
+      sizeOrType: view.getUint32(at + 8, true),
+      members: [],
+    };
     at += 12;
     switch (kind) {
-      case KIND.INT: case KIND.VAR: case KIND.DECL_TAG:
+      case KIND.INT:
+      case KIND.VAR:
+      case KIND.DECL_TAG:
         need(4);
         at += 4;
         break;
@@ -146,11 +186,16 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
         t.array = { type: view.getUint32(at, true), nelems: view.getUint32(at + 8, true) };
         at += 12;
         break;
-      case KIND.STRUCT: case KIND.UNION:
+      case KIND.STRUCT:
+      case KIND.UNION:
         need(12 * vlen);
         for (let i = 0; i < vlen; i++, at += 12) {
           const off = view.getUint32(at + 8, true);
-          t.members.push({ name: str(view.getUint32(at, true)), type: view.getUint32(at + 4, true), bitOffset: kindFlag ? off & 0xffffff : off });
+          t.members.push({
+            name: str(view.getUint32(at, true)),
+            type: view.getUint32(at + 4, true),
+            bitOffset: kindFlag ? off & 0xffffff : off,
+          });
         }
         break;
       case KIND.ENUM:
@@ -172,8 +217,15 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
           t.vars.push({ type: view.getUint32(at, true), offset: view.getUint32(at + 4, true), size: view.getUint32(at + 8, true) });
         }
         break;
-      case KIND.PTR: case KIND.FWD: case KIND.TYPEDEF: case KIND.VOLATILE: case KIND.CONST: case KIND.RESTRICT:
-      case KIND.FUNC: case KIND.FLOAT: case KIND.TYPE_TAG:
+      case KIND.PTR:
+      case KIND.FWD:
+      case KIND.TYPEDEF:
+      case KIND.VOLATILE:
+      case KIND.CONST:
+      case KIND.RESTRICT:
+      case KIND.FUNC:
+      case KIND.FLOAT:
+      case KIND.TYPE_TAG:
         break;
       default:
         throw new ObjectError(where, `type #${types.length} has unknown kind ${kind}`);
@@ -221,7 +273,10 @@ export function parseBtfExt(data: Uint8Array, btf: Btf, label: string): BtfExt {
     put(ext.funcs, sec, view.getUint32(at, true), btf.typeName(view.getUint32(at + 4, true)));
   });
   records(view.getUint32(16, true), view.getUint32(20, true), 16, 'line_info', (sec, at) => {
-    const file = btf.str(view.getUint32(at + 4, true)).split('/').pop();
+    const file = btf
+      .str(view.getUint32(at + 4, true))
+      .split('/')
+      .pop();
     const text = btf.str(view.getUint32(at + 8, true)).trim();
     const lineCol = view.getUint32(at + 12, true);
     put(ext.lines, sec, view.getUint32(at, true), `${file}:${lineCol >>> 10}: ${text}`);

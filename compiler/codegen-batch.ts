@@ -55,15 +55,18 @@ export function addBatchDriver(m: binaryen.Module, name: string, entry32: string
     set(CTX, m.global.get(ctxGlobal, i32)),
     set(I, c(0)),
     m.block('done', [
-      m.loop('next', m.block(null, [
-        m.br('done', m.i32.ge_u(get(I), get(COUNT))),
-        set(D, m.i32.add(get(DESCS), m.i32.mul(get(I), c(BATCH_DESC_SIZE)))),
-        setCtx(XDP_CTX.batchIndex, get(I)),
-        set(LEN, desc(BATCH_DESC.length)),
-        m.if(m.i32.lt_u(get(LEN), c(ETH_HLEN)), setDesc(BATCH_DESC.action, c(XDP_ABORTED)), run),
-        set(I, m.i32.add(get(I), c(1))),
-        m.br('next'),
-      ])),
+      m.loop(
+        'next',
+        m.block(null, [
+          m.br('done', m.i32.ge_u(get(I), get(COUNT))),
+          set(D, m.i32.add(get(DESCS), m.i32.mul(get(I), c(BATCH_DESC_SIZE)))),
+          setCtx(XDP_CTX.batchIndex, get(I)),
+          set(LEN, desc(BATCH_DESC.length)),
+          m.if(m.i32.lt_u(get(LEN), c(ETH_HLEN)), setDesc(BATCH_DESC.action, c(XDP_ABORTED)), run),
+          set(I, m.i32.add(get(I), c(1))),
+          m.br('next'),
+        ]),
+      ),
     ]),
   ]);
   m.addFunction(name, binaryen.createType([i32, i32]), binaryen.none, [i32, i32, i32, i32, i32, i32, i32], body);

@@ -46,27 +46,33 @@ export function addAdjustHead(m: binaryen.Module, ctxGlobal: string): void {
   const [DELTA, CTX, DATA, META, METALEN, NEXT, D] = [1, 2, 3, 4, 5, 6, 7];
   const f = ctxFields(m, CTX);
   const g = (l: number): Expr => m.local.get(l, i64);
-  const body = m.block(null, [
-    m.local.set(CTX, m.global.get(ctxGlobal, i32)),
-    m.local.set(DATA, f.load64u(XDP_CTX.data)),
-    m.local.set(META, f.load64u(XDP_CTX.dataMeta)),
-    m.local.set(METALEN, m.i64.sub(g(DATA), g(META))),
-    m.local.set(D, m.i64.extend_s(m.local.get(DELTA, i32))),
-    m.local.set(NEXT, m.i64.add(g(DATA), g(D))),
-    m.if(
-      m.i32.or(
-        m.i64.lt_s(g(NEXT), m.i64.add(m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT)), g(METALEN))),
-        m.i64.gt_s(g(NEXT), m.i64.sub(f.load64u(XDP_CTX.dataEnd), m.i64.const(ETH_HLEN))),
+  const body = m.block(
+    null,
+    [
+      m.local.set(CTX, m.global.get(ctxGlobal, i32)),
+      m.local.set(DATA, f.load64u(XDP_CTX.data)),
+      m.local.set(META, f.load64u(XDP_CTX.dataMeta)),
+      m.local.set(METALEN, m.i64.sub(g(DATA), g(META))),
+      m.local.set(D, m.i64.extend_s(m.local.get(DELTA, i32))),
+      m.local.set(NEXT, m.i64.add(g(DATA), g(D))),
+      m.if(
+        m.i32.or(
+          m.i64.lt_s(g(NEXT), m.i64.add(m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT)), g(METALEN))),
+          m.i64.gt_s(g(NEXT), m.i64.sub(f.load64u(XDP_CTX.dataEnd), m.i64.const(ETH_HLEN))),
+        ),
+        m.return(m.i32.const(EINVAL)),
       ),
-      m.return(m.i32.const(EINVAL)),
-    ),
-    // The metadata moves with data.
-    m.if(m.i64.gt_s(g(METALEN), m.i64.const(0)),
-      m.memory.copy(m.i32.wrap(m.i64.add(g(META), g(D))), m.i32.wrap(g(META)), m.i32.wrap(g(METALEN)))),
-    f.store(XDP_CTX.data, m.i32.wrap(g(NEXT))),
-    f.store(XDP_CTX.dataMeta, m.i32.wrap(m.i64.add(g(META), g(D)))),
-    m.i32.const(0),
-  ], i32);
+      // The metadata moves with data.
+      m.if(
+        m.i64.gt_s(g(METALEN), m.i64.const(0)),
+        m.memory.copy(m.i32.wrap(m.i64.add(g(META), g(D))), m.i32.wrap(g(META)), m.i32.wrap(g(METALEN))),
+      ),
+      f.store(XDP_CTX.data, m.i32.wrap(g(NEXT))),
+      f.store(XDP_CTX.dataMeta, m.i32.wrap(m.i64.add(g(META), g(D)))),
+      m.i32.const(0),
+    ],
+    i32,
+  );
   m.addFunction(WASM_HELPER.adjustHead, binaryen.createType([i32, i32]), i32, [i32, i64, i64, i64, i64, i64], body);
 }
 
@@ -76,24 +82,25 @@ export function addAdjustMeta(m: binaryen.Module, ctxGlobal: string): void {
   const f = ctxFields(m, CTX);
   const g = (l: number): Expr => m.local.get(l, i64);
   const len = (): Expr => m.i64.sub(g(DATA), g(META));
-  const body = m.block(null, [
-    m.local.set(CTX, m.global.get(ctxGlobal, i32)),
-    m.local.set(DATA, f.load64u(XDP_CTX.data)),
-    m.local.set(META, m.i64.add(f.load64u(XDP_CTX.dataMeta), m.i64.extend_s(m.local.get(DELTA, i32)))),
-    m.if(
-      m.i32.or(
-        m.i64.lt_s(g(META), m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT))),
-        m.i64.gt_s(g(META), g(DATA)),
+  const body = m.block(
+    null,
+    [
+      m.local.set(CTX, m.global.get(ctxGlobal, i32)),
+      m.local.set(DATA, f.load64u(XDP_CTX.data)),
+      m.local.set(META, m.i64.add(f.load64u(XDP_CTX.dataMeta), m.i64.extend_s(m.local.get(DELTA, i32)))),
+      m.if(
+        m.i32.or(m.i64.lt_s(g(META), m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT))), m.i64.gt_s(g(META), g(DATA))),
+        m.return(m.i32.const(EINVAL)),
       ),
-      m.return(m.i32.const(EINVAL)),
-    ),
-    m.if(
-      m.i32.or(m.i64.gt_s(len(), m.i64.const(XDP_META_MAX)), m.i64.ne(m.i64.and(len(), m.i64.const(3)), m.i64.const(0))),
-      m.return(m.i32.const(EACCES)),
-    ),
-    f.store(XDP_CTX.dataMeta, m.i32.wrap(g(META))),
-    m.i32.const(0),
-  ], i32);
+      m.if(
+        m.i32.or(m.i64.gt_s(len(), m.i64.const(XDP_META_MAX)), m.i64.ne(m.i64.and(len(), m.i64.const(3)), m.i64.const(0))),
+        m.return(m.i32.const(EACCES)),
+      ),
+      f.store(XDP_CTX.dataMeta, m.i32.wrap(g(META))),
+      m.i32.const(0),
+    ],
+    i32,
+  );
   m.addFunction(WASM_HELPER.adjustMeta, binaryen.createType([i32, i32]), i32, [i32, i64, i64], body);
 }
 
@@ -102,25 +109,31 @@ export function addAdjustTail(m: binaryen.Module, ctxGlobal: string, fallback: s
   const [CTXARG, DELTA, CTX, END, NEXT, D] = [0, 1, 2, 3, 4, 5];
   const f = ctxFields(m, CTX);
   const g = (l: number): Expr => m.local.get(l, i64);
-  const body = m.block(null, [
-    m.local.set(CTX, m.global.get(ctxGlobal, i32)),
-    m.if(m.i32.ne(f.load(XDP_CTX.fragLen), m.i32.const(0)),
-      m.return(m.call(fallback, [m.local.get(CTXARG, i32), m.local.get(DELTA, i32)], i32))),
-    m.local.set(END, f.load64u(XDP_CTX.dataEnd)),
-    m.local.set(D, m.i64.extend_s(m.local.get(DELTA, i32))),
-    m.local.set(NEXT, m.i64.add(g(END), g(D))),
-    m.if(
-      m.i32.or(
-        m.i64.gt_s(g(NEXT), f.load64u(XDP_CTX.frameEnd)),
-        m.i64.lt_s(g(NEXT), m.i64.add(f.load64u(XDP_CTX.data), m.i64.const(ETH_HLEN))),
+  const body = m.block(
+    null,
+    [
+      m.local.set(CTX, m.global.get(ctxGlobal, i32)),
+      m.if(
+        m.i32.ne(f.load(XDP_CTX.fragLen), m.i32.const(0)),
+        m.return(m.call(fallback, [m.local.get(CTXARG, i32), m.local.get(DELTA, i32)], i32)),
       ),
-      m.return(m.i32.const(EINVAL)),
-    ),
-    // Grown bytes are zero.
-    m.if(m.i64.gt_s(g(D), m.i64.const(0)), m.memory.fill(m.i32.wrap(g(END)), m.i32.const(0), m.i32.wrap(g(D)))),
-    f.store(XDP_CTX.dataEnd, m.i32.wrap(g(NEXT))),
-    m.i32.const(0),
-  ], i32);
+      m.local.set(END, f.load64u(XDP_CTX.dataEnd)),
+      m.local.set(D, m.i64.extend_s(m.local.get(DELTA, i32))),
+      m.local.set(NEXT, m.i64.add(g(END), g(D))),
+      m.if(
+        m.i32.or(
+          m.i64.gt_s(g(NEXT), f.load64u(XDP_CTX.frameEnd)),
+          m.i64.lt_s(g(NEXT), m.i64.add(f.load64u(XDP_CTX.data), m.i64.const(ETH_HLEN))),
+        ),
+        m.return(m.i32.const(EINVAL)),
+      ),
+      // Grown bytes are zero.
+      m.if(m.i64.gt_s(g(D), m.i64.const(0)), m.memory.fill(m.i32.wrap(g(END)), m.i32.const(0), m.i32.wrap(g(D)))),
+      f.store(XDP_CTX.dataEnd, m.i32.wrap(g(NEXT))),
+      m.i32.const(0),
+    ],
+    i32,
+  );
   m.addFunction(WASM_HELPER.adjustTail, binaryen.createType([i32, i32]), i32, [i32, i64, i64, i64], body);
 }
 
@@ -129,15 +142,19 @@ export function addPrandom(m: binaryen.Module, ctxGlobal: string): void {
   const [CTX, X] = [0, 1];
   const f = ctxFields(m, CTX);
   const x = (): Expr => m.local.get(X, i32);
-  const body = m.block(null, [
-    m.local.set(CTX, m.global.get(ctxGlobal, i32)),
-    m.local.set(X, f.load(XDP_CTX.prandom)),
-    m.local.set(X, m.i32.xor(x(), m.i32.shl(x(), m.i32.const(13)))),
-    m.local.set(X, m.i32.xor(x(), m.i32.shr_u(x(), m.i32.const(17)))),
-    m.local.set(X, m.i32.xor(x(), m.i32.shl(x(), m.i32.const(5)))),
-    f.store(XDP_CTX.prandom, x()),
-    m.i64.extend_u(x()),
-  ], i64);
+  const body = m.block(
+    null,
+    [
+      m.local.set(CTX, m.global.get(ctxGlobal, i32)),
+      m.local.set(X, f.load(XDP_CTX.prandom)),
+      m.local.set(X, m.i32.xor(x(), m.i32.shl(x(), m.i32.const(13)))),
+      m.local.set(X, m.i32.xor(x(), m.i32.shr_u(x(), m.i32.const(17)))),
+      m.local.set(X, m.i32.xor(x(), m.i32.shl(x(), m.i32.const(5)))),
+      f.store(XDP_CTX.prandom, x()),
+      m.i64.extend_u(x()),
+    ],
+    i64,
+  );
   m.addFunction(WASM_HELPER.prandom, binaryen.none, i64, [i32, i32], body);
 }
 
@@ -149,7 +166,11 @@ export function addPrandom(m: binaryen.Module, ctxGlobal: string): void {
 export function addKtime(m: binaryen.Module, ctxGlobal: string, flagsGlobal: string, preciseImport: string): void {
   const body = m.if(
     m.i32.and(m.global.get(flagsGlobal, i32), m.i32.const(INIT_PRECISE_CLOCK)),
-    m.call(preciseImport, [0, 1, 2, 3, 4].map((r) => m.local.get(r, i64)), i64),
+    m.call(
+      preciseImport,
+      [0, 1, 2, 3, 4].map((r) => m.local.get(r, i64)),
+      i64,
+    ),
     m.i64.load(XDP_CTX.clockNs, 8, m.global.get(ctxGlobal, i32)),
   );
   m.addFunction(WASM_HELPER.ktime, binaryen.createType([i64, i64, i64, i64, i64]), i64, [], body);
@@ -167,36 +188,41 @@ export function addCsumDiff(m: binaryen.Module, fallback: string): void {
   const g = (l: number): Expr => m.local.get(l, i64);
   const c = (n: number): Expr => m.i64.const(n);
   const mask32 = (x: Expr): Expr => m.i64.and(x, c(0xffffffff));
-  const partial = (at: number, size: number, init: Expr): Expr =>
-    m.call(CSUM_PARTIAL, [m.i32.wrap(g(at)), m.i32.wrap(g(size)), init], i64);
-  const outside = (at: number, size: number): Expr =>
-    m.i64.gt_u(m.i64.add(mask32(g(at)), g(size)), g(MEMBYTES));
-  const body = m.block(null, [
-    m.local.set(MEMBYTES, m.i64.shl(m.i64.extend_u(m.memory.size()), c(16))),
-    m.if(
-      m.i32.or(
-        m.i32.or(m.i64.gt_u(g(FROMSIZE), c(CSUM_WASM_MAX)), m.i64.gt_u(g(TOSIZE), c(CSUM_WASM_MAX))),
-        m.i32.or(outside(FROM, FROMSIZE), outside(TO, TOSIZE)),
-      ),
-      m.return(m.call(fallback, [g(FROM), g(FROMSIZE), g(TO), g(TOSIZE), g(SEED)], i64)),
-    ),
-    m.local.set(RET, mask32(g(SEED))),
-    m.if(
-      m.i32.and(m.i64.ne(g(FROMSIZE), c(0)), m.i64.ne(g(TOSIZE), c(0))),
-      m.local.set(RET, m.call(CSUM_FOLD32, [
-        m.i64.add(partial(TO, TOSIZE, g(RET)), mask32(m.i64.xor(partial(FROM, FROMSIZE, c(0)), c(-1)))),
-      ], i64)),
+  const partial = (at: number, size: number, init: Expr): Expr => m.call(CSUM_PARTIAL, [m.i32.wrap(g(at)), m.i32.wrap(g(size)), init], i64);
+  const outside = (at: number, size: number): Expr => m.i64.gt_u(m.i64.add(mask32(g(at)), g(size)), g(MEMBYTES));
+  const body = m.block(
+    null,
+    [
+      m.local.set(MEMBYTES, m.i64.shl(m.i64.extend_u(m.memory.size()), c(16))),
       m.if(
-        m.i64.ne(g(TOSIZE), c(0)),
-        m.local.set(RET, partial(TO, TOSIZE, g(RET))),
-        m.if(m.i64.ne(g(FROMSIZE), c(0)),
-          m.local.set(RET, mask32(m.i64.xor(partial(FROM, FROMSIZE, mask32(m.i64.xor(g(RET), c(-1)))), c(-1))))),
+        m.i32.or(
+          m.i32.or(m.i64.gt_u(g(FROMSIZE), c(CSUM_WASM_MAX)), m.i64.gt_u(g(TOSIZE), c(CSUM_WASM_MAX))),
+          m.i32.or(outside(FROM, FROMSIZE), outside(TO, TOSIZE)),
+        ),
+        m.return(m.call(fallback, [g(FROM), g(FROMSIZE), g(TO), g(TOSIZE), g(SEED)], i64)),
       ),
-    ),
-    // Fold to 16 bits twice (not complemented).
-    m.local.set(RET, m.i64.add(m.i64.and(g(RET), c(0xffff)), m.i64.shr_u(g(RET), c(16)))),
-    m.i64.add(m.i64.and(g(RET), c(0xffff)), m.i64.shr_u(g(RET), c(16))),
-  ], i64);
+      m.local.set(RET, mask32(g(SEED))),
+      m.if(
+        m.i32.and(m.i64.ne(g(FROMSIZE), c(0)), m.i64.ne(g(TOSIZE), c(0))),
+        m.local.set(
+          RET,
+          m.call(CSUM_FOLD32, [m.i64.add(partial(TO, TOSIZE, g(RET)), mask32(m.i64.xor(partial(FROM, FROMSIZE, c(0)), c(-1))))], i64),
+        ),
+        m.if(
+          m.i64.ne(g(TOSIZE), c(0)),
+          m.local.set(RET, partial(TO, TOSIZE, g(RET))),
+          m.if(
+            m.i64.ne(g(FROMSIZE), c(0)),
+            m.local.set(RET, mask32(m.i64.xor(partial(FROM, FROMSIZE, mask32(m.i64.xor(g(RET), c(-1)))), c(-1)))),
+          ),
+        ),
+      ),
+      // Fold to 16 bits twice (not complemented).
+      m.local.set(RET, m.i64.add(m.i64.and(g(RET), c(0xffff)), m.i64.shr_u(g(RET), c(16)))),
+      m.i64.add(m.i64.and(g(RET), c(0xffff)), m.i64.shr_u(g(RET), c(16))),
+    ],
+    i64,
+  );
   m.addFunction(WASM_HELPER.csumDiff, binaryen.createType([i64, i64, i64, i64, i64]), i64, [i64, i64], body);
 }
 
@@ -205,30 +231,50 @@ function addCsumHelpers(m: binaryen.Module): void {
   {
     const [SUM] = [0];
     const s = (): Expr => m.local.get(SUM, i64);
-    const body = m.block(null, [
-      m.loop('fold', m.if(m.i64.gt_u(s(), m.i64.const(0xffffffff)), m.block(null, [
-        m.local.set(SUM, m.i64.add(m.i64.and(s(), m.i64.const(0xffffffff)), m.i64.shr_u(s(), m.i64.const(32)))),
-        m.br('fold'),
-      ]))),
-      s(),
-    ], i64);
+    const body = m.block(
+      null,
+      [
+        m.loop(
+          'fold',
+          m.if(
+            m.i64.gt_u(s(), m.i64.const(0xffffffff)),
+            m.block(null, [
+              m.local.set(SUM, m.i64.add(m.i64.and(s(), m.i64.const(0xffffffff)), m.i64.shr_u(s(), m.i64.const(32)))),
+              m.br('fold'),
+            ]),
+          ),
+        ),
+        s(),
+      ],
+      i64,
+    );
     m.addFunction(CSUM_FOLD32, binaryen.createType([i64]), i64, [], body);
   }
   const [AT, SIZE, SUM, I, WORDS] = [0, 1, 2, 3, 4];
   const g32 = (l: number): Expr => m.local.get(l, i32);
   const s = (): Expr => m.local.get(SUM, i64);
   const add = (x: Expr): Expr => m.local.set(SUM, m.i64.add(s(), x));
-  const body = m.block(null, [
-    m.local.set(WORDS, m.i32.and(g32(SIZE), m.i32.const(~3))),
-    m.local.set(I, m.i32.const(0)),
-    m.loop('words', m.if(m.i32.lt_u(g32(I), g32(WORDS)), m.block(null, [
-      add(m.i64.load32_u(0, 1, m.i32.add(g32(AT), g32(I)))),
-      m.local.set(I, m.i32.add(g32(I), m.i32.const(4))),
-      m.br('words'),
-    ]))),
-    m.if(m.i32.and(g32(SIZE), m.i32.const(2)), add(m.i64.load16_u(0, 1, m.i32.add(g32(AT), g32(WORDS))))),
-    m.if(m.i32.and(g32(SIZE), m.i32.const(1)), add(m.i64.load8_u(0, 1, m.i32.add(g32(AT), m.i32.and(g32(SIZE), m.i32.const(~1)))))),
-    m.call(CSUM_FOLD32, [s()], i64),
-  ], i64);
+  const body = m.block(
+    null,
+    [
+      m.local.set(WORDS, m.i32.and(g32(SIZE), m.i32.const(~3))),
+      m.local.set(I, m.i32.const(0)),
+      m.loop(
+        'words',
+        m.if(
+          m.i32.lt_u(g32(I), g32(WORDS)),
+          m.block(null, [
+            add(m.i64.load32_u(0, 1, m.i32.add(g32(AT), g32(I)))),
+            m.local.set(I, m.i32.add(g32(I), m.i32.const(4))),
+            m.br('words'),
+          ]),
+        ),
+      ),
+      m.if(m.i32.and(g32(SIZE), m.i32.const(2)), add(m.i64.load16_u(0, 1, m.i32.add(g32(AT), g32(WORDS))))),
+      m.if(m.i32.and(g32(SIZE), m.i32.const(1)), add(m.i64.load8_u(0, 1, m.i32.add(g32(AT), m.i32.and(g32(SIZE), m.i32.const(~1)))))),
+      m.call(CSUM_FOLD32, [s()], i64),
+    ],
+    i64,
+  );
   m.addFunction(CSUM_PARTIAL, binaryen.createType([i32, i32, i64]), i64, [i32, i32], body);
 }

@@ -24,7 +24,21 @@
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
-import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY, LOCK_SPIN_LIMIT, LRU_LIST, LRU_LIST_TYPE, LRU_LOCAL, LRU_SENTINEL, LRU_STATE, POOL_WORD } from '../core/map-layout.js';
+import {
+  DESC_MAGIC,
+  DESC_WORD,
+  FD_ARRAY_DESC,
+  FD_ARRAY_VALUE_OFF,
+  HASH_DESC,
+  HASH_ENTRY,
+  LOCK_SPIN_LIMIT,
+  LRU_LIST,
+  LRU_LIST_TYPE,
+  LRU_LOCAL,
+  LRU_SENTINEL,
+  LRU_STATE,
+  POOL_WORD,
+} from '../core/map-layout.js';
 import { FAULT, FAULT_IMPORT, WASM_PAGE } from '../core/abi.js';
 import { ERRNO, UPDATE_FLAG } from '../core/errno.js';
 import { MAP_TYPE } from '../core/map-types.js';
@@ -57,31 +71,43 @@ function locals(m: binaryen.Module) {
 function addHash(m: binaryen.Module): void {
   const { get, set, c } = locals(m);
   const [KEY, LEN, HASH, I, K] = [0, 1, 2, 3, 4];
-  const body = m.block(null, [
-    set(HASH, m.i32.xor(get(LEN), c(KEY_HASH.SEED))),
-    set(I, c(0)),
-    m.loop('hash_words', m.if(
-      m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
-      m.block(null, [
-        set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K))),
-        set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(KEY_HASH.C2)))),
-        set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD))),
-        set(I, m.i32.add(get(I), c(4))),
-        m.br('hash_words'),
-      ]),
-    )),
-    m.loop('hash_tail', m.if(
-      m.i32.lt_u(get(I), get(LEN)),
-      m.block(null, [
-        set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(KEY_HASH.TAIL_MUL))),
-        set(I, m.i32.add(get(I), c(1))),
-        m.br('hash_tail'),
-      ]),
-    )),
-    ...[[16, KEY_HASH.FINAL_MUL1], [13, KEY_HASH.FINAL_MUL2]].map(([shift, mul]) =>
-      set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!)))),
-    m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16))),
-  ], i32);
+  const body = m.block(
+    null,
+    [
+      set(HASH, m.i32.xor(get(LEN), c(KEY_HASH.SEED))),
+      set(I, c(0)),
+      m.loop(
+        'hash_words',
+        m.if(
+          m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
+          m.block(null, [
+            set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K))),
+            set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(KEY_HASH.C2)))),
+            set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD))),
+            set(I, m.i32.add(get(I), c(4))),
+            m.br('hash_words'),
+          ]),
+        ),
+      ),
+      m.loop(
+        'hash_tail',
+        m.if(
+          m.i32.lt_u(get(I), get(LEN)),
+          m.block(null, [
+            set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(KEY_HASH.TAIL_MUL))),
+            set(I, m.i32.add(get(I), c(1))),
+            m.br('hash_tail'),
+          ]),
+        ),
+      ),
+      ...[
+        [16, KEY_HASH.FINAL_MUL1],
+        [13, KEY_HASH.FINAL_MUL2],
+      ].map(([shift, mul]) => set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!)))),
+      m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16))),
+    ],
+    i32,
+  );
   m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i32], body);
 }
 
@@ -94,35 +120,48 @@ function addFind(m: binaryen.Module): void {
   const keyAt = (): Expr => m.i32.add(get(KEY), get(I));
   const compare = m.block('mismatch', [
     set(I, c(0)),
-    m.loop('cmp_words', m.if(
-      m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
-      m.block(null, [
-        m.br('mismatch', m.i32.ne(m.i32.load(0, 1, keyAt()), m.i32.load(0, 1, entryKey()))),
-        set(I, m.i32.add(get(I), c(4))),
-        m.br('cmp_words'),
-      ]),
-    )),
-    m.loop('cmp_bytes', m.if(
-      m.i32.lt_u(get(I), get(LEN)),
-      m.block(null, [
-        m.br('mismatch', m.i32.ne(m.i32.load8_u(0, 1, keyAt()), m.i32.load8_u(0, 1, entryKey()))),
-        set(I, m.i32.add(get(I), c(1))),
-        m.br('cmp_bytes'),
-      ]),
-    )),
+    m.loop(
+      'cmp_words',
+      m.if(
+        m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
+        m.block(null, [
+          m.br('mismatch', m.i32.ne(m.i32.load(0, 1, keyAt()), m.i32.load(0, 1, entryKey()))),
+          set(I, m.i32.add(get(I), c(4))),
+          m.br('cmp_words'),
+        ]),
+      ),
+    ),
+    m.loop(
+      'cmp_bytes',
+      m.if(
+        m.i32.lt_u(get(I), get(LEN)),
+        m.block(null, [
+          m.br('mismatch', m.i32.ne(m.i32.load8_u(0, 1, keyAt()), m.i32.load8_u(0, 1, entryKey()))),
+          set(I, m.i32.add(get(I), c(1))),
+          m.br('cmp_bytes'),
+        ]),
+      ),
+    ),
     m.return(get(ENTRY)),
   ]);
   const bucket = m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)));
-  const body = m.block(null, [
-    set(ENTRY, m.i32.atomic.load(0, bucket)),
-    m.loop('walk', m.block(null, [
-      m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
-      m.if(m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)), compare),
-      set(ENTRY, m.i32.load(HASH_ENTRY.NEXT, 4, get(ENTRY))),
-      m.br('walk'),
-    ])),
-    c(0),
-  ], i32);
+  const body = m.block(
+    null,
+    [
+      set(ENTRY, m.i32.atomic.load(0, bucket)),
+      m.loop(
+        'walk',
+        m.block(null, [
+          m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
+          m.if(m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)), compare),
+          set(ENTRY, m.i32.load(HASH_ENTRY.NEXT, 4, get(ENTRY))),
+          m.br('walk'),
+        ]),
+      ),
+      c(0),
+    ],
+    i32,
+  );
   m.addFunction(FIND_FN, binaryen.createType([i32, i32, i32, i32]), i32, [i32, i32], body);
 }
 
@@ -137,14 +176,20 @@ function mapOps(m: binaryen.Module, handle: number, cpuGlobal: string) {
   const setField = (e: Expr, offset: number, value: Expr): Expr => m.i32.store(offset, 4, e, value);
   const lockAddr = (): Expr => m.i32.add(get(handle), c(DESC_WORD.LOCK * 4));
   return {
-    word, storeWord, field, setField, lockAddr, owner,
+    word,
+    storeWord,
+    field,
+    setField,
+    lockAddr,
+    owner,
     /** Takes the lock if it is free: 1 if taken. */
     tryLock: (): Expr => m.i32.eqz(m.i32.atomic.rmw.cmpxchg(0, lockAddr(), c(0), owner())),
     /** Whether [addr, addr + len) reaches beyond the memory (64-bit sums: no wrap-around). */
-    outsideMemory: (addr: Expr, len: Expr): Expr => m.i64.gt_u(
-      m.i64.add(m.i64.extend_u(addr), m.i64.extend_u(len)),
-      m.i64.mul(m.i64.extend_u(m.memory.size('0')), m.i64.const(WASM_PAGE)),
-    ),
+    outsideMemory: (addr: Expr, len: Expr): Expr =>
+      m.i64.gt_u(
+        m.i64.add(m.i64.extend_u(addr), m.i64.extend_u(len)),
+        m.i64.mul(m.i64.extend_u(m.memory.size('0')), m.i64.const(WASM_PAGE)),
+      ),
     isType: (typeLocal: number, ...types: number[]): Expr =>
       types.map((t) => m.i32.eq(get(typeLocal), c(t))).reduce((a, b) => m.i32.or(a, b)),
     published: (): Expr => m.i32.eq(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(handle)), c(DESC_MAGIC)),
@@ -184,24 +229,28 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
   const cpu = (): Expr => m.global.get(cpuGlobal, i32);
   const stride = ops.align8(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)));
 
-  const body = m.block(null, [
-    m.if(m.i32.eqz(ops.published()), m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32))),
-    set(TYPE, word(DESC_WORD.TYPE)),
-    m.if(m.i32.eq(get(TYPE), c(MAP_TYPE.ARRAY_OF_MAPS)), mapInMap),
-    m.if(
-      m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)),
-      m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32)),
-    ),
-    set(LEN, word(DESC_WORD.KEY)),
-    set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), m.call(HASH_FN, [get(KEY), get(LEN)], i32)], i32)),
-    m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
-    touch,
-    m.if(
-      isType(TYPE, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_PERCPU_HASH),
-      m.if(m.i32.ge_u(cpu(), c(maxCpus)), c(0), m.i32.add(value(), m.i32.mul(cpu(), stride))),
-      value(),
-    ),
-  ], i32);
+  const body = m.block(
+    null,
+    [
+      m.if(m.i32.eqz(ops.published()), m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32))),
+      set(TYPE, word(DESC_WORD.TYPE)),
+      m.if(m.i32.eq(get(TYPE), c(MAP_TYPE.ARRAY_OF_MAPS)), mapInMap),
+      m.if(
+        m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)),
+        m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32)),
+      ),
+      set(LEN, word(DESC_WORD.KEY)),
+      set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), m.call(HASH_FN, [get(KEY), get(LEN)], i32)], i32)),
+      m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
+      touch,
+      m.if(
+        isType(TYPE, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_PERCPU_HASH),
+        m.if(m.i32.ge_u(cpu(), c(maxCpus)), c(0), m.i32.add(value(), m.i32.mul(cpu(), stride))),
+        value(),
+      ),
+    ],
+    i32,
+  );
   m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32], body);
 }
 
@@ -213,7 +262,9 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
 export function addHashUpdate(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string): void {
   ensureShared(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN, STATE, LOC] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN, STATE, LOC] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  ];
   const ops = mapOps(m, HANDLE, cpuGlobal);
   const { word, field, setField, isType } = ops;
   const fallbackCall = (): Expr => m.call(fallback, [get(HANDLE), get(KEY), get(VALUE), get(FLAGS)], i32);
@@ -231,25 +282,23 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
       m.i32.store(POOL.FREE, 4, get(POOL_AT), field(get(ENTRY), HASH_ENTRY.LNEXT)),
       m.block(null, [
         set(ENTRY, m.i32.load(POOL.NEXT, 4, get(POOL_AT))),
-        m.if(
-          m.i32.or(m.i32.eqz(get(ENTRY)), m.i32.ge_u(get(ENTRY), m.i32.load(POOL.END, 4, get(POOL_AT)))),
-          unlockAnd(fallbackCall()),
-        ),
+        m.if(m.i32.or(m.i32.eqz(get(ENTRY)), m.i32.ge_u(get(ENTRY), m.i32.load(POOL.END, 4, get(POOL_AT)))), unlockAnd(fallbackCall())),
         m.i32.store(POOL.NEXT, 4, get(POOL_AT), m.i32.add(get(ENTRY), m.i32.load(POOL.SIZE, 4, get(POOL_AT)))),
       ]),
     ),
   ]);
 
   // Fill `entry` with key, hash and value, and publish it at the head of its bucket chain.
-  const publish = (): Expr => m.block(null, [
-    m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN)),
-    setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
-    m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
-    set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
-    setField(get(ENTRY), HASH_ENTRY.NEXT, m.i32.load(0, 4, get(SLOT))),
-    m.i32.atomic.store(0, get(SLOT), get(ENTRY)),
-    m.drop(m.i32.atomic.rmw.add(0, count(), c(1))),
-  ]);
+  const publish = (): Expr =>
+    m.block(null, [
+      m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN)),
+      setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
+      m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
+      set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
+      setField(get(ENTRY), HASH_ENTRY.NEXT, m.i32.load(0, 4, get(SLOT))),
+      m.i32.atomic.store(0, get(SLOT), get(ENTRY)),
+      m.drop(m.i32.atomic.rmw.add(0, count(), c(1))),
+    ]);
 
   const insert = m.block(null, [
     m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
@@ -297,40 +346,46 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     publish(),
   ]);
 
-  const body = m.block(null, [
-    m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
-    set(TYPE, word(DESC_WORD.TYPE)),
-    m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH)), m.return(fallbackCall())),
-    set(LEN, word(DESC_WORD.KEY)),
-    // The runtime's helpers check both pointers before anything else; so does this.
-    m.if(
-      m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), word(DESC_WORD.VALUE))),
-      m.block(null, [m.call(FAULT_IMPORT, [c(FAULT.BAD_POINTER), c(-1)], binaryen.none), m.unreachable()]),
-    ),
-    m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
-    set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
-    set(SPIN, c(LOCK_SPIN_LIMIT)),
-    m.loop('lock', m.if(m.i32.eqz(ops.tryLock()), m.block(null, [
-      set(SPIN, m.i32.sub(get(SPIN), c(1))),
-      m.if(m.i32.eqz(get(SPIN)), m.return(c(EBUSY))),
-      m.br('lock'),
-    ]))),
-    set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
-    m.if(
-      isLru(),
-      lruInsert,
+  const body = m.block(
+    null,
+    [
+      m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
+      set(TYPE, word(DESC_WORD.TYPE)),
+      m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH)), m.return(fallbackCall())),
+      set(LEN, word(DESC_WORD.KEY)),
+      // The runtime's helpers check both pointers before anything else; so does this.
       m.if(
-        get(ENTRY),
-        m.block(null, [
-          m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
-          m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
-        ]),
-        insert,
+        m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), word(DESC_WORD.VALUE))),
+        m.block(null, [m.call(FAULT_IMPORT, [c(FAULT.BAD_POINTER), c(-1)], binaryen.none), m.unreachable()]),
       ),
-    ),
-    m.i32.atomic.store(0, ops.lockAddr(), c(0)),
-    c(0),
-  ], i32);
+      m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
+      set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
+      set(SPIN, c(LOCK_SPIN_LIMIT)),
+      m.loop(
+        'lock',
+        m.if(
+          m.i32.eqz(ops.tryLock()),
+          m.block(null, [set(SPIN, m.i32.sub(get(SPIN), c(1))), m.if(m.i32.eqz(get(SPIN)), m.return(c(EBUSY))), m.br('lock')]),
+        ),
+      ),
+      set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
+      m.if(
+        isLru(),
+        lruInsert,
+        m.if(
+          get(ENTRY),
+          m.block(null, [
+            m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
+            m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
+          ]),
+          insert,
+        ),
+      ),
+      m.i32.atomic.store(0, ops.lockAddr(), c(0)),
+      c(0),
+    ],
+    i32,
+  );
   m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(11).fill(i32), body);
 }
 

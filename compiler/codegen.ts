@@ -5,8 +5,45 @@
 // by zero, INT_MIN / -1, byte swaps) are spelled out here.
 
 import binaryen from 'binaryen';
-import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isCall, isCondJmp, isExit, isJa, isLdImm64, isRegSource, jmpOp, memMode, memSize } from '../core/isa.js';
-import { BATCH_SUFFIX, CALLX_IMPORT, ENTRY32_SUFFIX, ENV_MODULE, I32_HELPERS, type I32HelperSig, FAULT, FAULT_IMPORT, HELPER_MODULE, INIT_EXPORT, MEMORY_IMPORT, type MapPlacement, type MemoryLayout, STACK_FRAME } from '../core/abi.js';
+import {
+  ALU,
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  type Insn,
+  JMP,
+  MODE,
+  PSEUDO,
+  SIZE,
+  aluOp,
+  disasm,
+  insnClass,
+  isCall,
+  isCondJmp,
+  isExit,
+  isJa,
+  isLdImm64,
+  isRegSource,
+  jmpOp,
+  memMode,
+  memSize,
+} from '../core/isa.js';
+import {
+  BATCH_SUFFIX,
+  CALLX_IMPORT,
+  ENTRY32_SUFFIX,
+  ENV_MODULE,
+  I32_HELPERS,
+  type I32HelperSig,
+  FAULT,
+  FAULT_IMPORT,
+  HELPER_MODULE,
+  INIT_EXPORT,
+  MEMORY_IMPORT,
+  type MapPlacement,
+  type MemoryLayout,
+  STACK_FRAME,
+} from '../core/abi.js';
 import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
@@ -58,8 +95,7 @@ const LOCAL_I = 14; // bpf_loop counter
 // r0, r6..r9, t0, t1 (i64 at 6..12), the Relooper label (i32 at 13), the bpf_loop counter (i64 at 14).
 const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i32, i64];
 
-const regLocal = (r: number): number =>
-  r === 0 ? LOCAL_R0 : r <= 5 ? r - 1 : r <= 9 ? LOCAL_R6 + (r - 6) : LOCAL_R10;
+const regLocal = (r: number): number => (r === 0 ? LOCAL_R0 : r <= 5 ? r - 1 : r <= 9 ? LOCAL_R6 + (r - 6) : LOCAL_R10);
 
 const TABLE = 'callables';
 const G_BUDGET = 'budget_left';
@@ -79,8 +115,12 @@ export function generate(input: CodegenInput): CodegenOutput {
   const m = new binaryen.Module();
   try {
     m.setFeatures(
-      binaryen.Features.Atomics | binaryen.Features.MutableGlobals | binaryen.Features.SignExt |
-        binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt | binaryen.Features.TailCall,
+      binaryen.Features.Atomics |
+        binaryen.Features.MutableGlobals |
+        binaryen.Features.SignExt |
+        binaryen.Features.BulkMemory |
+        binaryen.Features.BulkMemoryOpt |
+        binaryen.Features.TailCall,
     );
     m.setMemory(input.layout.initialPages, input.layout.maxPages, null, [], true);
     m.addMemoryImport('0', ENV_MODULE, MEMORY_IMPORT, true);
@@ -210,10 +250,7 @@ class FunctionGenerator {
     const m = this.m;
     return m.block(null, [
       m.global.set(G_BUDGET, m.i32.sub(m.global.get(G_BUDGET, i32), m.i32.const(1))),
-      m.if(
-        m.i32.le_s(m.global.get(G_BUDGET, i32), m.i32.const(0)),
-        this.fault(FAULT.BUDGET, pc),
-      ),
+      m.if(m.i32.le_s(m.global.get(G_BUDGET, i32), m.i32.const(0)), this.fault(FAULT.BUDGET, pc)),
     ]);
   }
 
@@ -284,24 +321,37 @@ class FunctionGenerator {
     const b = isRegSource(insn.opcode) ? this.get(insn.src) : this.imm64(insn);
     const signed = insn.off === 1;
     switch (aluOp(insn.opcode)) {
-      case ALU.ADD: return m.i64.add(a, b);
-      case ALU.SUB: return m.i64.sub(a, b);
-      case ALU.MUL: return m.i64.mul(a, b);
-      case ALU.OR: return m.i64.or(a, b);
-      case ALU.AND: return m.i64.and(a, b);
-      case ALU.XOR: return m.i64.xor(a, b);
-      case ALU.LSH: return m.i64.shl(a, b); // wasm masks the count by 63, as BPF does
-      case ALU.RSH: return m.i64.shr_u(a, b);
-      case ALU.ARSH: return m.i64.shr_s(a, b);
-      case ALU.NEG: return m.i64.sub(m.i64.const(0), a);
+      case ALU.ADD:
+        return m.i64.add(a, b);
+      case ALU.SUB:
+        return m.i64.sub(a, b);
+      case ALU.MUL:
+        return m.i64.mul(a, b);
+      case ALU.OR:
+        return m.i64.or(a, b);
+      case ALU.AND:
+        return m.i64.and(a, b);
+      case ALU.XOR:
+        return m.i64.xor(a, b);
+      case ALU.LSH:
+        return m.i64.shl(a, b); // wasm masks the count by 63, as BPF does
+      case ALU.RSH:
+        return m.i64.shr_u(a, b);
+      case ALU.ARSH:
+        return m.i64.shr_s(a, b);
+      case ALU.NEG:
+        return m.i64.sub(m.i64.const(0), a);
       case ALU.MOV:
         if (insn.off === 8) return m.i64.extend8_s(b);
         if (insn.off === 16) return m.i64.extend16_s(b);
         if (insn.off === 32) return m.i64.extend32_s(b);
         return b;
-      case ALU.DIV: return this.divide(true, signed, false, insn);
-      case ALU.MOD: return this.divide(true, signed, true, insn);
-      case ALU.END: return this.swap(insn.imm, this.get(insn.dst)); // bswap16/32/64
+      case ALU.DIV:
+        return this.divide(true, signed, false, insn);
+      case ALU.MOD:
+        return this.divide(true, signed, true, insn);
+      case ALU.END:
+        return this.swap(insn.imm, this.get(insn.dst)); // bswap16/32/64
     }
     throw new UserError(`instruction ${insn.pc} (${disasm(insn)}): unknown ALU64 operation`);
   }
@@ -312,22 +362,34 @@ class FunctionGenerator {
     const b = isRegSource(insn.opcode) ? this.get32(insn.src) : m.i32.const(insn.imm);
     const signed = insn.off === 1;
     switch (aluOp(insn.opcode)) {
-      case ALU.ADD: return m.i32.add(a, b);
-      case ALU.SUB: return m.i32.sub(a, b);
-      case ALU.MUL: return m.i32.mul(a, b);
-      case ALU.OR: return m.i32.or(a, b);
-      case ALU.AND: return m.i32.and(a, b);
-      case ALU.XOR: return m.i32.xor(a, b);
-      case ALU.LSH: return m.i32.shl(a, b);
-      case ALU.RSH: return m.i32.shr_u(a, b);
-      case ALU.ARSH: return m.i32.shr_s(a, b);
-      case ALU.NEG: return m.i32.sub(m.i32.const(0), a);
+      case ALU.ADD:
+        return m.i32.add(a, b);
+      case ALU.SUB:
+        return m.i32.sub(a, b);
+      case ALU.MUL:
+        return m.i32.mul(a, b);
+      case ALU.OR:
+        return m.i32.or(a, b);
+      case ALU.AND:
+        return m.i32.and(a, b);
+      case ALU.XOR:
+        return m.i32.xor(a, b);
+      case ALU.LSH:
+        return m.i32.shl(a, b);
+      case ALU.RSH:
+        return m.i32.shr_u(a, b);
+      case ALU.ARSH:
+        return m.i32.shr_s(a, b);
+      case ALU.NEG:
+        return m.i32.sub(m.i32.const(0), a);
       case ALU.MOV:
         if (insn.off === 8) return m.i32.extend8_s(b);
         if (insn.off === 16) return m.i32.extend16_s(b);
         return b;
-      case ALU.DIV: return this.divide(false, signed, false, insn);
-      case ALU.MOD: return this.divide(false, signed, true, insn);
+      case ALU.DIV:
+        return this.divide(false, signed, false, insn);
+      case ALU.MOD:
+        return this.divide(false, signed, true, insn);
     }
     throw new UserError(`instruction ${insn.pc} (${disasm(insn)}): unknown ALU operation`);
   }
@@ -350,9 +412,7 @@ class FunctionGenerator {
       op = modulo ? T.rem_u(a(), b()) : T.div_u(a(), b());
     } else {
       // rem_s(INT_MIN, -1) is 0 in wasm (no trap); div_s traps, so -1 takes the negation.
-      op = modulo
-        ? T.rem_s(a(), b())
-        : m.if(T.eq(b(), minusOne()), T.sub(wide ? m.i64.const(0) : m.i32.const(0), a()), T.div_s(a(), b()));
+      op = modulo ? T.rem_s(a(), b()) : m.if(T.eq(b(), minusOne()), T.sub(wide ? m.i64.const(0) : m.i32.const(0), a()), T.div_s(a(), b()));
     }
     if (fromImm && insn.imm !== 0) return op;
     const onZero = modulo ? a() : zero;
@@ -407,20 +467,35 @@ class FunctionGenerator {
     const T = wide ? m.i64 : m.i32;
     const a = wide ? this.get(insn.dst) : this.get32(insn.dst);
     const b = isRegSource(insn.opcode)
-      ? wide ? this.get(insn.src) : this.get32(insn.src)
-      : wide ? m.i64.const(insn.imm) : m.i32.const(insn.imm);
+      ? wide
+        ? this.get(insn.src)
+        : this.get32(insn.src)
+      : wide
+        ? m.i64.const(insn.imm)
+        : m.i32.const(insn.imm);
     switch (jmpOp(insn.opcode)) {
-      case JMP.JEQ: return T.eq(a, b);
-      case JMP.JNE: return T.ne(a, b);
-      case JMP.JGT: return T.gt_u(a, b);
-      case JMP.JGE: return T.ge_u(a, b);
-      case JMP.JLT: return T.lt_u(a, b);
-      case JMP.JLE: return T.le_u(a, b);
-      case JMP.JSGT: return T.gt_s(a, b);
-      case JMP.JSGE: return T.ge_s(a, b);
-      case JMP.JSLT: return T.lt_s(a, b);
-      case JMP.JSLE: return T.le_s(a, b);
-      case JMP.JSET: return T.ne(T.and(a, b), wide ? m.i64.const(0) : m.i32.const(0));
+      case JMP.JEQ:
+        return T.eq(a, b);
+      case JMP.JNE:
+        return T.ne(a, b);
+      case JMP.JGT:
+        return T.gt_u(a, b);
+      case JMP.JGE:
+        return T.ge_u(a, b);
+      case JMP.JLT:
+        return T.lt_u(a, b);
+      case JMP.JLE:
+        return T.le_u(a, b);
+      case JMP.JSGT:
+        return T.gt_s(a, b);
+      case JMP.JSGE:
+        return T.ge_s(a, b);
+      case JMP.JSLT:
+        return T.lt_s(a, b);
+      case JMP.JSLE:
+        return T.le_s(a, b);
+      case JMP.JSET:
+        return T.ne(T.and(a, b), wide ? m.i64.const(0) : m.i32.const(0));
     }
     throw new UserError(`instruction ${insn.pc} (${disasm(insn)}): unknown jump condition`);
   }
@@ -470,10 +545,14 @@ class FunctionGenerator {
     const [ptr, off] = this.address(insn.src, insn.off);
     const sx = memMode(insn.opcode) === MODE.MEMSX;
     switch (memSize(insn.opcode)) {
-      case SIZE.B: return sx ? m.i64.load8_s(off, 1, ptr) : m.i64.load8_u(off, 1, ptr);
-      case SIZE.H: return sx ? m.i64.load16_s(off, 1, ptr) : m.i64.load16_u(off, 1, ptr);
-      case SIZE.W: return sx ? m.i64.load32_s(off, 1, ptr) : m.i64.load32_u(off, 1, ptr);
-      default: return m.i64.load(off, 1, ptr);
+      case SIZE.B:
+        return sx ? m.i64.load8_s(off, 1, ptr) : m.i64.load8_u(off, 1, ptr);
+      case SIZE.H:
+        return sx ? m.i64.load16_s(off, 1, ptr) : m.i64.load16_u(off, 1, ptr);
+      case SIZE.W:
+        return sx ? m.i64.load32_s(off, 1, ptr) : m.i64.load32_u(off, 1, ptr);
+      default:
+        return m.i64.load(off, 1, ptr);
     }
   }
 
@@ -481,10 +560,14 @@ class FunctionGenerator {
     const m = this.m;
     const [ptr, off] = this.address(insn.dst, insn.off);
     switch (memSize(insn.opcode)) {
-      case SIZE.B: return m.i64.store8(off, 1, ptr, value);
-      case SIZE.H: return m.i64.store16(off, 1, ptr, value);
-      case SIZE.W: return m.i64.store32(off, 1, ptr, value);
-      default: return m.i64.store(off, 1, ptr, value);
+      case SIZE.B:
+        return m.i64.store8(off, 1, ptr, value);
+      case SIZE.H:
+        return m.i64.store16(off, 1, ptr, value);
+      case SIZE.W:
+        return m.i64.store32(off, 1, ptr, value);
+      default:
+        return m.i64.store(off, 1, ptr, value);
     }
   }
 
@@ -504,12 +587,23 @@ class FunctionGenerator {
     }
     let old: binaryen.ExpressionRef;
     switch (insn.imm & ~ATOMIC.FETCH) {
-      case ATOMIC.ADD: old = rmw.add(off, ptr, v); break;
-      case ATOMIC.OR: old = rmw.or(off, ptr, v); break;
-      case ATOMIC.AND: old = rmw.and(off, ptr, v); break;
-      case ATOMIC.XOR: old = rmw.xor(off, ptr, v); break;
-      case ATOMIC.XCHG & ~ATOMIC.FETCH: old = rmw.xchg(off, ptr, v); break;
-      default: throw new UserError(`instruction ${insn.pc} (${disasm(insn)}): unknown atomic operation`);
+      case ATOMIC.ADD:
+        old = rmw.add(off, ptr, v);
+        break;
+      case ATOMIC.OR:
+        old = rmw.or(off, ptr, v);
+        break;
+      case ATOMIC.AND:
+        old = rmw.and(off, ptr, v);
+        break;
+      case ATOMIC.XOR:
+        old = rmw.xor(off, ptr, v);
+        break;
+      case ATOMIC.XCHG & ~ATOMIC.FETCH:
+        old = rmw.xchg(off, ptr, v);
+        break;
+      default:
+        throw new UserError(`instruction ${insn.pc} (${disasm(insn)}): unknown atomic operation`);
     }
     return insn.imm & ATOMIC.FETCH ? this.set(insn.src, old) : m.drop(old);
   }
@@ -569,9 +663,12 @@ class FunctionGenerator {
    * take as their fallback. Same signature as the import, so callers need not care.
    */
   private ownMapFunction(helper: string, importName: string): string | undefined {
-    const add = helper === 'map_lookup_elem'
-      ? (name: string) => addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
-      : helper === 'map_update_elem' ? (name: string) => addHashUpdate(this.m, name, importName, G_CPU) : undefined;
+    const add =
+      helper === 'map_lookup_elem'
+        ? (name: string) => addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
+        : helper === 'map_update_elem'
+          ? (name: string) => addHashUpdate(this.m, name, importName, G_CPU)
+          : undefined;
     if (!add) return undefined;
     const name = `${helper}$wasm`;
     if (!this.ownFunctions.has(name)) {
@@ -595,13 +692,18 @@ class FunctionGenerator {
     };
     const m = this.m;
     switch (helper) {
-      case 'xdp_adjust_head': return added(WASM_HELPER.adjustHead, () => addAdjustHead(m, G_XDP_CTX));
-      case 'xdp_adjust_meta': return added(WASM_HELPER.adjustMeta, () => addAdjustMeta(m, G_XDP_CTX));
+      case 'xdp_adjust_head':
+        return added(WASM_HELPER.adjustHead, () => addAdjustHead(m, G_XDP_CTX));
+      case 'xdp_adjust_meta':
+        return added(WASM_HELPER.adjustMeta, () => addAdjustMeta(m, G_XDP_CTX));
       case 'xdp_adjust_tail':
         return added(WASM_HELPER.adjustTail, () => addAdjustTail(m, G_XDP_CTX, this.i32HelperImport(helper, I32_HELPERS.xdp_adjust_tail!)));
-      case 'get_prandom_u32': return added(WASM_HELPER.prandom, () => addPrandom(m, G_XDP_CTX));
-      case 'ktime_get_ns': return added(WASM_HELPER.ktime, () => addKtime(m, G_XDP_CTX, G_FLAGS, this.helperImport(helper)));
-      case 'csum_diff': return added(WASM_HELPER.csumDiff, () => addCsumDiff(m, this.helperImport(helper)));
+      case 'get_prandom_u32':
+        return added(WASM_HELPER.prandom, () => addPrandom(m, G_XDP_CTX));
+      case 'ktime_get_ns':
+        return added(WASM_HELPER.ktime, () => addKtime(m, G_XDP_CTX, G_FLAGS, this.helperImport(helper)));
+      case 'csum_diff':
+        return added(WASM_HELPER.csumDiff, () => addCsumDiff(m, this.helperImport(helper)));
     }
     throw new Error(`no wasm version of helper ${helper}`);
   }
@@ -623,11 +725,7 @@ class FunctionGenerator {
       const r = i + 1;
       if (sig.flagsArg !== r) return this.get32(r);
       // Flags with any of the high 32 bits set become all-ones: invalid for every helper.
-      return m.select(
-        m.i64.ne(m.i64.shr_u(this.get(r), m.i64.const(32)), m.i64.const(0)),
-        m.i32.const(-1),
-        this.get32(r),
-      );
+      return m.select(m.i64.ne(m.i64.shr_u(this.get(r), m.i64.const(32)), m.i64.const(0)), m.i32.const(-1), this.get32(r));
     });
     const call = m.call(this.ownMapFunction(name, importName) ?? importName, args, i32);
     return sig.result === 'pointer' ? m.i64.extend_u(call) : m.i64.extend_s(call);
@@ -666,14 +764,18 @@ class FunctionGenerator {
       const cpuOffset = m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0));
       base = m.i64.add(base, cpuOffset);
     }
-    return m.block(null, [
-      m.local.set(LOCAL_T0, key),
-      m.if(
-        m.i64.lt_u(m.local.get(LOCAL_T0, i64), m.i64.const(spec.maxEntries)),
-        m.i64.add(base, m.i64.mul(m.local.get(LOCAL_T0, i64), m.i64.const(place.valueStride))),
-        m.i64.const(0),
-      ),
-    ], i64);
+    return m.block(
+      null,
+      [
+        m.local.set(LOCAL_T0, key),
+        m.if(
+          m.i64.lt_u(m.local.get(LOCAL_T0, i64), m.i64.const(spec.maxEntries)),
+          m.i64.add(base, m.i64.mul(m.local.get(LOCAL_T0, i64), m.i64.const(place.valueStride))),
+          m.i64.const(0),
+        ),
+      ],
+      i64,
+    );
   }
 
   /**
@@ -706,20 +808,26 @@ class FunctionGenerator {
     const m = this.m;
     const i = (): binaryen.ExpressionRef => m.local.get(LOCAL_I, i64);
     const frame = m.i64.sub(this.get(10), m.i64.const(STACK_FRAME));
-    const body = m.loop('bpf_loop', m.if(
-      m.i64.lt_u(i(), this.get(1)),
-      m.block(null, [
-        m.local.set(LOCAL_T1, m.call_indirect(
-          TABLE,
-          m.i32.wrap(this.get(2)),
-          [i(), this.get(3), m.i64.const(0), m.i64.const(0), m.i64.const(0), frame],
-          INTERNAL_PARAMS,
-          i64,
-        )),
-        m.local.set(LOCAL_I, m.i64.add(i(), m.i64.const(1))),
-        m.br('bpf_loop', m.i64.eqz(m.local.get(LOCAL_T1, i64))),
-      ]),
-    ));
+    const body = m.loop(
+      'bpf_loop',
+      m.if(
+        m.i64.lt_u(i(), this.get(1)),
+        m.block(null, [
+          m.local.set(
+            LOCAL_T1,
+            m.call_indirect(
+              TABLE,
+              m.i32.wrap(this.get(2)),
+              [i(), this.get(3), m.i64.const(0), m.i64.const(0), m.i64.const(0), frame],
+              INTERNAL_PARAMS,
+              i64,
+            ),
+          ),
+          m.local.set(LOCAL_I, m.i64.add(i(), m.i64.const(1))),
+          m.br('bpf_loop', m.i64.eqz(m.local.get(LOCAL_T1, i64))),
+        ]),
+      ),
+    );
     return m.if(
       m.i64.ne(this.get(4), m.i64.const(0)),
       this.set(0, m.i64.const(-22)),
@@ -749,8 +857,7 @@ function trackKnownMaps(insn: Insn, known: Map<number, number>): void {
     else known.delete(insn.dst);
     return;
   }
-  const writes =
-    insnClass(op) === CLASS.ALU || insnClass(op) === CLASS.ALU64 || insnClass(op) === CLASS.LDX || isLdImm64(op);
+  const writes = insnClass(op) === CLASS.ALU || insnClass(op) === CLASS.ALU64 || insnClass(op) === CLASS.LDX || isLdImm64(op);
   if (writes) known.delete(insn.dst);
   if (insnClass(op) === CLASS.STX && memMode(op) === MODE.ATOMIC) {
     if (insn.imm & ATOMIC.FETCH) known.delete(insn.src);

@@ -45,14 +45,20 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const helpersByProgram = new Map<Program, number[]>();
   const budgetedByProgram = new Map<Program, number[]>();
   for (const prog of programs) {
-    const result = withSourceLine(prog, () => verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }));
-    helpersByProgram.set(prog, [...result.helpersUsed].sort((a, b) => a - b));
+    const result = withSourceLine(prog, () =>
+      verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }),
+    );
+    helpersByProgram.set(
+      prog,
+      [...result.helpersUsed].sort((a, b) => a - b),
+    );
     budgetedByProgram.set(prog, budgetedBackEdges(prog, result));
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
   // Per-CPU maps keep one value per CPU; the kernel's own limit (NR_CPUS) is at most 8192.
-  if (!Number.isInteger(maxCpus) || maxCpus < 1 || maxCpus > 8192) throw new UserError(`--max-cpus must be an integer in 1..8192, got ${maxCpus}`);
+  if (!Number.isInteger(maxCpus) || maxCpus < 1 || maxCpus > 8192)
+    throw new UserError(`--max-cpus must be an integer in 1..8192, got ${maxCpus}`);
   const { layout, placements } = planMemory(obj.maps, maxCpus);
   const manifest = buildManifest(obj, programs, helpersByProgram, budgetedByProgram, layout, placements);
   const out = generate({

@@ -101,9 +101,10 @@ export function parseElf(bytes: Uint8Array, label: string): ElfFile {
   const shstr = raw[shstrndx]!; // checked against shnum above
   const sections: Section[] = raw.map((s) => {
     const name = names[s.index] ?? readString(bytes, shstr.offset, shstr.size, s.nameOff, where('section names'));
-    const data = s.type === SHT.NOBITS || s.type === SHT.NULL
-      ? new Uint8Array(s.type === SHT.NOBITS ? s.size : 0)
-      : bytes.subarray(s.offset, s.offset + s.size);
+    const data =
+      s.type === SHT.NOBITS || s.type === SHT.NULL
+        ? new Uint8Array(s.type === SHT.NOBITS ? s.size : 0)
+        : bytes.subarray(s.offset, s.offset + s.size);
     return { index: s.index, name, type: s.type, flags: s.flags, offset: s.offset, size: s.size, link: s.link, info: s.info, data };
   });
 
@@ -120,7 +121,8 @@ export function parseElf(bytes: Uint8Array, label: string): ElfFile {
     for (let at = 0; at < s.size; at += 16) {
       const info = rv.getBigUint64(at + 8, true);
       const symbol = Number(info >> 32n);
-      if (symbol >= symbols.length) throw new ObjectError(where(s.name), `relocation at ${at / 16} names symbol #${symbol}, which does not exist`);
+      if (symbol >= symbols.length)
+        throw new ObjectError(where(s.name), `relocation at ${at / 16} names symbol #${symbol}, which does not exist`);
       list.push({ offset: Number(rv.getBigUint64(at, true)), type: Number(info & 0xffffffffn), symbol });
     }
     relocations.set(s.info, list);
@@ -131,7 +133,9 @@ export function parseElf(bytes: Uint8Array, label: string): ElfFile {
 /** Section names through elfy (the user's chosen ELF reader); undefined entries fall back to our decoding. */
 function elfyNames(bytes: Uint8Array, shnum: number, label: string): (string | undefined)[] {
   try {
-    const parsed = elfy.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as { body?: { sections?: { name?: unknown }[] } };
+    const parsed = elfy.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as {
+      body?: { sections?: { name?: unknown }[] };
+    };
     const list = parsed.body?.sections ?? [];
     return Array.from({ length: shnum }, (_, i) => (typeof list[i]?.name === 'string' ? (list[i].name as string) : undefined));
   } catch (e) {

@@ -54,7 +54,9 @@ class Relocations {
   at(section: Section, offset: number): { type: number; sym: ElfSymbol } | undefined {
     let byOffset = this.bySection.get(section.index);
     if (!byOffset) {
-      byOffset = new Map((this.elf.relocations.get(section.index) ?? []).map((r) => [r.offset, { type: r.type, sym: this.elf.symbols[r.symbol]! }]));
+      byOffset = new Map(
+        (this.elf.relocations.get(section.index) ?? []).map((r) => [r.offset, { type: r.type, sym: this.elf.symbols[r.symbol]! }]),
+      );
       this.bySection.set(section.index, byOffset);
     }
     return byOffset.get(offset);
@@ -67,7 +69,12 @@ class Linker {
   private readonly pieces: { func: Func; base: number }[];
   private readonly placed = new Map<string, number>();
 
-  constructor(private readonly elf: ElfFile, main: Func, private readonly maps: readonly MapSpec[], private readonly source: string) {
+  constructor(
+    private readonly elf: ElfFile,
+    main: Func,
+    private readonly maps: readonly MapSpec[],
+    private readonly source: string,
+  ) {
     this.relocs = new Relocations(elf);
     this.pieces = [{ func: main, base: 0 }];
     this.placed.set(funcKey(main), 0);
@@ -114,7 +121,8 @@ class Linker {
     }
     const fn = functionsOf(this.elf, section).find((f) => f.start === offset);
     if (fn) return fn;
-    if (offset < 0 || offset >= section.size || offset % SLOT !== 0) throw new ObjectError(where, `call target offset ${offset} is outside ${section.name}`);
+    if (offset < 0 || offset >= section.size || offset % SLOT !== 0)
+      throw new ObjectError(where, `call target offset ${offset} is outside ${section.name}`);
     return { section, name: `${section.name}+${offset}`, start: offset, end: section.size };
   }
 
@@ -233,9 +241,16 @@ export function link(elf: ElfFile, main: Func, maps: readonly MapSpec[], source:
   try {
     insns = decode(image);
   } catch (e) {
-    if (e instanceof DecodeError) throw new ObjectError(`${source}: ${main.section.name}: program ${main.name}: instruction ${e.pc}`, e.message);
+    if (e instanceof DecodeError)
+      throw new ObjectError(`${source}: ${main.section.name}: program ${main.name}: instruction ${e.pc}`, e.message);
     throw e;
   }
   const programLines = linker.lines(lines);
-  return { name: main.name, section: main.section.name, insns, funcs: linker.funcs(), ...(programLines.size ? { lines: programLines } : {}) };
+  return {
+    name: main.name,
+    section: main.section.name,
+    insns,
+    funcs: linker.funcs(),
+    ...(programLines.size ? { lines: programLines } : {}),
+  };
 }

@@ -35,7 +35,8 @@ function callbackSlots(prog: Program, verified: VerifyResult): (pc: number) => b
   for (const insn of prog.insns) {
     const target = insn.pc + 1 + insn.imm;
     if (isLdImm64(insn.opcode) && insn.src === PSEUDO.FUNC) roots.push(byStart.get(target) ?? -1);
-    else if (isCall(insn.opcode) && !isRegSource(insn.opcode) && insn.src === CALL_KIND.LOCAL) callees[fnOf(insn.pc)]?.push(byStart.get(target) ?? -1);
+    else if (isCall(insn.opcode) && !isRegSource(insn.opcode) && insn.src === CALL_KIND.LOCAL)
+      callees[fnOf(insn.pc)]?.push(byStart.get(target) ?? -1);
   }
   const marked = new Set<number>();
   const stack = roots.filter((f) => f >= 0);

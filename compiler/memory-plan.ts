@@ -2,13 +2,27 @@
 // of array-like maps (so codegen can turn their lookups into address arithmetic), then
 // the heap the runtime allocates from. The result is recorded in the manifest.
 
-import { DEFAULT_MAX_CPUS, MAP_DESC_BASE, MAP_DESC_COUNT, MAP_DESC_SIZE, MAX_PAGES, NULL_PAGE, WASM_PAGE, align, type MapPlacement, type MemoryLayout } from '../core/abi.js';
+import {
+  DEFAULT_MAX_CPUS,
+  MAP_DESC_BASE,
+  MAP_DESC_COUNT,
+  MAP_DESC_SIZE,
+  MAX_PAGES,
+  NULL_PAGE,
+  WASM_PAGE,
+  align,
+  type MapPlacement,
+  type MemoryLayout,
+} from '../core/abi.js';
 import { MAP_TYPE, isArrayLike } from '../core/map-types.js';
 import type { MapSpec } from '../core/model.js';
 import { UserError } from '../core/errors.js';
 
 /** Decide the static layout: descriptors, then array storage, then the heap. */
-export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS): {
+export function planMemory(
+  maps: readonly MapSpec[],
+  maxCpus = DEFAULT_MAX_CPUS,
+): {
   layout: MemoryLayout;
   placements: MapPlacement[];
 } {
@@ -23,7 +37,8 @@ export function planMemory(maps: readonly MapSpec[], maxCpus = DEFAULT_MAX_CPUS)
     cursor = align(cursor, 64);
     const storage = cursor;
     cursor += cpuStride * cpus;
-    if (cursor > 2 ** 32 - 2 ** 28) throw new UserError(`map ${m.name}: ${m.maxEntries} entries of ${m.valueSize} bytes do not fit in 4 GiB of linear memory`);
+    if (cursor > 2 ** 32 - 2 ** 28)
+      throw new UserError(`map ${m.name}: ${m.maxEntries} entries of ${m.valueSize} bytes do not fit in 4 GiB of linear memory`);
     return { handle, storage, valueStride, cpuStride };
   });
   const heapBase = align(cursor, WASM_PAGE);

@@ -76,7 +76,8 @@ function btfMaps(elf: ElfFile, btf: Btf | undefined, source: string): MapSpec[] 
     if (!Number.isInteger(index) || index < 0 || index >= spec.maxEntries) {
       throw new ObjectError(`${where}: ${spec.name}`, `initial value slot ${index} out of range`);
     }
-    if (target.shndx === SHN_UNDEF) throw new ObjectError(`${where}: ${spec.name}`, `initial value refers to undefined symbol '${target.name}'`);
+    if (target.shndx === SHN_UNDEF)
+      throw new ObjectError(`${where}: ${spec.name}`, `initial value refers to undefined symbol '${target.name}'`);
     (spec.initialSlots ??= []).push({ index, target: target.name });
   }
   return maps;
@@ -88,12 +89,24 @@ function mapFromBtf(btf: Btf, typeId: number, name: string, where: string): MapS
   const spec: MapSpec = { name, type: 0, keySize: 0, valueSize: 0, maxEntries: 0, flags: 0, section: '.maps' };
   for (const m of def.members) {
     switch (m.name) {
-      case 'type': spec.type = uintMember(btf, m.type, where, m.name); break;
-      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, where, m.name); break;
-      case 'map_flags': spec.flags = uintMember(btf, m.type, where, m.name); break;
-      case 'key_size': spec.keySize = uintMember(btf, m.type, where, m.name); break;
-      case 'value_size': spec.valueSize = uintMember(btf, m.type, where, m.name); break;
-      case 'pinning': spec.pinning = uintMember(btf, m.type, where, m.name); break;
+      case 'type':
+        spec.type = uintMember(btf, m.type, where, m.name);
+        break;
+      case 'max_entries':
+        spec.maxEntries = uintMember(btf, m.type, where, m.name);
+        break;
+      case 'map_flags':
+        spec.flags = uintMember(btf, m.type, where, m.name);
+        break;
+      case 'key_size':
+        spec.keySize = uintMember(btf, m.type, where, m.name);
+        break;
+      case 'value_size':
+        spec.valueSize = uintMember(btf, m.type, where, m.name);
+        break;
+      case 'pinning':
+        spec.pinning = uintMember(btf, m.type, where, m.name);
+        break;
       case 'key': {
         const target = pointee(btf, m.type, where, m.name);
         spec.keySize = btf.sizeOf(target);
@@ -122,7 +135,8 @@ function mapFromBtf(btf: Btf, typeId: number, name: string, where: string): MapS
   }
   if (isOfMaps(spec.type) || spec.type === MAP_TYPE.PROG_ARRAY) {
     spec.valueSize = 4;
-    if (spec.type !== MAP_TYPE.PROG_ARRAY && !spec.inner) throw new ObjectError(where, 'map-in-map without an inner map template (`__array(values, ...)`)');
+    if (spec.type !== MAP_TYPE.PROG_ARRAY && !spec.inner)
+      throw new ObjectError(where, 'map-in-map without an inner map template (`__array(values, ...)`)');
   }
   if (spec.type === MAP_TYPE.UNSPEC) throw new ObjectError(where, 'map has no type');
   return spec;
@@ -158,7 +172,15 @@ function legacyMaps(elf: ElfFile, source: string): MapSpec[] {
       const where = `${source}: maps: ${sym.name}`;
       if (sym.value + 20 > section.size) throw new ObjectError(where, 'definition extends past the section (needs 20 bytes)');
       const u32 = (i: number): number => view.getUint32(sym.value + 4 * i, true);
-      const spec: MapSpec = { name: sym.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4), section: 'maps' };
+      const spec: MapSpec = {
+        name: sym.name,
+        type: u32(0),
+        keySize: u32(1),
+        valueSize: u32(2),
+        maxEntries: u32(3),
+        flags: u32(4),
+        section: 'maps',
+      };
       if (spec.type === MAP_TYPE.UNSPEC) throw new ObjectError(where, 'map has no type');
       return spec;
     });
@@ -171,7 +193,8 @@ function globalDataMaps(elf: ElfFile, source: string): MapSpec[] {
   return elf.sections
     .filter((s) => GLOBAL_DATA.test(s.name) && (s.type === SHT.PROGBITS || s.type === SHT.NOBITS) && s.size > 0)
     .map((s) => {
-      if (s.size > MAX_VALUE_SIZE) throw new ObjectError(`${source}: ${s.name}`, `global data of ${s.size} bytes exceeds the ${MAX_VALUE_SIZE}-byte map value limit`);
+      if (s.size > MAX_VALUE_SIZE)
+        throw new ObjectError(`${source}: ${s.name}`, `global data of ${s.size} bytes exceeds the ${MAX_VALUE_SIZE}-byte map value limit`);
       return s;
     })
     .map((s) => ({
@@ -188,7 +211,6 @@ function globalDataMaps(elf: ElfFile, source: string): MapSpec[] {
 }
 
 // ---- programs --------------------------------------------------------------------------
-
 
 function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceLines): Program[] {
   const out: Program[] = [];

@@ -128,7 +128,6 @@ export interface MemoryLayout {
 
 export const align = (n: number, to: number): number => Math.ceil(n / to) * to;
 
-
 // ---------------------------------------------------------------------------------------
 // XDP context block and batches
 // ---------------------------------------------------------------------------------------
@@ -156,7 +155,12 @@ export const XDP_META_MAX = 255;
  */
 export const XDP_CTX = {
   // struct xdp_md
-  data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20,
+  data: 0,
+  dataEnd: 4,
+  dataMeta: 8,
+  ingressIfindex: 12,
+  rxQueueIndex: 16,
+  egressIfindex: 20,
   /** data_hard_start: the frame's first byte. */
   hardStart: 24,
   /** End of the usable area: frame + frame size - XDP_TAILROOM. */
@@ -166,7 +170,9 @@ export const XDP_CTX = {
   /** The descriptor the batch driver is running (relative to the descriptors it was given). */
   batchIndex: 36,
   /** Set by bpf_redirect / bpf_redirect_map: REDIRECT_KIND, the ifindex or map handle, the key. */
-  redirectKind: 40, redirectTarget: 44, redirectKey: 48,
+  redirectKind: 40,
+  redirectTarget: 44,
+  redirectKey: 48,
   /** Tail calls taken by the current packet (MAX_TAIL_CALLS). */
   tailCalls: 52,
   /** get_prandom_u32's xorshift32 state (never 0). */
@@ -187,8 +193,16 @@ export const REDIRECT_KIND = { NONE: 0, IFINDEX: 1, MAP: 2 } as const;
  * the rest unchanged. A packet whose run faults keeps its inputs; the host marks it.
  */
 export const BATCH_DESC = {
-  frame: 0, frameSize: 4, data: 8, length: 12, ifindex: 16, rxQueue: 20,
-  action: 24, redirectKind: 28, redirectTarget: 32, redirectKey: 36,
+  frame: 0,
+  frameSize: 4,
+  data: 8,
+  length: 12,
+  ifindex: 16,
+  rxQueue: 20,
+  action: 24,
+  redirectKind: 28,
+  redirectTarget: 32,
+  redirectKey: 36,
 } as const;
 export const BATCH_DESC_SIZE = 40;
 /**

@@ -18,7 +18,10 @@ export function printable(text: string, max = 120): string {
 /** A problem located in the input object: names the section and, when known, the slot. */
 export class ObjectError extends UserError {
   override name = 'ObjectError';
-  constructor(readonly where: string, readonly reason: string) {
+  constructor(
+    readonly where: string,
+    readonly reason: string,
+  ) {
     super(`${printable(where, 400)}: ${printable(reason, 400)}`);
   }
 }

@@ -9,13 +9,37 @@ export const SRC_K = 0x00;
 export const SRC_X = 0x08;
 
 export const ALU = {
-  ADD: 0x00, SUB: 0x10, MUL: 0x20, DIV: 0x30, OR: 0x40, AND: 0x50, LSH: 0x60, RSH: 0x70,
-  NEG: 0x80, MOD: 0x90, XOR: 0xa0, MOV: 0xb0, ARSH: 0xc0, END: 0xd0,
+  ADD: 0x00,
+  SUB: 0x10,
+  MUL: 0x20,
+  DIV: 0x30,
+  OR: 0x40,
+  AND: 0x50,
+  LSH: 0x60,
+  RSH: 0x70,
+  NEG: 0x80,
+  MOD: 0x90,
+  XOR: 0xa0,
+  MOV: 0xb0,
+  ARSH: 0xc0,
+  END: 0xd0,
 } as const;
 
 export const JMP = {
-  JA: 0x00, JEQ: 0x10, JGT: 0x20, JGE: 0x30, JSET: 0x40, JNE: 0x50, JSGT: 0x60, JSGE: 0x70,
-  CALL: 0x80, EXIT: 0x90, JLT: 0xa0, JLE: 0xb0, JSLT: 0xc0, JSLE: 0xd0,
+  JA: 0x00,
+  JEQ: 0x10,
+  JGT: 0x20,
+  JGE: 0x30,
+  JSET: 0x40,
+  JNE: 0x50,
+  JSGT: 0x60,
+  JSGE: 0x70,
+  CALL: 0x80,
+  EXIT: 0x90,
+  JLT: 0xa0,
+  JLE: 0xb0,
+  JSLT: 0xc0,
+  JSLE: 0xd0,
 } as const;
 
 export const MODE = { IMM: 0x00, ABS: 0x20, IND: 0x40, MEM: 0x60, MEMSX: 0x80, ATOMIC: 0xc0 } as const;
@@ -25,7 +49,13 @@ export const ATOMIC = { ADD: 0x00, OR: 0x40, AND: 0x50, XOR: 0xa0, FETCH: 0x01, 
 
 /** src_reg values of `ld_imm64` (BPF_PSEUDO_*). */
 export const PSEUDO = {
-  NONE: 0, MAP_FD: 1, MAP_VALUE: 2, BTF_ID: 3, FUNC: 4, MAP_IDX: 5, MAP_IDX_VALUE: 6,
+  NONE: 0,
+  MAP_FD: 1,
+  MAP_VALUE: 2,
+  BTF_ID: 3,
+  FUNC: 4,
+  MAP_IDX: 5,
+  MAP_IDX_VALUE: 6,
 } as const;
 
 /** src_reg values of `call`. */
@@ -52,7 +82,7 @@ export const isRegSource = (op: number): boolean => (op & 0x08) !== 0;
 export const memMode = (op: number): number => op & 0xe0;
 export const memSize = (op: number): number => op & 0x18;
 export const sizeBytes = (op: number): 1 | 2 | 4 | 8 =>
-  ({ [SIZE.B]: 1, [SIZE.H]: 2, [SIZE.W]: 4, [SIZE.DW]: 8 } as const)[memSize(op)] as 1 | 2 | 4 | 8;
+  (({ [SIZE.B]: 1, [SIZE.H]: 2, [SIZE.W]: 4, [SIZE.DW]: 8 }) as const)[memSize(op)] as 1 | 2 | 4 | 8;
 
 export const isAlu = (op: number): boolean => insnClass(op) === CLASS.ALU || insnClass(op) === CLASS.ALU64;
 export const isJmp = (op: number): boolean => insnClass(op) === CLASS.JMP || insnClass(op) === CLASS.JMP32;
@@ -61,8 +91,7 @@ export const isExit = (op: number): boolean => op === (CLASS.JMP | JMP.EXIT);
 export const isCall = (op: number): boolean => insnClass(op) === CLASS.JMP && jmpOp(op) === JMP.CALL;
 /** Unconditional jump: `ja` (16-bit offset) or `gotol` / `ja32` (32-bit offset in imm). */
 export const isJa = (op: number): boolean => isJmp(op) && jmpOp(op) === JMP.JA;
-export const isCondJmp = (op: number): boolean =>
-  isJmp(op) && ![JMP.JA, JMP.CALL, JMP.EXIT].includes(jmpOp(op) as 0);
+export const isCondJmp = (op: number): boolean => isJmp(op) && ![JMP.JA, JMP.CALL, JMP.EXIT].includes(jmpOp(op) as 0);
 
 /** Relative offset of a jump: `gotol` keeps it in imm, every other jump in off. */
 export const jumpOffset = (i: Insn): number => (i.opcode === (CLASS.JMP32 | JMP.JA) ? i.imm : i.off);
@@ -73,7 +102,10 @@ export const SLOT = 8;
 
 /** Malformed code: a user error (bad input), located by slot. */
 export class DecodeError extends UserError {
-  constructor(message: string, readonly pc: number) {
+  constructor(
+    message: string,
+    readonly pc: number,
+  ) {
     super(message);
   }
 }
@@ -147,18 +179,40 @@ export function byPc(insns: readonly Insn[]): Map<number, number> {
 }
 
 const ALU_NAMES: Record<number, string> = {
-  [ALU.ADD]: 'add', [ALU.SUB]: 'sub', [ALU.MUL]: 'mul', [ALU.DIV]: 'div', [ALU.OR]: 'or',
-  [ALU.AND]: 'and', [ALU.LSH]: 'lsh', [ALU.RSH]: 'rsh', [ALU.NEG]: 'neg', [ALU.MOD]: 'mod',
-  [ALU.XOR]: 'xor', [ALU.MOV]: 'mov', [ALU.ARSH]: 'arsh',
+  [ALU.ADD]: 'add',
+  [ALU.SUB]: 'sub',
+  [ALU.MUL]: 'mul',
+  [ALU.DIV]: 'div',
+  [ALU.OR]: 'or',
+  [ALU.AND]: 'and',
+  [ALU.LSH]: 'lsh',
+  [ALU.RSH]: 'rsh',
+  [ALU.NEG]: 'neg',
+  [ALU.MOD]: 'mod',
+  [ALU.XOR]: 'xor',
+  [ALU.MOV]: 'mov',
+  [ALU.ARSH]: 'arsh',
 };
 const JMP_NAMES: Record<number, string> = {
-  [JMP.JA]: 'ja', [JMP.JEQ]: 'jeq', [JMP.JGT]: 'jgt', [JMP.JGE]: 'jge', [JMP.JSET]: 'jset',
-  [JMP.JNE]: 'jne', [JMP.JSGT]: 'jsgt', [JMP.JSGE]: 'jsge', [JMP.JLT]: 'jlt', [JMP.JLE]: 'jle',
-  [JMP.JSLT]: 'jslt', [JMP.JSLE]: 'jsle',
+  [JMP.JA]: 'ja',
+  [JMP.JEQ]: 'jeq',
+  [JMP.JGT]: 'jgt',
+  [JMP.JGE]: 'jge',
+  [JMP.JSET]: 'jset',
+  [JMP.JNE]: 'jne',
+  [JMP.JSGT]: 'jsgt',
+  [JMP.JSGE]: 'jsge',
+  [JMP.JLT]: 'jlt',
+  [JMP.JLE]: 'jle',
+  [JMP.JSLT]: 'jslt',
+  [JMP.JSLE]: 'jsle',
 };
 const SIZE_SUFFIX: Record<number, string> = { [SIZE.B]: 'b', [SIZE.H]: 'h', [SIZE.W]: 'w', [SIZE.DW]: 'dw' };
 const ATOMIC_NAMES: Record<number, string> = {
-  [ATOMIC.ADD]: 'add', [ATOMIC.OR]: 'or', [ATOMIC.AND]: 'and', [ATOMIC.XOR]: 'xor',
+  [ATOMIC.ADD]: 'add',
+  [ATOMIC.OR]: 'or',
+  [ATOMIC.AND]: 'and',
+  [ATOMIC.XOR]: 'xor',
 };
 
 export const ALU_OP_NAMES = ALU_NAMES;
@@ -218,8 +272,12 @@ export function disasm(i: Insn): string {
       if (isLdImm64(op)) {
         const v = i.imm64 ?? BigInt(i.imm);
         const kinds: Record<number, string> = {
-          [PSEUDO.MAP_FD]: ' map', [PSEUDO.MAP_VALUE]: ' map_value', [PSEUDO.BTF_ID]: ' btf_id',
-          [PSEUDO.FUNC]: ' func', [PSEUDO.MAP_IDX]: ' map_idx', [PSEUDO.MAP_IDX_VALUE]: ' map_idx_value',
+          [PSEUDO.MAP_FD]: ' map',
+          [PSEUDO.MAP_VALUE]: ' map_value',
+          [PSEUDO.BTF_ID]: ' btf_id',
+          [PSEUDO.FUNC]: ' func',
+          [PSEUDO.MAP_IDX]: ' map_idx',
+          [PSEUDO.MAP_IDX_VALUE]: ' map_idx_value',
         };
         const kind = kinds[i.src] ?? '';
         return `lddw ${reg(i.dst)}, ${hex(v)}${kind ? ` #${kind.trim()}` : ''}`;

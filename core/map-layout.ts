@@ -5,8 +5,22 @@
 
 export const DESC_MAGIC = 0x4450414d; // 'MAPD'
 export const DESC_WORD = {
-  LOCK: 0, MAGIC: 1, TYPE: 2, KEY: 3, VALUE: 4, MAX: 5, FLAGS: 6, HEAP: 7, COUNT: 8, NAME: 9,
-  F0: 10, F1: 11, F2: 12, F3: 13, F4: 14, F5: 15,
+  LOCK: 0,
+  MAGIC: 1,
+  TYPE: 2,
+  KEY: 3,
+  VALUE: 4,
+  MAX: 5,
+  FLAGS: 6,
+  HEAP: 7,
+  COUNT: 8,
+  NAME: 9,
+  F0: 10,
+  F1: 11,
+  F2: 12,
+  F3: 13,
+  F4: 14,
+  F5: 15,
 } as const;
 /**
  * The map lock (DESC_WORD.LOCK) holds its owner, never a bare 1, so that the runtime can
@@ -39,7 +53,16 @@ export const HASH_ENTRY_DEAD = -1;
  * LISTS followed by one LRU_LOCAL per CPU; BPF_F_NO_COMMON_LRU keeps one LRU_LIST per CPU.
  */
 export const LRU_STATE = { CPUS: 0, TARGET_FREE: 4, PERCPU: 8, NR_SCANS: 12, LISTS: 16 } as const;
-export const LRU_LIST = { ACTIVE: 0, INACTIVE: 8, FREE: 16, COUNT_ACTIVE: 24, COUNT_INACTIVE: 28, NEXT_ROTATION: 32, UNCARVED: 36, BYTES: 40 } as const;
+export const LRU_LIST = {
+  ACTIVE: 0,
+  INACTIVE: 8,
+  FREE: 16,
+  COUNT_ACTIVE: 24,
+  COUNT_INACTIVE: 28,
+  NEXT_ROTATION: 32,
+  UNCARVED: 36,
+  BYTES: 40,
+} as const;
 export const LRU_LOCAL = { FREE: 0, PENDING: 8, NEXT_STEAL: 16, BYTES: 24 } as const;
 /** Offset of a list head's prev word from its sentinel entry (HASH_ENTRY.PREV). */
 export const LRU_SENTINEL = 8;

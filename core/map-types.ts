@@ -4,12 +4,37 @@
 
 /** Linux uapi `enum bpf_map_type` values the project knows by name. */
 export const MAP_TYPE = {
-  UNSPEC: 0, HASH: 1, ARRAY: 2, PROG_ARRAY: 3, PERF_EVENT_ARRAY: 4, PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6, STACK_TRACE: 7, CGROUP_ARRAY: 8, LRU_HASH: 9, LRU_PERCPU_HASH: 10,
-  LPM_TRIE: 11, ARRAY_OF_MAPS: 12, HASH_OF_MAPS: 13, DEVMAP: 14, SOCKMAP: 15, CPUMAP: 16,
-  XSKMAP: 17, SOCKHASH: 18, CGROUP_STORAGE: 19, REUSEPORT_SOCKARRAY: 20,
-  PERCPU_CGROUP_STORAGE: 21, QUEUE: 22, STACK: 23, SK_STORAGE: 24, DEVMAP_HASH: 25,
-  STRUCT_OPS: 26, RINGBUF: 27, INODE_STORAGE: 28, TASK_STORAGE: 29, BLOOM_FILTER: 30,
+  UNSPEC: 0,
+  HASH: 1,
+  ARRAY: 2,
+  PROG_ARRAY: 3,
+  PERF_EVENT_ARRAY: 4,
+  PERCPU_HASH: 5,
+  PERCPU_ARRAY: 6,
+  STACK_TRACE: 7,
+  CGROUP_ARRAY: 8,
+  LRU_HASH: 9,
+  LRU_PERCPU_HASH: 10,
+  LPM_TRIE: 11,
+  ARRAY_OF_MAPS: 12,
+  HASH_OF_MAPS: 13,
+  DEVMAP: 14,
+  SOCKMAP: 15,
+  CPUMAP: 16,
+  XSKMAP: 17,
+  SOCKHASH: 18,
+  CGROUP_STORAGE: 19,
+  REUSEPORT_SOCKARRAY: 20,
+  PERCPU_CGROUP_STORAGE: 21,
+  QUEUE: 22,
+  STACK: 23,
+  SK_STORAGE: 24,
+  DEVMAP_HASH: 25,
+  STRUCT_OPS: 26,
+  RINGBUF: 27,
+  INODE_STORAGE: 28,
+  TASK_STORAGE: 29,
+  BLOOM_FILTER: 30,
 } as const;
 
 export type MapTypeName = keyof typeof MAP_TYPE;
@@ -19,7 +44,14 @@ export const MAP_TYPE_NAME: Readonly<Record<number, string>> = Object.fromEntrie
 );
 
 /** Map flags from uapi (`BPF_F_*`) that change behaviour here. */
-export const MAP_FLAG = { NO_PREALLOC: 1, NO_COMMON_LRU: 2, NUMA_NODE: 1 << 2, RDONLY_PROG: 1 << 7, MMAPABLE: 1 << 10, INNER_MAP: 1 << 12 } as const;
+export const MAP_FLAG = {
+  NO_PREALLOC: 1,
+  NO_COMMON_LRU: 2,
+  NUMA_NODE: 1 << 2,
+  RDONLY_PROG: 1 << 7,
+  MMAPABLE: 1 << 10,
+  INNER_MAP: 1 << 12,
+} as const;
 
 /** What every layer needs to know of a map: the numbers `BPF_MAP_CREATE` takes. */
 export interface MapShape {
@@ -48,7 +80,13 @@ export interface MapTraits {
 }
 
 const row = (family: MapFamily, t: Partial<Omit<MapTraits, 'family'>> = {}): MapTraits => ({
-  family, perCpu: false, arrayLike: false, lru: false, ofMaps: false, fdValues: false, ...t,
+  family,
+  perCpu: false,
+  arrayLike: false,
+  lru: false,
+  ofMaps: false,
+  fdValues: false,
+  ...t,
 });
 
 /** The map types this project runs, by uapi id. A type absent here is refused at load. */

@@ -16,7 +16,9 @@ class Connection {
     this.socket = createConnection(path);
     this.socket.setEncoding('utf8');
     this.socket.on('data', (chunk: string) => this.receive(chunk));
-    this.socket.once('error', (e: NodeJS.ErrnoException) => this.fail(new UserError(`cannot reach the instance at ${path} (${e.code ?? e.message})`)));
+    this.socket.once('error', (e: NodeJS.ErrnoException) =>
+      this.fail(new UserError(`cannot reach the instance at ${path} (${e.code ?? e.message})`)),
+    );
     this.socket.once('close', () => this.fail(new UserError(`${path}: the instance closed the connection`)));
   }
 
@@ -73,12 +75,20 @@ export async function queryInstance(path: string, request: ControlRequest): Prom
  * Every entry of `map` of a running instance, handed to `onPage` a page at a time; the
  * next page is asked for once `onPage` has settled (e.g. once stdout has drained).
  */
-export async function dumpInstance(path: string, map: string, onPage: (lines: string[]) => void | Promise<void>, limit?: number): Promise<void> {
+export async function dumpInstance(
+  path: string,
+  map: string,
+  onPage: (lines: string[]) => void | Promise<void>,
+  limit?: number,
+): Promise<void> {
   const connection = new Connection(path);
   try {
     let cursor: string | undefined;
     do {
-      const page = linesOf(path, await connection.request({ op: 'dump', map, ...(cursor === undefined ? {} : { cursor }), ...(limit ? { limit } : {}) }));
+      const page = linesOf(
+        path,
+        await connection.request({ op: 'dump', map, ...(cursor === undefined ? {} : { cursor }), ...(limit ? { limit } : {}) }),
+      );
       await onPage(page.lines);
       cursor = page.next;
     } while (cursor !== undefined);

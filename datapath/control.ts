@@ -45,7 +45,10 @@ export function isControlSocket(path: string): boolean {
 export async function startControlServer(machine: BpfMachine, path: string): Promise<{ close(): Promise<void> }> {
   if (isControlSocket(path)) {
     const alive = await new Promise<boolean>((resolve) => {
-      const probe = createConnection(path, () => { probe.destroy(); resolve(true); });
+      const probe = createConnection(path, () => {
+        probe.destroy();
+        resolve(true);
+      });
       probe.once('error', () => resolve(false));
     });
     if (alive) throw new UserError(`control socket ${path} is in use by another instance`);
@@ -69,18 +72,21 @@ export async function startControlServer(machine: BpfMachine, path: string): Pro
     }
   });
   return {
-    close: () => new Promise<void>((resolve) => server.close(() => {
-      rmSync(path, { force: true });
-      // A per-namespace directory goes with its last socket.
-      if (dirname(path) !== '/run/bpf2wasm') {
-        try {
-          rmdirSync(dirname(path));
-        } catch {
-          // not empty, or not ours
-        }
-      }
-      resolve();
-    })),
+    close: () =>
+      new Promise<void>((resolve) =>
+        server.close(() => {
+          rmSync(path, { force: true });
+          // A per-namespace directory goes with its last socket.
+          if (dirname(path) !== '/run/bpf2wasm') {
+            try {
+              rmdirSync(dirname(path));
+            } catch {
+              // not empty, or not ours
+            }
+          }
+          resolve();
+        }),
+      ),
   };
 }
 

@@ -14,7 +14,8 @@ export function interfaceExists(name: string): boolean {
 }
 
 export function requireInterface(name: string): void {
-  if (!interfaceExists(name)) throw new UserError(`interface '${name}' does not exist (ip link shows the interfaces of this network namespace)`);
+  if (!interfaceExists(name))
+    throw new UserError(`interface '${name}' does not exist (ip link shows the interfaces of this network namespace)`);
 }
 
 export function interfaceIndex(name: string): number {
@@ -64,6 +65,9 @@ export function addressBytes(address: string): Uint8Array {
   const right = words(tail);
   const all = tail === undefined ? left : [...left, ...new Array(8 - left.length - right.length).fill(0), ...right];
   const out = new Uint8Array(16);
-  all.forEach((w, i) => { out[2 * i] = w >> 8; out[2 * i + 1] = w & 0xff; });
+  all.forEach((w, i) => {
+    out[2 * i] = w >> 8;
+    out[2 * i + 1] = w & 0xff;
+  });
   return out;
 }

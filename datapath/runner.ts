@@ -13,7 +13,15 @@ import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { writePcap } from '../packets/pcap.js';
 import { applyUpdates } from '../runtime/map-commands.js';
-import { ATTACH_MODE, BIND_MODE, PREFILTER_OBJECT, explainNativeError, nativeAddon, type Prefilter, type XskStatistics } from '../native/addon.js';
+import {
+  ATTACH_MODE,
+  BIND_MODE,
+  PREFILTER_OBJECT,
+  explainNativeError,
+  nativeAddon,
+  type Prefilter,
+  type XskStatistics,
+} from '../native/addon.js';
 import { hostAddresses, interfaceIndex, interfaceMac, requireInterface, rxQueueCount } from './interfaces.js';
 import { LiveStats, formatStatsLine, totals, type ActionTotals, type StatsSnapshot } from './stats.js';
 import type { LiveMode, WorkerReport, WorkerSetup } from './protocol.js';
@@ -74,7 +82,10 @@ export class LiveRun {
   private pcapOut: { index: number; data: Uint8Array }[] = [];
   private pcapDone = 0;
 
-  private constructor(readonly machine: BpfMachine, readonly options: Required<Pick<LiveOptions, 'mode' | 'queues' | 'program'>> & LiveOptions) {
+  private constructor(
+    readonly machine: BpfMachine,
+    readonly options: Required<Pick<LiveOptions, 'mode' | 'queues' | 'program'>> & LiveOptions,
+  ) {
     this.stats = new LiveStats(options.queues);
     this.last = this.stats.snapshot();
     this.finished = new Promise((resolve, reject) => (this.settle = { resolve, reject }));
@@ -94,10 +105,13 @@ export class LiveRun {
     const queues = options.queues ?? (mode === 'afxdp' ? rxQueueCount(options.iface!) : 1);
     if (!Number.isInteger(queues) || queues < 1) throw new UserError(`--queues must be a positive integer, got ${options.queues}`);
     if (queues > machine.manifest.layout.maxCpus) {
-      throw new UserError(`--queues ${queues}: the module was compiled for ${machine.manifest.layout.maxCpus} CPUs (compile with --max-cpus, or pass --max-cpus to run an object)`);
+      throw new UserError(
+        `--queues ${queues}: the module was compiled for ${machine.manifest.layout.maxCpus} CPUs (compile with --max-cpus, or pass --max-cpus to run an object)`,
+      );
     }
     const frames = options.frames ?? 4096;
-    if (!Number.isInteger(frames) || frames < 64 || (frames & (frames - 1)) !== 0) throw new UserError(`--frames must be a power of two >= 64, got ${frames}`);
+    if (!Number.isInteger(frames) || frames < 64 || (frames & (frames - 1)) !== 0)
+      throw new UserError(`--frames must be a power of two >= 64, got ${frames}`);
     const run = new LiveRun(machine, { ...options, queues, program, frames });
     try {
       applyUpdates(machine, options.updates);
@@ -131,16 +145,31 @@ export class LiveRun {
     const ifindex = o.iface ? interfaceIndex(o.iface) : 1;
     const cpuCount = cpus().length;
     // A TAP device name stays under IFNAMSIZ and is unique per interface.
-    const passTap = o.mode === 'afxdp' && (o.pass ?? 'tap') === 'tap' ? { name: `bpw${ifindex}pass`, mac: interfaceMac(o.iface!) } : undefined;
+    const passTap =
+      o.mode === 'afxdp' && (o.pass ?? 'tap') === 'tap' ? { name: `bpw${ifindex}pass`, mac: interfaceMac(o.iface!) } : undefined;
     const wasm = o.wasm;
     const ready = Array.from({ length: o.queues }, (_, i) => {
       const setup: WorkerSetup = {
-        wasm, label: o.label, memory: this.machine.memory, stats: this.stats.buffer, control: this.control,
-        worker: i, queue: i, mode: o.mode, iface: o.iface ?? '', ifindex, program: o.program,
-        engine: o.engine ?? 'wasm', budget: o.budget ?? DEFAULT_BUDGET, preciseClock: o.preciseClock ?? false,
-        xskMapFd: this.prefilter?.xskMapFd ?? -1, bindMode: BIND_MODE[o.bindMode ?? 'auto'],
-        frames: o.frames ?? 4096, ringSize: Math.min(2048, o.frames ?? 4096), passTap,
-        fanoutGroup: o.mode === 'afpacket' && o.queues > 1 ? (process.pid & 0xffff) || 1 : 0,
+        wasm,
+        label: o.label,
+        memory: this.machine.memory,
+        stats: this.stats.buffer,
+        control: this.control,
+        worker: i,
+        queue: i,
+        mode: o.mode,
+        iface: o.iface ?? '',
+        ifindex,
+        program: o.program,
+        engine: o.engine ?? 'wasm',
+        budget: o.budget ?? DEFAULT_BUDGET,
+        preciseClock: o.preciseClock ?? false,
+        xskMapFd: this.prefilter?.xskMapFd ?? -1,
+        bindMode: BIND_MODE[o.bindMode ?? 'auto'],
+        frames: o.frames ?? 4096,
+        ringSize: Math.min(2048, o.frames ?? 4096),
+        passTap,
+        fanoutGroup: o.mode === 'afpacket' && o.queues > 1 ? process.pid & 0xffff || 1 : 0,
         pcap: o.pcap ? { path: o.pcap, workers: o.queues } : undefined,
         pinCpu: o.pin === false ? undefined : i % cpuCount,
       };
@@ -231,12 +260,14 @@ export class LiveRun {
     this.stopping ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       Atomics.store(new Int32Array(this.control), 0, 1);
-      await Promise.all(this.workers.map(async (w) => {
-        // A worker polls the stop flag every 100 ms; one stuck longer is ended.
-        const timeout = setTimeout(() => void w.thread.terminate(), 2000);
-        await w.exited;
-        clearTimeout(timeout);
-      }));
+      await Promise.all(
+        this.workers.map(async (w) => {
+          // A worker polls the stop flag every 100 ms; one stuck longer is ended.
+          const timeout = setTimeout(() => void w.thread.terminate(), 2000);
+          await w.exited;
+          clearTimeout(timeout);
+        }),
+      );
       this.prefilter?.close();
       await this.katran?.close();
       await this.controlServer?.close();

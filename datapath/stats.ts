@@ -25,7 +25,10 @@ export const SLOTS_PER_WORKER = 16;
 export class LiveStats {
   readonly buffer: SharedArrayBuffer;
 
-  constructor(readonly workers: number, buffer?: SharedArrayBuffer) {
+  constructor(
+    readonly workers: number,
+    buffer?: SharedArrayBuffer,
+  ) {
     this.buffer = buffer ?? new SharedArrayBuffer(workers * SLOTS_PER_WORKER * 8);
   }
 
@@ -57,7 +60,17 @@ export interface ActionTotals {
 }
 
 export function totals(s: StatsSnapshot): ActionTotals {
-  const out: ActionTotals = { packets: {}, bytes: {}, faults: 0, txDropped: 0, passDropped: 0, redirectDropped: 0, invalidAction: 0, perWorker: [], total: 0 };
+  const out: ActionTotals = {
+    packets: {},
+    bytes: {},
+    faults: 0,
+    txDropped: 0,
+    passDropped: 0,
+    redirectDropped: 0,
+    invalidAction: 0,
+    perWorker: [],
+    total: 0,
+  };
   for (let a = 0; a < ACTIONS; a++) {
     const name = XDP_ACTION_NAME[a]!;
     out.packets[name] = s.rows.reduce((sum, r) => sum + r[SLOT.packets(a)]!, 0);

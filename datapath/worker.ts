@@ -78,7 +78,15 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   const memory = new Uint8Array(setup.memory.buffer);
   let socket;
   try {
-    socket = new addon.XskSocket(setup.iface, setup.queue, memory.subarray(umemBase, umemBase + umemSize), XDP_FRAME_SIZE, setup.ringSize, setup.bindMode, setup.xskMapFd);
+    socket = new addon.XskSocket(
+      setup.iface,
+      setup.queue,
+      memory.subarray(umemBase, umemBase + umemSize),
+      XDP_FRAME_SIZE,
+      setup.ringSize,
+      setup.bindMode,
+      setup.xskMapFd,
+    );
   } catch (e) {
     throw explainNativeError(e, `AF_XDP socket on ${setup.iface} queue ${setup.queue}`);
   }
@@ -98,7 +106,15 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
       // One call into the program for the whole batch, on the chunks in place.
       for (let i = 0; i < received; i++) {
         const address = rx[2 * i]!;
-        batch.set(i, umemBase + address - (address % XDP_FRAME_SIZE), XDP_FRAME_SIZE, umemBase + address, rx[2 * i + 1]!, setup.ifindex, setup.queue);
+        batch.set(
+          i,
+          umemBase + address - (address % XDP_FRAME_SIZE),
+          XDP_FRAME_SIZE,
+          umemBase + address,
+          rx[2 * i + 1]!,
+          setup.ifindex,
+          setup.queue,
+        );
       }
       if (received) worker.runBatch(setup.program, batch, received);
       for (let i = 0; i < received; i++) {
@@ -207,7 +223,12 @@ function runPcap(worker: XdpWorker): void {
   for (let index = setup.worker; index < records.length; index += workers) mine.push(index);
   for (let at = 0; at < mine.length && !stopping(); at += PACKET_BATCH) {
     const indexes = mine.slice(at, at + PACKET_BATCH);
-    const results = worker.runPackets(setup.program, indexes.map((i) => records[i]!.data), setup.ifindex, setup.queue);
+    const results = worker.runPackets(
+      setup.program,
+      indexes.map((i) => records[i]!.data),
+      setup.ifindex,
+      setup.queue,
+    );
     results.forEach((result, k) => {
       if (result instanceof UserError) throw result; // a record the kernel's test run would refuse
       count(result.action, result.packet.length);

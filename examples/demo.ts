@@ -29,13 +29,19 @@ function bpf2wasm(...args: string[]): string {
 }
 
 function clang(source: string, object: string): void {
-  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', object], { encoding: 'utf8' });
+  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', object], {
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`clang ${source} failed:\n${r.stderr}`);
 }
 
 // 1. Compile the examples (built by `npm run build` into build/examples) and our test program.
 const examples = join(root, 'build', 'examples');
-const objects = existsSync(examples) ? readdirSync(examples).filter((f) => f.endsWith('.o')).map((f) => join(examples, f)) : [];
+const objects = existsSync(examples)
+  ? readdirSync(examples)
+      .filter((f) => f.endsWith('.o'))
+      .map((f) => join(examples, f))
+  : [];
 const showcase = join(out, 'parse_count.o');
 clang(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c'), showcase);
 objects.push(showcase);
@@ -97,7 +103,9 @@ function captureDemo(): void {
   } finally {
     kernel?.close();
   }
-  console.log(`\n   ${agree}/${frames.length} packets identical on wasm, interpreter${kernel ? ' and the kernel' : ` (kernel skipped: ${why})`}`);
+  console.log(
+    `\n   ${agree}/${frames.length} packets identical on wasm, interpreter${kernel ? ' and the kernel' : ` (kernel skipped: ${why})`}`,
+  );
   console.log('\n== maps after the run (wasm)');
   for (const name of ['proto_count', 'flows']) {
     const map = wasm.maps.byNameOrThrow(name);
@@ -125,7 +133,7 @@ async function liveDemo(): Promise<void> {
       console.log(`   ${await lb.waitFor(/^running /)}`);
       const katranCli = (...args: string[]): string =>
         topo.exec(f.LB_NS, [process.execPath, join(root, 'bin', 'katran-cli.js'), '-server', '127.0.0.1:50051', ...args]).stdout.trim();
-      console.log('\n== katran-cli -l   (katran\'s client, over gRPC)');
+      console.log("\n== katran-cli -l   (katran's client, over gRPC)");
       console.log(katranCli('-l').replace(/^/gm, '   '));
       console.log('\n== curl from the client, through the VIP');
       for (const url of [`http://${f.VIP}/`, `http://${f.VIP}/`, `http://[${f.VIP6}]/`]) {

@@ -17,16 +17,34 @@ import { parseMac } from './mac.js';
 import { realKey } from './real-registry.js';
 
 export const VIP_FLAG_NAMES: Readonly<Record<string, number>> = {
-  NO_SPORT: 1, NO_LRU: 2, QUIC_VIP: 4, DPORT_HASH: 8, SRC_ROUTING: 16, LOCAL_VIP: 32,
-  GLOBAL_LRU: 64, HASH_SRC_DST_PORT: 128, UDP_STABLE_ROUTING_VIP: 256, UDP_FLOW_MIGRATION: 512,
+  NO_SPORT: 1,
+  NO_LRU: 2,
+  QUIC_VIP: 4,
+  DPORT_HASH: 8,
+  SRC_ROUTING: 16,
+  LOCAL_VIP: 32,
+  GLOBAL_LRU: 64,
+  HASH_SRC_DST_PORT: 128,
+  UDP_STABLE_ROUTING_VIP: 256,
+  UDP_FLOW_MIGRATION: 512,
 };
 export const REAL_FLAG_NAMES: Readonly<Record<string, number>> = { LOCAL_REAL: 2 };
 const PROTOCOLS: Readonly<Record<string, number>> = { tcp: 6, udp: 17 };
 /** katran's kMaxQuicIdV2; a smaller server_id_map lowers it (checked when applied). */
 const MAX_QUIC_ID = 0xfffffe;
 
-export interface KatranFileReal { address: string; weight: number; flags: number }
-export interface KatranFileVip { address: string; port: number; proto: number; flags: number; reals: KatranFileReal[] }
+export interface KatranFileReal {
+  address: string;
+  weight: number;
+  flags: number;
+}
+export interface KatranFileVip {
+  address: string;
+  port: number;
+  proto: number;
+  flags: number;
+  reals: KatranFileReal[];
+}
 
 export interface KatranFileConfig {
   /** Where the text came from (file name), for error messages. */
@@ -138,7 +156,8 @@ const parseVips: Section<KatranFileVip[]> = (c, value) => {
     const o = c.object(v, path, ['address', 'port', 'protocol', 'flags', 'reals'], ['address', 'port', 'protocol']);
     const address = c.address(o.address, `${path}.address`);
     const port = c.int(o.port, `${path}.port`, 0, 65535);
-    const proto = (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
+    const proto =
+      (typeof o.protocol === 'string' ? PROTOCOLS[o.protocol] : undefined) ?? c.fail(`${path}.protocol`, "must be 'tcp' or 'udp'");
     once(c, seen, `${addressKey(address)}:${port}:${proto}`, path, `duplicate VIP ${address}:${port}/${o.protocol}`);
     return { address, port, proto, flags: c.flags(o.flags, `${path}.flags`, VIP_FLAG_NAMES), reals: parseReals(c, o.reals, path) };
   });
@@ -207,10 +226,24 @@ export function parseKatranConfig(text: string, label: string): KatranFileConfig
     throw new KatranError(label, `not valid JSON (${(e as Error).message})`);
   }
   const c = new Checker(label);
-  const top = c.object(json, '$', [
-    'mac', 'maglev', 'lruSize', 'forwardingCores', 'katranSrcV4', 'katranSrcV6', 'vips', 'quicMappings', 'srcRoutingRules',
-    'decapDsts', 'healthchecks',
-  ], ['mac']);
+  const top = c.object(
+    json,
+    '$',
+    [
+      'mac',
+      'maglev',
+      'lruSize',
+      'forwardingCores',
+      'katranSrcV4',
+      'katranSrcV6',
+      'vips',
+      'quicMappings',
+      'srcRoutingRules',
+      'decapDsts',
+      'healthchecks',
+    ],
+    ['mac'],
+  );
   const katranSrcV4 = parseGueSource(c, top.katranSrcV4, 'katranSrcV4', 4);
   const katranSrcV6 = parseGueSource(c, top.katranSrcV6, 'katranSrcV6', 6);
   const mac = parseMacField(c, top.mac);
@@ -254,17 +287,24 @@ export function sizesFromMaps(maps: KatranMaps): Partial<KatranConfig> {
 export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): void {
   const c = new Checker(config.source);
   if (config.maglev !== undefined && config.maglev !== lb.config.hashFunction) {
-    c.fail('$.maglev', `the balancer already uses Maglev ${lb.config.hashFunction === MaglevVersion.V2 ? 'v2' : 'v1'}; the ring builder is chosen when it is created`);
+    c.fail(
+      '$.maglev',
+      `the balancer already uses Maglev ${lb.config.hashFunction === MaglevVersion.V2 ? 'v2' : 'v1'}; the ring builder is chosen when it is created`,
+    );
   }
   if (config.lruSize !== undefined && config.lruSize !== lb.config.lruSize) {
     c.fail('$.lruSize', `the balancer's LRUs already exist (lruSize ${lb.config.lruSize}); it is chosen when the balancer is created`);
   }
   if (config.forwardingCores !== undefined && config.forwardingCores.join() !== lb.config.forwardingCores.join()) {
-    c.fail('$.forwardingCores', `the balancer already has its per-core LRUs (${lb.config.forwardingCores.join(', ') || 'none'}); they are chosen when it is created`);
+    c.fail(
+      '$.forwardingCores',
+      `the balancer already has its per-core LRUs (${lb.config.forwardingCores.join(', ') || 'none'}); they are chosen when it is created`,
+    );
   }
   for (const key of ['katranSrcV4', 'katranSrcV6'] as const) {
     const want = config[key];
-    if (want !== undefined && want !== lb.config[key]) c.fail(`$.${key}`, `the balancer was created with ${key} ${lb.config[key] ?? 'unset'}; GUE sources are chosen when it is created`);
+    if (want !== undefined && want !== lb.config[key])
+      c.fail(`$.${key}`, `the balancer was created with ${key} ${lb.config[key] ?? 'unset'}; GUE sources are chosen when it is created`);
   }
 
   config.vips.forEach((v, i) => {
@@ -305,12 +345,14 @@ export function checkKatranConfigFits(lb: KatranLb, config: KatranFileConfig): v
 /** Source-routing rules, decap destinations and healthchecks: maps present, room left. */
 function checkRoutingFits(lb: KatranLb, config: KatranFileConfig, c: Checker): void {
   const existingRules = lb.getSrcRoutingRule();
-  config.srcRoutingRules.forEach((r, i) => r.srcs.forEach((src, j) => {
-    const network = parseCidr(src);
-    if (typeof network !== 'string' && existingRules.has(`${formatCidr(network)}`)) {
-      c.fail(`$.srcRoutingRules[${i}].srcs[${j}]`, `the balancer already has a rule for ${formatCidr(network)}`);
-    }
-  }));
+  config.srcRoutingRules.forEach((r, i) =>
+    r.srcs.forEach((src, j) => {
+      const network = parseCidr(src);
+      if (typeof network !== 'string' && existingRules.has(`${formatCidr(network)}`)) {
+        c.fail(`$.srcRoutingRules[${i}].srcs[${j}]`, `the balancer already has a rule for ${formatCidr(network)}`);
+      }
+    }),
+  );
   const allSrcs = config.srcRoutingRules.flatMap((r) => r.srcs);
   if (allSrcs.length > 0) {
     try {
@@ -333,7 +375,8 @@ function checkRoutingFits(lb: KatranLb, config: KatranFileConfig, c: Checker): v
   if (config.healthchecks.length > 0) {
     if (!lb.healthcheckingAvailable) c.fail('$.healthchecks', 'the object has no map hc_reals_map (health checking is not configured)');
     const marks = new Set([...lb.getHealthcheckersDst().keys(), ...config.healthchecks.map((h) => h.somark)]);
-    if (marks.size > lb.healthcheckDstLimit) c.fail('$.healthchecks', `${marks.size} healthchecks exceed the limit ${lb.healthcheckDstLimit}`);
+    if (marks.size > lb.healthcheckDstLimit)
+      c.fail('$.healthchecks', `${marks.size} healthchecks exceed the limit ${lb.healthcheckDstLimit}`);
   }
 }
 
@@ -360,7 +403,11 @@ function write(lb: KatranLb, config: KatranFileConfig, changeMac: boolean): void
  * Only a backend refusing a write the checks allowed (a kernel out of memory) can stop
  * it halfway; that error is thrown as is.
  */
-export function applyKatranConfig(target: KatranLb | KatranMaps, config: KatranFileConfig, overrides: Partial<KatranConfig> = {}): KatranLb {
+export function applyKatranConfig(
+  target: KatranLb | KatranMaps,
+  config: KatranFileConfig,
+  overrides: Partial<KatranConfig> = {},
+): KatranLb {
   if (target instanceof KatranLb) {
     checkKatranConfigFits(target, config);
     write(target, config, true);
@@ -376,7 +423,14 @@ export function applyKatranConfig(target: KatranLb | KatranMaps, config: KatranF
     ...(config.katranSrcV6 !== undefined ? { katranSrcV6: config.katranSrcV6 } : {}),
     ...overrides,
   });
-  checkKatranConfigFits(lb, { ...config, maglev: undefined, lruSize: undefined, forwardingCores: undefined, katranSrcV4: undefined, katranSrcV6: undefined });
+  checkKatranConfigFits(lb, {
+    ...config,
+    maglev: undefined,
+    lruSize: undefined,
+    forwardingCores: undefined,
+    katranSrcV4: undefined,
+    katranSrcV6: undefined,
+  });
   lb.init();
   write(lb, config, false);
   return lb;

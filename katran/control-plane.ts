@@ -145,13 +145,19 @@ export class KatranLb {
   /** The counters the data plane keeps, summed over CPUs (katran's get*Stats calls). */
   readonly stats: KatranStats;
 
-  constructor(private readonly maps: KatranMaps, config: Partial<KatranConfig> = {}) {
+  constructor(
+    private readonly maps: KatranMaps,
+    config: Partial<KatranConfig> = {},
+  ) {
     const c = { ...DEFAULT_CONFIG, ...config };
     this.config = c;
     const op = 'config';
     for (const [name, v, max] of [
-      ['maxVips', c.maxVips, 0xffffffff], ['maxReals', c.maxReals, 0xffffffff], ['chRingSize', c.chRingSize, 0xffffffff],
-      ['maxLpmSrcSize', c.maxLpmSrcSize, 0xffffffff], ['maxDecapDst', c.maxDecapDst, 0xffffffff],
+      ['maxVips', c.maxVips, 0xffffffff],
+      ['maxReals', c.maxReals, 0xffffffff],
+      ['chRingSize', c.chRingSize, 0xffffffff],
+      ['maxLpmSrcSize', c.maxLpmSrcSize, 0xffffffff],
+      ['maxDecapDst', c.maxDecapDst, 0xffffffff],
     ] as const) {
       if (!isUint(v, max) || v < 1) throw new KatranError(op, `${name} ${v} is not a positive integer`);
     }
@@ -193,7 +199,12 @@ export class KatranLb {
 
   /** katranSrcV4 / katranSrcV6, checked; with their pckt_srcs slots (katran's kSrcV4Pos 0, kSrcV6Pos 1). */
   private parseGueSources(op: string, c: KatranConfig): { key: number; addr: IpAddress }[] {
-    return ([[0, 'katranSrcV4', 4], [1, 'katranSrcV6', 6]] as const).flatMap(([key, name, family]) => {
+    return (
+      [
+        [0, 'katranSrcV4', 4],
+        [1, 'katranSrcV6', 6],
+      ] as const
+    ).flatMap(([key, name, family]) => {
       const text = c[name];
       if (text === undefined || text === '') return [];
       const addr = typeof text === 'string' ? parseIp(text) : undefined;
@@ -236,10 +247,18 @@ export class KatranLb {
     const perCore = c.forwardingCores.length ? Math.floor(c.lruSize / c.forwardingCores.length) : FALLBACK_LRU_SIZE;
     const created = c.forwardingCores.map((core, i) => {
       const numa = c.numaNodes.length ? c.numaNodes[i] : undefined;
-      return [core, this.maps.createMap({
-        name: `katran_lru${core}`, type: MAP_TYPE.LRU_HASH, keySize: LRU_KEY_SIZE, valueSize: LRU_VALUE_SIZE,
-        maxEntries: perCore, flags: numa === undefined ? 0 : MAP_FLAG.NUMA_NODE, ...(numa === undefined ? {} : { numaNode: numa }),
-      })] as const;
+      return [
+        core,
+        this.maps.createMap({
+          name: `katran_lru${core}`,
+          type: MAP_TYPE.LRU_HASH,
+          keySize: LRU_KEY_SIZE,
+          valueSize: LRU_VALUE_SIZE,
+          maxEntries: perCore,
+          flags: numa === undefined ? 0 : MAP_FLAG.NUMA_NODE,
+          ...(numa === undefined ? {} : { numaNode: numa }),
+        }),
+      ] as const;
     });
     this.maps.update('ctl_array', u32le(0), encodeCtlMac(this.mac));
     for (const [core, handle] of created) {
@@ -250,7 +269,10 @@ export class KatranLb {
     // An object built for GUE has pckt_srcs; like katran, refuse to run it without a source.
     if (this.maps.describe('pckt_srcs')) {
       if (this.gueSources.length === 0) {
-        throw new KatranError('init', 'the object encapsulates with GUE (it has pckt_srcs): give katranSrcV4 and/or katranSrcV6 (keys of the katran config file)');
+        throw new KatranError(
+          'init',
+          'the object encapsulates with GUE (it has pckt_srcs): give katranSrcV4 and/or katranSrcV6 (keys of the katran config file)',
+        );
       }
       for (const { key, addr } of this.gueSources) this.maps.update('pckt_srcs', u32le(key), encodeRealDefinition(addr, 0));
     }
@@ -325,7 +347,12 @@ export class KatranLb {
     this.maps.update('vip_map', definition, encodeVipMeta(flags, num));
     this.freeVipNums.shift();
     this.vips.set(hex(definition), {
-      key: { address: vip.address, port: vip.port, proto: vip.proto }, addr, definition, num, flags, reals: new Map(),
+      key: { address: vip.address, port: vip.port, proto: vip.proto },
+      addr,
+      definition,
+      num,
+      flags,
+      reals: new Map(),
     });
     return num;
   }
@@ -520,7 +547,9 @@ export class KatranLb {
   predictReal(vip: VipKey, flow: HashedFlow): { slot: number; index: number; address?: string } {
     const state = this.requireVip(`predictReal(${describeVip(vip)})`, vip);
     const params: FlowHashParams = {
-      ringSize: this.config.chRingSize, chSeed: (this.config.maxVips * this.config.chRingSize) >>> 0, v6Seed: this.config.maxVips,
+      ringSize: this.config.chRingSize,
+      chSeed: (this.config.maxVips * this.config.chRingSize) >>> 0,
+      v6Seed: this.config.maxVips,
     };
     const slot = flowRingSlot(flow, state.flags, params);
     const index = state.ring ? Math.max(state.ring[slot]!, 0) : 0;
@@ -553,8 +582,14 @@ export class KatranLb {
       const current = mapping.get(r.id);
       const same = current !== undefined && realKey(current) === realKey(r.addr);
       if (action === ModifyAction.DEL) {
-        if (!current) { ignored.push(`id ${r.id}: no mapping`); continue; }
-        if (!same) { ignored.push(`id ${r.id}: maps to ${formatIp(current)}, not ${r.text}`); continue; }
+        if (!current) {
+          ignored.push(`id ${r.id}: no mapping`);
+          continue;
+        }
+        if (!same) {
+          ignored.push(`id ${r.id}: maps to ${formatIp(current)}, not ${r.text}`);
+          continue;
+        }
         registry.release(registry.get(current)!.num);
         mapping.delete(r.id);
         continue;
@@ -685,8 +720,12 @@ export class KatranLb {
     let inner = this.downRealsInner(op, state);
     if (!inner) {
       inner = this.maps.createMap({
-        name: 'vip_down_reals', type: MAP_TYPE.HASH, keySize: 4, valueSize: 1,
-        maxEntries: this.config.maxReals, flags: MAP_FLAG.NO_PREALLOC,
+        name: 'vip_down_reals',
+        type: MAP_TYPE.HASH,
+        keySize: 4,
+        valueSize: 1,
+        maxEntries: this.config.maxReals,
+        flags: MAP_FLAG.NO_PREALLOC,
       });
       this.maps.setInnerMap('vip_to_down_reals_map', state.definition, inner);
     }

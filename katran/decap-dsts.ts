@@ -19,7 +19,10 @@ export class InlineDecapDsts {
   /** By realKey (folly equality: a v4-mapped IPv6 address is its IPv4 address). */
   private readonly dsts = new Map<string, IpAddress>();
 
-  constructor(private readonly maps: KatranMaps, private readonly maxDsts: number) {}
+  constructor(
+    private readonly maps: KatranMaps,
+    private readonly maxDsts: number,
+  ) {}
 
   get available(): boolean {
     return this.maps.describe(MAP) !== undefined;

@@ -6,7 +6,10 @@ import { UserError } from '../core/errors.js';
 
 export class KatranError extends UserError {
   override name = 'KatranError';
-  constructor(readonly operation: string, readonly reason: string) {
+  constructor(
+    readonly operation: string,
+    readonly reason: string,
+  ) {
     super(`${operation}: ${reason}`);
   }
 }
@@ -14,7 +17,11 @@ export class KatranError extends UserError {
 /** A backend (userspace maps or the kernel) refused a write the control plane asked for. */
 export class KatranMapError extends Error {
   override name = 'KatranMapError';
-  constructor(readonly map: string, readonly operation: string, readonly reason: string) {
+  constructor(
+    readonly map: string,
+    readonly operation: string,
+    readonly reason: string,
+  ) {
     super(`map ${map}: ${operation} failed: ${reason}`);
   }
 }

@@ -16,7 +16,10 @@ const DIRECT_HC_MAP = 'hc_pckt_srcs_map';
 export class HealthcheckDsts {
   private readonly dsts = new Map<number, IpAddress>();
 
-  constructor(private readonly maps: KatranMaps, private readonly maxReals: number) {}
+  constructor(
+    private readonly maps: KatranMaps,
+    private readonly maxReals: number,
+  ) {}
 
   /** Whether the object has katran's healthchecker map. */
   get available(): boolean {
@@ -42,7 +45,8 @@ export class HealthcheckDsts {
     this.checkSomark(op, somark);
     const addr = typeof dst === 'string' ? parseIp(dst) : undefined;
     if (!addr) throw new KatranError(op, `destination ${JSON.stringify(dst)} is not an IPv4 or IPv6 address`);
-    if (!this.dsts.has(somark) && this.dsts.size >= this.limit) throw new KatranError(op, `healthcheck destinations are full (${this.limit})`);
+    if (!this.dsts.has(somark) && this.dsts.size >= this.limit)
+      throw new KatranError(op, `healthcheck destinations are full (${this.limit})`);
     const direct = this.maps.describe(DIRECT_HC_MAP) !== undefined;
     this.maps.update(MAP, u32le(somark), encodeHcRealDefinition(addr, direct));
     this.dsts.set(somark, addr);

@@ -23,7 +23,10 @@ export class RealRegistry {
   private byKey = new Map<string, RealEntry>();
   private byNum = new Map<number, string>();
 
-  constructor(readonly maxReals: number, fill = true) {
+  constructor(
+    readonly maxReals: number,
+    fill = true,
+  ) {
     if (fill) for (let i = 1; i < maxReals; i++) this.free.push(i);
   }
 

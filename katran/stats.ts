@@ -5,7 +5,14 @@
 import type { KatranMaps } from './maps/maps.js';
 import { GLOBAL_STATS, type GlobalStat } from './maps/stats-layout.js';
 import {
-  type LbStats, QUIC_STATS_FIELDS, STABLE_RT_STATS_FIELDS, TPR_STATS_FIELDS, decodeCounters, decodeLbStats, readU32le, u32le,
+  type LbStats,
+  QUIC_STATS_FIELDS,
+  STABLE_RT_STATS_FIELDS,
+  TPR_STATS_FIELDS,
+  decodeCounters,
+  decodeLbStats,
+  readU32le,
+  u32le,
 } from './maps/structs.js';
 import type { VipKey } from './control-plane.js';
 
@@ -55,20 +62,48 @@ export class KatranStats {
     return this.getLbStats(index, 'reals_stats');
   }
 
-  getLruStats(): LbStats { return this.getGlobalStats('LRU_CNTRS'); }
-  getLruMissStats(): LbStats { return this.getGlobalStats('LRU_MISS'); }
-  getLruFallbackStats(): LbStats { return this.getGlobalStats('FALLBACK_LRU'); }
-  getIcmpTooBigStats(): LbStats { return this.getGlobalStats('ICMP_TOOBIG'); }
-  getEncapFailStats(): LbStats { return this.getGlobalStats('ENCAP_FAIL'); }
-  getChDropStats(): LbStats { return this.getGlobalStats('CH_DROP'); }
-  getQuicIcmpStats(): LbStats { return this.getGlobalStats('QUIC_ICMP'); }
-  getIcmpPtbV6Stats(): LbStats { return this.getGlobalStats('ICMP_PTB_V6'); }
-  getIcmpPtbV4Stats(): LbStats { return this.getGlobalStats('ICMP_PTB_V4'); }
-  getUdpFlowMigrationStats(): LbStats { return this.getGlobalStats('UDP_FLOW_MIGRATION'); }
-  getXdpTotalStats(): LbStats { return this.getGlobalStats('XDP_TOTAL'); }
-  getXdpTxStats(): LbStats { return this.getGlobalStats('XDP_TX'); }
-  getXdpDropStats(): LbStats { return this.getGlobalStats('XDP_DROP'); }
-  getXdpPassStats(): LbStats { return this.getGlobalStats('XDP_PASS'); }
+  getLruStats(): LbStats {
+    return this.getGlobalStats('LRU_CNTRS');
+  }
+  getLruMissStats(): LbStats {
+    return this.getGlobalStats('LRU_MISS');
+  }
+  getLruFallbackStats(): LbStats {
+    return this.getGlobalStats('FALLBACK_LRU');
+  }
+  getIcmpTooBigStats(): LbStats {
+    return this.getGlobalStats('ICMP_TOOBIG');
+  }
+  getEncapFailStats(): LbStats {
+    return this.getGlobalStats('ENCAP_FAIL');
+  }
+  getChDropStats(): LbStats {
+    return this.getGlobalStats('CH_DROP');
+  }
+  getQuicIcmpStats(): LbStats {
+    return this.getGlobalStats('QUIC_ICMP');
+  }
+  getIcmpPtbV6Stats(): LbStats {
+    return this.getGlobalStats('ICMP_PTB_V6');
+  }
+  getIcmpPtbV4Stats(): LbStats {
+    return this.getGlobalStats('ICMP_PTB_V4');
+  }
+  getUdpFlowMigrationStats(): LbStats {
+    return this.getGlobalStats('UDP_FLOW_MIGRATION');
+  }
+  getXdpTotalStats(): LbStats {
+    return this.getGlobalStats('XDP_TOTAL');
+  }
+  getXdpTxStats(): LbStats {
+    return this.getGlobalStats('XDP_TX');
+  }
+  getXdpDropStats(): LbStats {
+    return this.getGlobalStats('XDP_DROP');
+  }
+  getXdpPassStats(): LbStats {
+    return this.getGlobalStats('XDP_PASS');
+  }
 
   /** lru_miss_stats[realIndex] (u32 per CPU), summed. */
   getLruMissStatsForReal(realIndex: number): bigint {

@@ -63,7 +63,15 @@ export const BIND_MODE = { auto: 0, copy: 1, zerocopy: 2 } as const;
 export const ATTACH_MODE = { auto: 0, native: 1, generic: 2 } as const;
 
 export interface NativeAddon {
-  XskSocket: new (ifname: string, queue: number, umem: Uint8Array, frameSize: number, ringSize: number, bindMode: number, xskMapFd: number) => XskSocket;
+  XskSocket: new (
+    ifname: string,
+    queue: number,
+    umem: Uint8Array,
+    frameSize: number,
+    ringSize: number,
+    bindMode: number,
+    xskMapFd: number,
+  ) => XskSocket;
   Prefilter: new (objectPath: string, ifname: string, attachMode: number) => Prefilter;
   PacketSocket: new (ifname: string, listen: boolean, fanoutGroup?: number) => PacketSocket;
   TapDevice: new (name: string, mac: Uint8Array) => TapDevice;
@@ -95,7 +103,15 @@ export interface NativeAddon {
   /** BPF_MAP_GET_NEXT_KEY: the key after `key` (the first without one), undefined after the last. */
   mapNextKey(mapFd: number, key?: Uint8Array): Uint8Array | undefined;
   /** Returns the new map's fd; typeName as libbpf spells it; innerFd shapes a map-in-map's values. */
-  mapCreate(typeName: string, name: string, keySize: number, valueSize: number, maxEntries: number, flags: number, innerFd?: number): number;
+  mapCreate(
+    typeName: string,
+    name: string,
+    keySize: number,
+    valueSize: number,
+    maxEntries: number,
+    flags: number,
+    innerFd?: number,
+  ): number;
   pinObject(fd: number, path: string): void;
   /** Consumes a BPF_MAP_TYPE_RINGBUF: the records submitted since the last drain, in order (discarded ones skipped). */
   ringbufDrain(mapFd: number): Uint8Array[];
@@ -139,9 +155,13 @@ export function nativeAddon(): NativeAddon {
 /** Errors the addon throws carry the errno name; this turns the common ones into advice. */
 export function explainNativeError(e: unknown, where: string): UserError {
   const error = e as { message?: string; code?: string };
-  const hint = error.code === 'EPERM' || error.code === 'EACCES' ? ' (needs root or CAP_NET_ADMIN + CAP_BPF)'
-    : error.code === 'ENODEV' ? ' (no such interface)'
-    : error.code === 'EOPNOTSUPP' ? ' (the interface or its driver does not support this mode)'
-    : '';
+  const hint =
+    error.code === 'EPERM' || error.code === 'EACCES'
+      ? ' (needs root or CAP_NET_ADMIN + CAP_BPF)'
+      : error.code === 'ENODEV'
+        ? ' (no such interface)'
+        : error.code === 'EOPNOTSUPP'
+          ? ' (the interface or its driver does not support this mode)'
+          : '';
   return new UserError(`${where}: ${error.message ?? String(e)}${hint}`);
 }

@@ -88,7 +88,7 @@ export class KernelObject {
 
   private fd(pin: string): number {
     let fd = this.fds.get(pin);
-    if (fd === undefined) this.fds.set(pin, fd = this.addon.openPinned(pin));
+    if (fd === undefined) this.fds.set(pin, (fd = this.addon.openPinned(pin)));
     return fd;
   }
 

@@ -22,7 +22,16 @@ export function ethernet(type: number, payload: number[]): Uint8Array {
   return Uint8Array.from([...MAC_B, ...MAC_A, type >> 8, type & 0xff, ...payload]);
 }
 
-export interface V4 { src: number[]; dst: number[]; proto: number; ttl?: number; options?: number[]; fragOff?: number; ihl?: number; version?: number }
+export interface V4 {
+  src: number[];
+  dst: number[];
+  proto: number;
+  ttl?: number;
+  options?: number[];
+  fragOff?: number;
+  ihl?: number;
+  version?: number;
+}
 
 export function ipv4(h: V4, l4: number[]): number[] {
   const options = h.options ?? [];
@@ -30,8 +39,21 @@ export function ipv4(h: V4, l4: number[]): number[] {
   const total = 20 + options.length + l4.length;
   const frag = h.fragOff ?? 0;
   const header = Uint8Array.from([
-    ((h.version ?? 4) << 4) | ihl, 0, total >> 8, total & 0xff, 0x12, 0x34, frag >> 8, frag & 0xff,
-    h.ttl ?? 64, h.proto, 0, 0, ...h.src, ...h.dst, ...options,
+    ((h.version ?? 4) << 4) | ihl,
+    0,
+    total >> 8,
+    total & 0xff,
+    0x12,
+    0x34,
+    frag >> 8,
+    frag & 0xff,
+    h.ttl ?? 64,
+    h.proto,
+    0,
+    0,
+    ...h.src,
+    ...h.dst,
+    ...options,
   ]);
   const sum = ipChecksum(header);
   header[10] = sum >> 8;
@@ -44,7 +66,26 @@ export function ipv6(src: number[], dst: number[], next: number, l4: number[], h
 }
 
 export const tcp = (sport: number, dport: number, flags: number, payload = 0): number[] => [
-  sport >> 8, sport & 0xff, dport >> 8, dport & 0xff, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0,
+  sport >> 8,
+  sport & 0xff,
+  dport >> 8,
+  dport & 0xff,
+  0,
+  0,
+  0,
+  1,
+  0,
+  0,
+  0,
+  0,
+  0x50,
+  flags,
+  0xff,
+  0xff,
+  0,
+  0,
+  0,
+  0,
   ...new Array(payload).fill(0x61),
 ];
 export const udp = (sport: number, dport: number, payload: number): number[] => {
@@ -98,7 +139,10 @@ export function corpus(): Frame[] {
     f('ipv4-in-ipv6 to the real', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 4, innerV4()))),
     // The decapsulator's other branches: a v6 address it does not own, outer headers a
     // load balancer never sends (options, a fragment) and a v6 tunnel cut inside the inner header.
-    f('ipv6-in-ipv6 to another host', ethernet(0x86dd, ipv6(OUTER_SRC6, [0xfc, 0, ...new Array(13).fill(0), 3], 41, ipv6(C6, VIP6, 6, tcp(1, 80, 0x02))))),
+    f(
+      'ipv6-in-ipv6 to another host',
+      ethernet(0x86dd, ipv6(OUTER_SRC6, [0xfc, 0, ...new Array(13).fill(0), 3], 41, ipv6(C6, VIP6, 6, tcp(1, 80, 0x02)))),
+    ),
     f('ipip with outer options', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4, options: [1, 1, 1, 0] }, innerV4()))),
     f('ipip outer fragment', ethernet(0x0800, ipv4({ src: OUTER_SRC, dst: REAL, proto: 4, fragOff: 0x2000 }, innerV4()))),
     f('ipv6-in-ipv6 with inner header cut short', ethernet(0x86dd, ipv6(OUTER_SRC6, REAL6, 41, ipv6(C6, VIP6, 6, []).slice(0, 30)))),

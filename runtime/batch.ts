@@ -7,10 +7,16 @@ import { BATCH_DESC, BATCH_DESC_SIZE, REDIRECT_KIND } from '../core/abi.js';
 import { XDP_ACTION, type XdpRedirect } from './xdp.js';
 
 const W = {
-  frame: BATCH_DESC.frame >>> 2, frameSize: BATCH_DESC.frameSize >>> 2, data: BATCH_DESC.data >>> 2,
-  length: BATCH_DESC.length >>> 2, ifindex: BATCH_DESC.ifindex >>> 2, rxQueue: BATCH_DESC.rxQueue >>> 2,
-  action: BATCH_DESC.action >>> 2, redirectKind: BATCH_DESC.redirectKind >>> 2,
-  redirectTarget: BATCH_DESC.redirectTarget >>> 2, redirectKey: BATCH_DESC.redirectKey >>> 2,
+  frame: BATCH_DESC.frame >>> 2,
+  frameSize: BATCH_DESC.frameSize >>> 2,
+  data: BATCH_DESC.data >>> 2,
+  length: BATCH_DESC.length >>> 2,
+  ifindex: BATCH_DESC.ifindex >>> 2,
+  rxQueue: BATCH_DESC.rxQueue >>> 2,
+  action: BATCH_DESC.action >>> 2,
+  redirectKind: BATCH_DESC.redirectKind >>> 2,
+  redirectTarget: BATCH_DESC.redirectTarget >>> 2,
+  redirectKey: BATCH_DESC.redirectKey >>> 2,
 } as const;
 const STRIDE = BATCH_DESC_SIZE >>> 2;
 
@@ -20,7 +26,11 @@ export class XdpBatch {
   /** Faults of the last run, by descriptor index (their action is XDP_ABORTED). */
   readonly faults = new Map<number, string>();
 
-  constructor(memory: WebAssembly.Memory, readonly base: number, readonly capacity: number) {
+  constructor(
+    memory: WebAssembly.Memory,
+    readonly base: number,
+    readonly capacity: number,
+  ) {
     this.u32 = new Uint32Array(memory.buffer, base, capacity * STRIDE);
   }
 
@@ -36,15 +46,31 @@ export class XdpBatch {
     u[w + W.rxQueue] = rxQueue;
   }
 
-  action(i: number): number { return this.u32[i * STRIDE + W.action]!; }
+  action(i: number): number {
+    return this.u32[i * STRIDE + W.action]!;
+  }
   /** The packet's first byte as the program left it (its input when aborted). */
-  data(i: number): number { return this.u32[i * STRIDE + W.data]!; }
-  length(i: number): number { return this.u32[i * STRIDE + W.length]!; }
-  frame(i: number): number { return this.u32[i * STRIDE + W.frame]!; }
-  frameSize(i: number): number { return this.u32[i * STRIDE + W.frameSize]!; }
-  ifindex(i: number): number { return this.u32[i * STRIDE + W.ifindex]!; }
-  rxQueue(i: number): number { return this.u32[i * STRIDE + W.rxQueue]!; }
-  setAction(i: number, action: number): void { this.u32[i * STRIDE + W.action] = action; }
+  data(i: number): number {
+    return this.u32[i * STRIDE + W.data]!;
+  }
+  length(i: number): number {
+    return this.u32[i * STRIDE + W.length]!;
+  }
+  frame(i: number): number {
+    return this.u32[i * STRIDE + W.frame]!;
+  }
+  frameSize(i: number): number {
+    return this.u32[i * STRIDE + W.frameSize]!;
+  }
+  ifindex(i: number): number {
+    return this.u32[i * STRIDE + W.ifindex]!;
+  }
+  rxQueue(i: number): number {
+    return this.u32[i * STRIDE + W.rxQueue]!;
+  }
+  setAction(i: number, action: number): void {
+    this.u32[i * STRIDE + W.action] = action;
+  }
 
   /** Where an XDP_REDIRECT of packet `i` goes (undefined for other verdicts or no target). */
   redirect(i: number): XdpRedirect | undefined {
@@ -62,7 +88,8 @@ export class XdpBatch {
     u[w + W.action] = action;
     u[w + W.data] = data;
     u[w + W.length] = length;
-    u[w + W.redirectKind] = redirect === undefined ? REDIRECT_KIND.NONE : redirect.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP;
+    u[w + W.redirectKind] =
+      redirect === undefined ? REDIRECT_KIND.NONE : redirect.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP;
     u[w + W.redirectTarget] = redirect?.target ?? 0;
     u[w + W.redirectKey] = redirect?.key ?? 0;
   }

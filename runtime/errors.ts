@@ -6,9 +6,7 @@
 import { UserError } from '../core/errors.js';
 import { ERRNO, type ErrnoName } from '../core/errno.js';
 
-const NAME_BY_ERRNO: Record<number, ErrnoName> = Object.fromEntries(
-  Object.entries(ERRNO).map(([name, n]) => [n, name as ErrnoName]),
-);
+const NAME_BY_ERRNO: Record<number, ErrnoName> = Object.fromEntries(Object.entries(ERRNO).map(([name, n]) => [n, name as ErrnoName]));
 
 /** The errno name of a negative helper result (`-2` -> `ENOENT`). */
 export function errnoName(result: number): ErrnoName | undefined {

@@ -129,7 +129,6 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       if (target < 0) return ENOENT;
       env.xdp.tailCalls++;
       return BigInt(target); // the program's index in the module's table
-
     },
     ringbuf_output: (m, data, size, flags) => {
       const map = mapOf(m);
@@ -187,7 +186,7 @@ function csumPartial(mem: Uint8Array, at: number, size: number, seed: number): n
   let i = 0;
   for (; i + 4 <= size; i += 4) sum += BigInt(view.getUint32(at + i, true));
   for (let shift = 0n; i < size; i++, shift += 8n) sum += BigInt(mem[at + i]!) << shift;
-  return sum === 0n ? 0 : Number((sum - 1n) % 0xffffffffn + 1n);
+  return sum === 0n ? 0 : Number(((sum - 1n) % 0xffffffffn) + 1n);
 }
 
 /** The kernel's csum_add: a 32-bit add whose carry goes back in. */
@@ -207,7 +206,12 @@ function csumFrom32to16(x: number): number {
  * are -EFAULT, a range beyond the packet -EINVAL (the kernel's bpf_xdp_pointer).
  */
 function copyPacket(
-  xdp: XdpContext, mem: Uint8Array, off: number, buf: number, len: number, dir: 'load' | 'store',
+  xdp: XdpContext,
+  mem: Uint8Array,
+  off: number,
+  buf: number,
+  len: number,
+  dir: 'load' | 'store',
   check: ReturnType<typeof pointerCheck>,
 ): bigint {
   if (off > 0xffff || len > 0xffff) return EFAULT;

@@ -3,7 +3,26 @@
 // registers. It is the oracle of the differential tests, so it favours being obviously
 // right over being fast; every semantic rule here mirrors compiler/codegen.ts.
 
-import { ALU, ATOMIC, CALL_KIND, CLASS, type Insn, JMP, MODE, PSEUDO, SIZE, aluOp, disasm, insnClass, isLdImm64, isRegSource, jmpOp, jumpTarget, memMode, memSize } from '../core/isa.js';
+import {
+  ALU,
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  type Insn,
+  JMP,
+  MODE,
+  PSEUDO,
+  SIZE,
+  aluOp,
+  disasm,
+  insnClass,
+  isLdImm64,
+  isRegSource,
+  jmpOp,
+  jumpTarget,
+  memMode,
+  memSize,
+} from '../core/isa.js';
 import { FAULT, type MapPlacement, STACK_FRAME } from '../core/abi.js';
 import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { type Callable, callableTable } from '../core/callables.js';
@@ -194,16 +213,26 @@ export class Interpreter {
     const b = isRegSource(insn.opcode) ? regs[insn.src]! : sext32(insn.imm);
     const signed = insn.off === 1;
     switch (aluOp(insn.opcode)) {
-      case ALU.ADD: return u64(a + b);
-      case ALU.SUB: return u64(a - b);
-      case ALU.MUL: return u64(a * b);
-      case ALU.OR: return a | b;
-      case ALU.AND: return a & b;
-      case ALU.XOR: return a ^ b;
-      case ALU.LSH: return u64(a << (b & 63n));
-      case ALU.RSH: return a >> (b & 63n);
-      case ALU.ARSH: return u64(s64(a) >> (b & 63n));
-      case ALU.NEG: return u64(-a);
+      case ALU.ADD:
+        return u64(a + b);
+      case ALU.SUB:
+        return u64(a - b);
+      case ALU.MUL:
+        return u64(a * b);
+      case ALU.OR:
+        return a | b;
+      case ALU.AND:
+        return a & b;
+      case ALU.XOR:
+        return a ^ b;
+      case ALU.LSH:
+        return u64(a << (b & 63n));
+      case ALU.RSH:
+        return a >> (b & 63n);
+      case ALU.ARSH:
+        return u64(s64(a) >> (b & 63n));
+      case ALU.NEG:
+        return u64(-a);
       case ALU.MOV:
         if (insn.off === 8) return u64(BigInt.asIntN(8, b));
         if (insn.off === 16) return u64(BigInt.asIntN(16, b));
@@ -232,16 +261,26 @@ export class Interpreter {
     const signed = insn.off === 1;
     const w = (x: bigint): bigint => x & M32;
     switch (aluOp(insn.opcode)) {
-      case ALU.ADD: return w(a + b);
-      case ALU.SUB: return w(a - b);
-      case ALU.MUL: return w(a * b);
-      case ALU.OR: return a | b;
-      case ALU.AND: return a & b;
-      case ALU.XOR: return a ^ b;
-      case ALU.LSH: return w(a << (b & 31n));
-      case ALU.RSH: return a >> (b & 31n);
-      case ALU.ARSH: return w(s32(a) >> (b & 31n));
-      case ALU.NEG: return w(-a);
+      case ALU.ADD:
+        return w(a + b);
+      case ALU.SUB:
+        return w(a - b);
+      case ALU.MUL:
+        return w(a * b);
+      case ALU.OR:
+        return a | b;
+      case ALU.AND:
+        return a & b;
+      case ALU.XOR:
+        return a ^ b;
+      case ALU.LSH:
+        return w(a << (b & 31n));
+      case ALU.RSH:
+        return a >> (b & 31n);
+      case ALU.ARSH:
+        return w(s32(a) >> (b & 31n));
+      case ALU.NEG:
+        return w(-a);
       case ALU.MOV:
         if (insn.off === 8) return w(BigInt.asIntN(8, b));
         if (insn.off === 16) return w(BigInt.asIntN(16, b));
@@ -264,17 +303,28 @@ export class Interpreter {
     const sa = wide ? s64(a) : s32(a);
     const sb = wide ? s64(b) : s32(b);
     switch (jmpOp(insn.opcode)) {
-      case JMP.JEQ: return a === b;
-      case JMP.JNE: return a !== b;
-      case JMP.JGT: return a > b;
-      case JMP.JGE: return a >= b;
-      case JMP.JLT: return a < b;
-      case JMP.JLE: return a <= b;
-      case JMP.JSGT: return sa > sb;
-      case JMP.JSGE: return sa >= sb;
-      case JMP.JSLT: return sa < sb;
-      case JMP.JSLE: return sa <= sb;
-      case JMP.JSET: return (a & b) !== 0n;
+      case JMP.JEQ:
+        return a === b;
+      case JMP.JNE:
+        return a !== b;
+      case JMP.JGT:
+        return a > b;
+      case JMP.JGE:
+        return a >= b;
+      case JMP.JLT:
+        return a < b;
+      case JMP.JLE:
+        return a <= b;
+      case JMP.JSGT:
+        return sa > sb;
+      case JMP.JSGE:
+        return sa >= sb;
+      case JMP.JSLT:
+        return sa < sb;
+      case JMP.JSLE:
+        return sa <= sb;
+      case JMP.JSET:
+        return (a & b) !== 0n;
     }
     throw new BpfFault(FAULT.BAD_CALL, insn.pc, `cannot execute ${disasm(insn)}`);
   }
@@ -364,12 +414,23 @@ export class Interpreter {
     }
     let next: bigint;
     switch (insn.imm & ~ATOMIC.FETCH) {
-      case ATOMIC.ADD: next = old + src; break;
-      case ATOMIC.OR: next = old | src; break;
-      case ATOMIC.AND: next = old & src; break;
-      case ATOMIC.XOR: next = old ^ src; break;
-      case ATOMIC.XCHG & ~ATOMIC.FETCH: next = src; break;
-      default: throw new BpfFault(FAULT.BAD_CALL, insn.pc, `cannot execute ${disasm(insn)}`);
+      case ATOMIC.ADD:
+        next = old + src;
+        break;
+      case ATOMIC.OR:
+        next = old | src;
+        break;
+      case ATOMIC.AND:
+        next = old & src;
+        break;
+      case ATOMIC.XOR:
+        next = old ^ src;
+        break;
+      case ATOMIC.XCHG & ~ATOMIC.FETCH:
+        next = src;
+        break;
+      default:
+        throw new BpfFault(FAULT.BAD_CALL, insn.pc, `cannot execute ${disasm(insn)}`);
     }
     this.write(ea, bytes, next & mask);
     if (insn.imm & ATOMIC.FETCH) regs[insn.src] = old;

@@ -57,7 +57,10 @@ export class BpfMachine {
   /** Per program, the back-edges that count against the loop budget (for the interpreter). */
   readonly budgetedBackEdges: Map<string, ReadonlySet<number>>;
 
-  private constructor(readonly loaded: LoadedModule, memory?: WebAssembly.Memory) {
+  private constructor(
+    readonly loaded: LoadedModule,
+    memory?: WebAssembly.Memory,
+  ) {
     const { maps, layout, programs } = loaded.manifest;
     this.memory = memory ?? createMemory(layout);
     this.maps = memory ? openMaps(memory, maps, layout) : createMaps(this.memory, maps, layout, { programs });
@@ -113,7 +116,11 @@ export class XdpWorker {
   private packetBatch: { batch: XdpBatch; frames: number } | undefined;
   private batchRun: (descriptors: number, count: number, batch: XdpBatch) => void = () => {};
 
-  constructor(readonly machine: BpfMachine, readonly cpu: number, opts: WorkerOptions) {
+  constructor(
+    readonly machine: BpfMachine,
+    readonly cpu: number,
+    opts: WorkerOptions,
+  ) {
     const heap = machine.maps.heap;
     const stackBase = heap.alloc(STACK_AREA, 4096);
     const ctx = heap.alloc(XDP_CTX_SIZE, 64);
@@ -141,7 +148,13 @@ export class XdpWorker {
     }
     this.engine = opts.engine ?? 'wasm';
     if (this.engine === 'wasm') {
-      this.instance = instantiate(machine.loaded, machine.memory, helpers, { cpu, stackTop, budget, xdpCtx: ctx, preciseClock }, makeI32Helpers(env));
+      this.instance = instantiate(
+        machine.loaded,
+        machine.memory,
+        helpers,
+        { cpu, stackTop, budget, xdpCtx: ctx, preciseClock },
+        makeI32Helpers(env),
+      );
     } else {
       this.interp = new Interpreter({
         memory: machine.memory,
@@ -176,7 +189,15 @@ export class XdpWorker {
    * object. Returns the action (XDP_ABORTED on a fault); the packet is then at
    * this.xdp.data .. this.xdp.dataEnd.
    */
-  runXdpInPlace(programName: string, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): number {
+  runXdpInPlace(
+    programName: string,
+    frame: number,
+    frameSize: number,
+    data: number,
+    length: number,
+    ifindex: number,
+    rxQueue: number,
+  ): number {
     this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
@@ -191,7 +212,7 @@ export class XdpWorker {
    * live in JS). Results hold copies of the packets.
    */
   runPackets(programName: string, packets: readonly Uint8Array[], ifindex = 1, rxQueue = 0): (XdpResult | UserError)[] {
-    const { batch, frames } = this.packetBatch ??= this.makePacketBatch();
+    const { batch, frames } = (this.packetBatch ??= this.makePacketBatch());
     const out: (XdpResult | UserError)[] = [];
     const memory = (): Uint8Array => new Uint8Array(this.machine.memory.buffer);
     let pending: Uint8Array[] = [];

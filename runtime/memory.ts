@@ -63,7 +63,10 @@ export class MemView {
   private gen = -1;
   private readonly genIndex: number;
 
-  constructor(readonly memory: WebAssembly.Memory, readonly heapHeader: number) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly heapHeader: number,
+  ) {
     this.genIndex = (heapHeader >>> 2) + H.GEN;
     this.refresh();
   }
@@ -97,7 +100,10 @@ export class SharedHeap {
   private scratchAddr = 0;
   private scratchSize = 0;
 
-  private constructor(readonly memory: WebAssembly.Memory, readonly header: number) {
+  private constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly header: number,
+  ) {
     this.view = new MemView(memory, header);
     this.w = header >>> 2;
     if (this.view.i32[this.w + H.MAGIC] !== HEAP_MAGIC) {

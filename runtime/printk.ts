@@ -19,7 +19,13 @@ const isPunct = (c: number): boolean => isPrint(c) && c !== 0x20 && !/[0-9A-Za-z
 const ch = (s: string): number => s.charCodeAt(0);
 
 /** A conversion as parsed: its flags and width, and what it prints. */
-interface Spec { flags: string; width: number; kind: 'int' | 'char' | 'string' | 'pointer'; conv: string; wide: boolean }
+interface Spec {
+  flags: string;
+  width: number;
+  kind: 'int' | 'char' | 'string' | 'pointer';
+  conv: string;
+  wide: boolean;
+}
 
 const HASH_KEY = BigInt(Math.floor(Math.random() * 2 ** 32)) | 1n;
 
@@ -52,8 +58,12 @@ function render(spec: Spec, raw: bigint, mem: Uint8Array): string {
   let sign = '';
   let body: string;
   switch (spec.kind) {
-    case 'char': body = String.fromCharCode(Number(raw & 0xffn)); break;
-    case 'string': body = cString(mem, Number(raw & 0xffffffffn)); break;
+    case 'char':
+      body = String.fromCharCode(Number(raw & 0xffn));
+      break;
+    case 'string':
+      body = cString(mem, Number(raw & 0xffffffffn));
+      break;
     case 'pointer':
       if (spec.conv === 'px') body = raw.toString(16).padStart(16, '0');
       else if (/^p[iI][46]$/.test(spec.conv)) body = ipText(spec.conv, mem, Number(raw & 0xffffffffn));
@@ -91,8 +101,15 @@ export function formatPrintk(fmt: Uint8Array, args: readonly bigint[], mem: Uint
   for (let i = 0; i < f.length; i++) {
     const c = at(i);
     if (!isPrint(c) && !isSpace(c)) return undefined;
-    if (c !== ch('%')) { out += f[i]; continue; }
-    if (at(i + 1) === ch('%')) { out += '%'; i++; continue; }
+    if (c !== ch('%')) {
+      out += f[i];
+      continue;
+    }
+    if (at(i + 1) === ch('%')) {
+      out += '%';
+      i++;
+      continue;
+    }
     if (used >= MAX_ARGS) return undefined;
     i++;
     let flags = '';
@@ -112,7 +129,10 @@ export function formatPrintk(fmt: Uint8Array, args: readonly bigint[], mem: Uint
           i += 2;
           return endsString(i + 1) ? { flags, width, kind: 'string', conv: 's', wide: true } : undefined;
         }
-        if ('KxsSB'.includes(n)) { i++; return { flags, width, kind: 'pointer', conv: `p${n}`, wide: true }; }
+        if ('KxsSB'.includes(n)) {
+          i++;
+          return { flags, width, kind: 'pointer', conv: `p${n}`, wide: true };
+        }
         if ((n === 'i' || n === 'I') && (f[i + 2] === '4' || f[i + 2] === '6')) {
           i += 2;
           return { flags, width, kind: 'pointer', conv: `p${n}${f[i]}`, wide: true };
@@ -122,7 +142,10 @@ export function formatPrintk(fmt: Uint8Array, args: readonly bigint[], mem: Uint
       if (f[i] === 's') return endsString(i + 1) ? { flags, width, kind: 'string', conv: 's', wide: true } : undefined;
       if (f[i] === 'c') return { flags, width, kind: 'char', conv: 'c', wide: false };
       let wide = false;
-      if (f[i] === 'l') { wide = true; i++; }
+      if (f[i] === 'l') {
+        wide = true;
+        i++;
+      }
       if (f[i] === 'l') i++;
       const conv = f[i] ?? '';
       return conv !== '' && 'diuxX'.includes(conv) ? { flags, width, kind: 'int', conv, wide } : undefined;

@@ -1,7 +1,18 @@
 // Instantiating a compiled module: one shared memory per loaded object, one instance per
 // worker over it, helpers bound by import name. Faults come back as BpfFault.
 
-import { BATCH_SUFFIX, ENTRY32_SUFFIX, INIT_PRECISE_CLOCK, ENV_MODULE, FAULT_IMPORT, HELPER_MODULE, i32HelperSig, INIT_EXPORT, type MemoryLayout, MEMORY_IMPORT } from '../core/abi.js';
+import {
+  BATCH_SUFFIX,
+  ENTRY32_SUFFIX,
+  INIT_PRECISE_CLOCK,
+  ENV_MODULE,
+  FAULT_IMPORT,
+  HELPER_MODULE,
+  i32HelperSig,
+  INIT_EXPORT,
+  type MemoryLayout,
+  MEMORY_IMPORT,
+} from '../core/abi.js';
 import type { Manifest } from '../core/manifest.js';
 import { readManifest } from '../core/manifest.js';
 import { UserError } from '../core/errors.js';
@@ -125,8 +136,9 @@ export function instantiate(
     if (!fn) throw new UserError(`${loaded.label}: the program calls helper '${imp.name}', which this runtime does not provide`);
     if (i32HelperSig(imp.name)) {
       // Imported with i32 arguments and result: use the number-based version, or adapt.
-      helperImports[imp.name] = i32Helpers[imp.name] ?? ((...a: number[]) =>
-        Number(BigInt.asIntN(32, (fn as (...x: bigint[]) => bigint)(...a.map((x) => BigInt(x >>> 0))))));
+      helperImports[imp.name] =
+        i32Helpers[imp.name] ??
+        ((...a: number[]) => Number(BigInt.asIntN(32, (fn as (...x: bigint[]) => bigint)(...a.map((x) => BigInt(x >>> 0))))));
     } else {
       helperImports[imp.name] = fn;
     }

@@ -10,7 +10,11 @@ export { XDP_HEADROOM, XDP_TAILROOM, XDP_FRAME_STRUCT, XDP_MD_SIZE, XDP_CTX_SIZE
 
 export const XDP_ACTION = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 export const XDP_ACTION_NAME: Record<number, string> = {
-  0: 'XDP_ABORTED', 1: 'XDP_DROP', 2: 'XDP_PASS', 3: 'XDP_TX', 4: 'XDP_REDIRECT',
+  0: 'XDP_ABORTED',
+  1: 'XDP_DROP',
+  2: 'XDP_PASS',
+  3: 'XDP_TX',
+  4: 'XDP_REDIRECT',
 };
 
 /** One page per frame, as the kernel's test run and most drivers use. */
@@ -75,13 +79,21 @@ export class XdpContext {
     return this.u8;
   }
 
-  private word(offset: number): number { return this.dv().getUint32(this.ctx + offset, true); }
-  private setWord(offset: number, value: number): void { this.dv().setUint32(this.ctx + offset, value, true); }
+  private word(offset: number): number {
+    return this.dv().getUint32(this.ctx + offset, true);
+  }
+  private setWord(offset: number, value: number): void {
+    this.dv().setUint32(this.ctx + offset, value, true);
+  }
 
   /** Start of the frame (data_hard_start), from the context block. */
-  get hardStart(): number { return this.word(XDP_CTX.hardStart); }
+  get hardStart(): number {
+    return this.word(XDP_CTX.hardStart);
+  }
   /** End of the usable area (hard_start + frame size - tailroom). */
-  get frameEnd(): number { return this.word(XDP_CTX.frameEnd); }
+  get frameEnd(): number {
+    return this.word(XDP_CTX.frameEnd);
+  }
 
   get fragments(): Uint8Array {
     return this.word(XDP_CTX.fragLen) === 0 ? NO_FRAGMENTS : this.frags;
@@ -99,22 +111,37 @@ export class XdpContext {
     return kind === REDIRECT_KIND.IFINDEX ? { kind: 'ifindex', target } : { kind: 'map', target, key: this.word(XDP_CTX.redirectKey) };
   }
   set redirect(r: XdpRedirect | undefined) {
-    this.setWord(XDP_CTX.redirectKind, r === undefined ? REDIRECT_KIND.NONE : r.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP);
+    this.setWord(
+      XDP_CTX.redirectKind,
+      r === undefined ? REDIRECT_KIND.NONE : r.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP,
+    );
     this.setWord(XDP_CTX.redirectTarget, r?.target ?? 0);
     this.setWord(XDP_CTX.redirectKey, r?.key ?? 0);
   }
 
   /** The descriptor a batch run is at (relative to the descriptors the driver was given). */
-  get batchIndex(): number { return this.word(XDP_CTX.batchIndex); }
-  set batchIndex(i: number) { this.setWord(XDP_CTX.batchIndex, i); }
+  get batchIndex(): number {
+    return this.word(XDP_CTX.batchIndex);
+  }
+  set batchIndex(i: number) {
+    this.setWord(XDP_CTX.batchIndex, i);
+  }
 
   /** Tail calls the current packet has taken. */
-  get tailCalls(): number { return this.word(XDP_CTX.tailCalls); }
-  set tailCalls(n: number) { this.setWord(XDP_CTX.tailCalls, n); }
+  get tailCalls(): number {
+    return this.word(XDP_CTX.tailCalls);
+  }
+  set tailCalls(n: number) {
+    this.setWord(XDP_CTX.tailCalls, n);
+  }
 
   /** ktime_get_ns's value for the coming run(s). */
-  get clockNs(): bigint { return this.dv().getBigUint64(this.ctx + XDP_CTX.clockNs, true); }
-  set clockNs(ns: bigint) { this.dv().setBigUint64(this.ctx + XDP_CTX.clockNs, ns, true); }
+  get clockNs(): bigint {
+    return this.dv().getBigUint64(this.ctx + XDP_CTX.clockNs, true);
+  }
+  set clockNs(ns: bigint) {
+    this.dv().setBigUint64(this.ctx + XDP_CTX.clockNs, ns, true);
+  }
 
   /** get_prandom_u32: xorshift32 over the state in the context block, as the module computes it. */
   nextRandom(): number {
@@ -130,9 +157,15 @@ export class XdpContext {
     this.setWord(XDP_CTX.prandom, seed >>> 0 || 0x9e3779b9);
   }
 
-  get data(): number { return this.dv().getUint32(this.ctx + XDP_MD.data, true); }
-  get dataEnd(): number { return this.dv().getUint32(this.ctx + XDP_MD.dataEnd, true); }
-  get dataMeta(): number { return this.dv().getUint32(this.ctx + XDP_MD.dataMeta, true); }
+  get data(): number {
+    return this.dv().getUint32(this.ctx + XDP_MD.data, true);
+  }
+  get dataEnd(): number {
+    return this.dv().getUint32(this.ctx + XDP_MD.dataEnd, true);
+  }
+  get dataMeta(): number {
+    return this.dv().getUint32(this.ctx + XDP_MD.dataMeta, true);
+  }
   private setPointers(data: number, dataEnd: number, meta: number): void {
     const v = this.dv();
     v.setUint32(this.ctx + XDP_MD.data, data, true);
@@ -147,7 +180,9 @@ export class XdpContext {
     // The kernel's test run refuses these too (-EINVAL): XDP needs an Ethernet header, and a
     // multi-buffer packet has at most MAX_SKB_FRAGS pages beyond the linear area.
     if (total > maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE) {
-      throw new UserError(`packet of ${total} bytes does not fit an XDP frame and its fragments (max ${maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE})`);
+      throw new UserError(
+        `packet of ${total} bytes does not fit an XDP frame and its fragments (max ${maxPacket + XDP_MAX_FRAGS * XDP_FRAME_SIZE})`,
+      );
     }
     const length = Math.min(total, maxPacket);
     const data = frame + XDP_HEADROOM;

@@ -31,8 +31,8 @@ function mtime(path) {
 /** Newest modification time of the shared headers: a header change rebuilds everything. */
 function newestHeader() {
   if (!existsSync(includeDir)) return 0;
-  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : [mtime(join(dir, e.name))]);
+  const walk = (dir) =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [mtime(join(dir, e.name))]));
   return Math.max(0, ...walk(includeDir));
 }
 
@@ -42,7 +42,9 @@ const flags = ['-O2', '-g', '-target', 'bpf', `-fdebug-prefix-map=${root}=.`, `-
 const flagsStamp = JSON.stringify(flags.map((f) => f.split(root).join('<root>')));
 const stampFile = join(outDir, '.flags');
 
-const sources = readdirSync(sourceDir).filter((f) => f.endsWith('.bpf.c')).sort();
+const sources = readdirSync(sourceDir)
+  .filter((f) => f.endsWith('.bpf.c'))
+  .sort();
 mkdirSync(outDir, { recursive: true });
 const headers = newestHeader();
 const sameFlags = existsSync(stampFile) && readFileSync(stampFile, 'utf8') === flagsStamp;

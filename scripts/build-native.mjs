@@ -26,20 +26,34 @@ function run(command, args, what) {
   if (r.error) fail(`${what}: ${r.error.code === 'ENOENT' ? `${command} not found (run scripts/setup.sh)` : r.error.message}`);
   if (r.status !== 0) {
     const lines = `${r.stdout}\n${r.stderr}`.split('\n');
-    const first = lines.find((l) => /error/i.test(l) && !/^gyp ERR! (stack|System|command|cwd|node|not ok)/.test(l)) ?? lines.find((l) => l.trim()) ?? '';
+    const first =
+      lines.find((l) => /error/i.test(l) && !/^gyp ERR! (stack|System|command|cwd|node|not ok)/.test(l)) ??
+      lines.find((l) => l.trim()) ??
+      '';
     fail(`${what} failed: ${first.trim()}`);
   }
 }
 
 const mtime = (path) => (existsSync(path) ? statSync(path).mtimeMs : 0);
-const newestSource = Math.max(mtime(join(nativeDir, 'binding.gyp')), ...readdirSync(join(nativeDir, 'src')).map((f) => mtime(join(nativeDir, 'src', f))));
+const newestSource = Math.max(
+  mtime(join(nativeDir, 'binding.gyp')),
+  ...readdirSync(join(nativeDir, 'src')).map((f) => mtime(join(nativeDir, 'src', f))),
+);
 
 if (mtime(addon) < newestSource) {
   // npm bundles node-gyp; on a closed network it must use the system's Node headers.
   const require = createRequire(import.meta.url);
   let gyp;
   try {
-    gyp = join(dirname(require.resolve('node-gyp/package.json', { paths: [join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules')] })), 'bin', 'node-gyp.js');
+    gyp = join(
+      dirname(
+        require.resolve('node-gyp/package.json', {
+          paths: [join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules')],
+        }),
+      ),
+      'bin',
+      'node-gyp.js',
+    );
   } catch {
     fail('node-gyp not found (it ships with npm)');
   }
@@ -53,5 +67,9 @@ const prefilterSource = join(nativeDir, 'prefilter.bpf.c');
 const prefilter = join(buildDir, 'prefilter.bpf.o');
 if (mtime(prefilter) < mtime(prefilterSource)) {
   mkdirSync(buildDir, { recursive: true });
-  run('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', prefilterSource, '-o', prefilter], 'clang on prefilter.bpf.c');
+  run(
+    'clang',
+    ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', prefilterSource, '-o', prefilter],
+    'clang on prefilter.bpf.c',
+  );
 }

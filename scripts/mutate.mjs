@@ -33,14 +33,33 @@ const FILE_TIMEOUT_MS = Number(process.env.MUTANT_TIMEOUT_S ?? 60) * 1000;
 // Module → the fast test files (no root, no clang) that should notice a change in it,
 // cheapest first so that most mutants die after one file.
 const CODEGEN_TESTS = ['golden/codegen', 'compiler/codegen-shapes', 'conformance/vectors-run', 'maps/updates-wasm', 'runtime/faults'];
-const MAP_TESTS = ['maps/spec', 'maps/array', 'maps/hash', 'maps/lpm', 'maps/ringbuf', 'maps/key-hash', 'maps/threads', 'maps/updates-wasm'];
-const RUNTIME_TESTS = ['runtime/xdp', 'runtime/helpers', 'runtime/faults', 'runtime/ringbuf-printk', 'runtime/containment', 'examples/decap', 'maps/updates-wasm'];
+const MAP_TESTS = [
+  'maps/spec',
+  'maps/array',
+  'maps/hash',
+  'maps/lpm',
+  'maps/ringbuf',
+  'maps/key-hash',
+  'maps/threads',
+  'maps/updates-wasm',
+];
+const RUNTIME_TESTS = [
+  'runtime/xdp',
+  'runtime/helpers',
+  'runtime/faults',
+  'runtime/ringbuf-printk',
+  'runtime/containment',
+  'examples/decap',
+  'maps/updates-wasm',
+];
 const MODULES = [
   ['core/isa.ts', ['compiler/asm', 'compiler/verifier', 'golden/codegen', 'conformance/vectors-run', 'fuzz/generate']],
   ['compiler/codegen.ts', CODEGEN_TESTS],
   ['compiler/codegen-maps.ts', CODEGEN_TESTS],
-  ...['array', 'base', 'descriptor', 'fd-array', 'hash', 'index', 'lpm-trie', 'pool', 'ringbuf']
-    .map((m) => [`runtime/maps/${m}.ts`, m === 'ringbuf' ? [...MAP_TESTS, 'runtime/ringbuf-printk'] : MAP_TESTS]),
+  ...['array', 'base', 'descriptor', 'fd-array', 'hash', 'index', 'lpm-trie', 'pool', 'ringbuf'].map((m) => [
+    `runtime/maps/${m}.ts`,
+    m === 'ringbuf' ? [...MAP_TESTS, 'runtime/ringbuf-printk'] : MAP_TESTS,
+  ]),
   ['runtime/helpers.ts', RUNTIME_TESTS],
   ['runtime/xdp.ts', RUNTIME_TESTS],
   ['katran/control-plane.ts', ['katran/control-plane', 'katran/maglev', 'katran/config']],
@@ -69,13 +88,29 @@ function shuffle(items, random) {
 }
 
 const FLIP = {
-  [ts.SyntaxKind.LessThanToken]: '<=', [ts.SyntaxKind.LessThanEqualsToken]: '<',
-  [ts.SyntaxKind.GreaterThanToken]: '>=', [ts.SyntaxKind.GreaterThanEqualsToken]: '>',
-  [ts.SyntaxKind.EqualsEqualsEqualsToken]: '!==', [ts.SyntaxKind.ExclamationEqualsEqualsToken]: '===',
-  [ts.SyntaxKind.PlusToken]: '-', [ts.SyntaxKind.MinusToken]: '+',
-  [ts.SyntaxKind.AmpersandAmpersandToken]: '||', [ts.SyntaxKind.BarBarToken]: '&&',
+  [ts.SyntaxKind.LessThanToken]: '<=',
+  [ts.SyntaxKind.LessThanEqualsToken]: '<',
+  [ts.SyntaxKind.GreaterThanToken]: '>=',
+  [ts.SyntaxKind.GreaterThanEqualsToken]: '>',
+  [ts.SyntaxKind.EqualsEqualsEqualsToken]: '!==',
+  [ts.SyntaxKind.ExclamationEqualsEqualsToken]: '===',
+  [ts.SyntaxKind.PlusToken]: '-',
+  [ts.SyntaxKind.MinusToken]: '+',
+  [ts.SyntaxKind.AmpersandAmpersandToken]: '||',
+  [ts.SyntaxKind.BarBarToken]: '&&',
 };
-const OPERATOR_NAME = { '<=': 'comparison', '<': 'comparison', '>=': 'comparison', '>': 'comparison', '!==': 'equality', '===': 'equality', '-': 'arithmetic', '+': 'arithmetic', '||': 'logical', '&&': 'logical' };
+const OPERATOR_NAME = {
+  '<=': 'comparison',
+  '<': 'comparison',
+  '>=': 'comparison',
+  '>': 'comparison',
+  '!==': 'equality',
+  '===': 'equality',
+  '-': 'arithmetic',
+  '+': 'arithmetic',
+  '||': 'logical',
+  '&&': 'logical',
+};
 
 /** Whether a node sits in a type (literal types, array sizes in types): not code to mutate. */
 function inType(node) {
@@ -98,7 +133,9 @@ function mutationsOf(file) {
     if (ts.isBinaryExpression(node) && FLIP[node.operatorToken.kind] !== undefined) {
       const op = node.operatorToken;
       // `+` on strings builds messages; swapping it is a type error or a message change.
-      const onString = op.kind === ts.SyntaxKind.PlusToken && [node.left, node.right].some((s) => ts.isStringLiteral(s) || ts.isTemplateExpression(s) || ts.isNoSubstitutionTemplateLiteral(s));
+      const onString =
+        op.kind === ts.SyntaxKind.PlusToken &&
+        [node.left, node.right].some((s) => ts.isStringLiteral(s) || ts.isTemplateExpression(s) || ts.isNoSubstitutionTemplateLiteral(s));
       if (!onString) add(node, op.getStart(source), op.getEnd(), FLIP[op.kind], OPERATOR_NAME[FLIP[op.kind]]);
     }
     if (ts.isNumericLiteral(node) && !inType(node)) {
@@ -118,7 +155,11 @@ function mutationsOf(file) {
       add(node, cond.getStart(source), cond.getEnd(), `!(${cond.getText(source)})`, 'negate-if');
       // An early exit: `if (c) return x;` (or `{ return x; }`): drop the return.
       const then = node.thenStatement;
-      const ret = ts.isReturnStatement(then) ? then : ts.isBlock(then) && then.statements.length === 1 && ts.isReturnStatement(then.statements[0]) ? then.statements[0] : undefined;
+      const ret = ts.isReturnStatement(then)
+        ? then
+        : ts.isBlock(then) && then.statements.length === 1 && ts.isReturnStatement(then.statements[0])
+          ? then.statements[0]
+          : undefined;
       if (ret && !node.elseStatement) add(node, ret.getStart(source), ret.getEnd(), ';', 'drop-return');
     }
     ts.forEachChild(node, visit);
@@ -136,7 +177,11 @@ function sample(all) {
   let left = MUTANTS - share.reduce((a, b) => a + b, 0);
   const order = all.map((m, i) => [i, (MUTANTS * m.mutations.length) / total - share[i]]).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
   for (const [i] of order) if (left-- > 0) share[i]++;
-  return all.flatMap((m, i) => shuffle(m.mutations, random).slice(0, share[i]).map((mut) => ({ ...mut, tests: m.tests })));
+  return all.flatMap((m, i) =>
+    shuffle(m.mutations, random)
+      .slice(0, share[i])
+      .map((mut) => ({ ...mut, tests: m.tests })),
+  );
 }
 
 function apply(text, m) {
@@ -152,12 +197,17 @@ function makeScratch() {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
     cpSync(join(root, f), join(dir, f));
   }
-  for (const built of ['build', 'native/build']) if (existsSync(join(root, built))) cpSync(join(root, built), join(dir, built), { recursive: true });
+  for (const built of ['build', 'native/build'])
+    if (existsSync(join(root, built))) cpSync(join(root, built), join(dir, built), { recursive: true });
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
   return dir;
 }
 
-const tsc = (dir) => spawnSync(process.execPath, [join(dir, 'node_modules/typescript-native/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir, encoding: 'utf8' });
+const tsc = (dir) =>
+  spawnSync(process.execPath, [join(dir, 'node_modules/typescript-native/bin/tsc'), '-p', join(dir, 'tsconfig.json')], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
 
 /** Runs test files in order until one fails: the name of the failing one, or undefined. */
 async function firstFailure(runTestFile, dir, tests, env) {
@@ -194,7 +244,9 @@ try {
   const allTests = [...new Set(tested.flatMap((m) => m.tests))];
   const broken = await firstFailure(runTestFile, scratch, allTests, env);
   if (broken) throw new Error(`mutate: ${broken} fails without any mutant; fix that first`);
-  console.log(`mutate: seed ${SEED}, ${chosen.length} mutants of ${modules.reduce((n, m) => n + m.mutations.length, 0)} sites in ${tested.length} modules (baseline green in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(
+    `mutate: seed ${SEED}, ${chosen.length} mutants of ${modules.reduce((n, m) => n + m.mutations.length, 0)} sites in ${tested.length} modules (baseline green in ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
 
   for (const [i, m] of chosen.entries()) {
     const path = join(scratch, m.file);
@@ -203,7 +255,10 @@ try {
     let outcome;
     try {
       const built = tsc(scratch);
-      outcome = built.status !== 0 ? { status: 'stillborn' } : await firstFailure(runTestFile, scratch, m.tests, env).then((by) => (by ? { status: 'killed', by } : { status: 'survived' }));
+      outcome =
+        built.status !== 0
+          ? { status: 'stillborn' }
+          : await firstFailure(runTestFile, scratch, m.tests, env).then((by) => (by ? { status: 'killed', by } : { status: 'survived' }));
     } finally {
       writeFileSync(path, original);
     }
@@ -226,7 +281,10 @@ const rows = [...new Set(results.map((r) => r.file))].map((file) => {
 const line = ({ file, killed, total, stillborn }) =>
   `${file.padEnd(30)}${String(killed).padStart(6)} / ${String(total).padEnd(6)}${total ? `${((100 * killed) / total).toFixed(0)}%`.padStart(6) : '     -'}${String(stillborn).padStart(10)}`;
 for (const r of rows) console.log(line(r));
-const sum = rows.reduce((a, r) => ({ file: 'all', killed: a.killed + r.killed, total: a.total + r.total, stillborn: a.stillborn + r.stillborn }), { file: 'all', killed: 0, total: 0, stillborn: 0 });
+const sum = rows.reduce(
+  (a, r) => ({ file: 'all', killed: a.killed + r.killed, total: a.total + r.total, stillborn: a.stillborn + r.stillborn }),
+  { file: 'all', killed: 0, total: 0, stillborn: 0 },
+);
 console.log(line(sum));
 const survivors = results.filter((r) => r.status === 'survived');
 if (survivors.length) {

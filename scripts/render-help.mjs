@@ -16,7 +16,10 @@ export const HELP_TOPICS = { main: [], run: ['run'], 'test-run': ['test-run'], m
 
 mkdirSync(outDir, { recursive: true });
 for (const [topic, prefix] of Object.entries(HELP_TOPICS)) {
-  const r = spawnSync(process.execPath, [entry, ...prefix, '--help'], { encoding: 'utf8', env: { ...process.env, BPF2WASM_LIVE_HELP: '1' } });
+  const r = spawnSync(process.execPath, [entry, ...prefix, '--help'], {
+    encoding: 'utf8',
+    env: { ...process.env, BPF2WASM_LIVE_HELP: '1' },
+  });
   if (r.status !== 0) {
     console.error(`render-help: bpf2wasm ${[...prefix, '--help'].join(' ')} failed: ${r.stderr.trim().split('\n')[0]}`);
     process.exit(1);

@@ -18,16 +18,22 @@ const SUFFIX = '.test.ts';
 
 /** Test names, relative to test/ without the suffix, with / separators: `maps/array`. */
 function findTests(dir: string): string[] {
-  return readdirSync(dir).flatMap((entry) => {
-    const path = join(dir, entry);
-    if (statSync(path).isDirectory()) return findTests(path);
-    return entry.endsWith(SUFFIX) ? [relative(SOURCE, path).slice(0, -SUFFIX.length).split(sep).join('/')] : [];
-  }).sort();
+  return readdirSync(dir)
+    .flatMap((entry) => {
+      const path = join(dir, entry);
+      if (statSync(path).isDirectory()) return findTests(path);
+      return entry.endsWith(SUFFIX) ? [relative(SOURCE, path).slice(0, -SUFFIX.length).split(sep).join('/')] : [];
+    })
+    .sort();
 }
 
 /** `test/maps/array.test.ts`, `dist/test/maps/`, `maps/array.test.js` all mean what they say. */
 const normalise = (arg: string): string =>
-  arg.replace(/\\/g, '/').replace(/^(\.\/)?(dist\/)?test\//, '').replace(/\.test\.(ts|js)$/, '').replace(/\/+$/, '');
+  arg
+    .replace(/\\/g, '/')
+    .replace(/^(\.\/)?(dist\/)?test\//, '')
+    .replace(/\.test\.(ts|js)$/, '')
+    .replace(/\/+$/, '');
 
 function select(all: string[], args: string[]): string[] {
   if (args.length === 0) return all;
@@ -41,13 +47,20 @@ function select(all: string[], args: string[]): string[] {
   }
   if (unknown.length) {
     const folders = [...new Set(all.map((t) => t.split('/')[0]!))].join(', ');
-    process.stdout.write(`no test file or folder ${unknown.map((u) => `"${u}"`).join(', ')} under test/ (folders: ${folders}); nothing ran\n`);
+    process.stdout.write(
+      `no test file or folder ${unknown.map((u) => `"${u}"`).join(', ')} under test/ (folders: ${folders}); nothing ran\n`,
+    );
     process.exit(1);
   }
   return all.filter((t) => chosen.has(t));
 }
 
-const indent = (text: string, prefix: string): string => text.trimEnd().split('\n').map((l) => `${prefix}${l}`).join('\n') + '\n';
+const indent = (text: string, prefix: string): string =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `${prefix}${l}`)
+    .join('\n') + '\n';
 const out = (text: string): boolean => process.stdout.write(text);
 
 const names = select(findTests(SOURCE), process.argv.slice(2));

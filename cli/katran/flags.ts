@@ -19,8 +19,18 @@ export type FlagValues = Map<string, boolean | string | bigint>;
 export class FlagError extends Error {}
 
 const BOOL_WORDS: Record<string, boolean> = {
-  1: true, t: true, T: true, TRUE: true, true: true, True: true,
-  0: false, f: false, F: false, FALSE: false, false: false, False: false,
+  1: true,
+  t: true,
+  T: true,
+  TRUE: true,
+  true: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  FALSE: false,
+  false: false,
+  False: false,
 };
 
 /** strconv.ParseInt / ParseUint with base 0 and 64 bits. */

@@ -25,17 +25,31 @@ export function goFixed2(x: number): string {
 }
 
 const VIP_FLAG_WORDS: ReadonlyArray<[bigint, string]> = [
-  [1n, ' NO_SPORT '], [2n, ' NO_LRU '], [4n, ' QUIC_VIP '], [8n, ' DPORT_HASH '], [32n, ' LOCAL_VIP '],
+  [1n, ' NO_SPORT '],
+  [2n, ' NO_LRU '],
+  [4n, ' QUIC_VIP '],
+  [8n, ' DPORT_HASH '],
+  [32n, ' LOCAL_VIP '],
 ];
 
-export interface ListedVip { address: string; port: number; protocol: number }
-export interface ListedReal { address: string; weight: number; flags: number }
+export interface ListedVip {
+  address: string;
+  port: number;
+  protocol: number;
+}
+export interface ListedReal {
+  address: string;
+  weight: number;
+  flags: number;
+}
 
 /** The lines `-l` prints for one VIP (after the `vips len N` log line). */
 export function formatVipListing(vip: ListedVip, flags: bigint, reals: readonly ListedReal[]): string[] {
   const lines = [
     `VIP: ${vip.address.padStart(20)} Port: ${String(vip.port).padStart(6)} Protocol: ${vip.protocol === 6 ? 'tcp' : 'udp'}`,
-    `Vip's flags: ${VIP_FLAG_WORDS.filter(([bit]) => (flags & bit) !== 0n).map(([, w]) => w).join('')}`,
+    `Vip's flags: ${VIP_FLAG_WORDS.filter(([bit]) => (flags & bit) !== 0n)
+      .map(([, w]) => w)
+      .join('')}`,
   ];
   for (const r of reals) {
     lines.push(`${` ->${r.address}`.padEnd(20)} weight: ${r.weight} flags: ${r.flags & 2 ? ' LOCAL_REAL ' : ''}`);
@@ -72,8 +86,10 @@ export function formatLruSummary(d: LruDeltas): string {
     udp = 1 - (syn + nonSyn);
     hit = 1 - miss;
   }
-  return `summary: ${d.total} pkts/sec. lru hit: ${goFixed2(hit * 100)}% lru miss: ${goFixed2(miss * 100)}% ` +
-    `(tcp syn: ${goFixed2(syn)}% tcp non-syn: ${goFixed2(nonSyn)}% udp: ${goFixed2(udp)}%) fallback lru hit: ${d.fallback} pkts/sec`;
+  return (
+    `summary: ${d.total} pkts/sec. lru hit: ${goFixed2(hit * 100)}% lru miss: ${goFixed2(miss * 100)}% ` +
+    `(tcp syn: ${goFixed2(syn)}% tcp non-syn: ${goFixed2(nonSyn)}% udp: ${goFixed2(udp)}%) fallback lru hit: ${d.fallback} pkts/sec`
+  );
 }
 
 /** `-s` (per VIP): key is address:port:protocol. */

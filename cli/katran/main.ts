@@ -14,8 +14,15 @@
 import { UserError } from '../../core/errors.js';
 import { type FlagSpec, type FlagValues, FlagError, formatUsage, parseGoFlags } from './flags.js';
 import {
-  formatHealthcheck, formatIcmpStats, formatLruSummary, formatQuicMapping, formatSumStats, formatVipListing,
-  formatVipStats, goLogPrefix, u64Delta,
+  formatHealthcheck,
+  formatIcmpStats,
+  formatLruSummary,
+  formatQuicMapping,
+  formatSumStats,
+  formatVipListing,
+  formatVipStats,
+  goLogPrefix,
+  u64Delta,
 } from './format.js';
 import { KatranGrpcClient, KatranRpcError, type WireVip } from '../../katran/grpc/client.js';
 
@@ -34,7 +41,11 @@ const FLAGS: FlagSpec[] = [
   { name: 'sum', kind: 'bool', usage: 'Show summary stats' },
   { name: 'lru', kind: 'bool', usage: 'Show LRU related stats' },
   { name: 'icmp', kind: 'bool', usage: "Show ICMP 'packet too big' related stats" },
-  { name: 'n', kind: 'int64', usage: 'Stop the stats loops after this many one-second samples (bpf2wasm extension; default: run until interrupted)' },
+  {
+    name: 'n',
+    kind: 'int64',
+    usage: 'Stop the stats loops after this many one-second samples (bpf2wasm extension; default: run until interrupted)',
+  },
   { name: 'l', kind: 'bool', usage: 'List configured services' },
   { name: 'vf', kind: 'string', usage: 'change vip flags. Possible values: NO_SPORT, NO_LRU, QUIC_VIP, DPORT_HASH, LOCAL_VIP' },
   { name: 'rf', kind: 'string', usage: 'change real flags. Possible values: LOCAL_REAL' },
@@ -88,10 +99,16 @@ class Command {
     private readonly io: Output,
   ) {}
 
-  private str(name: string): string { return (this.flags.get(name) as string | undefined) ?? ''; }
-  private bool(name: string): boolean { return this.flags.get(name) === true; }
+  private str(name: string): string {
+    return (this.flags.get(name) as string | undefined) ?? '';
+  }
+  private bool(name: string): boolean {
+    return this.flags.get(name) === true;
+  }
   /** Go's `log` package: timestamped, on stderr (stdout carries only the client's fmt output). */
-  private log(line: string): void { this.io.err(`${goLogPrefix()}${line}`); }
+  private log(line: string): void {
+    this.io.err(`${goLogPrefix()}${line}`);
+  }
 
   /** -t wins over -u, as in katran. */
   private service(command: string): { text: string; vip: WireVip } {
@@ -229,8 +246,13 @@ class Command {
 
   private async stats(): Promise<void> {
     const samples = this.samples();
-    const loop = this.bool('sum') ? await this.sumStats() : this.bool('lru') ? this.lruStats()
-      : this.bool('icmp') ? this.icmpStats() : await this.perVipStats();
+    const loop = this.bool('sum')
+      ? await this.sumStats()
+      : this.bool('lru')
+        ? this.lruStats()
+        : this.bool('icmp')
+          ? this.icmpStats()
+          : await this.perVipStats();
     for (let i = 0; i < samples; i++) {
       if (i > 0) await sleep(1000);
       await loop();
@@ -276,12 +298,21 @@ class Command {
       // katran retries a failed sample at once; an unreachable server ends the loop here.
       for (;;) {
         try {
-          const [lru, miss, fallback] = [await this.client.getLruStats(), await this.client.getLruMissStats(), await this.client.getLruFallbackStats()];
+          const [lru, miss, fallback] = [
+            await this.client.getLruStats(),
+            await this.client.getLruMissStats(),
+            await this.client.getLruFallbackStats(),
+          ];
           const now = { total: lru.v1, miss: lru.v2, syn: miss.v1, nonSyn: miss.v2, fallback: fallback.v1 };
-          this.io.out(formatLruSummary({
-            total: u64Delta(now.total, old.total), miss: u64Delta(now.miss, old.miss), tcpSynMiss: u64Delta(now.syn, old.syn),
-            tcpNonSynMiss: u64Delta(now.nonSyn, old.nonSyn), fallback: u64Delta(now.fallback, old.fallback),
-          }));
+          this.io.out(
+            formatLruSummary({
+              total: u64Delta(now.total, old.total),
+              miss: u64Delta(now.miss, old.miss),
+              tcpSynMiss: u64Delta(now.syn, old.syn),
+              tcpNonSynMiss: u64Delta(now.nonSyn, old.nonSyn),
+              fallback: u64Delta(now.fallback, old.fallback),
+            }),
+          );
           old = now;
           return;
         } catch (e) {

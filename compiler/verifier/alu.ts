@@ -6,18 +6,37 @@
 import { ALU, CLASS, aluOp, insnClass, isRegSource, type Insn } from '../../core/isa.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, scalarReg, type Reg } from './reg.js';
 import {
-  NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, scalarReg, type Reg,
-} from './reg.js';
-import {
-  S64_MIN, U32, UNKNOWN, aluScalar, constScalar, isConst, negScalar, signExtend, truncate32, uRange, type Scalar,
+  S64_MIN,
+  U32,
+  UNKNOWN,
+  aluScalar,
+  constScalar,
+  isConst,
+  negScalar,
+  signExtend,
+  truncate32,
+  uRange,
+  type Scalar,
 } from './scalar.js';
 import type { State } from './state.js';
 
 const OP_TEXT: Record<number, string> = {
-  [ALU.ADD]: '+=', [ALU.SUB]: '-=', [ALU.MUL]: '*=', [ALU.DIV]: '/=', [ALU.OR]: '|=', [ALU.AND]: '&=',
-  [ALU.LSH]: '<<=', [ALU.RSH]: '>>=', [ALU.NEG]: 'neg', [ALU.MOD]: '%=', [ALU.XOR]: '^=', [ALU.MOV]: '=',
-  [ALU.ARSH]: 's>>=', [ALU.END]: 'endian',
+  [ALU.ADD]: '+=',
+  [ALU.SUB]: '-=',
+  [ALU.MUL]: '*=',
+  [ALU.DIV]: '/=',
+  [ALU.OR]: '|=',
+  [ALU.AND]: '&=',
+  [ALU.LSH]: '<<=',
+  [ALU.RSH]: '>>=',
+  [ALU.NEG]: 'neg',
+  [ALU.MOD]: '%=',
+  [ALU.XOR]: '^=',
+  [ALU.MOV]: '=',
+  [ALU.ARSH]: 's>>=',
+  [ALU.END]: 'endian',
 };
 /** Fixed pointer offsets stay within ±BPF_MAX_VAR_OFF. */
 const MAX_OFF = 1 << 29;
@@ -35,7 +54,11 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
   const is64 = insnClass(insn.opcode) === CLASS.ALU64;
   const d = insn.dst;
   const unary = op === ALU.NEG || op === ALU.END; // END keeps its byte order in the source bit
-  const src: Reg = unary ? NOT_INIT : isRegSource(insn.opcode) ? readReg(st, insn, insn.src) : constReg(is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+  const src: Reg = unary
+    ? NOT_INIT
+    : isRegSource(insn.opcode)
+      ? readReg(st, insn, insn.src)
+      : constReg(is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
 
   if (op === ALU.MOV) {
     if (insn.off !== 0) {
@@ -112,14 +135,18 @@ function pointerArithmetic(env: Env, insn: Insn, op: number, is64: boolean, ptr:
   }
   if (isOrNull(ptr)) reject(insn, `R${d} pointer arithmetic on ${TYPE_NAME[ptr.type]} prohibited, null-check it first`);
   const known = isConst(off);
-  if (ptr.type === T.PKT_END || ptr.type === T.FUNC ||
-    (ptr.type === T.CONST_MAP_PTR && !(known && off.t.value === 0n && op === ALU.ADD))) {
+  if (ptr.type === T.PKT_END || ptr.type === T.FUNC || (ptr.type === T.CONST_MAP_PTR && !(known && off.t.value === 0n && op === ALU.ADD))) {
     reject(insn, `R${d} pointer arithmetic on ${TYPE_NAME[ptr.type]} prohibited`);
   }
   if (op === ALU.SUB && offIsDst) reject(insn, `R${d} tried to subtract pointer from scalar`);
   if (op !== ALU.ADD && op !== ALU.SUB) {
     const bitwise = op === ALU.AND || op === ALU.OR || op === ALU.XOR;
-    reject(insn, bitwise ? `R${d} bitwise operator ${OP_TEXT[op]} on pointer prohibited` : `R${d} pointer arithmetic with ${OP_TEXT[op]} operator prohibited`);
+    reject(
+      insn,
+      bitwise
+        ? `R${d} bitwise operator ${OP_TEXT[op]} on pointer prohibited`
+        : `R${d} pointer arithmetic with ${OP_TEXT[op]} operator prohibited`,
+    );
   }
   if (!known && off.smin === S64_MIN) {
     reject(insn, `R${d} math between ${TYPE_NAME[ptr.type]} pointer and register with unbounded min value is not allowed`);

@@ -7,16 +7,33 @@ import { U64, tnumAnd, tnumIntersect, u64 } from './tnum.js';
 import { U32, isConst, signExtend, sync, trySync, truncate32, type Scalar } from './scalar.js';
 
 const NEGATE: Record<number, number> = {
-  [JMP.JEQ]: JMP.JNE, [JMP.JNE]: JMP.JEQ, [JMP.JGT]: JMP.JLE, [JMP.JLE]: JMP.JGT, [JMP.JGE]: JMP.JLT,
-  [JMP.JLT]: JMP.JGE, [JMP.JSGT]: JMP.JSLE, [JMP.JSLE]: JMP.JSGT, [JMP.JSGE]: JMP.JSLT, [JMP.JSLT]: JMP.JSGE,
+  [JMP.JEQ]: JMP.JNE,
+  [JMP.JNE]: JMP.JEQ,
+  [JMP.JGT]: JMP.JLE,
+  [JMP.JLE]: JMP.JGT,
+  [JMP.JGE]: JMP.JLT,
+  [JMP.JLT]: JMP.JGE,
+  [JMP.JSGT]: JMP.JSLE,
+  [JMP.JSLE]: JMP.JSGT,
+  [JMP.JSGE]: JMP.JSLT,
+  [JMP.JSLT]: JMP.JSGE,
 };
 /** a OP b  ==  b SWAP[OP] a */
 const SWAP: Record<number, number> = {
-  [JMP.JGT]: JMP.JLT, [JMP.JLT]: JMP.JGT, [JMP.JGE]: JMP.JLE, [JMP.JLE]: JMP.JGE,
-  [JMP.JSGT]: JMP.JSLT, [JMP.JSLT]: JMP.JSGT, [JMP.JSGE]: JMP.JSLE, [JMP.JSLE]: JMP.JSGE,
+  [JMP.JGT]: JMP.JLT,
+  [JMP.JLT]: JMP.JGT,
+  [JMP.JGE]: JMP.JLE,
+  [JMP.JLE]: JMP.JGE,
+  [JMP.JSGT]: JMP.JSLT,
+  [JMP.JSLT]: JMP.JSGT,
+  [JMP.JSGE]: JMP.JSLE,
+  [JMP.JSLE]: JMP.JSGE,
 };
 const UNSIGNED_OF: Record<number, number> = {
-  [JMP.JSGT]: JMP.JGT, [JMP.JSGE]: JMP.JGE, [JMP.JSLT]: JMP.JLT, [JMP.JSLE]: JMP.JLE,
+  [JMP.JSGT]: JMP.JGT,
+  [JMP.JSGE]: JMP.JGE,
+  [JMP.JSLT]: JMP.JLT,
+  [JMP.JSLE]: JMP.JLE,
 };
 const isSigned = (op: number): boolean => op in UNSIGNED_OF;
 
@@ -36,14 +53,22 @@ function decide64(op: number, a: Scalar, b: Scalar): boolean | undefined {
       if ((a.t.value & b.t.value) !== 0n) return true;
       if (((a.t.value | a.t.mask) & (b.t.value | b.t.mask)) === 0n) return false;
       return undefined;
-    case JMP.JGT: return a.umin > b.umax ? true : a.umax <= b.umin ? false : undefined;
-    case JMP.JGE: return a.umin >= b.umax ? true : a.umax < b.umin ? false : undefined;
-    case JMP.JLT: return a.umax < b.umin ? true : a.umin >= b.umax ? false : undefined;
-    case JMP.JLE: return a.umax <= b.umin ? true : a.umin > b.umax ? false : undefined;
-    case JMP.JSGT: return a.smin > b.smax ? true : a.smax <= b.smin ? false : undefined;
-    case JMP.JSGE: return a.smin >= b.smax ? true : a.smax < b.smin ? false : undefined;
-    case JMP.JSLT: return a.smax < b.smin ? true : a.smin >= b.smax ? false : undefined;
-    case JMP.JSLE: return a.smax <= b.smin ? true : a.smin > b.smax ? false : undefined;
+    case JMP.JGT:
+      return a.umin > b.umax ? true : a.umax <= b.umin ? false : undefined;
+    case JMP.JGE:
+      return a.umin >= b.umax ? true : a.umax < b.umin ? false : undefined;
+    case JMP.JLT:
+      return a.umax < b.umin ? true : a.umin >= b.umax ? false : undefined;
+    case JMP.JLE:
+      return a.umax <= b.umin ? true : a.umin > b.umax ? false : undefined;
+    case JMP.JSGT:
+      return a.smin > b.smax ? true : a.smax <= b.smin ? false : undefined;
+    case JMP.JSGE:
+      return a.smin >= b.smax ? true : a.smax < b.smin ? false : undefined;
+    case JMP.JSLT:
+      return a.smax < b.smin ? true : a.smin >= b.smax ? false : undefined;
+    case JMP.JSLE:
+      return a.smax <= b.smin ? true : a.smin > b.smax ? false : undefined;
   }
   return undefined;
 }
@@ -65,14 +90,16 @@ export function decideBranch(op: number, a: Scalar, b: Scalar, is32: boolean): b
 
 /** Both operands refined by `a OP b` holding (64-bit); undefined when it cannot hold. */
 function refine64(op: number, a: Scalar, b: Scalar): [Scalar, Scalar] | undefined {
-  const both = (x: Scalar | undefined, y: Scalar | undefined): [Scalar, Scalar] | undefined =>
-    x && y ? [x, y] : undefined;
+  const both = (x: Scalar | undefined, y: Scalar | undefined): [Scalar, Scalar] | undefined => (x && y ? [x, y] : undefined);
   const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
   const min = (x: bigint, y: bigint): bigint => (x < y ? x : y);
   switch (op) {
     case JMP.JEQ: {
       const s = trySync({
-        umin: max(a.umin, b.umin), umax: min(a.umax, b.umax), smin: max(a.smin, b.smin), smax: min(a.smax, b.smax),
+        umin: max(a.umin, b.umin),
+        umax: min(a.umax, b.umax),
+        smin: max(a.smin, b.smin),
+        smax: min(a.smax, b.smax),
         t: tnumIntersect(a.t, b.t),
       });
       return both(s, s);
@@ -104,7 +131,10 @@ function refine64(op: number, a: Scalar, b: Scalar): [Scalar, Scalar] | undefine
       return both(trySync({ ...a, smin: max(a.smin, b.smin + 1n) }), trySync({ ...b, smax: min(b.smax, a.smax - 1n) }));
     case JMP.JSGE:
       return both(trySync({ ...a, smin: max(a.smin, b.smin) }), trySync({ ...b, smax: min(b.smax, a.smax) }));
-    case JMP.JLT: case JMP.JLE: case JMP.JSLT: case JMP.JSLE: {
+    case JMP.JLT:
+    case JMP.JLE:
+    case JMP.JSLT:
+    case JMP.JSLE: {
       const r = refine64(SWAP[op]!, b, a);
       return r && [r[1], r[0]];
     }

@@ -7,7 +7,23 @@
 // and the conformance vectors exercise it: immediate shifts by the width or more (the
 // amount is masked) and division or modulo by an immediate zero (0, or the dividend).
 
-import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize, type Insn } from '../../core/isa.js';
+import {
+  ALU,
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  JMP,
+  MODE,
+  PSEUDO,
+  SIZE,
+  aluOp,
+  insnClass,
+  isRegSource,
+  jmpOp,
+  memMode,
+  memSize,
+  type Insn,
+} from '../../core/isa.js';
 import type { MapSpec } from '../../core/model.js';
 
 export const FRAME_POINTER = 10;
@@ -43,8 +59,10 @@ export function encodingProblem(insn: Insn, ctx: EncodingContext): string | unde
 /** ld_imm64 and call keep a kind, not a register, in the src field. */
 function usesSrcAsKind(insn: Insn): boolean {
   const cls = insnClass(insn.opcode);
-  return (cls === CLASS.LD && memMode(insn.opcode) === MODE.IMM) ||
-    (cls === CLASS.JMP && jmpOp(insn.opcode) === JMP.CALL && !isRegSource(insn.opcode));
+  return (
+    (cls === CLASS.LD && memMode(insn.opcode) === MODE.IMM) ||
+    (cls === CLASS.JMP && jmpOp(insn.opcode) === JMP.CALL && !isRegSource(insn.opcode))
+  );
 }
 
 const unknownOpcode = (insn: Insn): string => `unknown opcode 0x${insn.opcode.toString(16).padStart(2, '0')}`;
@@ -183,7 +201,9 @@ function storeProblem(insn: Insn): string | undefined {
   const size = memSize(insn.opcode);
   if (size !== SIZE.W && size !== SIZE.DW) return 'atomic operations are 4 or 8 bytes wide only';
   const base = insn.imm & ~ATOMIC.FETCH;
-  const known = insn.imm === ATOMIC.XCHG || insn.imm === ATOMIC.CMPXCHG ||
+  const known =
+    insn.imm === ATOMIC.XCHG ||
+    insn.imm === ATOMIC.CMPXCHG ||
     ((base === ATOMIC.ADD || base === ATOMIC.OR || base === ATOMIC.AND || base === ATOMIC.XOR) && (insn.imm & ~0xff) === 0);
   if (!known) return `unknown atomic operation imm=0x${(insn.imm >>> 0).toString(16)}`;
   if (atomicWritesSrc(insn) && insn.src === FRAME_POINTER) return writesFp + ' (atomic fetch writes its source register)';
@@ -191,5 +211,4 @@ function storeProblem(insn: Insn): string | undefined {
 }
 
 /** Atomics with fetch (and xchg) write the old value into the source register. */
-export const atomicWritesSrc = (insn: Insn): boolean =>
-  insn.imm !== ATOMIC.CMPXCHG && (insn.imm & ATOMIC.FETCH) !== 0;
+export const atomicWritesSrc = (insn: Insn): boolean => insn.imm !== ATOMIC.CMPXCHG && (insn.imm & ATOMIC.FETCH) !== 0;

@@ -60,7 +60,8 @@ export function analyseFlow(prog: Program): ProgramFlow {
 
   /** The position at `slot`, rejecting slots outside the program or inside an lddw. */
   const positionOf = (insn: Insn, slot: number, what: string): number => {
-    if (slot < insns[0]!.pc || slot >= endSlot) reject(insn, `${what} ${slot} is outside the program (slots ${insns[0]!.pc}..${endSlot - 1})`);
+    if (slot < insns[0]!.pc || slot >= endSlot)
+      reject(insn, `${what} ${slot} is outside the program (slots ${insns[0]!.pc}..${endSlot - 1})`);
     const pos = posOfPc.get(slot);
     if (pos === undefined) reject(insn, `${what} ${slot} is the second half of the lddw at slot ${slot - 1}`);
     return pos;

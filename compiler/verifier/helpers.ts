@@ -13,8 +13,21 @@ import { T, TYPE_NAME, isKnownZero, type Reg } from './reg.js';
 import type { State } from './state.js';
 
 export type Arg =
-  | 'anything' | 'map' | 'key' | 'value' | 'uninit_value' | 'mem' | 'mem_or_null' | 'uninit_mem'
-  | 'size' | 'size_or_zero' | 'ctx' | 'func' | 'stack_or_null' | 'alloc_mem' | 'alloc_size';
+  | 'anything'
+  | 'map'
+  | 'key'
+  | 'value'
+  | 'uninit_value'
+  | 'mem'
+  | 'mem_or_null'
+  | 'uninit_mem'
+  | 'size'
+  | 'size_or_zero'
+  | 'ctx'
+  | 'func'
+  | 'stack_or_null'
+  | 'alloc_mem'
+  | 'alloc_size';
 export type Ret = 'int' | 'map_value_or_null' | 'mem_or_null';
 
 export interface Proto {
@@ -42,10 +55,14 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   [id.csum_diff!, { args: ['mem_or_null', 'size_or_zero', 'mem_or_null', 'size_or_zero', 'anything'], ret: 'int' }],
   [id.get_numa_node_id!, { args: [], ret: 'int' }],
   [id.xdp_adjust_head!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
-  [id.redirect_map!, {
-    args: ['map', 'anything', 'anything'], ret: 'int',
-    mapTypes: [MAP_TYPE.DEVMAP, MAP_TYPE.DEVMAP_HASH, MAP_TYPE.CPUMAP, MAP_TYPE.XSKMAP],
-  }],
+  [
+    id.redirect_map!,
+    {
+      args: ['map', 'anything', 'anything'],
+      ret: 'int',
+      mapTypes: [MAP_TYPE.DEVMAP, MAP_TYPE.DEVMAP_HASH, MAP_TYPE.CPUMAP, MAP_TYPE.XSKMAP],
+    },
+  ],
   [id.xdp_adjust_meta!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
   [id.xdp_adjust_tail!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
   [id.map_push_elem!, { args: ['map', 'value', 'anything'], ret: 'int' }],

@@ -93,7 +93,15 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
   const helperSpecs = helperTable(opts.extraHelpers);
   if (opts.memorySafety !== false) {
     const posOfPc = new Map(prog.insns.map((insn, pos) => [insn.pc, pos]));
-    const facts = explore({ insns: prog.insns, maps, section: prog.section, flow, posOfPc, helpers: helperSpecs, maxProcessed: opts.maxProcessed });
+    const facts = explore({
+      insns: prog.insns,
+      maps,
+      section: prog.section,
+      flow,
+      posOfPc,
+      helpers: helperSpecs,
+      maxProcessed: opts.maxProcessed,
+    });
     return {
       functions: flow.functions.map((fn, i) => ({ name: fn.name, start: fn.start, end: fn.end, stackDepth: facts.stackDepth[i]! })),
       backEdges: flow.backEdges,

@@ -7,7 +7,22 @@
 
 import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { HELPER_ID } from '../../core/helper-ids.js';
-import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, insnClass, isCondJmp, isRegSource, jmpOp, jumpTarget, memMode, sizeBytes, type Insn } from '../../core/isa.js';
+import {
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  JMP,
+  MODE,
+  PSEUDO,
+  insnClass,
+  isCondJmp,
+  isRegSource,
+  jmpOp,
+  jumpTarget,
+  memMode,
+  sizeBytes,
+  type Insn,
+} from '../../core/isa.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import { aluStep, readReg } from './alu.js';
 import { decideBranch, refineBranch } from './branch.js';
@@ -18,15 +33,23 @@ import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess } from './memory.js';
 import { reject } from './problem.js';
 import {
-  NOT_INIT, T, UNKNOWN_SCALAR, constReg, isKnownZero, isOrNull, isPacket, isPointer, nonNullType, pointer,
-  scalarReg, type Reg,
+  NOT_INIT,
+  T,
+  UNKNOWN_SCALAR,
+  constReg,
+  isKnownZero,
+  isOrNull,
+  isPacket,
+  isPointer,
+  nonNullType,
+  pointer,
+  scalarReg,
+  type Reg,
 } from './reg.js';
 import { isConst, signExtend, type Scalar } from './scalar.js';
 import { SLOTS, State, covers } from './state.js';
 import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
-import {
-  EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist,
-} from './precision.js';
+import { EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist } from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
 
 /** The kernel's limits: instructions processed, and branches pending (BPF_COMPLEXITY_LIMIT_*). */
@@ -88,9 +111,15 @@ export function explore(input: ExploreInput): ExploreFacts {
   const stackDepth = flow.functions.map(() => 0);
   let lastId = 0;
   const env: Env = {
-    insns, maps: input.maps, functions: flow.functions, helpers: input.helpers, section: input.section,
+    insns,
+    maps: input.maps,
+    functions: flow.functions,
+    helpers: input.helpers,
+    section: input.section,
     newId: () => ++lastId,
-    noteStack: (fn, depth) => { if (depth > stackDepth[fn]!) stackDepth[fn] = depth; },
+    noteStack: (fn, depth) => {
+      if (depth > stackDepth[fn]!) stackDepth[fn] = depth;
+    },
     stackRead: (frame, lo, hi) => {
       for (let s = lo; s <= hi; s++) markRead(path!, frame, s);
     },
@@ -194,8 +223,14 @@ export function explore(input: ExploreInput): ExploreFacts {
         jumpsSinceKept = 0;
         processedWhenKept = processed;
         const c: Checkpoint = {
-          state: st.clone(), parent: path.parent, branches: 1, hist: path.hist, precision: new Precision(st.frames.length),
-          written: path.written, hits: 0, misses: 0,
+          state: st.clone(),
+          parent: path.parent,
+          branches: 1,
+          hist: path.hist,
+          precision: new Precision(st.frames.length),
+          written: path.written,
+          hits: 0,
+          misses: 0,
         };
         here.push(c);
         visited.set(pos, here);
@@ -237,7 +272,16 @@ export function explore(input: ExploreInput): ExploreFacts {
           readReg(st, insn, insn.src);
           if (insn.imm === ATOMIC.CMPXCHG) readReg(st, insn, 0);
           memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'read', atomic: true });
-          memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', atomic: true, value: UNKNOWN_SCALAR });
+          memAccess(env, st, {
+            insn,
+            regno: insn.dst,
+            reg: base,
+            off: insn.off,
+            size,
+            access: 'write',
+            atomic: true,
+            value: UNKNOWN_SCALAR,
+          });
           if (insn.imm === ATOMIC.CMPXCHG) regs[0] = loadedScalar(size);
           else if (insn.imm & ATOMIC.FETCH) regs[insn.src] = loadedScalar(size);
           path.pos++;
@@ -271,7 +315,10 @@ export function explore(input: ExploreInput): ExploreFacts {
       if (callee.callback) {
         if (r0.type === T.SCALAR) env.precise([0]);
         if (r0.type !== T.SCALAR || r0.s.umax > 1n) {
-          reject(insn, `At callback return the register R0 has ${r0.type === T.SCALAR ? `umax=${r0.s.umax}` : 'a pointer'} should have been in [0, 1]`);
+          reject(
+            insn,
+            `At callback return the register R0 has ${r0.type === T.SCALAR ? `umax=${r0.s.umax}` : 'a pointer'} should have been in [0, 1]`,
+          );
         }
         caller.regs[0] = UNKNOWN_SCALAR;
       } else {
@@ -382,7 +429,10 @@ export function explore(input: ExploreInput): ExploreFacts {
   }
 
   return {
-    helpersUsed, stackDepth, processed, statesKept,
+    helpersUsed,
+    stackDepth,
+    processed,
+    statesKept,
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
   };
 }
@@ -416,7 +466,14 @@ function loadImm64(insn: Insn, env: Env, fnByStart: ReadonlyMap<number, number>)
   return constReg(BigInt.asUintN(64, insn.imm64 ?? BigInt(insn.imm)));
 }
 
-function helperResult(env: Env, st: State, insn: Insn, proto: Proto, map: Env['maps'][number] | undefined, allocSize: number | undefined): Reg {
+function helperResult(
+  env: Env,
+  st: State,
+  insn: Insn,
+  proto: Proto,
+  map: Env['maps'][number] | undefined,
+  allocSize: number | undefined,
+): Reg {
   switch (proto.ret) {
     case 'mem_or_null':
       return pointer(T.MEM_OR_NULL, { n: allocSize ?? 0, id: env.newId() });
@@ -476,7 +533,7 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
     return outcome;
   }
   // Null checks: `if (p == 0)` on a pointer that may be NULL.
-  const zeroCmp = (op === JMP.JEQ || op === JMP.JNE);
+  const zeroCmp = op === JMP.JEQ || op === JMP.JNE;
   if (zeroCmp && isRegSource(insn.opcode) && isKnownZero(src) && isPointer(dst)) env.precise([insn.src]);
   if (zeroCmp && isOrNull(dst) && isKnownZero(src)) {
     const nullSide = st.clone();
@@ -484,8 +541,11 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
     markNull(st, dst, false);
     return op === JMP.JEQ ? { taken: nullSide, fallthrough: st } : { taken: st, fallthrough: nullSide };
   }
-  if (zeroCmp && isKnownZero(src) && (dst.type === T.MAP_VALUE || dst.type === T.STACK || dst.type === T.CTX ||
-    dst.type === T.MEM || dst.type === T.CONST_MAP_PTR)) {
+  if (
+    zeroCmp &&
+    isKnownZero(src) &&
+    (dst.type === T.MAP_VALUE || dst.type === T.STACK || dst.type === T.CTX || dst.type === T.MEM || dst.type === T.CONST_MAP_PTR)
+  ) {
     return op === JMP.JEQ ? { fallthrough: st } : { taken: st };
   }
   if (!is32 && isPointer(dst) && isPointer(src)) {
@@ -535,14 +595,25 @@ function packetCompare(st: State, op: number, dst: Reg, src: Reg, taken: boolean
     return;
   }
   // Normalise to `pkt OP end`.
-  const o = flipped ? ({ [JMP.JGT]: JMP.JLT, [JMP.JLT]: JMP.JGT, [JMP.JGE]: JMP.JLE, [JMP.JLE]: JMP.JGE } as Record<number, number>)[op] : op;
+  const o = flipped
+    ? ({ [JMP.JGT]: JMP.JLT, [JMP.JLT]: JMP.JGT, [JMP.JGE]: JMP.JLE, [JMP.JLE]: JMP.JGE } as Record<number, number>)[op]
+    : op;
   let safe: boolean;
   switch (o) {
-    case JMP.JGT: safe = !taken; break; // pkt > end: the fall-through has pkt <= end
-    case JMP.JGE: safe = !taken; break; // pkt >= end: the fall-through has pkt < end
-    case JMP.JLT: safe = taken; break;
-    case JMP.JLE: safe = taken; break;
-    default: return;
+    case JMP.JGT:
+      safe = !taken;
+      break; // pkt > end: the fall-through has pkt <= end
+    case JMP.JGE:
+      safe = !taken;
+      break; // pkt >= end: the fall-through has pkt < end
+    case JMP.JLT:
+      safe = taken;
+      break;
+    case JMP.JLE:
+      safe = taken;
+      break;
+    default:
+      return;
   }
   if (!safe || pkt.off < 0 || pkt.s.umax > 0xffffn) return;
   const range = pkt.off;

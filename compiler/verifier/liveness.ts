@@ -46,7 +46,12 @@ function usesDefs(insn: Insn, helperArgs: (id: number) => number): [number, numb
 }
 
 /** live[pos]: bit r set when register r may be read before written, from pos on. */
-export function liveRegisters(insns: readonly Insn[], flow: ProgramFlow, posOfPc: ReadonlyMap<number, number>, helperArgs: (id: number) => number): Uint16Array {
+export function liveRegisters(
+  insns: readonly Insn[],
+  flow: ProgramFlow,
+  posOfPc: ReadonlyMap<number, number>,
+  helperArgs: (id: number) => number,
+): Uint16Array {
   const live = new Uint16Array(insns.length);
   const uses = new Uint16Array(insns.length);
   const defs = new Uint16Array(insns.length);

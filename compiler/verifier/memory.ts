@@ -19,7 +19,12 @@ const MAX_VAR_OFF = 1n << 29n;
 
 /** struct xdp_md: offset -> what a 4-byte load there gives. */
 const XDP_MD: ReadonlyMap<number, T | 'scalar'> = new Map<number, T | 'scalar'>([
-  [0, T.PKT], [4, T.PKT_END], [8, T.PKT_META], [12, 'scalar'], [16, 'scalar'], [20, 'scalar'],
+  [0, T.PKT],
+  [4, T.PKT_END],
+  [8, T.PKT_META],
+  [12, 'scalar'],
+  [16, 'scalar'],
+  [20, 'scalar'],
 ]);
 const EGRESS_IFINDEX = 20;
 
@@ -100,7 +105,9 @@ function alignment(op: MemOp): void {
   if (isPacket(reg)) return; // atomics on packets are refused by type first
   const at = tnumAdd(reg.s.t, tnumConst(BigInt(reg.off + off)));
   if (((at.value | at.mask) & BigInt(size - 1)) === 0n) return;
-  const varOff = tnumIsConst(reg.s.t) ? `${BigInt.asIntN(64, reg.s.t.value)}` : `(0x${reg.s.t.value.toString(16)}; 0x${reg.s.t.mask.toString(16)})`;
+  const varOff = tnumIsConst(reg.s.t)
+    ? `${BigInt.asIntN(64, reg.s.t.value)}`
+    : `(0x${reg.s.t.value.toString(16)}; 0x${reg.s.t.mask.toString(16)})`;
   reject(insn, `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varOff}+${reg.off}+${off} size ${size}`);
 }
 
@@ -118,13 +125,25 @@ export function packetRange(insn: Insn, regno: number, reg: Reg, off: number, si
   if (reg.s.smin < 0n) reject(insn, `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`);
   const at = reg.off + off;
   if (at < 0 || at + size > reg.range) {
-    reject(insn, `invalid access to packet, off=${at} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range}); ` +
-      `R${regno} offset is outside of the packet`);
+    reject(
+      insn,
+      `invalid access to packet, off=${at} size=${size}, R${regno}(id=${reg.id},off=${reg.off},r=${reg.range}); ` +
+        `R${regno} offset is outside of the packet`,
+    );
   }
 }
 
 /** Bounds of an access into a region of `limit` bytes (map values, helper memory). */
-export function regionRange(insn: Insn, regno: number, reg: Reg, off: number, size: number, limit: number, what: string, sizeName: string): void {
+export function regionRange(
+  insn: Insn,
+  regno: number,
+  reg: Reg,
+  off: number,
+  size: number,
+  limit: number,
+  what: string,
+  sizeName: string,
+): void {
   const base = reg.off + off;
   const bad = (at: bigint | number, why: string): never =>
     reject(insn, `invalid access to ${what}, ${sizeName}=${limit} off=${at} size=${size}${why}`);

@@ -14,9 +14,7 @@ import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, aluOp, insnClass, isRegSource, jmp
 import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { T } from './reg.js';
 import { SLOTS, type State } from './state.js';
-import {
-  addSlot, clearFrame, forEachSlot, hasSlot, isEmptySet, removeSlot, slotSet, type SlotSet,
-} from './slot-set.js';
+import { addSlot, clearFrame, forEachSlot, hasSlot, isEmptySet, removeSlot, slotSet, type SlotSet } from './slot-set.js';
 
 /**
  * What paths from a checkpoint needed of its state: precise registers (bit per register,
@@ -111,12 +109,18 @@ const ARGS = 0b111110;
  * instruction being checked, whose operands are the ones named).
  */
 export function markPrecise(
-  insns: readonly Insn[], seg: Segment, depth: number, regs: readonly (number | undefined)[],
-  slots: readonly (readonly [number, number])[], skip: number,
+  insns: readonly Insn[],
+  seg: Segment,
+  depth: number,
+  regs: readonly (number | undefined)[],
+  slots: readonly (readonly [number, number])[],
+  skip: number,
 ): void {
   const t = trace;
   t.reset();
-  regs.forEach((mask, f) => { t.regs[f] = mask ?? 0; });
+  regs.forEach((mask, f) => {
+    t.regs[f] = mask ?? 0;
+  });
   for (const [f, s] of slots) addSlot(t.slots, f, s);
   if (t.empty()) return;
   let hist: Hist | undefined = seg.hist;

@@ -4,7 +4,10 @@
 import type { Insn } from '../../core/isa.js';
 
 export class Problem extends Error {
-  constructor(readonly insn: Insn, readonly reason: string) {
+  constructor(
+    readonly insn: Insn,
+    readonly reason: string,
+  ) {
     super(reason);
   }
 }

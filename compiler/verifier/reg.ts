@@ -27,10 +27,20 @@ export type T = (typeof T)[keyof typeof T];
 
 /** The kernel's names (reg_type_str), which its messages use. */
 export const TYPE_NAME: Record<T, string> = {
-  [T.NOT_INIT]: '?', [T.SCALAR]: 'scalar', [T.CTX]: 'ctx', [T.PKT]: 'pkt', [T.PKT_END]: 'pkt_end',
-  [T.PKT_META]: 'pkt_meta', [T.MAP_VALUE]: 'map_value', [T.MAP_VALUE_OR_NULL]: 'map_value_or_null', [T.STACK]: 'fp',
-  [T.CONST_MAP_PTR]: 'map_ptr', [T.MAP_PTR_OR_NULL]: 'map_ptr_or_null', [T.MEM]: 'ringbuf_mem',
-  [T.MEM_OR_NULL]: 'ringbuf_mem_or_null', [T.FUNC]: 'func',
+  [T.NOT_INIT]: '?',
+  [T.SCALAR]: 'scalar',
+  [T.CTX]: 'ctx',
+  [T.PKT]: 'pkt',
+  [T.PKT_END]: 'pkt_end',
+  [T.PKT_META]: 'pkt_meta',
+  [T.MAP_VALUE]: 'map_value',
+  [T.MAP_VALUE_OR_NULL]: 'map_value_or_null',
+  [T.STACK]: 'fp',
+  [T.CONST_MAP_PTR]: 'map_ptr',
+  [T.MAP_PTR_OR_NULL]: 'map_ptr_or_null',
+  [T.MEM]: 'ringbuf_mem',
+  [T.MEM_OR_NULL]: 'ringbuf_mem_or_null',
+  [T.FUNC]: 'func',
 };
 
 export interface Reg {
@@ -51,15 +61,13 @@ export interface Reg {
 const base = { off: 0, id: 0, range: 0, n: 0 };
 export const NOT_INIT: Reg = Object.freeze({ ...base, type: T.NOT_INIT, s: UNKNOWN });
 export const UNKNOWN_SCALAR: Reg = Object.freeze({ ...base, type: T.SCALAR, s: UNKNOWN });
-export const scalarReg = (s: Scalar): Reg =>
-  (s === UNKNOWN ? UNKNOWN_SCALAR : { type: T.SCALAR, off: 0, s, id: 0, range: 0, n: 0 });
+export const scalarReg = (s: Scalar): Reg => (s === UNKNOWN ? UNKNOWN_SCALAR : { type: T.SCALAR, off: 0, s, id: 0, range: 0, n: 0 });
 export const constReg = (v: bigint): Reg => scalarReg(constScalar(v));
 export const pointer = (type: T, extra: Partial<Reg> = {}): Reg => ({ ...base, s: ZERO, ...extra, type });
 
 export const isPointer = (r: Reg): boolean => r.type !== T.SCALAR && r.type !== T.NOT_INIT;
 export const isPacket = (r: Reg): boolean => r.type === T.PKT || r.type === T.PKT_META;
-export const isOrNull = (r: Reg): boolean =>
-  r.type === T.MAP_VALUE_OR_NULL || r.type === T.MAP_PTR_OR_NULL || r.type === T.MEM_OR_NULL;
+export const isOrNull = (r: Reg): boolean => r.type === T.MAP_VALUE_OR_NULL || r.type === T.MAP_PTR_OR_NULL || r.type === T.MEM_OR_NULL;
 export const nonNullType = (t: T): T =>
   t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : t === T.MAP_PTR_OR_NULL ? T.CONST_MAP_PTR : t === T.MEM_OR_NULL ? T.MEM : t;
 export const isKnownZero = (r: Reg): boolean => r.type === T.SCALAR && isConst(r.s) && r.s.t.value === 0n;
@@ -67,9 +75,14 @@ export const isKnownZero = (r: Reg): boolean => r.type === T.SCALAR && isConst(r
 /** Text like the kernel's state dump, for messages: `pkt(id=0,off=14,r=14)`. */
 export function regText(r: Reg): string {
   switch (r.type) {
-    case T.SCALAR: return scalarText(r.s);
-    case T.PKT: case T.PKT_META: return `${TYPE_NAME[r.type]}(id=${r.id},off=${r.off},r=${r.range})`;
-    case T.STACK: return `fp${r.off}`;
-    default: return `${TYPE_NAME[r.type]}(off=${r.off}${isConst(r.s) ? '' : `,var=${scalarText(r.s)}`})`;
+    case T.SCALAR:
+      return scalarText(r.s);
+    case T.PKT:
+    case T.PKT_META:
+      return `${TYPE_NAME[r.type]}(id=${r.id},off=${r.off},r=${r.range})`;
+    case T.STACK:
+      return `fp${r.off}`;
+    default:
+      return `${TYPE_NAME[r.type]}(off=${r.off}${isConst(r.s) ? '' : `,var=${scalarText(r.s)}`})`;
   }
 }

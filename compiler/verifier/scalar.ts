@@ -5,8 +5,24 @@
 // separate 32-bit bounds, never wrong).
 
 import {
-  TNUM_UNKNOWN, U64, tnumAdd, tnumAnd, tnumArshift, tnumCast, tnumConst, tnumIn, tnumIntersect, tnumLshift,
-  tnumMul, tnumOr, tnumRange, tnumRshift, tnumSub, tnumXor, u64, type Tnum,
+  TNUM_UNKNOWN,
+  U64,
+  tnumAdd,
+  tnumAnd,
+  tnumArshift,
+  tnumCast,
+  tnumConst,
+  tnumIn,
+  tnumIntersect,
+  tnumLshift,
+  tnumMul,
+  tnumOr,
+  tnumRange,
+  tnumRshift,
+  tnumSub,
+  tnumXor,
+  u64,
+  type Tnum,
 } from './tnum.js';
 import { ALU } from '../../core/isa.js';
 
@@ -79,8 +95,11 @@ function add(a: Scalar, b: Scalar): Scalar {
   const sHi = a.smax + b.smax;
   const sOk = sLo >= S64_MIN && sHi <= S64_MAX;
   return sync({
-    umin: uOk ? a.umin + b.umin : 0n, umax: uOk ? a.umax + b.umax : U64,
-    smin: sOk ? sLo : S64_MIN, smax: sOk ? sHi : S64_MAX, t,
+    umin: uOk ? a.umin + b.umin : 0n,
+    umax: uOk ? a.umax + b.umax : U64,
+    smin: sOk ? sLo : S64_MIN,
+    smax: sOk ? sHi : S64_MAX,
+    t,
   });
 }
 
@@ -91,8 +110,11 @@ function sub(a: Scalar, b: Scalar): Scalar {
   const sHi = a.smax - b.smin;
   const sOk = sLo >= S64_MIN && sHi <= S64_MAX;
   return sync({
-    umin: uOk ? a.umin - b.umax : 0n, umax: uOk ? a.umax - b.umin : U64,
-    smin: sOk ? sLo : S64_MIN, smax: sOk ? sHi : S64_MAX, t,
+    umin: uOk ? a.umin - b.umax : 0n,
+    umax: uOk ? a.umax - b.umin : U64,
+    smin: sOk ? sLo : S64_MIN,
+    smax: sOk ? sHi : S64_MAX,
+    t,
   });
 }
 
@@ -160,28 +182,54 @@ export function aluScalar(op: number, dst: Scalar, src: Scalar, is64: boolean, s
     if (folded !== undefined) return constScalar(folded);
   }
   switch (op) {
-    case ALU.ADD: r = add(a, b); break;
-    case ALU.SUB: r = sub(a, b); break;
-    case ALU.MUL: r = mul(a, b); break;
-    case ALU.AND: r = and(a, b); break;
-    case ALU.OR: r = or(a, b); break;
-    case ALU.XOR: r = isConst(a) && isConst(b) ? constScalar(a.t.value ^ b.t.value) : fromTnum(tnumXor(a.t, b.t)); break;
-    case ALU.MOV: r = b; break;
+    case ALU.ADD:
+      r = add(a, b);
+      break;
+    case ALU.SUB:
+      r = sub(a, b);
+      break;
+    case ALU.MUL:
+      r = mul(a, b);
+      break;
+    case ALU.AND:
+      r = and(a, b);
+      break;
+    case ALU.OR:
+      r = or(a, b);
+      break;
+    case ALU.XOR:
+      r = isConst(a) && isConst(b) ? constScalar(a.t.value ^ b.t.value) : fromTnum(tnumXor(a.t, b.t));
+      break;
+    case ALU.MOV:
+      r = b;
+      break;
     case ALU.LSH: {
       const k = shiftAmount(b, width);
-      if (k === undefined) { r = UNKNOWN; break; }
-      r = a.umax << k <= U64 ? sync({ ...UNKNOWN, umin: a.umin << k, umax: a.umax << k, t: tnumLshift(a.t, k) }) : fromTnum(tnumLshift(a.t, k));
+      if (k === undefined) {
+        r = UNKNOWN;
+        break;
+      }
+      r =
+        a.umax << k <= U64
+          ? sync({ ...UNKNOWN, umin: a.umin << k, umax: a.umax << k, t: tnumLshift(a.t, k) })
+          : fromTnum(tnumLshift(a.t, k));
       break;
     }
     case ALU.RSH: {
       const k = shiftAmount(b, width);
-      if (k === undefined) { r = uRange(0n, is64 ? U64 : U32); break; }
+      if (k === undefined) {
+        r = uRange(0n, is64 ? U64 : U32);
+        break;
+      }
       r = sync({ ...UNKNOWN, umin: a.umin >> k, umax: a.umax >> k, t: tnumRshift(a.t, k) });
       break;
     }
     case ALU.ARSH: {
       const k = shiftAmount(b, width);
-      if (k === undefined || !is64) { r = k === undefined ? UNKNOWN : fromTnum(tnumArshift(a.t, k, 32)); break; }
+      if (k === undefined || !is64) {
+        r = k === undefined ? UNKNOWN : fromTnum(tnumArshift(a.t, k, 32));
+        break;
+      }
       r = sync({ ...UNKNOWN, smin: a.smin >> k, smax: a.smax >> k, t: tnumArshift(a.t, k, 64) });
       break;
     }
@@ -197,16 +245,15 @@ export function aluScalar(op: number, dst: Scalar, src: Scalar, is64: boolean, s
   return is64 ? r : truncate32(r);
 }
 
-export const negScalar = (s: Scalar, is64: boolean): Scalar =>
-  aluScalar(ALU.SUB, ZERO, is64 ? s : truncate32(s), is64);
+export const negScalar = (s: Scalar, is64: boolean): Scalar => aluScalar(ALU.SUB, ZERO, is64 ? s : truncate32(s), is64);
 
 /** Range containment: every value `b` may hold, `a` may hold. */
 export const scalarIn = (a: Scalar, b: Scalar): boolean =>
   a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t);
 
 export const scalarEqual = (a: Scalar, b: Scalar): boolean =>
-  a === b || (a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax &&
-    a.t.value === b.t.value && a.t.mask === b.t.mask);
+  a === b ||
+  (a.umin === b.umin && a.umax === b.umax && a.smin === b.smin && a.smax === b.smax && a.t.value === b.t.value && a.t.mask === b.t.mask);
 
 export function scalarText(s: Scalar): string {
   if (isConst(s)) return `${s64(s.t.value)}`;

@@ -5,8 +5,7 @@
 export type SlotSet = Uint32Array;
 
 export const slotSet = (frames: number): SlotSet => new Uint32Array(frames * 2);
-export const hasSlot = (set: SlotSet, frame: number, slot: number): boolean =>
-  ((set[frame * 2 + (slot >> 5)]! >>> (slot & 31)) & 1) === 1;
+export const hasSlot = (set: SlotSet, frame: number, slot: number): boolean => ((set[frame * 2 + (slot >> 5)]! >>> (slot & 31)) & 1) === 1;
 export function addSlot(set: SlotSet, frame: number, slot: number): void {
   set[frame * 2 + (slot >> 5)]! |= 1 << (slot & 31);
 }

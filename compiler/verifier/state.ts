@@ -40,7 +40,10 @@ export interface Ref {
 
 export class State {
   /** `refs`: references acquired and not yet released (the kernel's acquired_refs). */
-  constructor(readonly frames: Frame[], public refs: readonly Ref[] = []) {}
+  constructor(
+    readonly frames: Frame[],
+    public refs: readonly Ref[] = [],
+  ) {}
 
   static entry(fn: number, ctxArg: Reg): State {
     const regs = new Array<Reg>(11).fill(NOT_INIT);
@@ -54,7 +57,10 @@ export class State {
   }
 
   clone(): State {
-    return new State(this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })), this.refs);
+    return new State(
+      this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })),
+      this.refs,
+    );
   }
 
   /** Replace every register and spill satisfying `match` (all frames). */

@@ -10,15 +10,28 @@
 // only fault or corrupt its own memory (see docs/abi.md).
 
 import { HELPER_BY_ID, HELPER_ID } from '../../core/helper-ids.js';
-import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, MODE, PSEUDO, aluOp, insnClass, isRegSource, jmpOp, memMode, sizeBytes, type Insn } from '../../core/isa.js';
+import {
+  ALU,
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  JMP,
+  MODE,
+  PSEUDO,
+  aluOp,
+  insnClass,
+  isRegSource,
+  jmpOp,
+  memMode,
+  sizeBytes,
+  type Insn,
+} from '../../core/isa.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import type { MapSpec } from '../../core/model.js';
 import { atomicWritesSrc } from './encoding.js';
 import type { FunctionFlow } from './flow.js';
 import { reject } from './problem.js';
-import {
-  INIT, Kind, STACK_SIZE, State, UNINIT, constant, mapHandle, stackPointer, type Value,
-} from './structure-state.js';
+import { INIT, Kind, STACK_SIZE, State, UNINIT, constant, mapHandle, stackPointer, type Value } from './structure-state.js';
 
 export interface HelperSpec {
   name: string;
@@ -83,7 +96,10 @@ function step(state: State, insn: Insn, ctx: DataflowContext, facts: FunctionFac
   /** Bounds-check a stack access at r10 + offset and note the frame depth it needs. */
   const frameAccess = (offset: number, size: number, what: string): void => {
     if (offset < -STACK_SIZE || offset + size > 0) {
-      reject(insn, `${what} at r10${offset < 0 ? '' : '+'}${offset} (${size} byte${size === 1 ? '' : 's'}) is outside the stack frame [r10-${STACK_SIZE}, r10)`);
+      reject(
+        insn,
+        `${what} at r10${offset < 0 ? '' : '+'}${offset} (${size} byte${size === 1 ? '' : 's'}) is outside the stack frame [r10-${STACK_SIZE}, r10)`,
+      );
     }
     facts.stackDepth = Math.max(facts.stackDepth, -offset);
   };

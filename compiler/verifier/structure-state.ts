@@ -31,8 +31,7 @@ export interface Value {
 
 export const UNINIT: Value = Object.freeze({ kind: Kind.Uninit, n: 0 });
 export const INIT: Value = Object.freeze({ kind: Kind.Init, n: 0 });
-export const constant = (n: number | bigint): Value =>
-  typeof n === 'number' && Number.isSafeInteger(n) ? { kind: Kind.Const, n } : INIT;
+export const constant = (n: number | bigint): Value => (typeof n === 'number' && Number.isSafeInteger(n) ? { kind: Kind.Const, n } : INIT);
 export const stackPointer = (n: number): Value => (Number.isSafeInteger(n) ? { kind: Kind.Stack, n } : INIT);
 export const mapHandle = (map: MapSpec): Value => ({ kind: Kind.Map, n: 0, map });
 

@@ -12,8 +12,18 @@ const script = join(root, 'examples', 'topology', 'katran-example.sh');
 export const BPF2WASM = join(root, 'bin', 'bpf2wasm.js');
 
 export interface TopologyFacts {
-  CLIENT_NS: string; LB_NS: string; REAL_NS: string; LB_IFACE: string; REAL_IFACE: string;
-  REAL_MAC: string; LB_MAC: string; VIP: string; VIP6: string; REAL: string; REAL6: string; PAGE: string;
+  CLIENT_NS: string;
+  LB_NS: string;
+  REAL_NS: string;
+  LB_IFACE: string;
+  REAL_IFACE: string;
+  REAL_MAC: string;
+  LB_MAC: string;
+  VIP: string;
+  VIP6: string;
+  REAL: string;
+  REAL6: string;
+  PAGE: string;
 }
 
 /** What building the topology needs that this machine lacks: its kind (for tests' skips) and which. */
@@ -25,9 +35,11 @@ export interface TopologyMissing {
 export function topologyMissing(): TopologyMissing | undefined {
   if (process.getuid?.() !== 0) return { need: 'root', detail: 'root (network namespaces, XDP)' };
   for (const tool of ['ip', 'bpftool', 'ethtool', 'curl', 'python3', 'tcpdump', 'nsenter']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return { need: 'host-tool', detail: `${tool} on PATH (scripts/setup.sh installs it)` };
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return { need: 'host-tool', detail: `${tool} on PATH (scripts/setup.sh installs it)` };
   }
-  if (!existsSync(join(root, 'native', 'build', 'Release', 'bpf2wasm_native.node'))) return { need: 'native-addon', detail: 'the native addon (node scripts/build-native.mjs)' };
+  if (!existsSync(join(root, 'native', 'build', 'Release', 'bpf2wasm_native.node')))
+    return { need: 'native-addon', detail: 'the native addon (node scripts/build-native.mjs)' };
   return undefined;
 }
 
@@ -35,13 +47,21 @@ export function topologyMissing(): TopologyMissing | undefined {
 export const topologyUnavailable = (): string | undefined => topologyMissing()?.detail;
 
 export class Topology {
-  private constructor(readonly prefix: string, readonly facts: TopologyFacts) {}
+  private constructor(
+    readonly prefix: string,
+    readonly facts: TopologyFacts,
+  ) {}
 
   /** Builds it; throws with the script's message (and nothing left behind) on failure. */
   static up(prefix: string): Topology {
     const r = spawnSync('bash', [script, 'up', prefix], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`topology ${prefix}: ${r.stderr.trim() || r.stdout.trim()}`);
-    const facts = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    const facts = Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     return new Topology(prefix, facts as unknown as TopologyFacts);
   }
 
@@ -63,18 +83,26 @@ export class Topology {
   /** The katran config that sends both VIPs' port 80 to the real, via the real's MAC. */
   katranConfig(): string {
     const f = this.facts;
-    return JSON.stringify({
-      mac: f.REAL_MAC,
-      vips: [
-        { address: f.VIP, port: 80, protocol: 'tcp', reals: [{ address: f.REAL }] },
-        { address: f.VIP6, port: 80, protocol: 'tcp', reals: [{ address: f.REAL6 }] },
-      ],
-    }, null, 2);
+    return JSON.stringify(
+      {
+        mac: f.REAL_MAC,
+        vips: [
+          { address: f.VIP, port: 80, protocol: 'tcp', reals: [{ address: f.REAL }] },
+          { address: f.VIP6, port: 80, protocol: 'tcp', reals: [{ address: f.REAL6 }] },
+        ],
+      },
+      null,
+      2,
+    );
   }
 
   /** tcpdump on the switch port facing the real: the wire, before the real's XDP decap. */
   capture(file: string, filter: string): ChildProcess {
-    return spawn('ip', ['netns', 'exec', `${this.prefix}-sw`, 'tcpdump', '--immediate-mode', '-U', '-n', '-i', 'real', '-w', file, filter], { stdio: 'ignore' });
+    return spawn(
+      'ip',
+      ['netns', 'exec', `${this.prefix}-sw`, 'tcpdump', '--immediate-mode', '-U', '-n', '-i', 'real', '-w', file, filter],
+      { stdio: 'ignore' },
+    );
   }
 
   /** `bpf2wasm run <object> --iface eth0 ...` in the balancer's namespace. */
@@ -91,7 +119,9 @@ export class Topology {
 
 /** `bpf2wasm run <object> ...args` inside network namespace `ns`. */
 export function startRun(ns: string, object: string, args: string[]): Balancer {
-  return new Balancer(spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', object, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  return new Balancer(
+    spawn('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', object, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
 }
 
 /** A `bpf2wasm run` process: its stdout lines, stderr, and exit. */

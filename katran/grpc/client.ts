@@ -4,17 +4,23 @@
 
 import * as grpc from '@grpc/grpc-js';
 import { UserError } from '../../core/errors.js';
-import {
-  type WireQuicReal, type WireReal, type WireStats, type WireVip, WIRE_ACTION, katranServiceClient, statusName,
-} from './proto.js';
+import { type WireQuicReal, type WireReal, type WireStats, type WireVip, WIRE_ACTION, katranServiceClient, statusName } from './proto.js';
 
 export type { WireVip, WireReal, WireQuicReal } from './proto.js';
 
-export interface Stats { v1: bigint; v2: bigint }
+export interface Stats {
+  v1: bigint;
+  v2: bigint;
+}
 
 export class KatranRpcError extends UserError {
   override name = 'KatranRpcError';
-  constructor(readonly method: string, readonly code: grpc.status, readonly details: string, server: string) {
+  constructor(
+    readonly method: string,
+    readonly code: grpc.status,
+    readonly details: string,
+    server: string,
+  ) {
     super(KatranRpcError.describe(method, code, details, server));
   }
 
@@ -25,8 +31,13 @@ export class KatranRpcError extends UserError {
 
   private static describe(method: string, code: grpc.status, details: string, server: string): string {
     if (code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED) {
-      const cause = /ECONNREFUSED/.test(details) ? 'connection refused' : /ENOTFOUND|EAI_AGAIN/.test(details)
-        ? 'unknown host' : code === grpc.status.DEADLINE_EXCEEDED ? 'no answer in time' : details;
+      const cause = /ECONNREFUSED/.test(details)
+        ? 'connection refused'
+        : /ENOTFOUND|EAI_AGAIN/.test(details)
+          ? 'unknown host'
+          : code === grpc.status.DEADLINE_EXCEEDED
+            ? 'no answer in time'
+            : details;
       return `cannot reach the katran server at ${server} (${cause})`;
     }
     return `${method}: ${details || 'failed'} (${statusName(code)})`;
@@ -47,7 +58,10 @@ export class KatranGrpcClient {
   private readonly client: grpc.Client;
   private readonly deadlineMs: number;
 
-  constructor(readonly server: string, options: ClientOptions = {}) {
+  constructor(
+    readonly server: string,
+    options: ClientOptions = {},
+  ) {
     const Service = katranServiceClient();
     this.client = new Service(server, grpc.credentials.createInsecure());
     this.deadlineMs = options.deadlineMs ?? 5000;
@@ -74,14 +88,22 @@ export class KatranGrpcClient {
     return (await this.call<{ success: boolean }>(method, request)).success;
   }
 
-  changeMac(mac: string): Promise<boolean> { return this.ok('changeMac', { mac }); }
-  async getMac(): Promise<string> { return (await this.call<{ mac: string }>('getMac', {})).mac; }
+  changeMac(mac: string): Promise<boolean> {
+    return this.ok('changeMac', { mac });
+  }
+  async getMac(): Promise<string> {
+    return (await this.call<{ mac: string }>('getMac', {})).mac;
+  }
 
   addVip(vip: WireVip, flags: bigint | number = 0): Promise<boolean> {
     return this.ok('addVip', { vip, flags: String(flags), setFlag: true });
   }
-  delVip(vip: WireVip): Promise<boolean> { return this.ok('delVip', vip); }
-  async getAllVips(): Promise<WireVip[]> { return (await this.call<{ vips: WireVip[] }>('getAllVips', {})).vips; }
+  delVip(vip: WireVip): Promise<boolean> {
+    return this.ok('delVip', vip);
+  }
+  async getAllVips(): Promise<WireVip[]> {
+    return (await this.call<{ vips: WireVip[] }>('getAllVips', {})).vips;
+  }
   modifyVip(vip: WireVip, flags: bigint | number, set: boolean): Promise<boolean> {
     return this.ok('modifyVip', { vip, flags: String(flags), setFlag: set });
   }
@@ -89,11 +111,19 @@ export class KatranGrpcClient {
     return this.ok('modifyReal', { address, flags, setFlag: set });
   }
   /** 2^64-1 for a VIP the server does not know (katran's answer). */
-  async getVipFlags(vip: WireVip): Promise<bigint> { return BigInt((await this.call<{ flags: string }>('getVipFlags', vip)).flags); }
-  async getRealFlags(real: WireReal): Promise<bigint> { return BigInt((await this.call<{ flags: string }>('getRealFlags', real)).flags); }
+  async getVipFlags(vip: WireVip): Promise<bigint> {
+    return BigInt((await this.call<{ flags: string }>('getVipFlags', vip)).flags);
+  }
+  async getRealFlags(real: WireReal): Promise<bigint> {
+    return BigInt((await this.call<{ flags: string }>('getRealFlags', real)).flags);
+  }
 
-  addRealForVip(real: WireReal, vip: WireVip): Promise<boolean> { return this.ok('addRealForVip', { real, vip }); }
-  delRealForVip(real: WireReal, vip: WireVip): Promise<boolean> { return this.ok('delRealForVip', { real, vip }); }
+  addRealForVip(real: WireReal, vip: WireVip): Promise<boolean> {
+    return this.ok('addRealForVip', { real, vip });
+  }
+  delRealForVip(real: WireReal, vip: WireVip): Promise<boolean> {
+    return this.ok('delRealForVip', { real, vip });
+  }
   modifyRealsForVip(action: 'ADD' | 'DEL', reals: WireReal[], vip: WireVip): Promise<boolean> {
     return this.ok('modifyRealsForVip', { action: WIRE_ACTION[action], real: { reals }, vip });
   }
@@ -108,16 +138,28 @@ export class KatranGrpcClient {
     return (await this.call<{ qreals: WireQuicReal[] }>('getQuicRealsMapping', {})).qreals;
   }
 
-  async getStatsForVip(vip: WireVip): Promise<Stats> { return toStats(await this.call('getStatsForVip', vip)); }
-  async getLruStats(): Promise<Stats> { return toStats(await this.call('getLruStats', {})); }
-  async getLruMissStats(): Promise<Stats> { return toStats(await this.call('getLruMissStats', {})); }
-  async getLruFallbackStats(): Promise<Stats> { return toStats(await this.call('getLruFallbackStats', {})); }
-  async getIcmpTooBigStats(): Promise<Stats> { return toStats(await this.call('getIcmpTooBigStats', {})); }
+  async getStatsForVip(vip: WireVip): Promise<Stats> {
+    return toStats(await this.call('getStatsForVip', vip));
+  }
+  async getLruStats(): Promise<Stats> {
+    return toStats(await this.call('getLruStats', {}));
+  }
+  async getLruMissStats(): Promise<Stats> {
+    return toStats(await this.call('getLruMissStats', {}));
+  }
+  async getLruFallbackStats(): Promise<Stats> {
+    return toStats(await this.call('getLruFallbackStats', {}));
+  }
+  async getIcmpTooBigStats(): Promise<Stats> {
+    return toStats(await this.call('getIcmpTooBigStats', {}));
+  }
 
   addHealthcheckerDst(somark: number, address: string): Promise<boolean> {
     return this.ok('addHealthcheckerDst', { somark, address });
   }
-  delHealthcheckerDst(somark: number): Promise<boolean> { return this.ok('delHealthcheckerDst', { somark }); }
+  delHealthcheckerDst(somark: number): Promise<boolean> {
+    return this.ok('delHealthcheckerDst', { somark });
+  }
   /** somark -> address. */
   async getHealthcheckersDst(): Promise<Map<number, string>> {
     const reply = await this.call<{ healthchecks: Record<string, string> }>('getHealthcheckersDst', {});

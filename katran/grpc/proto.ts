@@ -39,16 +39,51 @@ export function katranServiceDefinition(): grpc.ServiceDefinition {
 
 // ---- messages as they cross the wire (field names as in the .proto)
 
-export interface WireVip { address: string; port: number; protocol: number }
-export interface WireVipMeta { vip: WireVip | null; flags: string; setFlag: boolean }
-export interface WireRealMeta { address: string; flags: number; setFlag: boolean }
-export interface WireReal { address: string; weight: number; flags: number }
-export interface WireQuicReal { address: string; id: number }
-export interface WireStats { v1: string; v2: string }
-export interface WireHealthcheck { somark: number; address: string }
-export interface WireRealForVip { real: WireReal | null; vip: WireVip | null }
-export interface WireModifiedReals { action: number; real: { reals: WireReal[] } | null; vip: WireVip | null }
-export interface WireModifiedQuicReals { action: number; reals: { qreals: WireQuicReal[] } | null }
+export interface WireVip {
+  address: string;
+  port: number;
+  protocol: number;
+}
+export interface WireVipMeta {
+  vip: WireVip | null;
+  flags: string;
+  setFlag: boolean;
+}
+export interface WireRealMeta {
+  address: string;
+  flags: number;
+  setFlag: boolean;
+}
+export interface WireReal {
+  address: string;
+  weight: number;
+  flags: number;
+}
+export interface WireQuicReal {
+  address: string;
+  id: number;
+}
+export interface WireStats {
+  v1: string;
+  v2: string;
+}
+export interface WireHealthcheck {
+  somark: number;
+  address: string;
+}
+export interface WireRealForVip {
+  real: WireReal | null;
+  vip: WireVip | null;
+}
+export interface WireModifiedReals {
+  action: number;
+  real: { reals: WireReal[] } | null;
+  vip: WireVip | null;
+}
+export interface WireModifiedQuicReals {
+  action: number;
+  reals: { qreals: WireQuicReal[] } | null;
+}
 
 /** Action enum of the .proto. */
 export const WIRE_ACTION = { ADD: 0, DEL: 1 } as const;

@@ -24,8 +24,16 @@ import { UserError } from '../../core/errors.js';
 import { KatranLb, ModifyAction, type NewReal, type QuicReal, type VipKey } from '../control-plane.js';
 import { KatranError, KatranMapError } from '../errors.js';
 import {
-  type WireHealthcheck, type WireModifiedQuicReals, type WireModifiedReals, type WireRealForVip, type WireRealMeta,
-  type WireReal, type WireVip, type WireVipMeta, WIRE_ACTION, katranServiceDefinition,
+  type WireHealthcheck,
+  type WireModifiedQuicReals,
+  type WireModifiedReals,
+  type WireRealForVip,
+  type WireRealMeta,
+  type WireReal,
+  type WireVip,
+  type WireVipMeta,
+  WIRE_ACTION,
+  katranServiceDefinition,
 } from './proto.js';
 import { parseIp } from '../ip.js';
 import { parseMac } from '../mac.js';
@@ -37,7 +45,10 @@ const U32_MAX = 0xffffffff;
 
 /** A reply other than OK, chosen by the handler. */
 class StatusError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -65,7 +76,8 @@ function shown(value: unknown): string {
 const cut = (message: string): string => (message.length > MAX_DETAILS ? `${message.slice(0, MAX_DETAILS)}...` : message);
 
 function address(text: unknown, what: string): string {
-  if (typeof text !== 'string' || text.length > MAX_ADDRESS_CHARS || !parseIp(text)) invalid(`${what} ${shown(text)} is not an IPv4 or IPv6 address`);
+  if (typeof text !== 'string' || text.length > MAX_ADDRESS_CHARS || !parseIp(text))
+    invalid(`${what} ${shown(text)} is not an IPv4 or IPv6 address`);
   return text as string;
 }
 
@@ -134,7 +146,9 @@ function unary(fn: Handler): grpc.handleUnaryCall<unknown, unknown> {
 export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation {
   return {
     changeMac: unary((r: { mac: string }) => {
-      const mac = (typeof r.mac === 'string' && r.mac.length <= SHOWN_CHARS ? parseMac(r.mac) : undefined) ?? invalid(`mac ${shown(r.mac)} is not xx:xx:xx:xx:xx:xx`);
+      const mac =
+        (typeof r.mac === 'string' && r.mac.length <= SHOWN_CHARS ? parseMac(r.mac) : undefined) ??
+        invalid(`mac ${shown(r.mac)} is not xx:xx:xx:xx:xx:xx`);
       lb.changeMac(mac);
       return OK;
     }),
@@ -145,8 +159,9 @@ export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation 
     delVip: unary((r: WireVip) => (lb.delVip(vipOf(r)), OK)),
     getAllVips: unary(() => ({ vips: lb.getAllVips().map((v) => ({ address: v.address, port: v.port, protocol: v.proto })) })),
     modifyVip: unary((r: WireVipMeta) => (lb.modifyVip(vipOf(r.vip), vipFlagsOf(r.flags), r.setFlag), OK)),
-    modifyReal: unary((r: WireRealMeta) =>
-      (lb.modifyReal(address(r.address, 'real address'), inRange(r.flags, 0, 0xff, 'real flags'), r.setFlag), OK)),
+    modifyReal: unary(
+      (r: WireRealMeta) => (lb.modifyReal(address(r.address, 'real address'), inRange(r.flags, 0, 0xff, 'real flags'), r.setFlag), OK),
+    ),
     getVipFlags: unary((r: WireVip) => {
       const vip = vipOf(r);
       return { flags: lb.hasVip(vip) ? String(lb.getVipFlags(vip)) : ALL_ONES };
@@ -165,7 +180,8 @@ export function katranHandlers(lb: KatranLb): grpc.UntypedServiceImplementation 
     }),
     getRealsForVip: unary((r: WireVip) => {
       const vip = vipOf(r);
-      if (!lb.hasVip(vip)) throw new StatusError(grpc.status.CANCELLED, `getRealsForVip: unknown VIP ${vip.address}:${vip.port}:${vip.proto}`);
+      if (!lb.hasVip(vip))
+        throw new StatusError(grpc.status.CANCELLED, `getRealsForVip: unknown VIP ${vip.address}:${vip.port}:${vip.proto}`);
       return { reals: lb.getRealsForVip(vip) };
     }),
 
@@ -236,7 +252,8 @@ async function bindQuietly(server: grpc.Server, address: string): Promise<number
   if (!userVerbosity) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
   try {
     return await new Promise<number>((resolve, reject) =>
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))));
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    );
   } catch (e) {
     throw new UserError(`gRPC server: cannot listen on ${address}: ${bindReason(String((e as Error).message))}`);
   } finally {

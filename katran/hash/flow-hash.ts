@@ -45,9 +45,7 @@ export function flowHash(flow: HashedFlow, vipFlags: number, p: FlowHashParams =
   }
   // The program loads the four port bytes (network order) as one native u32.
   const ports = ((srcPort >> 8) | ((srcPort & 0xff) << 8) | ((flow.dstPort >> 8) << 16) | ((flow.dstPort & 0xff) << 24)) >>> 0;
-  const srcWord = flow.src.family === 4
-    ? (src[0]! | (src[1]! << 8) | (src[2]! << 16) | (src[3]! << 24)) >>> 0
-    : jhash(src, p.v6Seed);
+  const srcWord = flow.src.family === 4 ? (src[0]! | (src[1]! << 8) | (src[2]! << 16) | (src[3]! << 24)) >>> 0 : jhash(src, p.v6Seed);
   return jhash2Words(srcWord, ports, p.chSeed);
 }
 

@@ -31,8 +31,7 @@ function final(s: Uint32Array): void {
   }
 }
 
-const le32 = (k: Uint8Array, o: number): number =>
-  (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
+const le32 = (k: Uint8Array, o: number): number => (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16) | (k[o + 3]! << 24)) >>> 0;
 
 /** jhash(key, length, initval) over arbitrary bytes. */
 export function jhash(key: Uint8Array, initval: number): number {

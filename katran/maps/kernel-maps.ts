@@ -30,7 +30,13 @@ export class KernelKatranMaps implements KatranMaps {
   describe(map: string): MapShape | undefined {
     const info = this.kernel.info(map);
     if (!info) return undefined;
-    return { type: TYPE_ID[info.type] ?? -1, keySize: info.bytes_key, valueSize: info.bytes_value, maxEntries: info.max_entries, flags: info.flags };
+    return {
+      type: TYPE_ID[info.type] ?? -1,
+      keySize: info.bytes_key,
+      valueSize: info.bytes_value,
+      maxEntries: info.max_entries,
+      flags: info.flags,
+    };
   }
 
   lookup(ref: MapRef, key: Uint8Array): Uint8Array | undefined {
@@ -58,7 +64,14 @@ export class KernelKatranMaps implements KatranMaps {
   }
 
   createMap(spec: InnerMapSpec): InnerMapHandle {
-    const pin = this.kernel.createMap(spec.name, MAP_TYPE_NAME[spec.type] ?? String(spec.type), spec.keySize, spec.valueSize, spec.maxEntries, spec.flags);
+    const pin = this.kernel.createMap(
+      spec.name,
+      MAP_TYPE_NAME[spec.type] ?? String(spec.type),
+      spec.keySize,
+      spec.valueSize,
+      spec.maxEntries,
+      spec.flags,
+    );
     const handle = this.inner.size + 1;
     this.inner.set(handle, pin);
     return { innerMap: handle };

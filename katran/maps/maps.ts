@@ -4,7 +4,6 @@
 
 import { MAP_FLAG, MAP_TYPE, type MapShape } from '../../core/map-types.js';
 
-
 export interface InnerMapSpec extends MapShape {
   /** Name for introspection (katran names per-core LRUs katran_lru<core>). */
   name: string;
@@ -62,6 +61,10 @@ export const KATRAN_MAP_SHAPES: Readonly<Record<string, MapShape>> = {
   tpr_stats_map: { type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 32, maxEntries: 1, flags: 0 },
   server_id_stats: { type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 16, maxEntries: 512, flags: 0 },
   vip_to_down_reals_map: {
-    type: MAP_TYPE.HASH_OF_MAPS, keySize: 20, valueSize: 4, maxEntries: 512, flags: MAP_FLAG.NO_PREALLOC,
+    type: MAP_TYPE.HASH_OF_MAPS,
+    keySize: 20,
+    valueSize: 4,
+    maxEntries: 512,
+    flags: MAP_FLAG.NO_PREALLOC,
   },
 };

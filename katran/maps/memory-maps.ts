@@ -25,7 +25,11 @@ class MemoryMap {
   readonly data = new Map<number | string, Uint8Array>();
   writes = 0;
   readonly copies: number;
-  constructor(readonly name: string, readonly shape: MapShape, cpus: number) {
+  constructor(
+    readonly name: string,
+    readonly shape: MapShape,
+    cpus: number,
+  ) {
     this.copies = isPerCpu(shape.type) ? cpus : 1;
   }
 
@@ -54,7 +58,10 @@ class MemoryMap {
     const k = this.checkedKey('lookup', key);
     const found = this.data.get(k);
     if (found) {
-      if (this.shape.type === MAP_TYPE.LRU_HASH) { this.data.delete(k); this.data.set(k, found); }
+      if (this.shape.type === MAP_TYPE.LRU_HASH) {
+        this.data.delete(k);
+        this.data.set(k, found);
+      }
       return found;
     }
     // Arrays hold every index; map-in-map slots without a map read as absent.
@@ -98,7 +105,10 @@ export class MemoryMaps implements KatranMaps {
   private readonly named = new Map<string, MemoryMap>();
   private readonly inner: MemoryMap[] = [];
 
-  constructor(readonly possibleCpus = 2, shapes: Readonly<Record<string, MapShape>> = KATRAN_MAP_SHAPES) {
+  constructor(
+    readonly possibleCpus = 2,
+    shapes: Readonly<Record<string, MapShape>> = KATRAN_MAP_SHAPES,
+  ) {
     for (const [name, shape] of Object.entries(shapes)) this.named.set(name, new MemoryMap(name, shape, possibleCpus));
   }
 

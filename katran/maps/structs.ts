@@ -104,21 +104,37 @@ export function decodeLbStats(bytes: Uint8Array): LbStats {
 
 /** lb_quic_packets_stats: 13 u64 counters in this order. */
 export const QUIC_STATS_FIELDS = [
-  'ch_routed', 'cid_initial', 'cid_invalid_server_id', 'cid_invalid_server_id_sample', 'cid_routed',
-  'cid_unknown_real_dropped', 'cid_v0', 'cid_v1', 'cid_v2', 'cid_v3', 'dst_match_in_lru',
-  'dst_mismatch_in_lru', 'dst_not_found_in_lru',
+  'ch_routed',
+  'cid_initial',
+  'cid_invalid_server_id',
+  'cid_invalid_server_id_sample',
+  'cid_routed',
+  'cid_unknown_real_dropped',
+  'cid_v0',
+  'cid_v1',
+  'cid_v2',
+  'cid_v3',
+  'dst_match_in_lru',
+  'dst_mismatch_in_lru',
+  'dst_not_found_in_lru',
 ] as const;
 /** lb_tpr_packets_stats. */
 export const TPR_STATS_FIELDS = ['ch_routed', 'dst_mismatch_in_lru', 'sid_routed', 'tcp_syn'] as const;
 /** lb_stable_rt_packets_stats. */
 export const STABLE_RT_STATS_FIELDS = [
-  'ch_routed', 'cid_routed', 'cid_invalid_server_id', 'cid_unknown_real_dropped', 'invalid_packet_type',
+  'ch_routed',
+  'cid_routed',
+  'cid_invalid_server_id',
+  'cid_unknown_real_dropped',
+  'invalid_packet_type',
 ] as const;
 
 /** Decodes a struct of consecutive u64 counters into a record keyed by field name. */
 export function decodeCounters<F extends string>(fields: readonly F[], bytes: Uint8Array): Record<F, bigint> {
   const out = {} as Record<F, bigint>;
-  fields.forEach((f, i) => { out[f] = readU64le(bytes, 8 * i); });
+  fields.forEach((f, i) => {
+    out[f] = readU64le(bytes, 8 * i);
+  });
   return out;
 }
 

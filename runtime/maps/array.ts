@@ -29,7 +29,9 @@ export function initArray(heap: SharedHeap, handle: number, spec: MapSpecLike, c
   let storage = place.storage ?? 0;
   if (storage) {
     if (place.valueStride !== valueStride || (place.cpuStride ?? cpuStride) !== cpuStride) {
-      throw new Error(`map ${spec.name}: placement stride ${place.valueStride}/${place.cpuStride} disagrees with ${valueStride}/${cpuStride}`);
+      throw new Error(
+        `map ${spec.name}: placement stride ${place.valueStride}/${place.cpuStride} disagrees with ${valueStride}/${cpuStride}`,
+      );
     }
   } else {
     storage = heap.alloc(cpuStride * cpus, 64);
@@ -72,7 +74,7 @@ export class ArrayMap extends BaseMap {
   update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
     const f = flagsOf(flags);
     // The kernel's order: unknown flags, then the index, then NOEXIST, and only then F_LOCK.
-    if (((f & ~BPF_F_LOCK) >>> 0) > BPF_EXIST) return EINVAL;
+    if ((f & ~BPF_F_LOCK) >>> 0 > BPF_EXIST) return EINVAL;
     const v = this.v;
     v.ensure(keyAddr, 4);
     v.ensure(valueAddr, this.userValueSize);

@@ -75,7 +75,10 @@ export abstract class BaseMap implements BpfMap {
   /** Value size rounded up to 8: the distance between per-CPU copies as userspace sees them. */
   readonly valueStride: number;
 
-  constructor(readonly memory: WebAssembly.Memory, readonly handle: number) {
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly handle: number,
+  ) {
     const hdr = new Int32Array(memory.buffer)[(handle >>> 2) + D.HEAP]! >>> 0;
     this.heap = SharedHeap.open(memory, hdr);
     this.v = this.heap.view;
@@ -134,7 +137,7 @@ export abstract class BaseMap implements BpfMap {
    * atomic with respect to other threads doing the same. `fn` must not update this map.
    */
   locked<T>(fn: () => T): T {
-    if (!spinLock(this.v.i32, this.w + D.LOCK)) this.fail('lock', 'EBUSY', 'the map\'s lock stays held (its owner may have died)');
+    if (!spinLock(this.v.i32, this.w + D.LOCK)) this.fail('lock', 'EBUSY', "the map's lock stays held (its owner may have died)");
     try {
       return fn();
     } finally {
@@ -156,13 +159,20 @@ export abstract class BaseMap implements BpfMap {
   /** Clear words for the usual results; families add their own. */
   protected reason(op: string, result: number): string | undefined {
     switch (result) {
-      case EEXIST: return 'the key exists and flags is BPF_NOEXIST';
-      case ENOENT: return op === 'update' ? 'the key is absent and flags is BPF_EXIST' : 'no such key';
-      case E2BIG: return `the map is full (max_entries ${this.maxEntries})`;
-      case ENOSPC: return `the map is full (max_entries ${this.maxEntries})`;
-      case ENOMEM: return 'out of memory for the map';
-      case EBUSY: return 'the map\'s lock stays held (its owner may have died)';
-      default: return undefined;
+      case EEXIST:
+        return 'the key exists and flags is BPF_NOEXIST';
+      case ENOENT:
+        return op === 'update' ? 'the key is absent and flags is BPF_EXIST' : 'no such key';
+      case E2BIG:
+        return `the map is full (max_entries ${this.maxEntries})`;
+      case ENOSPC:
+        return `the map is full (max_entries ${this.maxEntries})`;
+      case ENOMEM:
+        return 'out of memory for the map';
+      case EBUSY:
+        return "the map's lock stays held (its owner may have died)";
+      default:
+        return undefined;
     }
   }
 

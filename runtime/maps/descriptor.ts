@@ -55,8 +55,7 @@ export function publish(i32: Int32Array, handle: number): void {
 }
 
 export function isPublished(i32: Int32Array, handle: number): boolean {
-  return handle > 0 && handle % 4 === 0 && (handle >>> 2) + 16 <= i32.length
-    && Atomics.load(i32, (handle >>> 2) + D.MAGIC) === DESC_MAGIC;
+  return handle > 0 && handle % 4 === 0 && (handle >>> 2) + 16 <= i32.length && Atomics.load(i32, (handle >>> 2) + D.MAGIC) === DESC_MAGIC;
 }
 
 export function readSpec(i32: Int32Array, u8: Uint8Array, handle: number): MapSpecLike {

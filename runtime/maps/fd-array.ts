@@ -65,9 +65,12 @@ export class FdArrayMap extends BaseMap {
     const at = this.storage + index * this.slot;
     if (v.i32[at >>> 2] !== 1) return 0;
     switch (this.type) {
-      case MAP_TYPE.ARRAY_OF_MAPS: return v.u32[(at + VALUE_OFF) >>> 2]!;
-      case MAP_TYPE.PROG_ARRAY: return 0; // programs only tail-call through it
-      default: return at + VALUE_OFF;
+      case MAP_TYPE.ARRAY_OF_MAPS:
+        return v.u32[(at + VALUE_OFF) >>> 2]!;
+      case MAP_TYPE.PROG_ARRAY:
+        return 0; // programs only tail-call through it
+      default:
+        return at + VALUE_OFF;
     }
   }
 

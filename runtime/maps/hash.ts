@@ -29,7 +29,19 @@ import { MAP_FLAG, MAP_TYPE, isLru, type MapShape } from '../../core/map-types.j
 import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
 import { type SharedHeap, spinLock, unlock } from '../memory.js';
 import {
-  BaseMap, BPF_EXIST, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf, hashKey, keysEqual,
+  BaseMap,
+  BPF_EXIST,
+  BPF_NOEXIST,
+  E2BIG,
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  ENOENT,
+  ENOMEM,
+  FROM_USER,
+  flagsOf,
+  hashKey,
+  keysEqual,
 } from './base.js';
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
@@ -200,7 +212,8 @@ export class HashMap extends BaseMap {
   }
 
   private updateLocked(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
-    if (this.kernelLru) return this.cpus === 1 ? this.lruUpdate(keyAddr, valueAddr, f, cpu, hash) : this.lruPercpuUpdate(keyAddr, valueAddr, f, cpu, hash);
+    if (this.kernelLru)
+      return this.cpus === 1 ? this.lruUpdate(keyAddr, valueAddr, f, cpu, hash) : this.lruPercpuUpdate(keyAddr, valueAddr, f, cpu, hash);
     let e = this.find(keyAddr, hash);
     if (e) {
       if (f === BPF_NOEXIST) return EEXIST;
@@ -235,7 +248,7 @@ export class HashMap extends BaseMap {
     v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
     this.writeValue(e, valueAddr, cpu, true);
     const old = this.find(keyAddr, hash);
-    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : (f === BPF_EXIST ? ENOENT : 0);
+    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : f === BPF_EXIST ? ENOENT : 0;
     if (refused) {
       lru.pushFree(e);
       return refused;
@@ -259,7 +272,7 @@ export class HashMap extends BaseMap {
       if (!e) return ENOMEM;
     }
     const old = this.find(keyAddr, hash);
-    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : (f === BPF_EXIST ? ENOENT : 0);
+    const refused = old ? (f === BPF_NOEXIST ? EEXIST : 0) : f === BPF_EXIST ? ENOENT : 0;
     if (!refused && old) {
       this.v.u8[old + E_REF] = 1;
       this.writeValue(old, valueAddr, cpu, false);

@@ -76,17 +76,28 @@ function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: Arr
   const cpus = isPerCpu(spec.type) ? heap.maxCpus : 1;
   let r: number;
   switch (mapTraits(spec.type)!.family) {
-    case 'array': r = initArray(heap, handle, spec, cpus, place); break;
-    case 'fd-array': r = initFdArray(heap, handle, spec); break;
-    case 'hash': r = initHash(heap, handle, spec, cpus); break;
-    case 'lpm': r = initLpmTrie(heap, handle, spec); break;
-    case 'ringbuf': r = initRingbuf(heap, handle, spec); break;
+    case 'array':
+      r = initArray(heap, handle, spec, cpus, place);
+      break;
+    case 'fd-array':
+      r = initFdArray(heap, handle, spec);
+      break;
+    case 'hash':
+      r = initHash(heap, handle, spec, cpus);
+      break;
+    case 'lpm':
+      r = initLpmTrie(heap, handle, spec);
+      break;
+    case 'ringbuf':
+      r = initRingbuf(heap, handle, spec);
+      break;
   }
   if (r < 0) throw new MapError(spec.name, 'create', 'ENOMEM', `out of linear memory for ${spec.maxEntries} entries`);
   if (spec.inner && (spec.type === MAP_TYPE.ARRAY_OF_MAPS || spec.type === MAP_TYPE.HASH_OF_MAPS)) {
     const template = writeInnerTemplate(heap, spec.inner);
     if (!template) throw new MapError(spec.name, 'create', 'ENOMEM', 'out of linear memory for the inner-map template');
-    heap.view.i32[(handle >>> 2) + (spec.type === MAP_TYPE.ARRAY_OF_MAPS ? FD_ARRAY_DESC.INNER_TEMPLATE : HASH_DESC.INNER_TEMPLATE)] = template;
+    heap.view.i32[(handle >>> 2) + (spec.type === MAP_TYPE.ARRAY_OF_MAPS ? FD_ARRAY_DESC.INNER_TEMPLATE : HASH_DESC.INNER_TEMPLATE)] =
+      template;
   }
   publish(heap.view.i32, handle);
 }
@@ -97,12 +108,18 @@ export function openMap(memory: WebAssembly.Memory, handle: number): AnyMap {
   if (!isPublished(i32, handle)) throw new MapError(`@${handle}`, 'open', 'EINVAL', 'no map descriptor at this handle');
   const type = i32[(handle >>> 2) + D.TYPE]!;
   switch (mapTraits(type)?.family) {
-    case 'array': return new ArrayMap(memory, handle);
-    case 'fd-array': return new FdArrayMap(memory, handle);
-    case 'hash': return new HashMap(memory, handle);
-    case 'lpm': return new LpmTrieMap(memory, handle);
-    case 'ringbuf': return new RingbufMap(memory, handle);
-    default: throw new MapError(`@${handle}`, 'open', 'EOPNOTSUPP', `map type ${type} is not supported`);
+    case 'array':
+      return new ArrayMap(memory, handle);
+    case 'fd-array':
+      return new FdArrayMap(memory, handle);
+    case 'hash':
+      return new HashMap(memory, handle);
+    case 'lpm':
+      return new LpmTrieMap(memory, handle);
+    case 'ringbuf':
+      return new RingbufMap(memory, handle);
+    default:
+      throw new MapError(`@${handle}`, 'open', 'EOPNOTSUPP', `map type ${type} is not supported`);
   }
 }
 
@@ -197,7 +214,11 @@ export function createMaps(
 ): MapTable {
   const heap = SharedHeap.init(memory, layout, manifestMaps.length);
   for (const m of manifestMaps) initMap(heap, m.placement.handle, m, m.placement);
-  const table = new MapTable(memory, heap, manifestMaps.map((m) => m.placement.handle));
+  const table = new MapTable(
+    memory,
+    heap,
+    manifestMaps.map((m) => m.placement.handle),
+  );
   manifestMaps.forEach((m, i) => {
     const map = table.maps[i]!;
     if (m.initialData) {
@@ -223,7 +244,11 @@ export function createMaps(
 
 /** This thread's view of maps another thread created with createMaps (workers). */
 export function openMaps(memory: WebAssembly.Memory, manifestMaps: readonly ManifestMap[], layout: MemoryLayout): MapTable {
-  return new MapTable(memory, SharedHeap.open(memory, layout.heapBase), manifestMaps.map((m) => m.placement.handle));
+  return new MapTable(
+    memory,
+    SharedHeap.open(memory, layout.heapBase),
+    manifestMaps.map((m) => m.placement.handle),
+  );
 }
 
 export function isMap(x: unknown): x is BaseMap {

@@ -34,15 +34,20 @@ const hexFlags = (f: number): string => `0x${f.toString(16)}`;
 export function innerMapMismatch(i32: Int32Array, template: MapShape, handle: number): string | undefined {
   const w = handle >>> 2;
   const inner: MapShape = {
-    type: i32[w + D.TYPE]!, keySize: i32[w + D.KEY]!, valueSize: i32[w + D.VALUE]!,
-    maxEntries: i32[w + D.MAX]! >>> 0, flags: i32[w + D.FLAGS]! >>> 0,
+    type: i32[w + D.TYPE]!,
+    keySize: i32[w + D.KEY]!,
+    valueSize: i32[w + D.VALUE]!,
+    maxEntries: i32[w + D.MAX]! >>> 0,
+    flags: i32[w + D.FLAGS]! >>> 0,
   };
   const differences: string[] = [];
   if (inner.type !== template.type) differences.push(`type ${typeName(inner.type)}, not ${typeName(template.type)}`);
   if (inner.keySize !== template.keySize) differences.push(`key size ${inner.keySize}, not ${template.keySize}`);
   if (inner.valueSize !== template.valueSize) differences.push(`value size ${inner.valueSize}, not ${template.valueSize}`);
   if (inner.flags !== template.flags) differences.push(`flags ${hexFlags(inner.flags)}, not ${hexFlags(template.flags)}`);
-  const arrayBound = (template.type === MAP_TYPE.ARRAY || template.type === MAP_TYPE.PERCPU_ARRAY) && !(template.flags & MAP_FLAG.INNER_MAP);
-  if (arrayBound && inner.maxEntries !== template.maxEntries) differences.push(`max_entries ${inner.maxEntries}, not ${template.maxEntries}`);
+  const arrayBound =
+    (template.type === MAP_TYPE.ARRAY || template.type === MAP_TYPE.PERCPU_ARRAY) && !(template.flags & MAP_FLAG.INNER_MAP);
+  if (arrayBound && inner.maxEntries !== template.maxEntries)
+    differences.push(`max_entries ${inner.maxEntries}, not ${template.maxEntries}`);
   return differences.length ? `the inner map does not match the template: ${differences.join('; ')}` : undefined;
 }

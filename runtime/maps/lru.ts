@@ -94,7 +94,11 @@ export class Lru {
   private readonly targetFree: number;
   private readonly lists: number;
 
-  constructor(private readonly v: MemView, readonly state: number, private readonly host: LruHost) {
+  constructor(
+    private readonly v: MemView,
+    readonly state: number,
+    private readonly host: LruHost,
+  ) {
     const i32 = v.i32;
     this.cpus = i32[(state + LRU_STATE.CPUS) >>> 2]!;
     this.perCpuLru = i32[(state + LRU_STATE.PERCPU) >>> 2] !== 0;
@@ -104,19 +108,42 @@ export class Lru {
   }
 
   // ---- memory access (views may be replaced when memory grows: always through v) ----
-  private get(addr: number): number { return this.v.i32[addr >>> 2]! >>> 0; }
-  private put(addr: number, value: number): void { this.v.i32[addr >>> 2] = value | 0; }
-  private next(n: number): number { return this.get(n + NEXT); }
-  private prev(n: number): number { return this.get(n + PREV); }
-  private type(n: number): number { return this.v.u8[n + TYPE]!; }
-  private setType(n: number, t: number): void { this.v.u8[n + TYPE] = t; }
-  private ref(n: number): boolean { return this.v.u8[n + REF] !== 0; }
-  private clearRef(n: number): void { this.v.u8[n + REF] = 0; }
-  private nodeCpu(n: number): number { return this.v.u8[n + CPU]! | (this.v.u8[n + CPU + 1]! << 8); }
-  private setCpu(n: number, cpu: number): void { this.v.u8[n + CPU] = cpu & 0xff; this.v.u8[n + CPU + 1] = cpu >>> 8; }
+  private get(addr: number): number {
+    return this.v.i32[addr >>> 2]! >>> 0;
+  }
+  private put(addr: number, value: number): void {
+    this.v.i32[addr >>> 2] = value | 0;
+  }
+  private next(n: number): number {
+    return this.get(n + NEXT);
+  }
+  private prev(n: number): number {
+    return this.get(n + PREV);
+  }
+  private type(n: number): number {
+    return this.v.u8[n + TYPE]!;
+  }
+  private setType(n: number, t: number): void {
+    this.v.u8[n + TYPE] = t;
+  }
+  private ref(n: number): boolean {
+    return this.v.u8[n + REF] !== 0;
+  }
+  private clearRef(n: number): void {
+    this.v.u8[n + REF] = 0;
+  }
+  private nodeCpu(n: number): number {
+    return this.v.u8[n + CPU]! | (this.v.u8[n + CPU + 1]! << 8);
+  }
+  private setCpu(n: number, cpu: number): void {
+    this.v.u8[n + CPU] = cpu & 0xff;
+    this.v.u8[n + CPU + 1] = cpu >>> 8;
+  }
 
   /** The sentinel of the list head at `head`. */
-  private s(head: number): number { return head - LRU_SENTINEL; }
+  private s(head: number): number {
+    return head - LRU_SENTINEL;
+  }
   private listDel(n: number): void {
     const p = this.prev(n);
     const x = this.next(n);
@@ -143,8 +170,12 @@ export class Lru {
     if (t === T.ACTIVE) this.put(l + LRU_LIST.COUNT_ACTIVE, this.get(l + LRU_LIST.COUNT_ACTIVE) + d);
     else if (t === T.INACTIVE) this.put(l + LRU_LIST.COUNT_INACTIVE, this.get(l + LRU_LIST.COUNT_INACTIVE) + d);
   }
-  private rotation(l: number): number { return this.get(l + LRU_LIST.NEXT_ROTATION); }
-  private setRotation(l: number, n: number): void { this.put(l + LRU_LIST.NEXT_ROTATION, n); }
+  private rotation(l: number): number {
+    return this.get(l + LRU_LIST.NEXT_ROTATION);
+  }
+  private setRotation(l: number, n: number): void {
+    this.put(l + LRU_LIST.NEXT_ROTATION, n);
+  }
 
   private moveToFree(l: number, n: number, freeSentinel: number, freeType: number): void {
     if (n === this.rotation(l)) this.setRotation(l, this.prev(n));
@@ -266,10 +297,18 @@ export class Lru {
   }
 
   // ---- the common LRU: global list set plus per-CPU local lists ----
-  private global(): number { return this.lists; }
-  private local(cpu: number): number { return this.lists + LRU_LIST.BYTES + cpu * LRU_LOCAL.BYTES; }
-  private localFree(loc: number): number { return this.s(loc + LRU_LOCAL.FREE); }
-  private localPending(loc: number): number { return this.s(loc + LRU_LOCAL.PENDING); }
+  private global(): number {
+    return this.lists;
+  }
+  private local(cpu: number): number {
+    return this.lists + LRU_LIST.BYTES + cpu * LRU_LOCAL.BYTES;
+  }
+  private localFree(loc: number): number {
+    return this.s(loc + LRU_LOCAL.FREE);
+  }
+  private localPending(loc: number): number {
+    return this.s(loc + LRU_LOCAL.PENDING);
+  }
 
   private flushLocal(l: number, loc: number): void {
     const pending = this.localPending(loc);
@@ -351,7 +390,9 @@ export class Lru {
   }
 
   // ---- the per-CPU LRU (BPF_F_NO_COMMON_LRU) ----
-  private percpuList(cpu: number): number { return this.lists + cpu * LRU_LIST.BYTES; }
+  private percpuList(cpu: number): number {
+    return this.lists + cpu * LRU_LIST.BYTES;
+  }
 
   private percpuPopFree(cpu: number, hash: number): number {
     const l = this.percpuList(cpu);

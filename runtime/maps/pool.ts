@@ -30,7 +30,7 @@ export function poolAlloc(heap: SharedHeap, addr: number, link: number): number 
   }
   let next = i32[w + NEXT]! >>> 0;
   const size = i32[w + SIZE]!;
-  if (next === 0 || next >= (i32[w + END]! >>> 0)) {
+  if (next === 0 || next >= i32[w + END]! >>> 0) {
     const carved = i32[w + CARVED]!;
     const capacity = i32[w + CAPACITY]!;
     const n = Math.min(capacity - carved, Math.max(64, Math.ceil(capacity / 16)));

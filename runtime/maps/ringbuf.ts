@@ -65,9 +65,9 @@ export class RingbufMap extends BaseMap {
       // The kernel lets the producer run at most size - 1 bytes ahead of the consumer
       // (`new_prod_pos - cons_pos > rb->mask` fails), so with 8-byte records a ring is full
       // 8 bytes short of its size: 63 records of 64 bytes fit in 4096, not 64.
-      if (((prod + len - cons) >>> 0) > this.size - 1) return 0;
+      if ((prod + len - cons) >>> 0 > this.size - 1) return 0;
       const hdr = this.data + (prod & (this.size - 1));
-      i32[hdr >>> 2] = (size | BUSY) | 0;
+      i32[hdr >>> 2] = size | BUSY | 0;
       i32[(hdr + 4) >>> 2] = 0;
       Atomics.store(i32, this.w + PROD, (prod + len) | 0);
       return hdr + HDR;
@@ -111,11 +111,16 @@ export class RingbufMap extends BaseMap {
     const cons = Atomics.load(i32, this.w + CONS) >>> 0;
     const prod = Atomics.load(i32, this.w + PROD) >>> 0;
     switch (flags) {
-      case RINGBUF_QUERY.AVAIL_DATA: return BigInt((prod - cons) >>> 0);
-      case RINGBUF_QUERY.RING_SIZE: return BigInt(this.size);
-      case RINGBUF_QUERY.CONS_POS: return BigInt(cons);
-      case RINGBUF_QUERY.PROD_POS: return BigInt(prod);
-      default: return 0n;
+      case RINGBUF_QUERY.AVAIL_DATA:
+        return BigInt((prod - cons) >>> 0);
+      case RINGBUF_QUERY.RING_SIZE:
+        return BigInt(this.size);
+      case RINGBUF_QUERY.CONS_POS:
+        return BigInt(cons);
+      case RINGBUF_QUERY.PROD_POS:
+        return BigInt(prod);
+      default:
+        return 0n;
     }
   }
 

@@ -23,7 +23,10 @@ writeFileSync(pcap, writePcap([{ timestampNs: 0n, originalLength: 60, data: new 
 
 function run(args: string[], options: { timeout?: number; node?: string[]; env?: Record<string, string> } = {}) {
   return spawnSync(process.execPath, [...(options.node ?? []), cli, ...args], {
-    encoding: 'utf8', cwd: scratchDir(), timeout: options.timeout ?? 20_000, env: { ...process.env, ...options.env },
+    encoding: 'utf8',
+    cwd: scratchDir(),
+    timeout: options.timeout ?? 20_000,
+    env: { ...process.env, ...options.env },
   });
 }
 
@@ -88,14 +91,22 @@ test('an output on a read-only file system: one line, exit 1', () => {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'out.wasm');
   const script = `mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" "$3" "$4" -o "$5"`;
-  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', dir, process.execPath, cli, object, out], { encoding: 'utf8', timeout: 20_000 });
-  if (r.error || (r.status !== 1 && /unshare|mount/.test(r.stderr))) return void skip('read-only output', 'host-tool', `unshare/mount unavailable: ${r.error ?? r.stderr.trim()}`);
+  const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', dir, process.execPath, cli, object, out], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  if (r.error || (r.status !== 1 && /unshare|mount/.test(r.stderr)))
+    return void skip('read-only output', 'host-tool', `unshare/mount unavailable: ${r.error ?? r.stderr.trim()}`);
   expectOneLine(r, /out\.wasm: cannot write \(EROFS: read-only file system\)$/, 'read-only -o');
   assert.not.ok(existsSync(out));
 });
 
 test('inputs that are not regular files are refused before reading', () => {
-  expectOneLine(run(['/dev/zero'], { timeout: 10_000 }), /^bpf2wasm: \/dev\/zero: cannot read \(a character device; expected a regular file\)$/, '/dev/zero');
+  expectOneLine(
+    run(['/dev/zero'], { timeout: 10_000 }),
+    /^bpf2wasm: \/dev\/zero: cannot read \(a character device; expected a regular file\)$/,
+    '/dev/zero',
+  );
   expectOneLine(run([scratchDir()]), /cannot read \(a directory; expected a regular file\)$/, 'a directory');
   const fifo = join(scratchDir(), 'hygiene.fifo');
   rmSync(fifo, { force: true });
@@ -103,9 +114,17 @@ test('inputs that are not regular files are refused before reading', () => {
   if (made.status !== 0) return void skip('FIFO input', 'host-tool', `mkfifo failed: ${made.stderr}`);
   // Nobody writes to the FIFO: reading it would block for ever (the timeout would show it).
   expectOneLine(run([fifo], { timeout: 10_000 }), /hygiene\.fifo: cannot read \(a FIFO; expected a regular file\)$/, 'a FIFO');
-  expectOneLine(run(['test-run', wasm, '--pcap', '/dev/zero'], { timeout: 10_000 }), /\/dev\/zero: cannot read \(a character device/, 'test-run --pcap /dev/zero');
+  expectOneLine(
+    run(['test-run', wasm, '--pcap', '/dev/zero'], { timeout: 10_000 }),
+    /\/dev\/zero: cannot read \(a character device/,
+    'test-run --pcap /dev/zero',
+  );
   expectOneLine(run(['test-run', '/dev/zero', '--pcap', fifo], { timeout: 10_000 }), /\/dev\/zero: cannot read/, 'test-run /dev/zero');
-  expectOneLine(run(['test-run', wasm, '--pcap', fifo, '--katran-config', fifo], { timeout: 10_000 }), /hygiene\.fifo: cannot read \(a FIFO/, '--katran-config FIFO');
+  expectOneLine(
+    run(['test-run', wasm, '--pcap', fifo, '--katran-config', fifo], { timeout: 10_000 }),
+    /hygiene\.fifo: cannot read \(a FIFO/,
+    '--katran-config FIFO',
+  );
 });
 
 /** The file: URLs a command resolves, through a resolve hook registered before it starts. */
@@ -114,14 +133,20 @@ function modulesLoaded(args: string[], env: Record<string, string> = {}): string
   mkdirSync(dir, { recursive: true });
   const log = join(dir, 'resolved.log');
   rmSync(log, { force: true });
-  writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';
+  writeFileSync(
+    join(dir, 'hooks.mjs'),
+    `import { appendFileSync } from 'node:fs';
 export async function resolve(specifier, context, next) {
   const r = await next(specifier, context);
   appendFileSync(${JSON.stringify(log)}, r.url + '\\n');
   return r;
 }
-`);
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+`,
+  );
+  writeFileSync(
+    join(dir, 'register.mjs'),
+    `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`,
+  );
   const r = run(args, { node: ['--import', pathToFileURL(join(dir, 'register.mjs')).href], env });
   assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
   return [...new Set(readFileSync(log, 'utf8').trim().split('\n'))];
@@ -130,21 +155,51 @@ export async function resolve(specifier, context, next) {
 test('--help loads no compiler, runtime, grpc or addon; test-run of a module no binaryen', () => {
   // Answered from the build-time rendering, a help request loads not even yargs.
   const cached = modulesLoaded(['--help']);
-  assert.not.ok(cached.some((url) => url.includes('yargs') || url.includes('/cli/')), '--help from the rendering loads the front end');
+  assert.not.ok(
+    cached.some((url) => url.includes('yargs') || url.includes('/cli/')),
+    '--help from the rendering loads the front end',
+  );
   const help = modulesLoaded(['--help'], { BPF2WASM_LIVE_HELP: '1' });
-  assert.ok(help.some((url) => url.includes('/cli/compile.js')), 'the hook sees the CLI modules');
-  for (const heavy of ['binaryen', 'wabt', '@grpc', '/native/', '/datapath/', '/runtime/machine.js', '/compiler/compile.js', '/compiler/object.js']) {
-    assert.not.ok(help.some((url) => url.includes(heavy)), `--help loads ${heavy}`);
+  assert.ok(
+    help.some((url) => url.includes('/cli/compile.js')),
+    'the hook sees the CLI modules',
+  );
+  for (const heavy of [
+    'binaryen',
+    'wabt',
+    '@grpc',
+    '/native/',
+    '/datapath/',
+    '/runtime/machine.js',
+    '/compiler/compile.js',
+    '/compiler/object.js',
+  ]) {
+    assert.not.ok(
+      help.some((url) => url.includes(heavy)),
+      `--help loads ${heavy}`,
+    );
   }
   const testRun = modulesLoaded(['test-run', wasm, '--pcap', pcap]);
-  assert.ok(testRun.some((url) => url.includes('/runtime/machine.js')), 'test-run loads the runtime');
+  assert.ok(
+    testRun.some((url) => url.includes('/runtime/machine.js')),
+    'test-run loads the runtime',
+  );
   for (const heavy of ['binaryen', 'wabt', '@grpc', '/native/', '/compiler/compile.js', '/compiler/codegen.js', '/compiler/object.js']) {
-    assert.not.ok(testRun.some((url) => url.includes(heavy)), `test-run of a module loads ${heavy}`);
+    assert.not.ok(
+      testRun.some((url) => url.includes(heavy)),
+      `test-run of a module loads ${heavy}`,
+    );
   }
   const compile = modulesLoaded([object, '-o', wasm, '-q']);
-  assert.ok(compile.some((url) => url.includes('binaryen')), 'a compile loads binaryen');
+  assert.ok(
+    compile.some((url) => url.includes('binaryen')),
+    'a compile loads binaryen',
+  );
   for (const heavy of ['@grpc', '/native/', '/datapath/', '/runtime/machine.js', '/runtime/program.js']) {
-    assert.not.ok(compile.some((url) => url.includes(heavy)), `a compile loads ${heavy}`);
+    assert.not.ok(
+      compile.some((url) => url.includes(heavy)),
+      `a compile loads ${heavy}`,
+    );
   }
 });
 

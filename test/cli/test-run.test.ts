@@ -32,7 +32,10 @@ test('--json matches the interpreter packet by packet, --out writes the same pac
   const out = join(scratchDir(), 'out.pcap');
   const r = run('test-run', wasm, '--pcap', pcap, '--json', '--out', out);
   assert.is(r.status, 0, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; action: string; len: number; data: string });
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { index: number; action: string; len: number; data: string });
   assert.is(lines.length, frames.length);
   const oracle = BpfMachine.create(loadWasm(new Uint8Array(readFileSync(wasm)), 'oracle')).worker(0, { engine: 'interp' });
   const written = readPcap(new Uint8Array(readFileSync(out)), out);
@@ -42,7 +45,9 @@ test('--json matches the interpreter packet by packet, --out writes the same pac
     assert.equal(line, { index: i, action: want.actionName, len: want.packet.length, data: Buffer.from(want.packet).toString('hex') });
     assert.is(Buffer.from(written[i]?.data ?? []).toString('hex'), line.data, `pcap record ${i}`);
   });
-  assert.ok(lines.some((l) => l.action === 'XDP_TX') && lines.some((l) => l.action === 'XDP_DROP') && lines.some((l) => l.action === 'XDP_PASS'));
+  assert.ok(
+    lines.some((l) => l.action === 'XDP_TX') && lines.some((l) => l.action === 'XDP_DROP') && lines.some((l) => l.action === 'XDP_PASS'),
+  );
 });
 
 test('summary, --repeat and --dump-map', () => {
@@ -57,7 +62,10 @@ test('map commands over the state of a test run', () => {
   const dumped = run('test-run', wasm, '--pcap', pcap, '--dump-map', 'flows');
   const viaMap = run('map', 'dump', wasm, 'flows', '--pcap', pcap);
   assert.is(viaMap.status, 0, viaMap.stderr);
-  const fromTestRun = dumped.stdout.split('\n').filter((l) => l.startsWith('flows ')).map((l) => l.slice(6));
+  const fromTestRun = dumped.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('flows '))
+    .map((l) => l.slice(6));
   assert.equal(viaMap.stdout.trim().split('\n'), fromTestRun);
   assert.ok(fromTestRun.length > 0);
   // --update provisions before the run; lookup reads it back.
@@ -65,7 +73,11 @@ test('map commands over the state of a test run', () => {
   assert.is(r.stdout.trim(), 'key 00000000 value 0a000002');
   // The provisioned tunnel address shows up in the encapsulated packet (outer daddr).
   const enc = run('test-run', wasm, '--pcap', pcap, '--json', '--update', 'tunnel_dst=00000000:0a000002');
-  const tunnelled = enc.stdout.trim().split('\n').map((l) => JSON.parse(l)).find((l) => l.len === frames.find((f) => f.name === 'udp v4 to the tunnel port')!.bytes.length + 20);
+  const tunnelled = enc.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .find((l) => l.len === frames.find((f) => f.name === 'udp v4 to the tunnel port')!.bytes.length + 20);
   assert.ok(tunnelled, 'an IPIP-encapsulated packet');
   assert.is(tunnelled.data.slice(60, 68), '0a000002');
   for (const [args, pattern] of [
@@ -115,7 +127,10 @@ test('a runt packet gets EINVAL, as from the kernel, and the run goes on', () =>
   const r = run('test-run', wasm, '--pcap', path, '--json');
   assert.is(r.status, 0, r.stderr);
   assert.is(r.stderr, '');
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.is(lines.length, 3);
   assert.is(lines[1]!.index, 1);
   assert.match(String(lines[1]!.error), /^EINVAL: .*shorter than an Ethernet header/);
@@ -141,13 +156,27 @@ test('a record longer than the snaplen: one warning line, and the run goes on', 
   const snaplen = 40;
   const long = frames.filter((f) => f.bytes.length > snaplen);
   assert.ok(long.length >= 2, 'frames longer than the snaplen');
-  writeFileSync(path, writePcap(long.map((f) => ({ timestampNs: 0n, originalLength: f.bytes.length, data: f.bytes })), snaplen));
+  writeFileSync(
+    path,
+    writePcap(
+      long.map((f) => ({ timestampNs: 0n, originalLength: f.bytes.length, data: f.bytes })),
+      snaplen,
+    ),
+  );
   const r = run('test-run', wasm, '--pcap', path, '--json');
   assert.is(r.status, 0, r.stderr);
   const warning = r.stderr.trim().split('\n');
   assert.is(warning.length, 1, r.stderr);
-  assert.match(warning[0]!, new RegExp(`^bpf2wasm: warning: .*over-snaplen\\.pcap: record 0 captures ${long[0]!.bytes.length} bytes, more than the file's snaplen ${snaplen} \\(and ${long.length - 1} more records\\)`));
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { len: number; action: string });
+  assert.match(
+    warning[0]!,
+    new RegExp(
+      `^bpf2wasm: warning: .*over-snaplen\\.pcap: record 0 captures ${long[0]!.bytes.length} bytes, more than the file's snaplen ${snaplen} \\(and ${long.length - 1} more records\\)`,
+    ),
+  );
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { len: number; action: string });
   assert.is(lines.length, long.length);
 });
 

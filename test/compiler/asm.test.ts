@@ -9,7 +9,10 @@ import { UserError } from '../../core/errors.js';
 import { decode, disasm, encode, listing, type Insn } from '../../core/isa.js';
 import { listVectors, rawBytes, readVector } from '../support/conformance-vectors.js';
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex').replace(/(.{16})(?=.)/g, '$1 ');
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes)
+    .toString('hex')
+    .replace(/(.{16})(?=.)/g, '$1 ');
 /** Instructions as text with a fixed field order, so that deep comparison shows the diff. */
 const json = (v: Insn | Insn[]): string =>
   JSON.stringify([v].flat().map((i) => [i.pc, i.opcode, i.dst, i.src, i.off, i.imm, i.imm64?.toString(16)]));
@@ -117,7 +120,10 @@ test('labels resolve to relative offsets; `exit` names the first exit', () => {
     exit              # 8
     fn: exit          # 9
   `);
-  assert.equal(insns.map((i) => i.pc), [0, 1, 2, 4, 5, 6, 7, 8, 9]);
+  assert.equal(
+    insns.map((i) => i.pc),
+    [0, 1, 2, 4, 5, 6, 7, 8, 9],
+  );
   assert.is(insns[1]!.off, 3); // 5 - (1 + 1)
   assert.is(insns[3]!.off, 1); // 6 - (4 + 1)
   assert.is(insns[4]!.imm, -6); // 0 - (5 + 1), ja32 keeps it in imm

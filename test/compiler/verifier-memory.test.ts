@@ -17,10 +17,14 @@ import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
 import { UNSAFE_ON_PURPOSE } from '../support/unsafe-fixtures.js';
 
-const examples = readdirSync(join(packageRoot, 'examples')).filter((f) => f.endsWith('.bpf.c'))
+const examples = readdirSync(join(packageRoot, 'examples'))
+  .filter((f) => f.endsWith('.bpf.c'))
   .map((f) => f.replace(/\.bpf\.c$/, ''));
-const fixtures = ['kernel', 'wasm'].flatMap((d) => readdirSync(join(packageRoot, 'test/fixtures', d))
-  .filter((f) => f.endsWith('.c') && !UNSAFE_ON_PURPOSE.has(f)).map((f) => join(packageRoot, 'test/fixtures', d, f)));
+const fixtures = ['kernel', 'wasm'].flatMap((d) =>
+  readdirSync(join(packageRoot, 'test/fixtures', d))
+    .filter((f) => f.endsWith('.c') && !UNSAFE_ON_PURPOSE.has(f))
+    .map((f) => join(packageRoot, 'test/fixtures', d, f)),
+);
 
 function acceptsObject(path: string): void {
   const obj = loadObject(new Uint8Array(readFileSync(path)), path);
@@ -41,8 +45,15 @@ test('every kernel/wasm test fixture is accepted', () => {
   for (const source of fixtures) acceptsObject(compileBpf(source));
 });
 
-const map = (name: string, keySize: number, valueSize: number, type: number): MapSpec =>
-  ({ name, type, keySize, valueSize, maxEntries: 16, flags: 0, section: '.maps' });
+const map = (name: string, keySize: number, valueSize: number, type: number): MapSpec => ({
+  name,
+  type,
+  keySize,
+  valueSize,
+  maxEntries: 16,
+  flags: 0,
+  section: '.maps',
+});
 const MAPS = [map('flows', 4, 8, MAP_TYPE.HASH)];
 const program = (text: string) => {
   const insns = assemble(text);
@@ -88,8 +99,10 @@ test('a null check refines every copy of the lookup result', () => {
 test('a bounded index into a map value is accepted, an unbounded one refused', () => {
   const lookup = 'stw [%r10-4], 0\nlddw %r1, 0\nmov %r2, %r10\nadd %r2, -4\ncall 1\njeq %r0, 0, +5\n';
   assert.is(reason(`${lookup}ldxw %r1, [%r0+0]\nand %r1, 7\nadd %r0, %r1\nldxb %r0, [%r0+0]\nexit\nmov %r0, 0\nexit`), 'accepted');
-  assert.match(reason(`${lookup}ldxw %r1, [%r0+0]\nand %r1, 15\nadd %r0, %r1\nldxb %r0, [%r0+0]\nexit\nmov %r0, 0\nexit`),
-    /max value is outside of the allowed memory range/);
+  assert.match(
+    reason(`${lookup}ldxw %r1, [%r0+0]\nand %r1, 15\nadd %r0, %r1\nldxb %r0, [%r0+0]\nexit\nmov %r0, 0\nexit`),
+    /max value is outside of the allowed memory range/,
+  );
 });
 
 test('bounded loops are walked to their end and reported', () => {
@@ -125,8 +138,10 @@ const useAsOffset = 'add %r0, %r6\nldxb %r0, [%r0+0]\nexit';
 test('precision: a value used as a pointer offset after a join keeps the other path from being pruned', () => {
   assert.match(reason(joined('mov %r6, 4', 'mov %r6, 100', useAsOffset)), /invalid access to map value, value_size=8 off=100 size=1/);
   // Through a stack slot: spilled before the join, reloaded after it.
-  assert.match(reason(joined('mov %r6, 4\nstxdw [%r10-16], %r6', 'mov %r6, 100\nstxdw [%r10-16], %r6', `ldxdw %r6, [%r10-16]\n${useAsOffset}`)),
-    /invalid access to map value, value_size=8 off=100 size=1/);
+  assert.match(
+    reason(joined('mov %r6, 4\nstxdw [%r10-16], %r6', 'mov %r6, 100\nstxdw [%r10-16], %r6', `ldxdw %r6, [%r10-16]\n${useAsOffset}`)),
+    /invalid access to map value, value_size=8 off=100 size=1/,
+  );
   // The same programs with the two sides swapped are refused on the first path walked.
   assert.match(reason(joined('mov %r6, 100', 'mov %r6, 4', useAsOffset)), /off=100 size=1/);
 });

@@ -17,8 +17,15 @@ import { verify, type VerifyOptions, type VerifyResult } from '../../compiler/ve
 import { listVectors, readVector, vectorDir, vectorInsns } from '../support/conformance-vectors.js';
 import { skip } from '../support/skip.js';
 
-const map = (name: string, keySize: number, valueSize: number, type: number = MAP_TYPE.HASH): MapSpec =>
-  ({ name, type, keySize, valueSize, maxEntries: 16, flags: 0, section: '.maps' });
+const map = (name: string, keySize: number, valueSize: number, type: number = MAP_TYPE.HASH): MapSpec => ({
+  name,
+  type,
+  keySize,
+  valueSize,
+  maxEntries: 16,
+  flags: 0,
+  section: '.maps',
+});
 const MAPS = [map('flows', 8, 16), map('counters', 4, 8, MAP_TYPE.ARRAY)];
 
 /** A program from assembler text; `patch` edits the decoded instructions (what asm cannot write). */
@@ -43,12 +50,14 @@ const EXIT = I(0x95);
 const MOV0 = I(0xb7, 0, 0, 0, 0); // mov %r0, 0
 
 /** Turn the lddw at slot `pc` into a relocated map (src 5) or map value (src 6) reference. */
-const mapRef = (pc: number, src: 5 | 6, index: number, offset = 0) => (insns: Insn[]): void => {
-  const insn = insns.find((i) => i.pc === pc)!;
-  insn.src = src;
-  insn.imm = index;
-  insn.imm64 = (BigInt(offset) << 32n) | BigInt(index);
-};
+const mapRef =
+  (pc: number, src: 5 | 6, index: number, offset = 0) =>
+  (insns: Insn[]): void => {
+    const insn = insns.find((i) => i.pc === pc)!;
+    insn.src = src;
+    insn.imm = index;
+    insn.imm64 = (BigInt(offset) << 32n) | BigInt(index);
+  };
 
 const STRUCTURAL: VerifyOptions = { memorySafety: false };
 
@@ -123,23 +132,57 @@ test('opcodes: kfunc calls are refused naming the id; callx only when allowed', 
   const callx = program('mov %r2, 5\nmov %r1, 1\ncall %r2\nexit');
   rejects(callx, 2, /callx .* not supported/);
   assert.is(accepts(callx, { allowCallx: true }).usesCallx, true);
-  rejects(program('mov %r1, 1\ncall %r2\nexit', (i) => { i[1]!.dst = 6; }), 1, /r6 is read before it is initialised/, { allowCallx: true });
+  rejects(
+    program('mov %r1, 1\ncall %r2\nexit', (i) => {
+      i[1]!.dst = 6;
+    }),
+    1,
+    /r6 is read before it is initialised/,
+    { allowCallx: true },
+  );
 });
 
 test('opcodes: lddw src 0/4/5/6 accepted; 1/2/3 name the ELF object; map index and value offset checked', () => {
-  accepts(program('lddw %r1, 0\nlddw %r2, 0\nldxw %r0, [%r2+4]\nexit', (i) => { mapRef(0, 5, 0)(i); mapRef(2, 6, 1, 4)(i); }));
+  accepts(
+    program('lddw %r1, 0\nlddw %r2, 0\nldxw %r0, [%r2+4]\nexit', (i) => {
+      mapRef(0, 5, 0)(i);
+      mapRef(2, 6, 1, 4)(i);
+    }),
+  );
   for (const src of [1, 2]) {
-    rejects(program('lddw %r1, 3\nmov %r0, 0\nexit', (i) => { i[0]!.src = src; }), 0, /unrelocated map reference.*compile from the ELF object/);
+    rejects(
+      program('lddw %r1, 3\nmov %r0, 0\nexit', (i) => {
+        i[0]!.src = src;
+      }),
+      0,
+      /unrelocated map reference.*compile from the ELF object/,
+    );
   }
-  rejects(program('lddw %r1, 3\nmov %r0, 0\nexit', (i) => { i[0]!.src = 3; }), 0, /unrelocated BTF id.*compile from the ELF object/);
+  rejects(
+    program('lddw %r1, 3\nmov %r0, 0\nexit', (i) => {
+      i[0]!.src = 3;
+    }),
+    0,
+    /unrelocated BTF id.*compile from the ELF object/,
+  );
   rejects(program('lddw %r1, 0\nmov %r0, 0\nexit', mapRef(0, 5, 2)), 0, /map index 2 out of range \(the object has 2 maps\)/);
   rejects(program('lddw %r1, 0\nmov %r0, 0\nexit', mapRef(0, 6, 1, 8)), 0, /offset 8 is outside the 8-byte value of map 'counters'/);
-  rejects(program('lddw %r1, 0\nmov %r0, 0\nexit', (i) => { i[0]!.src = 7; }), 0, /lddw kind src=7/);
+  rejects(
+    program('lddw %r1, 0\nmov %r0, 0\nexit', (i) => {
+      i[0]!.src = 7;
+    }),
+    0,
+    /lddw kind src=7/,
+  );
 });
 
 test('opcodes: loads are 1/2/4/8 bytes, sign-extending loads 1/2/4; atomics are W/DW and known operations', () => {
-  accepts(program('stdw [%r10-8], 0\nldxb %r0, [%r10-8]\nldxh %r0, [%r10-8]\nldxw %r0, [%r10-8]\nldxdw %r0, [%r10-8]\n' +
-    'ldxsb %r0, [%r10-8]\nldxsh %r0, [%r10-8]\nldxsw %r0, [%r10-8]\nexit'));
+  accepts(
+    program(
+      'stdw [%r10-8], 0\nldxb %r0, [%r10-8]\nldxh %r0, [%r10-8]\nldxw %r0, [%r10-8]\nldxdw %r0, [%r10-8]\n' +
+        'ldxsb %r0, [%r10-8]\nldxsh %r0, [%r10-8]\nldxsw %r0, [%r10-8]\nexit',
+    ),
+  );
   rejects(raw(I(0x7a, 10, 0, -8, 0), I(0x99, 0, 10, -8), EXIT), 1, /no sign-extending 8-byte load/);
   rejects(raw(I(0x7a, 10, 0, -8, 0), MOV0, I(0xd3, 10, 0, -8, 0), EXIT), 2, /atomic operations are 4 or 8 bytes wide only/);
   rejects(raw(I(0x7a, 10, 0, -8, 0), MOV0, I(0xdb, 10, 0, -8, 0x10), EXIT), 2, /unknown atomic operation imm=0x10/);
@@ -181,7 +224,11 @@ test('registers are r0..r10, and r10 is read-only', () => {
   rejects(program('mov %r0, 0\nadd %r10, 8\nexit'), 1, /r10 \(the frame pointer\) is read-only/);
   rejects(program('mov %r0, 0\nldxdw %r10, [%r1+0]\nexit'), 1, /r10 .* is read-only/);
   rejects(program('lddw %r10, 5\nexit'), 0, /r10 .* is read-only/);
-  rejects(program('stdw [%r10-8], 0\nlock fetch add [%r10-8], %r10\nexit'), 1, /r10 .* read-only \(atomic fetch writes its source register\)/);
+  rejects(
+    program('stdw [%r10-8], 0\nlock fetch add [%r10-8], %r10\nexit'),
+    1,
+    /r10 .* read-only \(atomic fetch writes its source register\)/,
+  );
   rejects(program('stdw [%r10-8], 0\nlock xchg [%r10-8], %r10\nexit'), 1, /r10 .* read-only/);
   accepts(program('stdw [%r10-8], 0\nmov %r0, 0\nlock add [%r10-8], %r10\nexit'));
 });
@@ -229,15 +276,31 @@ test('call depth: 8 frames accepted, 9 rejected at the call; recursion rejected'
   assert.is(accepts(program('mov %r0, 0\nexit')).maxCallDepth, 1);
   rejects(program(chain(9)), 14, /call depth exceeds 8 frames \(t -> t_fn2 -> .* -> t_fn16\)/);
   rejects(program('call local f\nexit\nf:\ncall local g\nexit\ng:\ncall local f\nexit'), 4, /recursive call: function 't_fn2'/);
-  rejects(program('call local +0\nexit', (i) => { i[0]!.imm = -1; }), 0, /recursive call: function 't'/);
+  rejects(
+    program('call local +0\nexit', (i) => {
+      i[0]!.imm = -1;
+    }),
+    0,
+    /recursive call: function 't'/,
+  );
 });
 
 test('bpf_loop callbacks (lddw src 4) count as calls and make their function reachable', () => {
   const loop = 'mov %r1, 4\nlddw %r2, 0\nmov %r3, 0\nmov %r4, 0\ncall 181\nexit\ncb:\nmov %r0, 0\nexit';
-  const prog = program(loop, (i) => { i[1]!.src = 4; i[1]!.imm = 5; i[1]!.imm64 = 5n; });
+  const prog = program(loop, (i) => {
+    i[1]!.src = 4;
+    i[1]!.imm = 5;
+    i[1]!.imm64 = 5n;
+  });
   const ok = accepts(prog);
   assert.is(ok.maxCallDepth, 2);
-  assert.equal(ok.functions.map((f) => [f.name, f.start, f.end]), [['t', 0, 7], ['t_fn7', 7, 9]]);
+  assert.equal(
+    ok.functions.map((f) => [f.name, f.start, f.end]),
+    [
+      ['t', 0, 7],
+      ['t_fn7', 7, 9],
+    ],
+  );
   const uncalled = { ...prog, insns: prog.insns.map((i) => (i.pc === 1 ? { ...i, src: 0 } : i)) };
   rejects(uncalled, 7, /function 't_fn7' is never called/);
   const wrong = { ...prog, insns: prog.insns.map((i) => (i.pc === 1 ? { ...i, imm: 3, imm64: 3n } : i)) };
@@ -276,7 +339,11 @@ test('uninitialised stack: reads need every byte written on every path', () => {
   rejects(program('stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nexit'), 1, /uninitialised stack at r10-4/);
   rejects(program('jeq %r1, 0, +1\nstdw [%r10-16], 1\nldxb %r0, [%r10-16]\nexit'), 2, /uninitialised stack at r10-16/);
   accepts(program('jeq %r1, 0, +2\nstdw [%r10-16], 1\nja +1\nstdw [%r10-16], 2\nldxb %r0, [%r10-16]\nexit'));
-  rejects(program('mov %r0, 0\nstdw [%r10-8], 1\nlock add [%r10-16], %r0\nexit'), 2, /atomic operation reads uninitialised stack at r10-16/);
+  rejects(
+    program('mov %r0, 0\nstdw [%r10-8], 1\nlock add [%r10-16], %r0\nexit'),
+    2,
+    /atomic operation reads uninitialised stack at r10-16/,
+  );
 });
 
 test('stack pointers are tracked through moves, add/sub of constants and spills', () => {
@@ -285,7 +352,11 @@ test('stack pointers are tracked through moves, add/sub of constants and spills'
   rejects(program('mov %r1, %r10\nmov %r2, -24\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit'), 3, /uninitialised stack at r10-24/);
   // A stack pointer spilled to the stack and reloaded is still known.
   accepts(program('mov %r1, %r10\nadd %r1, -16\nstxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nstdw [%r2+0], 3\nldxdw %r0, [%r10-16]\nexit'));
-  rejects(program('mov %r1, %r10\nadd %r1, -16\nstxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nstw [%r2+0], 3\nldxdw %r0, [%r10-16]\nexit'), 5, /r10-12/);
+  rejects(
+    program('mov %r1, %r10\nadd %r1, -16\nstxdw [%r10-8], %r1\nldxdw %r2, [%r10-8]\nstw [%r2+0], 3\nldxdw %r0, [%r10-16]\nexit'),
+    5,
+    /r10-12/,
+  );
 });
 
 test('stack accesses stay inside [r10-512, r10)', () => {
@@ -298,19 +369,24 @@ test('stack accesses stay inside [r10-512, r10)', () => {
 });
 
 test('map helpers read their key (and update its value) from the stack', () => {
-  const lookup = (store: string): Program =>
-    program(`lddw %r1, 0\n${store}\nmov %r2, %r10\nadd %r2, -8\ncall 1\nexit`, mapRef(0, 5, 0));
+  const lookup = (store: string): Program => program(`lddw %r1, 0\n${store}\nmov %r2, %r10\nadd %r2, -8\ncall 1\nexit`, mapRef(0, 5, 0));
   accepts(lookup('stdw [%r10-8], 7'));
   rejects(lookup('stw [%r10-8], 7'), 5, /key of map 'flows' \(r2\) reads uninitialised stack at r10-4/);
-  const update = (value: string): Program => program(
-    `stdw [%r10-8], 1\n${value}\nlddw %r1, 0\nmov %r2, %r10\nadd %r2, -8\nmov %r3, %r10\nadd %r3, -24\nmov %r4, 0\ncall 2\nexit`,
-    mapRef(3, 5, 0));
+  const update = (value: string): Program =>
+    program(
+      `stdw [%r10-8], 1\n${value}\nlddw %r1, 0\nmov %r2, %r10\nadd %r2, -8\nmov %r3, %r10\nadd %r3, -24\nmov %r4, 0\ncall 2\nexit`,
+      mapRef(3, 5, 0),
+    );
   accepts(update('stdw [%r10-24], 2\nstdw [%r10-16], 3'));
   rejects(update('stdw [%r10-24], 2\nstw [%r10-16], 3'), 10, /value of map 'flows' \(r3\) reads uninitialised stack at r10-12/);
   // Pointers of unknown size to other helpers are accepted (csum_diff reads r1 and r3).
   accepts(program('mov %r1, %r10\nadd %r1, -4\nmov %r2, 4\nmov %r3, %r1\nmov %r4, 4\nmov %r5, 0\ncall 28\nexit'));
   // ...but must point into the frame.
-  rejects(program('mov %r1, %r10\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\ncall 28\nexit'), 5, /csum_diff argument r1 at r10\+0 .* outside/);
+  rejects(
+    program('mov %r1, %r10\nmov %r2, 0\nmov %r3, 0\nmov %r4, 0\nmov %r5, 0\ncall 28\nexit'),
+    5,
+    /csum_diff argument r1 at r10\+0 .* outside/,
+  );
 });
 
 test('stack written by helpers and callees counts as initialised', () => {
@@ -321,7 +397,10 @@ test('stack written by helpers and callees counts as initialised', () => {
 
 test('stack depth is reported per function', () => {
   const r = accepts(program('stb [%r10-40], 1\ncall local f\nexit\nf:\nmov %r1, %r10\nstdw [%r1-200], 0\nmov %r0, 0\nexit'));
-  assert.equal(r.functions.map((f) => f.stackDepth), [40, 200]);
+  assert.equal(
+    r.functions.map((f) => f.stackDepth),
+    [40, 200],
+  );
 });
 
 // ----- helpers --------------------------------------------------------------------------------
@@ -338,7 +417,8 @@ test('helpers: known ids only (abi.ts HELPERS plus extraHelpers)', () => {
 // ----- loops ----------------------------------------------------------------------------------
 
 test('loops are accepted and their back-edges reported', () => {
-  const r = accepts(program(`
+  const r = accepts(
+    program(`
     mov %r0, 0
     mov %r1, 10
   top:
@@ -349,8 +429,12 @@ test('loops are accepted and their back-edges reported', () => {
   inner:
     sub %r2, 1
     jsgt %r2, 0, inner
-    exit`));
-  assert.equal(r.backEdges, [{ from: 4, to: 2 }, { from: 7, to: 6 }]);
+    exit`),
+  );
+  assert.equal(r.backEdges, [
+    { from: 4, to: 2 },
+    { from: 7, to: 6 },
+  ]);
   // A loop that writes the stack only after its first read is still caught.
   rejects(program('mov %r1, 3\nldxdw %r0, [%r10-8]\nstdw [%r10-8], 0\nsub %r1, 1\njne %r1, 0, -5\nexit'), 1, /uninitialised stack/);
   // A register set only inside the loop body is uninitialised on the path that skips it.
@@ -379,7 +463,19 @@ test('a program using every ISA v4 opcode is accepted', () => {
   }
   const start = lines.length;
   lines.push('lddw %r4, 0x1122334455667788', 'lddw %r4, 0', 'lddw %r4, 0', 'lddw %r4, 0');
-  lines.push('mov %r6, %r0', 'call 5', 'mov %r1, 1', 'mov %r2, 5', 'call %r2', 'call local f', 'mov %r0, %r6', 'exit', 'f:', 'mov %r0, 0', 'exit');
+  lines.push(
+    'mov %r6, %r0',
+    'call 5',
+    'mov %r1, 1',
+    'mov %r2, 5',
+    'call %r2',
+    'call local f',
+    'mov %r0, %r6',
+    'exit',
+    'f:',
+    'mov %r0, 0',
+    'exit',
+  );
   const insns = assemble(lines.join('\n'));
   const fnStart = insns[insns.length - 2]!.pc;
   const patch = (at: number, src: number, imm: number, high = 0): void => {
@@ -402,7 +498,8 @@ test('a program using every ISA v4 opcode is accepted', () => {
 // ----- conformance vectors --------------------------------------------------------------------
 
 test('every conformance vector without an error section verifies (callx allowed, helper 5 known)', () => {
-  if (!existsSync(vectorDir())) return void skip('conformance vectors', 'conformance-vectors', `the suite at ${vectorDir()} (or BPF_CONFORMANCE_DIR)`);
+  if (!existsSync(vectorDir()))
+    return void skip('conformance vectors', 'conformance-vectors', `the suite at ${vectorDir()} (or BPF_CONFORMANCE_DIR)`);
   let count = 0;
   for (const path of listVectors()) {
     const vector = readVector(path);

@@ -41,7 +41,11 @@ const object = join(scratchDir(), 'containment.wasm');
 const compiled = run([source, '--verifier', 'structural', '-o', object]);
 if (compiled.status !== 0) throw new Error(`compiling containment.c: ${compiled.stderr}`);
 
-interface Line { index: number; action: string; fault?: string }
+interface Line {
+  index: number;
+  action: string;
+  fault?: string;
+}
 
 test('test-run --json: a fault per bad packet, exit 0, no stack trace, both engines alike', () => {
   const verdicts: Record<string, string[]> = {};
@@ -49,7 +53,10 @@ test('test-run --json: a fault per bad packet, exit 0, no stack trace, both engi
     const r = run(['test-run', object, '--pcap', pcap, '--json', '--engine', engine, ...PROVISION]);
     assert.is(r.status, 0, r.stderr);
     assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     assert.is(lines.length, frames.length);
     lines.forEach((line, i) => {
       if (i % 2 === 0) {

@@ -48,13 +48,26 @@ test('a dump of a 2M-entry map streams; the instance keeps its memory, its stats
     sh('ip', '-n', ns, 'addr', 'add', '10.6.0.1/24', 'dev', 'v1');
     // A fixed neighbour: pings to 10.6.0.9 leave v1 at once and arrive on v0, no ARP.
     sh('ip', '-n', ns, 'neigh', 'add', '10.6.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
-    const run = startRun(ns, object, ['--iface', 'v0', '--mode', 'afpacket', '--stats-interval', String(STATS_MS / 1000), '--control', socket]);
+    const run = startRun(ns, object, [
+      '--iface',
+      'v0',
+      '--mode',
+      'afpacket',
+      '--stats-interval',
+      String(STATS_MS / 1000),
+      '--control',
+      socket,
+    ]);
     try {
       await run.waitFor(/^running /);
       const pid = run.child.pid!;
       assert.match(readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /bpf2wasm/, 'ip netns exec became the instance');
       // Values the dump must show: index -> value, written through the socket.
-      const written = new Map([[1, 0xdeadbeef], [ENTRIES / 2, 7], [ENTRIES - 1, 0x01020304]]);
+      const written = new Map([
+        [1, 0xdeadbeef],
+        [ENTRIES / 2, 7],
+        [ENTRIES - 1, 0x01020304],
+      ]);
       for (const [k, v] of written) assert.is(map('update', socket, 'big', u32hex(k), u32hex(v)).status, 0);
 
       await new Promise((r) => setTimeout(r, 3 * STATS_MS));
@@ -69,7 +82,9 @@ test('a dump of a 2M-entry map streams; the instance keeps its memory, its stats
       }, 25);
 
       const started = Date.now();
-      const pings = spawn('ip', ['netns', 'exec', ns, 'ping', '-c', String(PINGS), '-i', '0.2', '-W', '1', '10.6.0.9'], { stdio: 'ignore' });
+      const pings = spawn('ip', ['netns', 'exec', ns, 'ping', '-c', String(PINGS), '-i', '0.2', '-W', '1', '10.6.0.9'], {
+        stdio: 'ignore',
+      });
       const pingsDone = new Promise((r) => pings.once('exit', r));
       const dump = spawn(process.execPath, [BPF2WASM, 'map', 'dump', socket, 'big'], { stdio: ['ignore', 'pipe', 'pipe'] });
       let lines = 0;
@@ -98,7 +113,9 @@ test('a dump of a 2M-entry map streams; the instance keeps its memory, its stats
       assert.equal(seen, written, 'the values written');
       const gaps = statsAt.slice(1).map((t, i) => t - statsAt[i]!);
       const worst = Math.max(...gaps);
-      report(`dump of ${ENTRIES} entries over the control socket: ${(elapsed / 1000).toFixed(1)} s, instance RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MB, ${statsAt.length} stats lines, longest gap ${worst} ms (interval ${STATS_MS} ms)`);
+      report(
+        `dump of ${ENTRIES} entries over the control socket: ${(elapsed / 1000).toFixed(1)} s, instance RSS ${before.toFixed(0)} -> peak ${peak.toFixed(0)} MB, ${statsAt.length} stats lines, longest gap ${worst} ms (interval ${STATS_MS} ms)`,
+      );
       assert.ok(peak - before < RSS_BOUND_MB, `RSS grew by ${(peak - before).toFixed(0)} MB during the dump (bound ${RSS_BOUND_MB})`);
       assert.ok(statsAt.length >= Math.floor(elapsed / STATS_MS) - 2, `${statsAt.length} stats lines in ${elapsed} ms`);
       assert.ok(worst < 5 * STATS_MS, `the stats line stalled for ${worst} ms`);

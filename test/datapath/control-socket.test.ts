@@ -73,28 +73,42 @@ test('a dump comes in pages that together are every entry, once', async () => {
   }
   const expectedHash = new Map<string, string>();
   for (let i = 0; i < 1000; i++) {
-    flows.updateBytes(u32(i * 2654435761 >>> 0), u64(i));
-    expectedHash.set(hex(u32(i * 2654435761 >>> 0)), hex(u64(i)));
+    flows.updateBytes(u32((i * 2654435761) >>> 0), u64(i));
+    expectedHash.set(hex(u32((i * 2654435761) >>> 0)), hex(u64(i)));
   }
-  for (const [map, expected] of [['pages', expectedArray], ['flows', expectedHash]] as const) {
+  for (const [map, expected] of [
+    ['pages', expectedArray],
+    ['flows', expectedHash],
+  ] as const) {
     const seen = new Map<string, string>();
     const sizes: number[] = [];
-    await dumpInstance(path, map, (lines) => {
-      sizes.push(lines.length);
-      for (const line of lines) {
-        const [, key, value] = /^key ([0-9a-f]+) value ([0-9a-f]+)$/.exec(line)!;
-        assert.not.ok(seen.has(key!), `${map}: key ${key} twice`);
-        seen.set(key!, value!);
-      }
-    }, 333);
+    await dumpInstance(
+      path,
+      map,
+      (lines) => {
+        sizes.push(lines.length);
+        for (const line of lines) {
+          const [, key, value] = /^key ([0-9a-f]+) value ([0-9a-f]+)$/.exec(line)!;
+          assert.not.ok(seen.has(key!), `${map}: key ${key} twice`);
+          seen.set(key!, value!);
+        }
+      },
+      333,
+    );
     assert.equal(seen, expected, map);
-    assert.ok(sizes.every((n) => n <= 333), `${map}: pages of at most the limit (${Math.max(...sizes)})`);
+    assert.ok(
+      sizes.every((n) => n <= 333),
+      `${map}: pages of at most the limit (${Math.max(...sizes)})`,
+    );
     assert.is(sizes.length, Math.ceil(expected.size / 333), `${map}: pages`);
   }
   // The array in index order, as get_next_key walks it.
   const order: number[] = [];
   await dumpInstance(path, 'pages', (lines) => void order.push(...lines.map((l) => Buffer.from(l.slice(4, 12), 'hex').readUInt32LE())));
-  assert.ok(order.every((k, i) => k === i), 'array keys in order');
+  assert.ok(
+    order.every((k, i) => k === i),
+    'array keys in order',
+  );
 });
 
 test('every field is checked for its type; the error names it; the connection stays usable', async () => {
@@ -148,10 +162,15 @@ test('a map-in-map slot refuses an inner map unlike its template', async () => {
     await queryInstance(path, { op: 'update', map: 'lru_mapping', key: '00000000', value: handle('cpu_counters') });
     assert.unreachable('a per-CPU array went into lru_mapping');
   } catch (e) {
-    assert.is((e as Error).message, `${path}: map 'lru_mapping': update: EINVAL: the inner map does not match the template: type percpu_array, not lru_hash; key size 4, not 40`);
+    assert.is(
+      (e as Error).message,
+      `${path}: map 'lru_mapping': update: EINVAL: the inner map does not match the template: type percpu_array, not lru_hash; key size 4, not 40`,
+    );
   }
   assert.equal(await queryInstance(path, { op: 'update', map: 'lru_mapping', key: '00000000', value: handle('fallback_lru') }), []);
-  assert.equal(await queryInstance(path, { op: 'lookup', map: 'lru_mapping', key: '00000000' }), [`key 00000000 value ${handle('fallback_lru')}`]);
+  assert.equal(await queryInstance(path, { op: 'lookup', map: 'lru_mapping', key: '00000000' }), [
+    `key 00000000 value ${handle('fallback_lru')}`,
+  ]);
 });
 
 test('the socket is 0600 from the moment it exists', async () => {
@@ -161,14 +180,17 @@ test('the socket is 0600 from the moment it exists', async () => {
   const umask = readUmask();
   const modes = new Set<number>();
   for (let round = 0; round < 20; round++) {
-    const watcher = new Worker(`
+    const watcher = new Worker(
+      `
       const { lstatSync } = require('node:fs');
       const { workerData, parentPort } = require('node:worker_threads');
       const deadline = Date.now() + 5000;
       for (;;) {
         try { parentPort.postMessage(lstatSync(workerData.path).mode & 0o777); break; } catch {}
         if (Date.now() > deadline) { parentPort.postMessage(-1); break; }
-      }`, { eval: true, workerData: { path: watched } });
+      }`,
+      { eval: true, workerData: { path: watched } },
+    );
     const first = new Promise<number>((resolve) => watcher.once('message', resolve));
     await new Promise((r) => setTimeout(r, 20)); // the watcher is spinning by now
     const other = await startControlServer(machine, watched);

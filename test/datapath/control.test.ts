@@ -47,7 +47,8 @@ function counters(line: string): [bigint, bigint] {
 }
 
 /** Echo requests toward a neighbour nobody answers for: they only need to cross the wire. */
-const ping = (count: number): void => void spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '10.5.0.9']);
+const ping = (count: number): void =>
+  void spawnSync('ip', ['netns', 'exec', ns, 'ping', '-c', String(count), '-i', '0.2', '-W', '1', '10.5.0.9']);
 
 test('map commands against a running instance', async () => {
   if (unavailable) return void skip('live control socket', unavailable);
@@ -97,7 +98,18 @@ test('two workers (AF_PACKET fanout) share the frames and the maps; per-CPU slot
     sh('ip', '-n', mns, 'addr', 'add', '10.8.0.1/24', 'dev', 'v1');
     sh('ip', '-n', mns, 'neigh', 'add', '10.8.0.9', 'lladdr', '02:00:00:00:00:09', 'dev', 'v1');
     const socketPath = `/run/bpf2wasm/test-mq-${process.pid}.sock`;
-    const run = startRun(mns, examplePath('xdp_counter'), ['--iface', 'v0', '--mode', 'afpacket', '--queues', '2', '--stats-interval', '0', '--control', socketPath]);
+    const run = startRun(mns, examplePath('xdp_counter'), [
+      '--iface',
+      'v0',
+      '--mode',
+      'afpacket',
+      '--queues',
+      '2',
+      '--stats-interval',
+      '0',
+      '--control',
+      socketPath,
+    ]);
     let lookup = '';
     try {
       assert.match(await run.waitFor(/^running /), /w0.*w1/, 'two workers');
@@ -125,7 +137,10 @@ test('XDP_REDIRECT through a devmap leaves by the other interface', async () => 
   sh('ip', 'netns', 'add', rns);
   try {
     // v0/v1: where frames arrive; w0/w1: where the program sends them (w0 out, seen on w1).
-    for (const [a, b] of [['v0', 'v1'], ['w0', 'w1']]) {
+    for (const [a, b] of [
+      ['v0', 'v1'],
+      ['w0', 'w1'],
+    ]) {
       sh('ip', '-n', rns, 'link', 'add', a!, 'type', 'veth', 'peer', 'name', b!);
       for (const l of [a!, b!]) sh('ip', '-n', rns, 'link', 'set', l, 'up');
     }
@@ -135,7 +150,11 @@ test('XDP_REDIRECT through a devmap leaves by the other interface', async () => 
     const slot = Buffer.alloc(4);
     slot.writeUInt32LE(Number(w0));
     const program = compileBpf(join(root, 'test', 'fixtures', 'wasm', 'redirect_devmap.c'));
-    const capture = spawn('ip', ['netns', 'exec', rns, 'tcpdump', '--immediate-mode', '-n', '-i', 'w1', '-c', '3', 'icmp and dst 10.7.0.9'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const capture = spawn(
+      'ip',
+      ['netns', 'exec', rns, 'tcpdump', '--immediate-mode', '-n', '-i', 'w1', '-c', '3', 'icmp and dst 10.7.0.9'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     let seen = '';
     capture.stdout.on('data', (d) => (seen += d));
     const run = startRun(rns, program, ['--iface', 'v0', '--stats-interval', '0', '--update', `ports=00000000:${slot.toString('hex')}`]);
@@ -149,7 +168,14 @@ test('XDP_REDIRECT through a devmap leaves by the other interface', async () => 
       capture.kill('SIGINT');
     }
     assert.match(run.output, /total: 3 packets; XDP_REDIRECT 3/);
-    assert.is(seen.trim().split('\n').filter((l) => /ICMP echo request/.test(l)).length, 3, `frames on w1:\n${seen}`);
+    assert.is(
+      seen
+        .trim()
+        .split('\n')
+        .filter((l) => /ICMP echo request/.test(l)).length,
+      3,
+      `frames on w1:\n${seen}`,
+    );
   } finally {
     spawnSync('ip', ['netns', 'del', rns]);
   }

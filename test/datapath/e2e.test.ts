@@ -39,7 +39,16 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
     }
     const pcap = join(work, `${prefix}.pcap`);
     const tcpdump = topo.capture(pcap, 'ip proto 4 or ip6 proto 41');
-    const lb = topo.startBalancer(object, ['--katran', '--katran-config', config, '--stats-interval', '0.2', '--lru-size', '1000', ...extraArgs]);
+    const lb = topo.startBalancer(object, [
+      '--katran',
+      '--katran-config',
+      config,
+      '--stats-interval',
+      '0.2',
+      '--lru-size',
+      '1000',
+      ...extraArgs,
+    ]);
     try {
       await lb.waitFor(/^running /);
       await settle(300);
@@ -62,7 +71,10 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
       await new Promise((r) => tcpdump.once('exit', r));
       assert.is(code, 0, `${label}: balancer exit status; stderr: ${lb.stderr}`);
     }
-    assert.ok(lb.lines.some((l) => /^total: \d+ packets; .*XDP_TX \d+/.test(l)), lb.lines.slice(-3).join('\n'));
+    assert.ok(
+      lb.lines.some((l) => /^total: \d+ packets; .*XDP_TX \d+/.test(l)),
+      lb.lines.slice(-3).join('\n'),
+    );
     if (!extraArgs.includes('afpacket')) {
       // No UMEM frame lost: all of them are back with the kernel, none dropped on the way.
       const umem = lb.lines.find((l) => l.startsWith('umem: ')) ?? '';
@@ -87,7 +99,10 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
       assert.is(outerSrc, katranOuterSource(client, sport), `${label}: outer source for ${client.join('.')}:${sport}`);
     }
     const v6 = frames.filter((d) => d[12] === 0x86 && d[13] === 0xdd);
-    assert.ok(v6.some((d) => d[20] === 41), `${label}: IPv6-in-IPv6 on the wire (IPv6 frames' next headers: ${v6.map((d) => d[20]).join(',') || 'none'}; ${frames.length} frames)`);
+    assert.ok(
+      v6.some((d) => d[20] === 41),
+      `${label}: IPv6-in-IPv6 on the wire (IPv6 frames' next headers: ${v6.map((d) => d[20]).join(',') || 'none'}; ${frames.length} frames)`,
+    );
   } finally {
     topo.down();
   }
@@ -106,7 +121,7 @@ test('example LB over AF_PACKET (the fallback mode): the same walk-through', asy
 test('katran balancer.bpf.o in userspace, same walk-through', async () => {
   if (unavailable) return void skip('live end-to-end on katran', unavailable);
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (!katran) return void skip('live end-to-end on katran', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+  if (!katran) return void skip('live end-to-end on katran', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
   await endToEnd('katran', katran, `k2e${process.pid % 100000}`);
 });
 

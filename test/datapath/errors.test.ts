@@ -21,7 +21,10 @@ function sh(...command: string[]): void {
 }
 
 function runInNs(args: string[], prefix: string[] = []): { status: number | null; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...prefix, process.execPath, BPF2WASM, 'run', program, '--duration', '1', ...args], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...prefix, process.execPath, BPF2WASM, 'run', program, '--duration', '1', ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
@@ -71,7 +74,14 @@ test('a missing interface', () => {
 
 test('no privileges', () => {
   if (unavailable) return void skip('run errors', unavailable);
-  expectOneLine(['--iface', 've0'], /needs root or CAP_NET_ADMIN/, ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all']);
+  expectOneLine(['--iface', 've0'], /needs root or CAP_NET_ADMIN/, [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--inh-caps=-all',
+    '--bounding-set=-all',
+  ]);
 });
 
 test('zero-copy on an interface whose driver cannot do it', () => {
@@ -112,11 +122,40 @@ test('SIGTERM stops a run cleanly, like SIGINT', async () => {
 test('a gRPC port in use', async () => {
   if (unavailable) return void skip('run errors', unavailable);
   // A listener inside the namespace holds the port.
-  const holder = spawn('ip', ['netns', 'exec', ns, 'python3', '-c',
-    'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",50999))\ns.listen()\nprint("ok",flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const holder = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns,
+      'python3',
+      '-c',
+      'import socket,time\ns=socket.socket()\ns.bind(("127.0.0.1",50999))\ns.listen()\nprint("ok",flush=True)\ntime.sleep(60)',
+    ],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
   await new Promise((r) => holder.stdout.once('data', r));
   try {
-    const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, BPF2WASM, 'run', examplePath('xdp_lb'), '--iface', 've0', '--katran', '--grpc', '127.0.0.1:50999', '--duration', '1'], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        process.execPath,
+        BPF2WASM,
+        'run',
+        examplePath('xdp_lb'),
+        '--iface',
+        've0',
+        '--katran',
+        '--grpc',
+        '127.0.0.1:50999',
+        '--duration',
+        '1',
+      ],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
     assert.is(r.status, 1, r.stderr);
     assert.match(r.stderr.trim(), /^bpf2wasm: gRPC server: cannot listen on 127\.0\.0\.1:50999: .*in use/);
     assert.ok(interfaceClean());

@@ -24,7 +24,9 @@ import { compileBpf } from '../support/clang.js';
 import { packageRoot } from '../../core/package-root.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bpf2wasm-live-pcap-'));
-const frames = corpus().map((f) => f.bytes).filter((b) => b.length >= 14);
+const frames = corpus()
+  .map((f) => f.bytes)
+  .filter((b) => b.length >= 14);
 const input = join(work, 'in.pcap');
 writeFileSync(input, writePcap(frames.map((data) => ({ timestampNs: 0n, originalLength: data.length, data }))));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -44,7 +46,11 @@ function expected(object: string, provision?: (m: BpfMachine) => void): string[]
 
 function runPcap(object: string, extra: string[] = []): string[] {
   const out = join(work, 'out.pcap');
-  const r = spawnSync(process.execPath, [BPF2WASM, 'run', object, '--mode', 'pcap', '--pcap', input, '--out', out, '--queues', '2', '--stats-interval', '0', ...extra], { encoding: 'utf8' });
+  const r = spawnSync(
+    process.execPath,
+    [BPF2WASM, 'run', object, '--mode', 'pcap', '--pcap', input, '--out', out, '--queues', '2', '--stats-interval', '0', ...extra],
+    { encoding: 'utf8' },
+  );
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /^total: \d+ packets/m);
   return readPcap(new Uint8Array(readFileSync(out)), out).map((p) => hex(p.data));
@@ -60,13 +66,21 @@ test('xdp_tx: two workers transmit what the interpreter transmits', () => {
 test('example LB with --katran-config: same encapsulated packets as the interpreter', () => {
   const object = examplePath('xdp_lb');
   const config = join(work, 'lb.json');
-  writeFileSync(config, JSON.stringify({
-    mac: '02:00:00:00:00:99',
-    vips: [{ address: '10.200.200.1', port: 80, protocol: 'tcp', reals: [{ address: '10.0.0.1' }, { address: '10.0.0.2', weight: 2 }] },
-      { address: '10.200.200.1', port: 53, protocol: 'udp', reals: [{ address: 'fc00::3' }] }],
-  }));
+  writeFileSync(
+    config,
+    JSON.stringify({
+      mac: '02:00:00:00:00:99',
+      vips: [
+        { address: '10.200.200.1', port: 80, protocol: 'tcp', reals: [{ address: '10.0.0.1' }, { address: '10.0.0.2', weight: 2 }] },
+        { address: '10.200.200.1', port: 53, protocol: 'udp', reals: [{ address: 'fc00::3' }] },
+      ],
+    }),
+  );
   const want = expected(object, (m) => {
-    applyKatranConfig(new UserspaceKatranMaps(m.maps), parseKatranConfig(readFileSync(config, 'utf8'), config), { forwardingCores: [0, 1], lruSize: 2000 });
+    applyKatranConfig(new UserspaceKatranMaps(m.maps), parseKatranConfig(readFileSync(config, 'utf8'), config), {
+      forwardingCores: [0, 1],
+      lruSize: 2000,
+    });
   });
   assert.ok(want.length >= 3, `the corpus reaches the VIPs (${want.length} packets transmitted)`);
   assert.equal(runPcap(object, ['--katran', '--katran-config', config, '--lru-size', '2000']), want);

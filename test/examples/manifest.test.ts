@@ -20,10 +20,25 @@ import { exampleBytes, exampleNames, examplePath } from '../support/examples.js'
 import { skip } from '../support/skip.js';
 
 // linux/bpf.h numbers, spelled out so the test does not share constants with the loader.
-const HASH = 1, ARRAY = 2, PERCPU_ARRAY = 6, LRU_HASH = 9, LPM_TRIE = 11, ARRAY_OF_MAPS = 12, HASH_OF_MAPS = 13;
-const NO_PREALLOC = 0x1, NO_COMMON_LRU = 0x2, RDONLY_PROG = 0x80, MMAPABLE = 0x400;
+const HASH = 1,
+  ARRAY = 2,
+  PERCPU_ARRAY = 6,
+  LRU_HASH = 9,
+  LPM_TRIE = 11,
+  ARRAY_OF_MAPS = 12,
+  HASH_OF_MAPS = 13;
+const NO_PREALLOC = 0x1,
+  NO_COMMON_LRU = 0x2,
+  RDONLY_PROG = 0x80,
+  MMAPABLE = 0x400;
 
-interface Shape { type: number; keySize: number; valueSize: number; maxEntries: number; flags: number }
+interface Shape {
+  type: number;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  flags: number;
+}
 interface ExpectedMap extends Shape {
   name: string;
   section: string;
@@ -44,15 +59,25 @@ interface Expected {
   notInKernel?: string;
 }
 
-const shape = (type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0): Shape =>
-  ({ type, keySize, valueSize, maxEntries, flags });
-const btfMap = (name: string, s: Shape, extra: Partial<ExpectedMap> = {}): ExpectedMap =>
-  ({ name, section: '.maps', ...s, ...extra });
+const shape = (type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0): Shape => ({
+  type,
+  keySize,
+  valueSize,
+  maxEntries,
+  flags,
+});
+const btfMap = (name: string, s: Shape, extra: Partial<ExpectedMap> = {}): ExpectedMap => ({ name, section: '.maps', ...s, ...extra });
 // Global data: one-entry arrays keyed by u32 whose value is the whole section; libbpf makes
 // them mmapable, and read-only for programs when .rodata.
 const globalData = (section: '.data' | '.rodata' | '.bss', bytes: number[]): ExpectedMap => ({
-  name: section, section, type: ARRAY, keySize: 4, valueSize: bytes.length, maxEntries: 1,
-  flags: MMAPABLE | (section === '.rodata' ? RDONLY_PROG : 0), initialData: bytes,
+  name: section,
+  section,
+  type: ARRAY,
+  keySize: 4,
+  valueSize: bytes.length,
+  maxEntries: 1,
+  flags: MMAPABLE | (section === '.rodata' ? RDONLY_PROG : 0),
+  initialData: bytes,
 });
 
 const FLOW_KEY = ['src@0:4', 'dst@4:4', 'sport@8:2', 'dport@10:2', 'proto@12:1', 'pad@13:3'];
@@ -91,7 +116,10 @@ const EXPECTED: Record<string, Expected> = {
   xdp_lb: {
     maps: [
       // struct vip_definition { u8 addr[16]; be16 port; u8 proto; u8 pad; } -> vip_meta { flags, vip_num }
-      btfMap('vip_map', shape(HASH, 20, 8, 16), { keyFields: ['addr@0:16', 'port@16:2', 'proto@18:1', 'pad@19:1'], valueFields: ['flags@0:4', 'vip_num@4:4'] }),
+      btfMap('vip_map', shape(HASH, 20, 8, 16), {
+        keyFields: ['addr@0:16', 'port@16:2', 'proto@18:1', 'pad@19:1'],
+        valueFields: ['flags@0:4', 'vip_num@4:4'],
+      }),
       btfMap('reals', shape(ARRAY, 4, 20, 64), { valueFields: ['addr@0:16', 'flags@16:1', 'pad@17:3'] }),
       btfMap('ch_rings', shape(ARRAY, 4, 4, 16 * 65537)),
       // Per-CPU LRUs: struct flow_key (40 bytes) -> struct real_pos_lru (16), 1000 entries.
@@ -127,7 +155,10 @@ const EXPECTED: Record<string, Expected> = {
       globalData('.rodata', [0x90, 0x1f, 0x00, 0x00]), // const volatile __u32 cfg_port = 8080
       globalData('.bss', [0, 0, 0, 0, 0, 0, 0, 0]), // __u64 bss_hits
     ],
-    programs: [['zoo_main', 'xdp'], ['zoo_second', 'xdp.frags']],
+    programs: [
+      ['zoo_main', 'xdp'],
+      ['zoo_second', 'xdp.frags'],
+    ],
     shared: 'pick_backend',
   },
   legacy_maps: {
@@ -150,8 +181,13 @@ function manifestOf(name: string): Manifest {
   return m;
 }
 
-const shapeOf = (m: Shape): Shape =>
-  ({ type: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags });
+const shapeOf = (m: Shape): Shape => ({
+  type: m.type,
+  keySize: m.keySize,
+  valueSize: m.valueSize,
+  maxEntries: m.maxEntries,
+  flags: m.flags,
+});
 const fieldsOf = (layout: ManifestMap['key']): string[] | undefined =>
   layout?.fields.length ? layout.fields.map((f) => `${f.name}@${f.offset}:${f.size}`) : undefined;
 
@@ -182,8 +218,17 @@ for (const [example, want] of Object.entries(EXPECTED)) {
   test(`${example}: maps and programs as the C source declares them`, () => {
     const manifest = manifestOf(example);
     assert.equal(manifest.maps.map((m) => m.name).sort(), want.maps.map((m) => m.name).sort(), `${example} map names`);
-    for (const m of want.maps) checkMap(example, m, manifest.maps.find((g) => g.name === m.name));
-    assert.equal(manifest.programs.map((p) => [p.name, p.section]), want.programs, `${example} programs`);
+    for (const m of want.maps)
+      checkMap(
+        example,
+        m,
+        manifest.maps.find((g) => g.name === m.name),
+      );
+    assert.equal(
+      manifest.programs.map((p) => [p.name, p.section]),
+      want.programs,
+      `${example} programs`,
+    );
     for (const p of manifest.programs) assert.is(p.funcs[0]?.name, p.name, `${example}: ${p.name} starts with its entry`);
   });
 }
@@ -240,7 +285,10 @@ for (const [example, want] of Object.entries(EXPECTED)) {
     if (unavailable) return void skip(`${example} maps vs kernel`, unavailable);
     const object = examplePath(example);
     const manifest = manifestOf(example);
-    const kernel = kernelMaps(object, manifest.maps.map((m) => pinName(object, m.name)));
+    const kernel = kernelMaps(
+      object,
+      manifest.maps.map((m) => pinName(object, m.name)),
+    );
     for (const m of manifest.maps) {
       const k = kernel.get(pinName(object, m.name))!;
       const what = `${example}: map ${m.name} (kernel ${k.name})`;
@@ -250,7 +298,11 @@ for (const [example, want] of Object.entries(EXPECTED)) {
         `${what}: type, key, value, max_entries, flags`,
       );
     }
-    const pinned = withKernelObject(object, (dir) => readdirSync(dir).filter((f) => f !== 'maps').sort());
+    const pinned = withKernelObject(object, (dir) =>
+      readdirSync(dir)
+        .filter((f) => f !== 'maps')
+        .sort(),
+    );
     assert.equal(pinned, manifest.programs.map((p) => p.name).sort(), `${example}: programs the kernel loaded`);
   });
 }

@@ -111,17 +111,24 @@ function compare(source: XdpSource, object: string, kernel: KernelObject): strin
       const r = workers[engine].runXdp(source.name, frame.bytes);
       const got = `${r.actionName} ${hex(r.fault ? r.packet : testRunOutput(workers[engine], r.packet))}`;
       if (got !== want && !found.has(engine)) {
-        found.set(engine, `${engine} on frame '${frame.name}'${r.fault ? ` (fault: ${r.fault})` : ''}:\n  kernel ${want}\n  ${engine.padEnd(6)} ${got}`);
+        found.set(
+          engine,
+          `${engine} on frame '${frame.name}'${r.fault ? ` (fault: ${r.fault})` : ''}:\n  kernel ${want}\n  ${engine.padEnd(6)} ${got}`,
+        );
       }
     }
   }
   for (const map of MAPS) {
     const render = (entries: Iterable<{ key: Uint8Array; value: Uint8Array }>): string =>
-      [...entries].map((e) => `${hex(e.key)}=${hex(e.value)}`).sort().join(' ');
+      [...entries]
+        .map((e) => `${hex(e.key)}=${hex(e.value)}`)
+        .sort()
+        .join(' ');
     const theirs = render(kernel.dump(map).map((e) => ({ key: e.key, value: e.values[0]! })));
     for (const engine of engines) {
       const ours = render([...machines[engine].maps.byNameOrThrow(map).entries()].map(([key, value]) => ({ key, value })));
-      if (ours !== theirs && !found.has(engine)) found.set(engine, `${engine}: map ${map} after the frames:\n  kernel ${theirs}\n  ${engine.padEnd(6)} ${ours}`);
+      if (ours !== theirs && !found.has(engine))
+        found.set(engine, `${engine}: map ${map} after the frames:\n  kernel ${theirs}\n  ${engine.padEnd(6)} ${ours}`);
     }
   }
   return [...found.values()];
@@ -136,7 +143,10 @@ for (let first = 0; first < COUNT; first += BATCH) {
     const sources = Array.from({ length: last - first }, (_, i) => generateXdpSource(SEED + first + i));
     counts.generated += sources.length;
     const { objects, refused } = compileSources(sources);
-    const failures = refused.map(({ source, stderr }) => `seed ${source.seed}: clang refuses the generated C:\n${stderr.slice(0, 1000)}\n${SHOW_SOURCE ? source.source : ''}`);
+    const failures = refused.map(
+      ({ source, stderr }) =>
+        `seed ${source.seed}: clang refuses the generated C:\n${stderr.slice(0, 1000)}\n${SHOW_SOURCE ? source.source : ''}`,
+    );
     counts.clangRefused += refused.length;
     for (const source of sources) {
       if (!objects.has(source.name)) continue;
@@ -168,6 +178,8 @@ for (let first = 0; first < COUNT; first += BATCH) {
 
 test.after(() => {
   if (counts.generated === 0) return;
-  report(`kernel fuzz from seed ${SEED}: ${counts.generated} generated, ${counts.clangRefused} refused by clang, ${counts.accepted} kernel-accepted, ${counts.compared} compared over ${counts.frames} frames, ${counts.mismatches} mismatches`);
+  report(
+    `kernel fuzz from seed ${SEED}: ${counts.generated} generated, ${counts.clangRefused} refused by clang, ${counts.accepted} kernel-accepted, ${counts.compared} compared over ${counts.frames} frames, ${counts.mismatches} mismatches`,
+  );
 });
 test.run();

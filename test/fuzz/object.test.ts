@@ -34,7 +34,9 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 // Real objects with BTF-defined maps, map-in-map, global data, subprograms, legacy maps.
 const seeds = [
-  ...['kernel/parse_count.c', 'bad/unknown_helper.c'].map((f) => new Uint8Array(readFileSync(compileBpf(join(root, 'test', 'fixtures', f))))),
+  ...['kernel/parse_count.c', 'bad/unknown_helper.c'].map(
+    (f) => new Uint8Array(readFileSync(compileBpf(join(root, 'test', 'fixtures', f)))),
+  ),
   ...['maps_zoo', 'xdp_acl', 'legacy_maps', 'xdp_counter'].map((name) => exampleBytes(name)),
 ];
 
@@ -47,14 +49,16 @@ function mutate(rng: Rng, original: Uint8Array): Uint8Array {
       break;
     case 1: // truncation
       return bytes.slice(0, rng.below(bytes.length));
-    case 2: { // a section header field (offset, size, link, info, name)
+    case 2: {
+      // a section header field (offset, size, link, info, name)
       const shoff = Number(view.getBigUint64(40, true));
       const shnum = view.getUint16(60, true);
       const at = shoff + 64 * rng.below(shnum) + [0, 4, 24, 32, 40, 44][rng.below(6)]!;
       if (at + 4 <= bytes.length) view.setUint32(at, rng.u32() >>> (rng.below(2) ? 0 : 20), true);
       break;
     }
-    default: { // bytes inside the code, BTF or relocations: flip bits in a 64-byte window
+    default: {
+      // bytes inside the code, BTF or relocations: flip bits in a 64-byte window
       const at = rng.below(Math.max(1, bytes.length - 64));
       for (let i = 0; i < 4; i++) bytes[at + rng.below(64)]! ^= 1 << rng.below(8);
     }
@@ -111,7 +115,9 @@ test(`${MUTANTS} mutated objects: success (a module that works) or one clear use
     if (validate(i, compiled) === 'refused') outcome.mapsRefused++;
   }
   const ran = outcome.compiled - outcome.mapsRefused;
-  report(`object fuzz: ${MUTANTS} mutants from seed ${SEED}: ${outcome.compiled} compiled (${ran} ran alike on wasm and interpreter, ${outcome.mapsRefused} maps refused at load), ${outcome.refused} refused with a user error`);
+  report(
+    `object fuzz: ${MUTANTS} mutants from seed ${SEED}: ${outcome.compiled} compiled (${ran} ran alike on wasm and interpreter, ${outcome.mapsRefused} maps refused at load), ${outcome.refused} refused with a user error`,
+  );
 });
 
 test.run();

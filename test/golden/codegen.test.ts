@@ -19,7 +19,10 @@ const PROGRAMS = join(GOLDEN, 'programs');
 const EXPECTED = join(GOLDEN, 'expected');
 const update = process.env.UPDATE_GOLDEN === '1';
 
-const names = readdirSync(PROGRAMS).filter((f) => f.endsWith('.s')).map((f) => f.slice(0, -2)).sort();
+const names = readdirSync(PROGRAMS)
+  .filter((f) => f.endsWith('.s'))
+  .map((f) => f.slice(0, -2))
+  .sort();
 
 const program = (name: string): GoldenProgram => readGoldenProgram(name, readFileSync(join(PROGRAMS, `${name}.s`), 'utf8'));
 
@@ -35,7 +38,12 @@ const wat = (name: string): string => {
 test('every program has its expected module and every expected module its program', () => {
   assert.ok(names.length > 0, `programs in ${PROGRAMS}`);
   if (update) mkdirSync(EXPECTED, { recursive: true });
-  const expected = existsSync(EXPECTED) ? readdirSync(EXPECTED).filter((f) => f.endsWith('.wat')).map((f) => f.slice(0, -4)).sort() : [];
+  const expected = existsSync(EXPECTED)
+    ? readdirSync(EXPECTED)
+        .filter((f) => f.endsWith('.wat'))
+        .map((f) => f.slice(0, -4))
+        .sort()
+    : [];
   if (!update) assert.equal(expected, names, 'test/golden/expected/*.wat against test/golden/programs/*.s');
 });
 
@@ -48,7 +56,11 @@ for (const name of names) {
     assert.ok(watHas.length + watLacks.length > 0, `${name}.s says what its module must show (#! wat-has / wat-lacks)`);
     for (const text of watHas) assert.ok(actual.includes(text), `${name}: the module has ${text}`);
     for (const text of watLacks) assert.not.ok(actual.includes(text), `${name}: the module has no ${text}`);
-    assert.fixture(actual, readFileSync(path, 'utf8'), `${name}: run UPDATE_GOLDEN=1 node dist/test/golden/codegen.test.js if the change is meant`);
+    assert.fixture(
+      actual,
+      readFileSync(path, 'utf8'),
+      `${name}: run UPDATE_GOLDEN=1 node dist/test/golden/codegen.test.js if the change is meant`,
+    );
   });
 }
 

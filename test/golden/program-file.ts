@@ -44,7 +44,15 @@ export function readGoldenProgram(name: string, text: string): GoldenProgram {
       const [, mapName, typeName, key, value, entries] = directive;
       const type = TYPE_BY_NAME.get(typeName!);
       if (type === undefined) throw new Error(`${where}: unknown map type ${typeName}`);
-      maps.push({ name: mapName!, type, keySize: Number(key), valueSize: Number(value), maxEntries: Number(entries), flags: 0, section: '.maps' });
+      maps.push({
+        name: mapName!,
+        type,
+        keySize: Number(key),
+        valueSize: Number(value),
+        maxEntries: Number(entries),
+        flags: 0,
+        section: '.maps',
+      });
       return '';
     }
     const wat = WAT_DIRECTIVE.exec(line.trim());
@@ -71,5 +79,10 @@ export function readGoldenProgram(name: string, text: string): GoldenProgram {
   lddws.forEach((insn, k) => {
     if (lddwIsMap[k]) insn.src = PSEUDO.MAP_IDX;
   });
-  return { object: { source: name, license: 'GPL', maps, programs: [programFromInsns(name, insns, 'xdp')] }, watHas, watLacks, memorySafety };
+  return {
+    object: { source: name, license: 'GPL', maps, programs: [programFromInsns(name, insns, 'xdp')] },
+    watHas,
+    watLacks,
+    memorySafety,
+  };
 }

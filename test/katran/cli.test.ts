@@ -29,7 +29,11 @@ function cli(...args: string[]): Promise<{ status: number | null; stdout: string
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 }
-const withoutTime = (out: string): string[] => out.trim().split('\n').map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, ''));
+const withoutTime = (out: string): string[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d /, ''));
 const u64pair = (a: bigint, b: bigint): Uint8Array => {
   const v = new Uint8Array(16);
   new DataView(v.buffer).setBigUint64(0, a, true);
@@ -80,7 +84,7 @@ test('MAC round trip', async () => {
   assert.equal(withoutTime(listed.stderr), ['Mac address is 00:00:de:ad:be:af']);
 });
 
-test('-s -lru prints katran\'s summary from the counters', async () => {
+test("-s -lru prints katran's summary from the counters", async () => {
   // stats[512] = {packets reaching selection, misses}, [513] = {syn, non-syn}, [515] = fallback.
   maps.setPerCpu('stats', key(512), [u64pair(60n, 10n), u64pair(40n, 5n)]);
   maps.setPerCpu('stats', key(513), [u64pair(4n, 3n), u64pair(0n, 3n)]);

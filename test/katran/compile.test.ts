@@ -20,29 +20,37 @@ const katran = process.env.KATRAN_BPF_OBJ;
 const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
 
 test('katran compiles to a valid module', async () => {
-  if (!katran) return void skip('katran compile', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+  if (!katran) return void skip('katran compile', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
   const started = performance.now();
   const obj = loadObject(new Uint8Array(readFileSync(katran)), katran);
   const result = compileObject(obj);
   const elapsed = performance.now() - started;
   assert.is(await wabtValidate(result.wasm), undefined);
-  assert.equal(result.manifest.programs.map((p) => p.name), ['balancer_ingress']);
+  assert.equal(
+    result.manifest.programs.map((p) => p.name),
+    ['balancer_ingress'],
+  );
   assert.is(result.manifest.maps.length, 17);
   // Warm compile, as a long-lived compiler process would see it.
   const again = performance.now();
   compileObject(loadObject(new Uint8Array(readFileSync(katran)), katran));
-  report(`katran compile: ${elapsed.toFixed(0)} ms first, ${(performance.now() - again).toFixed(0)} ms warm, ${result.wasm.length} bytes at the default -O${DEFAULT_OPT_LEVEL}`);
+  report(
+    `katran compile: ${elapsed.toFixed(0)} ms first, ${(performance.now() - again).toFixed(0)} ms warm, ${result.wasm.length} bytes at the default -O${DEFAULT_OPT_LEVEL}`,
+  );
 });
 
-test('katran --list matches the kernel\'s view of the maps', () => {
-  if (!katran) return void skip('katran --list', 'katran-object', 'set KATRAN_BPF_OBJ to katran\'s balancer.bpf.o');
+test("katran --list matches the kernel's view of the maps", () => {
+  if (!katran) return void skip('katran --list', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");
   const obj = loadObject(new Uint8Array(readFileSync(katran)), katran);
   const listed = spawnSync(process.execPath, [cli, '--list', katran], { encoding: 'utf8' });
   assert.is(listed.status, 0, listed.stderr);
   for (const m of obj.maps) assert.ok(listed.stdout.includes(m.name), `--list shows ${m.name}`);
   const unavailable = kernelLoadMissing();
   if (unavailable) return void skip('katran maps vs kernel', unavailable);
-  const kernel = kernelMaps(katran, obj.maps.map((m) => m.name));
+  const kernel = kernelMaps(
+    katran,
+    obj.maps.map((m) => m.name),
+  );
   for (const m of obj.maps) {
     const k = kernel.get(m.name)!;
     const what = `map ${m.name}`;

@@ -22,14 +22,31 @@ const root = packageRoot;
 const CONFIG = {
   mac: '00:00:de:ad:be:af',
   vips: [
-    { address: '10.200.1.1', port: 80, protocol: 'tcp', reals: [{ address: '10.0.0.1' }, { address: '10.0.0.2' }, { address: '10.0.0.3' }] },
-    { address: 'fc00:1::1', port: 80, protocol: 'tcp', flags: ['NO_SPORT'], reals: [{ address: 'fc00::1', weight: 2 }, { address: 'fc00::2', flags: ['LOCAL_REAL'] }] },
+    {
+      address: '10.200.1.1',
+      port: 80,
+      protocol: 'tcp',
+      reals: [{ address: '10.0.0.1' }, { address: '10.0.0.2' }, { address: '10.0.0.3' }],
+    },
+    {
+      address: 'fc00:1::1',
+      port: 80,
+      protocol: 'tcp',
+      flags: ['NO_SPORT'],
+      reals: [
+        { address: 'fc00::1', weight: 2 },
+        { address: 'fc00::2', flags: ['LOCAL_REAL'] },
+      ],
+    },
   ],
   quicMappings: [{ address: '10.0.0.1', id: 1022 }],
 };
 
 const dump = (maps: MemoryMaps, name: string): string[] =>
-  maps.entries(name).map(([k, v]) => `${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`).sort();
+  maps
+    .entries(name)
+    .map(([k, v]) => `${Buffer.from(k).toString('hex')}=${Buffer.from(v).toString('hex')}`)
+    .sort();
 
 test('a config file provisions exactly what the equivalent KatranLb calls do', () => {
   const viaFile = new MemoryMaps(2);
@@ -40,9 +57,20 @@ test('a config file provisions exactly what the equivalent KatranLb calls do', (
   const v4 = { address: '10.200.1.1', port: 80, proto: 6 };
   const v6 = { address: 'fc00:1::1', port: 80, proto: 6 };
   lb.addVip(v4, 0);
-  lb.modifyRealsForVip(ModifyAction.ADD, ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((address) => ({ address, weight: 1, flags: 0 })), v4);
+  lb.modifyRealsForVip(
+    ModifyAction.ADD,
+    ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((address) => ({ address, weight: 1, flags: 0 })),
+    v4,
+  );
   lb.addVip(v6, 1);
-  lb.modifyRealsForVip(ModifyAction.ADD, [{ address: 'fc00::1', weight: 2, flags: 0 }, { address: 'fc00::2', weight: 1, flags: 2 }], v6);
+  lb.modifyRealsForVip(
+    ModifyAction.ADD,
+    [
+      { address: 'fc00::1', weight: 2, flags: 0 },
+      { address: 'fc00::2', weight: 1, flags: 2 },
+    ],
+    v6,
+  );
   lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 1022 }]);
   for (const map of ['vip_map', 'reals', 'ctl_array', 'server_id_map']) assert.equal(dump(viaFile, map), dump(viaCalls, map), map);
   assert.ok(dump(viaFile, 'vip_map').length === 2);

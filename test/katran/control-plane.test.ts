@@ -42,27 +42,44 @@ function addReals(lb: KatranLb, v: VipKey, reals: string[]): void {
 /** katran_tester's prepareLbData + prepareVipUninitializedLbData (HC calls left out: HC off). */
 function provisionTester(lb: KatranLb): void {
   let v = vip('10.200.1.1', 80, UDP);
-  lb.addVip(v); addReals(lb, v, V4_REALS);
+  lb.addVip(v);
+  addReals(lb, v, V4_REALS);
   v = vip('10.200.1.1', 80, TCP);
-  lb.addVip(v); addReals(lb, v, V4_REALS);
+  lb.addVip(v);
+  addReals(lb, v, V4_REALS);
   v = vip('10.200.1.2', 0, TCP);
-  lb.addVip(v); addReals(lb, v, V4_REALS);
+  lb.addVip(v);
+  addReals(lb, v, V4_REALS);
   v = vip('10.200.1.4', 0, TCP);
-  lb.addVip(v); addReals(lb, v, V4_REALS); lb.modifyVip(v, 8);
+  lb.addVip(v);
+  addReals(lb, v, V4_REALS);
+  lb.modifyVip(v, 8);
   v = vip('10.200.1.3', 80, TCP);
-  lb.addVip(v); addReals(lb, v, V6_REALS);
+  lb.addVip(v);
+  addReals(lb, v, V6_REALS);
   v = vip('fc00:1::1', 80, TCP);
-  lb.addVip(v); addReals(lb, v, V6_REALS);
+  lb.addVip(v);
+  addReals(lb, v, V6_REALS);
   const ids = [1022, 1023, 1025, 1024, 1026, 1027];
-  lb.modifyQuicRealsMapping(ModifyAction.ADD, [...V4_REALS, ...V6_REALS].flatMap((address, i) => [
-    { address, id: ids[i]! }, { address, id: 0x030000 | ids[i]! },
-  ]));
+  lb.modifyQuicRealsMapping(
+    ModifyAction.ADD,
+    [...V4_REALS, ...V6_REALS].flatMap((address, i) => [
+      { address, id: ids[i]! },
+      { address, id: 0x030000 | ids[i]! },
+    ]),
+  );
   v = vip('10.200.1.5', 443, UDP);
-  lb.addVip(v); lb.modifyVip(v, 4); addReals(lb, v, V4_REALS);
+  lb.addVip(v);
+  lb.modifyVip(v, 4);
+  addReals(lb, v, V4_REALS);
   v = vip('fc00:1::2', 443, UDP);
-  lb.addVip(v); lb.modifyVip(v, 4); addReals(lb, v, V6_REALS);
+  lb.addVip(v);
+  lb.modifyVip(v, 4);
+  addReals(lb, v, V6_REALS);
   v = vip('10.200.1.6', 80, UDP);
-  lb.addVip(v); lb.modifyVip(v, 512); addReals(lb, v, V4_REALS);
+  lb.addVip(v);
+  lb.modifyVip(v, 512);
+  addReals(lb, v, V4_REALS);
   lb.addDownRealToVipToDownRealsMap(v, 1);
   lb.addVip(vip('10.200.1.99', 80, TCP));
   lb.addVip(vip('fc00:1::11', 80, UDP));
@@ -135,23 +152,45 @@ test('tester: ch_rings hold the vector rings; uninitialized VIPs stay zero', () 
   for (const num of [0, 1, 2, 3, 6, 8]) assert.is(ringSha256(ringInMaps(tester.maps, num)), RING_123, `VIP ${num}`);
   for (const num of [4, 5, 7]) assert.is(ringSha256(ringInMaps(tester.maps, num)), RING_456, `VIP ${num}`);
   const written = new Set(tester.maps.entries('ch_rings').map(([k]) => Math.floor(readU32le(k) / RING)));
-  assert.equal([...written].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(
+    [...written].sort((a, b) => a - b),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8],
+  );
   assert.is(tester.lb.getRingForVip(vip('10.200.1.99', 80, TCP)), undefined);
 });
 
 test('tester: server_id_map, ctl_array, vip_miss_stats, no LRU, down real', () => {
   const ids = new Map(tester.maps.entries('server_id_map').map(([k, v]) => [readU32le(k), readU32le(v)]));
   assert.equal(Object.fromEntries([...ids].sort((a, b) => a[0] - b[0])), {
-    1022: 1, 1023: 2, 1024: 4, 1025: 3, 1026: 5, 1027: 6,
-    197630: 1, 197631: 2, 197632: 4, 197633: 3, 197634: 5, 197635: 6,
+    1022: 1,
+    1023: 2,
+    1024: 4,
+    1025: 3,
+    1026: 5,
+    1027: 6,
+    197630: 1,
+    197631: 2,
+    197632: 4,
+    197633: 3,
+    197634: 5,
+    197635: 6,
   });
-  assert.equal(tester.maps.entries('ctl_array').map(([k, v]) => [hexOf(k), hexOf(v)]), [['00000000', '0000deadbeaf0000']]);
-  assert.equal(tester.maps.entries('vip_miss_stats').map(([k, v]) => [hexOf(k), hexOf(v)]), [['00000000', '00'.repeat(20)]]);
+  assert.equal(
+    tester.maps.entries('ctl_array').map(([k, v]) => [hexOf(k), hexOf(v)]),
+    [['00000000', '0000deadbeaf0000']],
+  );
+  assert.equal(
+    tester.maps.entries('vip_miss_stats').map(([k, v]) => [hexOf(k), hexOf(v)]),
+    [['00000000', '00'.repeat(20)]],
+  );
   assert.equal(tester.maps.entries('lru_mapping'), []);
   const down = tester.maps.getInnerMap('vip_to_down_reals_map', new Uint8Array(bytes([10, 200, 1, 6], zeros(12), [0, 0x50, UDP, 0])));
   assert.ok(down);
   assert.equal(tester.maps.innerShape(down), { name: 'vip_down_reals', type: 1, keySize: 4, valueSize: 1, maxEntries: 4096, flags: 1 });
-  assert.equal(tester.maps.entries(down).map(([k, v]) => [hexOf(k), hexOf(v)]), [['01000000', '00']]);
+  assert.equal(
+    tester.maps.entries(down).map(([k, v]) => [hexOf(k), hexOf(v)]),
+    [['01000000', '00']],
+  );
   assert.ok(tester.lb.checkRealFromVipToDownRealsMap(vip('10.200.1.6', 80, UDP), 1));
   assert.not.ok(tester.lb.checkRealFromVipToDownRealsMap(vip('10.200.1.6', 80, UDP), 2));
   assert.not.ok(tester.lb.checkRealFromVipToDownRealsMap(vip('10.200.1.1', 80, UDP), 1));
@@ -170,7 +209,10 @@ test('tester: getters', () => {
   assert.is(tester.lb.getVipFlags(vip('10.200.1.6', 80, UDP)), 512);
   assert.is(tester.lb.getMacString(), '00:00:de:ad:be:af');
   // ascending folly hash: 10.0.0.2, 10.0.0.3, 10.0.0.1
-  assert.equal(tester.lb.getRealsForVip(vip('10.200.1.1', 80, UDP)).map((r) => r.address), ['10.0.0.2', '10.0.0.3', '10.0.0.1']);
+  assert.equal(
+    tester.lb.getRealsForVip(vip('10.200.1.1', 80, UDP)).map((r) => r.address),
+    ['10.0.0.2', '10.0.0.3', '10.0.0.1'],
+  );
   assert.is(tester.lb.getQuicRealsMapping().length, 12);
   assert.equal(tester.lb.getQuicRealsMapping()[0], { address: '10.0.0.1', id: 1022 });
 });
@@ -190,7 +232,11 @@ test('sequence.json: add/del/reweight writes only changed slots, indexes FIFO', 
   for (const [i, step] of seq.steps.entries()) {
     const before = maps.writeCount('ch_rings');
     const action = step.op === 'ADD' ? ModifyAction.ADD : ModifyAction.DEL;
-    const report = lb.modifyRealsForVip(action, step.reals.map(([address, weight]) => ({ address, weight })), seq.vip);
+    const report = lb.modifyRealsForVip(
+      action,
+      step.reals.map(([address, weight]) => ({ address, weight })),
+      seq.vip,
+    );
     const what = `step ${i} ${step.op} ${step.reals.map((r) => r.join('@')).join(',')}`;
     assert.is(report.changedSlots, step.expect.changedSlots, `${what}: reported slots`);
     assert.is(maps.writeCount('ch_rings') - before, step.expect.changedSlots, `${what}: slots written`);
@@ -224,7 +270,10 @@ test('weight-0 add attaches without touching the ring; emptied VIP keeps its sta
   assert.ok(ringInMaps(maps, 0).every((x) => x === 2));
   r = lb.delRealForVip({ address: '10.0.0.2', weight: 0 }, v);
   assert.is(r.changedSlots, 0);
-  assert.ok(ringInMaps(maps, 0).every((x) => x === 2), 'stale ring stays');
+  assert.ok(
+    ringInMaps(maps, 0).every((x) => x === 2),
+    'stale ring stays',
+  );
   assert.is(lb.getIndexForReal('10.0.0.2'), -1);
   // Deleting a real the VIP does not have is ignored (katran logs and goes on).
   r = lb.delRealForVip({ address: '10.0.0.7', weight: 0 }, v);
@@ -239,9 +288,16 @@ test('reals are shared between VIPs by refcount and freed at zero (index goes to
   lb.addVip(b);
   addReals(lb, a, ['10.0.0.1', '10.0.0.2']);
   addReals(lb, b, ['10.0.0.2', '10.0.0.3']);
-  assert.equal([...lb.getNumToRealMap()].sort(), [[1, '10.0.0.1'], [2, '10.0.0.2'], [3, '10.0.0.3']]);
+  assert.equal([...lb.getNumToRealMap()].sort(), [
+    [1, '10.0.0.1'],
+    [2, '10.0.0.2'],
+    [3, '10.0.0.3'],
+  ]);
   lb.delVip(a);
-  assert.equal([...lb.getNumToRealMap()].sort(), [[2, '10.0.0.2'], [3, '10.0.0.3']]);
+  assert.equal([...lb.getNumToRealMap()].sort(), [
+    [2, '10.0.0.2'],
+    [3, '10.0.0.3'],
+  ]);
   lb.addRealForVip({ address: '10.0.0.4', weight: 1 }, b);
   assert.is(lb.getIndexForReal('10.0.0.4'), 1);
   // VIP numbers: 0 was freed and queued behind 2..maxVips-1.
@@ -282,14 +338,20 @@ test('modifyVip sets and clears bits; changeMac rewrites ctl_array[0]', () => {
 
 test('QUIC mappings: override, same-address no-op, delete only in userspace', () => {
   const { lb, maps } = newLb();
-  lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 100 }, { address: '10.0.0.2', id: 101 }]);
+  lb.modifyQuicRealsMapping(ModifyAction.ADD, [
+    { address: '10.0.0.1', id: 100 },
+    { address: '10.0.0.2', id: 101 },
+  ]);
   const before = maps.writeCount('server_id_map');
   lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 100 }]);
   assert.is(maps.writeCount('server_id_map'), before, 'same mapping: nothing written');
   lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.3', id: 100 }]);
   assert.is(readU32le(maps.lookup('server_id_map', u32le(100))!), 3);
   assert.is(lb.getIndexForReal('10.0.0.1'), -1, 'old real lost its only reference');
-  const r = lb.modifyQuicRealsMapping(ModifyAction.DEL, [{ address: '10.0.0.1', id: 101 }, { address: '10.0.0.2', id: 101 }]);
+  const r = lb.modifyQuicRealsMapping(ModifyAction.DEL, [
+    { address: '10.0.0.1', id: 101 },
+    { address: '10.0.0.2', id: 101 },
+  ]);
   assert.equal(r.ignored, ['id 101: maps to 10.0.0.2, not 10.0.0.1']);
   assert.is(readU32le(maps.lookup('server_id_map', u32le(101))!), 2, 'array entry stays');
   assert.is(lb.getIndexForReal('10.0.0.2'), -1);
@@ -304,7 +366,13 @@ test('forwarding cores get their own LRU (size LruSize / cores, NUMA flag when g
     const inner = maps.getInnerMap('lru_mapping', u32le(core))!;
     assert.equal(lb.lruMapForCore(core), inner);
     assert.equal(maps.innerShape(inner), {
-      name: `katran_lru${core}`, type: 9, keySize: 40, valueSize: 16, maxEntries: 500, flags: 4, numaNode: core === 0 ? 0 : 1,
+      name: `katran_lru${core}`,
+      type: 9,
+      keySize: 40,
+      valueSize: 16,
+      maxEntries: 500,
+      flags: 4,
+      numaNode: core === 0 ? 0 : 1,
     });
   }
 });
@@ -361,24 +429,56 @@ test('modifyRealsForVip validates the whole batch before writing anything', () =
   lb.addVip(v);
   lb.addRealForVip({ address: '10.0.0.1', weight: 1 }, v);
   const add = (reals: Array<{ address: string; weight: number; flags?: number }>) => () => lb.modifyRealsForVip(ModifyAction.ADD, reals, v);
-  rejects(maps, lb, add([{ address: '10.0.0.2', weight: 1 }, { address: '10.0.0.300', weight: 1 }]), 'real #1 "10.0.0.300"');
+  rejects(
+    maps,
+    lb,
+    add([
+      { address: '10.0.0.2', weight: 1 },
+      { address: '10.0.0.300', weight: 1 },
+    ]),
+    'real #1 "10.0.0.300"',
+  );
   rejects(maps, lb, add([{ address: '10.0.0.2', weight: -1 }]), 'weight -1 is not a u32');
   rejects(maps, lb, add([{ address: '10.0.0.2', weight: 1.5 }]), 'weight 1.5');
   rejects(maps, lb, add([{ address: '10.0.0.2', weight: 2 ** 32 }]), 'not a u32');
   rejects(maps, lb, add([{ address: '10.0.0.2', weight: 1, flags: 256 }]), 'flags 256 is not a u8');
   // indexes 1..3 exist; 10.0.0.1 holds 1, so three new reals do not fit.
-  rejects(maps, lb, add([{ address: '10.0.0.2', weight: 1 }, { address: '10.0.0.3', weight: 1 }, { address: '10.0.0.4', weight: 1 }]),
-    'no free real index for 10.0.0.4 (maxReals 4)');
-  rejects(maps, lb, () => lb.modifyRealsForVip(ModifyAction.ADD, [{ address: '10.0.0.2', weight: 1 }], vip('10.9.9.9', 80, TCP)), 'unknown VIP 10.9.9.9:80:6');
+  rejects(
+    maps,
+    lb,
+    add([
+      { address: '10.0.0.2', weight: 1 },
+      { address: '10.0.0.3', weight: 1 },
+      { address: '10.0.0.4', weight: 1 },
+    ]),
+    'no free real index for 10.0.0.4 (maxReals 4)',
+  );
+  rejects(
+    maps,
+    lb,
+    () => lb.modifyRealsForVip(ModifyAction.ADD, [{ address: '10.0.0.2', weight: 1 }], vip('10.9.9.9', 80, TCP)),
+    'unknown VIP 10.9.9.9:80:6',
+  );
   rejects(maps, lb, () => lb.modifyReal('10.0.0.2', 2), 'unknown real');
   rejects(maps, lb, () => lb.modifyReal('10.0.0.1', 300), 'flags 300 is not a u8');
-  lb.modifyRealsForVip(ModifyAction.ADD, [{ address: '10.0.0.2', weight: 1 }, { address: '10.0.0.3', weight: 1 }], v);
+  lb.modifyRealsForVip(
+    ModifyAction.ADD,
+    [
+      { address: '10.0.0.2', weight: 1 },
+      { address: '10.0.0.3', weight: 1 },
+    ],
+    v,
+  );
   assert.is(lb.getRealsForVip(v).length, 3);
 });
 
 test('QUIC ids, MACs, down reals and configs are validated', () => {
   const { lb, maps } = newLb({ maxReals: 2 });
-  const quic = (address: string, id: number) => () => lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 1 }, { address, id }]);
+  const quic = (address: string, id: number) => () =>
+    lb.modifyQuicRealsMapping(ModifyAction.ADD, [
+      { address: '10.0.0.1', id: 1 },
+      { address, id },
+    ]);
   rejects(maps, lb, quic('10.0.0.1', 0xfffffe), 'server id 16777214 of 10.0.0.1 outside 0..16777213');
   rejects(maps, lb, quic('10.0.0.1', -1), 'server id -1');
   rejects(maps, lb, quic('bogus', 5), 'QUIC real #1 "bogus"');
@@ -423,7 +523,13 @@ test('a ch_rings write the backend refuses commits nothing and forces a full rew
   addReals(lb, v, ['10.0.0.1', '10.0.0.2']);
   maps.failNext = true;
   assert.throws(() => lb.addRealForVip({ address: '10.0.0.3', weight: 1 }, v), /injected failure/);
-  assert.equal(lb.getRealsForVip(v).map((r) => r.address).sort(), ['10.0.0.1', '10.0.0.2']);
+  assert.equal(
+    lb
+      .getRealsForVip(v)
+      .map((r) => r.address)
+      .sort(),
+    ['10.0.0.1', '10.0.0.2'],
+  );
   assert.is(lb.getIndexForReal('10.0.0.3'), -1);
   const r = lb.addRealForVip({ address: '10.0.0.3', weight: 1 }, v);
   assert.is(r.changedSlots, RING, 'whole ring rewritten after the failure');
@@ -450,8 +556,14 @@ test("GUE sources: an object with pckt_srcs gets katranSrcV4 / katranSrcV6 at in
   assert.is(hexOf(maps.lookup('pckt_srcs', u32le(1))!), hexOf(bytes([0xfc, 0, 0x23, 0x07], zeros(10), [0x13, 0x37], [1], zeros(3))));
   // One family is enough; none is refused, as katran refuses to start GUE without a source.
   assert.is(hexOf(gue({ katranSrcV6: 'fc00::1' }).lookup('pckt_srcs', u32le(0))!), hexOf(zeros(20)), 'slot 0 left empty');
-  assert.throws(() => gue({}), (e: Error) => e instanceof KatranError && /pckt_srcs.*katranSrcV4/.test(e.message));
-  assert.throws(() => gue({ katranSrcV4: 'fc00::1' }), (e: Error) => e instanceof KatranError && /katranSrcV4 "fc00::1" is not an IPv4 address/.test(e.message));
+  assert.throws(
+    () => gue({}),
+    (e: Error) => e instanceof KatranError && /pckt_srcs.*katranSrcV4/.test(e.message),
+  );
+  assert.throws(
+    () => gue({ katranSrcV4: 'fc00::1' }),
+    (e: Error) => e instanceof KatranError && /katranSrcV4 "fc00::1" is not an IPv4 address/.test(e.message),
+  );
   // Without pckt_srcs (katran's default, IPIP) the sources are not written anywhere.
   const { maps: ipip } = newLb({ katranSrcV4: '10.0.13.37' });
   assert.is(ipip.describe('pckt_srcs'), undefined);

@@ -49,7 +49,11 @@ function provision(maps: KatranMaps): KatranLb {
   return lb;
 }
 
-interface Outcome { verdict: string; packet: Uint8Array; note?: string }
+interface Outcome {
+  verdict: string;
+  packet: Uint8Array;
+  note?: string;
+}
 
 /** katran_tester's check: the verdict's name and the output bytes, both exactly. */
 function failure(f: KatranFixture, got: Outcome): string | undefined {
@@ -96,15 +100,27 @@ interface FixtureSet {
  */
 const FIXTURE_SETS: FixtureSet[] = [
   {
-    label: 'base', header: 'KatranBaseTestFixtures.h', array: 'testFixtures', objectEnv: 'KATRAN_BPF_OBJ', build: "katran's default build",
+    label: 'base',
+    header: 'KatranBaseTestFixtures.h',
+    array: 'testFixtures',
+    objectEnv: 'KATRAN_BPF_OBJ',
+    build: "katran's default build",
     notBuiltFor: (f) => (hasGue(f) ? 'it encapsulates with GUE' : hasTpr(f) ? 'it routes by TCP server id' : undefined),
   },
   {
-    label: 'TPR (-tpr)', header: 'KatranTPRTestFixtures.h', array: 'tprTestFixtures', objectEnv: 'KATRAN_TPR_BPF_OBJ', build: 'a balancer built with -DTCP_SERVER_ID_ROUTING',
+    label: 'TPR (-tpr)',
+    header: 'KatranTPRTestFixtures.h',
+    array: 'tprTestFixtures',
+    objectEnv: 'KATRAN_TPR_BPF_OBJ',
+    build: 'a balancer built with -DTCP_SERVER_ID_ROUTING',
     notBuiltFor: (f) => (hasTpr(f) ? undefined : 'its code has no TCP option lookup (tcp_hdr_opt_lookup)'),
   },
   {
-    label: 'GUE (-gue)', header: 'KatranGueTestFixtures.h', array: 'gueTestFixtures', objectEnv: 'KATRAN_GUE_BPF_OBJ', build: 'a balancer built with -DGUE_ENCAP -DGUE_DPORT=9886',
+    label: 'GUE (-gue)',
+    header: 'KatranGueTestFixtures.h',
+    array: 'gueTestFixtures',
+    objectEnv: 'KATRAN_GUE_BPF_OBJ',
+    build: 'a balancer built with -DGUE_ENCAP -DGUE_DPORT=9886',
     notBuiltFor: (f) => (hasGue(f) ? undefined : 'it has no pckt_srcs map or no GUE header code (GUE_DPORT)'),
   },
 ];
@@ -157,14 +173,27 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
         return { verdict: XDP_ACTION_NAME[k.retval] ?? `UNKNOWN(${k.retval})`, packet: k.data };
       });
       for (const { engine } of engines) {
-        fixtures.forEach((f, i) => assert.is(describeOutcome(outcomes[engine]![i]!), describeOutcome(outcomes.kernel![i]!), `${engine} vs kernel, #${f.number} ${f.description}`));
+        fixtures.forEach((f, i) =>
+          assert.is(
+            describeOutcome(outcomes[engine]![i]!),
+            describeOutcome(outcomes.kernel![i]!),
+            `${engine} vs kernel, #${f.number} ${f.description}`,
+          ),
+        );
       }
       // The counters katran_tester checks afterwards: ours must be the kernel's.
       for (const name of COUNTER_MAPS.filter((n) => loaded.manifest.maps.some((m) => m.name === n))) {
-        const theirs = sumPerCpuCounters(kernel.dump(name).map((e) => [e.key, e.values]), name);
+        const theirs = sumPerCpuCounters(
+          kernel.dump(name).map((e) => [e.key, e.values]),
+          name,
+        );
         for (const { engine, machine } of engines) {
           const map = machine.maps.byNameOrThrow(name);
-          assert.equal(sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name), theirs, `${engine}: counters in ${name} after the fixtures`);
+          assert.equal(
+            sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name),
+            theirs,
+            `${engine}: counters in ${name} after the fixtures`,
+          );
         }
       }
     } finally {
@@ -172,10 +201,14 @@ function runFixtureSet(set: FixtureSet, fixtures: KatranFixture[], object: strin
     }
   }
 
-  const failures = Object.fromEntries(Object.entries(outcomes).map(([engine, list]) => [engine, list.flatMap((o, i) => failure(fixtures[i]!, o) ?? [])]));
+  const failures = Object.fromEntries(
+    Object.entries(outcomes).map(([engine, list]) => [engine, list.flatMap((o, i) => failure(fixtures[i]!, o) ?? [])]),
+  );
   const passed = (engine: string): string => `${fixtures.length - failures[engine]!.length}/${fixtures.length}`;
-  report(`katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
-    (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''));
+  report(
+    `katran_tester ${label} fixtures: ${passed('wasm')} passed on wasm, ${passed('interp')} on the interpreter` +
+      (outcomes.kernel ? `, ${passed('kernel')} on the kernel; userspace verdicts, bytes and counters equal the kernel's` : ''),
+  );
   for (const engine of Object.keys(outcomes)) assert.equal(failures[engine], [], `${engine}: fixtures that failed`);
 }
 

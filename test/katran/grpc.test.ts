@@ -20,7 +20,8 @@ const pkg = (loadKatranProto().lb as grpc.GrpcObject).katran as grpc.GrpcObject;
 const Service = pkg.KatranService as grpc.ServiceClientConstructor;
 const client = new Service(`127.0.0.1:${server.port}`, grpc.credentials.createInsecure()) as unknown as Client;
 
-function call(method: string, request: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function call(method: string, request: unknown): Promise<any> {
   const rpc = client[method];
   if (!rpc) return Promise.reject(new Error(`the KatranService client has no method ${method}`));
   return new Promise((resolve, reject) => rpc.call(client, request, (err, reply) => (err ? reject(err) : resolve(reply))));
@@ -39,8 +40,12 @@ const vip = { address: '10.200.200.1', port: 80, protocol: 6 };
 test('add a VIP and reals, read them back', async () => {
   assert.equal(await call('addVip', { vip, flags: 1, setFlag: false }), { success: true });
   assert.equal(await call('addRealForVip', { vip, real: { address: '10.0.0.2', weight: 1, flags: 0 } }), { success: true });
-  assert.equal(await call('modifyRealsForVip', { action: 0, vip, real: { reals: [{ address: '10.0.0.3', weight: 2, flags: 0 }] } }), { success: true });
-  const reals = (await call('getRealsForVip', vip)).reals.map((r: { address: string; weight: number }) => `${r.address}/${r.weight}`).sort();
+  assert.equal(await call('modifyRealsForVip', { action: 0, vip, real: { reals: [{ address: '10.0.0.3', weight: 2, flags: 0 }] } }), {
+    success: true,
+  });
+  const reals = (await call('getRealsForVip', vip)).reals
+    .map((r: { address: string; weight: number }) => `${r.address}/${r.weight}`)
+    .sort();
   assert.equal(reals, ['10.0.0.2/1', '10.0.0.3/2']);
   assert.equal((await call('getAllVips', {})).vips, [vip]);
   assert.is((await call('getVipFlags', vip)).flags, '1');
@@ -67,7 +72,10 @@ test('status codes as katran gives them', async () => {
   assert.is(await status('addHealthcheckerDst', { somark: 1, address: '10.0.0.1' }), grpc.status.CANCELLED);
   assert.is((await call('getVipFlags', { address: '10.1.1.1', port: 1, protocol: 6 })).flags, ((1n << 64n) - 1n).toString());
   const vipsBefore = maps.entries('vip_map').length;
-  assert.is(await status('addRealForVip', { vip: { address: '10.1.1.1', port: 1, protocol: 6 }, real: { address: '10.0.0.9', weight: 1 } }), grpc.status.CANCELLED);
+  assert.is(
+    await status('addRealForVip', { vip: { address: '10.1.1.1', port: 1, protocol: 6 }, real: { address: '10.0.0.9', weight: 1 } }),
+    grpc.status.CANCELLED,
+  );
   assert.is(maps.entries('vip_map').length, vipsBefore, 'nothing written');
 });
 
@@ -75,8 +83,11 @@ test('status codes as katran gives them', async () => {
 function timed(method: string, request: unknown, deadlineMs = 5000): Promise<{ code: number; details: string; ms: number }> {
   const rpc = client[method] as unknown as (req: unknown, options: grpc.CallOptions, cb: Callback) => void;
   const start = Date.now();
-  return new Promise((resolve) => rpc.call(client, request, { deadline: Date.now() + deadlineMs }, (err) =>
-    resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '', ms: Date.now() - start })));
+  return new Promise((resolve) =>
+    rpc.call(client, request, { deadline: Date.now() + deadlineMs }, (err) =>
+      resolve({ code: err?.code ?? grpc.status.OK, details: err?.details ?? '', ms: Date.now() - start }),
+    ),
+  );
 }
 
 test('an oversized address: INVALID_ARGUMENT at once, a short message, the channel still works', async () => {

@@ -35,7 +35,10 @@ test('KATRAN.md worked example: folly hashes, offsets and skips', () => {
 });
 
 test('folly hash and permutation vectors (katran C++ / reference Spooky oracles)', () => {
-  const vectors = loadVectors<Array<{ address: string; hash: string; offset: number; skip: number; offset13: number; skip13: number }>>('folly-hash.json');
+  const vectors =
+    loadVectors<Array<{ address: string; hash: string; offset: number; skip: number; offset13: number; skip13: number }>>(
+      'folly-hash.json',
+    );
   assert.ok(vectors.length >= 15);
   for (const v of vectors) {
     const hash = follyIpHash(ip(v.address));
@@ -48,10 +51,10 @@ test('folly hash and permutation vectors (katran C++ / reference Spooky oracles)
 test('folly v4 hash sign-extends bytes >= 0x80', () => {
   // An unsigned-byte FNV over c0 a8 01 01 would differ; the signed one xors 0xFFFFFFC0, 0xFFFFFFA8.
   let unsigned = 2166136261;
-  for (const b of [0xc0, 0xa8, 1, 1]) unsigned = (Math.imul(unsigned, 16777619) >>> 0 ^ b) >>> 0;
+  for (const b of [0xc0, 0xa8, 1, 1]) unsigned = ((Math.imul(unsigned, 16777619) >>> 0) ^ b) >>> 0;
   assert.is.not(fnv32Signed(ip('192.168.1.1').bytes), unsigned);
   let signed = 2166136261;
-  for (const b of [0xffffffc0, 0xffffffa8, 1, 1]) signed = (Math.imul(signed, 16777619) >>> 0 ^ b) >>> 0;
+  for (const b of [0xffffffc0, 0xffffffa8, 1, 1]) signed = ((Math.imul(signed, 16777619) >>> 0) ^ b) >>> 0;
   assert.is(fnv32Signed(ip('192.168.1.1').bytes), signed);
 });
 
@@ -85,7 +88,10 @@ test('jhash: KATRAN.md flow examples', () => {
 });
 
 test('jhash: flow vectors (katran jhash.h oracle)', () => {
-  const flows = loadVectors<Array<{ src: string; srcPort: number; dstPort: number; vipFlags: number; srcJhash?: number; hash: number; slot: number }>>('flows.json');
+  const flows =
+    loadVectors<Array<{ src: string; srcPort: number; dstPort: number; vipFlags: number; srcJhash?: number; hash: number; slot: number }>>(
+      'flows.json',
+    );
   for (const f of flows) {
     const a = ip(f.src);
     if (f.srcJhash !== undefined && !(f.vipFlags & 8)) assert.is(jhash(a.bytes, 512), f.srcJhash, f.src);
@@ -106,16 +112,41 @@ test('jhash: lengths around the 12-byte block boundary', () => {
 
 test('ip: parse like inet_pton, print like inet_ntop', () => {
   const good: Array<[string, string]> = [
-    ['10.0.0.1', '10.0.0.1'], ['0.0.0.0', '0.0.0.0'], ['fc00::1', 'fc00::1'], ['FC00:0:0::1', 'fc00::1'],
-    ['::', '::'], ['::1', '::1'], ['1::', '1::'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'], ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'], ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
-    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'], ['::ffff:a00:1', '::ffff:10.0.0.1'], ['::10.0.0.1', '::10.0.0.1'],
+    ['10.0.0.1', '10.0.0.1'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['fc00::1', 'fc00::1'],
+    ['FC00:0:0::1', 'fc00::1'],
+    ['::', '::'],
+    ['::1', '::1'],
+    ['1::', '1::'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+    ['1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8'],
+    ['1:0:2:3:4:5:6:7', '1:0:2:3:4:5:6:7'],
+    ['::ffff:10.0.0.1', '::ffff:10.0.0.1'],
+    ['::ffff:a00:1', '::ffff:10.0.0.1'],
+    ['::10.0.0.1', '::10.0.0.1'],
     ['[fc00:1::2]', 'fc00:1::2'],
   ];
   for (const [text, printed] of good) assert.is(formatIp(ip(text)), printed, text);
   assert.equal([...ip('fc00:1::2').bytes], [0xfc, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
-  const bad = ['', '10.0.0', '10.0.0.1.2', '256.0.0.1', '01.2.3.4', '1.2.3.-4', 'fc00:::1', '1:2:3:4:5:6:7:8:9',
-    'fc00::1::2', 'g::1', '12345::', '1:2:3:4:5:6:7::8:9', 'localhost', ' 10.0.0.1', '1:2:3:4:5:6:7:1.2.3.4'];
+  const bad = [
+    '',
+    '10.0.0',
+    '10.0.0.1.2',
+    '256.0.0.1',
+    '01.2.3.4',
+    '1.2.3.-4',
+    'fc00:::1',
+    '1:2:3:4:5:6:7:8:9',
+    'fc00::1::2',
+    'g::1',
+    '12345::',
+    '1:2:3:4:5:6:7::8:9',
+    'localhost',
+    ' 10.0.0.1',
+    '1:2:3:4:5:6:7:1.2.3.4',
+  ];
   for (const text of bad) assert.is(parseIp(text), undefined, JSON.stringify(text));
 });
 

@@ -46,9 +46,13 @@ const VIP = [10, 200, 1, 1];
 
 /** SYN of each new flow, then a packet of an older flow (TCP ACK, or UDP for every 4th flow). */
 function* traffic(rng: Rng): Generator<{ name: string; bytes: Uint8Array }> {
-  const packet = (flow: number, syn: boolean): { name: string; bytes: Uint8Array } => flow % 4 === 3
-    ? { name: `udp flow ${flow}`, bytes: ethernet(0x0800, ipv4({ src: client(flow), dst: VIP, proto: 17 }, udp(1000 + flow, 53, 16))) }
-    : { name: `${syn ? 'syn' : 'ack'} flow ${flow}`, bytes: ethernet(0x0800, ipv4({ src: client(flow), dst: VIP, proto: 6 }, tcp(1000 + flow, 80, syn ? 0x02 : 0x10, 8))) };
+  const packet = (flow: number, syn: boolean): { name: string; bytes: Uint8Array } =>
+    flow % 4 === 3
+      ? { name: `udp flow ${flow}`, bytes: ethernet(0x0800, ipv4({ src: client(flow), dst: VIP, proto: 17 }, udp(1000 + flow, 53, 16))) }
+      : {
+          name: `${syn ? 'syn' : 'ack'} flow ${flow}`,
+          bytes: ethernet(0x0800, ipv4({ src: client(flow), dst: VIP, proto: 6 }, tcp(1000 + flow, 80, syn ? 0x02 : 0x10, 8))),
+        };
   for (let flow = 0; flow < FLOWS; flow++) {
     yield packet(flow, true);
     if (flow > 0) yield packet(flow - 1 - rng.below(Math.min(flow, 40)), false);
@@ -57,13 +61,15 @@ function* traffic(rng: Rng): Generator<{ name: string; bytes: Uint8Array }> {
 
 /** LRU entries as key=value, a time (atime) inside [t0, t1] shown as "T" (both sides read CLOCK_MONOTONIC). */
 function renderLru(entries: [Uint8Array, Uint8Array][], t0: bigint, t1: bigint): string[] {
-  return entries.map(([k, v]) => {
-    const words = [...Array(v.length >> 3).keys()].map((i) => {
-      const w = Buffer.from(v.subarray(i * 8, i * 8 + 8)).readBigUInt64LE();
-      return w >= t0 && w <= t1 ? 'T' : hex(v.subarray(i * 8, i * 8 + 8));
-    });
-    return `${hex(k)}=${words.join('/')}`;
-  }).sort();
+  return entries
+    .map(([k, v]) => {
+      const words = [...Array(v.length >> 3).keys()].map((i) => {
+        const w = Buffer.from(v.subarray(i * 8, i * 8 + 8)).readBigUInt64LE();
+        return w >= t0 && w <= t1 ? 'T' : hex(v.subarray(i * 8, i * 8 + 8));
+      });
+      return `${hex(k)}=${words.join('/')}`;
+    })
+    .sort();
 }
 
 function underPressure(object: string, program: string, label: string): void {
@@ -72,7 +78,12 @@ function underPressure(object: string, program: string, label: string): void {
   const cpus = possibleCpus();
   const loaded = compileObjectFile(object, label, cpus);
   const twins = engineTwins(loaded);
-  const config = (maps: KatranMaps) => ({ defaultMac: '00:00:de:ad:be:af', ...sizesFromMaps(maps), forwardingCores: [0], lruSize: LRU_SIZE });
+  const config = (maps: KatranMaps) => ({
+    defaultMac: '00:00:de:ad:be:af',
+    ...sizesFromMaps(maps),
+    forwardingCores: [0],
+    lruSize: LRU_SIZE,
+  });
   const lbs = {
     wasm: new KatranLb(new UserspaceKatranMaps(twins.wasm.machine.maps), config(new UserspaceKatranMaps(twins.wasm.machine.maps))),
     interp: new KatranLb(new UserspaceKatranMaps(twins.interp.machine.maps), config(new UserspaceKatranMaps(twins.interp.machine.maps))),
@@ -91,26 +102,42 @@ function underPressure(object: string, program: string, label: string): void {
       const want = `${XDP_ACTION_NAME[k.retval]} ${hex(k.data)}`;
       for (const engine of ['wasm', 'interp'] as const) {
         const r = twins[engine].worker.runXdp(program, f.bytes);
-        assert.is(`${r.actionName} ${hex(r.packet)}`, want, `${engine}: packet ${packets} (${f.name})${r.fault ? ` fault ${r.fault}` : ''}`);
+        assert.is(
+          `${r.actionName} ${hex(r.packet)}`,
+          want,
+          `${engine}: packet ${packets} (${f.name})${r.fault ? ` fault ${r.fault}` : ''}`,
+        );
       }
       packets++;
     }
     const t1 = monotonicClock();
     for (const name of ['stats', 'reals_stats']) {
-      const theirs = sumPerCpuCounters(kernel.dump(name).map((e) => [e.key, e.values]), name);
+      const theirs = sumPerCpuCounters(
+        kernel.dump(name).map((e) => [e.key, e.values]),
+        name,
+      );
       for (const engine of ['wasm', 'interp'] as const) {
         const map = twins[engine].machine.maps.byNameOrThrow(name);
         assert.equal(sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name), theirs, `${engine}: ${name}`);
       }
     }
-    const kernelLru = renderLru(kernel.dump(kernelMaps.pinOf(kernelLb.lruMapForCore(0)!)).map((e) => [e.key, e.values[0]!]), t0, t1);
+    const kernelLru = renderLru(
+      kernel.dump(kernelMaps.pinOf(kernelLb.lruMapForCore(0)!)).map((e) => [e.key, e.values[0]!]),
+      t0,
+      t1,
+    );
     for (const engine of ['wasm', 'interp'] as const) {
       const lru = twins[engine].machine.maps.get(lbs[engine].lruMapForCore(0)!.innerMap)!;
       assert.equal(renderLru([...lru.entries()], t0, t1), kernelLru, `${engine}: the LRU's contents`);
     }
     assert.ok(kernelLru.length > 0 && kernelLru.length <= LRU_SIZE, `LRU entries: ${kernelLru.length}`);
-    assert.ok(kernelLru.some((line) => line.includes('T')), 'UDP entries carry an atime inside the run on both sides');
-    report(`${label} under LRU pressure: ${packets} packets over ${FLOWS} flows, ${LRU_SIZE}-entry LRU: verdicts, bytes, stats, reals_stats and the ${kernelLru.length} LRU entries equal on wasm, interpreter and kernel`);
+    assert.ok(
+      kernelLru.some((line) => line.includes('T')),
+      'UDP entries carry an atime inside the run on both sides',
+    );
+    report(
+      `${label} under LRU pressure: ${packets} packets over ${FLOWS} flows, ${LRU_SIZE}-entry LRU: verdicts, bytes, stats, reals_stats and the ${kernelLru.length} LRU entries equal on wasm, interpreter and kernel`,
+    );
   } finally {
     kernel.close();
     unpin();

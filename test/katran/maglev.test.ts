@@ -15,7 +15,10 @@ const counts = (ring: Int32Array): Record<string, number> =>
 
 test('KATRAN.md: ring {1,2,3} starts, counts and SHA-256', () => {
   const eps = sortEndpoints([ep('10.0.0.1', 1), ep('10.0.0.2', 2), ep('10.0.0.3', 3)]);
-  assert.equal(eps.map((e) => e.num), [2, 3, 1]); // sorted by folly hash
+  assert.equal(
+    eps.map((e) => e.num),
+    [2, 3, 1],
+  ); // sorted by folly hash
   const ring = buildRing(eps);
   assert.equal([...ring.subarray(0, 16)], [2, 1, 3, 2, 1, 3, 3, 1, 1, 2, 1, 2, 2, 1, 2, 3]);
   assert.equal(counts(ring), { 1: 21845, 2: 21846, 3: 21846 });
@@ -69,7 +72,8 @@ for (const v of loadVectors<RingVector[]>('rings.json')) {
 }
 
 test('CHHelpersTest facts: equal weights spread <= 1; weights 2,1,1 spread 2 (V1) / 16385 (V2)', () => {
-  const make = (n: number, w0: number): Endpoint[] => Array.from({ length: n }, (_, i) => ({ num: i, weight: i === 0 ? w0 : 1, hash: BigInt(i) }));
+  const make = (n: number, w0: number): Endpoint[] =>
+    Array.from({ length: n }, (_, i) => ({ num: i, weight: i === 0 ? w0 : 1, hash: BigInt(i) }));
   const spread = (ring: Int32Array, n: number): number => {
     const c = countSlots(ring);
     assert.is(c.size, n);
@@ -106,9 +110,18 @@ test('V1 and V2 agree when all weights are 1', () => {
 
 test('ring sizes: 2 is the least (the skip is taken modulo size - 1), 1 and 0 are refused', () => {
   assert.is(buildRing([], 2).length, 2);
-  assert.throws(() => buildRing([], 1), (e: unknown) => e instanceof RangeError);
-  assert.throws(() => buildRing([], 0), (e: unknown) => e instanceof RangeError);
-  assert.throws(() => buildRing([], 2.5), (e: unknown) => e instanceof RangeError);
+  assert.throws(
+    () => buildRing([], 1),
+    (e: unknown) => e instanceof RangeError,
+  );
+  assert.throws(
+    () => buildRing([], 0),
+    (e: unknown) => e instanceof RangeError,
+  );
+  assert.throws(
+    () => buildRing([], 2.5),
+    (e: unknown) => e instanceof RangeError,
+  );
 });
 
 test.run();

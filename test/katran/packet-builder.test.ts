@@ -20,12 +20,30 @@ function foldedSum(bytes: Uint8Array): number {
 }
 
 test('an Ethernet/IPv4/UDP packet, field by field', () => {
-  const p = PacketBuilder.newPacket().Eth('0x1', '0x2').IPv4('192.168.1.1', '10.200.1.1').UDP(31337, 80).payload(text('katran test pkt')).build();
+  const p = PacketBuilder.newPacket()
+    .Eth('0x1', '0x2')
+    .IPv4('192.168.1.1', '10.200.1.1')
+    .UDP(31337, 80)
+    .payload(text('katran test pkt'))
+    .build();
   const expected = [
-    '020000000000', '010000000000', '0800', // dst, src ("0xN": low byte first), IPv4
-    '45', '00', '002b', '0001', '0000', '40', '11', 'ad4f', // v4 ihl 5, tos, len 43, id 1, no frag, ttl 64, UDP, checksum
-    'c0a80101', '0ac80101', // 192.168.1.1 -> 10.200.1.1
-    '7a69', '0050', '0017', '97de', // 31337 -> 80, length 23, checksum
+    '020000000000',
+    '010000000000',
+    '0800', // dst, src ("0xN": low byte first), IPv4
+    '45',
+    '00',
+    '002b',
+    '0001',
+    '0000',
+    '40',
+    '11',
+    'ad4f', // v4 ihl 5, tos, len 43, id 1, no frag, ttl 64, UDP, checksum
+    'c0a80101',
+    '0ac80101', // 192.168.1.1 -> 10.200.1.1
+    '7a69',
+    '0050',
+    '0017',
+    '97de', // 31337 -> 80, length 23, checksum
     hex(Uint8Array.from(text('katran test pkt'))),
   ].join('');
   assert.is(hex(p), expected);
@@ -34,11 +52,36 @@ test('an Ethernet/IPv4/UDP packet, field by field', () => {
 test('transport and header checksums verify for IPv4 and IPv6, TCP, UDP and ICMP', () => {
   const payload = text('odd-length payload!');
   const cases = [
-    { name: 'v4 tcp', p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1', 17, 0x8c).TCP(1, 2, 7, 9, 100, 0x02).payload(payload).build(), v6: false, proto: 6 },
-    { name: 'v4 udp', p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1').UDP(53, 5353).payload(payload).build(), v6: false, proto: 17 },
-    { name: 'v6 tcp', p: PacketBuilder.newPacket().Eth().IPv6('fc00:2::1', 'fc00:1::1', 3, 0x8c, 0x12345).TCP(31337, 80).payload(payload).build(), v6: true, proto: 6 },
-    { name: 'v6 udp', p: PacketBuilder.newPacket().Eth().IPv6('fc00:2::1', 'fc00:1::1').UDP(31337, 443).payload(payload).build(), v6: true, proto: 17 },
-    { name: 'v4 icmp echo', p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1').ICMP(8, 0, 7, 9).build(), v6: false, proto: 1 },
+    {
+      name: 'v4 tcp',
+      p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1', 17, 0x8c).TCP(1, 2, 7, 9, 100, 0x02).payload(payload).build(),
+      v6: false,
+      proto: 6,
+    },
+    {
+      name: 'v4 udp',
+      p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1').UDP(53, 5353).payload(payload).build(),
+      v6: false,
+      proto: 17,
+    },
+    {
+      name: 'v6 tcp',
+      p: PacketBuilder.newPacket().Eth().IPv6('fc00:2::1', 'fc00:1::1', 3, 0x8c, 0x12345).TCP(31337, 80).payload(payload).build(),
+      v6: true,
+      proto: 6,
+    },
+    {
+      name: 'v6 udp',
+      p: PacketBuilder.newPacket().Eth().IPv6('fc00:2::1', 'fc00:1::1').UDP(31337, 443).payload(payload).build(),
+      v6: true,
+      proto: 17,
+    },
+    {
+      name: 'v4 icmp echo',
+      p: PacketBuilder.newPacket().Eth().IPv4('10.1.2.3', '10.200.1.1').ICMP(8, 0, 7, 9).build(),
+      v6: false,
+      proto: 1,
+    },
   ];
   for (const c of cases) {
     const l3 = c.p.subarray(14);
@@ -72,10 +115,22 @@ test("katran's builder quirks: frag_off is the raw flags value, ihl 6 adds zero 
 });
 
 test('QUIC long header: the destination id is padded to 8 bytes, the length byte keeps its size; data gets "\\0@"', () => {
-  const p = PacketBuilder.newPacket().Eth().IPv4('1.1.1.1', '2.2.2.2').UDP(1, 443)
-    .QUICInitial().destConnId([0xaa, 0xbb]).token([0x11]).packetNumber(0x11, 1).data(text('hi')).done().build();
+  const p = PacketBuilder.newPacket()
+    .Eth()
+    .IPv4('1.1.1.1', '2.2.2.2')
+    .UDP(1, 443)
+    .QUICInitial()
+    .destConnId([0xaa, 0xbb])
+    .token([0x11])
+    .packetNumber(0x11, 1)
+    .data(text('hi'))
+    .done()
+    .build();
   const quic = p.subarray(14 + 20 + 8);
-  assert.is(hex(quic), ['cf', 'faceb001', '02', 'aabb000000000000', '00', '01', '11', '01', '11', hex(Uint8Array.from(text('hi'))), '0040'].join(''));
+  assert.is(
+    hex(quic),
+    ['cf', 'faceb001', '02', 'aabb000000000000', '00', '01', '11', '01', '11', hex(Uint8Array.from(text('hi'))), '0040'].join(''),
+  );
 });
 
 const SYNTHETIC_HEADER = String.raw`
@@ -122,21 +177,61 @@ test('the fixture reader evaluates katran-style fixtures as the C++ would', () =
   assert.is(one!.description, 'tcp syn');
   assert.is(one!.expectedReturnValue, 'XDP_TX');
   // A bare literal handed to payload(std::string) stops at its NUL; std::string(p, 3) keeps all three.
-  assert.is(hex(one!.input), hex(PacketBuilder.newPacket().Eth('0x1', '0x2').IPv4('192.168.1.1', '10.200.1.1', 64, 0x8c).TCP(31337, 80, 0, 0, 8192, 0x12).payload(text('a')).build()));
-  assert.is(hex(one!.expectedOutput), hex(PacketBuilder.newPacket().Eth('02:00:00:00:00:00', '00:00:de:ad:be:af')
-    .IPv6('100::1', 'fc00::1', 64, 0, 0, 44).ICMPv6(2, 0, 0, 1280).payload([0, 0x41, 0x7a]).build()));
-  assert.is(hex(two!.input), hex(PacketBuilder.newPacket().Eth('0x1', '0x2').IPv4('192.168.1.42', '10.200.1.5').UDP(31337, 443)
-    .QUICShortHeader().destConnId([0x41, 0, 0x83]).data(text('@')).done().build()));
+  assert.is(
+    hex(one!.input),
+    hex(
+      PacketBuilder.newPacket()
+        .Eth('0x1', '0x2')
+        .IPv4('192.168.1.1', '10.200.1.1', 64, 0x8c)
+        .TCP(31337, 80, 0, 0, 8192, 0x12)
+        .payload(text('a'))
+        .build(),
+    ),
+  );
+  assert.is(
+    hex(one!.expectedOutput),
+    hex(
+      PacketBuilder.newPacket()
+        .Eth('02:00:00:00:00:00', '00:00:de:ad:be:af')
+        .IPv6('100::1', 'fc00::1', 64, 0, 0, 44)
+        .ICMPv6(2, 0, 0, 1280)
+        .payload([0, 0x41, 0x7a])
+        .build(),
+    ),
+  );
+  assert.is(
+    hex(two!.input),
+    hex(
+      PacketBuilder.newPacket()
+        .Eth('0x1', '0x2')
+        .IPv4('192.168.1.42', '10.200.1.5')
+        .UDP(31337, 443)
+        .QUICShortHeader()
+        .destConnId([0x41, 0, 0x83])
+        .data(text('@'))
+        .done()
+        .build(),
+    ),
+  );
   assert.is(hex(two!.expectedOutput), '010203', 'base64 fixtures (older katran) are decoded');
 });
 
 test('the fixture reader names the fixture and the construct it does not know', () => {
   const unknownMethod = SYNTHETIC_HEADER.replace('.UDP(31337, 443)', '.GUE(31337, 443)');
-  assert.throws(() => readKatranFixtures(unknownMethod, 'myFixtures'), (e: Error) => e instanceof FixtureError && /myFixtures fixture 2: PacketBuilder\.GUE/.test(e.message));
+  assert.throws(
+    () => readKatranFixtures(unknownMethod, 'myFixtures'),
+    (e: Error) => e instanceof FixtureError && /myFixtures fixture 2: PacketBuilder\.GUE/.test(e.message),
+  );
   const unknownConstant = SYNTHETIC_HEADER.replace('TH_SYN | TH_ACK', 'TH_SYN | TH_MAGIC');
-  assert.throws(() => readKatranFixtures(unknownConstant, 'myFixtures'), (e: Error) => e instanceof FixtureError && /fixture 1: unknown constant TH_MAGIC/.test(e.message));
+  assert.throws(
+    () => readKatranFixtures(unknownConstant, 'myFixtures'),
+    (e: Error) => e instanceof FixtureError && /fixture 1: unknown constant TH_MAGIC/.test(e.message),
+  );
   const badAddress = SYNTHETIC_HEADER.replace('"10.200.1.5"', '"10.200.1.500"');
-  assert.throws(() => readKatranFixtures(badAddress, 'myFixtures'), (e: Error) => e instanceof FixtureError && /fixture 2: invalid IPv4 address "10.200.1.500"/.test(e.message));
+  assert.throws(
+    () => readKatranFixtures(badAddress, 'myFixtures'),
+    (e: Error) => e instanceof FixtureError && /fixture 2: invalid IPv4 address "10.200.1.500"/.test(e.message),
+  );
   assert.throws(() => readKatranFixtures(SYNTHETIC_HEADER, 'missing'), /no array missing/);
 });
 

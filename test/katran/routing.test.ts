@@ -42,7 +42,14 @@ const memoryMaps = (extra: Record<string, MapShape> = OPTIONAL_SHAPES): MemoryMa
 function snapshot(maps: MemoryMaps): string {
   return ['reals', 'vip_map', ...Object.keys(OPTIONAL_SHAPES)]
     .filter((n) => maps.describe(n))
-    .map((n) => `${n}: ${maps.entries(n).map(([k, v]) => `${hex(k)}=${hex(v)}`).sort().join(' ')}`)
+    .map(
+      (n) =>
+        `${n}: ${maps
+          .entries(n)
+          .map(([k, v]) => `${hex(k)}=${hex(v)}`)
+          .sort()
+          .join(' ')}`,
+    )
     .join('\n');
 }
 
@@ -67,39 +74,52 @@ test('hand-checked bytes: one IPv4 and one IPv6 rule, decap destination and heal
   assert.equal(Object.fromEntries(lb.getSrcRoutingRule()), { '192.168.0.0/16': '10.0.0.3', 'fc00:2::/64': 'fc00::3' });
   // The destinations are reals: indexes 1 and 2, written to `reals` (v6 with flag bit 0).
   assert.equal(Object.fromEntries(lb.getNumToRealMap()), { 1: '10.0.0.3', 2: 'fc00::3' });
-  assert.equal(maps.entries('reals').map(([k, v]) => `${hex(k)}=${hex(v)}`).filter((e) => !e.endsWith(zeros(20))), [
-    `01000000=0a000003${zeros(12)}00000000`,
-    `02000000=fc000000${zeros(11)}0301000000`,
-  ]);
+  assert.equal(
+    maps
+      .entries('reals')
+      .map(([k, v]) => `${hex(k)}=${hex(v)}`)
+      .filter((e) => !e.endsWith(zeros(20))),
+    [`01000000=0a000003${zeros(12)}00000000`, `02000000=fc000000${zeros(11)}0301000000`],
+  );
   // lpm_src_v4 key: prefixlen 16 (LE u32) | c0 a8 00 00; value: real index 1 (LE u32).
-  assert.equal(maps.entries('lpm_src_v4').map(([k, v]) => `${hex(k)}=${hex(v)}`), ['10000000c0a80000=01000000']);
+  assert.equal(
+    maps.entries('lpm_src_v4').map(([k, v]) => `${hex(k)}=${hex(v)}`),
+    ['10000000c0a80000=01000000'],
+  );
   // lpm_src_v6 key: prefixlen 64 | fc00:0002:0000:... ; value: real index 2.
-  assert.equal(maps.entries('lpm_src_v6').map(([k, v]) => `${hex(k)}=${hex(v)}`), [`40000000fc000002${zeros(12)}=02000000`]);
+  assert.equal(
+    maps.entries('lpm_src_v6').map(([k, v]) => `${hex(k)}=${hex(v)}`),
+    [`40000000fc000002${zeros(12)}=02000000`],
+  );
 
   lb.addInlineDecapDst('10.100.0.1');
   lb.addInlineDecapDst('fc00:100::1');
-  assert.equal(maps.entries('decap_dst').map(([k, v]) => `${hex(k)}=${hex(v)}`), [
-    `0a640001${zeros(12)}=00000000`,
-    `fc000100${zeros(11)}01=00000000`,
-  ]);
+  assert.equal(
+    maps.entries('decap_dst').map(([k, v]) => `${hex(k)}=${hex(v)}`),
+    [`0a640001${zeros(12)}=00000000`, `fc000100${zeros(11)}01=00000000`],
+  );
 
   lb.addHealthcheckerDst(1, '10.0.0.1');
   lb.addHealthcheckerDst(2, 'fc00::1');
   // Without direct healthchecking (no hc_pckt_srcs_map) IPv4 is a host-order u32: 10.0.0.1
   // = 0x0a000001, stored LE as 01 00 00 0a. IPv6 stays in network order, flags 1.
-  assert.equal(maps.entries('hc_reals_map').map(([k, v]) => `${hex(k)}=${hex(v)}`), [
-    `01000000=0100000a${zeros(12)}00000000`,
-    `02000000=fc000000${zeros(11)}0101000000`,
-  ]);
+  assert.equal(
+    maps.entries('hc_reals_map').map(([k, v]) => `${hex(k)}=${hex(v)}`),
+    [`01000000=0100000a${zeros(12)}00000000`, `02000000=fc000000${zeros(11)}0101000000`],
+  );
   assert.equal(Object.fromEntries(lb.getHealthcheckersDst()), { 1: '10.0.0.1', 2: 'fc00::1' });
 
   // A healthchecker built for direct healthchecking (it has hc_pckt_srcs_map) takes network order.
   const direct = memoryMaps({
-    ...OPTIONAL_SHAPES, hc_pckt_srcs_map: { type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, flags: 0 },
+    ...OPTIONAL_SHAPES,
+    hc_pckt_srcs_map: { type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 20, maxEntries: 2, flags: 0 },
   });
   const directLb = new KatranLb(direct);
   directLb.addHealthcheckerDst(7, '10.0.0.1');
-  assert.equal(direct.entries('hc_reals_map').map(([k, v]) => `${hex(k)}=${hex(v)}`), [`07000000=0a000001${zeros(12)}00000000`]);
+  assert.equal(
+    direct.entries('hc_reals_map').map(([k, v]) => `${hex(k)}=${hex(v)}`),
+    [`07000000=0a000001${zeros(12)}00000000`],
+  );
 });
 
 test('reference counting: rule destinations share real indexes with VIP reals', () => {
@@ -137,8 +157,14 @@ test('bad input is refused with the maps unchanged', () => {
   throwsKatran(() => lb.addSrcRoutingRule(['10.0.0/8'], '10.0.0.1'), /'10\.0\.0' is not an IPv4 or IPv6 address/);
   throwsKatran(() => lb.addSrcRoutingRule(['10.0.0.0/33'], '10.0.0.1'), /prefix length '33' is not in 0\.\.32/);
   throwsKatran(() => lb.addSrcRoutingRule(['fc00::/129'], '10.0.0.1'), /prefix length '129' is not in 0\.\.128/);
-  throwsKatran(() => lb.addSrcRoutingRule(['10.2.0.0/16'], 'not-an-address'), /addSrcRoutingRule.*destination "not-an-address" is not an IPv4 or IPv6 address/);
-  throwsKatran(() => lb.addSrcRoutingRule(['10.2.0.0/16', '10.3.0.0/16', '10.4.0.0/16'], '10.0.0.1'), /4 source-routing rules exceed the limit 3/);
+  throwsKatran(
+    () => lb.addSrcRoutingRule(['10.2.0.0/16'], 'not-an-address'),
+    /addSrcRoutingRule.*destination "not-an-address" is not an IPv4 or IPv6 address/,
+  );
+  throwsKatran(
+    () => lb.addSrcRoutingRule(['10.2.0.0/16', '10.3.0.0/16', '10.4.0.0/16'], '10.0.0.1'),
+    /4 source-routing rules exceed the limit 3/,
+  );
   throwsKatran(() => lb.delSrcRoutingRule(['10.1.0.0/99']), /delSrcRoutingRule: source #0/);
   throwsKatran(() => lb.addInlineDecapDst('10.100.0.1'), /already a decap destination/);
   throwsKatran(() => lb.addInlineDecapDst('10.100.0'), /is not an IPv4 or IPv6 address/);
@@ -193,8 +219,14 @@ test('config file: the new keys, and all or nothing', () => {
 
   const bad: Array<[object, RegExp]> = [
     [{ srcRoutingRules: [{ srcs: ['10.0.0.0/8'], dst: '10.0.0.1', extra: 1 }] }, /\$\.srcRoutingRules\[0\]\.extra: unknown key/],
-    [{ srcRoutingRules: [{ srcs: ['10.0.0.0/40'], dst: '10.0.0.1' }] }, /\$\.srcRoutingRules\[0\]\.srcs\[0\]: '10\.0\.0\.0\/40' prefix length/],
-    [{ srcRoutingRules: [{ srcs: ['10.0.0.0/8', '10.1.0.0/8'], dst: '10.0.0.1' }] }, /srcs\[1\]: network 10\.0\.0\.0\/8 has more than one rule/],
+    [
+      { srcRoutingRules: [{ srcs: ['10.0.0.0/40'], dst: '10.0.0.1' }] },
+      /\$\.srcRoutingRules\[0\]\.srcs\[0\]: '10\.0\.0\.0\/40' prefix length/,
+    ],
+    [
+      { srcRoutingRules: [{ srcs: ['10.0.0.0/8', '10.1.0.0/8'], dst: '10.0.0.1' }] },
+      /srcs\[1\]: network 10\.0\.0\.0\/8 has more than one rule/,
+    ],
     [{ srcRoutingRules: [{ srcs: ['10.0.0.0/8'], dst: 'x' }] }, /\$\.srcRoutingRules\[0\]\.dst: 'x' is not/],
     [{ decapDsts: ['10.0.0.1', '10.0.0.1'] }, /\$\.decapDsts\[1\]: duplicate decap destination/],
     [{ healthchecks: [{ somark: -1, address: '10.0.0.1' }] }, /\$\.healthchecks\[0\]\.somark: must be an integer/],
@@ -212,15 +244,25 @@ test('config file: the new keys, and all or nothing', () => {
     [{ srcRoutingRules: [{ srcs: ['192.168.1.1/16'], dst: '10.0.0.1' }] }, /already has a rule for 192\.168\.0\.0\/16/],
   ];
   for (const [extra, pattern] of misfits) {
-    const config = parseKatranConfig(JSON.stringify({ mac: '00:00:de:ad:be:af', vips: [{ address: '10.200.9.9', port: 80, protocol: 'tcp' }], ...extra }), 'cfg.json');
+    const config = parseKatranConfig(
+      JSON.stringify({ mac: '00:00:de:ad:be:af', vips: [{ address: '10.200.9.9', port: 80, protocol: 'tcp' }], ...extra }),
+      'cfg.json',
+    );
     throwsKatran(() => applyKatranConfig(lb, config), pattern);
     assert.is(snapshot(maps), before);
   }
   // An object without hc_reals_map refuses a file with healthchecks, and creates nothing.
-  const noHc = memoryMaps({ lpm_src_v4: OPTIONAL_SHAPES.lpm_src_v4!, lpm_src_v6: OPTIONAL_SHAPES.lpm_src_v6!, decap_dst: OPTIONAL_SHAPES.decap_dst! });
+  const noHc = memoryMaps({
+    lpm_src_v4: OPTIONAL_SHAPES.lpm_src_v4!,
+    lpm_src_v6: OPTIONAL_SHAPES.lpm_src_v6!,
+    decap_dst: OPTIONAL_SHAPES.decap_dst!,
+  });
   throwsKatran(() => applyKatranConfig(noHc, parseKatranConfig(text, 'cfg.json')), /\$\.healthchecks: the object has no map hc_reals_map/);
   assert.equal(noHc.entries('vip_map'), []);
-  assert.equal(noHc.entries('ctl_array').filter(([, v]) => v.some((b) => b !== 0)), []);
+  assert.equal(
+    noHc.entries('ctl_array').filter(([, v]) => v.some((b) => b !== 0)),
+    [],
+  );
 });
 
 test('gRPC: healthcheck RPCs over hc_reals_map', async () => {
@@ -236,10 +278,14 @@ test('gRPC: healthcheck RPCs over hc_reals_map', async () => {
   const connect = (port: number): Client => new Service(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as Client;
   const client = connect(server.port);
   const bareClient = connect(bareServer.port);
-  const call = (c: Client, method: string, request: unknown): Promise<any> => // eslint-disable-line @typescript-eslint/no-explicit-any
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const call = (c: Client, method: string, request: unknown): Promise<any> =>
     new Promise((resolve, reject) => c[method]!(request, (err, reply) => (err ? reject(err) : resolve(reply))));
   const status = (c: Client, method: string, request: unknown): Promise<number> =>
-    call(c, method, request).then(() => grpc.status.OK, (e: grpc.ServiceError) => e.code);
+    call(c, method, request).then(
+      () => grpc.status.OK,
+      (e: grpc.ServiceError) => e.code,
+    );
   try {
     assert.equal(await call(client, 'addHealthcheckerDst', { somark: 1, address: '10.0.0.1' }), { success: true });
     assert.equal(await call(client, 'addHealthcheckerDst', { somark: 2, address: 'fc00::1' }), { success: true });
@@ -249,13 +295,26 @@ test('gRPC: healthcheck RPCs over hc_reals_map', async () => {
     const directLb = new KatranLb(direct);
     directLb.addHealthcheckerDst(1, '10.0.0.1');
     directLb.addHealthcheckerDst(2, 'fc00::1');
-    assert.equal(maps.entries('hc_reals_map').map(([k, v]) => hex(k) + hex(v)).sort(), direct.entries('hc_reals_map').map(([k, v]) => hex(k) + hex(v)).sort());
+    assert.equal(
+      maps
+        .entries('hc_reals_map')
+        .map(([k, v]) => hex(k) + hex(v))
+        .sort(),
+      direct
+        .entries('hc_reals_map')
+        .map(([k, v]) => hex(k) + hex(v))
+        .sort(),
+    );
     assert.is(await status(client, 'addHealthcheckerDst', { somark: 3, address: '10.0.0' }), grpc.status.INVALID_ARGUMENT);
     assert.is(await status(client, 'delHealthcheckerDst', { somark: 9 }), grpc.status.CANCELLED);
     assert.equal(await call(client, 'delHealthcheckerDst', { somark: 1 }), { success: true });
     assert.equal((await call(client, 'getHealthcheckersDst', {})).healthchecks, { 2: 'fc00::1' });
     // No hc_reals_map: every healthcheck RPC is CANCELLED, as katran's server with HC off.
-    for (const [method, request] of [['addHealthcheckerDst', { somark: 1, address: '10.0.0.1' }], ['delHealthcheckerDst', { somark: 1 }], ['getHealthcheckersDst', {}]] as const) {
+    for (const [method, request] of [
+      ['addHealthcheckerDst', { somark: 1, address: '10.0.0.1' }],
+      ['delHealthcheckerDst', { somark: 1 }],
+      ['getHealthcheckersDst', {}],
+    ] as const) {
       assert.is(await status(bareClient, method, request), grpc.status.CANCELLED, method);
     }
   } finally {
@@ -294,15 +353,38 @@ function provision(lb: KatranLb): void {
 }
 
 const frames = [
-  { name: 'syn from a routed network (-> 10.0.0.9)', bytes: ethernet(0x0800, ipv4({ src: MATCHED, dst: VIP, proto: 6 }, tcp(31337, 80, 0x02))) },
+  {
+    name: 'syn from a routed network (-> 10.0.0.9)',
+    bytes: ethernet(0x0800, ipv4({ src: MATCHED, dst: VIP, proto: 6 }, tcp(31337, 80, 0x02))),
+  },
   { name: 'syn from elsewhere (ring)', bytes: ethernet(0x0800, ipv4({ src: UNMATCHED, dst: VIP, proto: 6 }, tcp(31337, 80, 0x02))) },
   { name: 'v6 syn from a routed network (-> fc00::9)', bytes: ethernet(0x86dd, ipv6(MATCHED6, VIP6, 6, tcp(4000, 80, 0x02))) },
-  { name: 'IPIP to a decap destination', bytes: ethernet(0x0800, ipv4({ src: [10, 9, 9, 9], dst: DECAP4, proto: 4 }, ipv4({ src: UNMATCHED, dst: [10, 1, 1, 1], proto: 17 }, udp(53, 53, 12)))) },
-  { name: 'IPIP to another address (untouched)', bytes: ethernet(0x0800, ipv4({ src: [10, 9, 9, 9], dst: [10, 100, 0, 2], proto: 4 }, ipv4({ src: UNMATCHED, dst: [10, 1, 1, 1], proto: 17 }, udp(53, 53, 12)))) },
-  { name: 'IPv6-in-IPv6 to a decap destination', bytes: ethernet(0x86dd, ipv6(MATCHED6, DECAP6, 41, ipv6(MATCHED6, VIP6, 6, tcp(4000, 80, 0x02)))) },
-  { name: 'IPv4-in-IPv6 to a decap destination, inner TTL 1 (dropped)', bytes: ethernet(0x86dd, ipv6(MATCHED6, DECAP6, 4, ipv4({ src: UNMATCHED, dst: VIP, proto: 6, ttl: 1 }, tcp(1, 80, 2)))) },
+  {
+    name: 'IPIP to a decap destination',
+    bytes: ethernet(
+      0x0800,
+      ipv4({ src: [10, 9, 9, 9], dst: DECAP4, proto: 4 }, ipv4({ src: UNMATCHED, dst: [10, 1, 1, 1], proto: 17 }, udp(53, 53, 12))),
+    ),
+  },
+  {
+    name: 'IPIP to another address (untouched)',
+    bytes: ethernet(
+      0x0800,
+      ipv4(
+        { src: [10, 9, 9, 9], dst: [10, 100, 0, 2], proto: 4 },
+        ipv4({ src: UNMATCHED, dst: [10, 1, 1, 1], proto: 17 }, udp(53, 53, 12)),
+      ),
+    ),
+  },
+  {
+    name: 'IPv6-in-IPv6 to a decap destination',
+    bytes: ethernet(0x86dd, ipv6(MATCHED6, DECAP6, 41, ipv6(MATCHED6, VIP6, 6, tcp(4000, 80, 0x02)))),
+  },
+  {
+    name: 'IPv4-in-IPv6 to a decap destination, inner TTL 1 (dropped)',
+    bytes: ethernet(0x86dd, ipv6(MATCHED6, DECAP6, 4, ipv4({ src: UNMATCHED, dst: VIP, proto: 6, ttl: 1 }, tcp(1, 80, 2)))),
+  },
 ];
-
 
 test('example LB: the same calls give the same maps and packets in userspace and in the kernel', () => {
   const unavailable = kernelMissing();
@@ -351,7 +433,8 @@ test('example LB: the same calls give the same maps and packets in userspace and
     for (const index of [21, 22, 26]) {
       const key = new Uint8Array([index, 0, 0, 0]);
       const sum = (values: Uint8Array[]): string => {
-        let a = 0n, b = 0n;
+        let a = 0n,
+          b = 0n;
         for (const v of values) {
           const d = new DataView(v.buffer, v.byteOffset, v.byteLength);
           a += d.getBigUint64(0, true);
@@ -364,7 +447,9 @@ test('example LB: the same calls give the same maps and packets in userspace and
       assert.is(sum(oursPerCpu), sum(kernel.lookup('stats', key)!), `stats[${index}]`);
     }
     assert.is(userspaceLb.stats.getLbStats(21).v2, 2n, 'two packets routed by a rule');
-    report(`source routing / inline decap: ${frames.length} packets identical on wasm, interpreter and kernel; lpm_src_v4/v6, decap_dst, reals equal`);
+    report(
+      `source routing / inline decap: ${frames.length} packets identical on wasm, interpreter and kernel; lpm_src_v4/v6, decap_dst, reals equal`,
+    );
   } finally {
     kernel.close();
   }

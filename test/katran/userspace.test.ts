@@ -46,7 +46,18 @@ const frames = [
   { name: 'tcp syn v4 (LRU miss)', bytes: ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 6 }, tcp(31337, 80, 0x02))) },
   { name: 'tcp ack v4 same flow (LRU hit)', bytes: ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 6 }, tcp(31337, 80, 0x10, 64))) },
   { name: 'tcp non-syn v4 new flow (miss)', bytes: ethernet(0x0800, ipv4({ src: C2, dst: VIP, proto: 6 }, tcp(4242, 80, 0x10, 10))) },
-  { name: 'tcp syn v6 vip', bytes: ethernet(0x86dd, ipv6(v6(1, [0xfc, 0, 0, 2]), v6(1, [0xfc, 0, 0, 1]).map((x, i) => (i === 3 ? 1 : x)), 6, tcp(31337, 80, 0x02))) },
+  {
+    name: 'tcp syn v6 vip',
+    bytes: ethernet(
+      0x86dd,
+      ipv6(
+        v6(1, [0xfc, 0, 0, 2]),
+        v6(1, [0xfc, 0, 0, 1]).map((x, i) => (i === 3 ? 1 : x)),
+        6,
+        tcp(31337, 80, 0x02),
+      ),
+    ),
+  },
   { name: 'udp v4 vip with a v6 real', bytes: ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 17 }, udp(5000, 53, 20))) },
   { name: 'tcp to an unknown vip', bytes: ethernet(0x0800, ipv4({ src: C1, dst: [10, 9, 9, 9], proto: 6 }, tcp(1, 80, 0x02))) },
   { name: 'icmp echo to the vip', bytes: ethernet(0x0800, ipv4({ src: C1, dst: VIP, proto: 1 }, icmpEcho(32))) },
@@ -98,7 +109,10 @@ function compareWithKernel(object: string, program: string, label: string): void
     }
     // Counters: per-VIP, LRU and XDP totals (stats), per real; summed over CPUs.
     for (const name of ['stats', 'reals_stats']) {
-      const theirs = sumPerCpuCounters(kernel.dump(name).map((e) => [e.key, e.values]), name);
+      const theirs = sumPerCpuCounters(
+        kernel.dump(name).map((e) => [e.key, e.values]),
+        name,
+      );
       for (const engine of ['wasm', 'interp'] as const) {
         const map = machines[engine].maps.byNameOrThrow(name);
         assert.equal(sumPerCpuCounters(splitPerCpu(map.entries(), map.valueSize), name), theirs, `${engine}: ${name}`);

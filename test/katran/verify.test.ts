@@ -24,7 +24,10 @@ for (const { label, variable } of BUILDS) {
     const path = process.env[variable];
     if (!path) return void skip(`katran ${label} verify`, 'katran-object', `set ${variable} to that build's balancer.bpf.o`);
     const obj = loadObject(new Uint8Array(readFileSync(path)), path);
-    assert.equal(obj.programs.map((p) => p.name), ['balancer_ingress']);
+    assert.equal(
+      obj.programs.map((p) => p.name),
+      ['balancer_ingress'],
+    );
     const prog = obj.programs[0]!;
     const cpu = process.cpuUsage();
     const started = performance.now();
@@ -36,8 +39,10 @@ for (const { label, variable } of BUILDS) {
     }
     const wall = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    report(`katran ${label} verify: ${wall.toFixed(0)} ms (cpu ${((used.user + used.system) / 1000).toFixed(0)} ms), ` +
-      `${result.processed} insns processed, ${result.statesKept} states kept`);
+    report(
+      `katran ${label} verify: ${wall.toFixed(0)} ms (cpu ${((used.user + used.system) / 1000).toFixed(0)} ms), ` +
+        `${result.processed} insns processed, ${result.statesKept} states kept`,
+    );
   });
 }
 

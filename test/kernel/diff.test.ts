@@ -37,13 +37,18 @@ const PROVISION: Record<string, Record<string, [string, string][]>> = {
   // 100::7 (/128 drop).
   xdp_acl: {
     acl_v4: [
-      ['08000000c0000000', '01000000'], ['10000000c0a80000', '00000000'],
-      ['18000000c0a80100', '01000000'], ['20000000c0a80102', '00000000'],
-      ['0c000000ac100000', '01000000'], ['18000000ac106800', '00000000'],
+      ['08000000c0000000', '01000000'],
+      ['10000000c0a80000', '00000000'],
+      ['18000000c0a80100', '01000000'],
+      ['20000000c0a80102', '00000000'],
+      ['0c000000ac100000', '01000000'],
+      ['18000000ac106800', '00000000'],
     ],
     acl_v6: [
-      [`07000000fc${'0'.repeat(30)}`, '01000000'], [`20000000fc000002${'0'.repeat(24)}`, '00000000'],
-      [`0800000001${'0'.repeat(30)}`, '00000000'], ['80000000' + '01000000000000000000000000000007', '01000000'],
+      [`07000000fc${'0'.repeat(30)}`, '01000000'],
+      [`20000000fc000002${'0'.repeat(24)}`, '00000000'],
+      [`0800000001${'0'.repeat(30)}`, '00000000'],
+      ['80000000' + '01000000000000000000000000000007', '01000000'],
     ],
   },
   // devmap slot 1 -> ifindex 1 (lo): redirects to key 1 succeed, key 0 falls back to PASS.
@@ -65,12 +70,19 @@ const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffe
 function frames() {
   const base = [...corpus(), jumboFrame()];
   const variants = base.slice(0, 6).flatMap((f) =>
-    ([[0x01, 0x00], [0x03, 0x01], [0x02, 0x01]] as const).map(([b0, b1]) => {
+    (
+      [
+        [0x01, 0x00],
+        [0x03, 0x01],
+        [0x02, 0x01],
+      ] as const
+    ).map(([b0, b1]) => {
       const bytes = f.bytes.slice();
       bytes[0] = b0;
       bytes[1] = b1;
       return { name: `${f.name} (dst mac ${b0.toString(16)}:${b1.toString(16)})`, bytes };
-    }));
+    }),
+  );
   return [...base, ...variants];
 }
 
@@ -81,7 +93,8 @@ function sumPerCpu(values: Uint8Array[], valueSize: number): string {
   for (const v of values) {
     const view = new DataView(v.buffer, v.byteOffset, v.byteLength);
     // w < words indexes sums, and w * 8 < v.length indexes v.
-    for (let w = 0; w < words && w * 8 < v.length; w++) sums[w] = sums[w]! + (v.length >= w * 8 + 8 ? view.getBigUint64(w * 8, true) : BigInt(v[w * 8]!));
+    for (let w = 0; w < words && w * 8 < v.length; w++)
+      sums[w] = sums[w]! + (v.length >= w * 8 + 8 ? view.getBigUint64(w * 8, true) : BigInt(v[w * 8]!));
   }
   return sums.map((s) => s.toString()).join(',');
 }
@@ -89,8 +102,13 @@ function sumPerCpu(values: Uint8Array[], valueSize: number): string {
 const unavailable = kernelMissing();
 // Our fixtures, and the examples the kernel loads (libbpf 1.x refuses legacy `maps`).
 const sources = [
-  ...readdirSync(fixtures).filter((f) => f.endsWith('.c')).sort().map((f) => ({ name: f.replace(/\.c$/, ''), object: () => compileBpf(join(fixtures, f)) })),
-  ...exampleNames().filter((n) => n !== 'legacy_maps').map((n) => ({ name: n, object: () => examplePath(n) })),
+  ...readdirSync(fixtures)
+    .filter((f) => f.endsWith('.c'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.c$/, ''), object: () => compileBpf(join(fixtures, f)) })),
+  ...exampleNames()
+    .filter((n) => n !== 'legacy_maps')
+    .map((n) => ({ name: n, object: () => examplePath(n) })),
 ];
 
 for (const source of sources) {
@@ -152,7 +170,11 @@ for (const source of sources) {
           assert.is(pin.length, 1, `one kernel map for ${spec.name} among ${pins.join(', ')}`);
           const theirs = kernel.dump(pin[0]!).map((e) => hex(e.values[0]!));
           for (const engine of ['wasm', 'interp'] as const) {
-            assert.equal([...engines[engine].maps.byNameOrThrow(spec.name).entries()].map(([, v]) => hex(v)), theirs, `${engine}: global data ${spec.name}`);
+            assert.equal(
+              [...engines[engine].maps.byNameOrThrow(spec.name).entries()].map(([, v]) => hex(v)),
+              theirs,
+              `${engine}: global data ${spec.name}`,
+            );
           }
           continue;
         }
@@ -170,14 +192,18 @@ for (const source of sources) {
         // compare which slots are set, not the numbers.
         const refs = [MAP_TYPE.ARRAY_OF_MAPS, MAP_TYPE.HASH_OF_MAPS, MAP_TYPE.PROG_ARRAY].includes(spec.type as 12);
         const render = (entries: Iterable<{ key: Uint8Array; values: Uint8Array[] }>): string[] =>
-          [...entries].map((e) => `${hex(e.key)}=${refs ? 'set' : isPerCpu(spec.type) ? sumPerCpu(e.values, spec.valueSize) : hex(e.values[0]!)}`).sort();
+          [...entries]
+            .map((e) => `${hex(e.key)}=${refs ? 'set' : isPerCpu(spec.type) ? sumPerCpu(e.values, spec.valueSize) : hex(e.values[0]!)}`)
+            .sort();
         const theirs = render(kernel.dump(spec.name));
         for (const engine of ['wasm', 'interp'] as const) {
           const map = engines[engine].maps.byNameOrThrow(spec.name);
-          const ours = render([...map.entries()].map(([key, value]) => ({
-            key,
-            values: isPerCpu(spec.type) ? chunk(value, Math.ceil(spec.valueSize / 8) * 8) : [value],
-          })));
+          const ours = render(
+            [...map.entries()].map(([key, value]) => ({
+              key,
+              values: isPerCpu(spec.type) ? chunk(value, Math.ceil(spec.valueSize / 8) * 8) : [value],
+            })),
+          );
           assert.equal(ours, theirs, `${engine}: map ${spec.name}`);
         }
       }

@@ -76,7 +76,7 @@ function perform(engine: FixtureEngine, map: string, index: number, step: Step, 
     const result = Number(dv.getBigInt64(32, true));
     if (r.actionName !== 'XDP_TX') return `verdict ${r.actionName}${r.fault ? ` (${r.fault})` : ''}`;
     if (step.op === 'lookup') return result ? hex(r.packet.subarray(40, 48)) : 'miss';
-    return result === 0 ? 'ok' : ERRNO_NAME.get(result) ?? String(result);
+    return result === 0 ? 'ok' : (ERRNO_NAME.get(result) ?? String(result));
   }
   const key = u32le(step.key);
   if (step.op === 'lookup') {
@@ -170,8 +170,14 @@ MAPS.forEach(({ name, size }, index) => {
         });
         const keys = finalContents(engines, kernel, name).map((e) => Buffer.from(e.split('=')[0]!, 'hex').readUInt32LE(0));
         const want = [1, ...Array.from({ length: size - 2 }, (_, i) => i + 3), size + 1];
-        assert.equal(keys.sort((a, b) => a - b), want, 'what is left');
-        report(`hash full ${name} ${how}: ${script.length} steps answered as the kernel (E2BIG, EEXIST, ENOENT, in-place replacement of a full map), contents equal`);
+        assert.equal(
+          keys.sort((a, b) => a - b),
+          want,
+          'what is left',
+        );
+        report(
+          `hash full ${name} ${how}: ${script.length} steps answered as the kernel (E2BIG, EEXIST, ENOENT, in-place replacement of a full map), contents equal`,
+        );
       });
     });
   }
@@ -213,7 +219,9 @@ MAPS.forEach(({ name, size }, index) => {
       const final = finalContents(engines, kernel, name);
       assert.is(final.length, present.size, 'the contents follow the answers');
       assert.ok(seen.e2big > 0 && seen.fullReplaced > 0 && seen.refilled > 0, `full-map cases covered: ${JSON.stringify(seen)}`);
-      report(`hash full ${name}: 1500 operations (${seen.control} control plane; ${seen.e2big} E2BIG, ${seen.fullReplaced} replacements in a full map, ${seen.refilled} inserts right after a delete freed a full map) as the kernel`);
+      report(
+        `hash full ${name}: 1500 operations (${seen.control} control plane; ${seen.e2big} E2BIG, ${seen.fullReplaced} replacements in a full map, ${seen.refilled} inserts right after a delete freed a full map) as the kernel`,
+      );
     });
   });
 });
@@ -284,7 +292,9 @@ MAPS.forEach(({ name, size }) => {
       }
       fill();
       assert.is(finalContents(engines, kernel, name).length, size, 'full again after the walk emptied it');
-      report(`hash full ${name}: get_next_key walks with deletes (${walks[0]!.restarts} restarts, ${walks[0]!.visited.length} visits over ${size} keys) visit the kernel's keys, restart as it does, leave its contents`);
+      report(
+        `hash full ${name}: get_next_key walks with deletes (${walks[0]!.restarts} restarts, ${walks[0]!.visited.length} visits over ${size} keys) visit the kernel's keys, restart as it does, leave its contents`,
+      );
     });
   });
 });

@@ -27,26 +27,66 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { file: 'map_value_oob_write', kernel: /invalid access to map value, value_size=8 off=8 size=4/, ours: /invalid access to map value, value_size=8 off=8 size=4/ },
-  { file: 'map_value_bad_offset_read', kernel: /invalid access to map value, value_size=8 off=4096 size=8/, ours: /invalid access to map value, value_size=8 off=4096 size=8/ },
+  {
+    file: 'map_value_oob_write',
+    kernel: /invalid access to map value, value_size=8 off=8 size=4/,
+    ours: /invalid access to map value, value_size=8 off=8 size=4/,
+  },
+  {
+    file: 'map_value_bad_offset_read',
+    kernel: /invalid access to map value, value_size=8 off=4096 size=8/,
+    ours: /invalid access to map value, value_size=8 off=4096 size=8/,
+  },
   { file: 'null_deref_lookup', kernel: /R0 invalid mem access 'map_value_or_null'/, ours: /R0 invalid mem access 'map_value_or_null'/ },
   { file: 'null_write', kernel: /R1 invalid mem access 'scalar'/, ours: /R1 invalid mem access 'scalar'/ },
-  { file: 'packet_unchecked', kernel: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\)/, ours: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\); R1 offset is outside of the packet/ },
-  { file: 'packet_beyond_check', kernel: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/, ours: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/ },
-  { file: 'stack_misaligned', kernel: /misaligned stack access off 0\+0\+-97 size 8/, ours: /misaligned stack access off 0\+0\+-97 size 8/ },
+  {
+    file: 'packet_unchecked',
+    kernel: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\)/,
+    ours: /invalid access to packet, off=0 size=4, R1\(id=0,off=0,r=0\); R1 offset is outside of the packet/,
+  },
+  {
+    file: 'packet_beyond_check',
+    kernel: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/,
+    ours: /invalid access to packet, off=14 size=4, R2\(id=0,off=14,r=14\)/,
+  },
+  {
+    file: 'stack_misaligned',
+    kernel: /misaligned stack access off 0\+0\+-97 size 8/,
+    ours: /misaligned stack access off 0\+0\+-97 size 8/,
+  },
   { file: 'stack_narrow_pointer_spill', kernel: /invalid size of register spill/, ours: /invalid size of register spill/ },
   { file: 'stack_narrow_pointer_fill', kernel: /invalid size of register fill/, ours: /invalid size of register fill/ },
-  { file: 'spill_scrub_forgets_zeroes', kernel: /R0 invalid mem access 'map_value_or_null'/, ours: /R0 invalid mem access 'map_value_or_null'/ },
-  { file: 'atomic_misaligned_value', kernel: /misaligned value access off 0\+0\+2 size 4/, ours: /misaligned value access off 0\+0\+2 size 4/ },
+  {
+    file: 'spill_scrub_forgets_zeroes',
+    kernel: /R0 invalid mem access 'map_value_or_null'/,
+    ours: /R0 invalid mem access 'map_value_or_null'/,
+  },
+  {
+    file: 'atomic_misaligned_value',
+    kernel: /misaligned value access off 0\+0\+2 size 4/,
+    ours: /misaligned value access off 0\+0\+2 size 4/,
+  },
   { file: 'stack_out_of_frame', kernel: /invalid write to stack R10 off=-520 size=8/, ours: /invalid write to stack R10 off=-520 size=8/ },
   // Privileged loaders may read uninitialised stack (env->allow_uninit_stack): both load it.
   { file: 'uninit_stack_helper' },
   // The kernel runs out of pending branches; our model loses the 4-byte loop counter
   // (stored unaligned, so not a spill) and sees the loop head repeat exactly.
-  { file: 'nested_loop_complexity', kernel: /The sequence of 8193 jumps is too complex/, ours: /infinite loop detected|too complex|too large/ },
-  { file: 'helper_packet_as_map_value', kernel: /invalid access to packet, off=0 size=8, R3\(id=0,off=0,r=0\)/, ours: /invalid access to packet, off=0 size=8, R3\(id=0,off=0,r=0\)/ },
+  {
+    file: 'nested_loop_complexity',
+    kernel: /The sequence of 8193 jumps is too complex/,
+    ours: /infinite loop detected|too complex|too large/,
+  },
+  {
+    file: 'helper_packet_as_map_value',
+    kernel: /invalid access to packet, off=0 size=8, R3\(id=0,off=0,r=0\)/,
+    ours: /invalid access to packet, off=0 size=8, R3\(id=0,off=0,r=0\)/,
+  },
   { file: 'ctx_write', kernel: /invalid bpf_context access off=0 size=4/, ours: /invalid bpf_context access off=0 size=4/ },
-  { file: 'pkt_end_arithmetic', kernel: /R2 pointer arithmetic on pkt_end prohibited/, ours: /R2 pointer arithmetic on pkt_end prohibited/ },
+  {
+    file: 'pkt_end_arithmetic',
+    kernel: /R2 pointer arithmetic on pkt_end prohibited/,
+    ours: /R2 pointer arithmetic on pkt_end prohibited/,
+  },
   // The addon keeps the log's last lines: the two states the kernel's loop check prints
   // after "infinite loop detected at insn 1", equal at the loop head.
   { file: 'unbounded_loop', kernel: /cur state: R1=1 R10=fp0 \/ old state: R1=P1 R10=fp0/, ours: /infinite loop detected at insn 1/ },
@@ -61,7 +101,7 @@ const CASES: Case[] = [
 const objects = new Map<string, string>();
 const objectOf = (file: string): string => {
   let path = objects.get(file);
-  if (!path) objects.set(file, path = compileBpf(join(dir, `${file}.c`)));
+  if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
   return path;
 };
 

@@ -31,7 +31,15 @@ const MAPS = [
   { name: 'percpu_1024', keys: 5000, ops: 12000 },
   { name: 'percpu_nocommon_32', keys: 2000, ops: 3000 },
 ] as const;
-const SIZES: Record<string, number> = { common_16: 16, common_1024: 1024, nocommon_16: 16, nocommon_999: 999, percpu_64: 64, percpu_1024: 1024, percpu_nocommon_32: 32 };
+const SIZES: Record<string, number> = {
+  common_16: 16,
+  common_1024: 1024,
+  nocommon_16: 16,
+  nocommon_999: 999,
+  percpu_64: 64,
+  percpu_1024: 1024,
+  percpu_nocommon_32: 32,
+};
 const OP_NAMES = ['lookup', 'update', 'delete'];
 
 /** One operation as a frame (lru_pressure.c's layout). */
@@ -89,7 +97,9 @@ MAPS.forEach(({ name, keys, ops }, index) => {
       for (const e of engines) assert.equal(e.dump(name), final, `${e.name}: final contents of ${name}`);
       assert.ok(final.length <= Math.ceil(size / possibleCpus()) * possibleCpus(), 'no more entries than nodes');
       assert.ok(counts.hits < counts.lookups, 'the table is under pressure: lookups miss');
-      report(`LRU pressure ${name}: ${ops} packets (${counts.lookups} lookups, ${counts.hits} hits; ${counts.updates} updates, ${counts.refused} refused; ${counts.deletes} deletes), ${final.length} entries left: equal on wasm, interpreter and kernel`);
+      report(
+        `LRU pressure ${name}: ${ops} packets (${counts.lookups} lookups, ${counts.hits} hits; ${counts.updates} updates, ${counts.refused} refused; ${counts.deletes} deletes), ${final.length} entries left: equal on wasm, interpreter and kernel`,
+      );
     } finally {
       for (const e of engines) e.close();
     }

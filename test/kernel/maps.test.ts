@@ -47,8 +47,23 @@ class KernelMap {
   readonly pin = `/sys/fs/bpf/bpf2wasm_maps_test_${process.pid}`;
   constructor(spec: Spec) {
     rmSync(this.pin, { force: true });
-    execFileSync('bpftool', ['map', 'create', this.pin, 'type', MAP_TYPE_NAME[spec.type]!, 'key', String(spec.keySize),
-      'value', String(spec.valueSize), 'entries', String(spec.maxEntries), 'name', 'b2w_test', 'flags', String(spec.flags ?? 0)]);
+    execFileSync('bpftool', [
+      'map',
+      'create',
+      this.pin,
+      'type',
+      MAP_TYPE_NAME[spec.type]!,
+      'key',
+      String(spec.keySize),
+      'value',
+      String(spec.valueSize),
+      'entries',
+      String(spec.maxEntries),
+      'name',
+      'b2w_test',
+      'flags',
+      String(spec.flags ?? 0),
+    ]);
   }
 
   private run(args: string[]): { ok: boolean; out: string } {
@@ -131,33 +146,79 @@ const get = (key: Uint8Array): Op => ({ op: 'lookup', key });
 test('hash: flags, full map, deletes — same results as the kernel', () => {
   if (!haveKernel('kernel hash map comparison')) return;
   const spec = { name: 'h', type: MAP_TYPE.HASH, keySize: 4, valueSize: 4, maxEntries: 3 };
-  compare(spec, [
-    up(le32(1), le32(10), 'noexist'), up(le32(1), le32(11), 'noexist'), up(le32(2), le32(20), 'exist'),
-    up(le32(2), le32(20)), up(le32(3), le32(30)), up(le32(4), le32(40)), up(le32(3), le32(31), 'exist'),
-    get(le32(3)), get(le32(4)), del(le32(4)), del(le32(2)), up(le32(4), le32(41), 'noexist'), get(le32(4)),
-    get(le32(2)), up(le32(5), le32(50)),
-  ], false);
+  compare(
+    spec,
+    [
+      up(le32(1), le32(10), 'noexist'),
+      up(le32(1), le32(11), 'noexist'),
+      up(le32(2), le32(20), 'exist'),
+      up(le32(2), le32(20)),
+      up(le32(3), le32(30)),
+      up(le32(4), le32(40)),
+      up(le32(3), le32(31), 'exist'),
+      get(le32(3)),
+      get(le32(4)),
+      del(le32(4)),
+      del(le32(2)),
+      up(le32(4), le32(41), 'noexist'),
+      get(le32(4)),
+      get(le32(2)),
+      up(le32(5), le32(50)),
+    ],
+    false,
+  );
 });
 
 test('array: range, flags and delete — same results as the kernel', () => {
   if (!haveKernel('kernel array map comparison')) return;
   const spec = { name: 'a', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 };
-  compare(spec, [
-    get(le32(0)), up(le32(3), le32(7)), up(le32(4), le32(7)), up(le32(1), le32(7), 'noexist'),
-    up(le32(1), le32(8), 'exist'), del(le32(1)), get(le32(1)), get(le32(9)),
-  ], true);
+  compare(
+    spec,
+    [
+      get(le32(0)),
+      up(le32(3), le32(7)),
+      up(le32(4), le32(7)),
+      up(le32(1), le32(7), 'noexist'),
+      up(le32(1), le32(8), 'exist'),
+      del(le32(1)),
+      get(le32(1)),
+      get(le32(9)),
+    ],
+    true,
+  );
 });
 
 test('lpm trie: intermediate nodes, exact-prefix updates and deletes, ENOSPC, dump order', () => {
   if (!haveKernel('kernel lpm_trie comparison')) return;
   const spec = { name: 't', type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4, flags: MAP_FLAG.NO_PREALLOC };
-  compare(spec, [
-    up(v4(16, 10, 1), le32(1)), up(v4(16, 10, 2), le32(2)), get(v4(32, 10, 3, 0, 1)), up(v4(14, 10), le32(3), 'exist'),
-    up(v4(14, 10), le32(3)), get(v4(32, 10, 3, 0, 1)), up(v4(8, 10), le32(4), 'noexist'), up(v4(24, 10, 1, 2), le32(5)),
-    up(v4(8, 10), le32(6), 'noexist'), up(v4(33, 10), le32(6)), get(v4(32, 10, 1, 2, 3)), get(v4(32, 10, 1, 9, 3)),
-    get(v4(32, 10, 9, 9, 9)), get(v4(32, 11, 0, 0, 1)), del(v4(14, 10)), get(v4(32, 10, 3, 0, 1)), del(v4(14, 10)),
-    del(v4(16, 10, 1)), get(v4(32, 10, 1, 0, 1)), del(v4(17, 10, 2)), up(v4(0, 0), le32(9)), get(v4(32, 99)),
-  ], true);
+  compare(
+    spec,
+    [
+      up(v4(16, 10, 1), le32(1)),
+      up(v4(16, 10, 2), le32(2)),
+      get(v4(32, 10, 3, 0, 1)),
+      up(v4(14, 10), le32(3), 'exist'),
+      up(v4(14, 10), le32(3)),
+      get(v4(32, 10, 3, 0, 1)),
+      up(v4(8, 10), le32(4), 'noexist'),
+      up(v4(24, 10, 1, 2), le32(5)),
+      up(v4(8, 10), le32(6), 'noexist'),
+      up(v4(33, 10), le32(6)),
+      get(v4(32, 10, 1, 2, 3)),
+      get(v4(32, 10, 1, 9, 3)),
+      get(v4(32, 10, 9, 9, 9)),
+      get(v4(32, 11, 0, 0, 1)),
+      del(v4(14, 10)),
+      get(v4(32, 10, 3, 0, 1)),
+      del(v4(14, 10)),
+      del(v4(16, 10, 1)),
+      get(v4(32, 10, 1, 0, 1)),
+      del(v4(17, 10, 2)),
+      up(v4(0, 0), le32(9)),
+      get(v4(32, 99)),
+    ],
+    true,
+  );
 });
 
 test('lpm trie: 150 random operations on nested IPv4 prefixes match the kernel step by step', () => {
@@ -190,7 +251,9 @@ test('percpu array: the userspace view (one value per possible CPU, padded to 8)
   try {
     execFileSync('bpftool', ['map', 'create', pin, 'type', 'percpu_array', 'key', '4', 'value', '4', 'entries', '2', 'name', 'b2w_pc']);
     execFileSync('bpftool', ['map', 'update', 'pinned', pin, 'key', ...hexArgs(le32(1)), 'value', ...hexArgs(le32(0x01020304))]);
-    const out = JSON.parse(execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', pin, 'key', ...hexArgs(le32(1))], { encoding: 'utf8' })) as {
+    const out = JSON.parse(
+      execFileSync('bpftool', ['-j', 'map', 'lookup', 'pinned', pin, 'key', ...hexArgs(le32(1))], { encoding: 'utf8' }),
+    ) as {
       values: { cpu: number; value: string[] }[];
     };
     const f = fixture([{ name: 'pc', type: MAP_TYPE.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 }], cpus);

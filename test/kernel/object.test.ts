@@ -25,12 +25,18 @@ const bytes = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.conc
 /** struct flow_key of maps_zoo: src, dst, sport, dport, proto, pad[3]. */
 const flowKey = (n: number): Uint8Array => bytes(u32(n), u32(0x0a000001), new Uint8Array([0, 80, 1, 187, 6, 0, 0, 0]));
 // This process's pins only: other test runs on the machine pin and unpin concurrently.
-const ours = (): string[] => readdirSync('/sys/fs/bpf').filter((f) => f.startsWith(`bpf2wasm-${process.pid}-`)).sort();
+const ours = (): string[] =>
+  readdirSync('/sys/fs/bpf')
+    .filter((f) => f.startsWith(`bpf2wasm-${process.pid}-`))
+    .sort();
 
 /** Number of possible CPUs, which sizes per-CPU values (/sys/devices/system/cpu/possible). */
 function possibleCpus(): number {
-  return readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim().split(',')
-    .map((r) => r.split('-').map(Number)).reduce((n, [a, b]) => n + (b ?? a!) - a! + 1, 0);
+  return readFileSync('/sys/devices/system/cpu/possible', 'utf8')
+    .trim()
+    .split(',')
+    .map((r) => r.split('-').map(Number))
+    .reduce((n, [a, b]) => n + (b ?? a!) - a! + 1, 0);
 }
 
 /** The kernel's id of a pinned map or program, asked without KernelObject. */
@@ -58,8 +64,15 @@ test('load pins every program by name and every map under maps/; close() removes
   const before = ours();
   const object = examplePath('maps_zoo');
   const k = KernelObject.load(object);
-  const programs = loadObject(new Uint8Array(readFileSync(object)), object).programs.map((p) => p.name).sort();
-  assert.equal(readdirSync(k.pinDir).filter((f) => f !== 'maps').sort(), programs);
+  const programs = loadObject(new Uint8Array(readFileSync(object)), object)
+    .programs.map((p) => p.name)
+    .sort();
+  assert.equal(
+    readdirSync(k.pinDir)
+      .filter((f) => f !== 'maps')
+      .sort(),
+    programs,
+  );
   // Global data maps carry libbpf's object prefix, their dots turned to underscores.
   for (const map of ['flows', 'backends', 'cpu_stats', 'outer_array', 'inner_a', 'maps_zoo_rodata']) {
     assert.ok(existsSync(`${k.pinDir}/maps/${map}`), `map ${map} pinned`);
@@ -81,7 +94,10 @@ test('hash: absent keys, flags, delete', () => {
     assert.throws(() => k.update('flows', flowKey(1), u32(8), 'noexist'), /kernel: update of flows: .*File exists/);
     assert.throws(() => k.update('flows', flowKey(2), u32(8), 'exist'), /kernel: update of flows: .*No such file/);
     assert.throws(() => k.update('flows', u32(1), u32(8)), /kernel: update of flows: the key has 4 bytes, the map takes 16/);
-    k.updateMany('flows', Array.from({ length: 100 }, (_, i): [Uint8Array, Uint8Array] => [flowKey(100 + i), u32(i)]));
+    k.updateMany(
+      'flows',
+      Array.from({ length: 100 }, (_, i): [Uint8Array, Uint8Array] => [flowKey(100 + i), u32(i)]),
+    );
     assert.is(k.dump('flows').length, 101);
     assert.equal(k.lookup('flows', flowKey(150)), [u32(50)]);
     assert.ok(k.delete('flows', flowKey(1)));
@@ -123,7 +139,10 @@ test('map-in-map: slots read back as the inner map id; absent slots are undefine
     k.update(pin, u32(2), u64(42));
     k.setInnerMap('outer_array', u32(2), pin);
     const innerId = idOf(`${k.pinDir}/maps/${pin}`, 'map');
-    assert.equal(k.dump('outer_array'), [{ key: u32(1), values: [u32(innerA)] }, { key: u32(2), values: [u32(innerId)] }]);
+    assert.equal(k.dump('outer_array'), [
+      { key: u32(1), values: [u32(innerA)] },
+      { key: u32(2), values: [u32(innerId)] },
+    ]);
 
     assert.is(k.lookup('outer_hash', u32(9)), undefined);
     const set = k.createMap('b2w_set', 'hash', 4, 1, 64, 1);
@@ -170,7 +189,10 @@ test('attachXdp inside a network namespace; the calling thread stays in its own'
     assert.match(ip('-n', ns, 'link', 'show', 'lo'), /xdpgeneric/);
     assert.throws(() => k.attachXdp('xdp_pass', 'lo', 'generic', ns), /kernel: attaching xdp_pass to lo: .*busy/);
     assert.throws(() => k.attachXdp('xdp_pass', 'lo', 'generic', `${ns}-absent`), /kernel: attaching xdp_pass to lo: network namespace/);
-    assert.throws(() => k.attachXdp('xdp_pass', 'b2w-no-such-if', 'generic', ns), /kernel: attaching xdp_pass to b2w-no-such-if: interface/);
+    assert.throws(
+      () => k.attachXdp('xdp_pass', 'b2w-no-such-if', 'generic', ns),
+      /kernel: attaching xdp_pass to b2w-no-such-if: interface/,
+    );
     assert.is(readlinkSync('/proc/thread-self/ns/net'), home);
     assert.type(k.runCount('xdp_pass'), 'number');
     detach();
@@ -222,8 +244,10 @@ test('drainRingbuf: submitted records in order, discarded ones skipped; draining
 test("libbpf's refusal of a legacy object is a UserError naming the cause, and leaves no pins", () => {
   if (unavailable) return void skip('KernelObject load failure', unavailable);
   const before = ours();
-  assert.throws(() => KernelObject.load(examplePath('legacy_maps')), (e: Error) =>
-    e.name === 'UserError' && /kernel: opening .*legacy_maps\.o: .*legacy map definitions/.test(e.message));
+  assert.throws(
+    () => KernelObject.load(examplePath('legacy_maps')),
+    (e: Error) => e.name === 'UserError' && /kernel: opening .*legacy_maps\.o: .*legacy map definitions/.test(e.message),
+  );
   assert.equal(ours(), before);
 });
 

@@ -87,7 +87,9 @@ test('ring-buffer records and drops: wasm, interpreter and kernel agree burst by
       previousDrops = drops.slice(0, 2);
     }
     assert.ok(wrapped, 'records ran across the end of the ring');
-    report(`ringbuf differential: ${records} records over ${BURSTS} bursts of ${frames.length} frames, ${previousDrops.join('/')} failed outputs/reserves, equal on wasm, interpreter and kernel`);
+    report(
+      `ringbuf differential: ${records} records over ${BURSTS} bursts of ${frames.length} frames, ${previousDrops.join('/')} failed outputs/reserves, equal on wasm, interpreter and kernel`,
+    );
   } finally {
     kernel.close();
   }

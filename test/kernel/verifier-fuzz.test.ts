@@ -52,8 +52,10 @@ test('seeds: every seed program is accepted by the kernel and by the memory-safe
 test(`mutants (${COUNT}, seed ${SEED}): never accepted by us when the kernel refuses them`, () => {
   if (unavailable) return void skip('kernel verdicts on mutants', unavailable);
   const t = runCampaign(seeds, { count: COUNT, seed: SEED, walkBudget: WALK_BUDGET, samplesPerKind: SAMPLES });
-  const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${(100 * a / b).toFixed(1)}%`);
-  report(`verifier fuzz: ${t.mutants} mutants, kernel accepted ${t.kernelAccepted}, kernel rejected ${t.mutants - t.kernelAccepted}, ours accepted ${t.oursAccepted}, unsafe accepts ${t.unsafe.length} (+${t.kernelBugs.length} refused by a kernel verifier bug), completeness ${t.bothAccepted}/${t.kernelAccepted} = ${pct(t.bothAccepted, t.kernelAccepted)}; set aside (our walk over ${WALK_BUDGET} insns) ${t.overBudget}`);
+  const pct = (a: number, b: number): string => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
+  report(
+    `verifier fuzz: ${t.mutants} mutants, kernel accepted ${t.kernelAccepted}, kernel rejected ${t.mutants - t.kernelAccepted}, ours accepted ${t.oursAccepted}, unsafe accepts ${t.unsafe.length} (+${t.kernelBugs.length} refused by a kernel verifier bug), completeness ${t.bothAccepted}/${t.kernelAccepted} = ${pct(t.bothAccepted, t.kernelAccepted)}; set aside (our walk over ${WALK_BUDGET} insns) ${t.overBudget}`,
+  );
   report(`verifier fuzz time: ours ${(t.ourMs / 1000).toFixed(1)} s, kernel ${(t.kernelMs / 1000).toFixed(1)} s`);
   for (const [kind, k] of t.byKind) report(`  ${kind}: ${k.mutants} mutants, kernel accepted ${k.kernelAccepted}, ours ${k.oursAccepted}`);
   for (const s of t.slowest) console.log(`slow: ours ${s.ourMs.toFixed(0)} ms, kernel ${s.kernelMs.toFixed(0)} ms: ${s.mutant}`);

@@ -21,7 +21,10 @@ for (const engine of engines) {
     for (let k = 0; k < 4; k++) engine.set('slots', u32le(k), s64le(0n));
     const verdicts = [60, 61, 62, 63, 64, 65].map((len) => engine.run('array_edges', new Uint8Array(len)).actionName);
     assert.equal(verdicts, ['XDP_PASS', 'XDP_PASS', 'XDP_PASS', 'XDP_PASS', 'XDP_DROP', 'XDP_PASS']);
-    assert.equal([0, 1, 2, 3].map((k) => readS64(engine.get('slots', u32le(k)))), [2n, 1n, 1n, 1n]);
+    assert.equal(
+      [0, 1, 2, 3].map((k) => readS64(engine.get('slots', u32le(k)))),
+      [2n, 1n, 1n, 1n],
+    );
     assert.is(engine.get('slots', u32le(4)), undefined, 'slot 4 does not exist');
   });
 }

@@ -58,11 +58,26 @@ test('array: update flags and ranges give the kernel errnos', () => {
   arr.updateBytes(u32(1), new Uint8Array(12).fill(0xee));
   assert.is(hex(f.read(ptr, 12)), 'ee'.repeat(12));
 
-  assert.is(errnoOf(() => arr.updateBytes(u32(1), new Uint8Array(12), BPF_NOEXIST)), 'EEXIST');
-  assert.is(errnoOf(() => arr.updateBytes(u32(7), new Uint8Array(12))), 'E2BIG');
-  assert.is(errnoOf(() => arr.updateBytes(u32(1), new Uint8Array(8))), 'EINVAL');
-  assert.is(errnoOf(() => arr.updateBytes(bytes(1, 0), new Uint8Array(12))), 'EINVAL');
-  assert.is(errnoOf(() => arr.deleteBytes(u32(1))), 'EINVAL');
+  assert.is(
+    errnoOf(() => arr.updateBytes(u32(1), new Uint8Array(12), BPF_NOEXIST)),
+    'EEXIST',
+  );
+  assert.is(
+    errnoOf(() => arr.updateBytes(u32(7), new Uint8Array(12))),
+    'E2BIG',
+  );
+  assert.is(
+    errnoOf(() => arr.updateBytes(u32(1), new Uint8Array(8))),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => arr.updateBytes(bytes(1, 0), new Uint8Array(12))),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => arr.deleteBytes(u32(1))),
+    'EINVAL',
+  );
   try {
     arr.updateBytes(u32(7), new Uint8Array(12));
   } catch (e) {
@@ -83,7 +98,10 @@ test('array: get_next_key counts up, restarts at 0 for a missing key, ends with 
   assert.is(arr.getNextKey(f.put(u32(3)), next), -2);
   assert.is(arr.getNextKey(f.put(u32(99)), next), 0);
   assert.is(readU32(f.read(next, 4)), 0);
-  assert.equal([...arr.keys()].map((k) => readU32(k)), [0, 1, 2, 3]);
+  assert.equal(
+    [...arr.keys()].map((k) => readU32(k)),
+    [0, 1, 2, 3],
+  );
   assert.is([...arr.entries()].length, 4);
 });
 
@@ -106,7 +124,10 @@ test('percpu array: each CPU its own copy; userspace sees all CPUs padded to 8 b
   pca.updateBytes(u32(2), new Uint8Array([...u64(1n), ...u64(2n), ...u64(3n)]));
   const view = new DataView(f.memory.buffer);
   for (let c = 0; c < 3; c++) assert.is(view.getUint32(pca.lookup(f.put(u32(2)), c), true), c + 1);
-  assert.is(errnoOf(() => pca.updateBytes(u32(2), new Uint8Array(16))), 'EINVAL');
+  assert.is(
+    errnoOf(() => pca.updateBytes(u32(2), new Uint8Array(16))),
+    'EINVAL',
+  );
 });
 
 test('prog array, devmap, xskmap: empty slots, control-plane writes only, kernel flag rules', () => {
@@ -124,31 +145,68 @@ test('prog array, devmap, xskmap: empty slots, control-plane writes only, kernel
   assert.is(progs.lookup(k2, 0), 0, 'programs only tail-call through a prog array');
   assert.is(hex(progs.lookupBytes(u32(2))), '00000000');
   assert.is(progs.lookupBytes(u32(3)), undefined);
-  assert.is(errnoOf(() => progs.updateBytes(u32(8), u32(1))), 'E2BIG');
+  assert.is(
+    errnoOf(() => progs.updateBytes(u32(8), u32(1))),
+    'E2BIG',
+  );
   progs.deleteBytes(u32(2));
   assert.is(progs.target(2), -1);
-  assert.is(errnoOf(() => progs.deleteBytes(u32(2))), 'ENOENT');
-  assert.is(errnoOf(() => progs.deleteBytes(u32(8))), 'E2BIG');
+  assert.is(
+    errnoOf(() => progs.deleteBytes(u32(2))),
+    'ENOENT',
+  );
+  assert.is(
+    errnoOf(() => progs.deleteBytes(u32(8))),
+    'E2BIG',
+  );
 
-  assert.is(errnoOf(() => devs.updateBytes(u32(1), u32(3), BPF_NOEXIST)), 'EEXIST', 'devmap: all slots "exist"');
+  assert.is(
+    errnoOf(() => devs.updateBytes(u32(1), u32(3), BPF_NOEXIST)),
+    'EEXIST',
+    'devmap: all slots "exist"',
+  );
   devs.updateBytes(u32(1), u32(3), BPF_EXIST);
   assert.is(devs.target(1), 3);
   assert.is(readU32(f.read(devs.lookup(f.put(u32(1)), 0), 4)), 3, 'a program gets the value address');
   devs.deleteBytes(u32(0));
-  assert.is(errnoOf(() => devs.deleteBytes(u32(4))), 'EINVAL');
+  assert.is(
+    errnoOf(() => devs.deleteBytes(u32(4))),
+    'EINVAL',
+  );
 
-  assert.is(errnoOf(() => xsks.updateBytes(u32(1), u32(9), BPF_EXIST)), 'ENOENT');
+  assert.is(
+    errnoOf(() => xsks.updateBytes(u32(1), u32(9), BPF_EXIST)),
+    'ENOENT',
+  );
   xsks.updateBytes(u32(1), u32(9), BPF_NOEXIST);
-  assert.is(errnoOf(() => xsks.updateBytes(u32(1), u32(9), BPF_NOEXIST)), 'EEXIST');
+  assert.is(
+    errnoOf(() => xsks.updateBytes(u32(1), u32(9), BPF_NOEXIST)),
+    'EEXIST',
+  );
   assert.is(xsks.target(1), 9);
 });
 
 test('map creation refuses what the kernel refuses', () => {
-  assert.is(errnoOf(() => fixture([{ name: 'a', type: MAP_TYPE.ARRAY, keySize: 8, valueSize: 4, maxEntries: 1 }])), 'EINVAL');
-  assert.is(errnoOf(() => fixture([{ name: 'a', type: MAP_TYPE.HASH, keySize: 4, valueSize: 4, maxEntries: 0 }])), 'EINVAL');
-  assert.is(errnoOf(() => fixture([{ name: 'l', type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4 }])), 'EINVAL');
-  assert.is(errnoOf(() => fixture([{ name: 'r', type: MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 5000 }])), 'EINVAL');
-  assert.is(errnoOf(() => fixture([{ name: 's', type: MAP_TYPE.STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 1 }])), 'EINVAL');
+  assert.is(
+    errnoOf(() => fixture([{ name: 'a', type: MAP_TYPE.ARRAY, keySize: 8, valueSize: 4, maxEntries: 1 }])),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => fixture([{ name: 'a', type: MAP_TYPE.HASH, keySize: 4, valueSize: 4, maxEntries: 0 }])),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => fixture([{ name: 'l', type: MAP_TYPE.LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 4 }])),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => fixture([{ name: 'r', type: MAP_TYPE.RINGBUF, keySize: 0, valueSize: 0, maxEntries: 5000 }])),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => fixture([{ name: 's', type: MAP_TYPE.STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 1 }])),
+    'EINVAL',
+  );
 });
 
 test('control-plane refusals name their cause: the value size wanted, BPF_ANY, the index range', () => {
@@ -162,10 +220,19 @@ test('control-plane refusals name their cause: the value size wanted, BPF_ANY, t
     }
     return assert.unreachable('no error') as never;
   };
-  assert.match(message(() => f.map('arr').updateBytes(u32(1), new Uint8Array(4))), /value is 4 bytes, the map wants 12$/);
-  assert.match(message(() => f.map('pca').updateBytes(u32(1), new Uint8Array(2))), /the map wants 4 or \d+ \(all CPUs\)$/);
+  assert.match(
+    message(() => f.map('arr').updateBytes(u32(1), new Uint8Array(4))),
+    /value is 4 bytes, the map wants 12$/,
+  );
+  assert.match(
+    message(() => f.map('pca').updateBytes(u32(1), new Uint8Array(2))),
+    /the map wants 4 or \d+ \(all CPUs\)$/,
+  );
   const progs = f.map('progs');
-  assert.match(message(() => progs.updateBytes(u32(8), u32(1))), /index out of range \(max_entries 8\)/);
+  assert.match(
+    message(() => progs.updateBytes(u32(8), u32(1))),
+    /index out of range \(max_entries 8\)/,
+  );
   const flags = message(() => progs.updateBytes(u32(1), u32(1), BPF_NOEXIST));
   assert.match(flags, /flags must be BPF_ANY/);
   assert.not.match(flags, /handle of a map/, 'a prog array holds programs, not maps');

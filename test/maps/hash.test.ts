@@ -22,15 +22,24 @@ test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () =>
   const f = fixture([{ name: 'h', type: MAP_TYPE.HASH, keySize: 10, valueSize: 4, maxEntries: 3 }]);
   const h = f.map('h');
   assert.is(h.lookupBytes(key(1)), undefined);
-  assert.is(errnoOf(() => h.updateBytes(key(1), u32(10), BPF_EXIST)), 'ENOENT');
+  assert.is(
+    errnoOf(() => h.updateBytes(key(1), u32(10), BPF_EXIST)),
+    'ENOENT',
+  );
   h.updateBytes(key(1), u32(10), BPF_NOEXIST);
-  assert.is(errnoOf(() => h.updateBytes(key(1), u32(11), BPF_NOEXIST)), 'EEXIST');
+  assert.is(
+    errnoOf(() => h.updateBytes(key(1), u32(11), BPF_NOEXIST)),
+    'EEXIST',
+  );
   h.updateBytes(key(1), u32(11), BPF_EXIST);
   assert.is(hex(h.lookupBytes(key(1))), '0b000000');
   h.updateBytes(key(2), u32(20));
   h.updateBytes(key(3), u32(30));
   assert.is(h.count(), 3);
-  assert.is(errnoOf(() => h.updateBytes(key(4), u32(40))), 'E2BIG');
+  assert.is(
+    errnoOf(() => h.updateBytes(key(4), u32(40))),
+    'E2BIG',
+  );
   h.updateBytes(key(3), u32(31), BPF_ANY); // replacing still works when full
   // Address-level calls return -errno, as helpers see them.
   const k4 = f.put(key(4));
@@ -38,7 +47,10 @@ test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () =>
   assert.is(h.update(k4, v, BPF_ANY, 0), -7);
   assert.is(h.update(k4, v, 4, 0), -22);
   assert.is(h.delete(k4), -2);
-  assert.is(errnoOf(() => h.deleteBytes(key(4))), 'ENOENT');
+  assert.is(
+    errnoOf(() => h.deleteBytes(key(4))),
+    'ENOENT',
+  );
   // A program's pointer into the value sees later updates of the same key.
   const ptr = h.lookup(f.put(key(2)), 0);
   h.updateBytes(key(2), u32(22));
@@ -48,7 +60,10 @@ test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () =>
   assert.is(h.count(), 2);
   assert.is(h.update(k4, v, BPF_NOEXIST, 0), 0, 'a deleted slot is free again');
   assert.is(hex(h.lookupBytes(key(4))), '28000000');
-  assert.is(errnoOf(() => h.updateBytes(bytes(1, 2), u32(1))), 'EINVAL');
+  assert.is(
+    errnoOf(() => h.updateBytes(bytes(1, 2), u32(1))),
+    'EINVAL',
+  );
 });
 
 test('hash: iteration visits every key exactly once, also after deletes', () => {
@@ -60,7 +75,10 @@ test('hash: iteration visits every key exactly once, also after deletes', () => 
   const seen = [...h.keys()].map((k) => new DataView(k.buffer).getUint32(3, true));
   const expected = [...Array(n).keys()].filter((i) => i % 3 !== 0).map((i) => i * 7919);
   assert.is(seen.length, expected.length);
-  assert.equal([...seen].sort((a, b) => a - b), expected);
+  assert.equal(
+    [...seen].sort((a, b) => a - b),
+    expected,
+  );
   assert.is(h.count(), expected.length);
   // A key that is not in the map restarts at the first key (kernel behaviour).
   assert.is(hex(h.getNextKeyBytes(key(3 * 7919))), hex(h.getNextKeyBytes(undefined)));
@@ -87,7 +105,11 @@ test('percpu hash: a program writes its CPU; new entries start zero elsewhere; u
 
 /** An LRU map's lists as numbers (HashMap.lruListKeys), empty lists left out. */
 function lists(m: HashMap): Record<string, number[]> {
-  return Object.fromEntries(Object.entries(m.lruListKeys()).filter(([, keys]) => keys.length).map(([name, keys]) => [name, keys.map((k) => readU32(k))]));
+  return Object.fromEntries(
+    Object.entries(m.lruListKeys())
+      .filter(([, keys]) => keys.length)
+      .map(([name, keys]) => [name, keys.map((k) => readU32(k))]),
+  );
 }
 
 test('lru hash: batches of target_free, flush to inactive, ref bits, shrink from the tail', () => {
@@ -96,10 +118,10 @@ test('lru hash: batches of target_free, flush to inactive, ref bits, shrink from
   const lru = f.map('lru') as HashMap;
   const put = (n: number): number => lru.update(f.put(u32(n)), f.put(u32(n * 10)), BPF_ANY, 0);
   for (const n of [1, 2]) assert.is(put(n), 0);
-  assert.equal(lists(lru), { 'cpu0.pending': [2, 1] }, 'new entries wait on the CPU\'s pending list');
+  assert.equal(lists(lru), { 'cpu0.pending': [2, 1] }, "new entries wait on the CPU's pending list");
   assert.is(put(3), 0); // refill: 1 and 2 flushed to inactive (tail first), two fresh nodes
   assert.equal(lists(lru), { inactive: [2, 1], 'cpu0.pending': [3] });
-  assert.ok(lru.lookup(f.put(u32(1)), 0), 'a program lookup sets 1\'s reference bit');
+  assert.ok(lru.lookup(f.put(u32(1)), 0), "a program lookup sets 1's reference bit");
   assert.ok(lru.lookupBytes(u32(2)), 'a control-plane lookup does not');
   assert.is(put(4), 0);
   assert.equal(lists(lru), { inactive: [2, 1], 'cpu0.pending': [4, 3] }, 'lookups move nothing');
@@ -123,9 +145,15 @@ test('lru hash: batches of target_free, flush to inactive, ref bits, shrink from
   assert.is(hex(lru.lookupBytes(u32(6))), '3c000000');
   // A refused update still took a node first: that refill flushed 7 to inactive and 6
   // (referenced) to active, rotated both unreferenced to inactive, and shrank 7.
-  assert.is(errnoOf(() => lru.updateBytes(u32(9), u32(90), BPF_EXIST)), 'ENOENT');
+  assert.is(
+    errnoOf(() => lru.updateBytes(u32(9), u32(90), BPF_EXIST)),
+    'ENOENT',
+  );
   assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 6]);
-  assert.is(errnoOf(() => lru.updateBytes(u32(6), u32(70), BPF_NOEXIST)), 'EEXIST');
+  assert.is(
+    errnoOf(() => lru.updateBytes(u32(6), u32(70), BPF_NOEXIST)),
+    'EEXIST',
+  );
   assert.equal([...lru.keys()].map((k) => readU32(k)).sort(), [1, 6]);
 });
 
@@ -173,10 +201,20 @@ test('map-in-map: outer maps hold inner handles; programs get the handle; inner 
   assert.is(outerA.lookup(k1, 0), inner);
   assert.is(outerH.lookup(f.put(u32(77)), 0), inner);
   assert.is(readU32(outerA.lookupBytes(u32(1))!), inner);
-  assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(12345))), 'EINVAL', 'not a map handle');
+  assert.is(
+    errnoOf(() => outerA.updateBytes(u32(2), u32(12345))),
+    'EINVAL',
+    'not a map handle',
+  );
   assert.throws(() => outerA.updateBytes(u32(2), u32(12345)), /the value must be the handle of a map/);
-  assert.throws(() => outerA.updateBytes(u32(4), u32(inner)), (e: Error) => /index out of range \(max_entries 4\)/.test(e.message) && !/handle/.test(e.message));
-  assert.is(errnoOf(() => outerA.updateBytes(u32(2), u32(inner), BPF_NOEXIST)), 'EINVAL');
+  assert.throws(
+    () => outerA.updateBytes(u32(4), u32(inner)),
+    (e: Error) => /index out of range \(max_entries 4\)/.test(e.message) && !/handle/.test(e.message),
+  );
+  assert.is(
+    errnoOf(() => outerA.updateBytes(u32(2), u32(inner), BPF_NOEXIST)),
+    'EINVAL',
+  );
   assert.is(outerA.update(f.put(u32(2)), f.put(u32(inner)), BPF_ANY, 0), -22, 'programs may not write map-in-maps');
   // A program writes through the handle it got; the registry finds the map.
   const viaRegistry = f.table.get(outerA.lookup(k1, 0))!;
@@ -190,7 +228,10 @@ test('map-in-map: outer maps hold inner handles; programs get the handle; inner 
   outerA.deleteBytes(u32(1));
   assert.is(outerA.lookup(k1, 0), 0);
   outerH.deleteBytes(u32(77));
-  assert.is(errnoOf(() => outerH.deleteBytes(u32(77))), 'ENOENT');
+  assert.is(
+    errnoOf(() => outerH.deleteBytes(u32(77))),
+    'ENOENT',
+  );
 });
 
 test.run();

@@ -23,7 +23,14 @@ const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'wasm', 'control
 const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object);
 const SLOT = new Uint8Array(4);
 
-interface Candidate { outer: string; type: keyof typeof MAP_TYPE; key: number; value: number; max: number; flags: number }
+interface Candidate {
+  outer: string;
+  type: keyof typeof MAP_TYPE;
+  key: number;
+  value: number;
+  max: number;
+  flags: number;
+}
 const candidates: Candidate[] = [
   // lru_mapping's template: lru_hash, 40-byte keys, 8-byte values, 1000 entries.
   { outer: 'lru_mapping', type: 'LRU_HASH', key: 40, value: 8, max: 1000, flags: 0 },
@@ -42,10 +49,18 @@ const candidates: Candidate[] = [
   { outer: 'hashes', type: 'HASH', key: 4, value: 4, max: 128, flags: 0 },
   { outer: 'hashes', type: 'LRU_HASH', key: 4, value: 4, max: 64, flags: 0 },
 ];
-const describe = (c: Candidate): string => `${c.outer} <- ${c.type.toLowerCase()} ${c.key}/${c.value} max ${c.max} flags 0x${c.flags.toString(16)}`;
+const describe = (c: Candidate): string =>
+  `${c.outer} <- ${c.type.toLowerCase()} ${c.key}/${c.value} max ${c.max} flags 0x${c.flags.toString(16)}`;
 
 function ours(machine: BpfMachine, c: Candidate): { result: string; message: string } {
-  const handle = machine.maps.createInnerMap({ name: 'candidate', type: MAP_TYPE[c.type], keySize: c.key, valueSize: c.value, maxEntries: c.max, flags: c.flags });
+  const handle = machine.maps.createInnerMap({
+    name: 'candidate',
+    type: MAP_TYPE[c.type],
+    keySize: c.key,
+    valueSize: c.value,
+    maxEntries: c.max,
+    flags: c.flags,
+  });
   try {
     machine.maps.byNameOrThrow(c.outer).updateBytes(SLOT, new Uint8Array(new Uint32Array([handle]).buffer));
     return { result: 'ok', message: '' };

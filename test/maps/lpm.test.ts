@@ -88,21 +88,47 @@ test('update/delete act on exact prefixes with the kernel errnos; intermediate n
   // 10.1/16 and 10.2/16 diverge after 14 bits: an intermediate 10.0.0.0/14 joins them.
   assert.is(t.lookupBytes(v4('10.3.0.1')), undefined, 'the intermediate node is not a prefix');
   assert.is(t.count(), 2);
-  assert.is(errnoOf(() => t.updateBytes(v4('10.1.0.0/16'), u32(9), BPF_NOEXIST)), 'EEXIST');
-  assert.is(errnoOf(() => t.updateBytes(v4('10.3.0.0/16'), u32(9), BPF_EXIST)), 'ENOENT');
-  assert.is(errnoOf(() => t.updateBytes(v4('10.0.0.0/14'), u32(9), BPF_EXIST)), 'ENOENT', 'intermediate = absent');
-  assert.is(errnoOf(() => t.updateBytes(v4('10.0.0.0/33'), u32(9))), 'EINVAL');
-  assert.is(errnoOf(() => t.updateBytes(v4('10.0.0.0/8'), u32(9), 3)), 'EINVAL');
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('10.1.0.0/16'), u32(9), BPF_NOEXIST)),
+    'EEXIST',
+  );
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('10.3.0.0/16'), u32(9), BPF_EXIST)),
+    'ENOENT',
+  );
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('10.0.0.0/14'), u32(9), BPF_EXIST)),
+    'ENOENT',
+    'intermediate = absent',
+  );
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('10.0.0.0/33'), u32(9))),
+    'EINVAL',
+  );
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('10.0.0.0/8'), u32(9), 3)),
+    'EINVAL',
+  );
   // Storing the intermediate node's own prefix turns it into a real entry.
   t.updateBytes(v4('10.0.0.0/14'), u32(14));
   assert.is(hex(t.lookupBytes(v4('10.3.0.1'))), '0e000000');
   assert.is(t.count(), 3);
-  assert.is(errnoOf(() => t.updateBytes(v4('172.16.0.0/12'), u32(5))), 'ENOSPC', 'full trie: ENOSPC as in the kernel');
+  assert.is(
+    errnoOf(() => t.updateBytes(v4('172.16.0.0/12'), u32(5))),
+    'ENOSPC',
+    'full trie: ENOSPC as in the kernel',
+  );
   t.updateBytes(v4('10.2.0.0/16'), u32(22), BPF_EXIST);
   assert.is(hex(t.lookupBytes(v4('10.2.9.9'))), '16000000');
   // Delete needs the exact prefix.
-  assert.is(errnoOf(() => t.deleteBytes(v4('10.1.0.0/17'))), 'ENOENT');
-  assert.is(errnoOf(() => t.deleteBytes(v4('10.1.0.0/33'))), 'EINVAL');
+  assert.is(
+    errnoOf(() => t.deleteBytes(v4('10.1.0.0/17'))),
+    'ENOENT',
+  );
+  assert.is(
+    errnoOf(() => t.deleteBytes(v4('10.1.0.0/33'))),
+    'EINVAL',
+  );
   t.deleteBytes(v4('10.0.0.0/14')); // has two children: becomes intermediate again
   assert.is(t.lookupBytes(v4('10.3.0.1')), undefined);
   assert.is(hex(t.lookupBytes(v4('10.1.0.1'))), '01000000');

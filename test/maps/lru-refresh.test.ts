@@ -27,11 +27,45 @@ const frame = (key: number, target: 0 | 2): Uint8Array => {
 
 const SCENARIOS: { name: string; ops: ['insert' | 'lookup', number][]; left: number[] }[] = [
   { name: 'without lookups the oldest insert goes first', ops: [['insert', 5]], left: [2, 3, 4, 5] },
-  { name: 'a looked-up old key survives; the next oldest goes', ops: [['lookup', 1], ['insert', 5]], left: [1, 3, 4, 5] },
-  { name: 'two looked-up keys survive two inserts', ops: [['lookup', 2], ['lookup', 1], ['insert', 5], ['insert', 6]], left: [1, 2, 5, 6] },
+  {
+    name: 'a looked-up old key survives; the next oldest goes',
+    ops: [
+      ['lookup', 1],
+      ['insert', 5],
+    ],
+    left: [1, 3, 4, 5],
+  },
+  {
+    name: 'two looked-up keys survive two inserts',
+    ops: [
+      ['lookup', 2],
+      ['lookup', 1],
+      ['insert', 5],
+      ['insert', 6],
+    ],
+    left: [1, 2, 5, 6],
+  },
   // Strict LRU would keep 5 over 2; a reference bit is one bit: both survive the rotation.
-  { name: 'a reference is one bit: a second lookup adds nothing', ops: [['lookup', 1], ['lookup', 2], ['lookup', 1], ['insert', 5], ['insert', 6], ['insert', 7]], left: [1, 2, 6, 7] },
-  { name: 'a lookup of a missing key refreshes nothing', ops: [['lookup', 9], ['insert', 5]], left: [2, 3, 4, 5] },
+  {
+    name: 'a reference is one bit: a second lookup adds nothing',
+    ops: [
+      ['lookup', 1],
+      ['lookup', 2],
+      ['lookup', 1],
+      ['insert', 5],
+      ['insert', 6],
+      ['insert', 7],
+    ],
+    left: [1, 2, 6, 7],
+  },
+  {
+    name: 'a lookup of a missing key refreshes nothing',
+    ops: [
+      ['lookup', 9],
+      ['insert', 5],
+    ],
+    left: [2, 3, 4, 5],
+  },
 ];
 
 function keysOf(engine: FixtureEngine): number[] {

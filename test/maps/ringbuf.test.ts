@@ -54,7 +54,11 @@ test('a full ring refuses reservations until the consumer catches up; records wr
   assert.is(rb.reserve(1, 0), 0, 'full');
   assert.is(rb.output(f.put(u32(1)), 4, 0), -11, '-EAGAIN');
   got.forEach((x) => rb.submit(x));
-  assert.is(rb.drain(() => {}, 2), 2, 'limit respected');
+  assert.is(
+    rb.drain(() => {}, 2),
+    2,
+    'limit respected',
+  );
   // Positions 2048..4087 are still unconsumed; the producer is at 4088, 8 bytes before
   // the end, so the next record runs on past the end of the ring.
   const r1 = rb.reserve(1500, 0);
@@ -64,8 +68,14 @@ test('a full ring refuses reservations until the consumer catches up; records wr
   rb.submit(r1);
   const drainedRecords: Uint8Array[] = [];
   rb.drain((r) => drainedRecords.push(r));
-  assert.equal(drainedRecords.map((r) => r.length), [1016, 1008, 1500]);
-  assert.ok(drainedRecords[2]!.every((b) => b === 0x11), 'the record across the end reads back whole');
+  assert.equal(
+    drainedRecords.map((r) => r.length),
+    [1016, 1008, 1500],
+  );
+  assert.ok(
+    drainedRecords[2]!.every((b) => b === 0x11),
+    'the record across the end reads back whole',
+  );
   // The consumer is at 5600 (offset 1504): the next record runs 3008 bytes, past the end again.
   const wrap = rb.reserve(3000, 0);
   assert.is(wrap, got[0]! + 1504);
@@ -75,11 +85,18 @@ test('a full ring refuses reservations until the consumer catches up; records wr
   const records: Uint8Array[] = [];
   rb.drain((r) => records.push(r));
   assert.is(records.length, 1);
-  assert.ok(records[0]!.every((b, i) => b === (i & 0xff)), 'the wrapped record reads back whole');
+  assert.ok(
+    records[0]!.every((b, i) => b === (i & 0xff)),
+    'the wrapped record reads back whole',
+  );
   const largest = rb.reserve(4080, 0);
   assert.ok(largest, 'empty again: the largest record fits (4080 + 8 < 4096)');
   rb.discard(largest);
-  assert.is(rb.drain(() => {}), 0, 'discarded, and passed over');
+  assert.is(
+    rb.drain(() => {}),
+    0,
+    'discarded, and passed over',
+  );
   assert.is(rb.reserve(4081, 0), 0, 'empty, yet 4081 + 8 rounds up to 4096: one byte too many');
 });
 

@@ -9,8 +9,14 @@ import * as assert from 'uvu/assert';
 import { MAP_FLAG, MAP_TYPE } from '../../core/map-types.js';
 import { specProblem } from '../../runtime/maps/index.js';
 
-const spec = (type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0) =>
-  ({ name: 'm', type, keySize, valueSize, maxEntries, flags });
+const spec = (type: number, keySize: number, valueSize: number, maxEntries: number, flags = 0) => ({
+  name: 'm',
+  type,
+  keySize,
+  valueSize,
+  maxEntries,
+  flags,
+});
 const ok = (s: ReturnType<typeof spec>, why: string): void => assert.is(specProblem(s), undefined, why);
 const refused = (s: ReturnType<typeof spec>, why: string): void => assert.type(specProblem(s), 'string', why);
 

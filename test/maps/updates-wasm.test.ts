@@ -44,8 +44,14 @@ function state(m: BpfMachine): string {
 
 test('updates and lookups: wasm and the runtime agree after every packet', () => {
   const next = random(7);
-  const machines = Object.fromEntries((['wasm', 'interp'] as Engine[]).map((e) => [e, BpfMachine.create(loaded)])) as Record<Engine, BpfMachine>;
-  const workers = Object.fromEntries((['wasm', 'interp'] as Engine[]).map((e) => [e, machines[e].worker(0, { engine: e })])) as Record<Engine, ReturnType<BpfMachine['worker']>>;
+  const machines = Object.fromEntries((['wasm', 'interp'] as Engine[]).map((e) => [e, BpfMachine.create(loaded)])) as Record<
+    Engine,
+    BpfMachine
+  >;
+  const workers = Object.fromEntries((['wasm', 'interp'] as Engine[]).map((e) => [e, machines[e].worker(0, { engine: e })])) as Record<
+    Engine,
+    ReturnType<BpfMachine['worker']>
+  >;
   const codes = new Set<string>();
   for (let i = 0; i < 3000; i++) {
     const frame = new Uint8Array(60);

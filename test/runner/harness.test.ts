@@ -53,17 +53,23 @@ test('a file that throws at import fails, even with a passing test queued', asyn
 test('skips are data: reasons listed per test, not counted as passed', async () => {
   const s = await run('skips');
   assert.equal(counts(s), [1, 1, 2]);
-  assert.equal(s.skips.map((k) => [k.test, k.need, k.what]), [
-    ['needs root', 'root', 'root part'],
-    ['needs katran', 'katran-object', 'katran part'],
-  ]);
+  assert.equal(
+    s.skips.map((k) => [k.test, k.need, k.what]),
+    [
+      ['needs root', 'root', 'root part'],
+      ['needs katran', 'katran-object', 'katran part'],
+    ],
+  );
   assert.ok(mentions(s, 'fails after skipping'), 'a test that skips and then fails is a failure');
 });
 
 test('REQUIRE_KERNEL=1 turns the root skip into a failure naming root; katran stays a skip', async () => {
   const s = await run('skips', { env: { REQUIRE_KERNEL: '1' } });
   assert.equal(counts(s), [1, 2, 1]);
-  assert.equal(s.skips.map((k) => k.need), ['katran-object']);
+  assert.equal(
+    s.skips.map((k) => k.need),
+    ['katran-object'],
+  );
   assert.ok(mentions(s, '"needs root" skipped under REQUIRE_KERNEL=1 for want of root'), s.failures.join('\n'));
 });
 
@@ -99,7 +105,8 @@ test('a file that hangs is killed at its timeout and fails', async () => {
 
 // The command line: exact names, folders, unknown names.
 const runner = join(here, '..', 'run.js');
-const cli = (...args: string[]) => spawnSync(process.execPath, [runner, ...args], { encoding: 'utf8', env: { ...process.env, REQUIRE_KERNEL: '' } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [runner, ...args], { encoding: 'utf8', env: { ...process.env, REQUIRE_KERNEL: '' } });
 
 test('an unknown name is an error and nothing runs', () => {
   const r = cli('maps/arr');
@@ -111,12 +118,27 @@ test('an unknown name is an error and nothing runs', () => {
 test('a name selects exactly that file; a folder selects its files', () => {
   const one = cli('maps/array');
   assert.is(one.status, 0, one.stdout);
-  assert.equal(one.stdout.split('\n').filter((l) => /^(ok  |FAIL) /.test(l)).map((l) => l.split(/\s+/)[1]), ['maps/array']);
+  assert.equal(
+    one.stdout
+      .split('\n')
+      .filter((l) => /^(ok  |FAIL) /.test(l))
+      .map((l) => l.split(/\s+/)[1]),
+    ['maps/array'],
+  );
   assert.match(one.stdout, /\n\d+ passed, 0 failed, 0 skipped\n$/);
   const folder = cli('conformance/');
-  const inFolder = readdirSync(join(packageRoot, 'test', 'conformance')).filter((f) => f.endsWith('.test.ts')).map((f) => `conformance/${f.replace(/\.test\.ts$/, '')}`).sort();
+  const inFolder = readdirSync(join(packageRoot, 'test', 'conformance'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `conformance/${f.replace(/\.test\.ts$/, '')}`)
+    .sort();
   assert.ok(inFolder.length >= 2, 'the conformance folder has several test files');
-  assert.equal(folder.stdout.split('\n').filter((l) => /^(ok  |FAIL) /.test(l)).map((l) => l.split(/\s+/)[1]), inFolder);
+  assert.equal(
+    folder.stdout
+      .split('\n')
+      .filter((l) => /^(ok  |FAIL) /.test(l))
+      .map((l) => l.split(/\s+/)[1]),
+    inFolder,
+  );
 });
 
 test.run();

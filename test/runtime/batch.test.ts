@@ -43,22 +43,33 @@ function frame(op: number, key = 0, extra: number[] = [], length = 64): Uint8Arr
 
 const PACKETS: Uint8Array[] = [
   ...Array.from({ length: 70 }, (_, i) => frame(OP.COUNT, i % 5)), // more than one batch of 64
-  frame(OP.ADJUST, 14), frame(OP.ADJUST, 40), frame(OP.ADJUST, 0),
-  frame(OP.REDIRECT, 7), frame(OP.TRAP), frame(OP.COUNT, 1), frame(OP.BAD_POINTER, 3),
-  frame(OP.RANDOM_CLOCK), frame(OP.RANDOM_CLOCK),
-  frame(OP.CSUM, 0, [4, 0]), frame(OP.CSUM, 0, [8, 0]), frame(OP.CSUM, 0, [0, 0]), frame(OP.CSUM, 0, [6, 0]),
-  frame(OP.META, 2), frame(OP.META, 70), frame(OP.LOOP), frame(OP.DROP),
+  frame(OP.ADJUST, 14),
+  frame(OP.ADJUST, 40),
+  frame(OP.ADJUST, 0),
+  frame(OP.REDIRECT, 7),
+  frame(OP.TRAP),
+  frame(OP.COUNT, 1),
+  frame(OP.BAD_POINTER, 3),
+  frame(OP.RANDOM_CLOCK),
+  frame(OP.RANDOM_CLOCK),
+  frame(OP.CSUM, 0, [4, 0]),
+  frame(OP.CSUM, 0, [8, 0]),
+  frame(OP.CSUM, 0, [0, 0]),
+  frame(OP.CSUM, 0, [6, 0]),
+  frame(OP.META, 2),
+  frame(OP.META, 70),
+  frame(OP.LOOP),
+  frame(OP.DROP),
   frame(OP.COUNT, 2, [], 10), // shorter than an Ethernet header: refused, not run
-  frame(OP.COUNT, 3), frame(OP.COUNT, 4, [], 3000),
+  frame(OP.COUNT, 3),
+  frame(OP.COUNT, 4, [], 3000),
 ];
 
 const worker = (engine: Engine) => BpfMachine.create(loaded).worker(0, { engine, seed: 42, clock: () => CLOCK, budget: 1000 });
 
 type Outcome = XdpResult | UserError;
 const describe = (r: Outcome) =>
-  r instanceof UserError
-    ? { error: r.message }
-    : { action: r.actionName, packet: [...r.packet], fault: r.fault, redirect: r.redirect };
+  r instanceof UserError ? { error: r.message } : { action: r.actionName, packet: [...r.packet], fault: r.fault, redirect: r.redirect };
 const counts = (w: ReturnType<typeof worker>) =>
   [...w.machine.maps.byNameOrThrow('counts').entries()].map(([k, v]) => [[...k], [...v]]).sort();
 
@@ -94,7 +105,12 @@ for (const engine of ENGINES) {
 
 test('wasm and interpreter batches agree (the wasm helpers against the JS ones: prandom, clock, csum_diff, adjust)', () => {
   // Fault texts differ by engine (a wasm trap names no address); whether a packet faulted may not.
-  const [a, b] = ENGINES.map((e) => worker(e).runPackets(PROGRAM, PACKETS).map(describe).map((r) => ({ ...r, fault: r.fault !== undefined })));
+  const [a, b] = ENGINES.map((e) =>
+    worker(e)
+      .runPackets(PROGRAM, PACKETS)
+      .map(describe)
+      .map((r) => ({ ...r, fault: r.fault !== undefined })),
+  );
   assert.equal(a, b);
   const rc = a![PACKETS.findIndex((p) => p[14] === OP.RANDOM_CLOCK)]!;
   const bytes = Uint8Array.from(rc.packet ?? []);
@@ -112,7 +128,10 @@ test('csum_diff at the wasm/JS boundary (sizes 0xffff and 0x10000) agrees on bot
   ];
   const [a, b] = ENGINES.map((e) => worker(e).runPackets(PROGRAM, edges).map(describe));
   assert.equal(a, b);
-  assert.ok(a!.every((r) => r.action === 'XDP_PASS'), 'no packet faulted');
+  assert.ok(
+    a!.every((r) => r.action === 'XDP_PASS'),
+    'no packet faulted',
+  );
 });
 
 for (const engine of ENGINES) {
@@ -147,17 +166,34 @@ for (const engine of ENGINES) {
   test(`${engine}: faults in the middle of a batch abort only their packets`, () => {
     const w = worker(engine);
     const packets = [
-      frame(OP.COUNT, 1), frame(OP.TRAP), frame(OP.COUNT, 1), frame(OP.BAD_POINTER, 2), frame(OP.LOOP),
-      frame(OP.COUNT, 1, [], 12), frame(OP.COUNT, 1),
+      frame(OP.COUNT, 1),
+      frame(OP.TRAP),
+      frame(OP.COUNT, 1),
+      frame(OP.BAD_POINTER, 2),
+      frame(OP.LOOP),
+      frame(OP.COUNT, 1, [], 12),
+      frame(OP.COUNT, 1),
     ];
     const batch = batchOf(w, packets);
     w.runBatch(PROGRAM, batch, packets.length);
     const { TX, ABORTED } = XDP_ACTION;
-    assert.equal(packets.map((_, i) => batch.action(i)), [TX, ABORTED, TX, ABORTED, ABORTED, ABORTED, TX]);
+    assert.equal(
+      packets.map((_, i) => batch.action(i)),
+      [TX, ABORTED, TX, ABORTED, ABORTED, ABORTED, TX],
+    );
     assert.equal([...batch.faults.keys()], [1, 3, 4], 'faults by descriptor (the short packet is refused, not faulted)');
     assert.match(batch.faults.get(4)!, /budget/);
     assert.is(w.aborted, 3);
-    assert.equal(counts(w), [[[1, 0, 0, 0], [3, 0, 0, 0, 0, 0, 0, 0]]], 'only the three good packets counted');
+    assert.equal(
+      counts(w),
+      [
+        [
+          [1, 0, 0, 0],
+          [3, 0, 0, 0, 0, 0, 0, 0],
+        ],
+      ],
+      'only the three good packets counted',
+    );
     // An aborted packet keeps its input bounds; a TX one has its MACs swapped.
     assert.is(batch.length(1), 64);
     const mem = new Uint8Array(w.machine.memory.buffer);
@@ -169,11 +205,15 @@ test('wasm: a trap with a map lock held mid-batch frees the lock, and the next p
   const containment = load('containment');
   const w = BpfMachine.create(containment).worker(0, { engine: 'wasm' });
   // containment.c: op 0 updates hash[key] = value (XDP_TX); op 10 traps inside the module's update under the lock.
-  const pkt = (op: number, key: number, value: number) => Uint8Array.from({ length: 64 }, (_, i) => (i === 14 ? op : i === 15 ? key : i === 16 ? value : 0));
+  const pkt = (op: number, key: number, value: number) =>
+    Uint8Array.from({ length: 64 }, (_, i) => (i === 14 ? op : i === 15 ? key : i === 16 ? value : 0));
   const packets = [pkt(0, 1, 5), pkt(10, 9, 9), pkt(0, 1, 6)];
   const batch = batchOf(w, packets);
   w.runBatch('containment', batch, packets.length);
-  assert.equal(packets.map((_, i) => batch.action(i)), [XDP_ACTION.TX, XDP_ACTION.ABORTED, XDP_ACTION.TX]);
+  assert.equal(
+    packets.map((_, i) => batch.action(i)),
+    [XDP_ACTION.TX, XDP_ACTION.ABORTED, XDP_ACTION.TX],
+  );
   assert.is(w.locksReleased, 1);
   assert.equal([...w.machine.maps.byNameOrThrow('hash').lookupBytes(Uint8Array.of(1, 0, 0, 0))!], [6, 0, 0, 0, 0, 0, 0, 0]);
 });

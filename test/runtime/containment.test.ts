@@ -31,8 +31,14 @@ const OP_UPDATE = 0;
 const OP_TRAP_UNDER_LOCK = 10;
 /** Ops 1..9 of the fixture: each passes a pointer outside memory to one helper. */
 const BAD_POINTER_OPS: Record<number, string> = {
-  1: 'map_update_elem value', 2: 'map_lookup_elem key (hash)', 3: 'map_lookup_elem key (array)', 4: 'csum_diff from',
-  5: 'ringbuf_output data', 6: 'trace_printk format', 7: 'xdp_load_bytes buffer', 8: 'map_delete_elem key',
+  1: 'map_update_elem value',
+  2: 'map_lookup_elem key (hash)',
+  3: 'map_lookup_elem key (array)',
+  4: 'csum_diff from',
+  5: 'ringbuf_output data',
+  6: 'trace_printk format',
+  7: 'xdp_load_bytes buffer',
+  8: 'map_delete_elem key',
   9: 'map_update_elem key (LRU)',
 };
 /** A fault from a helper's pointer check (runtime/helpers.ts, codegen-maps.ts) or a wasm access trap. */
@@ -53,7 +59,9 @@ function frame(op: number, key = 0, value = 0): Uint8Array {
 /** Rejects after `ms`: a regression (a lock never freed) fails the test instead of hanging it. */
 function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -98,7 +106,11 @@ test('wasm: a trap inside the map update, lock held: that packet aborts, the loc
   const path = join(dir, 'control.sock');
   const server = await startControlServer(machine, path);
   try {
-    await within(10_000, 'control socket update', queryInstance(path, { op: 'update', map: 'hash', key: hex(u32(1)), value: hex(u64(11)) }));
+    await within(
+      10_000,
+      'control socket update',
+      queryInstance(path, { op: 'update', map: 'hash', key: hex(u32(1)), value: hex(u64(11)) }),
+    );
     const lines = await within(10_000, 'control socket lookup', queryInstance(path, { op: 'lookup', map: 'hash', key: hex(u32(1)) }));
     assert.match(lines.join('\n'), new RegExp(`value ${hex(u64(11))}`));
   } finally {
@@ -119,7 +131,7 @@ test('a lock whose owner never lets go: -EBUSY after the spin limit, never a hun
     const start = performance.now();
     assert.is(worker.runXdp(PROGRAM, frame(OP_UPDATE, 1, 2)).actionName, 'XDP_DROP', `${engine}: the update gave up`);
     assert.ok(performance.now() - start < 30_000, `${engine}: bounded (${LOCK_SPIN_LIMIT} attempts)`);
-    assert.is(worker.locksReleased, 0, 'a fault-free run frees nothing, and never another owner\'s lock');
+    assert.is(worker.locksReleased, 0, "a fault-free run frees nothing, and never another owner's lock");
   }
   try {
     hash.updateBytes(u32(1), u64(3));

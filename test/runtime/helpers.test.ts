@@ -22,8 +22,13 @@ function setup(): { env: HelperEnv; mem: Uint8Array } {
   const noMaps = { get: () => undefined, maps: [] } as unknown as MapTable;
   const xdp = new XdpContext(memory, 64);
   const env: HelperEnv = {
-    memory, maps: noMaps, cpu: 0, xdp,
-    clock: () => 10_000_000_123n, preciseClock: true, trace: () => {},
+    memory,
+    maps: noMaps,
+    cpu: 0,
+    xdp,
+    clock: () => 10_000_000_123n,
+    preciseClock: true,
+    trace: () => {},
   };
   return { env, mem: new Uint8Array(memory.buffer) };
 }
@@ -51,7 +56,11 @@ test('csum_diff: to words plus complemented from words plus the seed, carries fo
 test('xdp_load_bytes / xdp_store_bytes: inside data..data_end only', () => {
   const { env, mem } = setup();
   const h = makeHelpers(env);
-  env.xdp.load(FRAME, 4096, Uint8Array.from({ length: 20 }, (_, i) => i + 1));
+  env.xdp.load(
+    FRAME,
+    4096,
+    Uint8Array.from({ length: 20 }, (_, i) => i + 1),
+  );
   assert.is(h.xdp_load_bytes!(0n, 0n, BigInt(BUF), 1n, 0n), 0n);
   assert.is(mem[BUF], 1);
   assert.is(h.xdp_load_bytes!(0n, 19n, BigInt(BUF), 1n, 0n), 0n);
@@ -130,8 +139,13 @@ test('ringbuf_submit / ringbuf_discard find the ring a sample lies in, with two 
   const a = f.map('a') as RingbufMap;
   const b = f.map('b') as RingbufMap;
   const env: HelperEnv = {
-    memory: f.memory, maps: f.table, cpu: 0, xdp: new XdpContext(f.memory, f.room(64)),
-    clock: () => 0n, preciseClock: true, trace: () => {},
+    memory: f.memory,
+    maps: f.table,
+    cpu: 0,
+    xdp: new XdpContext(f.memory, f.room(64)),
+    clock: () => 0n,
+    preciseClock: true,
+    trace: () => {},
   };
   const h = makeHelpers(env);
   const drained = (rb: RingbufMap): string[] => {
@@ -139,7 +153,10 @@ test('ringbuf_submit / ringbuf_discard find the ring a sample lies in, with two 
     rb.drain((r) => out.push(hex(r)));
     return out;
   };
-  for (const [ring, other, byte] of [[b, a, 0xbb], [a, b, 0xaa]] as const) {
+  for (const [ring, other, byte] of [
+    [b, a, 0xbb],
+    [a, b, 0xaa],
+  ] as const) {
     const sample = Number(h.ringbuf_reserve!(BigInt(ring.handle), 4n, 0n, 0n, 0n));
     assert.ok(sample >= ring.data && sample < ring.data + 8192, 'the sample lies in its ring');
     new Uint8Array(f.memory.buffer).fill(byte, sample, sample + 4);
@@ -157,8 +174,13 @@ test('the i32 map helpers pass key, value and flags through unchanged', () => {
   const f = fixture([{ name: 'arr', type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 4, maxEntries: 4 }]);
   const arr = f.map('arr');
   const env: HelperEnv = {
-    memory: f.memory, maps: f.table, cpu: 0, xdp: new XdpContext(f.memory, f.room(64)),
-    clock: () => 0n, preciseClock: true, trace: () => {},
+    memory: f.memory,
+    maps: f.table,
+    cpu: 0,
+    xdp: new XdpContext(f.memory, f.room(64)),
+    clock: () => 0n,
+    preciseClock: true,
+    trace: () => {},
   };
   const h32 = makeI32Helpers(env);
   const key = f.put(Uint8Array.of(2, 0, 0, 0));

@@ -31,8 +31,15 @@ function runChecksum(memorySafety: boolean, engine: 'wasm' | 'interp', budget: n
   const machine = BpfMachine.create(loadWasm(wasm, 'checksum_loop'));
   const r = machine.worker(0, { engine, budget }).runXdp('checksum_loop', packet);
   const value = machine.maps.byNameOrThrow('sums').lookupBytes(new Uint8Array(4))!;
-  assert.ok(manifest.programs.every((p) => Array.isArray(p.budgetedBackEdges)), 'every program lists its budgeted back-edges');
-  return { action: r.actionName, ...(r.fault ? { fault: r.fault } : {}), sum: new DataView(value.buffer, value.byteOffset).getBigUint64(0, true) };
+  assert.ok(
+    manifest.programs.every((p) => Array.isArray(p.budgetedBackEdges)),
+    'every program lists its budgeted back-edges',
+  );
+  return {
+    action: r.actionName,
+    ...(r.fault ? { fault: r.fault } : {}),
+    sum: new DataView(value.buffer, value.byteOffset).getBigUint64(0, true),
+  };
 }
 
 test('a verified checksum loop over 512 bytes has no budgeted back-edge', () => {

@@ -43,9 +43,17 @@ test('refused formats return -EINVAL and print nothing; accepted ones return the
     const { rets, lines } = runOurs(engine);
     const accepted = rets.filter((r) => r !== EINVAL);
     // Every accepted format printed one line, and returned that line's length with its newline.
-    assert.equal(accepted, lines.map((l) => l.length + 1), `${engine}: return values of the printed lines`);
+    assert.equal(
+      accepted,
+      lines.map((l) => l.length + 1),
+      `${engine}: return values of the printed lines`,
+    );
     // printk_formats.c puts the formats the kernel refuses in slots 11-19 and 23.
-    assert.equal(rets.flatMap((r, i) => (r === EINVAL ? [i] : [])), [11, 12, 13, 14, 15, 16, 17, 18, 19, 23], `${engine}: the refused formats`);
+    assert.equal(
+      rets.flatMap((r, i) => (r === EINVAL ? [i] : [])),
+      [11, 12, 13, 14, 15, 16, 17, 18, 19, 23],
+      `${engine}: the refused formats`,
+    );
     assert.ok(lines.includes(`${PREFIX} pI4=10.200.1.1 pi4=010.200.001.001`), `${engine}: %pI4 / %pi4`);
   }
 });
@@ -68,7 +76,8 @@ test("the kernel agrees: each format's return value and every trace line", () =>
     assert.is(kernel.testRun('printk_formats', frame).retval, 2);
     const theirs = {
       rets: Array.from({ length: FORMATS }, (_, i) => s64(kernel.lookup('rets', slotKey(i))![0]!)),
-      lines: readFileSync(join(trace, 'trace'), 'utf8').split('\n')
+      lines: readFileSync(join(trace, 'trace'), 'utf8')
+        .split('\n')
         .map((l) => /bpf_trace_printk: (.*)$/.exec(l)?.[1])
         .filter((l): l is string => l !== undefined && l.startsWith(PREFIX)),
     };

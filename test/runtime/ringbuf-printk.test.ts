@@ -57,7 +57,12 @@ class RingModel {
   }
 }
 
-interface Expected { records: string[]; failedOutputs: number; failedReserves: number; lines: string[] }
+interface Expected {
+  records: string[];
+  failedOutputs: number;
+  failedReserves: number;
+  lines: string[];
+}
 
 /** What ringbuf_printk should deliver, and how many outputs and reserves fail, by hand. */
 function expectPrintk(ring: RingModel): Expected {
@@ -176,7 +181,8 @@ function traceDir(): string | undefined {
 
 /** The kernel's trace_printk lines that start with `prefix` (other programs may print too). */
 function kernelTrace(trace: string, prefix: string): string[] {
-  return readFileSync(join(trace, 'trace'), 'utf8').split('\n')
+  return readFileSync(join(trace, 'trace'), 'utf8')
+    .split('\n')
     .map((l) => /bpf_trace_printk: (.*)$/.exec(l)?.[1])
     .filter((l): l is string => l !== undefined && l.startsWith(prefix));
 }

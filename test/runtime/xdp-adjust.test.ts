@@ -54,44 +54,218 @@ const CASES: Case[] = [
   // adjust_head
   { name: 'head: grow by the whole usable headroom (216)', steps: [[HEAD, -216]], returns: [0], length: 280, suffix: original },
   { name: 'head: one byte into struct xdp_frame', steps: [[HEAD, -217]], returns: [EINVAL], length: LEN, packet: original },
-  { name: 'head: the metadata area counts against the headroom', steps: [[META, -8], [HEAD, -208]], returns: [0, 0], length: 272, meta: 8, suffix: original },
-  { name: 'head: one byte more with 8 bytes of metadata', steps: [[META, -8], [HEAD, -209]], returns: [0, EINVAL], length: LEN, meta: 8, packet: original },
+  {
+    name: 'head: the metadata area counts against the headroom',
+    steps: [
+      [META, -8],
+      [HEAD, -208],
+    ],
+    returns: [0, 0],
+    length: 272,
+    meta: 8,
+    suffix: original,
+  },
+  {
+    name: 'head: one byte more with 8 bytes of metadata',
+    steps: [
+      [META, -8],
+      [HEAD, -209],
+    ],
+    returns: [0, EINVAL],
+    length: LEN,
+    meta: 8,
+    packet: original,
+  },
   { name: 'head: shrink to exactly an Ethernet header', steps: [[HEAD, 50]], returns: [0], length: 14, packet: original.slice(50) },
   { name: 'head: shrink below an Ethernet header', steps: [[HEAD, 51]], returns: [EINVAL], length: LEN, packet: original },
-  { name: 'head: limit follows a shrunk tail', steps: [[TAIL, -40], [HEAD, 10]], returns: [0, 0], length: 14, packet: original.slice(10, 24) },
-  { name: 'head: one past the limit after a shrunk tail', steps: [[TAIL, -40], [HEAD, 11]], returns: [0, EINVAL], length: 24, packet: original.slice(0, 24) },
+  {
+    name: 'head: limit follows a shrunk tail',
+    steps: [
+      [TAIL, -40],
+      [HEAD, 10],
+    ],
+    returns: [0, 0],
+    length: 14,
+    packet: original.slice(10, 24),
+  },
+  {
+    name: 'head: one past the limit after a shrunk tail',
+    steps: [
+      [TAIL, -40],
+      [HEAD, 11],
+    ],
+    returns: [0, EINVAL],
+    length: 24,
+    packet: original.slice(0, 24),
+  },
   {
     name: 'head: metadata moves with data',
-    steps: [[META, -4], [WRITE_META, 0x1234abcd], [HEAD, 10], [HEAD, -30]],
+    steps: [
+      [META, -4],
+      [WRITE_META, 0x1234abcd],
+      [HEAD, 10],
+      [HEAD, -30],
+    ],
     // Moving data forward by 10 copies the metadata over packet bytes 6..9, which the grown
     // head then shows again.
-    returns: [0, 0, 0, 0], length: 84, meta: 4, metaWord: 0x1234abcd,
+    returns: [0, 0, 0, 0],
+    length: 84,
+    meta: 4,
+    metaWord: 0x1234abcd,
     suffix: concat(original.slice(0, 6), u32le(0x1234abcd), original.slice(10)),
   },
   // adjust_tail
-  { name: 'tail: grow to the end of the frame (3456)', steps: [[TAIL, 3456]], returns: [0], length: 3520, packet: concat(original, zeros(3456)) },
+  {
+    name: 'tail: grow to the end of the frame (3456)',
+    steps: [[TAIL, 3456]],
+    returns: [0],
+    length: 3520,
+    packet: concat(original, zeros(3456)),
+  },
   { name: 'tail: one byte into the tailroom', steps: [[TAIL, 3457]], returns: [EINVAL], length: LEN, packet: original },
   { name: 'tail: shrink to exactly an Ethernet header', steps: [[TAIL, -50]], returns: [0], length: 14, packet: original.slice(0, 14) },
   { name: 'tail: shrink below an Ethernet header', steps: [[TAIL, -51]], returns: [EINVAL], length: LEN, packet: original },
-  { name: 'tail: the frame end does not move with data', steps: [[HEAD, -100], [TAIL, 3456]], returns: [0, 0], length: 3620, suffix: concat(original, zeros(3456)) },
-  { name: 'tail: one past the frame end after a grown head', steps: [[HEAD, -100], [TAIL, 3457]], returns: [0, EINVAL], length: 164, suffix: original },
-  { name: 'tail: the minimum follows data', steps: [[HEAD, 10], [TAIL, -40]], returns: [0, 0], length: 14, packet: original.slice(10, 24) },
-  { name: 'tail: one below the minimum after a shrunk head', steps: [[HEAD, 10], [TAIL, -41]], returns: [0, EINVAL], length: 54, packet: original.slice(10) },
+  {
+    name: 'tail: the frame end does not move with data',
+    steps: [
+      [HEAD, -100],
+      [TAIL, 3456],
+    ],
+    returns: [0, 0],
+    length: 3620,
+    suffix: concat(original, zeros(3456)),
+  },
+  {
+    name: 'tail: one past the frame end after a grown head',
+    steps: [
+      [HEAD, -100],
+      [TAIL, 3457],
+    ],
+    returns: [0, EINVAL],
+    length: 164,
+    suffix: original,
+  },
+  {
+    name: 'tail: the minimum follows data',
+    steps: [
+      [HEAD, 10],
+      [TAIL, -40],
+    ],
+    returns: [0, 0],
+    length: 14,
+    packet: original.slice(10, 24),
+  },
+  {
+    name: 'tail: one below the minimum after a shrunk head',
+    steps: [
+      [HEAD, 10],
+      [TAIL, -41],
+    ],
+    returns: [0, EINVAL],
+    length: 54,
+    packet: original.slice(10),
+  },
   // adjust_meta
-  { name: 'meta: reserve 4 bytes and write them', steps: [[META, -4], [WRITE_META, 0x55667788]], returns: [0, 0], length: LEN, meta: 4, metaWord: 0x55667788, packet: original },
-  { name: 'meta: reserve all the usable headroom, 216 bytes', steps: [[META, -216]], returns: [0], length: LEN, meta: 216, packet: original },
+  {
+    name: 'meta: reserve 4 bytes and write them',
+    steps: [
+      [META, -4],
+      [WRITE_META, 0x55667788],
+    ],
+    returns: [0, 0],
+    length: LEN,
+    meta: 4,
+    metaWord: 0x55667788,
+    packet: original,
+  },
+  {
+    name: 'meta: reserve all the usable headroom, 216 bytes',
+    steps: [[META, -216]],
+    returns: [0],
+    length: LEN,
+    meta: 216,
+    packet: original,
+  },
   { name: 'meta: 220 bytes reach into struct xdp_frame', steps: [[META, -220]], returns: [EINVAL], length: LEN, packet: original },
-  { name: 'meta: more than 32 bytes in two steps', steps: [[META, -32], [META, -4]], returns: [0, 0], length: LEN, meta: 36, packet: original },
+  {
+    name: 'meta: more than 32 bytes in two steps',
+    steps: [
+      [META, -32],
+      [META, -4],
+    ],
+    returns: [0, 0],
+    length: LEN,
+    meta: 36,
+    packet: original,
+  },
   { name: 'meta: 2 bytes is not a multiple of 4', steps: [[META, -2]], returns: [EACCES], length: LEN, packet: original },
   { name: 'meta: 6 bytes is not a multiple of 4', steps: [[META, -6]], returns: [EACCES], length: LEN, packet: original },
-  { name: 'meta: shrinking 8 to 6 bytes is refused', steps: [[META, -8], [META, 2]], returns: [0, EACCES], length: LEN, meta: 8, packet: original },
+  {
+    name: 'meta: shrinking 8 to 6 bytes is refused',
+    steps: [
+      [META, -8],
+      [META, 2],
+    ],
+    returns: [0, EACCES],
+    length: LEN,
+    meta: 8,
+    packet: original,
+  },
   { name: 'meta: bounds are checked before alignment', steps: [[META, 3]], returns: [EINVAL], length: LEN, packet: original },
   { name: 'meta: data_meta may not pass data', steps: [[META, 4]], returns: [EINVAL], length: LEN, packet: original },
-  { name: 'meta: back to exactly data', steps: [[META, -8], [META, 8]], returns: [0, 0], length: LEN, meta: 0, packet: original },
-  { name: 'meta: one word past data', steps: [[META, -8], [META, 12]], returns: [0, EINVAL], length: LEN, meta: 8, packet: original },
-  { name: 'meta: none left below a head grown to the limit', steps: [[HEAD, -216], [META, -4]], returns: [0, EINVAL], length: 280, suffix: original },
-  { name: 'meta: exactly the headroom that is left', steps: [[HEAD, -212], [META, -4]], returns: [0, 0], length: 276, meta: 4, suffix: original },
-  { name: 'meta: one word more than the headroom left', steps: [[HEAD, -212], [META, -8]], returns: [0, EINVAL], length: 276, suffix: original },
+  {
+    name: 'meta: back to exactly data',
+    steps: [
+      [META, -8],
+      [META, 8],
+    ],
+    returns: [0, 0],
+    length: LEN,
+    meta: 0,
+    packet: original,
+  },
+  {
+    name: 'meta: one word past data',
+    steps: [
+      [META, -8],
+      [META, 12],
+    ],
+    returns: [0, EINVAL],
+    length: LEN,
+    meta: 8,
+    packet: original,
+  },
+  {
+    name: 'meta: none left below a head grown to the limit',
+    steps: [
+      [HEAD, -216],
+      [META, -4],
+    ],
+    returns: [0, EINVAL],
+    length: 280,
+    suffix: original,
+  },
+  {
+    name: 'meta: exactly the headroom that is left',
+    steps: [
+      [HEAD, -212],
+      [META, -4],
+    ],
+    returns: [0, 0],
+    length: 276,
+    meta: 4,
+    suffix: original,
+  },
+  {
+    name: 'meta: one word more than the headroom left',
+    steps: [
+      [HEAD, -212],
+      [META, -8],
+    ],
+    returns: [0, EINVAL],
+    length: 276,
+    suffix: original,
+  },
   { name: 'meta: no room to write without metadata', steps: [[WRITE_META, 1]], returns: [-1], length: LEN, packet: original },
 ];
 
@@ -114,7 +288,11 @@ for (const engine of engines) {
       const result = (i: number): number => Number(readS64(engine.get('results', u32le(i))));
       // The kernel's test run returns the metadata in front of the packet.
       if (engine.name === 'kernel') r.packet = r.packet.subarray(result(STEPS + 1));
-      assert.equal(c.steps.map((_, i) => result(i)), c.returns, 'return values');
+      assert.equal(
+        c.steps.map((_, i) => result(i)),
+        c.returns,
+        'return values',
+      );
       assert.is(result(STEPS), c.length, 'data_end - data');
       assert.is(r.packet.length, c.length, 'output length');
       assert.is(result(STEPS + 1), c.meta ?? 0, 'data - data_meta');

@@ -22,7 +22,7 @@ function context(): { xdp: XdpContext; mem: Uint8Array } {
   return { xdp, mem: new Uint8Array(memory.buffer) };
 }
 
-test('headroom: an earlier packet\'s bytes there do not show through (the test run zeroes it)', () => {
+test("headroom: an earlier packet's bytes there do not show through (the test run zeroes it)", () => {
   const { xdp, mem } = context();
   xdp.load(FRAME, XDP_FRAME_SIZE, new Uint8Array(60).fill(0xaa));
   assert.is(xdp.adjustHead(-64), 0);
@@ -77,7 +77,7 @@ test('csum_diff: csum(to) - csum(from) from the seed, folded to 16 bits, not com
   const odd = put(16, [0x12, 0x34, 0x56]);
   assert.is(csumDiff(mem, 0, 0, one, 4, 0n), 1n, 'to only: the sum');
   assert.is(csumDiff(mem, 0, 0, ones, 4, 0n), 0xffffn, 'a non-zero multiple of 0xffff folds to 0xffff');
-  assert.is(csumDiff(mem, one, 4, one, 4, 0n), 0xffffn, 'equal from and to: 1 + ~1, one\'s complement zero');
+  assert.is(csumDiff(mem, one, 4, one, 4, 0n), 0xffffn, "equal from and to: 1 + ~1, one's complement zero");
   assert.is(csumDiff(mem, one, 4, 0, 0, 0n), 0xfffen, 'from only: ~csum(from, ~seed)');
   assert.is(csumDiff(mem, 0, 0, odd, 3, 0n), 0x3468n, 'a short last word is zero-padded: 0x3412 + 0x56');
   assert.is(csumDiff(mem, 0, 0, 0, 0, 0x12345n), 0x2346n, 'no words: the seed, folded');

@@ -56,14 +56,20 @@ test('load: 14 bytes is the least (an Ethernet header); 13 is refused with a use
   const { xdp } = context();
   xdp.load(FRAME, FRAME_SIZE, packetOf(14));
   assert.is(xdp.length, 14);
-  assert.throws(() => xdp.load(FRAME, FRAME_SIZE, packetOf(13)), (e: unknown) => e instanceof UserError);
+  assert.throws(
+    () => xdp.load(FRAME, FRAME_SIZE, packetOf(13)),
+    (e: unknown) => e instanceof UserError,
+  );
 });
 
 test('load: beyond 3520 bytes the rest goes to fragments, up to 17 pages of them', () => {
   const { xdp, mem } = context();
   const big = packetOf(LINEAR_MAX + 100);
   xdp.load(FRAME, FRAME_SIZE, big);
-  assert.ok(mem.subarray(FRAME + 256 + LINEAR_MAX, FRAME + FRAME_SIZE + 200).every((b) => b === 0xaa), 'nothing written past the linear area');
+  assert.ok(
+    mem.subarray(FRAME + 256 + LINEAR_MAX, FRAME + FRAME_SIZE + 200).every((b) => b === 0xaa),
+    'nothing written past the linear area',
+  );
   assert.is(xdp.dataEnd - xdp.data, LINEAR_MAX);
   assert.is(xdp.fragments.length, 100);
   assert.is(xdp.length, LINEAR_MAX + 100);
@@ -72,10 +78,13 @@ test('load: beyond 3520 bytes the rest goes to fragments, up to 17 pages of them
   assert.is(xdp.fragments.length, 0, 'exactly the linear area: no fragments');
   xdp.load(FRAME, FRAME_SIZE, packetOf(LINEAR_MAX + 17 * 4096));
   assert.is(xdp.length, LINEAR_MAX + 17 * 4096);
-  assert.throws(() => xdp.load(FRAME, FRAME_SIZE, packetOf(LINEAR_MAX + 17 * 4096 + 1)), (e: unknown) => e instanceof UserError);
+  assert.throws(
+    () => xdp.load(FRAME, FRAME_SIZE, packetOf(LINEAR_MAX + 17 * 4096 + 1)),
+    (e: unknown) => e instanceof UserError,
+  );
 });
 
-test('a new packet forgets the last one\'s fragments and redirect', () => {
+test("a new packet forgets the last one's fragments and redirect", () => {
   const { xdp } = context();
   xdp.load(FRAME, FRAME_SIZE, packetOf(LINEAR_MAX + 10));
   xdp.redirect = { kind: 'ifindex', target: 3 };
@@ -136,7 +145,10 @@ test('adjust_tail: up to the tailroom (growth zeroed), down to an Ethernet heade
   assert.is(xdp.adjustTail(LINEAR_MAX - 64 + 1), EINVAL);
   assert.is(xdp.adjustTail(LINEAR_MAX - 64), 0);
   assert.is(xdp.dataEnd, FRAME + FRAME_SIZE - 320);
-  assert.ok(mem.subarray(xdp.data + 64, xdp.dataEnd).every((b) => b === 0), 'the new bytes are zero');
+  assert.ok(
+    mem.subarray(xdp.data + 64, xdp.dataEnd).every((b) => b === 0),
+    'the new bytes are zero',
+  );
   assert.equal([...mem.subarray(xdp.data, xdp.data + 64)], [...packetOf(64)], 'the old bytes stay');
   assert.is(xdp.adjustTail(-(LINEAR_MAX - 13)), EINVAL);
   assert.is(xdp.adjustTail(-(LINEAR_MAX - 14)), 0);

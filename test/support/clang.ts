@@ -23,7 +23,11 @@ export function scratchDir(): string {
 
 export function compileBpf(source: string): string {
   const out = join(scratchDir(), basename(source).replace(/\.c$/, '.o'));
-  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-fdebug-prefix-map=${packageRoot}=.`, `-I/usr/include/${multiarch}`, '-c', source, '-o', out], { cwd: packageRoot });
+  execFileSync(
+    'clang',
+    ['-O2', '-g', '-target', 'bpf', `-fdebug-prefix-map=${packageRoot}=.`, `-I/usr/include/${multiarch}`, '-c', source, '-o', out],
+    { cwd: packageRoot },
+  );
   return out;
 }
 

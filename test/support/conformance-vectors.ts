@@ -72,7 +72,10 @@ export function vectorDir(): string {
 
 /** Paths of every vector, sorted by name. */
 export function listVectors(dir: string = vectorDir()): string[] {
-  return readdirSync(dir).filter((f) => f.endsWith('.data')).sort().map((f) => join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.data'))
+    .sort()
+    .map((f) => join(dir, f));
 }
 
 export function readVector(path: string): Vector {
@@ -94,7 +97,10 @@ export function parseVector(text: string, path = 'vector.data'): Vector {
   }
   const body = (name: string): string | undefined => sections.get(name)?.join('\n');
   const tokens = (name: string): string[] | undefined =>
-    sections.get(name)?.flatMap((l) => uncomment(l).split(/\s+/)).filter((t) => t !== '');
+    sections
+      .get(name)
+      ?.flatMap((l) => uncomment(l).split(/\s+/))
+      .filter((t) => t !== '');
 
   const where = basename(path);
   const vector: Vector = {
@@ -106,7 +112,12 @@ export function parseVector(text: string, path = 'vector.data'): Vector {
   const result = tokens('result');
   if (result && result.length > 0) vector.result = BigInt.asUintN(64, parseNumber(result[0]!, where));
   const error = sections.get('error');
-  if (error) vector.error = error.map(uncomment).map((l) => l.trim()).filter((l) => l !== '').join('\n');
+  if (error)
+    vector.error = error
+      .map(uncomment)
+      .map((l) => l.trim())
+      .filter((l) => l !== '')
+      .join('\n');
   const raw = sections.get('raw');
   if (raw) vector.raw = raw.flatMap((line) => rawWords(uncomment(line), where));
   const noRegisterOffset = body('no register offset');
@@ -143,7 +154,10 @@ function hexByte(token: string, where: string): number {
 
 /** One raw line: 8 bare hex bytes (one slot), or whitespace-separated u64 words. */
 function rawWords(line: string, where: string): bigint[] {
-  const t = line.trim().split(/\s+/).filter((s) => s !== '');
+  const t = line
+    .trim()
+    .split(/\s+/)
+    .filter((s) => s !== '');
   if (t.length === 8 && t.every((s) => /^[0-9a-f]{2}$/i.test(s))) {
     const bytes = Uint8Array.from(t.map((s) => parseInt(s, 16)));
     return [new DataView(bytes.buffer).getBigUint64(0, true)];

@@ -14,7 +14,10 @@ const buildScript = join(root, 'scripts', 'build-examples.mjs');
 
 /** Names of every example (`xdp_pass`, `maps_zoo`, ...), from the C sources present. */
 export function exampleNames(): string[] {
-  return readdirSync(sourceDir).filter((f) => f.endsWith('.bpf.c')).map((f) => f.slice(0, -'.bpf.c'.length)).sort();
+  return readdirSync(sourceDir)
+    .filter((f) => f.endsWith('.bpf.c'))
+    .map((f) => f.slice(0, -'.bpf.c'.length))
+    .sort();
 }
 
 /** Absolute path of build/examples/<name>.o, compiling the examples first when it is missing or older than its source. */

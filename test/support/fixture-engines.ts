@@ -88,7 +88,11 @@ function kernelEngine(object: string): FixtureEngine {
     update: (map, key, value, flags) => kernel.tryUpdate(map, key, value, flags) ?? 'ok',
     remove: (map, key) => (kernel.delete(map, key) ? 'ok' : 'ENOENT'),
     nextKey: (map, key) => kernel.nextKey(map, key),
-    dump: (map) => kernel.dump(map).map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`).sort(),
+    dump: (map) =>
+      kernel
+        .dump(map)
+        .map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`)
+        .sort(),
     run: (program, packet) => {
       const r = kernel.testRun(program, packet);
       return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
@@ -105,7 +109,18 @@ function absentKernel(missing: Missing): FixtureEngine {
   const absent = (): never => {
     throw new Error('the kernel engine is not available here; tests check `missing` first');
   };
-  return { name: 'kernel', missing, set: absent, get: absent, update: absent, remove: absent, nextKey: absent, dump: absent, run: absent, close: () => {} };
+  return {
+    name: 'kernel',
+    missing,
+    set: absent,
+    get: absent,
+    update: absent,
+    remove: absent,
+    nextKey: absent,
+    dump: absent,
+    run: absent,
+    close: () => {},
+  };
 }
 
 /**

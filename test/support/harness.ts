@@ -21,7 +21,7 @@ import { fileRecord, type TestRecord } from './test-record.js';
 type SuiteRun = () => Promise<[errors: string | true, passed: number, skipped: number, total: number]>;
 const uvuGlobals = globalThis as unknown as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
 
-const describe = (e: unknown): string => (e instanceof Error ? e.stack ?? e.message : inspect(e));
+const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : inspect(e));
 const testName = (r: TestRecord): string => (r.suite ? `${r.suite} › ${r.name}` : r.name);
 const kernelRequired = process.env.REQUIRE_KERNEL === '1';
 
@@ -72,7 +72,9 @@ async function runFile(file: string): Promise<FileSummary> {
         skipping++;
         const strict = kernelRequired ? record.skips.filter((s) => failsWhenKernelRequired(s.need)) : [];
         if (strict.length) {
-          fail(`"${testName(record)}" skipped under REQUIRE_KERNEL=1 for want of ${strict.map((s) => `${NEEDS[s.need].says}${s.detail ? ` (${s.detail})` : ''}`).join(', ')}`);
+          fail(
+            `"${testName(record)}" skipped under REQUIRE_KERNEL=1 for want of ${strict.map((s) => `${NEEDS[s.need].says}${s.detail ? ` (${s.detail})` : ''}`).join(', ')}`,
+          );
           continue;
         }
         summary.skipped++;

@@ -21,7 +21,9 @@ export function sumPerCpuCounters(entries: Iterable<[Uint8Array, Uint8Array[]]>,
     const sums = new Array<bigint>(Math.floor(values[0]!.length / width)).fill(0n);
     for (const v of values) {
       const d = new DataView(v.buffer, v.byteOffset, v.byteLength);
-      sums.forEach((s, i) => { sums[i] = s + (width === 8 ? d.getBigUint64(i * 8, true) : BigInt(d.getUint32(i * 4, true))); });
+      sums.forEach((s, i) => {
+        sums[i] = s + (width === 8 ? d.getBigUint64(i * 8, true) : BigInt(d.getUint32(i * 4, true)));
+      });
     }
     if (sums.some((s) => s !== 0n)) out.push(`${keyHex}=${sums.join('/')}`);
   }
@@ -31,5 +33,8 @@ export function sumPerCpuCounters(entries: Iterable<[Uint8Array, Uint8Array[]]>,
 /** A userspace per-CPU map's entries split into one value per CPU (copies are 8-byte aligned). */
 export function splitPerCpu(entries: Iterable<[Uint8Array, Uint8Array]>, valueSize: number): [Uint8Array, Uint8Array[]][] {
   const stride = Math.ceil(valueSize / 8) * 8;
-  return [...entries].map(([k, v]) => [k, Array.from({ length: Math.max(1, Math.floor(v.length / stride)) }, (_, i) => v.subarray(i * stride, i * stride + valueSize))]);
+  return [...entries].map(([k, v]) => [
+    k,
+    Array.from({ length: Math.max(1, Math.floor(v.length / stride)) }, (_, i) => v.subarray(i * stride, i * stride + valueSize)),
+  ]);
 }

@@ -23,19 +23,48 @@ export interface KatranFixture {
 
 export class FixtureError extends Error {}
 
-type Token = { kind: 'str'; bytes: number[] } | { kind: 'num'; value: number } | { kind: 'id'; name: string } | { kind: 'punct'; text: string };
+type Token =
+  { kind: 'str'; bytes: number[] } | { kind: 'num'; value: number } | { kind: 'id'; name: string } | { kind: 'punct'; text: string };
 
-const SIMPLE_ESCAPES: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92, '"': 34, "'": 39, a: 7, b: 8, f: 12, v: 11, '?': 63 };
+const SIMPLE_ESCAPES: Record<string, number> = {
+  n: 10,
+  t: 9,
+  r: 13,
+  '0': 0,
+  '\\': 92,
+  '"': 34,
+  "'": 39,
+  a: 7,
+  b: 8,
+  f: 12,
+  v: 11,
+  '?': 63,
+};
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (/\s/.test(c)) { i++; continue; }
-    if (text.startsWith('//', i)) { i = text.indexOf('\n', i); if (i < 0) break; continue; }
-    if (text.startsWith('/*', i)) { i = text.indexOf('*/', i + 2) + 2; if (i < 2) break; continue; }
-    if (c === '#') { i = text.indexOf('\n', i); if (i < 0) break; continue; }
+    if (/\s/.test(c)) {
+      i++;
+      continue;
+    }
+    if (text.startsWith('//', i)) {
+      i = text.indexOf('\n', i);
+      if (i < 0) break;
+      continue;
+    }
+    if (text.startsWith('/*', i)) {
+      i = text.indexOf('*/', i + 2) + 2;
+      if (i < 2) break;
+      continue;
+    }
+    if (c === '#') {
+      i = text.indexOf('\n', i);
+      if (i < 0) break;
+      continue;
+    }
     if (c === '"') {
       const bytes: number[] = [];
       i++;
@@ -70,9 +99,17 @@ function tokenize(text: string): Token[] {
       continue;
     }
     const num = /^(0[xX][0-9a-fA-F]+|\d+)[uUlL]*/.exec(text.slice(i, i + 40));
-    if (num) { tokens.push({ kind: 'num', value: Number(num[1]) }); i += num[0].length; continue; }
+    if (num) {
+      tokens.push({ kind: 'num', value: Number(num[1]) });
+      i += num[0].length;
+      continue;
+    }
     const id = /^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*/.exec(text.slice(i, i + 200));
-    if (id) { tokens.push({ kind: 'id', name: id[0] }); i += id[0].length; continue; }
+    if (id) {
+      tokens.push({ kind: 'id', name: id[0] });
+      i += id[0].length;
+      continue;
+    }
     tokens.push({ kind: 'punct', text: c });
     i++;
   }
@@ -91,22 +128,40 @@ type Value =
 
 /** Named constants of katran's builder and netinet/tcp.h, by their last `::` component. */
 const CONSTANTS: Record<string, number> = {
-  TH_FIN: 0x01, TH_SYN: 0x02, TH_RST: 0x04, TH_PUSH: 0x08, TH_ACK: 0x10, TH_URG: 0x20,
-  QUIC_V1_WIRE_FORMAT, CID_V1: 1, CID_V2: 2,
-  IP_FLAG_MF: 0x20, IP_FLAG_DF: 0x40, IPV6_NH_FRAGMENT: 44,
-  ARP_REQUEST: 1, ARP_REPLY: 2, NO_CODE: 0, FRAG_NEEDED: 4,
+  TH_FIN: 0x01,
+  TH_SYN: 0x02,
+  TH_RST: 0x04,
+  TH_PUSH: 0x08,
+  TH_ACK: 0x10,
+  TH_URG: 0x20,
+  QUIC_V1_WIRE_FORMAT,
+  CID_V1: 1,
+  CID_V2: 2,
+  IP_FLAG_MF: 0x20,
+  IP_FLAG_DF: 0x40,
+  IPV6_NH_FRAGMENT: 44,
+  ARP_REQUEST: 1,
+  ARP_REPLY: 2,
+  NO_CODE: 0,
+  FRAG_NEEDED: 4,
 };
 /** Constants whose value depends on the enum they are in. */
 const SCOPED: Record<string, number> = {
-  'ICMPv4Header::ECHO_REPLY': 0, 'ICMPv4Header::DEST_UNREACH': 3, 'ICMPv4Header::ECHO_REQUEST': 8,
-  'ICMPv6Header::ECHO_REQUEST': 128, 'ICMPv6Header::ECHO_REPLY': 129, 'ICMPv6Header::PACKET_TOO_BIG': 2,
+  'ICMPv4Header::ECHO_REPLY': 0,
+  'ICMPv4Header::DEST_UNREACH': 3,
+  'ICMPv4Header::ECHO_REQUEST': 8,
+  'ICMPv6Header::ECHO_REQUEST': 128,
+  'ICMPv6Header::ECHO_REPLY': 129,
+  'ICMPv6Header::PACKET_TOO_BIG': 2,
 };
 
 class Parser {
   private pos = 0;
   constructor(private readonly tokens: Token[]) {}
 
-  private peek(offset = 0): Token | undefined { return this.tokens[this.pos + offset]; }
+  private peek(offset = 0): Token | undefined {
+    return this.tokens[this.pos + offset];
+  }
   private isPunct(text: string, offset = 0): boolean {
     const t = this.peek(offset);
     return t?.kind === 'punct' && t.text === text;
@@ -120,7 +175,12 @@ class Parser {
   seekArray(name: string): boolean {
     for (let i = 0; i + 2 < this.tokens.length; i++) {
       const t = this.tokens[i]!;
-      if (t.kind === 'id' && t.name === name && this.tokens[i + 1]?.kind === 'punct' && (this.tokens[i + 1] as { text: string }).text === '=') {
+      if (
+        t.kind === 'id' &&
+        t.name === name &&
+        this.tokens[i + 1]?.kind === 'punct' &&
+        (this.tokens[i + 1] as { text: string }).text === '='
+      ) {
         this.pos = i + 2;
         this.expect('{');
         return true;
@@ -179,7 +239,10 @@ class Parser {
       while (this.peek()?.kind === 'str') bytes.push(...(this.tokens[this.pos++] as { bytes: number[] }).bytes);
       return { kind: 'str', bytes, sized: false };
     }
-    if (t.kind === 'num') { this.pos++; return { kind: 'num', value: t.value }; }
+    if (t.kind === 'num') {
+      this.pos++;
+      return { kind: 'num', value: t.value };
+    }
     if (t.kind === 'punct' && t.text === '(') {
       this.pos++;
       const v = this.expression();
@@ -264,34 +327,53 @@ function callMethod(target: Value, method: string, args: Value[]): Value {
     const b = target.builder;
     const wrap = (x: PacketBuilder): Value => ({ kind: 'builder', builder: x });
     switch (method) {
-      case 'Eth': return wrap(b.Eth(...(args.map(text) as [string?, string?])));
-      case 'IPv4': return wrap(b.IPv4(text(args[0]!), text(args[1]!), n(2), n(3), n(4), n(5), n(6)));
-      case 'IPv6': return wrap(b.IPv6(text(args[0]!), text(args[1]!), n(2), n(3), n(4), n(5)));
-      case 'UDP': return wrap(b.UDP(n(0)!, n(1)!));
-      case 'UDPZeroChecksum': return wrap(b.UDPZeroChecksum(n(0)!, n(1)!));
+      case 'Eth':
+        return wrap(b.Eth(...(args.map(text) as [string?, string?])));
+      case 'IPv4':
+        return wrap(b.IPv4(text(args[0]!), text(args[1]!), n(2), n(3), n(4), n(5), n(6)));
+      case 'IPv6':
+        return wrap(b.IPv6(text(args[0]!), text(args[1]!), n(2), n(3), n(4), n(5)));
+      case 'UDP':
+        return wrap(b.UDP(n(0)!, n(1)!));
+      case 'UDPZeroChecksum':
+        return wrap(b.UDPZeroChecksum(n(0)!, n(1)!));
       case 'TCP':
         if (args.length > 6) break; // the TCP-options overload
         return wrap(b.TCP(n(0)!, n(1)!, n(2), n(3), n(4), n(5)));
-      case 'withTPR': return wrap(b.withTPR(n(0)!));
-      case 'withMSS': return wrap(b.withMSS(n(0)!));
-      case 'withWindowScale': return wrap(b.withWindowScale(n(0)!));
-      case 'withTimestamp': return wrap(b.withTimestamp(n(0)!, n(1)));
-      case 'withSACKPermitted': return wrap(b.withSACKPermitted());
-      case 'withNOP': return wrap(b.withNOP(n(0)));
-      case 'withCustomOption': return wrap(b.withCustomOption(n(0)!, args[1] ? bytesOf(args[1]) : []));
-      case 'payload': return wrap(b.payload(bytesOf(args[0]!)));
+      case 'withTPR':
+        return wrap(b.withTPR(n(0)!));
+      case 'withMSS':
+        return wrap(b.withMSS(n(0)!));
+      case 'withWindowScale':
+        return wrap(b.withWindowScale(n(0)!));
+      case 'withTimestamp':
+        return wrap(b.withTimestamp(n(0)!, n(1)));
+      case 'withSACKPermitted':
+        return wrap(b.withSACKPermitted());
+      case 'withNOP':
+        return wrap(b.withNOP(n(0)));
+      case 'withCustomOption':
+        return wrap(b.withCustomOption(n(0)!, args[1] ? bytesOf(args[1]) : []));
+      case 'payload':
+        return wrap(b.payload(bytesOf(args[0]!)));
       case 'ICMP':
         if (args.length > 4) break;
         return wrap(b.ICMP(...nums()));
       case 'ICMPv6':
         if (args.length > 4) break;
         return wrap(b.ICMPv6(...nums()));
-      case 'ARP': return wrap(b.ARP(n(0), ...(args.slice(1).map(text) as string[])));
-      case 'QUICInitial': return { kind: 'quic', quic: b.QUICInitial() };
-      case 'QUICHandshake': return { kind: 'quic', quic: b.QUICHandshake() };
-      case 'QUICRetry': return { kind: 'quic', quic: b.QUICRetry() };
-      case 'QUIC0RTT': return { kind: 'quic', quic: b.QUIC0RTT() };
-      case 'QUICShortHeader': return { kind: 'quic', quic: b.QUICShortHeader() };
+      case 'ARP':
+        return wrap(b.ARP(n(0), ...(args.slice(1).map(text) as string[])));
+      case 'QUICInitial':
+        return { kind: 'quic', quic: b.QUICInitial() };
+      case 'QUICHandshake':
+        return { kind: 'quic', quic: b.QUICHandshake() };
+      case 'QUICRetry':
+        return { kind: 'quic', quic: b.QUICRetry() };
+      case 'QUIC0RTT':
+        return { kind: 'quic', quic: b.QUIC0RTT() };
+      case 'QUICShortHeader':
+        return { kind: 'quic', quic: b.QUICShortHeader() };
     }
     throw new FixtureError(`PacketBuilder.${method} with ${args.length} arguments is not supported`);
   }
@@ -299,14 +381,22 @@ function callMethod(target: Value, method: string, args: Value[]): Value {
     const q = target.quic;
     const wrap = (x: QuicBuilder): Value => ({ kind: 'quic', quic: x });
     switch (method) {
-      case 'destConnId': return wrap(q.destConnId(bytesOf(args[0]!)));
-      case 'srcConnId': return wrap(q.srcConnId(bytesOf(args[0]!)));
-      case 'version': return wrap(q.version(n(0)!));
-      case 'token': return wrap(q.token(bytesOf(args[0]!)));
-      case 'packetNumber': return wrap(q.packetNumber(n(0)!, n(1)));
-      case 'cidVersion': return wrap(q.cidVersion(n(0)!));
-      case 'data': return wrap(args[0]!.kind === 'list' ? q.dataBytes(bytesOf(args[0]!)) : q.data(stringBytes(args[0]!)));
-      case 'done': return { kind: 'builder', builder: q.done() };
+      case 'destConnId':
+        return wrap(q.destConnId(bytesOf(args[0]!)));
+      case 'srcConnId':
+        return wrap(q.srcConnId(bytesOf(args[0]!)));
+      case 'version':
+        return wrap(q.version(n(0)!));
+      case 'token':
+        return wrap(q.token(bytesOf(args[0]!)));
+      case 'packetNumber':
+        return wrap(q.packetNumber(n(0)!, n(1)));
+      case 'cidVersion':
+        return wrap(q.cidVersion(n(0)!));
+      case 'data':
+        return wrap(args[0]!.kind === 'list' ? q.dataBytes(bytesOf(args[0]!)) : q.data(stringBytes(args[0]!)));
+      case 'done':
+        return { kind: 'builder', builder: q.done() };
     }
     throw new FixtureError(`QUICBuilder.${method} is not supported`);
   }
@@ -351,7 +441,8 @@ export function readKatranFixtures(source: string, arrayName: string): KatranFix
       });
     } catch (e) {
       // Name the fixture the construct is in (katran_tester numbers them from 1).
-      if (e instanceof FixtureError || e instanceof PacketBuilderError) throw new FixtureError(`${arrayName} fixture ${number}: ${e.message}`);
+      if (e instanceof FixtureError || e instanceof PacketBuilderError)
+        throw new FixtureError(`${arrayName} fixture ${number}: ${e.message}`);
       throw e;
     }
   }

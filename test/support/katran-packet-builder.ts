@@ -63,7 +63,8 @@ function mac(text: string): Bytes {
     });
   }
   const parts = text.split(':');
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) throw new PacketBuilderError(`invalid MAC address ${JSON.stringify(text)}`);
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p)))
+    throw new PacketBuilderError(`invalid MAC address ${JSON.stringify(text)}`);
   return parts.map((p) => parseInt(p, 16));
 }
 
@@ -90,7 +91,10 @@ function pseudoHeader(ip: Ipv4Header | Ipv6Header, proto: number, length: number
 class EthernetHeader implements Header {
   readonly kind = 'eth';
   private etherType = 0;
-  constructor(private readonly src: Bytes, private readonly dst: Bytes) {}
+  constructor(
+    private readonly src: Bytes,
+    private readonly dst: Bytes,
+  ) {}
   followedBy(next: Kind): void {
     if (next === 'ipv4') this.etherType = 0x0800;
     else if (next === 'ipv6') this.etherType = 0x86dd;
@@ -104,8 +108,15 @@ class EthernetHeader implements Header {
 class Ipv4Header implements Header {
   readonly kind = 'ipv4';
   private protocol = 0;
-  constructor(readonly src: Bytes, readonly dst: Bytes, private readonly ttl: number, private readonly tos: number,
-    private readonly id: number, private readonly fragOff: number, private readonly ihl: number) {}
+  constructor(
+    readonly src: Bytes,
+    readonly dst: Bytes,
+    private readonly ttl: number,
+    private readonly tos: number,
+    private readonly id: number,
+    private readonly fragOff: number,
+    private readonly ihl: number,
+  ) {}
   followedBy(next: Kind): void {
     const protocols: Partial<Record<Kind, number>> = { udp: 17, tcp: 6, icmp: 1, ipv6: 41, ipv4: 4 };
     this.protocol = protocols[next] ?? this.protocol;
@@ -113,8 +124,17 @@ class Ipv4Header implements Header {
   serialize(_i: number, _s: readonly Header[], packet: Bytes): Bytes {
     const headerLength = this.ihl * 4;
     const header = [
-      0x40 | (this.ihl & 0xf), this.tos, ...be16(headerLength + packet.length), ...be16(this.id), ...be16(this.fragOff),
-      this.ttl, this.protocol, 0, 0, ...this.src, ...this.dst,
+      0x40 | (this.ihl & 0xf),
+      this.tos,
+      ...be16(headerLength + packet.length),
+      ...be16(this.id),
+      ...be16(this.fragOff),
+      this.ttl,
+      this.protocol,
+      0,
+      0,
+      ...this.src,
+      ...this.dst,
     ];
     while (header.length < headerLength) header.push(0);
     header.splice(10, 2, ...be16(checksum(header)));
@@ -124,8 +144,14 @@ class Ipv4Header implements Header {
 
 class Ipv6Header implements Header {
   readonly kind = 'ipv6';
-  constructor(readonly src: Bytes, readonly dst: Bytes, private readonly hopLimit: number, private readonly trafficClass: number,
-    private readonly flowLabel: number, private nextHeader: number) {}
+  constructor(
+    readonly src: Bytes,
+    readonly dst: Bytes,
+    private readonly hopLimit: number,
+    private readonly trafficClass: number,
+    private readonly flowLabel: number,
+    private nextHeader: number,
+  ) {}
   followedBy(next: Kind): void {
     if (this.nextHeader !== 0) return;
     const headers: Partial<Record<Kind, number>> = { udp: 17, tcp: 6, icmpv6: 58, ipv6: 41, ipv4: 4 };
@@ -139,7 +165,11 @@ class Ipv6Header implements Header {
 
 class UdpHeader implements Header {
   readonly kind = 'udp';
-  constructor(private readonly sport: number, private readonly dport: number, private readonly zeroChecksum: boolean) {}
+  constructor(
+    private readonly sport: number,
+    private readonly dport: number,
+    private readonly zeroChecksum: boolean,
+  ) {}
   serialize(index: number, stack: readonly Header[], packet: Bytes): Bytes {
     const length = 8 + packet.length;
     const header = [...be16(this.sport), ...be16(this.dport), ...be16(length), 0, 0];
@@ -219,8 +249,14 @@ function gueIcmpChecksum(udp: Bytes, outer: Ipv4Header | Ipv6Header, payload: By
 class TcpHeader implements Header {
   readonly kind = 'tcp';
   private readonly options: { kind: number; data: Bytes }[] = [];
-  constructor(private readonly sport: number, private readonly dport: number, private readonly seq: number,
-    private readonly ack: number, private readonly window: number, private readonly flags: number) {}
+  constructor(
+    private readonly sport: number,
+    private readonly dport: number,
+    private readonly seq: number,
+    private readonly ack: number,
+    private readonly window: number,
+    private readonly flags: number,
+  ) {}
   addOption(kind: number, data: Bytes = []): void {
     this.options.push({ kind, data });
   }
@@ -233,8 +269,18 @@ class TcpHeader implements Header {
   serialize(index: number, stack: readonly Header[], packet: Bytes): Bytes {
     const options = this.optionBytes();
     const header = [
-      ...be16(this.sport), ...be16(this.dport), ...be32(this.seq), ...be32(this.ack),
-      ((20 + options.length) / 4) << 4, this.flags & 0x3f, ...be16(this.window), 0, 0, 0, 0, ...options,
+      ...be16(this.sport),
+      ...be16(this.dport),
+      ...be32(this.seq),
+      ...be32(this.ack),
+      ((20 + options.length) / 4) << 4,
+      this.flags & 0x3f,
+      ...be16(this.window),
+      0,
+      0,
+      0,
+      0,
+      ...options,
     ];
     const ip = enclosingIp(index, stack);
     if (ip) header.splice(16, 2, ...be16(checksum([...pseudoHeader(ip, 6, header.length + packet.length), ...header, ...packet])));
@@ -251,7 +297,12 @@ const ICMPV6_PACKET_TOO_BIG = 2;
 
 class IcmpHeader implements Header {
   readonly kind = 'icmp';
-  constructor(private readonly type: number, private readonly code: number, private readonly id: number, private readonly sequence: number) {}
+  constructor(
+    private readonly type: number,
+    private readonly code: number,
+    private readonly id: number,
+    private readonly sequence: number,
+  ) {}
   serialize(_i: number, _s: readonly Header[], packet: Bytes): Bytes {
     const fragNeeded = this.type === ICMP_DEST_UNREACH && this.code === ICMP_FRAG_NEEDED;
     // "Fragmentation needed" carries the MTU in the second half of the rest-of-header word.
@@ -265,7 +316,12 @@ class IcmpHeader implements Header {
 
 class Icmpv6Header implements Header {
   readonly kind = 'icmpv6';
-  constructor(private readonly type: number, private readonly code: number, private readonly id: number, private readonly sequence: number) {}
+  constructor(
+    private readonly type: number,
+    private readonly code: number,
+    private readonly id: number,
+    private readonly sequence: number,
+  ) {}
   serialize(index: number, stack: readonly Header[], packet: Bytes): Bytes {
     const rest = this.type === ICMPV6_PACKET_TOO_BIG ? be32(this.sequence) : [...be16(this.id), ...be16(this.sequence)];
     const header = [this.type, this.code, 0, 0, ...rest];
@@ -280,10 +336,28 @@ class Icmpv6Header implements Header {
 
 class ArpHeader implements Header {
   readonly kind = 'arp';
-  constructor(private readonly opcode: number, private readonly senderMac: Bytes, private readonly senderIp: Bytes,
-    private readonly targetMac: Bytes, private readonly targetIp: Bytes) {}
+  constructor(
+    private readonly opcode: number,
+    private readonly senderMac: Bytes,
+    private readonly senderIp: Bytes,
+    private readonly targetMac: Bytes,
+    private readonly targetIp: Bytes,
+  ) {}
   serialize(_i: number, _s: readonly Header[], packet: Bytes): Bytes {
-    return [0, 1, 0x08, 0x00, 6, 4, ...be16(this.opcode), ...this.senderMac, ...this.senderIp, ...this.targetMac, ...this.targetIp, ...packet];
+    return [
+      0,
+      1,
+      0x08,
+      0x00,
+      6,
+      4,
+      ...be16(this.opcode),
+      ...this.senderMac,
+      ...this.senderIp,
+      ...this.targetMac,
+      ...this.targetIp,
+      ...packet,
+    ];
   }
 }
 
@@ -298,7 +372,12 @@ class PayloadHeader implements Header {
 
 export const QUIC_TYPE = { INITIAL: 0x00, ZERO_RTT: 0x10, HANDSHAKE: 0x20, RETRY: 0x30, SHORT: 0x40 } as const;
 type QuicType = (typeof QUIC_TYPE)[keyof typeof QUIC_TYPE];
-const QUIC_LONG_FLAGS: Record<number, number> = { [QUIC_TYPE.INITIAL]: 0xcf, [QUIC_TYPE.ZERO_RTT]: 0xdf, [QUIC_TYPE.HANDSHAKE]: 0xef, [QUIC_TYPE.RETRY]: 0xff };
+const QUIC_LONG_FLAGS: Record<number, number> = {
+  [QUIC_TYPE.INITIAL]: 0xcf,
+  [QUIC_TYPE.ZERO_RTT]: 0xdf,
+  [QUIC_TYPE.HANDSHAKE]: 0xef,
+  [QUIC_TYPE.RETRY]: 0xff,
+};
 export const QUIC_V1_WIRE_FORMAT = 0xfaceb001;
 
 function varint(v: number): Bytes {
@@ -322,22 +401,46 @@ export class QuicBuilder {
   private pnLength = 0;
   private payload: Bytes = [];
 
-  constructor(private readonly type: QuicType, private readonly parent: PacketBuilder) {}
+  constructor(
+    private readonly type: QuicType,
+    private readonly parent: PacketBuilder,
+  ) {}
 
-  destConnId(id: Bytes): this { this.destCid = [...id]; return this; }
-  srcConnId(id: Bytes): this { this.srcCid = [...id]; return this; }
-  version(v: number): this { this.ver = v >>> 0; return this; }
-  token(t: Bytes): this { this.tokenBytes = [...t]; return this; }
-  packetNumber(pn: number, lengthBytes = 4): this { this.pn = pn; this.pnLength = lengthBytes; return this; }
+  destConnId(id: Bytes): this {
+    this.destCid = [...id];
+    return this;
+  }
+  srcConnId(id: Bytes): this {
+    this.srcCid = [...id];
+    return this;
+  }
+  version(v: number): this {
+    this.ver = v >>> 0;
+    return this;
+  }
+  token(t: Bytes): this {
+    this.tokenBytes = [...t];
+    return this;
+  }
+  packetNumber(pn: number, lengthBytes = 4): this {
+    this.pn = pn;
+    this.pnLength = lengthBytes;
+    return this;
+  }
   /** Connection-id version: recorded by katran's builder but not serialized. */
-  cidVersion(_v: number): this { return this; }
+  cidVersion(_v: number): this {
+    return this;
+  }
   /** Text data; long headers get "\0@" appended, as katran's builder does. */
   data(text: Bytes): this {
     this.payload = this.type === QUIC_TYPE.SHORT ? [...text] : [...text, 0, 0x40];
     return this;
   }
   /** Raw bytes, appended as given. */
-  dataBytes(bytes: Bytes): this { this.payload = [...bytes]; return this; }
+  dataBytes(bytes: Bytes): this {
+    this.payload = [...bytes];
+    return this;
+  }
 
   done(): PacketBuilder {
     return this.parent.raw(new PayloadHeader(this.serialize()));
@@ -417,20 +520,32 @@ export class PacketBuilder {
     this.lastTcp('withTPR').addOption(TCP_OPTION_TPR, [id & 0xff, (id >>> 8) & 0xff, (id >>> 16) & 0xff, (id >>> 24) & 0xff]);
     return this;
   }
-  withMSS(mss: number): this { this.lastTcp('withMSS').addOption(2, be16(mss)); return this; }
+  withMSS(mss: number): this {
+    this.lastTcp('withMSS').addOption(2, be16(mss));
+    return this;
+  }
   withWindowScale(scale: number): this {
     if (scale > 14) throw new PacketBuilderError(`window scale must be 0-14, got ${scale}`);
     this.lastTcp('withWindowScale').addOption(3, [scale]);
     return this;
   }
-  withTimestamp(tsval: number, tsecr = 0): this { this.lastTcp('withTimestamp').addOption(8, [...be32(tsval), ...be32(tsecr)]); return this; }
-  withSACKPermitted(): this { this.lastTcp('withSACKPermitted').addOption(4); return this; }
+  withTimestamp(tsval: number, tsecr = 0): this {
+    this.lastTcp('withTimestamp').addOption(8, [...be32(tsval), ...be32(tsecr)]);
+    return this;
+  }
+  withSACKPermitted(): this {
+    this.lastTcp('withSACKPermitted').addOption(4);
+    return this;
+  }
   withNOP(count = 1): this {
     if (count < 1) throw new PacketBuilderError(`NOP count must be positive, got ${count}`);
     for (let i = 0; i < count; i++) this.lastTcp('withNOP').addOption(1);
     return this;
   }
-  withCustomOption(kind: number, data: Bytes = []): this { this.lastTcp('withCustomOption').addOption(kind, data); return this; }
+  withCustomOption(kind: number, data: Bytes = []): this {
+    this.lastTcp('withCustomOption').addOption(kind, data);
+    return this;
+  }
 
   payload(bytes: Bytes): this {
     return this.raw(new PayloadHeader([...bytes]));
@@ -448,11 +563,21 @@ export class PacketBuilder {
     return this.raw(new ArpHeader(opcode, mac(senderMac), address(senderIp, 4), mac(targetMac), address(targetIp, 4)));
   }
 
-  QUICInitial(): QuicBuilder { return new QuicBuilder(QUIC_TYPE.INITIAL, this); }
-  QUICHandshake(): QuicBuilder { return new QuicBuilder(QUIC_TYPE.HANDSHAKE, this); }
-  QUICRetry(): QuicBuilder { return new QuicBuilder(QUIC_TYPE.RETRY, this); }
-  QUIC0RTT(): QuicBuilder { return new QuicBuilder(QUIC_TYPE.ZERO_RTT, this); }
-  QUICShortHeader(): QuicBuilder { return new QuicBuilder(QUIC_TYPE.SHORT, this); }
+  QUICInitial(): QuicBuilder {
+    return new QuicBuilder(QUIC_TYPE.INITIAL, this);
+  }
+  QUICHandshake(): QuicBuilder {
+    return new QuicBuilder(QUIC_TYPE.HANDSHAKE, this);
+  }
+  QUICRetry(): QuicBuilder {
+    return new QuicBuilder(QUIC_TYPE.RETRY, this);
+  }
+  QUIC0RTT(): QuicBuilder {
+    return new QuicBuilder(QUIC_TYPE.ZERO_RTT, this);
+  }
+  QUICShortHeader(): QuicBuilder {
+    return new QuicBuilder(QUIC_TYPE.SHORT, this);
+  }
 
   build(): Uint8Array {
     if (this.stack.length === 0) throw new PacketBuilderError('cannot build a packet with no headers');

@@ -24,7 +24,12 @@ const QUIC_IDS = [1022, 1023, 1025, 1024, 1026, 1027];
 const CID_V2_JOB = 0x030000;
 
 /** katran_tester's KatranLb settings that differ from the defaults (the sources matter to GUE builds only). */
-export const TESTER_CONFIG = { defaultMac: '00:00:de:ad:be:af', maxVips: 512, katranSrcV4: '10.0.13.37', katranSrcV6: 'fc00:2307::1337' } as const;
+export const TESTER_CONFIG = {
+  defaultMac: '00:00:de:ad:be:af',
+  maxVips: 512,
+  katranSrcV4: '10.0.13.37',
+  katranSrcV6: 'fc00:2307::1337',
+} as const;
 
 interface VipSetUp {
   reals: readonly string[];
@@ -54,10 +59,13 @@ export function prepareLbData(lb: KatranLb, skipLru = false): void {
   add({ address: '10.200.1.4', port: 0, proto: TCP }, { reals: V4_REALS, after: [DPORT_HASH] });
   add({ address: '10.200.1.3', port: VIP_PORT, proto: TCP }, { reals: V6_REALS, lruOptional: false });
   add({ address: 'fc00:1::1', port: VIP_PORT, proto: TCP }, { reals: V6_REALS });
-  lb.modifyQuicRealsMapping(ModifyAction.ADD, TESTER_REALS.flatMap((address, i) => [
-    { address, id: QUIC_IDS[i]! },
-    { address, id: CID_V2_JOB | QUIC_IDS[i]! },
-  ]));
+  lb.modifyQuicRealsMapping(
+    ModifyAction.ADD,
+    TESTER_REALS.flatMap((address, i) => [
+      { address, id: QUIC_IDS[i]! },
+      { address, id: CID_V2_JOB | QUIC_IDS[i]! },
+    ]),
+  );
   add({ address: '10.200.1.5', port: 443, proto: UDP }, { reals: V4_REALS, before: [QUIC_VIP] });
   add({ address: 'fc00:1::2', port: 443, proto: UDP }, { reals: V6_REALS, before: [QUIC_VIP] });
   const migrating = { address: '10.200.1.6', port: VIP_PORT, proto: UDP };

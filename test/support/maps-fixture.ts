@@ -27,8 +27,15 @@ export function fixture(specs: Spec[], maxCpus = 4): Fixture {
   const full: MapSpec[] = specs.map((s) => ({ flags: 0, section: '.maps', ...s }));
   const { layout, placements } = planMemory(full, maxCpus);
   const manifest: ManifestMap[] = full.map((m, i) => ({
-    name: m.name, type: m.type, typeName: MAP_TYPE_NAME[m.type] ?? '?', keySize: m.keySize, valueSize: m.valueSize,
-    maxEntries: m.maxEntries, flags: m.flags, section: m.section, placement: placements[i]!,
+    name: m.name,
+    type: m.type,
+    typeName: MAP_TYPE_NAME[m.type] ?? '?',
+    keySize: m.keySize,
+    valueSize: m.valueSize,
+    maxEntries: m.maxEntries,
+    flags: m.flags,
+    section: m.section,
+    placement: placements[i]!,
   }));
   const memory = createMemory(layout);
   const table = createMaps(memory, manifest, layout);
@@ -42,7 +49,10 @@ export function fixture(specs: Spec[], maxCpus = 4): Fixture {
   };
   const u8 = (): Uint8Array => new Uint8Array(memory.buffer);
   return {
-    memory, table, manifest, layout,
+    memory,
+    table,
+    manifest,
+    layout,
     map: (name) => table.byNameOrThrow(name),
     room,
     put: (bytes) => {

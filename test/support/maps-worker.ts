@@ -32,7 +32,14 @@ const jobs: Record<string, () => unknown> = {
   insert: () => {
     const h = table.byNameOrThrow('h');
     for (let i = 0; i < d.rounds; i++) h.updateBytes(le(d.id * 1e6 + i), le(i));
-    const inner = table.createInnerMap({ name: `inner_w${d.id}`, type: MAP_TYPE.ARRAY, keySize: 4, valueSize: 8, maxEntries: 300_000, flags: 0 });
+    const inner = table.createInnerMap({
+      name: `inner_w${d.id}`,
+      type: MAP_TYPE.ARRAY,
+      keySize: 4,
+      valueSize: 8,
+      maxEntries: 300_000,
+      flags: 0,
+    });
     table.byNameOrThrow('outer').updateBytes(le(1), le(inner));
     table.get(inner)!.updateBytes(le(299_999), new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
     return inner;
@@ -43,7 +50,10 @@ const jobs: Record<string, () => unknown> = {
     const ptr = h.lookup(table.heap.scratch(8) && writeKey(7), 0);
     const view = new Uint32Array(d.memory.buffer);
     waitForStart();
-    for (let i = 0; i < d.rounds; i++) h.locked(() => { view[ptr >>> 2]!++; });
+    for (let i = 0; i < d.rounds; i++)
+      h.locked(() => {
+        view[ptr >>> 2]!++;
+      });
     return view[ptr >>> 2];
   },
   /** Inserts `rounds` distinct keys into the same map as the other thread, concurrently. */

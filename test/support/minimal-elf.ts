@@ -24,14 +24,21 @@ function strtab(names: string[]): { bytes: Uint8Array; offset: (name: string) =>
 }
 
 /** `functions`: name and first slot of each function, the entry (at slot 0) first. */
-export function minimalBpfElf(code: Uint8Array, functions: { name: string; start: number }[] = [{ name: 'entry', start: 0 }], section = 'xdp'): Uint8Array {
+export function minimalBpfElf(
+  code: Uint8Array,
+  functions: { name: string; start: number }[] = [{ name: 'entry', start: 0 }],
+  section = 'xdp',
+): Uint8Array {
   const shstr = strtab([section, '.symtab', '.strtab', '.shstrtab']);
   const str = strtab(functions.map((f) => f.name));
   const starts = functions.map((f) => f.start * 8);
   const sorted = [...starts, code.length].sort((a, b) => a - b);
   const sizeFrom = (start: number): number => sorted.find((s) => s > start)! - start;
   // The null symbol, the local functions, then the entry: locals come before globals.
-  const order = [...functions.slice(1).map((f, i) => ({ f, start: starts[i + 1]!, bind: STB_LOCAL })), { f: functions[0]!, start: starts[0]!, bind: STB_GLOBAL }];
+  const order = [
+    ...functions.slice(1).map((f, i) => ({ f, start: starts[i + 1]!, bind: STB_LOCAL })),
+    { f: functions[0]!, start: starts[0]!, bind: STB_GLOBAL },
+  ];
   const symtab = new Uint8Array(24 * (1 + order.length));
   const sv = new DataView(symtab.buffer);
   order.forEach(({ f, start, bind }, i) => {
@@ -66,7 +73,18 @@ export function minimalBpfElf(code: Uint8Array, functions: { name: string; start
   v.setUint16(62, 4, true); // e_shstrndx
   contents.forEach((c, i) => out.set(c, offsets[i]));
 
-  const header = (index: number, name: number, type: number, flags: number, offset: number, size: number, link = 0, info = 0, align = 1, entsize = 0): void => {
+  const header = (
+    index: number,
+    name: number,
+    type: number,
+    flags: number,
+    offset: number,
+    size: number,
+    link = 0,
+    info = 0,
+    align = 1,
+    entsize = 0,
+  ): void => {
     const h = shoff + index * 64;
     v.setUint32(h, name, true);
     v.setUint32(h + 4, type, true);

@@ -4,7 +4,7 @@
 
 export const NEEDS = {
   /** Root, for the bpf() syscall, network namespaces, mounting bpffs/tracefs. */
-  'root': { strict: true, says: 'root' },
+  root: { strict: true, says: 'root' },
   /** native/build/Release/bpf2wasm_native.node (node scripts/build-native.mjs). */
   'native-addon': { strict: true, says: 'the native addon' },
   /** A kernel facility: the BPF filesystem at /sys/fs/bpf, tracefs. */
@@ -12,7 +12,7 @@ export const NEEDS = {
   /** A host tool scripts/setup.sh installs (bpftool, ip, ethtool, tcpdump, ...). */
   'host-tool': { strict: true, says: 'a host tool' },
   /** clang with the BPF target. */
-  'clang': { strict: true, says: 'clang' },
+  clang: { strict: true, says: 'clang' },
   /** The eBPF ISA conformance vectors (../shared/bpf_conformance); CI has them. */
   'conformance-vectors': { strict: true, says: 'the conformance vectors' },
   /** KATRAN_BPF_OBJ: katran's balancer.bpf.o, built outside this repository; CI has none. */

@@ -49,13 +49,19 @@ export function runTestFile(file: string, options: RunOptions = {}): Promise<Fil
   resultStream.on('data', (b: Buffer) => {
     result += b.toString();
     if (result.includes('\n') && !grace) {
-      grace = setTimeout(() => kill(`its tests finished but it did not exit within ${exitGraceMs / 1000}s (a handle left open?)`), exitGraceMs);
+      grace = setTimeout(
+        () => kill(`its tests finished but it did not exit within ${exitGraceMs / 1000}s (a handle left open?)`),
+        exitGraceMs,
+      );
     }
   });
 
   // A grandchild that inherited stdout would hold 'close' back for ever: let it go soon after exit.
   child.on('exit', () => {
-    setTimeout(() => [child.stdout!, child.stderr!, resultStream as unknown as { destroy(): void }].forEach((s) => s.destroy()), 10_000).unref();
+    setTimeout(
+      () => [child.stdout!, child.stderr!, resultStream as unknown as { destroy(): void }].forEach((s) => s.destroy()),
+      10_000,
+    ).unref();
   });
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
@@ -63,9 +69,10 @@ export function runTestFile(file: string, options: RunOptions = {}): Promise<Fil
       clearTimeout(grace);
       const parsed = parseSummary(result);
       const summary = parsed ?? emptySummary();
-      const problem = killedFor
-        ?? (!parsed ? `ended without reporting its results (${signal ? `signal ${signal}` : `exit status ${code}`})` : undefined)
-        ?? (code !== 0 && summary.failed === 0 ? `exited with status ${code ?? signal} although its tests passed` : undefined);
+      const problem =
+        killedFor ??
+        (!parsed ? `ended without reporting its results (${signal ? `signal ${signal}` : `exit status ${code}`})` : undefined) ??
+        (code !== 0 && summary.failed === 0 ? `exited with status ${code ?? signal} although its tests passed` : undefined);
       if (problem) {
         summary.failed++;
         summary.failures.push(`${file}: ${problem}`);

@@ -11,7 +11,7 @@ import { fileRecord, runAsTest, type TestRecord } from './test-record.js';
 
 type Hook<T> = Test<T>['before'];
 
-const describe = (e: unknown): string => (e instanceof Error ? e.stack ?? e.message : inspect(e));
+const describe = (e: unknown): string => (e instanceof Error ? (e.stack ?? e.message) : inspect(e));
 
 export function suite<T = Record<string, unknown>>(title = '', context?: T): Test<T> {
   const inner = uvu.suite<T>(title, context);
@@ -22,36 +22,42 @@ export function suite<T = Record<string, unknown>>(title = '', context?: T): Tes
     pending++;
     fileRecord.unrun.set(token, { suite: title, tests: pending });
   };
-  const tracked = (name: string, body: Callback<T>): Callback<T> => (state) => {
-    last = { suite: title, name, skips: [], failed: false };
-    const record = last;
-    return runAsTest(record, async () => {
+  const tracked =
+    (name: string, body: Callback<T>): Callback<T> =>
+    (state) => {
+      last = { suite: title, name, skips: [], failed: false };
+      const record = last;
+      return runAsTest(record, async () => {
+        try {
+          await body(state);
+        } catch (e) {
+          record.failed = true;
+          throw e;
+        }
+      });
+    };
+  /** A before/after hook: its error is kept, since uvu loses or misplaces it. */
+  const guarded =
+    (where: string, hook: Callback<T>): Callback<T> =>
+    async (state) => {
       try {
-        await body(state);
+        await hook(state);
       } catch (e) {
-        record.failed = true;
+        fileRecord.hookErrors.push(`${title ? `${title} ` : ''}${where} hook: ${describe(e)}`);
         throw e;
       }
-    });
-  };
-  /** A before/after hook: its error is kept, since uvu loses or misplaces it. */
-  const guarded = (where: string, hook: Callback<T>): Callback<T> => async (state) => {
-    try {
-      await hook(state);
-    } catch (e) {
-      fileRecord.hookErrors.push(`${title ? `${title} ` : ''}${where} hook: ${describe(e)}`);
-      throw e;
-    }
-  };
+    };
   /** An each-hook's failure fails the test it ran for. */
-  const guardedEach = (hook: Callback<T>): Callback<T> => async (state) => {
-    try {
-      await hook(state);
-    } catch (e) {
-      if (last) last.failed = true;
-      throw e;
-    }
-  };
+  const guardedEach =
+    (hook: Callback<T>): Callback<T> =>
+    async (state) => {
+      try {
+        await hook(state);
+      } catch (e) {
+        if (last) last.failed = true;
+        throw e;
+      }
+    };
   const hooks = (hook: Hook<T>, where: string): Hook<T> =>
     Object.assign((h: Callback<T>) => hook(guarded(where, h)), { each: (h: Callback<T>) => hook.each(guardedEach(h)) });
 

@@ -12,7 +12,24 @@
 // for termination: each backward jump must close a counted loop whose counter is changed
 // only by a ±1 step before the back jump; the counter is then simulated.
 
-import { ALU, ATOMIC, CALL_KIND, CLASS, JMP, LD_IMM64, MODE, SIZE, aluOp, insnClass, isRegSource, jmpOp, memMode, memSize, sizeBytes, type Insn } from '../../../core/isa.js';
+import {
+  ALU,
+  ATOMIC,
+  CALL_KIND,
+  CLASS,
+  JMP,
+  LD_IMM64,
+  MODE,
+  SIZE,
+  aluOp,
+  insnClass,
+  isRegSource,
+  jmpOp,
+  memMode,
+  memSize,
+  sizeBytes,
+  type Insn,
+} from '../../../core/isa.js';
 
 type Kind = string | undefined;
 
@@ -52,7 +69,11 @@ class Checker {
   private reporting = false;
   private readonly work = new Set<number>(); // indexes whose input state changed
 
-  constructor(private readonly insns: readonly Insn[], private readonly mem: number, private readonly opts: CheckOptions) {
+  constructor(
+    private readonly insns: readonly Insn[],
+    private readonly mem: number,
+    private readonly opts: CheckOptions,
+  ) {
     insns.forEach((i, n) => this.at.set(i.pc, n));
   }
 
@@ -116,7 +137,15 @@ class Checker {
   }
 
   /** Check a memory access through `reg + off`; returns the stack offset for frame accesses. */
-  private access(index: number, s: AbstractState, reg: number, off: number, size: number, reads: boolean, atomic = false): number | undefined {
+  private access(
+    index: number,
+    s: AbstractState,
+    reg: number,
+    off: number,
+    size: number,
+    reads: boolean,
+    atomic = false,
+  ): number | undefined {
     const p = ptr(this.read(index, s, reg, 'ptr'));
     if (!p) return undefined;
     const where = p.delta + off;
@@ -266,8 +295,12 @@ class Checker {
       }
       const step = insns[stepAt];
       const c = cond.dst;
-      const delta = step && step.dst === c && step.opcode === (CLASS.ALU64 | ALU.ADD) ? step.imm
-        : step && step.dst === c && step.opcode === (CLASS.ALU64 | ALU.SUB) ? -step.imm : undefined;
+      const delta =
+        step && step.dst === c && step.opcode === (CLASS.ALU64 | ALU.ADD)
+          ? step.imm
+          : step && step.dst === c && step.opcode === (CLASS.ALU64 | ALU.SUB)
+            ? -step.imm
+            : undefined;
       if (delta === undefined || Math.abs(delta) !== 1) return fail(`r${c} is not stepped by 1 just before the jump`);
       const init = insns[head - 1];
       if (!init || init.dst !== c || init.opcode !== (CLASS.ALU64 | ALU.MOV)) return fail(`r${c} is not set by mov just before the loop`);
@@ -324,17 +357,28 @@ function holds(cond: Insn, v: bigint): boolean {
   const ku = BigInt.asUintN(bits, k);
   const ks = BigInt.asIntN(bits, k);
   switch (j) {
-    case JMP.JEQ: return u === ku;
-    case JMP.JNE: return u !== ku;
-    case JMP.JGT: return u > ku;
-    case JMP.JGE: return u >= ku;
-    case JMP.JLT: return u < ku;
-    case JMP.JLE: return u <= ku;
-    case JMP.JSGT: return sv > ks;
-    case JMP.JSGE: return sv >= ks;
-    case JMP.JSLT: return sv < ks;
-    case JMP.JSLE: return sv <= ks;
-    case JMP.JSET: return (u & ku) !== 0n;
+    case JMP.JEQ:
+      return u === ku;
+    case JMP.JNE:
+      return u !== ku;
+    case JMP.JGT:
+      return u > ku;
+    case JMP.JGE:
+      return u >= ku;
+    case JMP.JLT:
+      return u < ku;
+    case JMP.JLE:
+      return u <= ku;
+    case JMP.JSGT:
+      return sv > ks;
+    case JMP.JSGE:
+      return sv >= ks;
+    case JMP.JSLT:
+      return sv < ks;
+    case JMP.JSLE:
+      return sv <= ks;
+    case JMP.JSET:
+      return (u & ku) !== 0n;
   }
   return true;
 }

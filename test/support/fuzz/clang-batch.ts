@@ -23,7 +23,10 @@ export function compileSources(sources: readonly XdpSource[]): CompiledBatch {
   const dir = mkdtempSync(join(scratchDir(), 'kfuzz-'));
   const batch: CompiledBatch = { objects: new Map(), refused: [] };
   const clang = (cpu: BpfCpu, files: string[]): void => {
-    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-mcpu=${cpu}`, `-I/usr/include/${multiarch}`, '-c', ...files], { cwd: dir, stdio: 'pipe' });
+    execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-mcpu=${cpu}`, `-I/usr/include/${multiarch}`, '-c', ...files], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
   };
   for (const cpu of ['v2', 'v3'] as BpfCpu[]) {
     const group = sources.filter((s) => s.cpu === cpu);
@@ -31,7 +34,10 @@ export function compileSources(sources: readonly XdpSource[]): CompiledBatch {
     for (const s of group) writeFileSync(join(dir, `${s.name}.c`), s.source);
     let compiled = group;
     try {
-      clang(cpu, group.map((s) => `${s.name}.c`));
+      clang(
+        cpu,
+        group.map((s) => `${s.name}.c`),
+      );
     } catch {
       compiled = group.filter((s) => {
         try {

@@ -112,7 +112,10 @@ class Generator {
   private readonly bufferAtomics: boolean;
   private f!: Frame;
 
-  constructor(private readonly seed: number, opts: GenerateOptions) {
+  constructor(
+    private readonly seed: number,
+    opts: GenerateOptions,
+  ) {
     this.rng = new Rng(seed);
     const rng = this.rng;
     this.memSize = opts.memSize ?? 8 * rng.int(2, 32);
@@ -229,24 +232,56 @@ class Generator {
       const nested = depth < this.maxDepth;
       const callable = inLoop ? [] : this.callableFrom(this.f.fn);
       const what = rng.weighted<string>([
-        ['alu', 40], ['lddw', 3], ['stack-store', 8], ['stack-load', 7], ['buf-load', 5],
-        ['buf-store', 4], ['atomic', 6], ['pointer', 3],
-        ['if', nested ? 6 : 0], ['if-else', nested ? 4 : 0],
-        ['loop', nested && this.f.loops.length < 2 ? 3 : 0], ['call', callable.length ? 4 : 0],
+        ['alu', 40],
+        ['lddw', 3],
+        ['stack-store', 8],
+        ['stack-load', 7],
+        ['buf-load', 5],
+        ['buf-store', 4],
+        ['atomic', 6],
+        ['pointer', 3],
+        ['if', nested ? 6 : 0],
+        ['if-else', nested ? 4 : 0],
+        ['loop', nested && this.f.loops.length < 2 ? 3 : 0],
+        ['call', callable.length ? 4 : 0],
       ]);
       switch (what) {
-        case 'alu': this.alu(); break;
-        case 'lddw': this.emitLddw(this.pickWritable(VAL), this.interesting64()); break;
-        case 'stack-store': this.store('stack'); break;
-        case 'stack-load': this.load('stack'); break;
-        case 'buf-load': this.load('buf'); break;
-        case 'buf-store': this.store('buf'); break;
-        case 'atomic': this.atomic(); break;
-        case 'pointer': this.derivePointer(); break;
-        case 'if': this.ifThen(depth); break;
-        case 'if-else': this.ifElse(depth); break;
-        case 'loop': this.loop(depth); break;
-        case 'call': this.call(rng.pick(callable)); break;
+        case 'alu':
+          this.alu();
+          break;
+        case 'lddw':
+          this.emitLddw(this.pickWritable(VAL), this.interesting64());
+          break;
+        case 'stack-store':
+          this.store('stack');
+          break;
+        case 'stack-load':
+          this.load('stack');
+          break;
+        case 'buf-load':
+          this.load('buf');
+          break;
+        case 'buf-store':
+          this.store('buf');
+          break;
+        case 'atomic':
+          this.atomic();
+          break;
+        case 'pointer':
+          this.derivePointer();
+          break;
+        case 'if':
+          this.ifThen(depth);
+          break;
+        case 'if-else':
+          this.ifElse(depth);
+          break;
+        case 'loop':
+          this.loop(depth);
+          break;
+        case 'call':
+          this.call(rng.pick(callable));
+          break;
       }
     }
   }
@@ -302,7 +337,13 @@ class Generator {
       this.code.emitTo(ins((rng.chance(0.3) ? CLASS.JMP32 : CLASS.JMP) | op | SRC_K, c, 0, 0, imm), head, 'off');
     if (up) {
       this.emit(ins(CLASS.ALU64 | ALU.ADD | SRC_K, c, 0, 0, 1));
-      const [op, imm] = rng.pick([[JMP.JLT, k], [JMP.JSLT, k], [JMP.JLE, k - 1], [JMP.JSLE, k - 1], [JMP.JNE, k]] as const);
+      const [op, imm] = rng.pick([
+        [JMP.JLT, k],
+        [JMP.JSLT, k],
+        [JMP.JLE, k - 1],
+        [JMP.JSLE, k - 1],
+        [JMP.JNE, k],
+      ] as const);
       back(op, imm);
     } else {
       if (rng.chance(0.5)) this.emit(ins(CLASS.ALU64 | ALU.SUB | SRC_K, c, 0, 0, 1));
@@ -313,7 +354,14 @@ class Generator {
         if (rng.chance(0.5)) this.code.emitTo(ins(CLASS.JMP32 | JMP.JA), head, 'imm');
         else this.code.emitTo(ins(CLASS.JMP | JMP.JA), head, 'off');
       } else {
-        const [op, imm] = rng.pick([[JMP.JNE, 0], [JMP.JSGT, 0], [JMP.JGT, 0], [JMP.JGE, 1], [JMP.JSGE, 1], [JMP.JSET, 7]] as const);
+        const [op, imm] = rng.pick([
+          [JMP.JNE, 0],
+          [JMP.JSGT, 0],
+          [JMP.JGT, 0],
+          [JMP.JGE, 1],
+          [JMP.JSGE, 1],
+          [JMP.JSET, 7],
+        ] as const);
         back(op, imm);
       }
     }
@@ -442,8 +490,18 @@ class Generator {
     const rng = this.rng;
     return rng.chance(0.5)
       ? rng.u64()
-      : rng.pick([0n, 1n, (1n << 64n) - 1n, 1n << 63n, (1n << 63n) - 1n, 0xffffffffn, 0x80000000n, 1n << 32n,
-        0xffffffff80000000n, 0x0123456789abcdefn]);
+      : rng.pick([
+          0n,
+          1n,
+          (1n << 64n) - 1n,
+          1n << 63n,
+          (1n << 63n) - 1n,
+          0xffffffffn,
+          0x80000000n,
+          1n << 32n,
+          0xffffffff80000000n,
+          0x0123456789abcdefn,
+        ]);
   }
 
   // -------------------------------------------------------------------------------------
@@ -457,8 +515,22 @@ class Generator {
     const cls = wide ? CLASS.ALU64 : CLASS.ALU;
     const bits = wide ? 64 : 32;
     const op = rng.weighted<string>([
-      ['add', 4], ['sub', 3], ['mul', 3], ['div', 3], ['sdiv', 3], ['mod', 3], ['smod', 3], ['or', 2],
-      ['and', 2], ['xor', 2], ['lsh', 3], ['rsh', 3], ['arsh', 3], ['mov', 3], ['movsx', 3], ['neg', 2],
+      ['add', 4],
+      ['sub', 3],
+      ['mul', 3],
+      ['div', 3],
+      ['sdiv', 3],
+      ['mod', 3],
+      ['smod', 3],
+      ['or', 2],
+      ['and', 2],
+      ['xor', 2],
+      ['lsh', 3],
+      ['rsh', 3],
+      ['arsh', 3],
+      ['mov', 3],
+      ['movsx', 3],
+      ['neg', 2],
       ['end', 3],
     ]);
     let dst: number;
@@ -494,8 +566,19 @@ class Generator {
   private binary(op: string, cls: number, bits: number, dst: number): void {
     const rng = this.rng;
     const code = {
-      add: ALU.ADD, sub: ALU.SUB, mul: ALU.MUL, div: ALU.DIV, sdiv: ALU.DIV, mod: ALU.MOD, smod: ALU.MOD,
-      or: ALU.OR, and: ALU.AND, xor: ALU.XOR, lsh: ALU.LSH, rsh: ALU.RSH, arsh: ALU.ARSH,
+      add: ALU.ADD,
+      sub: ALU.SUB,
+      mul: ALU.MUL,
+      div: ALU.DIV,
+      sdiv: ALU.DIV,
+      mod: ALU.MOD,
+      smod: ALU.MOD,
+      or: ALU.OR,
+      and: ALU.AND,
+      xor: ALU.XOR,
+      lsh: ALU.LSH,
+      rsh: ALU.RSH,
+      arsh: ALU.ARSH,
     }[op]!;
     const signed = op === 'sdiv' || op === 'smod';
     const off = signed ? 1 : 0;
@@ -641,9 +724,15 @@ class Generator {
       this.state.regs[0] = VAL;
     }
     this.stats.atomics++;
-    const imm = {
-      add: ATOMIC.ADD, and: ATOMIC.AND, or: ATOMIC.OR, xor: ATOMIC.XOR, xchg: ATOMIC.XCHG, cmpxchg: ATOMIC.CMPXCHG,
-    }[kind]! | (fetch && kind !== 'xchg' && kind !== 'cmpxchg' ? ATOMIC.FETCH : 0);
+    const imm =
+      {
+        add: ATOMIC.ADD,
+        and: ATOMIC.AND,
+        or: ATOMIC.OR,
+        xor: ATOMIC.XOR,
+        xchg: ATOMIC.XCHG,
+        cmpxchg: ATOMIC.CMPXCHG,
+      }[kind]! | (fetch && kind !== 'xchg' && kind !== 'cmpxchg' ? ATOMIC.FETCH : 0);
     this.emit(ins(CLASS.STX | MODE.ATOMIC | SIZE_CODE[size]!, addr.base, src, addr.off, imm));
     const changed = kind === 'cmpxchg' ? 0 : fetch ? src : -1;
     if (changed >= 0 && rng.chance(0.7)) this.fold(changed);

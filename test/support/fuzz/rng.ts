@@ -65,7 +65,7 @@ export class Rng {
   /** Pick by weight: entries are [value, weight] with non-negative weights. */
   weighted<T>(entries: readonly (readonly [T, number])[]): T {
     const total = entries.reduce((sum, [, w]) => sum + w, 0);
-    let r = this.u32() / 0x1_0000_0000 * total;
+    let r = (this.u32() / 0x1_0000_0000) * total;
     for (const [value, w] of entries) {
       if (r < w) return value;
       r -= w;

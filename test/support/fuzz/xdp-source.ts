@@ -58,12 +58,50 @@ char LICENSE[] SEC("license") = "GPL";
 `;
 
 const INTERESTING = [
-  0n, 1n, 2n, 3n, 7n, 8n, 14n, 31n, 32n, 63n, 64n, 0x7fn, 0x80n, 0xffn, 0x100n, 0x7fffn, 0x8000n, 0xffffn,
-  0x7fffffffn, 0x80000000n, 0xffffffffn, 0x100000000n, 0x7fffffffffffffffn, 0x8000000000000000n,
-  0xffffffffffffffffn, 0xfffffffffffffffen, 0xffffffff00000000n, 0x0123456789abcdefn,
+  0n,
+  1n,
+  2n,
+  3n,
+  7n,
+  8n,
+  14n,
+  31n,
+  32n,
+  63n,
+  64n,
+  0x7fn,
+  0x80n,
+  0xffn,
+  0x100n,
+  0x7fffn,
+  0x8000n,
+  0xffffn,
+  0x7fffffffn,
+  0x80000000n,
+  0xffffffffn,
+  0x100000000n,
+  0x7fffffffffffffffn,
+  0x8000000000000000n,
+  0xffffffffffffffffn,
+  0xfffffffffffffffen,
+  0xffffffff00000000n,
+  0x0123456789abcdefn,
 ];
-const LOAD_TYPES = [['__u8', 1], ['__u16', 2], ['__u32', 4], ['__u64', 8], ['__s8', 1], ['__s16', 2], ['__s32', 4]] as const;
-const STORE_TYPES = [['__u8', 1], ['__u16', 2], ['__u32', 4], ['__u64', 8]] as const;
+const LOAD_TYPES = [
+  ['__u8', 1],
+  ['__u16', 2],
+  ['__u32', 4],
+  ['__u64', 8],
+  ['__s8', 1],
+  ['__s16', 2],
+  ['__s32', 4],
+] as const;
+const STORE_TYPES = [
+  ['__u8', 1],
+  ['__u16', 2],
+  ['__u32', 4],
+  ['__u64', 8],
+] as const;
 const BIN64 = ['+', '-', '*', '&', '|', '^', '/', '%', '<<', '>>'] as const;
 const CMP = ['==', '!=', '<', '<=', '>', '>='] as const;
 const HEAD_DELTAS = [-300, -256, -216, -200, -100, -64, -14, -4, -1, 0, 1, 2, 14, 20, 34, 60, 100, 1000];
@@ -87,7 +125,11 @@ class Body {
   private depth = 0;
   private loops = 0;
 
-  constructor(private readonly rng: Rng, private readonly cpu: BpfCpu, private readonly calls = false) {}
+  constructor(
+    private readonly rng: Rng,
+    private readonly cpu: BpfCpu,
+    private readonly calls = false,
+  ) {}
 
   /** The subprogram's body: scalar statements only, over its two arguments and four locals. */
   subprogram(statements: number): string {
@@ -169,7 +211,8 @@ class Body {
         if (op === '/' || op === '%') return `(${e()} ${op} (${right} | 1))`;
         return `(${e()} ${op} ${right})`;
       }
-      case 3: { // 32-bit
+      case 3: {
+        // 32-bit
         const op = r.pick(BIN64);
         const right = `(__u32)${e()}`;
         if (op === '<<' || op === '>>') return `(__u64)((__u32)${e()} ${op} (${right} & 31))`;
@@ -177,18 +220,20 @@ class Body {
         return `(__u64)((__u32)${e()} ${op} ${right})`;
       }
       case 4: // arithmetic shifts
-        return r.chance(0.5)
-          ? `(__u64)((__s64)${e()} >> (${e()} & 63))`
-          : `(__u64)(__u32)((__s32)${e()} >> (${e()} & 31))`;
+        return r.chance(0.5) ? `(__u64)((__s64)${e()} >> (${e()} & 63))` : `(__u64)(__u32)((__s32)${e()} >> (${e()} & 31))`;
       case 5:
         return r.pick([
-          `(~${e()})`, `(-${e()})`, `(__u64)(__u32)${e()}`, `(__u64)(__s32)${e()}`, `(__u64)(__s16)${e()}`,
-          `(__u64)(__s8)${e()}`, `(__u64)(__u16)${e()}`, `(__u64)(__u8)${e()}`,
+          `(~${e()})`,
+          `(-${e()})`,
+          `(__u64)(__u32)${e()}`,
+          `(__u64)(__s32)${e()}`,
+          `(__u64)(__s16)${e()}`,
+          `(__u64)(__s8)${e()}`,
+          `(__u64)(__u16)${e()}`,
+          `(__u64)(__u8)${e()}`,
         ]);
       case 6:
-        return r.pick([
-          `(__u64)__builtin_bswap16((__u16)${e()})`, `(__u64)__builtin_bswap32((__u32)${e()})`, `__builtin_bswap64(${e()})`,
-        ]);
+        return r.pick([`(__u64)__builtin_bswap16((__u16)${e()})`, `(__u64)__builtin_bswap32((__u32)${e()})`, `__builtin_bswap64(${e()})`]);
       case 7:
         return `(__u64)${this.cond(depth + 1)}`;
       default:
@@ -211,10 +256,24 @@ class Body {
     const r = this.rng;
     const nested = this.depth < 3;
     const kind = r.weighted<string>([
-      ['assign', 10], ['load', 6], ['store', 4], ['varload', 2], ['varstore', 2], ['guard', 2], ['verdict', 1],
-      ['if', nested ? 3 : 0], ['loop', nested && this.loops < 2 ? 1 : 0],
-      ['hash', 3], ['array', 3], ['csum', 1.5], ['adjust', 1.5], ['bytes', 1], ['stack', 1.5], ['bufflen', 0.3],
-      ['asm', 1.5], ['call', this.calls ? 1 : 0],
+      ['assign', 10],
+      ['load', 6],
+      ['store', 4],
+      ['varload', 2],
+      ['varstore', 2],
+      ['guard', 2],
+      ['verdict', 1],
+      ['if', nested ? 3 : 0],
+      ['loop', nested && this.loops < 2 ? 1 : 0],
+      ['hash', 3],
+      ['array', 3],
+      ['csum', 1.5],
+      ['adjust', 1.5],
+      ['bytes', 1],
+      ['stack', 1.5],
+      ['bufflen', 0.3],
+      ['asm', 1.5],
+      ['call', this.calls ? 1 : 0],
     ]);
     switch (kind) {
       case 'assign':
@@ -277,7 +336,11 @@ class Body {
   /** Offsets mostly within the smallest frames, sometimes beyond the larger ones. */
   private packetOffset(): number {
     const r = this.rng;
-    return r.weighted<() => number>([[() => r.below(40), 6], [() => r.below(128), 3], [() => r.int(100, 1600), 1]])();
+    return r.weighted<() => number>([
+      [() => r.below(40), 6],
+      [() => r.below(128), 3],
+      [() => r.int(100, 1600), 1],
+    ])();
   }
 
   /** `body` runs when [off, off+size) is in the packet: unguarded when an earlier guard covers it. */
@@ -406,7 +469,12 @@ class Body {
     switch (r.below(4)) {
       case 0:
       case 1: {
-        const field = r.pick([['&p->a', '__u64'], ['&p->b', '__u32'], ['&p->c', '__u16'], [`&p->d[${r.below(2)}]`, '__u8']] as const);
+        const field = r.pick([
+          ['&p->a', '__u64'],
+          ['&p->b', '__u32'],
+          ['&p->c', '__u16'],
+          [`&p->d[${r.below(2)}]`, '__u8'],
+        ] as const);
         const then = this.access(`(${field[0]})`, field[1]);
         this.line(`{ __u32 k = ${k}; struct val *p = bpf_map_lookup_elem(&amap, &k); if (p) { ${then} } }`);
         return;
@@ -436,14 +504,18 @@ class Body {
       this.line(`{ __u32 w[4] = ${words}; ${off + size <= checked ? call : `if (data + ${off + size} <= data_end) { ${call} }`} }`);
       return;
     }
-    this.line(`{ __u32 f[4] = ${words}; __u32 w[4] = { (__u32)${this.leaf()}, (__u32)${this.leaf()}, 0, 1 }; ${this.v()} = bpf_csum_diff(f, ${from}, w, ${to}, ${seed}); }`);
+    this.line(
+      `{ __u32 f[4] = ${words}; __u32 w[4] = { (__u32)${this.leaf()}, (__u32)${this.leaf()}, 0, 1 }; ${this.v()} = bpf_csum_diff(f, ${from}, w, ${to}, ${seed}); }`,
+    );
   }
 
   /** xdp_adjust_head/tail/meta by a constant or a scalar's delta; data pointers re-loaded after. */
   private adjust(): void {
     const r = this.rng;
     const [helper, deltas] = r.weighted<readonly [string, number[]]>([
-      [['bpf_xdp_adjust_head', HEAD_DELTAS], 3], [['bpf_xdp_adjust_tail', TAIL_DELTAS], 3], [['bpf_xdp_adjust_meta', META_DELTAS], 1],
+      [['bpf_xdp_adjust_head', HEAD_DELTAS], 3],
+      [['bpf_xdp_adjust_tail', TAIL_DELTAS], 3],
+      [['bpf_xdp_adjust_meta', META_DELTAS], 1],
     ]);
     const delta = r.chance(0.8) ? `${r.pick(deltas)}` : `(int)(${this.v()} & 127) - 64`;
     this.line(`${this.v()} = ${helper}(ctx, ${delta});`);
@@ -461,12 +533,16 @@ class Body {
     const r = this.rng;
     // Offsets around 3520, where a jumbo frame's linear area ends and its fragments begin.
     const off = r.weighted<() => string>([
-      [() => `${this.packetOffset()}`, 7], [() => `(__u32)(${this.v()} & 255)`, 2], [() => `${r.int(3500, 3540)}`, 1],
+      [() => `${this.packetOffset()}`, 7],
+      [() => `(__u32)(${this.v()} & 255)`, 2],
+      [() => `${r.int(3500, 3540)}`, 1],
       [() => `(__u32)${this.v()}`, 0.5],
     ])();
     const len = r.int(1, 16);
     if (r.chance(0.5)) {
-      this.line(`{ __u8 b[16] = {}; ${this.v()} = bpf_xdp_load_bytes(ctx, ${off}, b, ${len}); ${this.v()} = *(__u64 *)&b[${r.pick([0, 8])}]; }`);
+      this.line(
+        `{ __u8 b[16] = {}; ${this.v()} = bpf_xdp_load_bytes(ctx, ${off}, b, ${len}); ${this.v()} = *(__u64 *)&b[${r.pick([0, 8])}]; }`,
+      );
     } else {
       this.line(`{ __u64 b[2] = { ${this.expr(1)}, ${this.leaf()} }; ${this.v()} = bpf_xdp_store_bytes(ctx, ${off}, b, ${len}); }`);
     }

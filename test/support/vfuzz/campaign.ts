@@ -62,8 +62,19 @@ export function runCampaign(seeds: readonly Seed[], opts: CampaignOptions): Tall
   const byKind = new Map(KINDS.map((k) => [k, programs.filter((p) => candidates(p.sites, k).length > 0)]));
   const kinds = KINDS.filter((k) => byKind.get(k)!.length > 0);
   const tally: Tally = {
-    mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0, bothAccepted: 0, unsafe: [], kernelBugs: [], crashes: [], incomplete: [],
-    byKind: new Map(kinds.map((k) => [k, { mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0 }])), ourMs: 0, kernelMs: 0, slowest: [],
+    mutants: 0,
+    overBudget: 0,
+    kernelAccepted: 0,
+    oursAccepted: 0,
+    bothAccepted: 0,
+    unsafe: [],
+    kernelBugs: [],
+    crashes: [],
+    incomplete: [],
+    byKind: new Map(kinds.map((k) => [k, { mutants: 0, overBudget: 0, kernelAccepted: 0, oursAccepted: 0 }])),
+    ourMs: 0,
+    kernelMs: 0,
+    slowest: [],
   };
   const seen = new Set<string>();
   const file = join(scratchDir(), 'vfuzz-mutant.o');

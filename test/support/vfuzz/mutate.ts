@@ -11,8 +11,15 @@ import type { SeedProgram } from './seeds.js';
 import { Sites, baseReg } from './sites.js';
 
 export const KINDS = [
-  'drop-bounds-check', 'widen-offset', 'swap-register', 'break-null-check', 'unbounded-loop',
-  'helper-size', 'stack-offset', 'ctx-offset', 'ctx-store',
+  'drop-bounds-check',
+  'widen-offset',
+  'swap-register',
+  'break-null-check',
+  'unbounded-loop',
+  'helper-size',
+  'stack-offset',
+  'ctx-offset',
+  'ctx-store',
 ] as const;
 export type Kind = (typeof KINDS)[number];
 
@@ -38,15 +45,23 @@ const int16 = (n: number): boolean => n >= -0x8000 && n <= 0x7fff;
 /** Candidate positions for each kind in one program. */
 export function candidates(sites: Sites, kind: Kind): number[] {
   switch (kind) {
-    case 'drop-bounds-check': return sites.boundsChecks();
-    case 'widen-offset': return sites.memory();
-    case 'swap-register': return [...sites.memory(), ...sites.helperArgs()];
-    case 'break-null-check': return sites.nullChecks();
-    case 'unbounded-loop': return sites.jumps();
-    case 'helper-size': return sites.helperImmediates();
-    case 'stack-offset': return sites.stackAccesses();
+    case 'drop-bounds-check':
+      return sites.boundsChecks();
+    case 'widen-offset':
+      return sites.memory();
+    case 'swap-register':
+      return [...sites.memory(), ...sites.helperArgs()];
+    case 'break-null-check':
+      return sites.nullChecks();
+    case 'unbounded-loop':
+      return sites.jumps();
+    case 'helper-size':
+      return sites.helperImmediates();
+    case 'stack-offset':
+      return sites.stackAccesses();
     case 'ctx-offset':
-    case 'ctx-store': return sites.ctxLoads();
+    case 'ctx-store':
+      return sites.ctxLoads();
   }
 }
 
@@ -117,7 +132,7 @@ export function mutate(sp: SeedProgram, sites: Sites, kind: Kind, rng: Rng): Mut
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (c.opcode !== undefined) view.setUint8(at, c.opcode);
   const regs = view.getUint8(at + 1);
-  view.setUint8(at + 1, ((c.dst ?? (regs & 0x0f)) & 0x0f) | (((c.src ?? (regs >> 4)) & 0x0f) << 4));
+  view.setUint8(at + 1, ((c.dst ?? regs & 0x0f) & 0x0f) | (((c.src ?? regs >> 4) & 0x0f) << 4));
   if (c.off !== undefined) view.setInt16(at + 2, c.off, true);
   if (c.imm !== undefined) view.setInt32(at + 4, c.imm, true);
   const patched = bytes.subarray(at, at + SLOT);
@@ -126,11 +141,15 @@ export function mutate(sp: SeedProgram, sites: Sites, kind: Kind, rng: Rng): Mut
   const after: Insn = { ...original, ...c };
   if (encodingProblem(after, { maps: sp.seed.object.maps, allowCallx: false }) !== undefined) return undefined;
   return {
-    kind, sp, slot: original.pc, before: disasm(original), after: disasm(after), bytes,
+    kind,
+    sp,
+    slot: original.pc,
+    before: disasm(original),
+    after: disasm(after),
+    bytes,
     key: `${sp.seed.name}:${sp.program.name}:${original.pc}:${Buffer.from(patched).toString('hex')}`,
   };
 }
 
 /** A one-line description of a mutant for messages. */
-export const describe = (m: Mutant): string =>
-  `${m.sp.seed.name} ${m.sp.program.name} slot ${m.slot} ${m.kind}: ${m.before} -> ${m.after}`;
+export const describe = (m: Mutant): string => `${m.sp.seed.name} ${m.sp.program.name} slot ${m.slot} ${m.kind}: ${m.before} -> ${m.after}`;

@@ -42,10 +42,14 @@ const NOT_LOADABLE = new Set(['legacy_maps']);
 
 /** Every seed's object file: built examples, and the C fixtures compiled with clang. */
 export function seedFiles(): { name: string; path: string }[] {
-  const files = exampleNames().filter((n) => !NOT_LOADABLE.has(n)).map((n) => ({ name: `example:${n}`, path: examplePath(n) }));
+  const files = exampleNames()
+    .filter((n) => !NOT_LOADABLE.has(n))
+    .map((n) => ({ name: `example:${n}`, path: examplePath(n) }));
   for (const dir of ['kernel', 'wasm']) {
     const abs = join(packageRoot, 'test/fixtures', dir);
-    for (const f of readdirSync(abs).filter((x) => x.endsWith('.c') && !NOT_SEEDS.has(x)).sort()) {
+    for (const f of readdirSync(abs)
+      .filter((x) => x.endsWith('.c') && !NOT_SEEDS.has(x))
+      .sort()) {
       files.push({ name: `${dir}:${f.slice(0, -2)}`, path: compileBpf(join(abs, f)) });
     }
   }

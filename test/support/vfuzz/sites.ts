@@ -3,7 +3,24 @@
 // pointer, a helper's result) by walking back over the instructions before it. It ignores
 // control flow, which is fine for aiming mutations: the verdicts, not this guess, decide.
 
-import { ALU, CALL_KIND, CLASS, JMP, MODE, SIZE, aluOp, insnClass, isCall, isCondJmp, isJmp, isRegSource, jmpOp, memMode, memSize, type Insn } from '../../../core/isa.js';
+import {
+  ALU,
+  CALL_KIND,
+  CLASS,
+  JMP,
+  MODE,
+  SIZE,
+  aluOp,
+  insnClass,
+  isCall,
+  isCondJmp,
+  isJmp,
+  isRegSource,
+  jmpOp,
+  memMode,
+  memSize,
+  type Insn,
+} from '../../../core/isa.js';
 import { PROTOS } from '../../../compiler/verifier/helpers.js';
 import type { SeedProgram } from './seeds.js';
 
@@ -15,9 +32,11 @@ const ADD64 = CLASS.ALU64 | ALU.ADD;
 
 const isMem = (i: Insn): boolean => {
   const c = insnClass(i.opcode);
-  return (c === CLASS.LDX && (memMode(i.opcode) === MODE.MEM || memMode(i.opcode) === MODE.MEMSX))
-    || ((c === CLASS.ST || c === CLASS.STX) && memMode(i.opcode) === MODE.MEM)
-    || (c === CLASS.STX && memMode(i.opcode) === MODE.ATOMIC);
+  return (
+    (c === CLASS.LDX && (memMode(i.opcode) === MODE.MEM || memMode(i.opcode) === MODE.MEMSX)) ||
+    ((c === CLASS.ST || c === CLASS.STX) && memMode(i.opcode) === MODE.MEM) ||
+    (c === CLASS.STX && memMode(i.opcode) === MODE.ATOMIC)
+  );
 };
 
 /** The register a memory instruction addresses through. */
@@ -75,26 +94,39 @@ export class Sites {
 
   /** Conditional jumps comparing a register against one holding pkt_end. */
   boundsChecks(): number[] {
-    return this.where((i, pos) => isCondJmp(i.opcode) && isRegSource(i.opcode)
-      && (this.origin(pos, i.dst) === 'pkt_end' || this.origin(pos, i.src) === 'pkt_end'));
+    return this.where(
+      (i, pos) =>
+        isCondJmp(i.opcode) && isRegSource(i.opcode) && (this.origin(pos, i.dst) === 'pkt_end' || this.origin(pos, i.src) === 'pkt_end'),
+    );
   }
 
   /** `if rX ==/!= 0` right after a helper returning a nullable pointer, rX holding its result. */
   nullChecks(): number[] {
-    return this.where((i, pos) => isCondJmp(i.opcode) && !isRegSource(i.opcode) && i.imm === 0
-      && (jmpOp(i.opcode) === JMP.JEQ || jmpOp(i.opcode) === JMP.JNE) && this.origin(pos, i.dst) === 'or_null');
+    return this.where(
+      (i, pos) =>
+        isCondJmp(i.opcode) &&
+        !isRegSource(i.opcode) &&
+        i.imm === 0 &&
+        (jmpOp(i.opcode) === JMP.JEQ || jmpOp(i.opcode) === JMP.JNE) &&
+        this.origin(pos, i.dst) === 'or_null',
+    );
   }
 
   /** Jumps (not calls, exits or gotol) whose target may be moved. */
   jumps(): number[] {
-    return this.where((i) => isJmp(i.opcode) && !isCall(i.opcode) && jmpOp(i.opcode) !== JMP.EXIT
-      && !(insnClass(i.opcode) === CLASS.JMP32 && jmpOp(i.opcode) === JMP.JA));
+    return this.where(
+      (i) =>
+        isJmp(i.opcode) &&
+        !isCall(i.opcode) &&
+        jmpOp(i.opcode) !== JMP.EXIT &&
+        !(insnClass(i.opcode) === CLASS.JMP32 && jmpOp(i.opcode) === JMP.JA),
+    );
   }
 
   /** Instructions setting r1..r5 in the straight line before a helper call (its arguments). */
   helperArgs(): number[] {
     if (this.args) return this.args;
-    const out: number[] = this.args = [];
+    const out: number[] = (this.args = []);
     this.insns.forEach((call, c) => {
       if (!isCall(call.opcode) || call.src !== CALL_KIND.HELPER) return;
       for (let p = c - 1; p >= 0 && p >= c - 6; p--) {
@@ -117,8 +149,7 @@ export class Sites {
 
   /** Loads and stores through r10, and `rX += K` where rX was just copied from r10. */
   stackAccesses(): number[] {
-    return this.where((i, pos) => (isMem(i) && baseReg(i) === 10)
-      || (i.opcode === ADD64 && this.origin(pos, i.dst) === 'fp'));
+    return this.where((i, pos) => (isMem(i) && baseReg(i) === 10) || (i.opcode === ADD64 && this.origin(pos, i.dst) === 'fp'));
   }
 
   /** Loads from the context (struct xdp_md). */
