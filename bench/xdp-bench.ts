@@ -1,19 +1,23 @@
 // ns per packet side by side, measured in one run: the reference interpreter and the
 // compiled module (wasm), both in batches as the live workers run them (runBatch), the
-// module one call per packet (1-by-1, the path before batches), and the kernel (BPF_PROG_TEST_RUN's own duration, minus the
-// duration of a trivial XDP_PASS program measured the same way; single runs through the
-// native addon), on the same object,
-// packets and map state. Workloads: one flow repeated (LRU hits) and many distinct flows
-// (LRU misses). The modules are compiled with TurboFan up front (runtime/tier.ts); the
-// warm-up rounds' times are printed as evidence that nothing tiers up during the timing.
-// Prints a table and writes bench/results/xdp.json.
+// module one call per packet (1-by-1, the path before batches), and the kernel
+// (BPF_PROG_TEST_RUN's own duration minus that of a trivial XDP_PASS program on the same
+// packets, single runs through the native addon), on the same object, packets and map state.
 //
-//   npm run build && node dist/bench/xdp-bench.js            (parse_count fixture)
+// Rounds are interleaved: for each workload, BENCH_ROUNDS rounds (default 7), each timing
+// interp, wasm, 1-by-1 and kernel one after the other, so that load drift on this shared
+// machine hits all four alike; the table gives the median and the minimum per engine and
+// wasm/kernel on both. The modules are compiled with TurboFan up front (runtime/tier.ts);
+// warm-up rounds come first, their times are printed, and the bench checks that they
+// settled (the last 3 within 25% of each other) and says so loudly when not.
+// Prints one table and writes bench/results/xdp.json.
+//
+//   npm run build && node dist/bench/xdp-bench.js
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o node dist/bench/xdp-bench.js   (adds katran)
 
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadObject } from '../compiler/object.js';
 import { compileObject } from '../compiler/compile.js';
@@ -21,25 +25,39 @@ import { loadWasm } from '../runtime/program.js';
 import { BpfMachine, type Engine } from '../runtime/machine.js';
 import { compileOptimised, optimisedFlags } from '../runtime/tier.js';
 import { XDP_FRAME_SIZE, XDP_HEADROOM } from '../runtime/xdp.js';
+import { applyUpdates } from '../runtime/map-commands.js';
 import { KernelObject, kernelUnavailable } from '../native/kernel.js';
 import { KatranLb } from '../katran/control-plane.js';
 import { UserspaceKatranMaps } from '../katran/maps/userspace-maps.js';
 import { sizesFromMaps } from '../katran/config.js';
-import { ethernet, ipv4, tcp } from '../packets/corpus.js';
+import { REAL, ethernet, ipv4, tcp } from '../packets/corpus.js';
 import { packageRoot } from '../core/package-root.js';
 
 const root = packageRoot;
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000);
-const KERNEL_FLOWS = Number(process.env.BENCH_KERNEL_FLOWS ?? 10_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+/** Packets per round: compiled module (batch and 1-by-1), interpreter, kernel test runs. */
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
+const INTERP_RUNS = Number(process.env.BENCH_INTERP_RUNS ?? 2_000);
+const KERNEL_RUNS = Number(process.env.BENCH_KERNEL_FLOWS ?? 10_000);
+const BATCH = 64;
+const WARMUP_ROUNDS = 8;
+/** The warm-up settled when its last SETTLE_ROUNDS rounds are within SETTLE_SPREAD of each other. */
+const SETTLE_ROUNDS = 3;
+const SETTLE_SPREAD = 1.25;
+
+interface Workload {
+  name: string;
+  packets: Uint8Array[];
+}
 
 interface Target {
   name: string;
   object: string;
   program: string;
-  /** Provision a machine's maps (and return entries to copy into the kernel). */
+  /** Provision a machine's maps (copied into the kernel's afterwards). */
   provision(m: BpfMachine): void;
-  dst: number[];
+  workloads: Workload[];
 }
 
 function compileC(source: string): string {
@@ -55,32 +73,33 @@ function compileC(source: string): string {
 const flowPacket = (i: number, dst: number[]): Uint8Array =>
   ethernet(0x0800, ipv4({ src: [192, 168, (i >> 8) & 0xff, i & 0xff], dst, proto: 6 }, tcp(1024 + (i % 50000), 80, 0x10, 16)));
 
-const BATCH = 64;
-const WARMUP_ROUNDS = 8;
+/** One flow repeated (LRU hits after the first) and FLOWS distinct flows (the LRU's working set). */
+const flowWorkloads = (dst: number[]): Workload[] => [
+  { name: '1 flow', packets: [flowPacket(1, dst)] },
+  { name: `${FLOWS} flows`, packets: Array.from({ length: FLOWS }, (_, i) => flowPacket(i, dst)) },
+];
+
+/** A timer for one engine: runs n packets (continuing through the workload's packets) and returns ns/packet. */
+type Timer = (n: number) => number;
 
 /**
  * ns per packet the way the live datapath runs a program: batches of BATCH packets, each
  * copied into its frame of linear memory (as a NIC's DMA would put it there; the copy is
  * timed too, live frames need none), then one runBatch call (what the AF_XDP workers do).
- * `single` times the old way instead: one call per packet (runXdpInPlace). Warm-up rounds
- * come first; their times are returned to show that the code had stabilised.
+ * `single` times the old way instead: one call per packet (runXdpInPlace).
  */
-function timeEngine(
-  machine: BpfMachine,
-  engine: Engine,
-  t: Target,
-  packets: Uint8Array[],
-  runs: number,
-  single = false,
-): { ns: number; warmup: number[] } {
-  const w = machine.worker(engine === 'wasm' ? 0 : 1, { engine, budget: 0, clock: () => process.hrtime.bigint() });
+function engineTimer(loaded: ReturnType<typeof loadWasm>, engine: Engine, t: Target, packets: Uint8Array[], single: boolean): Timer {
+  const machine = BpfMachine.create(loaded);
+  t.provision(machine);
+  const w = machine.worker(0, { engine, budget: 0, clock: () => process.hrtime.bigint() });
   const frames = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const batch = w.batch(BATCH);
   const memory = new Uint8Array(machine.memory.buffer);
   for (let i = 0; i < BATCH; i++)
     batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM, 0, 1, 0);
   let next = 0;
-  const round = (n: number): void => {
+  return (n) => {
+    const start = process.hrtime.bigint();
     for (let done = 0; done < n; done += BATCH) {
       const count = Math.min(BATCH, n - done);
       for (let i = 0; i < count; i++) {
@@ -92,15 +111,28 @@ function timeEngine(
       }
       if (!single) w.runBatch(t.program, batch, count);
     }
-  };
-  const timed = (n: number): number => {
-    const start = process.hrtime.bigint();
-    round(n);
     return Number(process.hrtime.bigint() - start) / n;
   };
-  const warmRuns = Math.max(BATCH, Math.floor(Math.min(runs, 20_000) / WARMUP_ROUNDS));
-  const warmup = Array.from({ length: WARMUP_ROUNDS }, () => timed(warmRuns));
-  return { ns: timed(runs), warmup };
+}
+
+/**
+ * The kernel's ns/packet: n single test runs of the program, each on a fresh copy of the
+ * packet, then the trivial program on the same n packets; the difference of their mean
+ * durations. In blocks, not alternating packet by packet, so that the measured program
+ * runs back to back as on a stream of packets (alternating measured within 3% of this).
+ * Single runs because a repeated test run would run the program on its own output (the
+ * kernel does not reset the frame between repeats): after katran's first encapsulation
+ * that is no longer a packet for the VIP, so it would time the "not a VIP" path.
+ */
+function kernelTimer(k: KernelObject, trivial: KernelObject, program: string, packets: Uint8Array[]): Timer {
+  let next = 0;
+  return (n) => {
+    const first = next;
+    let total = 0;
+    for (let i = 0; i < n; i++) total += k.testRun(program, packets[next++ % packets.length]!, 1).durationNs;
+    for (let i = 0; i < n; i++) total -= trivial.testRun('xdp_trivial', packets[(first + i) % packets.length]!, 1).durationNs;
+    return total / n;
+  };
 }
 
 function kernelCopy(k: KernelObject, m: BpfMachine): void {
@@ -114,17 +146,28 @@ function kernelCopy(k: KernelObject, m: BpfMachine): void {
   }
 }
 
-function main(): void {
-  compileOptimised(); // before any module of the bench is compiled (binaryen loaded with the imports above)
-  const targets: Target[] = [
-    {
-      name: 'parse_count',
-      object: compileC(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c')),
-      program: 'parse_count',
-      provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
-      dst: [10, 200, 200, 1],
-    },
-  ];
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/** Whether the last SETTLE_ROUNDS warm-up rounds lie within SETTLE_SPREAD of each other. */
+const settled = (warmup: number[]): boolean => {
+  const last = warmup.slice(-SETTLE_ROUNDS);
+  return Math.max(...last) <= SETTLE_SPREAD * Math.min(...last);
+};
+
+const ENGINES = ['interp', 'wasm', 'single', 'kernel'] as const;
+type EngineName = (typeof ENGINES)[number];
+interface Stat {
+  median: number;
+  min: number;
+  rounds: number[];
+}
+type Row = Partial<Record<EngineName, Stat>>;
+
+function targets(): Target[] {
+  const list: Target[] = [];
   // katran-layout objects, provisioned through the katran control plane: one VIP, three reals.
   const katranTarget = (name: string, object: string, program: string): Target => ({
     name,
@@ -138,91 +181,178 @@ function main(): void {
       lb.addVip(vip);
       for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address: a, weight: 1 }, vip);
     },
-    dst: [10, 200, 1, 1],
+    workloads: flowWorkloads([10, 200, 1, 1]),
   });
-  targets.push(katranTarget('example LB', join(root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb'));
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (katran) targets.push(katranTarget('katran', katran, 'balancer_ingress'));
+  if (katran) list.push(katranTarget('katran', katran, 'balancer_ingress'));
+  list.push(katranTarget('example LB', join(root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb'));
+  // IPIP to this host (REAL, 10.0.0.2): decapsulated to the inner frame (test/examples/decap.test.ts).
+  const inner = ipv4({ src: [192, 168, 7, 7], dst: [10, 200, 200, 1], proto: 6 }, tcp(40000, 80, 0x10, 16));
+  list.push({
+    name: 'xdp_decap',
+    object: join(root, 'build', 'examples', 'xdp_decap.o'),
+    program: 'xdp_decap',
+    provision: (m) => applyUpdates(m, ['decap_dst_v4=0a000002:01000000']),
+    workloads: [{ name: 'IPIP', packets: [ethernet(0x0800, ipv4({ src: [172, 16, 1, 2], dst: REAL, proto: 4 }, inner))] }],
+  });
+  // A loop-heavy program: a checksum over 512 payload bytes, one back-edge per byte (as
+  // bench/loop-budget-bench.ts; compiled with the default memory-safety verifier, which
+  // proves the loop bounded, so no budget check on the back-edge).
+  list.push({
+    name: 'checksum_loop',
+    object: compileC(join(root, 'test', 'fixtures', 'kernel', 'checksum_loop.c')),
+    program: 'checksum_loop',
+    provision: () => {},
+    workloads: [{ name: '512 bytes', packets: [Uint8Array.from({ length: 600 }, (_, i) => i & 0xff)] }],
+  });
+  list.push({
+    name: 'parse_count',
+    object: compileC(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c')),
+    program: 'parse_count',
+    provision: (m) => m.maps.byNameOrThrow('tunnel_dst').updateBytes(Uint8Array.of(0, 0, 0, 0), Uint8Array.of(10, 0, 0, 2)),
+    workloads: flowWorkloads([10, 200, 200, 1]).slice(0, 1),
+  });
+  // The fixed per-packet cost: a program that returns XDP_PASS.
+  list.push({
+    name: 'xdp_pass',
+    object: join(root, 'build', 'examples', 'xdp_pass.o'),
+    program: 'xdp_pass',
+    provision: () => {},
+    workloads: [{ name: '1 flow', packets: [flowPacket(1, [10, 200, 200, 1])] }],
+  });
+  return list;
+}
+
+const loads = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+function main(): void {
+  compileOptimised(); // before any module of the bench is compiled (binaryen loaded with the imports above)
+  const loadBefore = loads();
   const noKernel = kernelUnavailable();
   const trivial = noKernel ? undefined : KernelObject.load(compileC(join(root, 'bench', 'xdp_trivial.c')));
-  const results: Record<string, Record<string, number | null>> = {};
-  const warmups: Record<string, number[]> = {};
+  const results: Record<string, Row> = {};
+  const warmups: Record<string, { wasm: number[]; single: number[] }> = {};
+  const unsettled: string[] = [];
   try {
-    const onePacket = flowPacket(1, [0, 0, 0, 0]);
-    // The kernel's fixed cost of one test run, measured as the programs are: single runs.
-    let baselineSingle = 0;
-    if (trivial) {
-      for (let i = 0; i < KERNEL_FLOWS; i++) baselineSingle += trivial.testRun('xdp_trivial', onePacket, 1).durationNs;
-      baselineSingle /= KERNEL_FLOWS;
-    }
-    for (const t of targets) {
+    for (const t of targets()) {
       const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(t.object)), t.object)).wasm, t.name);
-      const packetsOne = [flowPacket(1, t.dst)];
-      const packetsMany = Array.from({ length: FLOWS }, (_, i) => flowPacket(i, t.dst));
-      for (const [workload, packets] of [
-        ['1 flow', packetsOne],
-        [`${FLOWS} flows`, packetsMany],
-      ] as const) {
-        const row: Record<string, number | null> = {};
-        for (const engine of ['interp', 'wasm'] as const) {
-          const m = BpfMachine.create(loaded);
-          t.provision(m);
-          const runs = engine === 'interp' ? Math.max(packets.length, 2000) : Math.max(packets.length * 5, REPEAT);
-          const { ns, warmup } = timeEngine(m, engine, t, packets, runs);
-          row[engine] = ns;
-          if (engine === 'wasm') warmups[`${t.name}, ${workload}`] = warmup;
-        }
-        {
-          const m = BpfMachine.create(loaded);
-          t.provision(m);
-          row.single = timeEngine(m, 'wasm', t, packets, Math.max(packets.length * 5, REPEAT), true).ns;
-        }
-        if (trivial) {
-          const m = BpfMachine.create(loaded);
-          t.provision(m);
-          const k = KernelObject.load(t.object);
-          try {
+      for (const { name: workload, packets } of t.workloads) {
+        const key = `${t.name}, ${workload}`;
+        const wasmRuns = Math.max(packets.length * 5, REPEAT);
+        const interpRuns = INTERP_RUNS;
+        const timers: Partial<Record<EngineName, Timer>> = {
+          interp: engineTimer(loaded, 'interp', t, packets, false),
+          wasm: engineTimer(loaded, 'wasm', t, packets, false),
+          single: engineTimer(loaded, 'wasm', t, packets, true),
+        };
+        const runs: Record<EngineName, number> = { interp: interpRuns, wasm: wasmRuns, single: wasmRuns, kernel: KERNEL_RUNS };
+        let k: KernelObject | undefined;
+        try {
+          if (trivial) {
+            k = KernelObject.load(t.object);
+            const m = BpfMachine.create(loaded);
+            t.provision(m);
             kernelCopy(k, m);
-            // Single runs, each on a fresh copy of the packet. A repeated test run would
-            // run the program again on its own output (the kernel does not reset the
-            // frame between repeats): after katran's first encapsulation that is no
-            // longer a packet for the VIP, so it would time the "not a VIP" path.
-            const sample = Array.from({ length: KERNEL_FLOWS }, (_, i) => packets[i % packets.length]!);
-            let total = 0;
-            for (const p of sample) total += k.testRun(t.program, p, 1).durationNs;
-            row.kernel = total / sample.length - baselineSingle;
-          } finally {
-            k.close();
+            timers.kernel = kernelTimer(k, trivial, t.program, packets);
           }
-        } else {
-          row.kernel = null;
+          // Warm-up: every engine, the module's two paths WARMUP_ROUNDS times (their times
+          // are the evidence that the optimised code runs before the timed rounds).
+          timers.interp!(Math.max(BATCH, interpRuns >> 2));
+          timers.kernel?.(Math.max(BATCH, KERNEL_RUNS >> 3));
+          const warm = (timer: Timer): number[] =>
+            Array.from({ length: WARMUP_ROUNDS }, () => timer(Math.max(BATCH, Math.floor(wasmRuns / 4))));
+          warmups[key] = { wasm: warm(timers.wasm!), single: warm(timers.single!) };
+          for (const [path, w] of Object.entries(warmups[key]!)) if (!settled(w)) unsettled.push(`${key} (${path})`);
+          const rounds: Partial<Record<EngineName, number[]>> = {};
+          for (let r = 0; r < ROUNDS; r++) for (const e of ENGINES) if (timers[e]) (rounds[e] ??= []).push(timers[e]!(runs[e]));
+          const row: Row = {};
+          for (const e of ENGINES) if (rounds[e]) row[e] = { median: median(rounds[e]!), min: Math.min(...rounds[e]!), rounds: rounds[e]! };
+          results[key] = row;
+        } finally {
+          k?.close();
         }
-        results[`${t.name}, ${workload}`] = row;
       }
     }
   } finally {
     trivial?.close();
   }
-  const fmt = (x: number | null | undefined): string => (x == null ? '-' : x.toFixed(0));
-  console.log(
-    `V8 flags for the modules: ${optimisedFlags() ?? '(default tiering)'}; batches of ${BATCH}; wasm warm-up, ns/packet per round:`,
-  );
-  for (const [name, w] of Object.entries(warmups)) console.log(`  ${name.padEnd(28)} ${w.map((x) => x.toFixed(0)).join(' ')}`);
-  console.log(
-    `${'workload'.padEnd(28)} ${'interp ns'.padStart(10)} ${'wasm ns'.padStart(9)} ${'1-by-1 ns'.padStart(10)} ${'kernel ns'.padStart(10)} ${'wasm/kernel'.padStart(12)} ${'interp/wasm'.padStart(12)}`,
-  );
-  for (const [name, r] of Object.entries(results)) {
-    const ratio = r.kernel ? (r.wasm! / Math.max(r.kernel, 1)).toFixed(1) + 'x' : '-';
-    console.log(
-      `${name.padEnd(28)} ${fmt(r.interp).padStart(10)} ${fmt(r.wasm).padStart(9)} ${fmt(r.single).padStart(10)} ${fmt(r.kernel).padStart(10)} ${ratio.padStart(12)} ${((r.interp! / r.wasm!).toFixed(0) + 'x').padStart(12)}`,
-    );
-  }
-  if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
+  const loadAfter = loads();
+  print(results, warmups, unsettled, noKernel, loadBefore, loadAfter);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'xdp.json'),
-    JSON.stringify({ date: new Date().toISOString(), v8Flags: optimisedFlags() ?? null, batch: BATCH, warmups, results }, null, 2),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        v8Flags: optimisedFlags() ?? null,
+        batch: BATCH,
+        rounds: ROUNDS,
+        loadAverage: { before: loadBefore, after: loadAfter },
+        warmups,
+        warmupUnsettled: unsettled,
+        results,
+      },
+      null,
+      2,
+    ),
   );
+}
+
+/** Below this the kernel's figure is within the noise of the trivial program's: no ratio. */
+const KERNEL_FLOOR_NS = 5;
+
+function print(
+  results: Record<string, Row>,
+  warmups: Record<string, { wasm: number[]; single: number[] }>,
+  unsettled: string[],
+  noKernel: string | undefined,
+  loadBefore: string,
+  loadAfter: string,
+): void {
+  const f = (x: number): string => x.toFixed(0);
+  const fw = (w: number[]): string => w.map(f).join(' ');
+  console.log(`load average before ${loadBefore}, after ${loadAfter}`);
+  console.log(
+    `V8 flags for the modules: ${optimisedFlags() ?? '(default tiering)'}; batches of ${BATCH}; ${ROUNDS} interleaved rounds; ` +
+      `warm-up ns/packet per round (wasm | 1-by-1):`,
+  );
+  for (const [name, w] of Object.entries(warmups)) console.log(`  ${name.padEnd(28)} ${fw(w.wasm)} | ${fw(w.single)}`);
+  if (unsettled.length)
+    console.log(
+      `!!! WARM-UP NOT SETTLED (last ${SETTLE_ROUNDS} rounds spread > ${Math.round((SETTLE_SPREAD - 1) * 100)}%): ${unsettled.join('; ')} !!!`,
+    );
+  else console.log(`warm-up settled everywhere (last ${SETTLE_ROUNDS} rounds within ${Math.round((SETTLE_SPREAD - 1) * 100)}%)`);
+  const cell = (s: Stat | undefined): string => (s ? `${f(s.median)} / ${f(s.min)}` : '-');
+  const ratio = (a: number | undefined, b: number | undefined): string =>
+    a === undefined || b === undefined || b < KERNEL_FLOOR_NS ? '-' : `${(a / b).toFixed(2)}x`;
+  const cols = [
+    'workload',
+    'interp ns med/min',
+    'wasm ns med/min',
+    '1-by-1 ns med/min',
+    'kernel ns med/min',
+    'wasm/kernel med',
+    'wasm/kernel min',
+  ];
+  const widths = [26, 18, 16, 18, 18, 16, 16];
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
+  console.log(line(cols));
+  for (const [name, r] of Object.entries(results))
+    console.log(
+      line([
+        name,
+        cell(r.interp),
+        cell(r.wasm),
+        cell(r.single),
+        cell(r.kernel),
+        ratio(r.wasm?.median, r.kernel?.median),
+        ratio(r.wasm?.min, r.kernel?.min),
+      ]),
+    );
+  if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
 }
 
 main();
