@@ -86,8 +86,11 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
       return;
     }
     count(result.actionName);
-    run.out.push({ timestampNs: input.timestampNs, originalLength: result.packet.length, data: result.packet });
-    const line: Record<string, unknown> = { index, action: result.actionName, len: result.packet.length, data: hex(result.packet) };
+    // As BPF_PROG_TEST_RUN's data_out: the metadata the program set, then the packet.
+    const data = result.meta.length === 0 ? result.packet : Buffer.concat([result.meta, result.packet]);
+    run.out.push({ timestampNs: input.timestampNs, originalLength: data.length, data });
+    const line: Record<string, unknown> = { index, action: result.actionName, len: data.length, data: hex(data) };
+    if (result.meta.length > 0) line.meta = result.meta.length;
     if (result.fault) {
       line.fault = result.fault;
       run.faults++;
@@ -117,7 +120,7 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
     const start = process.hrtime.bigint();
     for (let i = 1; i < args.repeat; i++) result = worker.runXdp(program, input.data);
     run.repeatedNs += process.hrtime.bigint() - start;
-    record(index, { ...result, packet: result.packet.slice() });
+    record(index, { ...result, packet: result.packet.slice(), meta: result.meta.slice() });
   });
   return run;
 }

@@ -1,6 +1,7 @@
 // `bpf2wasm test-run prog.wasm --pcap in.pcap`: BPF_PROG_TEST_RUN over a capture, in
 // userspace. Prints one JSON object per packet with --json, else a summary by action;
-// --out writes the resulting packets (dropped ones included, as the program left them);
+// --out writes the resulting packets (dropped ones included, as the program left them;
+// metadata from bpf_xdp_adjust_meta in front, as the kernel's test run returns them);
 // --dump-map prints a map's contents after the run, as `bpftool map dump` would. A packet
 // the kernel would refuse (EINVAL) is reported as such and the run goes on.
 

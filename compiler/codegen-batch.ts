@@ -2,10 +2,10 @@
 // `<export>$batch(i32 descriptors, i32 count)`. One call from the host runs the program on
 // a whole batch: for each descriptor (abi.ts BATCH_DESC) it sets up the worker's xdp_md
 // and frame geometry in the context block (XDP_CTX), as runtime/xdp.ts loadInPlace does,
-// runs the program's i32 entry and writes the verdict, the packet's new bounds and the
-// redirect back. The descriptor's index goes into the block first: a trap unwinds the
-// whole call, and that index tells the host which packet faulted (it aborts that one and
-// calls again from the next; runtime/machine.ts runBatch).
+// runs the program's i32 entry and writes the verdict, the packet's new bounds, the
+// redirect and the metadata length back. The descriptor's index goes into the block
+// first: a trap unwinds the whole call, and that index tells the host which packet
+// faulted (it aborts that one and calls again from the next; runtime/machine.ts runBatch).
 
 import binaryen from 'binaryen';
 import { BATCH_DESC, BATCH_DESC_SIZE, ETH_HLEN, XDP_CTX, XDP_TAILROOM } from '../core/abi.js';
@@ -49,6 +49,7 @@ export function addBatchDriver(m: binaryen.Module, name: string, entry32: string
     setDesc(BATCH_DESC.redirectKind, ctx(XDP_CTX.redirectKind)),
     setDesc(BATCH_DESC.redirectTarget, ctx(XDP_CTX.redirectTarget)),
     setDesc(BATCH_DESC.redirectKey, ctx(XDP_CTX.redirectKey)),
+    setDesc(BATCH_DESC.metaLength, m.i32.sub(get(DATA), ctx(XDP_CTX.dataMeta))),
   ]);
 
   const body = m.block(null, [

@@ -74,6 +74,8 @@ class Linker {
     main: Func,
     private readonly maps: readonly MapSpec[],
     private readonly source: string,
+    /** Names of the kernel functions the object declares (__ksym), refused by name. */
+    private readonly kfuncs: ReadonlySet<string>,
   ) {
     this.relocs = new Relocations(elf);
     this.pieces = [{ func: main, base: 0 }];
@@ -112,7 +114,10 @@ class Linker {
     if (!rel) {
       if (isSlot) throw new ObjectError(where, 'callback address without a relocation');
     } else {
-      if (rel.sym.shndx === SHN_UNDEF) throw new ObjectError(where, `call to undefined function '${rel.sym.name}'`);
+      if (rel.sym.shndx === SHN_UNDEF) {
+        if (!isSlot && this.kfuncs.has(rel.sym.name)) throw kfuncError(where, `'${rel.sym.name}'`);
+        throw new ObjectError(where, `call to undefined function '${rel.sym.name}'`);
+      }
       const s = this.elf.sections[rel.sym.shndx];
       if (!s || !(s.flags & SHF_EXECINSTR)) throw new ObjectError(where, `call target '${rel.sym.name}' is not code`);
       section = s;
@@ -133,6 +138,12 @@ class Linker {
   /** Phase 1: every function reachable from the entry, each placed after the previous one. */
   layOut(): void {
     for (const { piece, at, slot, op, src, view } of this.slots()) {
+      if (op === CALL && src === CALL_KIND.KFUNC) {
+        // Already a kfunc call (an object linked by libbpf's static linker keeps clang's
+        // form, but a hand-made one may carry BPF_PSEUDO_KFUNC_CALL and a BTF id).
+        const rel = this.relocs.at(piece.section, at);
+        throw kfuncError(this.where(piece, slot), rel ? `'${rel.sym.name}'` : `with BTF id ${view.getInt32(at + 4, true)}`);
+      }
       if (!((op === CALL && src === CALL_KIND.LOCAL) || this.isCallback(piece, at, op, src))) continue;
       const fn = this.target(piece, at, view, this.where(piece, slot));
       if (this.placed.has(funcKey(fn))) continue;
@@ -232,9 +243,21 @@ class Linker {
   }
 }
 
+/** A kfunc runs in the kernel, with kernel state (rx timestamps, conntrack) userspace has not got. */
+function kfuncError(where: string, kfunc: string): ObjectError {
+  return new ObjectError(where, `call to kfunc ${kfunc}: kfuncs are kernel functions, not supported in userspace`);
+}
+
 /** Lays out `main` and every function it reaches, records the relocations, applies them. */
-export function link(elf: ElfFile, main: Func, maps: readonly MapSpec[], source: string, lines?: SourceLines): Program {
-  const linker = new Linker(elf, main, maps, source);
+export function link(
+  elf: ElfFile,
+  main: Func,
+  maps: readonly MapSpec[],
+  source: string,
+  kfuncs: ReadonlySet<string> = new Set(),
+  lines?: SourceLines,
+): Program {
+  const linker = new Linker(elf, main, maps, source, kfuncs);
   linker.layOut();
   const image = linker.apply(linker.record());
   let insns;

@@ -38,7 +38,7 @@ function load(bytes: Uint8Array, source: string): BpfObject {
     source,
     license: license ? new TextDecoder().decode(license.data).replace(/\0.*$/s, '') : '',
     maps,
-    programs: programs(elf, maps, source, ext?.lines),
+    programs: programs(elf, maps, source, kfuncNames(btf), ext?.lines),
   };
 }
 
@@ -212,7 +212,17 @@ function globalDataMaps(elf: ElfFile, source: string): MapSpec[] {
 
 // ---- programs --------------------------------------------------------------------------
 
-function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceLines): Program[] {
+/**
+ * The kernel functions the object declares (`extern ... __ksym` functions: FUNCs in BTF's
+ * `.ksyms` section), which libbpf turns into kfunc calls at load time.
+ */
+function kfuncNames(btf: Btf | undefined): Set<string> {
+  const ksyms = btf?.types.find((t) => t.kind === KIND.DATASEC && t.name === '.ksyms');
+  const funcs = (ksyms?.vars ?? []).map((v) => btf!.types[v.type]).filter((t) => t?.kind === KIND.FUNC);
+  return new Set(funcs.map((t) => t!.name));
+}
+
+function programs(elf: ElfFile, maps: MapSpec[], source: string, kfuncs: ReadonlySet<string>, lines?: SourceLines): Program[] {
   const out: Program[] = [];
   for (const section of elf.sections) {
     if (!(section.flags & SHF_EXECINSTR) || section.name === '.text' || section.size === 0) continue;
@@ -220,7 +230,7 @@ function programs(elf: ElfFile, maps: MapSpec[], source: string, lines?: SourceL
     const funcs = functionsOf(elf, section);
     const entries = funcs.filter((f) => elf.symbols.some((s) => s.name === f.name && s.shndx === section.index && s.bind !== STB.LOCAL));
     const mains = entries.length ? entries : [{ section, name: section.name, start: 0, end: section.size }];
-    for (const main of mains) out.push(link(elf, main, maps, source, lines));
+    for (const main of mains) out.push(link(elf, main, maps, source, kfuncs, lines));
   }
   return out;
 }

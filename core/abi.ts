@@ -188,8 +188,10 @@ export const REDIRECT_KIND = { NONE: 0, IFINDEX: 1, MAP: 2 } as const;
  * A batch descriptor, one per packet, written by the host into linear memory (u32 fields,
  * byte offsets). In: frame, frameSize, data (address of the first packet byte inside the
  * frame), length, ifindex, rxQueue. Out, written by the driver after the program returns:
- * action, data and length as the program left them, and the redirect (REDIRECT_KIND,
- * target, key) for XDP_REDIRECT. A packet shorter than ETH_HLEN is not run: XDP_ABORTED,
+ * action, data and length as the program left them, the redirect (REDIRECT_KIND, target,
+ * key) for XDP_REDIRECT, and metaLength (data - data_meta: the metadata the program put in
+ * front of the packet, which a test run returns and the wire never sees; the host zeroes it
+ * in). A packet shorter than ETH_HLEN is not run: XDP_ABORTED,
  * the rest unchanged. A packet whose run faults keeps its inputs; the host marks it.
  */
 export const BATCH_DESC = {
@@ -203,8 +205,9 @@ export const BATCH_DESC = {
   redirectKind: 28,
   redirectTarget: 32,
   redirectKey: 36,
+  metaLength: 40,
 } as const;
-export const BATCH_DESC_SIZE = 40;
+export const BATCH_DESC_SIZE = 44;
 /**
  * Each program is also exported as `<export>${BATCH_SUFFIX}`: (i32 descriptors, i32 count),
  * the batch driver, which runs the program on `count` descriptors in a row over the

@@ -10,7 +10,7 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 4;
+export const MANIFEST_VERSION = 5;
 
 export interface ManifestMap extends MapShape {
   name: string;

@@ -17,6 +17,7 @@ const W = {
   redirectKind: BATCH_DESC.redirectKind >>> 2,
   redirectTarget: BATCH_DESC.redirectTarget >>> 2,
   redirectKey: BATCH_DESC.redirectKey >>> 2,
+  metaLength: BATCH_DESC.metaLength >>> 2,
 } as const;
 const STRIDE = BATCH_DESC_SIZE >>> 2;
 
@@ -44,6 +45,7 @@ export class XdpBatch {
     u[w + W.length] = length;
     u[w + W.ifindex] = ifindex;
     u[w + W.rxQueue] = rxQueue;
+    u[w + W.metaLength] = 0;
   }
 
   action(i: number): number {
@@ -55,6 +57,10 @@ export class XdpBatch {
   }
   length(i: number): number {
     return this.u32[i * STRIDE + W.length]!;
+  }
+  /** Bytes of metadata right before data (bpf_xdp_adjust_meta); 0 when aborted. */
+  metaLength(i: number): number {
+    return this.u32[i * STRIDE + W.metaLength]!;
   }
   frame(i: number): number {
     return this.u32[i * STRIDE + W.frame]!;
@@ -82,23 +88,25 @@ export class XdpBatch {
   }
 
   /** Write a run's outcome the way the compiled driver does (the interpreter's loop). */
-  setOutcome(i: number, action: number, data: number, length: number, redirect: XdpRedirect | undefined): void {
+  setOutcome(i: number, action: number, data: number, length: number, metaLength: number, redirect: XdpRedirect | undefined): void {
     const w = i * STRIDE;
     const u = this.u32;
     u[w + W.action] = action;
     u[w + W.data] = data;
     u[w + W.length] = length;
+    u[w + W.metaLength] = metaLength;
     u[w + W.redirectKind] =
       redirect === undefined ? REDIRECT_KIND.NONE : redirect.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP;
     u[w + W.redirectTarget] = redirect?.target ?? 0;
     u[w + W.redirectKey] = redirect?.key ?? 0;
   }
 
-  /** Packet `i` faulted: XDP_ABORTED, no redirect, data and length stay its input. */
+  /** Packet `i` faulted: XDP_ABORTED, no redirect, no metadata, data and length stay its input. */
   abort(i: number, message: string): void {
     const w = i * STRIDE;
     this.u32[w + W.action] = XDP_ACTION.ABORTED;
     this.u32[w + W.redirectKind] = REDIRECT_KIND.NONE;
+    this.u32[w + W.metaLength] = 0;
     this.faults.set(i, message);
   }
 }

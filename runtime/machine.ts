@@ -19,6 +19,7 @@ import { XDP_ACTION, XDP_ACTION_NAME, XDP_CTX_SIZE, XDP_FRAME_SIZE, XDP_HEADROOM
 
 /** Packets per batch when the runtime copies packets in itself (runPackets). */
 export const PACKET_BATCH = 64;
+const NO_META = new Uint8Array(0);
 
 export { XdpBatch };
 
@@ -46,6 +47,11 @@ export interface XdpResult {
   actionName: string;
   /** The packet as the program left it (the input for aborted runs); a view valid until the worker's next run. */
   packet: Uint8Array;
+  /**
+   * The metadata the program left in front of the packet (bpf_xdp_adjust_meta; empty when
+   * none or aborted), held like `packet`. BPF_PROG_TEST_RUN's data_out is meta + packet.
+   */
+  meta: Uint8Array;
   fault?: string;
   redirect?: XdpContext['redirect'];
 }
@@ -174,11 +180,13 @@ export class XdpWorker {
     this.xdp.load(this.frame, XDP_FRAME_SIZE, packet, ifindex, rxQueue);
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
-    if (typeof r === 'string') return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), fault: r };
+    if (typeof r === 'string')
+      return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), meta: NO_META, fault: r };
     return {
       action: r,
       actionName: XDP_ACTION_NAME[r] ?? `XDP_${r}`,
       packet: this.xdp.packet(),
+      meta: this.xdp.metadata(),
       redirect: this.xdp.redirect,
     };
   }
@@ -234,6 +242,7 @@ export class XdpWorker {
           action,
           actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
           packet: fault === undefined ? after.slice(data, data + batch.length(i)) : p.slice(),
+          meta: fault === undefined ? after.slice(data - batch.metaLength(i), data) : NO_META,
           ...(fault === undefined ? { redirect: batch.redirect(i) } : { fault }),
         });
       });
@@ -248,7 +257,7 @@ export class XdpWorker {
       flush();
       try {
         const r = this.runXdp(programName, p, ifindex, rxQueue);
-        out.push({ ...r, packet: r.packet.slice() });
+        out.push({ ...r, packet: r.packet.slice(), meta: r.meta.slice() });
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         out.push(e);
@@ -329,7 +338,7 @@ export class XdpWorker {
         }
         xdp.loadInPlace(batch.frame(i), batch.frameSize(i), batch.data(i), length, batch.ifindex(i), batch.rxQueue(i));
         const action = run();
-        batch.setOutcome(i, action, xdp.data, xdp.dataEnd - xdp.data, xdp.redirect);
+        batch.setOutcome(i, action, xdp.data, xdp.dataEnd - xdp.data, xdp.data - xdp.dataMeta, xdp.redirect);
       }
     };
   }

@@ -235,6 +235,15 @@ export class XdpContext {
     return out;
   }
 
+  /**
+   * The metadata in front of the packet (data_meta .. data, set by bpf_xdp_adjust_meta): a
+   * view like packet()'s. The kernel's test run returns it before the packet; it never
+   * goes on the wire.
+   */
+  metadata(): Uint8Array {
+    return this.bytes(this.data).subarray(this.dataMeta, this.data);
+  }
+
   /** bpf_xdp_get_buff_len: linear part plus fragments. */
   get length(): number {
     return this.dataEnd - this.data + this.fragments.length;

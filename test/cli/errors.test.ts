@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBpf, compileHost, scratchDir } from '../support/clang.js';
 import { packageRoot } from '../../core/package-root.js';
+import { parseElf } from '../../compiler/elf.js';
 
 const root = packageRoot;
 const fixtures = join(root, 'test', 'fixtures', 'bad');
@@ -69,6 +70,20 @@ test('corrupted BTF', () => {
 
 test('a relocation to a missing symbol', () => {
   expectUserError([compileBpf(join(fixtures, 'missing_symbol.c'))], /missing_var/);
+});
+
+test('a kfunc call, as clang emits it and as BPF_PSEUDO_KFUNC_CALL', () => {
+  const object = compileBpf(join(fixtures, 'kfunc_call.c'));
+  const kfunc = /: xdp: instruction \d+: call to kfunc 'bpf_xdp_metadata_rx_timestamp': kfuncs are .*not supported in userspace/;
+  expectUserError([object], kfunc);
+  // The same call with src_reg = BPF_PSEUDO_KFUNC_CALL (2), as libbpf rewrites it.
+  const bytes = new Uint8Array(readFileSync(object));
+  const xdp = parseElf(bytes, object).byName('xdp')!;
+  const calls = [];
+  for (let at = 0; at < xdp.size; at += 8) if (xdp.data[at] === 0x85 && xdp.data[at + 1] === 0x10) calls.push(xdp.offset + at);
+  assert.is(calls.length, 1, 'the fixture has one call to the extern function');
+  bytes[calls[0]! + 1] = 0x20;
+  expectUserError([withBytes('kfunc.o', bytes)], kfunc);
 });
 
 test('an unknown helper', () => {

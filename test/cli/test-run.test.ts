@@ -151,6 +151,89 @@ test('a runt packet gets EINVAL, as from the kernel, and the run goes on', () =>
   }
 });
 
+test("metadata comes out in front of the packet, byte for byte as the kernel's test run gives it", () => {
+  // test/fixtures/kernel/xdp_adjust.c runs the steps in its `steps` map: 1 adjust_head,
+  // 2 adjust_meta, 4 write the first metadata word; each program below goes in by --update.
+  const adjust = compileBpf(join(root, 'test', 'fixtures', 'kernel', 'xdp_adjust.c'));
+  const le32 = (n: number): Uint8Array => Uint8Array.of(n, n >> 8, n >> 16, n >>> 24);
+  const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const programs: [string, [number, number][]][] = [
+    [
+      'four bytes of metadata, written',
+      [
+        [2, -4],
+        [4, 0x55667788],
+      ],
+    ],
+    [
+      'metadata moved by a grown head',
+      [
+        [2, -8],
+        [4, 0x1234abcd],
+        [1, -20],
+      ],
+    ],
+    ['all the headroom as metadata', [[2, -216]]],
+    [
+      'metadata given back',
+      [
+        [2, -8],
+        [2, 8],
+      ],
+    ],
+    ['no steps, no metadata', []],
+  ];
+  const packets = [frames[0]!.bytes, frames[frames.length - 1]!.bytes];
+  const capture = join(scratchDir(), 'meta.pcap');
+  writeFileSync(capture, writePcap(packets.map((data) => ({ timestampNs: 0n, originalLength: data.length, data }))));
+  const why = kernelMissing();
+  const kernel = why ? undefined : KernelObject.load(adjust);
+  try {
+    for (const [name, steps] of programs) {
+      const update = steps.flatMap(([op, arg], i) => [
+        '--update',
+        `steps=${hexOf(le32(2 * i))}:${hexOf(le32(op))}`,
+        '--update',
+        `steps=${hexOf(le32(2 * i + 1))}:${hexOf(le32(arg))}`,
+      ]);
+      const metaLength = steps.reduce((n, [op, arg]) => (op === 2 ? n - arg : n), 0);
+      for (const engine of ['wasm', 'interp']) {
+        const out = join(scratchDir(), 'meta-out.pcap');
+        const r = run('test-run', adjust, '--pcap', capture, '--json', '--out', out, '--engine', engine, ...update);
+        assert.is(r.status, 0, r.stderr);
+        const lines = r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { action: string; len: number; data: string; meta?: number });
+        const written = readPcap(new Uint8Array(readFileSync(out)), out);
+        lines.forEach((line, i) => {
+          const what = `${name} (${engine}), packet ${i}`;
+          assert.is(line.action, 'XDP_PASS', what);
+          assert.is(line.meta, metaLength || undefined, `${what}: meta`);
+          assert.is(line.len, line.data.length / 2, `${what}: len`);
+          assert.is(hexOf(written[i]!.data), line.data, `${what}: --out record`);
+          // The packet itself follows the metadata unchanged when the head did not move.
+          if (!steps.some(([op]) => op === 1)) assert.is(line.data.slice(2 * metaLength), hexOf(packets[i]!), `${what}: packet`);
+          const written0 = steps.find(([op]) => op === 4);
+          if (written0) assert.is(line.data.slice(0, 8), hexOf(le32(written0[1])), `${what}: first metadata word`);
+          if (!kernel) return;
+          steps.forEach(([op, arg], s) => {
+            kernel.update('steps', le32(2 * s), le32(op));
+            kernel.update('steps', le32(2 * s + 1), le32(arg));
+          });
+          for (let s = steps.length; s < 6; s++) kernel.update('steps', le32(2 * s), le32(0));
+          const k = kernel.testRun('xdp_adjust', packets[i]!);
+          assert.is(line.data, hexOf(k.data), `${what}: against the kernel's data_out`);
+        });
+        assert.is(lines.length, packets.length);
+      }
+    }
+  } finally {
+    kernel?.close();
+  }
+  if (why) skip("kernel check of test-run's metadata", why);
+});
+
 test('a record longer than the snaplen: one warning line, and the run goes on', () => {
   const path = join(scratchDir(), 'over-snaplen.pcap');
   const snaplen = 40;

@@ -69,7 +69,9 @@ const worker = (engine: Engine) => BpfMachine.create(loaded).worker(0, { engine,
 
 type Outcome = XdpResult | UserError;
 const describe = (r: Outcome) =>
-  r instanceof UserError ? { error: r.message } : { action: r.actionName, packet: [...r.packet], fault: r.fault, redirect: r.redirect };
+  r instanceof UserError
+    ? { error: r.message }
+    : { action: r.actionName, packet: [...r.packet], meta: [...r.meta], fault: r.fault, redirect: r.redirect };
 const counts = (w: ReturnType<typeof worker>) =>
   [...w.machine.maps.byNameOrThrow('counts').entries()].map(([k, v]) => [[...k], [...v]]).sort();
 
@@ -78,7 +80,7 @@ function single(engine: Engine): { results: Outcome[]; w: ReturnType<typeof work
   const results = PACKETS.map((p): Outcome => {
     try {
       const r = w.runXdp(PROGRAM, p);
-      return { ...r, packet: r.packet.slice() };
+      return { ...r, packet: r.packet.slice(), meta: r.meta.slice() };
     } catch (e) {
       if (e instanceof UserError) return e;
       throw e;
@@ -100,6 +102,9 @@ for (const engine of ENGINES) {
     const actions = new Set(batched.map((r) => (r instanceof UserError ? 'refused' : r.actionName)));
     for (const a of ['XDP_TX', 'XDP_PASS', 'XDP_DROP', 'XDP_REDIRECT', 'XDP_ABORTED', 'refused']) assert.ok(actions.has(a), a);
     assert.is(batched.filter((r) => !(r instanceof UserError) && r.fault).length, 3, 'trap, bad pointer, budget');
+    // OP.META with key 2 reserves 8 bytes of metadata; the batch driver reports them.
+    const meta = batched[PACKETS.findIndex((p) => p[14] === OP.META && p[15] === 2)]!;
+    assert.is(meta instanceof UserError ? -1 : meta.meta.length, 8, 'metadata length from the batch');
   });
 }
 

@@ -102,7 +102,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -241,6 +241,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -277,5 +286,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":4,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":5,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

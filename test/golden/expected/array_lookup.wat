@@ -127,7 +127,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -266,6 +266,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -302,5 +311,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 740, contents: "{\"version\":4,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":11,\"helpers\":[1],\"tableIndex\":0,\"code\":\"Ygr8/wMAAAC/ogAAAAAAAAcCAAD8////GFEAAAAAAAAAAAAAAAAAAIUAAAABAAAAFQADAAAAAAB5AQAAAAAAAAcBAAABAAAAexAAAAAAAAC3AAAAAgAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1]}"
+ ;; custom section "bpf2wasm.manifest", size 740, contents: "{\"version\":5,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":11,\"helpers\":[1],\"tableIndex\":0,\"code\":\"Ygr8/wMAAAC/ogAAAAAAAAcCAAD8////GFEAAAAAAAAAAAAAAAAAAIUAAAABAAAAFQADAAAAAAB5AQAAAAAAAAcBAAABAAAAexAAAAAAAAC3AAAAAgAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1]}"
 )

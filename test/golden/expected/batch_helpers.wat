@@ -644,7 +644,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -783,6 +783,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -819,5 +828,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 647, contents: "{\"version\":4,\"source\":\"batch_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"batch_helpers\",\"section\":\"xdp\",\"export\":\"batch_helpers\",\"insnCount\":19,\"helpers\":[5,7,28,54,65],\"tableIndex\":0,\"code\":\"vxYAAAAAAACFAAAABwAAAIUAAAAFAAAAegr4/wAAAAC/oQAAAAAAAAcBAAD4////twIAAAgAAAC/EwAAAAAAALcEAAAIAAAAtwUAAAAAAACFAAAAHAAAAL9hAAAAAAAAtwIAAPz///+FAAAANgAAAL9hAAAAAAAAtwIAAP////+FAAAAQQAAALcAAAACAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"batch_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[5,7,28,54,65]}"
+ ;; custom section "bpf2wasm.manifest", size 647, contents: "{\"version\":5,\"source\":\"batch_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"batch_helpers\",\"section\":\"xdp\",\"export\":\"batch_helpers\",\"insnCount\":19,\"helpers\":[5,7,28,54,65],\"tableIndex\":0,\"code\":\"vxYAAAAAAACFAAAABwAAAIUAAAAFAAAAegr4/wAAAAC/oQAAAAAAAAcBAAD4////twIAAAgAAAC/EwAAAAAAALcEAAAIAAAAtwUAAAAAAACFAAAAHAAAAL9hAAAAAAAAtwIAAPz///+FAAAANgAAAL9hAAAAAAAAtwIAAP////+FAAAAQQAAALcAAAACAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"batch_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[5,7,28,54,65]}"
 )

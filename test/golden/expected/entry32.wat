@@ -69,7 +69,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -208,6 +208,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -244,5 +253,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 418, contents: "{\"version\":4,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 418, contents: "{\"version\":5,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

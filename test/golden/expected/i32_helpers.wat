@@ -711,7 +711,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -850,6 +850,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -886,5 +895,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 733, contents: "{\"version\":4,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1,44]}"
+ ;; custom section "bpf2wasm.manifest", size 733, contents: "{\"version\":5,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1,44]}"
 )

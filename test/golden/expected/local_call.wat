@@ -96,7 +96,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -235,6 +235,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -271,5 +280,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 538, contents: "{\"version\":4,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 538, contents: "{\"version\":5,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

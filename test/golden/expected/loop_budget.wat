@@ -126,7 +126,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -265,6 +265,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -301,5 +310,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 475, contents: "{\"version\":4,\"source\":\"loop_budget\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_budget\",\"section\":\"xdp\",\"export\":\"loop_budget\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAABxEgAAAAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_budget\",\"start\":0}],\"budgetedBackEdges\":[4]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 475, contents: "{\"version\":5,\"source\":\"loop_budget\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_budget\",\"section\":\"xdp\",\"export\":\"loop_budget\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAABxEgAAAAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_budget\",\"start\":0}],\"budgetedBackEdges\":[4]}],\"helpers\":[]}"
 )

@@ -94,7 +94,7 @@
            (local.get $0)
            (i32.mul
             (local.get $4)
-            (i32.const 40)
+            (i32.const 44)
            )
           )
          )
@@ -233,6 +233,15 @@
          (local.get $2)
         )
        )
+       (i32.store offset=40
+        (local.get $3)
+        (i32.sub
+         (local.get $6)
+         (i32.load offset=8
+          (local.get $2)
+         )
+        )
+       )
       )
      )
      (local.set $4
@@ -269,5 +278,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":4,\"source\":\"loop_verified\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_verified\",\"section\":\"xdp\",\"export\":\"loop_verified\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAAC3AgAAEAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_verified\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":5,\"source\":\"loop_verified\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_verified\",\"section\":\"xdp\",\"export\":\"loop_verified\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAAC3AgAAEAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_verified\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )
