@@ -195,4 +195,44 @@ test("katran's CIDR VIP key (24 bytes: prefixlen, port, proto, pad, addr[16])", 
   assert.is(t.lookupBytes(key(160, 80, 17, [10, 1, 2, 3])), undefined, 'other protocol');
 });
 
+test('ENOMEM when the intermediate node cannot be had: the count and the trie are as before', () => {
+  // The pool carves 64 nodes at a time (capacity 2 * 64). ::/1 .. ::/63 nest, one node
+  // each, no intermediates: 63 of the first 64. Then the heap is used up. 8000::/1
+  // diverges from ::/1 at bit 0, so it needs its own node (the 64th) and an intermediate
+  // (a new chunk, which the heap cannot give): ENOMEM, the node goes back to the pool and
+  // the count back to 63. ::/64 then fits (count 64 = max_entries, the freed node reused);
+  // had the count stayed at 64 it would be ENOSPC.
+  const f = fixture([{ name: 't', type: MAP_TYPE.LPM_TRIE, keySize: 20, valueSize: 4, maxEntries: 64, flags: NO_PREALLOC }], 4, {
+    extraPages: 4,
+  });
+  const t = f.map('t') as LpmTrieMap;
+  for (let len = 1; len <= 63; len++) t.updateBytes(v6(`::/${len}`), u32(len));
+  assert.is(t.count(), 63);
+  const heap = f.table.heap;
+  assert.ok(heap.alloc(f.layout.maxPages * 65536 - heap.cursor, 8), 'the rest of the heap taken');
+  assert.is(heap.alloc(8, 8), 0, 'the heap is used up');
+  const find = (addr: string): number | undefined => {
+    const v = t.lookupBytes(v6(addr));
+    return v ? readU32(v) : undefined;
+  };
+  assert.is(
+    errnoOf(() => t.updateBytes(v6('8000::/1'), u32(99))),
+    'ENOMEM',
+  );
+  assert.is(t.count(), 63, 'count rolled back');
+  assert.is(find('8000::1'), undefined);
+  assert.is(find('::1'), 63);
+  assert.is(find('4000::1'), 1);
+  assert.is(
+    errnoOf(() => t.updateBytes(v6('::/64'), u32(64))),
+    'no error',
+  );
+  assert.is(t.count(), 64);
+  assert.is(find('::1'), 64);
+  assert.is(
+    errnoOf(() => t.updateBytes(v6('::/65'), u32(65))),
+    'ENOSPC',
+  );
+});
+
 test.run();

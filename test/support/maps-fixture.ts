@@ -23,9 +23,15 @@ export interface Fixture {
   read(addr: number, n: number): Uint8Array;
 }
 
-export function fixture(specs: Spec[], maxCpus = 4): Fixture {
+/**
+ * `extraPages`: how many pages the memory may grow past its initial size (the plan's
+ * maximum when absent), for tests that make the shared heap run out.
+ */
+export function fixture(specs: Spec[], maxCpus = 4, { extraPages }: { extraPages?: number } = {}): Fixture {
   const full: MapSpec[] = specs.map((s) => ({ flags: 0, section: '.maps', ...s }));
-  const { layout, placements } = planMemory(full, maxCpus);
+  const plan = planMemory(full, maxCpus);
+  const placements = plan.placements;
+  const layout = extraPages === undefined ? plan.layout : { ...plan.layout, maxPages: plan.layout.initialPages + extraPages };
   const manifest: ManifestMap[] = full.map((m, i) => ({
     name: m.name,
     type: m.type,
