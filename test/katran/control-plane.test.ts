@@ -472,6 +472,34 @@ test('modifyRealsForVip validates the whole batch before writing anything', () =
   assert.is(lb.getRealsForVip(v).length, 3);
 });
 
+test('QUIC server ids at the limit: 0xFFFFFD with the array map, 0xFFFFFFFF with 32-bit ids (CID v3)', () => {
+  // Without CID v3 the limit is min(0xFFFFFE, server_id_map max_entries - 1) = 0xFFFFFD
+  // (katran's array has 0xFFFFFE slots); with it, server_id_map is a hash map and any u32 is an id.
+  const v2 = newLb();
+  v2.lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 0xfffffd }]);
+  assert.is(readU32le(v2.maps.lookup('server_id_map', u32le(0xfffffd))!), 1);
+  rejects(
+    v2.maps,
+    v2.lb,
+    () => v2.lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.2', id: 0xfffffe }]),
+    'server id 16777214 of 10.0.0.2 outside 0..16777213',
+  );
+  const hashIds = new MemoryMaps(2, {
+    ...KATRAN_MAP_SHAPES,
+    server_id_map: { type: MAP_TYPE.HASH, keySize: 4, valueSize: 4, maxEntries: 1024, flags: 0 },
+  });
+  const v3 = newLb({ enableCidV3: true }, hashIds);
+  v3.lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.1', id: 0xffffffff }]);
+  assert.is(readU32le(v3.maps.lookup('server_id_map', u32le(0xffffffff))!), 1);
+  assert.equal(v3.lb.getQuicRealsMapping(), [{ address: '10.0.0.1', id: 0xffffffff }]);
+  rejects(
+    v3.maps,
+    v3.lb,
+    () => v3.lb.modifyQuicRealsMapping(ModifyAction.ADD, [{ address: '10.0.0.2', id: 2 ** 32 }]),
+    'server id 4294967296 of 10.0.0.2 outside 0..4294967295',
+  );
+});
+
 test('QUIC ids, MACs, down reals and configs are validated', () => {
   const { lb, maps } = newLb({ maxReals: 2 });
   const quic = (address: string, id: number) => () =>
