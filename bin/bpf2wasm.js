@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 
 const args = process.argv.slice(2);
+// The topics are the files render-help wrote (an unknown one falls through to yargs), so
+// no list of subcommands is kept here.
 const topic =
   args.length === 1 && args[0] === '--help'
     ? 'main'
-    : args.length === 2 && args[1] === '--help' && ['run', 'test-run', 'map'].includes(args[0])
+    : args.length === 2 && args[1] === '--help' && /^[a-z][a-z-]*$/.test(args[0]) && args[0] !== 'main'
       ? args[0]
       : undefined;
 let text;

@@ -21,7 +21,6 @@ import { interfaceName } from './interfaces.js';
 import { SLOT, SLOTS_PER_WORKER } from './stats.js';
 import type { WorkerReport, WorkerSetup } from './protocol.js';
 
-const BATCH = 64;
 const POLL_MS = 100;
 const setup = workerData as WorkerSetup;
 const stop = new Int32Array(setup.control);
@@ -93,10 +92,10 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   const tap = setup.passTap ? new addon.TapDevice(setup.passTap.name, setup.passTap.mac) : undefined;
   const egress = new Egress();
   report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
-  const rx = new Uint32Array(2 * BATCH);
-  const tx = new Uint32Array(2 * BATCH);
-  const recycle = new Uint32Array(BATCH);
-  const batch = worker.batch(BATCH);
+  const rx = new Uint32Array(2 * PACKET_BATCH);
+  const tx = new Uint32Array(2 * PACKET_BATCH);
+  const recycle = new Uint32Array(PACKET_BATCH);
+  const batch = worker.batch(PACKET_BATCH);
   let lastReport = Date.now();
   try {
     while (!stopping()) {
@@ -165,10 +164,10 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
 function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
   const addon = nativeAddon();
   const affinity = setup.pinCpu !== undefined && addon.setAffinity(setup.pinCpu);
-  const areaBase = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+  const areaBase = machine.maps.heap.alloc(PACKET_BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   if (!areaBase) throw new UserError('out of linear memory for receive buffers');
   const memory = new Uint8Array(setup.memory.buffer);
-  const area = memory.subarray(areaBase, areaBase + BATCH * XDP_FRAME_SIZE);
+  const area = memory.subarray(areaBase, areaBase + PACKET_BATCH * XDP_FRAME_SIZE);
   let socket: PacketSocket;
   try {
     socket = new addon.PacketSocket(setup.iface, true, setup.fanoutGroup);
@@ -176,8 +175,8 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
     throw explainNativeError(e, `AF_PACKET socket on ${setup.iface}`);
   }
   const egress = new Egress();
-  const lengths = new Uint32Array(BATCH);
-  const batch = worker.batch(BATCH);
+  const lengths = new Uint32Array(PACKET_BATCH);
+  const batch = worker.batch(PACKET_BATCH);
   report({ type: 'ready', zeroCopy: false, affinity });
   try {
     while (!stopping()) {
