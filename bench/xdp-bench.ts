@@ -10,10 +10,15 @@
 // wasm/kernel on both. The modules are compiled with TurboFan up front (runtime/tier.ts);
 // warm-up rounds come first, their times are printed, and the bench checks that they
 // settled (the last 3 within 25% of each other) and says so loudly when not.
+// Peers (bench/peers.ts): other userspace eBPF JITs, llvmbpf when LLVMBPF_DIR is set and
+// uBPF when UBPF_DIR is set, run the same relocated program, maps and packets through our
+// C harness (bench/peer-harness/), which first checks every packet's verdict and bytes
+// against our compiled module's, then takes its turn in the same interleaved rounds.
 // Prints one table and writes bench/results/xdp.json.
 //
 //   npm run build && node dist/bench/xdp-bench.js
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o node dist/bench/xdp-bench.js   (adds katran)
+//   LLVMBPF_DIR=/path/llvmbpf UBPF_DIR=/path/ubpf node dist/bench/xdp-bench.js   (adds the peers)
 
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -32,6 +37,9 @@ import { UserspaceKatranMaps } from '../katran/maps/userspace-maps.js';
 import { sizesFromMaps } from '../katran/config.js';
 import { REAL, ethernet, ipv4, tcp } from '../packets/corpus.js';
 import { packageRoot } from '../core/package-root.js';
+import type { BpfObject } from '../core/model.js';
+import { firstPass, writePeerDump } from './peer-dump.js';
+import { buildPeers, PeerRun, type Peer } from './peers.js';
 
 const root = packageRoot;
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000);
@@ -157,7 +165,7 @@ const settled = (warmup: number[]): boolean => {
   return Math.max(...last) <= SETTLE_SPREAD * Math.min(...last);
 };
 
-const ENGINES = ['interp', 'wasm', 'single', 'kernel'] as const;
+const ENGINES = ['interp', 'wasm', 'single', 'kernel', 'llvmbpf', 'ubpf'] as const;
 type EngineName = (typeof ENGINES)[number];
 interface Stat {
   median: number;
@@ -228,17 +236,55 @@ const loads = (): string =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+/**
+ * Starts each peer's harness on this workload: the program, its maps as `t.provision`
+ * leaves them and the packets with our compiled module's first-pass verdicts and bytes,
+ * which the harness reproduces before it answers (else PeerRun throws).
+ */
+function peerRuns(
+  failures: string[],
+  peers: Peer[],
+  loaded: ReturnType<typeof loadWasm>,
+  object: BpfObject,
+  t: Target,
+  packets: Uint8Array[],
+): Map<Peer, PeerRun> {
+  const runs = new Map<Peer, PeerRun>();
+  if (!peers.length) return runs;
+  const provisioned = (): BpfMachine => {
+    const m = BpfMachine.create(loaded);
+    t.provision(m);
+    return m;
+  };
+  const dump = join(mkdtempSync(join(tmpdir(), 'bpf2wasm-peer-dump-')), 'workload.bin');
+  writePeerDump(dump, object, t.program, provisioned(), firstPass(provisioned(), t.program, packets));
+  for (const p of peers)
+    try {
+      runs.set(p, new PeerRun(p, dump));
+    } catch (e) {
+      // Left out of this row, loudly: the figure of a peer that runs the program differently means nothing.
+      const why = `${p.name} on ${t.name}: ${(e as Error).message}`;
+      console.log(`!!! ${why} !!!`);
+      failures.push(why);
+    }
+  return runs;
+}
+
 function main(): void {
   compileOptimised(); // before any module of the bench is compiled (binaryen loaded with the imports above)
   const loadBefore = loads();
   const noKernel = kernelUnavailable();
   const trivial = noKernel ? undefined : KernelObject.load(compileC(join(root, 'bench', 'xdp_trivial.c')));
+  const { peers, missing: noPeers, commands: peerBuild } = buildPeers();
   const results: Record<string, Row> = {};
-  const warmups: Record<string, { wasm: number[]; single: number[] }> = {};
+  const warmups: Record<string, Record<string, number[]>> = {};
+  const peerJitMs: Record<string, Record<string, number>> = {};
+  const peerFailures: string[] = [];
   const unsettled: string[] = [];
   try {
     for (const t of targets()) {
-      const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(t.object)), t.object)).wasm, t.name);
+      const object = loadObject(new Uint8Array(readFileSync(t.object)), t.object);
+      const loaded = loadWasm(compileObject(object).wasm, t.name);
       for (const { name: workload, packets } of t.workloads) {
         const key = `${t.name}, ${workload}`;
         const wasmRuns = Math.max(packets.length * 5, REPEAT);
@@ -248,9 +294,22 @@ function main(): void {
           wasm: engineTimer(loaded, 'wasm', t, packets, false),
           single: engineTimer(loaded, 'wasm', t, packets, true),
         };
-        const runs: Record<EngineName, number> = { interp: interpRuns, wasm: wasmRuns, single: wasmRuns, kernel: KERNEL_RUNS };
+        const runs: Record<EngineName, number> = {
+          interp: interpRuns,
+          wasm: wasmRuns,
+          single: wasmRuns,
+          kernel: KERNEL_RUNS,
+          llvmbpf: wasmRuns,
+          ubpf: wasmRuns,
+        };
         let k: KernelObject | undefined;
+        let peerRun = new Map<Peer, PeerRun>();
         try {
+          peerRun = peerRuns(peerFailures, peers, loaded, object, t, packets);
+          for (const [p, r] of peerRun) {
+            timers[p.name] = (n) => r.time(n);
+            (peerJitMs[key] ??= {})[p.name] = r.jitMs;
+          }
           if (trivial) {
             k = KernelObject.load(t.object);
             const m = BpfMachine.create(loaded);
@@ -265,6 +324,7 @@ function main(): void {
           const warm = (timer: Timer): number[] =>
             Array.from({ length: WARMUP_ROUNDS }, () => timer(Math.max(BATCH, Math.floor(wasmRuns / 4))));
           warmups[key] = { wasm: warm(timers.wasm!), single: warm(timers.single!) };
+          for (const p of peers) if (timers[p.name]) warmups[key]![p.name] = warm(timers[p.name]!);
           for (const [path, w] of Object.entries(warmups[key]!)) if (!settled(w)) unsettled.push(`${key} (${path})`);
           const rounds: Partial<Record<EngineName, number[]>> = {};
           for (let r = 0; r < ROUNDS; r++) for (const e of ENGINES) if (timers[e]) (rounds[e] ??= []).push(timers[e]!(runs[e]));
@@ -273,6 +333,7 @@ function main(): void {
           results[key] = row;
         } finally {
           k?.close();
+          for (const r of peerRun.values()) r.close();
         }
       }
     }
@@ -280,7 +341,15 @@ function main(): void {
     trivial?.close();
   }
   const loadAfter = loads();
-  print(results, warmups, unsettled, noKernel, loadBefore, loadAfter);
+  print(
+    results,
+    warmups,
+    unsettled,
+    noKernel,
+    [...noPeers, ...peerFailures.map((f) => `!!! peer left out: ${f} !!!`)],
+    loadBefore,
+    loadAfter,
+  );
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'xdp.json'),
@@ -293,6 +362,7 @@ function main(): void {
         loadAverage: { before: loadBefore, after: loadAfter },
         warmups,
         warmupUnsettled: unsettled,
+        peers: { built: peers.map((p) => p.name), missing: noPeers, failures: peerFailures, build: peerBuild, jitMs: peerJitMs },
         results,
       },
       null,
@@ -306,9 +376,10 @@ const KERNEL_FLOOR_NS = 5;
 
 function print(
   results: Record<string, Row>,
-  warmups: Record<string, { wasm: number[]; single: number[] }>,
+  warmups: Record<string, Record<string, number[]>>,
   unsettled: string[],
   noKernel: string | undefined,
+  noPeers: string[],
   loadBefore: string,
   loadAfter: string,
 ): void {
@@ -317,27 +388,33 @@ function print(
   console.log(`load average before ${loadBefore}, after ${loadAfter}`);
   console.log(
     `V8 flags for the modules: ${optimisedFlags() ?? '(default tiering)'}; batches of ${BATCH}; ${ROUNDS} interleaved rounds; ` +
-      `warm-up ns/packet per round (wasm | 1-by-1):`,
+      `warm-up ns/packet per round (${Object.keys(Object.values(warmups)[0] ?? {}).join(' | ')}):`,
   );
-  for (const [name, w] of Object.entries(warmups)) console.log(`  ${name.padEnd(28)} ${fw(w.wasm)} | ${fw(w.single)}`);
+  for (const [name, w] of Object.entries(warmups)) console.log(`  ${name.padEnd(28)} ${Object.values(w).map(fw).join(' | ')}`);
   if (unsettled.length)
     console.log(
       `!!! WARM-UP NOT SETTLED (last ${SETTLE_ROUNDS} rounds spread > ${Math.round((SETTLE_SPREAD - 1) * 100)}%): ${unsettled.join('; ')} !!!`,
     );
   else console.log(`warm-up settled everywhere (last ${SETTLE_ROUNDS} rounds within ${Math.round((SETTLE_SPREAD - 1) * 100)}%)`);
   const cell = (s: Stat | undefined): string => (s ? `${f(s.median)} / ${f(s.min)}` : '-');
-  const ratio = (a: number | undefined, b: number | undefined): string =>
-    a === undefined || b === undefined || b < KERNEL_FLOOR_NS ? '-' : `${(a / b).toFixed(2)}x`;
+  const ratio = (a: number | undefined, b: number | undefined, floor = KERNEL_FLOOR_NS): string =>
+    a === undefined || b === undefined || b < floor ? '-' : `${(a / b).toFixed(2)}x`;
   const cols = [
     'workload',
     'interp ns med/min',
     'wasm ns med/min',
     '1-by-1 ns med/min',
     'kernel ns med/min',
+    'llvmbpf med/min',
+    'ubpf med/min',
     'wasm/kernel med',
     'wasm/kernel min',
+    'llvmbpf/kernel',
+    'ubpf/kernel',
+    'wasm/llvmbpf med',
+    'wasm/llvmbpf min',
   ];
-  const widths = [26, 18, 16, 18, 18, 16, 16];
+  const widths = [26, 18, 16, 18, 18, 16, 16, 16, 16, 15, 12, 17, 17];
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' ');
   console.log(line(cols));
   for (const [name, r] of Object.entries(results))
@@ -348,11 +425,18 @@ function print(
         cell(r.wasm),
         cell(r.single),
         cell(r.kernel),
+        cell(r.llvmbpf),
+        cell(r.ubpf),
         ratio(r.wasm?.median, r.kernel?.median),
         ratio(r.wasm?.min, r.kernel?.min),
+        ratio(r.llvmbpf?.median, r.kernel?.median),
+        ratio(r.ubpf?.median, r.kernel?.median),
+        ratio(r.wasm?.median, r.llvmbpf?.median, 0),
+        ratio(r.wasm?.min, r.llvmbpf?.min, 0),
       ]),
     );
   if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
+  for (const m of noPeers) console.log(m);
 }
 
 main();
