@@ -19,6 +19,8 @@ export const NEEDS = {
   'katran-object': { strict: false, says: "katran's object (KATRAN_BPF_OBJ)" },
   /** KATRAN_SRC: a katran checkout (its test fixtures headers). */
   'katran-source': { strict: false, says: "katran's source (KATRAN_SRC)" },
+  /** LLVMBPF_DIR / UBPF_DIR: a build of a peer JIT made outside this repository (bench/README.md "Peers"). */
+  'peer-build': { strict: false, says: 'a peer JIT build (LLVMBPF_DIR or UBPF_DIR)' },
   /** A katran object built with other options than the one given. */
   'katran-build': { strict: false, says: 'another katran build' },
 } as const satisfies Record<string, { strict: boolean; says: string }>;
