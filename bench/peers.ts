@@ -112,6 +112,8 @@ export class PeerRun {
   private readonly cmd: number;
   private readonly reply: number;
   private pending = '';
+  /** The shell's "exit" line was read: the harness is gone. */
+  private ended = false;
   /** Compile time of the program in the peer's JIT (ms). */
   readonly jitMs: number;
 
@@ -147,9 +149,7 @@ export class PeerRun {
   /** Ends the harness and waits for its shell's "exit" line (the shell's open of the FIFO needs our reader). */
   close(): void {
     writeSync(this.cmd, 'quit\n');
-    while (!this.line().startsWith('exit ')) {
-      /* answers to nothing pending */
-    }
+    while (!this.ended) this.line();
     closeSync(this.cmd);
     closeSync(this.reply);
     this.child.unref();
@@ -164,6 +164,7 @@ export class PeerRun {
     const at = this.pending.indexOf('\n');
     const line = this.pending.slice(0, at);
     this.pending = this.pending.slice(at + 1);
+    if (line.startsWith('exit ')) this.ended = true;
     return line;
   }
 }
