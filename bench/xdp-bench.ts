@@ -341,15 +341,17 @@ function main(): void {
     trivial?.close();
   }
   const loadAfter = loads();
-  print(
-    results,
-    warmups,
-    unsettled,
-    noKernel,
-    [...noPeers, ...peerFailures.map((f) => `!!! peer left out: ${f} !!!`)],
-    loadBefore,
-    loadAfter,
-  );
+  const peerNotes = [
+    ...Object.entries(peerJitMs).map(
+      ([key, ms]) =>
+        `peer JIT compile ms, ${key}: ${Object.entries(ms)
+          .map(([p, t]) => `${p} ${t}`)
+          .join(', ')}`,
+    ),
+    ...noPeers,
+    ...peerFailures.map((f) => `!!! peer left out: ${f} !!!`),
+  ];
+  print(results, warmups, unsettled, noKernel, peerNotes, loadBefore, loadAfter);
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(
     join(root, 'bench', 'results', 'xdp.json'),
@@ -379,7 +381,7 @@ function print(
   warmups: Record<string, Record<string, number[]>>,
   unsettled: string[],
   noKernel: string | undefined,
-  noPeers: string[],
+  peerNotes: string[],
   loadBefore: string,
   loadAfter: string,
 ): void {
@@ -436,7 +438,7 @@ function print(
       ]),
     );
   if (noKernel) console.log(`kernel column skipped: ${noKernel}`);
-  for (const m of noPeers) console.log(m);
+  for (const m of peerNotes) console.log(m);
 }
 
 main();
