@@ -10,7 +10,7 @@
 // FIFOs; the shell that starts it writes "exit <status>" to the answer FIFO when it ends,
 // so a harness that fails is reported instead of blocking the bench.
 
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,6 +111,8 @@ export class PeerRun {
   private readonly child: ChildProcess;
   private readonly cmd: number;
   private readonly reply: number;
+  /** Holds the two FIFOs; removed at close. */
+  private readonly dir: string;
   private pending = '';
   /** The shell's "exit" line was read: the harness is gone. */
   private ended = false;
@@ -118,7 +120,7 @@ export class PeerRun {
   readonly jitMs: number;
 
   constructor(peer: Peer, dump: string) {
-    const dir = mkdtempSync(join(tmpdir(), 'bpf2wasm-peer-run-'));
+    const dir = (this.dir = mkdtempSync(join(tmpdir(), 'bpf2wasm-peer-run-')));
     const cmdPath = join(dir, 'cmd');
     const replyPath = join(dir, 'reply');
     run('mkfifo', [cmdPath, replyPath], dir);
@@ -133,6 +135,7 @@ export class PeerRun {
     if (!ok) {
       closeSync(this.cmd);
       closeSync(this.reply);
+      rmSync(dir, { recursive: true, force: true });
       throw new Error(`${peer.name} harness on ${dump}: ${first === 'exit 1' ? 'output differs from the compiled module' : first}`);
     }
     this.jitMs = Number(ok[1]);
@@ -152,6 +155,7 @@ export class PeerRun {
     while (!this.ended) this.line();
     closeSync(this.cmd);
     closeSync(this.reply);
+    rmSync(this.dir, { recursive: true, force: true });
     this.child.unref();
   }
 

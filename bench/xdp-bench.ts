@@ -20,7 +20,7 @@
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o node dist/bench/xdp-bench.js   (adds katran)
 //   LLVMBPF_DIR=/path/llvmbpf UBPF_DIR=/path/ubpf node dist/bench/xdp-bench.js   (adds the peers)
 
-import { mkdirSync, readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -256,17 +256,20 @@ function peerRuns(
     t.provision(m);
     return m;
   };
-  const dump = join(mkdtempSync(join(tmpdir(), 'bpf2wasm-peer-dump-')), 'workload.bin');
+  const dir = mkdtempSync(join(tmpdir(), 'bpf2wasm-peer-dump-'));
+  const dump = join(dir, 'workload.bin');
   writePeerDump(dump, object, t.program, provisioned(), firstPass(provisioned(), t.program, packets));
   for (const p of peers)
     try {
       runs.set(p, new PeerRun(p, dump));
     } catch (e) {
       // Left out of this row, loudly: the figure of a peer that runs the program differently means nothing.
-      const why = `${p.name} on ${t.name}: ${(e as Error).message}`;
+      const why = `${p.name} on ${t.name}: ${(e as Error).message} (the dump is kept for peer-${p.name} DUMP)`;
       console.log(`!!! ${why} !!!`);
       failures.push(why);
     }
+  // The harnesses read the dump whole at start; a failed one's is kept above.
+  if (runs.size === peers.length) rmSync(dir, { recursive: true, force: true });
   return runs;
 }
 
