@@ -10,6 +10,7 @@ import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { applyUpdates } from '../runtime/map-commands.js';
 import { readModuleFile } from './module-file.js';
+import { routeTablesFor } from '../native/fib.js';
 
 export interface MachineSource {
   module: string;
@@ -74,7 +75,12 @@ function readCapture(path: string): PcapRecord[] {
 export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRun {
   if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UserError(`--repeat must be a positive integer, got ${args.repeat}`);
   const program = machine.program(args.program).name;
-  const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget, preciseClock: args['precise-clock'] });
+  const worker = machine.worker(args.cpu, {
+    engine: args.engine,
+    budget: args.budget,
+    preciseClock: args['precise-clock'],
+    routeTables: routeTablesFor(machine.manifest.helpers),
+  });
   const records = readCapture(args.pcap);
   const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
   const count = (what: string): void => void run.counts.set(what, (run.counts.get(what) ?? 0) + 1);

@@ -26,6 +26,7 @@ const HELPER_TABLE = [
   { id: 51, name: 'redirect_map', args: 3 },
   { id: 54, name: 'xdp_adjust_meta', args: 2 },
   { id: 65, name: 'xdp_adjust_tail', args: 2 },
+  { id: 69, name: 'fib_lookup', args: 4 },
   { id: 87, name: 'map_push_elem', args: 3 },
   { id: 88, name: 'map_pop_elem', args: 2 },
   { id: 89, name: 'map_peek_elem', args: 2 },

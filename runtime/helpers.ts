@@ -9,6 +9,7 @@ import { FAULT } from '../core/abi.js';
 import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
+import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
 import { FdArrayMap, RingbufMap } from './maps/index.js';
@@ -35,6 +36,8 @@ export interface HelperEnv {
   preciseClock: boolean;
   /** trace_printk output (one line each). */
   trace: (line: string) => void;
+  /** The host's tables for bpf_fib_lookup (native/fib.ts); without them it faults the packet. */
+  routeTables?: RouteTables;
 }
 
 const addr = (r: bigint): number => Number(r & 0xffffffffn);
@@ -109,6 +112,13 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     xdp_get_buff_len: () => BigInt(env.xdp.length),
     xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'load', check),
     xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'store', check),
+    fib_lookup: (_ctx, params, plen, flags) => {
+      if (!env.routeTables)
+        throw new BpfFault(FAULT.UNKNOWN_HELPER, -1, 'bpf_fib_lookup: no routing tables here (the native addon reads them)');
+      const size = Math.min(u32(plen), FIB_PARAMS_SIZE);
+      check('fib_lookup', 'params', addr(params), size);
+      return BigInt(fibLookup(env.routeTables, bytes().subarray(addr(params), addr(params) + size), u32(plen), u32(flags)));
+    },
     redirect: (ifindex, flags) => {
       if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
       env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };

@@ -12,6 +12,7 @@ import type { Program } from '../core/model.js';
 import { UserError } from '../core/errors.js';
 import { packetFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
+import type { RouteTables } from './fib.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
@@ -36,6 +37,8 @@ export interface WorkerOptions {
   /** get_prandom_u32's xorshift32 seed (default: random). Both engines give the same sequence. */
   seed?: number;
   trace?: (line: string) => void;
+  /** The host's routing tables for bpf_fib_lookup (native/fib.ts hostRouteTables). */
+  routeTables?: RouteTables;
 }
 
 import { DEFAULT_BUDGET } from './budget.js';
@@ -146,6 +149,7 @@ export class XdpWorker {
       clock: this.clock,
       preciseClock,
       trace: opts.trace ?? ((line) => process.stderr.write(`trace: ${line}\n`)),
+      routeTables: opts.routeTables,
     };
     const helpers = makeHelpers(env);
     const budget = opts.budget ?? DEFAULT_BUDGET;

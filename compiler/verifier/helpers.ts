@@ -65,6 +65,7 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   ],
   [id.xdp_adjust_meta!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
   [id.xdp_adjust_tail!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
+  [id.fib_lookup!, { args: ['ctx', 'mem', 'size', 'anything'], ret: 'int' }],
   [id.map_push_elem!, { args: ['map', 'value', 'anything'], ret: 'int' }],
   [id.map_pop_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
   [id.map_peek_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
