@@ -20,6 +20,7 @@ const HELPER_TABLE = [
   { id: 8, name: 'get_smp_processor_id', args: 0 },
   { id: 12, name: 'tail_call', args: 3 },
   { id: 23, name: 'redirect', args: 2 },
+  { id: 25, name: 'perf_event_output', args: 5 },
   { id: 28, name: 'csum_diff', args: 5 },
   { id: 42, name: 'get_numa_node_id', args: 0 },
   { id: 44, name: 'xdp_adjust_head', args: 2 },

@@ -12,11 +12,14 @@ import { formatPrintk } from './printk.js';
 import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
-import { FdArrayMap, RingbufMap } from './maps/index.js';
+import { FdArrayMap, PerfEventArrayMap, RingbufMap } from './maps/index.js';
 
 const EINVAL = -22n;
 const ENOENT = -2n;
 const EFAULT = -14n;
+/** BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU when all ones) and BPF_F_CTX_LEN_MASK. */
+const PERF_INDEX_MASK = 0xffffffffn;
+const PERF_CTX_LEN_MASK = 0xfffffn << 32n;
 const u32 = (x: bigint): number => Number(x & 0xffffffffn);
 /** MAX_TAIL_CALL_CNT in the kernel. */
 export const MAX_TAIL_CALLS = 33;
@@ -100,6 +103,19 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       if (line === undefined) return EINVAL;
       env.trace(line.replace(/\n$/, ''));
       return BigInt(line.length);
+    },
+    perf_event_output: (_ctx, m, flags, data, size) => {
+      const map = mapOf(m);
+      if (!(map instanceof PerfEventArrayMap)) return EINVAL;
+      // bpf_xdp_event_output: the upper 32 bits ask for that many bytes of the packet after `data`.
+      if (flags & ~(PERF_CTX_LEN_MASK | PERF_INDEX_MASK)) return EINVAL;
+      const packetBytes = Number((flags & PERF_CTX_LEN_MASK) >> 32n);
+      if (packetBytes > env.xdp.length) return EFAULT;
+      const slot = flags & PERF_INDEX_MASK;
+      check('perf_event_output', 'data', addr(data), Number(size));
+      const meta = bytes().slice(addr(data), addr(data) + Number(size));
+      const packet = packetBytes ? env.xdp.packet().slice(0, packetBytes) : new Uint8Array(0);
+      return BigInt(map.output(slot === PERF_INDEX_MASK ? cpu : Number(slot), cpu, [meta, packet]));
     },
     csum_diff: (from, fromSize, to, toSize, seed) => {
       check('csum_diff', 'from', addr(from), Number(fromSize));

@@ -52,6 +52,7 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   [id.get_smp_processor_id!, { args: [], ret: 'int' }],
   [id.tail_call!, { args: ['ctx', 'map', 'anything'], ret: 'int', mapTypes: [MAP_TYPE.PROG_ARRAY] }],
   [id.redirect!, { args: ['anything', 'anything'], ret: 'int' }],
+  [id.perf_event_output!, { args: ['ctx', 'map', 'anything', 'mem', 'size_or_zero'], ret: 'int', mapTypes: [MAP_TYPE.PERF_EVENT_ARRAY] }],
   [id.csum_diff!, { args: ['mem_or_null', 'size_or_zero', 'mem_or_null', 'size_or_zero', 'anything'], ret: 'int' }],
   [id.get_numa_node_id!, { args: [], ret: 'int' }],
   [id.xdp_adjust_head!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
