@@ -31,6 +31,8 @@ const HELPER_TABLE = [
   { id: 87, name: 'map_push_elem', args: 3 },
   { id: 88, name: 'map_pop_elem', args: 2 },
   { id: 89, name: 'map_peek_elem', args: 2 },
+  { id: 93, name: 'spin_lock', args: 1 },
+  { id: 94, name: 'spin_unlock', args: 1 },
   { id: 118, name: 'jiffies64', args: 0 },
   { id: 125, name: 'ktime_get_boot_ns', args: 0 },
   { id: 130, name: 'ringbuf_output', args: 4 },

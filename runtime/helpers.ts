@@ -9,6 +9,7 @@ import { FAULT } from '../core/abi.js';
 import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
+import { spinLockHelpers, type HeldSpinLock } from './spin-lock.js';
 import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
@@ -41,6 +42,8 @@ export interface HelperEnv {
   trace: (line: string) => void;
   /** The host's tables for bpf_fib_lookup (native/fib.ts); without them it faults the packet. */
   routeTables?: RouteTables;
+  /** The bpf_spin_lock this worker holds, released by the machine when a run faults. */
+  spinLock?: HeldSpinLock;
 }
 
 const addr = (r: bigint): number => Number(r & 0xffffffffn);
@@ -63,6 +66,7 @@ export function makeHelpers(env: HelperEnv): HelperImports {
   const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
   const check = pointerCheck(env.memory);
   return {
+    ...spinLockHelpers(env.memory, cpu, env.spinLock ?? { address: 0 }, check),
     map_lookup_elem: (m, key) => {
       const map = mapOf(m);
       if (!map) return 0n;

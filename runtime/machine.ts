@@ -13,6 +13,7 @@ import { UserError } from '../core/errors.js';
 import { packetFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
 import type { RouteTables } from './fib.js';
+import { releaseSpinLock, type HeldSpinLock } from './spin-lock.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
@@ -116,8 +117,10 @@ export class XdpWorker {
   private readonly interp?: Interpreter;
   /** Packets this worker aborted (faults). */
   aborted = 0;
-  /** Map locks freed after faults (held by this worker's compiled map code when it trapped). */
+  /** Map locks freed after faults (held by this worker's compiled map code, or a bpf_spin_lock, when it trapped). */
   locksReleased = 0;
+  /** The bpf_spin_lock a run of this worker holds (runtime/spin-lock.ts). */
+  private readonly spinLock: HeldSpinLock = { address: 0 };
   private resolvedName: string | undefined;
   private resolvedRun: () => number = () => 0;
   private batchName: string | undefined;
@@ -150,6 +153,7 @@ export class XdpWorker {
       preciseClock,
       trace: opts.trace ?? ((line) => process.stderr.write(`trace: ${line}\n`)),
       routeTables: opts.routeTables,
+      spinLock: this.spinLock,
     };
     const helpers = makeHelpers(env);
     const budget = opts.budget ?? DEFAULT_BUDGET;
@@ -306,7 +310,8 @@ export class XdpWorker {
         return;
       } catch (e) {
         const at = start + this.xdp.batchIndex;
-        this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
+        this.locksReleased +=
+          this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu)) + releaseSpinLock(this.machine.memory, this.cpu, this.spinLock);
         this.aborted++;
         batch.abort(at, packetFault(e).message);
         start = at + 1;
@@ -359,7 +364,8 @@ export class XdpWorker {
     try {
       return run();
     } catch (e) {
-      this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
+      this.locksReleased +=
+        this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu)) + releaseSpinLock(this.machine.memory, this.cpu, this.spinLock);
       this.aborted++;
       return packetFault(e).message;
     }

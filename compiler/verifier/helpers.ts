@@ -70,6 +70,9 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   [id.map_push_elem!, { args: ['map', 'value', 'anything'], ret: 'int' }],
   [id.map_pop_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
   [id.map_peek_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
+  // The lock argument's rules are spin-lock.ts's (process_spin_lock).
+  [id.spin_lock!, { args: ['anything'], ret: 'int' }],
+  [id.spin_unlock!, { args: ['anything'], ret: 'int' }],
   [id.jiffies64!, { args: [], ret: 'int' }],
   [id.ktime_get_boot_ns!, { args: [], ret: 'int' }],
   [id.ringbuf_output!, { args: ['map', 'mem', 'size_or_zero', 'anything'], ret: 'int', mapTypes: RINGBUF }],

@@ -1,6 +1,6 @@
 // bpf_fib_lookup against the kernel: in a network namespace made for the test (veths,
 // addresses, routes of every type, static neighbours, a device with forwarding off), the
-// forwarder test/fixtures/kernel/fib_lookup.c runs on the kernel (BPF_PROG_TEST_RUN), on
+// forwarder test/fixtures/helpers/fib_lookup.c runs on the kernel (BPF_PROG_TEST_RUN), on
 // wasm and on the interpreter, all inside the namespace (support/fib-child.ts). Every
 // packet asks one question (destination, ingress ifindex, flags, tot_len); the verdicts and
 // the output bytes (return code, the whole struct bpf_fib_lookup, rewritten MACs) must be
@@ -142,7 +142,7 @@ const rcOf = (data: string): number => Number(Buffer.from(data, 'hex').readBigIn
 test('bpf_fib_lookup: wasm, interpreter and kernel agree on every route shape', () => {
   const unavailable = kernelMissing();
   if (unavailable) return void skip('fib_lookup differential', unavailable);
-  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'fib_lookup.c'));
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'helpers', 'fib_lookup.c'));
   try {
     topology();
     const ifindex = (dev: string): number =>

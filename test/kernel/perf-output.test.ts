@@ -1,4 +1,4 @@
-// bpf_perf_event_output against the kernel: test/fixtures/kernel/perf_output.c runs over the
+// bpf_perf_event_output against the kernel: test/fixtures/helpers/perf_output.c runs over the
 // packet corpus in bursts on compiled wasm, on the interpreter and in the kernel
 // (BPF_PROG_TEST_RUN, with libbpf's perf_buffer reading the kernel's per-CPU buffers), with
 // one-page buffers on every possible CPU on both sides. After every burst each side's
@@ -46,7 +46,7 @@ function comparable(r: PerfRecord): string {
 test('perf event output: records, lost counts and return codes agree with the kernel burst by burst', () => {
   const unavailable = kernelMissing();
   if (unavailable) return void skip('perf event output differential', unavailable);
-  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'perf_output.c'));
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'helpers', 'perf_output.c'));
   const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object);
   const cpus = possibleCpus();
   const machines = { wasm: BpfMachine.create(loaded), interp: BpfMachine.create(loaded) };
