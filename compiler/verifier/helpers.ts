@@ -9,6 +9,7 @@ import type { MapSpec } from '../../core/model.js';
 import type { Env } from './env.js';
 import { memAccess, packetRange, regionRange, stackHelperAccess } from './memory.js';
 import { reject } from './problem.js';
+import { checkMapForHelper } from './map-compat.js';
 import { T, TYPE_NAME, isKnownZero, type Reg } from './reg.js';
 import type { State } from './state.js';
 
@@ -146,6 +147,7 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'map': {
         expect(r, reg, 'map_ptr', reg.type === T.CONST_MAP_PTR);
         facts.map = reg.map;
+        checkMapForHelper(insn, reg.map!, name);
         if (proto.mapTypes && !proto.mapTypes.includes(reg.map!.type)) {
           reject(insn, `cannot pass map_type ${reg.map!.type} into func bpf_${name}#${insn.imm}`);
         }

@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
+import { verify } from '../../compiler/verifier/index.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { PerfEventArrayMap, type PerfRecord } from '../../runtime/maps/index.js';
@@ -103,6 +104,25 @@ test('perf event output: records, lost counts and return codes agree with the ke
     unpin();
     kernel.close();
   }
+});
+
+test('a perf event array is refused to other helpers, as by the kernel', () => {
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'helpers', 'perf_lookup.c'));
+  const reason = /cannot pass map_type 4 into func bpf_map_lookup_elem#1/;
+  const obj = loadObject(new Uint8Array(readFileSync(object)), object);
+  assert.throws(
+    () => verify(obj.programs[0]!, obj.maps, { memorySafety: true }),
+    (e: Error) => reason.test(e.message),
+    'ours',
+  );
+  if (kernelMissing()) return void skip('kernel verdict on perf_lookup', kernelMissing()!);
+  let verdict = 'accepted';
+  try {
+    KernelObject.load(object).close();
+  } catch (e) {
+    verdict = (e as Error).message;
+  }
+  assert.match(verdict, reason, "the kernel's");
 });
 
 test.run();
