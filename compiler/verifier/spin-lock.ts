@@ -7,6 +7,7 @@
 // against states holding the same lock, as the kernel compares active_lock.
 
 import { HELPER_ID } from '../../core/helper-ids.js';
+import { spinLockFieldOf } from '../../core/spin-lock.js';
 import type { Insn } from '../../core/isa.js';
 import type { FieldLayout, MapSpec } from '../../core/model.js';
 import { reject } from './problem.js';
@@ -15,11 +16,9 @@ import { isConst } from './scalar.js';
 import type { Env } from './env.js';
 import type { State } from './state.js';
 
-const LOCK_TYPE = 'struct bpf_spin_lock';
-
 /** The value's bpf_spin_lock field, from BTF (undefined: none, or no BTF). */
 export function spinLockField(map: MapSpec | undefined): FieldLayout | undefined {
-  return map?.value?.fields.find((f) => f.type === LOCK_TYPE);
+  return spinLockFieldOf(map?.value);
 }
 
 /** The held lock, if any (a reference tagged with its map). */

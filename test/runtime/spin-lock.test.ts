@@ -13,6 +13,8 @@ import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
+import { type ArrayMap } from '../../runtime/maps/index.js';
+import { BPF_F_LOCK } from '../../runtime/maps/base.js';
 import { packageRoot } from '../../core/package-root.js';
 import { compileBpf } from '../support/clang.js';
 
@@ -67,6 +69,34 @@ test('a run that faults holding the lock releases it (wasm and interpreter)', ()
       `${engine}: both runs counted`,
     );
   }
+});
+
+test('an array update copies a value around its lock word, and with BPF_F_LOCK holds the lock', () => {
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'spin-lock', 'accept_counter.c'));
+  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+  const slots = machine.maps.byNameOrThrow('slots') as ArrayMap;
+  assert.is(slots.lockOffset, 0, "the lock's offset from BTF");
+  const i32 = new Int32Array(machine.memory.buffer);
+  const lockWord = slots.storage >>> 2; // slot 0's lock
+  // struct counter { lock; u32 packets; u64 bytes; u64 last_len; } with a lock word that is not 0.
+  const value = new Uint8Array(24);
+  const dv = new DataView(value.buffer);
+  dv.setUint32(0, 0xdead, true);
+  dv.setUint32(4, 7, true);
+  dv.setBigUint64(8, 9n, true);
+  Atomics.store(i32, lockWord, 5); // held by the program of CPU 4
+  slots.updateBytes(u32(0), value);
+  assert.is(Atomics.load(i32, lockWord), 5, 'a plain update leaves the held lock alone');
+  const stored = new DataView(slots.lookupBytes(u32(0))!.buffer);
+  assert.is(stored.getUint32(4, true), 7, 'packets');
+  assert.is(stored.getBigUint64(8, true), 9n, 'bytes');
+  Atomics.store(i32, lockWord, 0);
+  dv.setUint32(4, 8, true);
+  slots.updateBytes(u32(0), value, BPF_F_LOCK);
+  assert.is(Atomics.load(i32, lockWord), 0, 'BPF_F_LOCK took the lock and gave it back');
+  assert.is(new DataView(slots.lookupBytes(u32(0))!.buffer).getUint32(4, true), 8, 'updated under the lock');
+  const plain = machine.maps.byNameOrThrow('plain');
+  assert.throws(() => plain.updateBytes(u32(0), new Uint8Array(8), BPF_F_LOCK), /EINVAL/, 'no lock in the value: -EINVAL');
 });
 
 test.run();
