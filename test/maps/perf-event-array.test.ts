@@ -32,6 +32,7 @@ test('slots: one per CPU up to max_entries; the errors of each kind of slot', ()
   const bytes = [new Uint8Array([1, 2, 3])];
   assert.is(map.output(6, 0, bytes), E2BIG, 'beyond max_entries');
   assert.is(map.output(5, 0, bytes), ENOENT, 'an entry no CPU can have');
+  assert.is(map.output(4, 4, bytes), ENOENT, 'the first entry past the CPUs');
   assert.is(map.output(1, 0, bytes), EOPNOTSUPP, "another CPU's slot");
   map.close(2);
   assert.is(map.output(2, 2, bytes), ENOENT, 'a closed slot');
