@@ -10,7 +10,8 @@ import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { applyUpdates } from '../runtime/map-commands.js';
 import { readModuleFile } from './module-file.js';
-import { routeTablesFor } from '../native/fib.js';
+import type { RouteTables } from '../core/route-tables.js';
+import { HELPER_ID } from '../core/helper-ids.js';
 
 export interface MachineSource {
   module: string;
@@ -58,6 +59,17 @@ export interface CaptureOptions {
   budget: number;
   repeat: number;
   'precise-clock'?: boolean;
+  /** The host's tables for bpf_fib_lookup (routeTablesIfUsed). */
+  routeTables?: RouteTables;
+}
+
+/**
+ * The host's routing tables when the module calls bpf_fib_lookup, else undefined: only
+ * then is the native addon loaded (test-run of other modules stays without it).
+ */
+export async function routeTablesIfUsed(machine: BpfMachine): Promise<RouteTables | undefined> {
+  if (!machine.manifest.helpers.includes(HELPER_ID.fib_lookup)) return undefined;
+  return (await import('../native/fib.js')).hostRouteTables();
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -79,7 +91,7 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
     engine: args.engine,
     budget: args.budget,
     preciseClock: args['precise-clock'],
-    routeTables: routeTablesFor(machine.manifest.helpers),
+    routeTables: args.routeTables,
   });
   const records = readCapture(args.pcap);
   const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
