@@ -10,6 +10,8 @@ import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { applyUpdates } from '../runtime/map-commands.js';
 import { readModuleFile } from './module-file.js';
+import type { RouteTables } from '../core/route-tables.js';
+import { HELPER_ID } from '../core/helper-ids.js';
 
 export interface MachineSource {
   module: string;
@@ -57,6 +59,17 @@ export interface CaptureOptions {
   budget: number;
   repeat: number;
   'precise-clock'?: boolean;
+  /** The host's tables for bpf_fib_lookup (routeTablesIfUsed). */
+  routeTables?: RouteTables;
+}
+
+/**
+ * The host's routing tables when the module calls bpf_fib_lookup, else undefined: only
+ * then is the native addon loaded (test-run of other modules stays without it).
+ */
+export async function routeTablesIfUsed(machine: BpfMachine): Promise<RouteTables | undefined> {
+  if (!machine.manifest.helpers.includes(HELPER_ID.fib_lookup)) return undefined;
+  return (await import('../native/fib.js')).hostRouteTables();
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -74,7 +87,12 @@ function readCapture(path: string): PcapRecord[] {
 export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRun {
   if (!Number.isInteger(args.repeat) || args.repeat < 1) throw new UserError(`--repeat must be a positive integer, got ${args.repeat}`);
   const program = machine.program(args.program).name;
-  const worker = machine.worker(args.cpu, { engine: args.engine, budget: args.budget, preciseClock: args['precise-clock'] });
+  const worker = machine.worker(args.cpu, {
+    engine: args.engine,
+    budget: args.budget,
+    preciseClock: args['precise-clock'],
+    routeTables: args.routeTables,
+  });
   const records = readCapture(args.pcap);
   const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
   const count = (what: string): void => void run.counts.set(what, (run.counts.get(what) ?? 0) + 1);

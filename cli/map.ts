@@ -32,12 +32,15 @@ async function mapCommandLine(args: MapArgs): Promise<void> {
     else for (const line of await queryInstance(args.module, { op: args.op, map: args.map, key: args.key, value: args.value })) print(line);
     return;
   }
-  const [{ prepareMachine, runCapture }, { mapCommand }] = await Promise.all([
+  const [{ prepareMachine, routeTablesIfUsed, runCapture }, { mapCommand }] = await Promise.all([
     import('./capture.js'),
     import('../runtime/map-commands.js'),
   ]);
   const machine = await prepareMachine(args);
-  if (args.pcap) runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1 });
+  if (args.pcap) {
+    const routeTables = await routeTablesIfUsed(machine);
+    runCapture(machine, { pcap: args.pcap, program: args.program, cpu: 0, engine: 'wasm', budget: DEFAULT_BUDGET, repeat: 1, routeTables });
+  }
   for (const line of mapCommand(machine, args.op, args.map, args.key, args.value)) print(line);
 }
 

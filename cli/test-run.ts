@@ -17,14 +17,14 @@ interface TestRunArgs extends SharedArgs {
 }
 
 async function testRun(args: TestRunArgs): Promise<void> {
-  const [{ prepareMachine, runCapture }, { writeOutputFile }, { writePcap }, { mapCommand }] = await Promise.all([
+  const [{ prepareMachine, routeTablesIfUsed, runCapture }, { writeOutputFile }, { writePcap }, { mapCommand }] = await Promise.all([
     import('./capture.js'),
     import('../core/files.js'),
     import('../packets/pcap.js'),
     import('../runtime/map-commands.js'),
   ]);
   const machine = await prepareMachine(args);
-  const run = runCapture(machine, args);
+  const run = runCapture(machine, { ...args, routeTables: await routeTablesIfUsed(machine) });
   if (args.out) writeOutputFile(args.out, writePcap(run.out));
   const print = (text: string): void => void process.stdout.write(text + '\n');
   if (args.json) {

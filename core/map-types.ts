@@ -63,7 +63,7 @@ export interface MapShape {
 }
 
 /** How the runtime stores a map type: one family per storage structure (runtime/maps). */
-export type MapFamily = 'array' | 'fd-array' | 'hash' | 'lpm' | 'ringbuf';
+export type MapFamily = 'array' | 'fd-array' | 'hash' | 'lpm' | 'ringbuf' | 'perf';
 
 export interface MapTraits {
   family: MapFamily;
@@ -105,6 +105,7 @@ export const MAP_TRAITS: ReadonlyMap<number, MapTraits> = new Map([
   [MAP_TYPE.XSKMAP, row('fd-array', { fdValues: true })],
   [MAP_TYPE.LPM_TRIE, row('lpm')],
   [MAP_TYPE.RINGBUF, row('ringbuf')],
+  [MAP_TYPE.PERF_EVENT_ARRAY, row('perf')],
 ]);
 
 /** Traits of a map type, or undefined for a type the runtime does not run. */

@@ -20,6 +20,7 @@ import { explainNativeError, nativeAddon, type PacketSocket } from '../native/ad
 import { interfaceName } from './interfaces.js';
 import { SLOT, SLOTS_PER_WORKER } from './stats.js';
 import type { WorkerReport, WorkerSetup } from './protocol.js';
+import { routeTablesFor } from '../native/fib.js';
 
 const POLL_MS = 100;
 const setup = workerData as WorkerSetup;
@@ -242,7 +243,12 @@ try {
   compileOptimised(); // this thread's module: TurboFan before the first packet
   const loaded = loadWasm(setup.wasm, setup.label);
   const machine = BpfMachine.attach(loaded, setup.memory);
-  const worker = machine.worker(setup.worker, { engine: setup.engine, budget: setup.budget, preciseClock: setup.preciseClock });
+  const worker = machine.worker(setup.worker, {
+    engine: setup.engine,
+    budget: setup.budget,
+    preciseClock: setup.preciseClock,
+    routeTables: routeTablesFor(machine.manifest.helpers),
+  });
   if (setup.mode === 'pcap') runPcap(worker);
   else if (setup.mode === 'afpacket') runAfPacket(machine, worker);
   else runAfXdp(machine, worker);

@@ -115,6 +115,18 @@ export interface NativeAddon {
   pinObject(fd: number, path: string): void;
   /** Consumes a BPF_MAP_TYPE_RINGBUF: the records submitted since the last drain, in order (discarded ones skipped). */
   ringbufDrain(mapFd: number): Uint8Array[];
+  /** libbpf perf_buffer__new over a PERF_EVENT_ARRAY (events on every CPU, `pages` pages each); returns its id. */
+  perfBufferOpen(mapFd: number, pages: number): number;
+  /** Every record since the last call, CPU by CPU: samples (raw bytes, padded) and lost counts. */
+  perfBufferConsume(id: number): ({ cpu: number; data: Uint8Array } | { cpu: number; lost: number })[];
+  perfBufferClose(id: number): void;
+  // rtnetlink questions for bpf_fib_lookup (native/fib.ts), in this process's network namespace.
+  /** RTM_GETROUTE (the FIB entry matched, or with chooseSource the route and its source), or the errno name. */
+  routeGet(family: number, dst: Uint8Array, oif: number, mark: number, chooseSource: boolean): unknown;
+  /** RTM_GETNEIGH; undefined when there is no entry. */
+  neighGet(family: number, ifindex: number, address: Uint8Array): { state: number; lladdr?: Uint8Array } | undefined;
+  /** RTM_GETLINK; undefined when there is no such device. */
+  linkGet(ifindex: number): { name: string; mtu: number; address?: Uint8Array } | undefined;
 }
 
 export interface KernelMapInfo {

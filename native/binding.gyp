@@ -11,6 +11,8 @@
         "src/test_run.cc",
         "src/kernel_object.cc",
         "src/kernel_map.cc",
+        "src/route_netlink.cc",
+        "src/perf_buffer.cc",
         "src/util.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -19,6 +19,8 @@ export interface KernelMapEntry {
   values: Uint8Array[];
 }
 
+export type KernelPerfRecord = { cpu: number; data: Uint8Array } | { cpu: number; lost: number };
+
 export interface KernelRun {
   retval: number;
   data: Uint8Array;
@@ -232,6 +234,24 @@ export class KernelObject {
   drainRingbuf(map: string): Uint8Array[] {
     const fd = this.mapFd(map, 'draining');
     return this.kernel(`draining ${map}`, () => this.addon.ringbufDrain(fd));
+  }
+
+  /**
+   * A reader of perf event array `map`, as libbpf's perf_buffer: an event per CPU with a
+   * ring of `pages` pages in the map's slot of that CPU. consume() returns every record since
+   * the last call, CPU by CPU: samples' raw bytes (padded to 8 with their size word) and lost counts.
+   */
+  openPerfBuffer(map: string, pages: number): { consume(): KernelPerfRecord[]; close(): void } {
+    const fd = this.mapFd(map, 'opening perf buffers of');
+    const id = this.kernel(`opening perf buffers of ${map}`, () => this.addon.perfBufferOpen(fd, pages));
+    let open = true;
+    return {
+      consume: () => this.kernel(`reading perf buffers of ${map}`, () => this.addon.perfBufferConsume(id)),
+      close: () => {
+        if (open) this.addon.perfBufferClose(id);
+        open = false;
+      },
+    };
   }
 
   /** BPF_PROG_TEST_RUN of program `name` on `data`. */

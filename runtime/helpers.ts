@@ -9,13 +9,18 @@ import { FAULT } from '../core/abi.js';
 import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
+import { spinLockHelpers, type HeldSpinLock } from './spin-lock.js';
+import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
-import { FdArrayMap, RingbufMap } from './maps/index.js';
+import { FdArrayMap, PerfEventArrayMap, RingbufMap } from './maps/index.js';
 
 const EINVAL = -22n;
 const ENOENT = -2n;
 const EFAULT = -14n;
+/** BPF_F_INDEX_MASK (BPF_F_CURRENT_CPU when all ones) and BPF_F_CTX_LEN_MASK. */
+const PERF_INDEX_MASK = 0xffffffffn;
+const PERF_CTX_LEN_MASK = 0xfffffn << 32n;
 const u32 = (x: bigint): number => Number(x & 0xffffffffn);
 /** MAX_TAIL_CALL_CNT in the kernel. */
 export const MAX_TAIL_CALLS = 33;
@@ -35,6 +40,10 @@ export interface HelperEnv {
   preciseClock: boolean;
   /** trace_printk output (one line each). */
   trace: (line: string) => void;
+  /** The host's tables for bpf_fib_lookup (native/fib.ts); without them it faults the packet. */
+  routeTables?: RouteTables;
+  /** The bpf_spin_lock this worker holds, released by the machine when a run faults. */
+  spinLock?: HeldSpinLock;
 }
 
 const addr = (r: bigint): number => Number(r & 0xffffffffn);
@@ -57,6 +66,7 @@ export function makeHelpers(env: HelperEnv): HelperImports {
   const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
   const check = pointerCheck(env.memory);
   return {
+    ...spinLockHelpers(env.memory, cpu, env.spinLock ?? { address: 0 }, check),
     map_lookup_elem: (m, key) => {
       const map = mapOf(m);
       if (!map) return 0n;
@@ -98,6 +108,19 @@ export function makeHelpers(env: HelperEnv): HelperImports {
       env.trace(line.replace(/\n$/, ''));
       return BigInt(line.length);
     },
+    perf_event_output: (_ctx, m, flags, data, size) => {
+      const map = mapOf(m);
+      if (!(map instanceof PerfEventArrayMap)) return EINVAL;
+      // bpf_xdp_event_output: the upper 32 bits ask for that many bytes of the packet after `data`.
+      if (flags & ~(PERF_CTX_LEN_MASK | PERF_INDEX_MASK)) return EINVAL;
+      const packetBytes = Number((flags & PERF_CTX_LEN_MASK) >> 32n);
+      if (packetBytes > env.xdp.length) return EFAULT;
+      const slot = flags & PERF_INDEX_MASK;
+      check('perf_event_output', 'data', addr(data), Number(size));
+      const meta = bytes().slice(addr(data), addr(data) + Number(size));
+      const packet = packetBytes ? env.xdp.packet().slice(0, packetBytes) : new Uint8Array(0);
+      return BigInt(map.output(slot === PERF_INDEX_MASK ? cpu : Number(slot), cpu, [meta, packet]));
+    },
     csum_diff: (from, fromSize, to, toSize, seed) => {
       check('csum_diff', 'from', addr(from), Number(fromSize));
       check('csum_diff', 'to', addr(to), Number(toSize));
@@ -109,6 +132,13 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     xdp_get_buff_len: () => BigInt(env.xdp.length),
     xdp_load_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'load', check),
     xdp_store_bytes: (_ctx, off, buf, len) => copyPacket(env.xdp, bytes(), u32(off), addr(buf), u32(len), 'store', check),
+    fib_lookup: (_ctx, params, plen, flags) => {
+      if (!env.routeTables)
+        throw new BpfFault(FAULT.UNKNOWN_HELPER, -1, 'bpf_fib_lookup: no routing tables here (the native addon reads them)');
+      const size = Math.min(u32(plen), FIB_PARAMS_SIZE);
+      check('fib_lookup', 'params', addr(params), size);
+      return BigInt(fibLookup(env.routeTables, bytes().subarray(addr(params), addr(params) + size), u32(plen), u32(flags)));
+    },
     redirect: (ifindex, flags) => {
       if (flags !== 0n) return BigInt(XDP_ACTION.ABORTED);
       env.xdp.redirect = { kind: 'ifindex', target: Number(ifindex & 0xffffffffn) };

@@ -12,6 +12,8 @@ import type { Program } from '../core/model.js';
 import { UserError } from '../core/errors.js';
 import { packetFault } from './fault.js';
 import { makeHelpers, makeI32Helpers, type HelperEnv } from './helpers.js';
+import type { RouteTables } from './fib.js';
+import { releaseSpinLock, type HeldSpinLock } from './spin-lock.js';
 import { Interpreter } from './interp.js';
 import { createMaps, openMaps, type MapTable } from './maps/index.js';
 import { createMemory, instantiate, type LoadedModule, type ProgramInstance } from './program.js';
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   /** get_prandom_u32's xorshift32 seed (default: random). Both engines give the same sequence. */
   seed?: number;
   trace?: (line: string) => void;
+  /** The host's routing tables for bpf_fib_lookup (native/fib.ts hostRouteTables). */
+  routeTables?: RouteTables;
 }
 
 import { DEFAULT_BUDGET } from './budget.js';
@@ -113,8 +117,10 @@ export class XdpWorker {
   private readonly interp?: Interpreter;
   /** Packets this worker aborted (faults). */
   aborted = 0;
-  /** Map locks freed after faults (held by this worker's compiled map code when it trapped). */
+  /** Map locks freed after faults (held by this worker's compiled map code, or a bpf_spin_lock, when it trapped). */
   locksReleased = 0;
+  /** The bpf_spin_lock a run of this worker holds (runtime/spin-lock.ts). */
+  private readonly spinLock: HeldSpinLock = { address: 0 };
   private resolvedName: string | undefined;
   private resolvedRun: () => number = () => 0;
   private batchName: string | undefined;
@@ -146,6 +152,8 @@ export class XdpWorker {
       clock: this.clock,
       preciseClock,
       trace: opts.trace ?? ((line) => process.stderr.write(`trace: ${line}\n`)),
+      routeTables: opts.routeTables,
+      spinLock: this.spinLock,
     };
     const helpers = makeHelpers(env);
     const budget = opts.budget ?? DEFAULT_BUDGET;
@@ -302,7 +310,8 @@ export class XdpWorker {
         return;
       } catch (e) {
         const at = start + this.xdp.batchIndex;
-        this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
+        this.locksReleased +=
+          this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu)) + releaseSpinLock(this.machine.memory, this.cpu, this.spinLock);
         this.aborted++;
         batch.abort(at, packetFault(e).message);
         start = at + 1;
@@ -355,7 +364,8 @@ export class XdpWorker {
     try {
       return run();
     } catch (e) {
-      this.locksReleased += this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu));
+      this.locksReleased +=
+        this.machine.maps.releaseLocksOf(lockOwnerOfCpu(this.cpu)) + releaseSpinLock(this.machine.memory, this.cpu, this.spinLock);
       this.aborted++;
       return packetFault(e).message;
     }

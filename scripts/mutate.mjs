@@ -39,6 +39,7 @@ const MAP_TESTS = [
   'maps/hash',
   'maps/lpm',
   'maps/ringbuf',
+  'maps/perf-event-array',
   'maps/key-hash',
   'maps/threads',
   'maps/updates-wasm',
@@ -56,12 +57,13 @@ const MODULES = [
   ['core/isa.ts', ['compiler/asm', 'compiler/verifier', 'golden/codegen', 'conformance/vectors-run', 'fuzz/generate']],
   ['compiler/codegen.ts', CODEGEN_TESTS],
   ['compiler/codegen-maps.ts', CODEGEN_TESTS],
-  ...['array', 'base', 'descriptor', 'fd-array', 'hash', 'index', 'lpm-trie', 'pool', 'ringbuf'].map((m) => [
+  ...['array', 'base', 'descriptor', 'fd-array', 'hash', 'index', 'lpm-trie', 'pool', 'ringbuf', 'perf-event-array'].map((m) => [
     `runtime/maps/${m}.ts`,
     m === 'ringbuf' ? [...MAP_TESTS, 'runtime/ringbuf-printk'] : MAP_TESTS,
   ]),
   ['runtime/helpers.ts', RUNTIME_TESTS],
   ['runtime/xdp.ts', RUNTIME_TESTS],
+  ['runtime/fib.ts', ['runtime/fib']],
   ['katran/control-plane.ts', ['katran/control-plane', 'katran/maglev', 'katran/config']],
   ['katran/hash/maglev.ts', ['katran/maglev', 'katran/hash', 'katran/control-plane']],
 ];

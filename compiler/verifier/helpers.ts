@@ -9,6 +9,7 @@ import type { MapSpec } from '../../core/model.js';
 import type { Env } from './env.js';
 import { memAccess, packetRange, regionRange, stackHelperAccess } from './memory.js';
 import { reject } from './problem.js';
+import { checkMapForHelper } from './map-compat.js';
 import { T, TYPE_NAME, isKnownZero, type Reg } from './reg.js';
 import type { State } from './state.js';
 
@@ -52,6 +53,7 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   [id.get_smp_processor_id!, { args: [], ret: 'int' }],
   [id.tail_call!, { args: ['ctx', 'map', 'anything'], ret: 'int', mapTypes: [MAP_TYPE.PROG_ARRAY] }],
   [id.redirect!, { args: ['anything', 'anything'], ret: 'int' }],
+  [id.perf_event_output!, { args: ['ctx', 'map', 'anything', 'mem', 'size_or_zero'], ret: 'int', mapTypes: [MAP_TYPE.PERF_EVENT_ARRAY] }],
   [id.csum_diff!, { args: ['mem_or_null', 'size_or_zero', 'mem_or_null', 'size_or_zero', 'anything'], ret: 'int' }],
   [id.get_numa_node_id!, { args: [], ret: 'int' }],
   [id.xdp_adjust_head!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
@@ -65,9 +67,13 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   ],
   [id.xdp_adjust_meta!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
   [id.xdp_adjust_tail!, { args: ['ctx', 'anything'], ret: 'int', changesPacket: true }],
+  [id.fib_lookup!, { args: ['ctx', 'mem', 'size', 'anything'], ret: 'int' }],
   [id.map_push_elem!, { args: ['map', 'value', 'anything'], ret: 'int' }],
   [id.map_pop_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
   [id.map_peek_elem!, { args: ['map', 'uninit_value'], ret: 'int' }],
+  // The lock argument's rules are spin-lock.ts's (process_spin_lock).
+  [id.spin_lock!, { args: ['anything'], ret: 'int' }],
+  [id.spin_unlock!, { args: ['anything'], ret: 'int' }],
   [id.jiffies64!, { args: [], ret: 'int' }],
   [id.ktime_get_boot_ns!, { args: [], ret: 'int' }],
   [id.ringbuf_output!, { args: ['map', 'mem', 'size_or_zero', 'anything'], ret: 'int', mapTypes: RINGBUF }],
@@ -141,6 +147,7 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'map': {
         expect(r, reg, 'map_ptr', reg.type === T.CONST_MAP_PTR);
         facts.map = reg.map;
+        checkMapForHelper(insn, reg.map!, name);
         if (proto.mapTypes && !proto.mapTypes.includes(reg.map!.type)) {
           reject(insn, `cannot pass map_type ${reg.map!.type} into func bpf_${name}#${insn.imm}`);
         }

@@ -29,6 +29,7 @@ import { decideBranch, refineBranch } from './branch.js';
 import type { Env } from './env.js';
 import type { ProgramFlow } from './flow.js';
 import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
+import { checkCallWhileLocked, checkExitWhileLocked, keepsLockId, lockValueId, spinLockCall } from './spin-lock.js';
 import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess } from './memory.js';
 import { reject } from './problem.js';
@@ -304,6 +305,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.EXIT) {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
+        checkExitWhileLocked(st, insn);
         const leaked = st.refs[0];
         if (leaked) reject(insn, `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`);
         finish(path);
@@ -346,11 +348,14 @@ export function explore(input: ExploreInput): ExploreFacts {
       }
       const proto = protoOf(insn.imm);
       if (!proto) reject(insn, `invalid func unknown#${insn.imm} (unknown helper id ${insn.imm})`);
+      checkCallWhileLocked(st, insn);
+      if (insn.imm === HELPER_ID.spin_lock || insn.imm === HELPER_ID.spin_unlock)
+        spinLockCall(env, st, insn, insn.imm === HELPER_ID.spin_lock);
       helpersUsed.add(insn.imm);
       const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
       const facts = checkHelperArgs(env, st, insn, name, proto);
       const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
-      regs[0] = helperResult(env, st, insn, proto, facts.map, facts.allocSize);
+      regs[0] = lockValueId(env, helperResult(env, st, insn, proto, facts.map, facts.allocSize));
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
       if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END ? UNKNOWN_SCALAR : r));
       if (released !== 0) {
@@ -573,7 +578,8 @@ function markNull(st: State, reg: Reg, isNull: boolean): void {
     if (r.id !== reg.id || r.type !== reg.type) return r;
     if (isNull) return constReg(0n);
     // Ring buffer memory keeps its id: submit/discard release every copy.
-    return { ...r, type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL ? r.id : 0 };
+    // So does a map value that may hold a bpf_spin_lock: its lock is told apart by it.
+    return { ...r, type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL || keepsLockId(r) ? r.id : 0 };
   });
 }
 

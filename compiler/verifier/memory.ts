@@ -12,6 +12,7 @@ import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, isPacket
 import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
 import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
 import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
+import { checkLockFieldAccess } from './spin-lock.js';
 
 export const STACK_SIZE = SLOTS * 8;
 /** Variable offsets must stay below this (BPF_MAX_VAR_OFF). */
@@ -79,6 +80,7 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
         reject(insn, `write into map forbidden, value_size=${map.valueSize} off=${reg.off + off} size=${size}`);
       }
       regionRange(insn, regno, reg, off, size, map.valueSize, 'map value', 'value_size');
+      checkLockFieldAccess(insn, reg, off, size);
       if (access === 'read' && isConst(reg.s)) return readOnlyValue(map, reg.off + off + signed(reg.s), size) ?? loadedScalar(size);
       return loadedScalar(size);
     }

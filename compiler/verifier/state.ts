@@ -36,6 +36,8 @@ export interface Ref {
   readonly id: number;
   /** Slot of the reserving call (the kernel's alloc_insn). */
   readonly insn: number;
+  /** A held bpf_spin_lock (spin-lock.ts): the map whose value holds it; `id` is the value's. */
+  readonly lock?: string;
 }
 
 export class State {
@@ -181,7 +183,9 @@ export interface PreciseMarks {
 export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
-  for (let k = 0; k < old.refs.length; k++) if (!ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
+  for (let k = 0; k < old.refs.length; k++) {
+    if (old.refs[k]!.lock !== cur.refs[k]!.lock || !ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
+  }
   const last = old.frames.length - 1;
   // Registers first, innermost frame first: where states usually differ.
   for (let i = last; i >= 0; i--) {

@@ -14,6 +14,8 @@
 #include "packet_socket.h"
 #include "prefilter.h"
 #include "tap_device.h"
+#include "perf_buffer.h"
+#include "route_netlink.h"
 #include "test_run.h"
 #include "util.h"
 #include "xsk_socket.h"
@@ -57,6 +59,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTestRun(env, exports);
   InitKernelObject(env, exports);
   InitKernelMap(env, exports);
+  InitRouteNetlink(env, exports);
+  InitPerfBuffer(env, exports);
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   return exports;

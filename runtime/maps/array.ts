@@ -6,15 +6,22 @@
 // value half-written by a concurrent update.
 //
 //   descriptor word 10 storage   word 11 valueStride   word 12 cpuStride
+//              word 13 offset + 1 of the value's bpf_spin_lock (0: none)
+//
+// A value with a bpf_spin_lock is copied around its lock word, as the kernel's
+// copy_map_value does: an update never frees (or takes) a lock a program holds. With
+// BPF_F_LOCK the copy is made holding the value's lock.
 
 import { align } from '../../core/abi.js';
-import type { SharedHeap } from '../memory.js';
-import { BaseMap, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { type SharedHeap, spinLock, unlock } from '../memory.js';
+import { BaseMap, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { SPIN_LOCK_SIZE, spinLockFieldOf } from '../../core/spin-lock.js';
 import { D, type MapSpecLike } from './descriptor.js';
 
 const STORAGE = D.F0;
 const STRIDE = D.F1;
 const CPU_STRIDE = D.F2;
+const LOCK = D.F3;
 
 export interface ArrayPlacement {
   storage?: number;
@@ -42,6 +49,8 @@ export function initArray(heap: SharedHeap, handle: number, spec: MapSpecLike, c
   i32[w + STORAGE] = storage;
   i32[w + STRIDE] = valueStride;
   i32[w + CPU_STRIDE] = cpuStride;
+  const lock = cpus === 1 ? spinLockFieldOf(spec.value) : undefined;
+  i32[w + LOCK] = lock ? lock.offset + 1 : 0;
   return 0;
 }
 
@@ -53,6 +62,21 @@ export class ArrayMap extends BaseMap {
     super(memory, handle);
     this.storage = this.word(STORAGE);
     this.cpuStride = this.word(CPU_STRIDE);
+    this.lockOffset = this.word(LOCK) - 1;
+  }
+
+  /** Offset of the value's bpf_spin_lock, or -1. */
+  readonly lockOffset: number;
+
+  /** Copies a value into `slot` without touching its lock word; with `locked`, holding that lock. */
+  private copyAroundLock(slot: number, valueAddr: number, locked: boolean): number {
+    const { u8, i32 } = this.v;
+    const lock = slot + this.lockOffset;
+    if (locked && !spinLock(i32, lock >>> 2)) return EBUSY;
+    u8.copyWithin(slot, valueAddr, valueAddr + this.lockOffset);
+    u8.copyWithin(lock + SPIN_LOCK_SIZE, valueAddr + this.lockOffset + SPIN_LOCK_SIZE, valueAddr + this.valueSize);
+    if (locked) unlock(i32, lock >>> 2);
+    return 0;
   }
 
   /** Address of element `index` for `cpu`, or 0 when out of range. */
@@ -81,9 +105,10 @@ export class ArrayMap extends BaseMap {
     const index = v.dv.getUint32(keyAddr, true);
     if (index >= this.maxEntries) return E2BIG;
     if (f & BPF_NOEXIST) return EEXIST;
-    if (f & BPF_F_LOCK) return EINVAL;
+    if (f & BPF_F_LOCK && this.lockOffset < 0) return EINVAL;
     const slot = this.storage + index * this.valueStride;
     const u8 = v.u8;
+    if (this.lockOffset >= 0) return this.copyAroundLock(slot, valueAddr, (f & BPF_F_LOCK) !== 0);
     if (this.cpus === 1) {
       u8.copyWithin(slot, valueAddr, valueAddr + this.valueSize);
     } else if (cpu === FROM_USER) {

@@ -14,6 +14,7 @@
 import type { SharedHeap } from '../memory.js';
 import { DESC_MAGIC, DESC_WORD } from '../../core/map-layout.js';
 import type { MapShape } from '../../core/map-types.js';
+import type { TypeLayout } from '../../core/model.js';
 
 // The layout is part of the ABI: compiled modules read descriptors too (codegen-maps.ts).
 export { DESC_MAGIC };
@@ -24,6 +25,8 @@ export interface MapSpecLike extends MapShape {
   name: string;
   /** Map-in-maps: the inner-map template (inner-template.ts). */
   inner?: MapShape;
+  /** The value's BTF layout, when known: where its bpf_spin_lock is (arrays copy around it). */
+  value?: TypeLayout;
 }
 
 const encoder = new TextEncoder();

@@ -18,6 +18,7 @@ import { FdArrayMap, initFdArray } from './fd-array.js';
 import { HashMap, initHash } from './hash.js';
 import { initLpmTrie, LPM_DATA_MAX, LpmTrieMap } from './lpm-trie.js';
 import { initRingbuf, RingbufMap } from './ringbuf.js';
+import { initPerfEventArray, PerfEventArrayMap } from './perf-event-array.js';
 import { writeInnerTemplate } from './inner-template.js';
 import { FD_ARRAY_DESC, HASH_DESC } from '../../core/map-layout.js';
 
@@ -28,8 +29,9 @@ export { FdArrayMap } from './fd-array.js';
 export { HashMap } from './hash.js';
 export { LpmTrieMap } from './lpm-trie.js';
 export { RINGBUF_QUERY, RingbufMap } from './ringbuf.js';
+export { PERF_BUFFER_DEFAULT, PerfEventArrayMap, type PerfRecord } from './perf-event-array.js';
 
-export type AnyMap = ArrayMap | FdArrayMap | HashMap | LpmTrieMap | RingbufMap;
+export type AnyMap = ArrayMap | FdArrayMap | HashMap | LpmTrieMap | RingbufMap | PerfEventArrayMap;
 
 /** Why the kernel would refuse to create this map (EINVAL), or undefined if it is fine. */
 export function specProblem(spec: MapSpecLike): string | undefined {
@@ -65,6 +67,9 @@ export function specProblem(spec: MapSpecLike): string | undefined {
       if (keySize !== 0 || valueSize !== 0) return 'ringbuf maps have no key or value size';
       if (maxEntries & (maxEntries - 1) || maxEntries % 4096) return 'ringbuf size must be a power of two and a multiple of 4096';
       return undefined;
+    case 'perf':
+      if (keySize !== 4 || valueSize !== 4) return 'perf_event_array keys and values are 4 bytes';
+      return undefined;
   }
 }
 
@@ -90,6 +95,9 @@ function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: Arr
       break;
     case 'ringbuf':
       r = initRingbuf(heap, handle, spec);
+      break;
+    case 'perf':
+      r = initPerfEventArray(heap, handle, spec);
       break;
   }
   if (r < 0) throw new MapError(spec.name, 'create', 'ENOMEM', `out of linear memory for ${spec.maxEntries} entries`);
@@ -118,6 +126,8 @@ export function openMap(memory: WebAssembly.Memory, handle: number): AnyMap {
       return new LpmTrieMap(memory, handle);
     case 'ringbuf':
       return new RingbufMap(memory, handle);
+    case 'perf':
+      return new PerfEventArrayMap(memory, handle);
     default:
       throw new MapError(`@${handle}`, 'open', 'EOPNOTSUPP', `map type ${type} is not supported`);
   }

@@ -1,0 +1,16 @@
+// The other half of check_map_func_compatibility: map types that only some helpers may be
+// given (the helper side, a helper that takes only some map types, is Proto.mapTypes).
+
+import { HELPER_ID } from '../../core/helper-ids.js';
+import type { Insn } from '../../core/isa.js';
+import { MAP_TYPE } from '../../core/map-types.js';
+import type { MapSpec } from '../../core/model.js';
+import { reject } from './problem.js';
+
+const ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([[MAP_TYPE.PERF_EVENT_ARRAY, [HELPER_ID.perf_event_output]]]);
+
+/** Refuses `map` as an argument of helper `insn.imm` when its type is reserved to other helpers. */
+export function checkMapForHelper(insn: Insn, map: MapSpec, name: string): void {
+  const allowed = ONLY_WITH.get(map.type);
+  if (allowed && !allowed.includes(insn.imm)) reject(insn, `cannot pass map_type ${map.type} into func bpf_${name}#${insn.imm}`);
+}
