@@ -141,7 +141,9 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'map': {
         expect(r, reg, 'map_ptr', reg.type === T.CONST_MAP_PTR);
         facts.map = reg.map;
-        if (proto.mapTypes && !proto.mapTypes.includes(reg.map!.type)) {
+        // The map's side of the kernel's compatibility check: a cpumap serves only redirects.
+        const cpumapMisuse = reg.map!.type === MAP_TYPE.CPUMAP && name !== 'redirect_map';
+        if (cpumapMisuse || (proto.mapTypes && !proto.mapTypes.includes(reg.map!.type))) {
           reject(insn, `cannot pass map_type ${reg.map!.type} into func bpf_${name}#${insn.imm}`);
         }
         return;
