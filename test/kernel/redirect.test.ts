@@ -18,16 +18,19 @@ import { skip } from '../support/skip.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+/** An IPv4 header (protocol 253, for experiments) from 10.9.0.1 to 10.9.0.2, no options; its checksum does not matter here. */
+const IPV4 = [0x45, 0, 0, 66, 0, 0, 0, 0, 64, 253, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2];
 const cpus = possibleCpus();
 
-/** redirect_maps.c's command frame: Ethernet header, then sel, key, flags, verdict. */
+/** redirect_maps.c's command frame: Ethernet and IPv4 headers, then sel, key, flags, verdict. */
 function command(sel: number, key: number, flags: bigint): Uint8Array {
-  const f = new Uint8Array(64);
+  const f = new Uint8Array(80);
   const dv = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5]);
-  dv.setUint32(14, sel, true);
-  dv.setUint32(18, key, true);
-  dv.setBigUint64(22, flags, true);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
+  f.set(IPV4, 14);
+  dv.setUint32(34, sel, true);
+  dv.setUint32(38, key, true);
+  dv.setBigUint64(42, flags, true);
   return f;
 }
 
