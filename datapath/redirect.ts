@@ -4,18 +4,19 @@
 //   rx_queue_index 0, as the kernel's devmap leaves it), and only XDP_PASS goes out;
 // - BPF_F_BROADCAST: a copy to every device of the map (minus the ingress device with
 //   BPF_F_EXCLUDE_INGRESS), each through its entry's program;
-// - a cpumap entry: the frame is given to "that CPU", which runs the entry's xdp/cpumap
-//   program and hands XDP_PASS to the kernel's stack (here: the worker's XDP_PASS path, the
-//   TAP device) and follows an XDP_REDIRECT. Difference: it runs on the receiving worker,
-//   not the worker of that index (there is no cross-worker queue), so the cpumap program's
-//   bpf_get_smp_processor_id() is the receiving worker's.
+// - a cpumap entry: the frame goes to the worker that plays that CPU (cpu-queues.ts), which
+//   runs the entry's xdp/cpumap program (ingress_ifindex set, rx_queue_index 0, as the
+//   kernel's cpumap leaves them), hands XDP_PASS to the kernel's stack (the worker's
+//   XDP_PASS path: the TAP device) and follows an XDP_REDIRECT (not into another cpumap);
 // - xskmap: sockets live in a kernel; dropped.
 
 import { MAP_TYPE } from '../core/map-types.js';
+import { UserError } from '../core/errors.js';
 import type { BpfMachine, XdpWorker } from '../runtime/machine.js';
 import { FdArrayMap, HashMap } from '../runtime/maps/index.js';
 import { tableIndexOfId } from '../runtime/maps/redirect-value.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, type XdpRedirect } from '../runtime/xdp.js';
+import type { CpuInboxes } from './cpu-queues.js';
 
 /** 'local': transmit on the ingress device (the packet may have moved: data, length). */
 export type Delivery = { local: true; data: number; length: number } | 'sent' | 'dropped';
@@ -28,7 +29,10 @@ export interface RedirectPorts {
 }
 
 export class Redirector {
+  /** Where broadcast copies are made. */
   private readonly scratch: number;
+  /** Where frames from the inbox are run. */
+  private readonly cpuFrame: number;
   private readonly programNames = new Map<number, string>();
 
   constructor(
@@ -36,10 +40,13 @@ export class Redirector {
     private readonly worker: XdpWorker,
     private readonly ingress: number,
     private readonly ports: RedirectPorts,
+    /** The workers' cpumap inboxes, and this worker's index; none: cpumap frames stay here. */
+    private readonly inboxes?: { queues: CpuInboxes; me: number },
   ) {
-    const scratch = machine.maps.heap.alloc(XDP_FRAME_SIZE, XDP_FRAME_SIZE);
-    if (!scratch) throw new Error('out of linear memory for the redirect frame');
+    const scratch = machine.maps.heap.alloc(2 * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+    if (!scratch) throw new UserError('out of linear memory for the redirect frames');
     this.scratch = scratch;
+    this.cpuFrame = scratch + XDP_FRAME_SIZE;
     for (const p of machine.manifest.programs) this.programNames.set(p.tableIndex, p.name);
   }
 
@@ -60,7 +67,13 @@ export class Redirector {
       return ifindex > 0 ? this.toDevice(ifindex, map.programId(r.key), frame, frameSize, data, length) : 'dropped';
     }
     if (type === MAP_TYPE.CPUMAP && map instanceof FdArrayMap && map.target(r.key) >= 0 && depth === 0) {
-      return this.toCpu(map.programId(r.key), frame, frameSize, data, length);
+      const program = map.programId(r.key);
+      const inboxes = this.inboxes;
+      if (inboxes && inboxes.queues.workerOf(r.key) !== inboxes.me) {
+        const posted = inboxes.queues.post(inboxes.queues.workerOf(r.key), this.bytes(data, length), this.ingress, program);
+        return posted ? 'sent' : 'dropped';
+      }
+      return this.toCpu(program, frame, frameSize, data, length);
     }
     return 'dropped';
   }
@@ -92,6 +105,25 @@ export class Redirector {
       length = xdp.dataEnd - data;
     }
     return this.ports.pass(this.bytes(data, length)) ? 'sent' : 'dropped';
+  }
+
+  /**
+   * Runs the frames other workers posted to this one's cpumap inbox, as this CPU. Returns
+   * how many were delivered and how many dropped (by the program, or undeliverable).
+   */
+  drainInbox(): { delivered: number; dropped: number } {
+    const tally = { delivered: 0, dropped: 0 };
+    if (!this.inboxes) return tally;
+    const data = this.cpuFrame + XDP_HEADROOM;
+    for (;;) {
+      const into = new Uint8Array(this.machine.memory.buffer, data, XDP_FRAME_SIZE - XDP_HEADROOM);
+      const posted = this.inboxes.queues.take(this.inboxes.me, into);
+      if (!posted) return tally;
+      let d = this.toCpu(posted.program, this.cpuFrame, XDP_FRAME_SIZE, data, posted.length);
+      // Back out of the receiving device: not from a UMEM chunk, so through a socket.
+      if (typeof d === 'object') d = this.ports.send(this.ingress, this.bytes(d.data, d.length)) ? 'sent' : 'dropped';
+      tally[d === 'sent' ? 'delivered' : 'dropped']++;
+    }
   }
 
   /** A copy to every device of the devmap, each through its entry's program. */

@@ -11,6 +11,7 @@ import { UserError } from '../core/errors.js';
 import { BpfMachine, PACKET_BATCH, type XdpWorker } from '../runtime/machine.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { Redirector } from './redirect.js';
+import { CpuInboxes } from './cpu-queues.js';
 import { loadWasm } from '../runtime/program.js';
 import { readPcap } from '../packets/pcap.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
@@ -25,6 +26,17 @@ const stop = new Int32Array(setup.control);
 const row = new Float64Array(setup.stats, setup.worker * SLOTS_PER_WORKER * 8, SLOTS_PER_WORKER);
 const report = (r: WorkerReport): void => parentPort!.postMessage(r);
 const stopping = (): boolean => Atomics.load(stop, 0) !== 0;
+const inboxes = setup.cpuInboxes
+  ? { queues: new CpuInboxes(setup.cpuInboxes.buffer, setup.cpuInboxes.workers), me: setup.worker }
+  : undefined;
+// Frames other workers redirect to this one through a cpumap wait at most this long.
+const pollMs = inboxes ? 5 : POLL_MS;
+
+/** Runs what other workers posted to this worker's cpumap inbox, and counts it. */
+function drainInbox(redirector: Redirector): void {
+  const { dropped } = redirector.drainInbox();
+  row[SLOT.redirectDropped]! += dropped;
+}
 
 function count(action: number, bytes: number): void {
   if (action > XDP_ACTION.REDIRECT) {
@@ -80,7 +92,7 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   const redirector = new Redirector(machine, worker, setup.ifindex, {
     send: (ifindex, frame) => egress.send(ifindex, frame),
     pass: (frame) => tap !== undefined && tap.write(frame) >= 0,
-  });
+  }, inboxes);
   report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
   const rx = new Uint32Array(2 * PACKET_BATCH);
   const tx = new Uint32Array(2 * PACKET_BATCH);
@@ -89,7 +101,8 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   let lastReport = Date.now();
   try {
     while (!stopping()) {
-      const received = socket.receive(rx, POLL_MS);
+      const received = socket.receive(rx, pollMs);
+      drainInbox(redirector);
       let sending = 0;
       let returning = 0;
       // One call into the program for the whole batch, on the chunks in place.
@@ -173,13 +186,14 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
   const redirector = new Redirector(machine, worker, setup.ifindex, {
     send: (ifindex, frame) => (ifindex === setup.ifindex ? socket.send(frame) >= 0 : egress.send(ifindex, frame)),
     pass: () => true,
-  });
+  }, inboxes);
   const lengths = new Uint32Array(PACKET_BATCH);
   const batch = worker.batch(PACKET_BATCH);
   report({ type: 'ready', zeroCopy: false, affinity });
   try {
     while (!stopping()) {
-      const received = socket.receive(area, XDP_FRAME_SIZE, XDP_HEADROOM, lengths, POLL_MS);
+      const received = socket.receive(area, XDP_FRAME_SIZE, XDP_HEADROOM, lengths, pollMs);
+      drainInbox(redirector);
       let n = 0;
       for (let i = 0; i < received; i++) {
         const frame = areaBase + i * XDP_FRAME_SIZE;

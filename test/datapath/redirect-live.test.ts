@@ -22,6 +22,7 @@ import { readPcap } from '../../packets/pcap.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { report } from '../support/report.js';
 import { examplePath } from '../support/examples.js';
+import { possibleCpus } from '../support/cpus.js';
 
 const unavailable = topologyMissing() ?? kernelMissing();
 const ns = `lbcast${process.pid % 100000}`;
@@ -111,7 +112,7 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       ['a0', 'a1'],
       ['b0', 'b1'],
     ]) {
-      sh('ip', '-n', ns, 'link', 'add', a!, 'type', 'veth', 'peer', 'name', b!);
+      sh('ip', '-n', ns, 'link', 'add', a!, 'numrxqueues', '2', 'numtxqueues', '2', 'type', 'veth', 'peer', 'name', b!);
       for (const l of [a!, b!]) sh('ip', '-n', ns, 'link', 'set', l, 'up');
     }
     // The kernel's XDP transmit on a veth needs an XDP program on the peer (for XDP_TX it
@@ -120,12 +121,14 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     for (const dev of ['v1', 'a1', 'b1']) passer.attachXdp('xdp_pass', dev, 'native', ns);
     sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     const [v0, a0, b0] = ['v0', 'a0', 'b0'].map(ifindex) as [number, number, number];
+    // The cpumap target: CPU 1, played by the second worker here (frames arrive on queue 0).
+    const cpu = Math.min(1, possibleCpus() - 1);
     const frames = [
       frame(1, 1, 0, BROADCAST | EXCLUDE_INGRESS, PASS), // a1 (stamped), b1
       frame(2, 1, 1, 0n, PASS), // a1 (stamped)
       frame(3, 1, 1, 0n, DROP), // the devmap program drops it
       frame(4, 2, 9, BROADCAST, PASS), // devmap_hash: b1, and v1 (ingress not excluded)
-      frame(5, 0, 0, 0n, PASS), // cpumap: its program notes it, the stack gets it
+      frame(5, 0, cpu, 0n, PASS), // cpumap: its program notes it (on that CPU), the stack gets it
       frame(6, 2, 6, 0n, PASS), // devmap_hash: back out of v0, to v1
       frame(7, 4, 3, 3n, PASS), // the last call (missing devmap key, fallback XDP_TX) decides
     ];
@@ -136,7 +139,7 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       ['tx_ports', 2, b0],
       ['tx_hash', 5, b0],
       ['tx_hash', 6, v0],
-      ['cpu_map', 0, 64, 'stamp_cpu'],
+      ['cpu_map', cpu, 64, 'stamp_cpu'],
     ];
     const devs = ['a1', 'b1', 'v1'];
 
@@ -147,7 +150,7 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       '--update',
       `${map}=${u32hex(key)}:${u32hex(first)}${map === 'cpu_map' || map === 'tx_ports' || map === 'tx_hash' ? '00000000' : ''}${program ? `+${program}` : ''}`,
     ]);
-    const run = startRun(ns, object, ['--iface', 'v0', '--stats-interval', '0', '--control', socket, '--program', 'redirect_by_command', ...updates]);
+    const run = startRun(ns, object, ['--iface', 'v0', '--stats-interval', '0', '--control', socket, '--program', 'redirect_by_command', '--queues', '2', '--max-cpus', String(possibleCpus()), ...updates]);
     let oursSeen: string;
     try {
       await run.waitFor(/^running /);
@@ -203,9 +206,9 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     };
     assert.equal(kernelOut, want, 'the kernel gives the hand-derived frames');
     assert.equal(userspace, kernelOut, 'userspace gives the kernel frames');
-    // seen: devmap program runs 3, last egress a0; cpumap program runs 1, its ingress v0.
+    // seen: devmap program runs 3, last egress a0; cpumap program runs 1, its ingress v0, on CPU `cpu`.
     const note = (k: number, v: number): string => `key ${u32hex(k)} value ${Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex')}`;
-    assert.is(kernelSeen, [note(0, 3), note(1, a0), note(2, 1), note(3, v0)].join('\n'), 'the kernel notes');
+    assert.is(kernelSeen, [note(0, 3), note(1, a0), note(2, 1), note(3, v0), note(4, cpu)].join('\n'), 'the kernel notes');
     assert.is(oursSeen, kernelSeen, 'userspace notes as the kernel');
     report(`live redirect maps: ${frames.length} frames, ${Object.values(want).flat().length} out on 3 devices, as the kernel`);
   } finally {
