@@ -89,10 +89,16 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   }
   const tap = setup.passTap ? new addon.TapDevice(setup.passTap.name, setup.passTap.mac) : undefined;
   const egress = new Egress();
-  const redirector = new Redirector(machine, worker, setup.ifindex, {
-    send: (ifindex, frame) => egress.send(ifindex, frame),
-    pass: (frame) => tap !== undefined && tap.write(frame) >= 0,
-  }, inboxes);
+  const redirector = new Redirector(
+    machine,
+    worker,
+    setup.ifindex,
+    {
+      send: (ifindex, frame) => egress.send(ifindex, frame),
+      pass: (frame) => tap !== undefined && tap.write(frame) >= 0,
+    },
+    inboxes,
+  );
   report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
   const rx = new Uint32Array(2 * PACKET_BATCH);
   const tx = new Uint32Array(2 * PACKET_BATCH);
@@ -183,10 +189,16 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
   }
   const egress = new Egress();
   // The kernel has its own copy of every frame: a cpumap's XDP_PASS has nothing left to do.
-  const redirector = new Redirector(machine, worker, setup.ifindex, {
-    send: (ifindex, frame) => (ifindex === setup.ifindex ? socket.send(frame) >= 0 : egress.send(ifindex, frame)),
-    pass: () => true,
-  }, inboxes);
+  const redirector = new Redirector(
+    machine,
+    worker,
+    setup.ifindex,
+    {
+      send: (ifindex, frame) => (ifindex === setup.ifindex ? socket.send(frame) >= 0 : egress.send(ifindex, frame)),
+      pass: () => true,
+    },
+    inboxes,
+  );
   const lengths = new Uint32Array(PACKET_BATCH);
   const batch = worker.batch(PACKET_BATCH);
   report({ type: 'ready', zeroCopy: false, affinity });

@@ -49,7 +49,10 @@ function splitProgram(text: string): { hex: string; program?: string } {
 function withProgram(machine: BpfMachine, value: Uint8Array, program: string | undefined): Uint8Array {
   if (program === undefined) return value;
   const p = machine.manifest.programs.find((x) => x.name === program || x.section === program);
-  if (!p) throw new UserError(`value names program '${program}', which is not in the object (programs: ${machine.manifest.programs.map((x) => x.name).join(', ')})`);
+  if (!p)
+    throw new UserError(
+      `value names program '${program}', which is not in the object (programs: ${machine.manifest.programs.map((x) => x.name).join(', ')})`,
+    );
   const out = new Uint8Array(8);
   out.set(value.subarray(0, 4));
   new DataView(out.buffer).setUint32(4, programIdOf(p.tableIndex), true);

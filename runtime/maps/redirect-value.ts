@@ -26,10 +26,7 @@ export const tableIndexOfId = (id: number): number => id - 1;
 const attachable = new WeakMap<WebAssembly.Memory, Map<number, RedirectProgramKind>>();
 
 /** Registers the module's programs (main thread, where the control plane updates maps). */
-export function registerRedirectPrograms(
-  memory: WebAssembly.Memory,
-  programs: readonly { section: string; tableIndex: number }[],
-): void {
+export function registerRedirectPrograms(memory: WebAssembly.Memory, programs: readonly { section: string; tableIndex: number }[]): void {
   const ids = new Map<number, RedirectProgramKind>();
   for (const p of programs) {
     const kind = redirectProgramKind(p.section);

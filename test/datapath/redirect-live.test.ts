@@ -71,9 +71,13 @@ function inject(frames: Uint8Array[]): void {
 function capture(dir: string, devs: string[]): { stop: () => Promise<Record<string, string[]>> } {
   const dumps: [string, ChildProcess][] = devs.map((dev) => [
     dev,
-    spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-U', '-Q', 'in', '-i', dev, '--immediate-mode', '-w', join(dir, `${dev}.pcap`), 'ip proto 253'], {
-      stdio: 'ignore',
-    }),
+    spawn(
+      'ip',
+      ['netns', 'exec', ns, 'tcpdump', '-U', '-Q', 'in', '-i', dev, '--immediate-mode', '-w', join(dir, `${dev}.pcap`), 'ip proto 253'],
+      {
+        stdio: 'ignore',
+      },
+    ),
   ]);
   return {
     stop: async () => {
@@ -98,7 +102,16 @@ function provisionInNamespace(pinDir: string, entries: [string, number, number, 
       a.mapUpdate(a.openPinned(dir + '/maps/' + map), new Uint8Array(new Uint32Array([Number(key)]).buffer), new Uint8Array(value.buffer), 0);
     }`;
   // nsenter, not `ip netns exec`: that remounts /sys, and the pins under /sys/fs/bpf with it.
-  sh('nsenter', `--net=/run/netns/${ns}`, process.execPath, '--input-type=module', '-e', script, pinDir, ...entries.map((e) => e.join(',')));
+  sh(
+    'nsenter',
+    `--net=/run/netns/${ns}`,
+    process.execPath,
+    '--input-type=module',
+    '-e',
+    script,
+    pinDir,
+    ...entries.map((e) => e.join(',')),
+  );
 }
 
 test('broadcast, devmap and cpumap programs on live frames: userspace as the kernel', async () => {
@@ -150,7 +163,21 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       '--update',
       `${map}=${u32hex(key)}:${u32hex(first)}${map === 'cpu_map' || map === 'tx_ports' || map === 'tx_hash' ? '00000000' : ''}${program ? `+${program}` : ''}`,
     ]);
-    const run = startRun(ns, object, ['--iface', 'v0', '--stats-interval', '0', '--control', socket, '--program', 'redirect_by_command', '--queues', '2', '--max-cpus', String(possibleCpus()), ...updates]);
+    const run = startRun(ns, object, [
+      '--iface',
+      'v0',
+      '--stats-interval',
+      '0',
+      '--control',
+      socket,
+      '--program',
+      'redirect_by_command',
+      '--queues',
+      '2',
+      '--max-cpus',
+      String(possibleCpus()),
+      ...updates,
+    ]);
     let oursSeen: string;
     try {
       await run.waitFor(/^running /);
@@ -207,7 +234,8 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     assert.equal(kernelOut, want, 'the kernel gives the hand-derived frames');
     assert.equal(userspace, kernelOut, 'userspace gives the kernel frames');
     // seen: devmap program runs 3, last egress a0; cpumap program runs 1, its ingress v0, on CPU `cpu`.
-    const note = (k: number, v: number): string => `key ${u32hex(k)} value ${Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex')}`;
+    const note = (k: number, v: number): string =>
+      `key ${u32hex(k)} value ${Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex')}`;
     assert.is(kernelSeen, [note(0, 3), note(1, a0), note(2, 1), note(3, v0), note(4, cpu)].join('\n'), 'the kernel notes');
     assert.is(oursSeen, kernelSeen, 'userspace notes as the kernel');
     report(`live redirect maps: ${frames.length} frames, ${Object.values(want).flat().length} out on 3 devices, as the kernel`);
