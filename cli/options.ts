@@ -21,7 +21,12 @@ const SHARED = {
     default: DEFAULT_MAX_CPUS,
     describe: 'when compiling an eBPF object: CPUs (workers) its per-CPU maps are laid out for',
   },
-  update: { type: 'string', array: true, describe: 'MAP=KEYHEX:VALUEHEX applied before the first packet; repeatable' },
+  update: {
+    type: 'string',
+    array: true,
+    describe:
+      'MAP=KEYHEX:VALUEHEX applied before the first packet (devmap/cpumap: VALUEHEX+PROGRAM names an xdp/devmap or xdp/cpumap program); repeatable',
+  },
   'katran-config': { type: 'string', describe: 'provision katran-layout maps from this JSON config (docs/katran-config.md)' },
   pcap: { type: 'string', describe: 'input capture (Ethernet, pcap format)' },
   out: { type: 'string', describe: 'write the resulting packets to this pcap' },

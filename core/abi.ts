@@ -182,7 +182,9 @@ export const XDP_CTX = {
 } as const;
 export const XDP_CTX_SIZE = 128;
 export const XDP_MD_SIZE = 24;
-export const REDIRECT_KIND = { NONE: 0, IFINDEX: 1, MAP: 2 } as const;
+/** BROADCAST: to every device of the devmap whose handle is the target; the key word is 1
+ *  with BPF_F_EXCLUDE_INGRESS. */
+export const REDIRECT_KIND = { NONE: 0, IFINDEX: 1, MAP: 2, BROADCAST: 3 } as const;
 
 /**
  * A batch descriptor, one per packet, written by the host into linear memory (u32 fields,

@@ -8,10 +8,12 @@ export const ERRNO = {
   EAGAIN: 11,
   ENOMEM: 12,
   EBUSY: 16,
+  ENODEV: 19,
   EEXIST: 17,
   EACCES: 13,
   EINVAL: 22,
   ENOSPC: 28,
+  EOVERFLOW: 75,
   EOPNOTSUPP: 95,
 } as const;
 

@@ -103,6 +103,7 @@ export const MAP_TRAITS: ReadonlyMap<number, MapTraits> = new Map([
   [MAP_TYPE.ARRAY_OF_MAPS, row('fd-array', { ofMaps: true, fdValues: true })],
   [MAP_TYPE.DEVMAP, row('fd-array', { fdValues: true })],
   [MAP_TYPE.XSKMAP, row('fd-array', { fdValues: true })],
+  [MAP_TYPE.CPUMAP, row('fd-array', { fdValues: true })],
   [MAP_TYPE.LPM_TRIE, row('lpm')],
   [MAP_TYPE.RINGBUF, row('ringbuf')],
   [MAP_TYPE.PERF_EVENT_ARRAY, row('perf')],

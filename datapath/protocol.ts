@@ -33,6 +33,8 @@ export interface WorkerSetup {
   fanoutGroup: number;
   pcap?: { path: string; workers: number };
   pinCpu?: number;
+  /** The workers' cpumap inboxes (cpu-queues.ts), when the object has a cpumap. */
+  cpuInboxes?: { buffer: SharedArrayBuffer; workers: number };
 }
 
 export type WorkerReport =

@@ -4,6 +4,8 @@
 // stop(), on a worker's failure, and — since the prefilter hangs on a bpf_link whose fd
 // dies with the process — even when the process is killed.
 
+import { MAP_TYPE } from '../core/map-types.js';
+import { CpuInboxes } from './cpu-queues.js';
 import { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
 import { writeOutputFile } from '../core/files.js';
@@ -148,6 +150,9 @@ export class LiveRun {
     const passTap =
       o.mode === 'afxdp' && (o.pass ?? 'tap') === 'tap' ? { name: `bpw${ifindex}pass`, mac: interfaceMac(o.iface!) } : undefined;
     const wasm = o.wasm;
+    // cpumap redirects hand frames between workers (cpu-queues.ts); only objects with a cpumap need the inboxes.
+    const hasCpumap = this.machine.manifest.maps.some((m) => m.type === MAP_TYPE.CPUMAP);
+    const cpuInboxes = hasCpumap && o.mode !== 'pcap' ? CpuInboxes.create(o.queues).buffer : undefined;
     const ready = Array.from({ length: o.queues }, (_, i) => {
       const setup: WorkerSetup = {
         wasm,
@@ -172,6 +177,7 @@ export class LiveRun {
         fanoutGroup: o.mode === 'afpacket' && o.queues > 1 ? process.pid & 0xffff || 1 : 0,
         pcap: o.pcap ? { path: o.pcap, workers: o.queues } : undefined,
         pinCpu: o.pin === false ? undefined : i % cpuCount,
+        ...(cpuInboxes ? { cpuInboxes: { buffer: cpuInboxes, workers: o.queues } } : {}),
       };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       const state: WorkerState = { thread, exited: new Promise((r) => thread.once('exit', () => r())) };

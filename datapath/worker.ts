@@ -8,11 +8,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { readInputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
-import { MAP_TYPE } from '../core/map-types.js';
 import { BpfMachine, PACKET_BATCH, type XdpWorker } from '../runtime/machine.js';
-import type { XdpRedirect } from '../runtime/xdp.js';
 import { compileOptimised } from '../runtime/tier.js';
-import { FdArrayMap } from '../runtime/maps/fd-array.js';
+import { Redirector } from './redirect.js';
+import { CpuInboxes } from './cpu-queues.js';
 import { loadWasm } from '../runtime/program.js';
 import { readPcap } from '../packets/pcap.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
@@ -28,6 +27,17 @@ const stop = new Int32Array(setup.control);
 const row = new Float64Array(setup.stats, setup.worker * SLOTS_PER_WORKER * 8, SLOTS_PER_WORKER);
 const report = (r: WorkerReport): void => parentPort!.postMessage(r);
 const stopping = (): boolean => Atomics.load(stop, 0) !== 0;
+const inboxes = setup.cpuInboxes
+  ? { queues: new CpuInboxes(setup.cpuInboxes.buffer, setup.cpuInboxes.workers), me: setup.worker }
+  : undefined;
+// Frames other workers redirect to this one through a cpumap wait at most this long.
+const pollMs = inboxes ? 5 : POLL_MS;
+
+/** Runs what other workers posted to this worker's cpumap inbox, and counts it. */
+function drainInbox(redirector: Redirector): void {
+  const { dropped } = redirector.drainInbox();
+  row[SLOT.redirectDropped]! += dropped;
+}
 
 function count(action: number, bytes: number): void {
   if (action > XDP_ACTION.REDIRECT) {
@@ -36,18 +46,6 @@ function count(action: number, bytes: number): void {
   }
   row[SLOT.packets(action)]!++;
   row[SLOT.bytes(action)]! += bytes;
-}
-
-/** Where an XDP_REDIRECT goes: an ifindex, or undefined when it cannot be delivered here. */
-function redirectTarget(machine: BpfMachine, r: XdpRedirect | undefined): number | undefined {
-  if (!r) return undefined;
-  if (r.kind === 'ifindex') return r.target;
-  const map = machine.maps.get(r.target);
-  if (map instanceof FdArrayMap && map.spec.type === MAP_TYPE.DEVMAP && r.key !== undefined) {
-    const ifindex = map.target(r.key);
-    return ifindex > 0 ? ifindex : undefined;
-  }
-  return undefined; // XSKMAP / CPUMAP targets live in a kernel, not here
 }
 
 /** Send-only AF_PACKET sockets for redirects to other interfaces, opened on first use. */
@@ -92,6 +90,16 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   }
   const tap = setup.passTap ? new addon.TapDevice(setup.passTap.name, setup.passTap.mac) : undefined;
   const egress = new Egress();
+  const redirector = new Redirector(
+    machine,
+    worker,
+    setup.ifindex,
+    {
+      send: (ifindex, frame) => egress.send(ifindex, frame),
+      pass: (frame) => tap !== undefined && tap.write(frame) >= 0,
+    },
+    inboxes,
+  );
   report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
   const rx = new Uint32Array(2 * PACKET_BATCH);
   const tx = new Uint32Array(2 * PACKET_BATCH);
@@ -100,7 +108,8 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   let lastReport = Date.now();
   try {
     while (!stopping()) {
-      const received = socket.receive(rx, POLL_MS);
+      const received = socket.receive(rx, pollMs);
+      drainInbox(redirector);
       let sending = 0;
       let returning = 0;
       // One call into the program for the whole batch, on the chunks in place.
@@ -120,14 +129,18 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
       for (let i = 0; i < received; i++) {
         const chunk = batch.frame(i) - umemBase;
         const action = batch.action(i); // a frame shorter than Ethernet is XDP_ABORTED, as the kernel refuses it
-        const data = batch.data(i);
-        const end = data + batch.length(i);
+        let data = batch.data(i);
+        let end = data + batch.length(i);
         count(action, end - data);
         let transmit = action === XDP_ACTION.TX;
         if (action === XDP_ACTION.REDIRECT) {
-          const target = redirectTarget(machine, batch.redirect(i));
-          if (target === setup.ifindex) transmit = true;
-          else if (target === undefined || !egress.send(target, memory.subarray(data, end))) row[SLOT.redirectDropped]!++;
+          const delivery = redirector.deliver(batch.redirect(i), batch.frame(i), batch.frameSize(i), data, end - data);
+          if (delivery === 'dropped') row[SLOT.redirectDropped]!++;
+          else if (delivery !== 'sent') {
+            transmit = true; // back out of the receiving interface, zero-copy
+            data = delivery.data;
+            end = data + delivery.length;
+          }
         } else if (action === XDP_ACTION.PASS) {
           if (!tap || tap.write(memory.subarray(data, end)) < 0) row[SLOT.passDropped]!++;
         }
@@ -176,12 +189,24 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
     throw explainNativeError(e, `AF_PACKET socket on ${setup.iface}`);
   }
   const egress = new Egress();
+  // The kernel has its own copy of every frame: a cpumap's XDP_PASS has nothing left to do.
+  const redirector = new Redirector(
+    machine,
+    worker,
+    setup.ifindex,
+    {
+      send: (ifindex, frame) => (ifindex === setup.ifindex ? socket.send(frame) >= 0 : egress.send(ifindex, frame)),
+      pass: () => true,
+    },
+    inboxes,
+  );
   const lengths = new Uint32Array(PACKET_BATCH);
   const batch = worker.batch(PACKET_BATCH);
   report({ type: 'ready', zeroCopy: false, affinity });
   try {
     while (!stopping()) {
-      const received = socket.receive(area, XDP_FRAME_SIZE, XDP_HEADROOM, lengths, POLL_MS);
+      const received = socket.receive(area, XDP_FRAME_SIZE, XDP_HEADROOM, lengths, pollMs);
+      drainInbox(redirector);
       let n = 0;
       for (let i = 0; i < received; i++) {
         const frame = areaBase + i * XDP_FRAME_SIZE;
@@ -200,8 +225,10 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
         if (action === XDP_ACTION.TX) {
           if (socket.send(packet) < 0) row[SLOT.txDropped]!++;
         } else if (action === XDP_ACTION.REDIRECT) {
-          const target = redirectTarget(machine, batch.redirect(i));
-          const sent = target === setup.ifindex ? socket.send(packet) >= 0 : target !== undefined && egress.send(target, packet);
+          const delivery = redirector.deliver(batch.redirect(i), batch.frame(i), batch.frameSize(i), batch.data(i), packet.length);
+          const sent =
+            delivery === 'sent' ||
+            (delivery !== 'dropped' && socket.send(memory.subarray(delivery.data, delivery.data + delivery.length)) >= 0);
           if (!sent) row[SLOT.redirectDropped]!++;
         }
         // XDP_PASS / XDP_DROP: the kernel already has its own copy of the frame.

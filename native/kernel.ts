@@ -98,7 +98,8 @@ export class KernelObject {
     return this.kernel(`${what} ${map}`, () => this.fd(this.mapPath(map)));
   }
 
-  private programFd(program: string, what: string): number {
+  /** The fd of program `program` of this object (open while the object is). */
+  programFd(program: string, what = 'fd of'): number {
     return this.kernel(`${what} ${program}`, () => this.fd(`${this.pinDir}/${program}`));
   }
 
@@ -192,6 +193,24 @@ export class KernelObject {
     const value = u32(this.programFd(program, 'storing program'));
     const fd = this.mapFd(map, 'update of');
     this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, u32(index), value, UPDATE_FLAGS.any));
+  }
+
+  /**
+   * A devmap / cpumap entry whose value names a second program of this object: `first` (the
+   * ifindex or the queue size), then the program's fd, as the kernel takes it. Returns the
+   * errno name when the kernel refuses it, undefined when it took it.
+   */
+  tryUpdateWithProgram(map: string, key: Uint8Array, first: number, program: string): string | undefined {
+    const value = new Uint8Array(8);
+    value.set(u32(first), 0);
+    value.set(u32(this.programFd(program, 'storing program')), 4);
+    return this.tryUpdate(map, key, value);
+  }
+
+  /** The kernel's id of program `name` (what a devmap or cpumap value reports). */
+  programId(name: string): number {
+    const fd = this.programFd(name, 'id of');
+    return this.kernel(`id of ${name}`, () => this.addon.programInfo(fd).id);
   }
 
   /**

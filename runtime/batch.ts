@@ -4,7 +4,7 @@
 // chunks, receive buffers, or frames the caller copied packets into).
 
 import { BATCH_DESC, BATCH_DESC_SIZE, REDIRECT_KIND } from '../core/abi.js';
-import { XDP_ACTION, type XdpRedirect } from './xdp.js';
+import { XDP_ACTION, redirectOfWords, redirectWords, type XdpRedirect } from './xdp.js';
 
 const W = {
   frame: BATCH_DESC.frame >>> 2,
@@ -81,10 +81,8 @@ export class XdpBatch {
   /** Where an XDP_REDIRECT of packet `i` goes (undefined for other verdicts or no target). */
   redirect(i: number): XdpRedirect | undefined {
     const w = i * STRIDE;
-    const kind = this.u32[w + W.redirectKind];
-    if (this.u32[w + W.action] !== XDP_ACTION.REDIRECT || kind === REDIRECT_KIND.NONE) return undefined;
-    const target = this.u32[w + W.redirectTarget]!;
-    return kind === REDIRECT_KIND.IFINDEX ? { kind: 'ifindex', target } : { kind: 'map', target, key: this.u32[w + W.redirectKey]! };
+    if (this.u32[w + W.action] !== XDP_ACTION.REDIRECT) return undefined;
+    return redirectOfWords(this.u32[w + W.redirectKind]!, this.u32[w + W.redirectTarget]!, this.u32[w + W.redirectKey]!);
   }
 
   /** Write a run's outcome the way the compiled driver does (the interpreter's loop). */
@@ -95,10 +93,7 @@ export class XdpBatch {
     u[w + W.data] = data;
     u[w + W.length] = length;
     u[w + W.metaLength] = metaLength;
-    u[w + W.redirectKind] =
-      redirect === undefined ? REDIRECT_KIND.NONE : redirect.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP;
-    u[w + W.redirectTarget] = redirect?.target ?? 0;
-    u[w + W.redirectKey] = redirect?.key ?? 0;
+    [u[w + W.redirectKind], u[w + W.redirectTarget], u[w + W.redirectKey]] = redirectWords(redirect);
   }
 
   /** Packet `i` faulted: XDP_ABORTED, no redirect, no metadata, data and length stay its input. */

@@ -20,9 +20,11 @@ const REASON: Record<ErrnoName, string> = {
   EAGAIN: 'try again',
   ENOMEM: 'out of memory',
   EBUSY: 'busy',
+  ENODEV: 'no such device',
   EEXIST: 'entry already exists',
   EINVAL: 'invalid argument',
   ENOSPC: 'no space left in map',
+  EOVERFLOW: 'value too large',
   EOPNOTSUPP: 'operation not supported by this map type',
 };
 

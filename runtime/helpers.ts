@@ -13,7 +13,14 @@ import { spinLockHelpers, type HeldSpinLock } from './spin-lock.js';
 import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
 import type { MapTable } from './maps/index.js';
-import { FdArrayMap, PerfEventArrayMap, RingbufMap } from './maps/index.js';
+import { FdArrayMap, HashMap, PerfEventArrayMap, RingbufMap } from './maps/index.js';
+import { MAP_TYPE } from '../core/map-types.js';
+
+/** bpf_redirect_map's flags (uapi): the fallback action's bits, and the devmap broadcast flags. */
+const REDIRECT_FALLBACK_MASK = 3n;
+const BPF_F_BROADCAST = 1n << 3n;
+const BPF_F_EXCLUDE_INGRESS = 1n << 4n;
+const BROADCAST_FLAGS = BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS;
 
 const EINVAL = -22n;
 const ENOENT = -2n;
@@ -146,10 +153,22 @@ export function makeHelpers(env: HelperEnv): HelperImports {
     },
     redirect_map: (m, key, flags) => {
       const map = mapOf(m);
+      if (!map) return flags & REDIRECT_FALLBACK_MASK; // no such map: no entry either
+      const devmap = map.spec.type === MAP_TYPE.DEVMAP || map.spec.type === MAP_TYPE.DEVMAP_HASH;
+      // As the kernel: bits beyond the fallback action (and, for devmaps, the broadcast
+      // flags) abort; a missing entry returns the fallback action in the low two bits,
+      // unless broadcasting, which needs no entry; a later call replaces an earlier target.
+      if (flags & ~(REDIRECT_FALLBACK_MASK | (devmap ? BROADCAST_FLAGS : 0n))) return BigInt(XDP_ACTION.ABORTED);
       const k = Number(key & 0xffffffffn);
-      // Missing entry: the low two bits of flags are the action to take instead.
-      if (!map || !(map instanceof FdArrayMap) || map.target(k) < 0) return flags & 3n;
-      env.xdp.redirect = { kind: 'map', target: map.handle, key: k };
+      const broadcast = (flags & BPF_F_BROADCAST) !== 0n;
+      const present = (map instanceof FdArrayMap || map instanceof HashMap) && map.target(k) >= 0;
+      if (!present && !broadcast) {
+        env.xdp.redirect = undefined;
+        return flags & REDIRECT_FALLBACK_MASK;
+      }
+      env.xdp.redirect = broadcast
+        ? { kind: 'broadcast', target: map.handle, excludeIngress: (flags & BPF_F_EXCLUDE_INGRESS) !== 0n }
+        : { kind: 'map', target: map.handle, key: k };
       return BigInt(XDP_ACTION.REDIRECT);
     },
     tail_call: (_ctx, m, index) => {

@@ -203,7 +203,7 @@ export class XdpWorker {
    * Run an XDP program on a frame already in linear memory (an AF_XDP UMEM chunk at
    * `frame`, the packet at `data`): the live datapath's path, with no copy and no result
    * object. Returns the action (XDP_ABORTED on a fault); the packet is then at
-   * this.xdp.data .. this.xdp.dataEnd.
+   * this.xdp.data .. this.xdp.dataEnd. `egressIfindex` is for xdp/devmap programs.
    */
   runXdpInPlace(
     programName: string,
@@ -213,8 +213,11 @@ export class XdpWorker {
     length: number,
     ifindex: number,
     rxQueue: number,
+    egressIfindex = 0,
   ): number {
     this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
+    // A program run from a devmap entry sees the device it is about to go out of.
+    if (egressIfindex) this.xdp.egressIfindex = egressIfindex;
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
     return typeof r === 'string' ? XDP_ACTION.ABORTED : r;

@@ -5,11 +5,14 @@
 
 import { printable, UserError } from '../core/errors.js';
 import type { BpfMachine } from './machine.js';
+import { programIdOf } from './maps/redirect-value.js';
 
 export interface MapUpdate {
   map: string;
   key: Uint8Array;
   value: Uint8Array;
+  /** A program named after the value (`HEX+PROGRAM`), for devmap and cpumap entries. */
+  program?: string;
 }
 
 export function parseHex(text: string, what: string): Uint8Array {
@@ -24,12 +27,36 @@ export function parseHex(text: string, what: string): Uint8Array {
 export function parseUpdate(text: string): MapUpdate {
   const m = text.match(/^([^=]+)=([^:]+):(.+)$/);
   if (!m) throw new UserError(`--update '${text}' is not MAP=KEYHEX:VALUEHEX`);
-  const [, map, key, value] = m as [string, string, string, string]; // all three groups are mandatory
-  return { map, key: parseHex(key, 'key'), value: parseHex(value, 'value') };
+  const [, map, key, valueText] = m as [string, string, string, string]; // all three groups are mandatory
+  const { hex, program } = splitProgram(valueText);
+  return { map, key: parseHex(key, 'key'), value: parseHex(hex, 'value'), ...(program === undefined ? {} : { program }) };
 }
 
 export function applyUpdates(machine: BpfMachine, updates: readonly string[] = []): void {
-  for (const u of updates.map(parseUpdate)) mapOf(machine, u.map).updateBytes(u.key, u.value);
+  for (const u of updates.map(parseUpdate)) mapOf(machine, u.map).updateBytes(u.key, withProgram(machine, u.value, u.program));
+}
+
+/**
+ * A devmap / cpumap value `HEX+PROGRAM` (e.g. `05000000+xdp/devmap`): the hex gives the
+ * first word (ifindex, queue size) and the program, named by its function or section,
+ * fills the bpf_prog word with its id, as the kernel's value takes a program's fd.
+ */
+function splitProgram(text: string): { hex: string; program?: string } {
+  const plus = text.indexOf('+');
+  return plus < 0 ? { hex: text } : { hex: text.slice(0, plus), program: text.slice(plus + 1) };
+}
+
+function withProgram(machine: BpfMachine, value: Uint8Array, program: string | undefined): Uint8Array {
+  if (program === undefined) return value;
+  const p = machine.manifest.programs.find((x) => x.name === program || x.section === program);
+  if (!p)
+    throw new UserError(
+      `value names program '${program}', which is not in the object (programs: ${machine.manifest.programs.map((x) => x.name).join(', ')})`,
+    );
+  const out = new Uint8Array(8);
+  out.set(value.subarray(0, 4));
+  new DataView(out.buffer).setUint32(4, programIdOf(p.tableIndex), true);
+  return out;
 }
 
 function mapOf(machine: BpfMachine, name: string) {
@@ -100,7 +127,8 @@ export function mapCommand(machine: BpfMachine, op: string, name: string, key?: 
     }
     case 'update':
       if (value === undefined) throw new UserError('map update needs a KEY and a VALUE');
-      map.updateBytes(needKey(), parseHex(value, 'value'));
+      const { hex: valueHex, program } = splitProgram(value);
+      map.updateBytes(needKey(), withProgram(machine, parseHex(valueHex, 'value'), program));
       return [];
     case 'delete':
       map.deleteBytes(needKey());

@@ -32,7 +32,36 @@ const EACCES = -13;
 /** struct xdp_md field offsets. */
 export const XDP_MD = { data: 0, dataEnd: 4, dataMeta: 8, ingressIfindex: 12, rxQueueIndex: 16, egressIfindex: 20 } as const;
 
-export type XdpRedirect = { kind: 'ifindex' | 'map'; target: number; key?: number };
+/**
+ * An XDP_REDIRECT's destination: an ifindex (bpf_redirect), a map slot (bpf_redirect_map;
+ * target is the map's handle), or every device of a devmap (BPF_F_BROADCAST, without the
+ * ingress device with BPF_F_EXCLUDE_INGRESS).
+ */
+export type XdpRedirect =
+  | { kind: 'ifindex'; target: number; key?: undefined }
+  | { kind: 'map'; target: number; key: number }
+  | { kind: 'broadcast'; target: number; excludeIngress: boolean; key?: undefined };
+
+/** The three context / descriptor words an XdpRedirect is kept in. */
+export function redirectWords(r: XdpRedirect | undefined): [kind: number, target: number, key: number] {
+  if (r === undefined) return [REDIRECT_KIND.NONE, 0, 0];
+  if (r.kind === 'ifindex') return [REDIRECT_KIND.IFINDEX, r.target, 0];
+  if (r.kind === 'map') return [REDIRECT_KIND.MAP, r.target, r.key];
+  return [REDIRECT_KIND.BROADCAST, r.target, r.excludeIngress ? 1 : 0];
+}
+
+/** The XdpRedirect three context / descriptor words hold. */
+export function redirectOfWords(kind: number, target: number, key: number): XdpRedirect | undefined {
+  switch (kind) {
+    case REDIRECT_KIND.IFINDEX:
+      return { kind: 'ifindex', target };
+    case REDIRECT_KIND.MAP:
+      return { kind: 'map', target, key };
+    case REDIRECT_KIND.BROADCAST:
+      return { kind: 'broadcast', target, excludeIngress: key === 1 };
+  }
+  return undefined;
+}
 
 /**
  * One worker's view of the frame being processed: the xdp_md at `ctx` and the frame's
@@ -105,18 +134,18 @@ export class XdpContext {
 
   /** Set by bpf_redirect / bpf_redirect_map for XDP_REDIRECT (kept in the context block). */
   get redirect(): XdpRedirect | undefined {
-    const kind = this.word(XDP_CTX.redirectKind);
-    if (kind === REDIRECT_KIND.NONE) return undefined;
-    const target = this.word(XDP_CTX.redirectTarget);
-    return kind === REDIRECT_KIND.IFINDEX ? { kind: 'ifindex', target } : { kind: 'map', target, key: this.word(XDP_CTX.redirectKey) };
+    return redirectOfWords(this.word(XDP_CTX.redirectKind), this.word(XDP_CTX.redirectTarget), this.word(XDP_CTX.redirectKey));
   }
   set redirect(r: XdpRedirect | undefined) {
-    this.setWord(
-      XDP_CTX.redirectKind,
-      r === undefined ? REDIRECT_KIND.NONE : r.kind === 'ifindex' ? REDIRECT_KIND.IFINDEX : REDIRECT_KIND.MAP,
-    );
-    this.setWord(XDP_CTX.redirectTarget, r?.target ?? 0);
-    this.setWord(XDP_CTX.redirectKey, r?.key ?? 0);
+    const [kind, target, key] = redirectWords(r);
+    this.setWord(XDP_CTX.redirectKind, kind);
+    this.setWord(XDP_CTX.redirectTarget, target);
+    this.setWord(XDP_CTX.redirectKey, key);
+  }
+
+  /** xdp_md.egress_ifindex, which only programs run from a devmap entry see (0 otherwise). */
+  set egressIfindex(ifindex: number) {
+    this.setWord(XDP_MD.egressIfindex, ifindex);
   }
 
   /** The descriptor a batch run is at (relative to the descriptors the driver was given). */

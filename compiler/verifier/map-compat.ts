@@ -7,7 +7,11 @@ import { MAP_TYPE } from '../../core/map-types.js';
 import type { MapSpec } from '../../core/model.js';
 import { reject } from './problem.js';
 
-const ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([[MAP_TYPE.PERF_EVENT_ARRAY, [HELPER_ID.perf_event_output]]]);
+const ONLY_WITH: ReadonlyMap<number, readonly number[]> = new Map([
+  [MAP_TYPE.PERF_EVENT_ARRAY, [HELPER_ID.perf_event_output]],
+  // A cpumap serves only redirects (programs cannot look it up).
+  [MAP_TYPE.CPUMAP, [HELPER_ID.redirect_map]],
+]);
 
 /** Refuses `map` as an argument of helper `insn.imm` when its type is reserved to other helpers. */
 export function checkMapForHelper(insn: Insn, map: MapSpec, name: string): void {

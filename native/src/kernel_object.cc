@@ -72,7 +72,10 @@ Napi::Value LoadObject(const Napi::CallbackInfo& info) {
   if (!object) ThrowCause(env, "opening " + path, errno, messages);
   bpf_program* program;
   bpf_object__for_each_program(program, object) {
-    if (bpf_program__type(program) != BPF_PROG_TYPE_XDP) bpf_program__set_type(program, BPF_PROG_TYPE_XDP);
+    // libbpf's own XDP sections keep the attach type it gave them: xdp/devmap and
+    // xdp/cpumap programs must be BPF_XDP_DEVMAP / BPF_XDP_CPUMAP to go into map entries.
+    if (bpf_program__type(program) == BPF_PROG_TYPE_XDP) continue;
+    bpf_program__set_type(program, BPF_PROG_TYPE_XDP);
     bpf_program__set_expected_attach_type(program, BPF_XDP);
   }
   int err = bpf_object__load(object);

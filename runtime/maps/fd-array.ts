@@ -1,6 +1,7 @@
 // Arrays whose slots refer to other objects and may be empty: PROG_ARRAY (program
-// indexes, for tail calls), ARRAY_OF_MAPS (inner map handles), DEVMAP and XSKMAP
-// (ifindexes / socket ids for redirects). Only the control plane writes them, as in the
+// indexes, for tail calls), ARRAY_OF_MAPS (inner map handles), DEVMAP, CPUMAP and XSKMAP
+// (ifindexes / queue sizes / socket ids for redirects; devmap and cpumap values may name a
+// second program, redirect-value.ts). Only the control plane writes them, as in the
 // kernel, where programs may not update these maps. Each slot is 8 bytes of presence
 // word (u32 1 = set) and padding, then the value padded to 8 bytes; a program's lookup
 // gets the value's address (devmap, xskmap) or, for ARRAY_OF_MAPS, the inner handle itself
@@ -14,6 +15,11 @@ import { MAP_TYPE, type MapShape } from '../../core/map-types.js';
 import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { ERRNO } from '../../core/errno.js';
+import { checkProgramWord } from './redirect-value.js';
+
+/** The kernel's sanity limit on a cpumap entry's queue size (cpu_map_update_elem). */
+const CPUMAP_MAX_QSIZE = 16384;
 import { isPublished, type MapSpecLike } from './descriptor.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules read map-in-map slots.
@@ -47,7 +53,7 @@ export class FdArrayMap extends BaseMap {
     if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
   }
 
-  /** The u32 value in slot `index` (program index, inner handle, ifindex), or -1 if empty. */
+  /** The u32 value in slot `index` (program index, inner handle, ifindex, qsize), or -1 if empty. */
   target(index: number): number {
     if (index >= this.maxEntries || index < 0) return -1;
     const v = this.v;
@@ -57,7 +63,16 @@ export class FdArrayMap extends BaseMap {
     return v.u32[(at + VALUE_OFF) >>> 2]!;
   }
 
+  /** The second word of slot `index` of a devmap or cpumap with 8-byte values: its program id, 0 for none. */
+  programId(index: number): number {
+    if (this.valueSize < 8 || index >= this.maxEntries || index < 0) return 0;
+    const at = this.storage + index * this.slot;
+    return Atomics.load(this.v.i32, at >>> 2) === 1 ? this.v.u32[(at + VALUE_OFF + 4) >>> 2]! : 0;
+  }
+
   lookup(keyAddr: number, _cpu = 0): number {
+    // The kernel's verifier lets programs use a cpumap only through bpf_redirect_map.
+    if (this.type === MAP_TYPE.CPUMAP) return 0;
     const v = this.v;
     v.ensure(keyAddr, 4);
     const index = v.dv.getUint32(keyAddr, true);
@@ -94,9 +109,11 @@ export class FdArrayMap extends BaseMap {
     if (index >= this.maxEntries) return E2BIG;
     const at = this.storage + index * this.slot;
     const present = v.i32[at >>> 2] === 1;
-    if (this.type === MAP_TYPE.DEVMAP) {
-      // Every devmap slot counts as existing; ifindex 0 empties the slot.
+    if (this.type === MAP_TYPE.DEVMAP || this.type === MAP_TYPE.CPUMAP) {
+      // Every devmap and cpumap slot counts as existing; ifindex / qsize 0 empties the slot.
       if (f === BPF_NOEXIST) return EEXIST;
+      const r = this.type === MAP_TYPE.CPUMAP ? this.cpumapCheck(index, valueAddr) : this.devmapCheck(valueAddr);
+      if (r) return r;
     } else {
       if (present && f === BPF_NOEXIST) return EEXIST;
       if (!present && f === BPF_EXIST) return ENOENT;
@@ -110,9 +127,35 @@ export class FdArrayMap extends BaseMap {
     // Clear the presence word while the value changes so a racing reader skips the slot.
     Atomics.store(v.i32, at >>> 2, 0);
     v.u8.copyWithin(at + VALUE_OFF, valueAddr, valueAddr + this.valueSize);
-    const empty = this.type === MAP_TYPE.DEVMAP && v.dv.getUint32(valueAddr, true) === 0;
+    const empty = (this.type === MAP_TYPE.DEVMAP || this.type === MAP_TYPE.CPUMAP) && v.dv.getUint32(valueAddr, true) === 0;
     if (!empty) Atomics.store(v.i32, at >>> 2, 1);
     return 0;
+  }
+
+  /** cpu_map_update_elem's checks after the flags and the index, in its order. */
+  private cpumapCheck(cpu: number, valueAddr: number): number {
+    const qsize = this.v.dv.getUint32(valueAddr, true);
+    if (qsize > CPUMAP_MAX_QSIZE) return -ERRNO.EOVERFLOW;
+    if (cpu >= this.heap.maxCpus) return -ERRNO.ENODEV; // not a possible CPU (--max-cpus)
+    if (qsize === 0 || this.valueSize < 8) return 0; // a delete; or no program word
+    return this.programCheck(valueAddr);
+  }
+
+  /** A devmap value: no program without a device, and only a devmap program. */
+  private devmapCheck(valueAddr: number): number {
+    if (this.valueSize < 8) return 0;
+    const dv = this.v.dv;
+    if (dv.getUint32(valueAddr, true) === 0 && dv.getInt32(valueAddr + 4, true) > 0) {
+      this.refusal = 'a devmap entry with a program needs an ifindex';
+      return EINVAL;
+    }
+    return dv.getUint32(valueAddr, true) === 0 ? 0 : this.programCheck(valueAddr);
+  }
+
+  private programCheck(valueAddr: number): number {
+    const r = checkProgramWord(this.memory, this.v.dv, valueAddr, this.type);
+    if (r) this.refusal = `the value's program must be one in an xdp/${this.type === MAP_TYPE.CPUMAP ? 'cpumap' : 'devmap'} section`;
+    return r;
   }
 
   delete(keyAddr: number, fromUser = false): number {
@@ -144,6 +187,9 @@ export class FdArrayMap extends BaseMap {
     }
     if (result === EINVAL && op === 'update' && this.type === MAP_TYPE.PROG_ARRAY) return 'flags must be BPF_ANY';
     if (result === E2BIG) return `index out of range (max_entries ${this.maxEntries})`;
+    if (result === -ERRNO.EOVERFLOW) return `a cpumap queue holds at most ${CPUMAP_MAX_QSIZE} frames`;
+    if (result === -ERRNO.ENODEV) return `no CPU ${this.heap.maxCpus} or above here (--max-cpus ${this.heap.maxCpus})`;
+
     return super.reason(op, result);
   }
 }

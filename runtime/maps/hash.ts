@@ -46,6 +46,7 @@ import {
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
+import { checkProgramWord } from './redirect-value.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
 const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU: LRU_STATE_WORD } = HASH_DESC;
@@ -149,10 +150,20 @@ export class HashMap extends BaseMap {
 
   /** The u32 value stored under the u32 key `key` (devmap_hash redirects), or -1. */
   target(key: number): number {
+    const ptr = this.targetValue(key);
+    return ptr ? this.v.u32[ptr >>> 2]! : -1;
+  }
+
+  /** The second u32 of the value under u32 key `key` (a devmap_hash entry's program id), or 0. */
+  programId(key: number): number {
+    const ptr = this.valueSize >= 8 ? this.targetValue(key) : 0;
+    return ptr ? this.v.u32[(ptr + 4) >>> 2]! : 0;
+  }
+
+  private targetValue(key: number): number {
     const s = this.scratch();
     this.v.dv.setUint32(s.key, key >>> 0, true);
-    const ptr = this.userLookup(s.key);
-    return ptr ? this.v.u32[ptr >>> 2]! : -1;
+    return this.userLookup(s.key);
   }
 
   /** Removes `e` from its bucket chain (lock held); false if it is not in it. */
@@ -202,6 +213,14 @@ export class HashMap extends BaseMap {
       if (this.refusal) return EINVAL;
     }
     if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
+    if (this.spec.type === MAP_TYPE.DEVMAP_HASH) {
+      // __dev_map_hash_update_elem: a device is required; a program must be a devmap one.
+      if (v.dv.getUint32(valueAddr, true) === 0) return EINVAL;
+      if (this.valueSize >= 8 && checkProgramWord(this.memory, v.dv, valueAddr, MAP_TYPE.DEVMAP_HASH)) {
+        this.refusal = "the value's program must be one in an xdp/devmap section";
+        return EINVAL;
+      }
+    }
     const hash = hashKey(v, keyAddr, this.keySize);
     if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {

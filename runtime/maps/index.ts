@@ -20,6 +20,7 @@ import { initLpmTrie, LPM_DATA_MAX, LpmTrieMap } from './lpm-trie.js';
 import { initRingbuf, RingbufMap } from './ringbuf.js';
 import { initPerfEventArray, PerfEventArrayMap } from './perf-event-array.js';
 import { writeInnerTemplate } from './inner-template.js';
+import { registerRedirectPrograms } from './redirect-value.js';
 import { FD_ARRAY_DESC, HASH_DESC } from '../../core/map-layout.js';
 
 export { ArrayMap } from './array.js';
@@ -46,9 +47,10 @@ export function specProblem(spec: MapSpecLike): string | undefined {
       return undefined;
     case 'fd-array':
       if (keySize !== 4) return `keys of ${MAP_TYPE_NAME[type]} are 4 bytes, not ${keySize}`;
-      if (valueSize !== 4 && !(type === MAP_TYPE.DEVMAP && valueSize === 8)) {
+      if (valueSize !== 4 && !((type === MAP_TYPE.DEVMAP || type === MAP_TYPE.CPUMAP) && valueSize === 8)) {
         return `values of ${MAP_TYPE_NAME[type]} are 4 bytes, not ${valueSize}`;
       }
+      if (type === MAP_TYPE.CPUMAP && flags & ~MAP_FLAG.NUMA_NODE) return 'cpumap takes no flags but BPF_F_NUMA_NODE';
       return undefined;
     case 'hash':
       if (keySize <= 0 || valueSize <= 0) return 'key and value sizes must be positive';
@@ -223,6 +225,7 @@ export function createMaps(
   options: CreateMapsOptions = {},
 ): MapTable {
   const heap = SharedHeap.init(memory, layout, manifestMaps.length);
+  registerRedirectPrograms(memory, options.programs ?? []);
   for (const m of manifestMaps) initMap(heap, m.placement.handle, m, m.placement);
   const table = new MapTable(
     memory,

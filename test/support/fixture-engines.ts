@@ -13,6 +13,7 @@ import type { Missing } from './needs.js';
 import { pinMainThread } from './cpus.js';
 import { XDP_ACTION_NAME } from '../../runtime/xdp.js';
 import { MapError } from '../../runtime/errors.js';
+import { programIdOf } from '../../runtime/maps/redirect-value.js';
 
 export interface EngineRun {
   actionName: string;
@@ -49,6 +50,11 @@ export interface FixtureEngine {
   nextKey(map: string, key?: Uint8Array): Uint8Array | undefined;
   /** Every entry as hex key=value (per-CPU values concatenated, CPU 0 first), sorted. */
   dump(map: string): string[];
+  /**
+   * What a devmap or cpumap value's bpf_prog word takes to name program `name` (the
+   * kernel: an fd), and what a lookup then reports there (the kernel: the program's id).
+   */
+  programRef(name: string): { fd: number; id: number };
   /** Runs `program` on `packet`; the result's packet is a copy. */
   run(program: string, packet: Uint8Array): EngineRun;
   close(): void;
@@ -68,6 +74,12 @@ function machineEngine(object: string, engine: 'wasm' | 'interp', maxCpus?: numb
     remove: (map, key) => answer(() => machine.maps.byNameOrThrow(map).deleteBytes(key)),
     nextKey: (map, key) => machine.maps.byNameOrThrow(map).getNextKeyBytes(key)?.slice(),
     dump: (map) => [...machine.maps.byNameOrThrow(map).entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort(),
+    programRef: (name) => {
+      const p = machine.manifest.programs.find((x) => x.name === name);
+      if (!p) throw new Error(`no program ${name}`);
+      const id = programIdOf(p.tableIndex);
+      return { fd: id, id };
+    },
     run: (program, packet) => {
       const r = worker.runXdp(program, packet);
       return { actionName: r.actionName, packet: r.packet.slice(), ...(r.fault ? { fault: r.fault } : {}) };
@@ -93,6 +105,7 @@ function kernelEngine(object: string): FixtureEngine {
         .dump(map)
         .map(({ key, values }) => `${hex(key)}=${values.map(hex).join('')}`)
         .sort(),
+    programRef: (name) => ({ fd: kernel.programFd(name), id: kernel.programId(name) }),
     run: (program, packet) => {
       const r = kernel.testRun(program, packet);
       return { actionName: XDP_ACTION_NAME[r.retval] ?? String(r.retval), packet: r.data };
@@ -118,6 +131,7 @@ function absentKernel(missing: Missing): FixtureEngine {
     remove: absent,
     nextKey: absent,
     dump: absent,
+    programRef: absent,
     run: absent,
     close: () => {},
   };

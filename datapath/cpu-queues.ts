@@ -1,0 +1,104 @@
+// The workers' inboxes for cpumap redirects. In the kernel, bpf_redirect_map(&cpumap, cpu)
+// queues the frame for a kthread on that CPU, which runs the entry's xdp/cpumap program
+// and hands XDP_PASS frames to the network stack. Here each worker is a CPU: a frame
+// redirected to CPU k is copied into worker k's inbox (k modulo the workers, as a
+// cpumap may name CPUs the run has no worker for), and worker k runs the entry's program on
+// it between its own batches. One SharedArrayBuffer holds every inbox: a ring of slots
+// behind a spin lock (any worker may post, only the owner takes).
+//
+//   inbox: i32 [lock, head, tail] in a 64-byte header, then SLOTS slots of SLOT_BYTES:
+//          u32 length, u32 ingress ifindex, u32 program id, u32 0, the frame's bytes
+
+import { XDP_MAX_PACKET } from '../runtime/xdp.js';
+
+const SLOTS = 128;
+const HEADER = 64;
+const SLOT_HEADER = 16;
+const SLOT_BYTES = SLOT_HEADER + XDP_MAX_PACKET;
+const INBOX_BYTES = HEADER + SLOTS * SLOT_BYTES;
+const LOCK = 0;
+const HEAD = 1; // next slot to take
+const TAIL = 2; // next slot to fill
+
+export interface Posted {
+  ingress: number;
+  /** The cpumap entry's program id (redirect-value.ts), 0 for none. */
+  program: number;
+  length: number;
+}
+
+export class CpuInboxes {
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly dv: DataView;
+
+  constructor(
+    readonly buffer: SharedArrayBuffer,
+    readonly workers: number,
+  ) {
+    this.i32 = new Int32Array(buffer);
+    this.u8 = new Uint8Array(buffer);
+    this.dv = new DataView(buffer);
+  }
+
+  static create(workers: number): CpuInboxes {
+    return new CpuInboxes(new SharedArrayBuffer(workers * INBOX_BYTES), workers);
+  }
+
+  /** The worker that plays CPU `cpu`. */
+  workerOf(cpu: number): number {
+    return cpu % this.workers;
+  }
+
+  private lock(w: number): void {
+    const at = (w * INBOX_BYTES) >>> 2;
+    while (Atomics.compareExchange(this.i32, at + LOCK, 0, 1) !== 0) Atomics.wait(this.i32, at + LOCK, 1, 1);
+  }
+
+  private unlock(w: number): void {
+    const at = (w * INBOX_BYTES) >>> 2;
+    Atomics.store(this.i32, at + LOCK, 0);
+    Atomics.notify(this.i32, at + LOCK, 1);
+  }
+
+  /** Copies a frame into worker `w`'s inbox; false when it is full (the kernel drops too). */
+  post(w: number, frame: Uint8Array, ingress: number, program: number): boolean {
+    if (frame.length > XDP_MAX_PACKET) return false;
+    const base = w * INBOX_BYTES;
+    const h = base >>> 2;
+    this.lock(w);
+    try {
+      const head = this.i32[h + HEAD]!;
+      const tail = this.i32[h + TAIL]!;
+      if (tail - head >= SLOTS) return false;
+      const slot = base + HEADER + (tail % SLOTS) * SLOT_BYTES;
+      this.dv.setUint32(slot, frame.length, true);
+      this.dv.setUint32(slot + 4, ingress, true);
+      this.dv.setUint32(slot + 8, program, true);
+      this.u8.set(frame, slot + SLOT_HEADER);
+      this.i32[h + TAIL] = tail + 1;
+      return true;
+    } finally {
+      this.unlock(w);
+    }
+  }
+
+  /** Takes the oldest frame of worker `w`'s inbox into `into`; undefined when empty. */
+  take(w: number, into: Uint8Array): Posted | undefined {
+    const base = w * INBOX_BYTES;
+    const h = base >>> 2;
+    if (Atomics.load(this.i32, h + HEAD) === Atomics.load(this.i32, h + TAIL)) return undefined;
+    this.lock(w);
+    try {
+      const head = this.i32[h + HEAD]!;
+      if (head === this.i32[h + TAIL]) return undefined;
+      const slot = base + HEADER + (head % SLOTS) * SLOT_BYTES;
+      const length = this.dv.getUint32(slot, true);
+      into.set(this.u8.subarray(slot + SLOT_HEADER, slot + SLOT_HEADER + length));
+      this.i32[h + HEAD] = head + 1;
+      return { length, ingress: this.dv.getUint32(slot + 4, true), program: this.dv.getUint32(slot + 8, true) };
+    } finally {
+      this.unlock(w);
+    }
+  }
+}

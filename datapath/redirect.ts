@@ -1,0 +1,155 @@
+// Where a worker's XDP_REDIRECT goes, with the kernel's semantics for redirect maps:
+// - an ifindex, or a devmap / devmap_hash entry: out of that device; an entry naming an
+//   xdp/devmap program runs it first on the frame (ingress_ifindex, egress_ifindex set;
+//   rx_queue_index 0, as the kernel's devmap leaves it), and only XDP_PASS goes out;
+// - BPF_F_BROADCAST: a copy to every device of the map (minus the ingress device with
+//   BPF_F_EXCLUDE_INGRESS), each through its entry's program;
+// - a cpumap entry: the frame goes to the worker that plays that CPU (cpu-queues.ts), which
+//   runs the entry's xdp/cpumap program (ingress_ifindex set, rx_queue_index 0, as the
+//   kernel's cpumap leaves them), hands XDP_PASS to the kernel's stack (the worker's
+//   XDP_PASS path: the TAP device) and follows an XDP_REDIRECT (not into another cpumap);
+// - xskmap: sockets live in a kernel; dropped.
+
+import { MAP_TYPE } from '../core/map-types.js';
+import { UserError } from '../core/errors.js';
+import type { BpfMachine, XdpWorker } from '../runtime/machine.js';
+import { FdArrayMap, HashMap } from '../runtime/maps/index.js';
+import { tableIndexOfId } from '../runtime/maps/redirect-value.js';
+import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, type XdpRedirect } from '../runtime/xdp.js';
+import type { CpuInboxes } from './cpu-queues.js';
+
+/** 'local': transmit on the ingress device (the packet may have moved: data, length). */
+export type Delivery = { local: true; data: number; length: number } | 'sent' | 'dropped';
+
+export interface RedirectPorts {
+  /** Send bytes out of another device. */
+  send(ifindex: number, frame: Uint8Array): boolean;
+  /** Hand bytes to the kernel's stack (what XDP_PASS does). */
+  pass(frame: Uint8Array): boolean;
+}
+
+export class Redirector {
+  /** Where broadcast copies are made. */
+  private readonly scratch: number;
+  /** Where frames from the inbox are run. */
+  private readonly cpuFrame: number;
+  private readonly programNames = new Map<number, string>();
+
+  constructor(
+    private readonly machine: BpfMachine,
+    private readonly worker: XdpWorker,
+    private readonly ingress: number,
+    private readonly ports: RedirectPorts,
+    /** The workers' cpumap inboxes, and this worker's index; none: cpumap frames stay here. */
+    private readonly inboxes?: { queues: CpuInboxes; me: number },
+  ) {
+    const scratch = machine.maps.heap.alloc(2 * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+    if (!scratch) throw new UserError('out of linear memory for the redirect frames');
+    this.scratch = scratch;
+    this.cpuFrame = scratch + XDP_FRAME_SIZE;
+    for (const p of machine.manifest.programs) this.programNames.set(p.tableIndex, p.name);
+  }
+
+  private bytes(data: number, length: number): Uint8Array {
+    return new Uint8Array(this.machine.memory.buffer, data, length);
+  }
+
+  /** Delivers the packet at data..data+length of the frame at `frame` as `r` says. */
+  deliver(r: XdpRedirect | undefined, frame: number, frameSize: number, data: number, length: number, depth = 0): Delivery {
+    if (!r) return 'dropped';
+    if (r.kind === 'ifindex') return this.toDevice(r.target, 0, frame, frameSize, data, length);
+    const map = this.machine.maps.get(r.target);
+    if (r.kind === 'broadcast') return this.broadcast(map, r.excludeIngress, data, length);
+    if (!(map instanceof FdArrayMap || map instanceof HashMap)) return 'dropped';
+    const type = map.spec.type;
+    if (type === MAP_TYPE.DEVMAP || type === MAP_TYPE.DEVMAP_HASH) {
+      const ifindex = map.target(r.key);
+      return ifindex > 0 ? this.toDevice(ifindex, map.programId(r.key), frame, frameSize, data, length) : 'dropped';
+    }
+    if (type === MAP_TYPE.CPUMAP && map instanceof FdArrayMap && map.target(r.key) >= 0 && depth === 0) {
+      const program = map.programId(r.key);
+      const inboxes = this.inboxes;
+      if (inboxes && inboxes.queues.workerOf(r.key) !== inboxes.me) {
+        const posted = inboxes.queues.post(inboxes.queues.workerOf(r.key), this.bytes(data, length), this.ingress, program);
+        return posted ? 'sent' : 'dropped';
+      }
+      return this.toCpu(program, frame, frameSize, data, length);
+    }
+    return 'dropped';
+  }
+
+  /** Runs program `id` (a map value's) on the frame in place; the action, the packet in xdp. */
+  private runSecond(id: number, frame: number, frameSize: number, data: number, length: number, egress: number): number {
+    const name = this.programNames.get(tableIndexOfId(id));
+    if (name === undefined) return XDP_ACTION.ABORTED;
+    return this.worker.runXdpInPlace(name, frame, frameSize, data, length, this.ingress, 0, egress);
+  }
+
+  private toDevice(ifindex: number, program: number, frame: number, frameSize: number, data: number, length: number): Delivery {
+    if (program) {
+      if (this.runSecond(program, frame, frameSize, data, length, ifindex) !== XDP_ACTION.PASS) return 'dropped';
+      data = this.worker.xdp.data;
+      length = this.worker.xdp.dataEnd - data;
+    }
+    if (ifindex === this.ingress) return { local: true, data, length };
+    return this.ports.send(ifindex, this.bytes(data, length)) ? 'sent' : 'dropped';
+  }
+
+  private toCpu(program: number, frame: number, frameSize: number, data: number, length: number): Delivery {
+    if (program) {
+      const action = this.runSecond(program, frame, frameSize, data, length, 0);
+      const xdp = this.worker.xdp;
+      if (action === XDP_ACTION.REDIRECT) return this.deliver(xdp.redirect, frame, frameSize, xdp.data, xdp.dataEnd - xdp.data, 1);
+      if (action !== XDP_ACTION.PASS) return 'dropped';
+      data = xdp.data;
+      length = xdp.dataEnd - data;
+    }
+    return this.ports.pass(this.bytes(data, length)) ? 'sent' : 'dropped';
+  }
+
+  /**
+   * Runs the frames other workers posted to this one's cpumap inbox, as this CPU. Returns
+   * how many were delivered and how many dropped (by the program, or undeliverable).
+   */
+  drainInbox(): { delivered: number; dropped: number } {
+    const tally = { delivered: 0, dropped: 0 };
+    if (!this.inboxes) return tally;
+    const data = this.cpuFrame + XDP_HEADROOM;
+    for (;;) {
+      const into = new Uint8Array(this.machine.memory.buffer, data, XDP_FRAME_SIZE - XDP_HEADROOM);
+      const posted = this.inboxes.queues.take(this.inboxes.me, into);
+      if (!posted) return tally;
+      let d = this.toCpu(posted.program, this.cpuFrame, XDP_FRAME_SIZE, data, posted.length);
+      // Back out of the receiving device: not from a UMEM chunk, so through a socket.
+      if (typeof d === 'object') d = this.ports.send(this.ingress, this.bytes(d.data, d.length)) ? 'sent' : 'dropped';
+      tally[d === 'sent' ? 'delivered' : 'dropped']++;
+    }
+  }
+
+  /** A copy to every device of the devmap, each through its entry's program. */
+  private broadcast(map: unknown, excludeIngress: boolean, data: number, length: number): Delivery {
+    const targets: [ifindex: number, program: number][] = [];
+    if (map instanceof FdArrayMap && map.spec.type === MAP_TYPE.DEVMAP) {
+      for (let i = 0; i < map.maxEntries; i++) if (map.target(i) > 0) targets.push([map.target(i), map.programId(i)]);
+    } else if (map instanceof HashMap && map.spec.type === MAP_TYPE.DEVMAP_HASH) {
+      for (const [, value] of map.entries()) {
+        const dv = new DataView(value.buffer, value.byteOffset, value.byteLength);
+        targets.push([dv.getUint32(0, true), value.length >= 8 ? dv.getUint32(4, true) : 0]);
+      }
+    }
+    const original = this.bytes(data, length).slice();
+    let sent = 0;
+    for (const [ifindex, program] of targets) {
+      if (excludeIngress && ifindex === this.ingress) continue;
+      const copy = this.scratch + XDP_HEADROOM;
+      new Uint8Array(this.machine.memory.buffer).set(original, copy);
+      let out = this.bytes(copy, original.length);
+      if (program) {
+        if (this.runSecond(program, this.scratch, XDP_FRAME_SIZE, copy, original.length, ifindex) !== XDP_ACTION.PASS) continue;
+        out = this.bytes(this.worker.xdp.data, this.worker.xdp.dataEnd - this.worker.xdp.data);
+      }
+      if (this.ports.send(ifindex, out)) sent++;
+    }
+    return sent ? 'sent' : 'dropped';
+  }
+}
