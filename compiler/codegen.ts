@@ -160,29 +160,27 @@ export function generate(input: CodegenInput): CodegenOutput {
 /** The exported entry: (i32 r1, i32 r2) -> i64. Resets the loop budget (if any back-edge checks it), enters with r10 = stack top. */
 function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean): void {
   const name = prog.name;
-  const body = m.block(null, [
-    ...(resetsBudget ? [m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32))] : []),
-    m.return(
-      m.call(
-        fnName(prog, prog.funcs[0]?.start ?? 0),
-        [
-          m.i64.extend_u(m.local.get(0, i32)),
-          m.i64.extend_u(m.local.get(1, i32)),
-          m.i64.const(0),
-          m.i64.const(0),
-          m.i64.const(0),
-          m.global.get(G_STACK_TOP, i64),
-        ],
-        i64,
-      ),
-    ),
-  ]);
+  /** The program's run on (r1, r2): the budget reset, then its first function with r10 = stack top. */
+  const run = (r1: binaryen.ExpressionRef, r2: binaryen.ExpressionRef): binaryen.ExpressionRef =>
+    m.block(
+      null,
+      [
+        ...(resetsBudget ? [m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32))] : []),
+        m.call(
+          fnName(prog, prog.funcs[0]?.start ?? 0),
+          [m.i64.extend_u(r1), m.i64.extend_u(r2), m.i64.const(0), m.i64.const(0), m.i64.const(0), m.global.get(G_STACK_TOP, i64)],
+          i64,
+        ),
+      ],
+      i64,
+    );
+  const body = run(m.local.get(0, i32), m.local.get(1, i32));
   m.addFunction(`${name}$entry`, binaryen.createType([i32, i32]), i64, [], body);
   m.addFunctionExport(`${name}$entry`, name);
   const narrow = m.i32.wrap(m.call(`${name}$entry`, [m.local.get(0, i32), m.local.get(1, i32)], i64));
   m.addFunction(`${name}$entry32`, binaryen.createType([i32, i32]), i32, [], narrow);
   m.addFunctionExport(`${name}$entry32`, `${name}${ENTRY32_SUFFIX}`);
-  addBatchDriver(m, `${name}$batch`, `${name}$entry32`, G_XDP_CTX);
+  addBatchDriver(m, `${name}$batch`, (ctx) => m.i32.wrap(run(ctx, m.i32.const(0))), G_XDP_CTX);
   m.addFunctionExport(`${name}$batch`, `${name}${BATCH_SUFFIX}`);
 }
 
