@@ -202,12 +202,18 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
   for (let i = last; i >= 0; i--) {
     const os = old.frames[i]!.stack;
     const cs = cur.frames[i]!.stack;
-    for (let s = 0; s < SLOTS; s++) {
-      if (!exact && !hasSlot(read, i, s)) continue;
-      const o = os[s]!;
-      const c = cs[s]!;
-      if (o === c) continue;
-      if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+    // Not exact: only the slots read matter, so walk the set bits of `read` (two words a frame).
+    for (let w = 0; w < 2; w++) {
+      let bits = exact ? 0xffffffff : (read[i * 2 + w] ?? 0);
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        const s = w * 32 + b;
+        const o = os[s]!;
+        const c = cs[s]!;
+        if (o === c) continue;
+        if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+      }
     }
   }
   return true;
