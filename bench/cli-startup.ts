@@ -62,7 +62,11 @@ function measure(label: string, args: string[], targetMs?: number): void {
   );
 }
 
-console.log(`${cli}, ${RUNS} runs each; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `${cli}, ${RUNS} runs each; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 
 measure('node -e 0', ['-e', '0']);
 measure("node: import 'yargs'", ['--input-type=module', '-e', "import 'yargs'; import 'yargs/helpers'"]);

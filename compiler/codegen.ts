@@ -61,6 +61,8 @@ export interface CodegenInput {
   layout: MemoryLayout;
   /** Per program, the slots of the jumps whose taken back-edge checks the loop budget (loop-budget.ts); all when absent. */
   budgetedBackEdges?: ReadonlyMap<Program, ReadonlySet<number>>;
+  /** Per program, loads the verifier proved constant (read-only map data: .rodata), by slot, as u64. */
+  constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -295,8 +297,12 @@ class FunctionGenerator {
         return this.set(insn.dst, m.i64.extend_u(this.alu32(insn)));
       case CLASS.LD:
         return this.set(insn.dst, this.ldImm64(prog, insn));
-      case CLASS.LDX:
+      case CLASS.LDX: {
+        // .rodata is frozen at load: the verifier read the value out of the object's bytes.
+        const constant = this.input.constantLoads?.get(prog)?.get(insn.pc);
+        if (constant !== undefined) return this.set(insn.dst, m.i64.const(BigInt.asIntN(64, constant) as unknown as number));
         return this.set(insn.dst, this.load(insn));
+      }
       case CLASS.ST:
         return this.store(insn, m.i64.const(insn.imm));
       case CLASS.STX:

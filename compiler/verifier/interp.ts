@@ -30,7 +30,7 @@ import type { Env } from './env.js';
 import type { ProgramFlow } from './flow.js';
 import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
 import { liveRegisters } from './liveness.js';
-import { loadedScalar, memAccess } from './memory.js';
+import { loadedScalar, memAccess, readOnly } from './memory.js';
 import { reject } from './problem.js';
 import {
   NOT_INIT,
@@ -66,6 +66,13 @@ export interface ExploreFacts {
   loops: { from: number; to: number; taken: number }[];
   processed: number;
   statesKept: number;
+  /**
+   * Loads whose value is a constant of the program: on every path walked, a read at a
+   * constant offset into a read-only map's value (.rodata, frozen at load; bpf_map_direct_read),
+   * by slot, with the value as the load leaves it in the register. Pruned paths agree: a
+   * state covers another only with the same map and the same constant offset.
+   */
+  constantLoads: Map<number, bigint>;
 }
 
 interface Checkpoint {
@@ -158,6 +165,8 @@ export function explore(input: ExploreInput): ExploreFacts {
   });
   const visited = new Map<number, Checkpoint[]>();
   const helpersUsed = new Set<number>();
+  /** Slot -> the constant it loaded on every walk so far; null once one walk differed. */
+  const constantLoads = new Map<number, bigint | null>();
   const loops = new Map<string, { from: number; to: number; taken: number }>();
   const pending: Path[] = [];
   let processed = 0;
@@ -260,6 +269,7 @@ export function explore(input: ExploreInput): ExploreFacts {
         const size = sizeBytes(op);
         let v = memAccess(env, st, { insn, regno: insn.src, reg: base, off: insn.off, size, access: 'read' });
         if (memMode(op) === MODE.MEMSX) v = v.type === T.SCALAR ? scalarReg(signExtend(v.s, (size * 8) as 8 | 16 | 32)) : UNKNOWN_SCALAR;
+        noteConstantLoad(constantLoads, insn.pc, base, v);
         regs[insn.dst] = v;
         path.pos++;
         continue;
@@ -434,7 +444,17 @@ export function explore(input: ExploreInput): ExploreFacts {
     processed,
     statesKept,
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
+    constantLoads: new Map([...constantLoads].filter((e): e is [number, bigint] => e[1] !== null)),
   };
+}
+
+/** A load through `base` gave `v`: still one constant of a read-only map at this slot, or not. */
+function noteConstantLoad(loads: Map<number, bigint | null>, pc: number, base: Reg, v: Reg): void {
+  const known = loads.get(pc);
+  if (known === null) return;
+  const fromReadOnly = base.type === T.MAP_VALUE && base.map !== undefined && readOnly(base.map) && isConst(base.s);
+  const value = fromReadOnly && v.type === T.SCALAR && isConst(v.s) ? BigInt.asUintN(64, v.s.t.value) : undefined;
+  loads.set(pc, value !== undefined && (known === undefined || known === value) ? value : null);
 }
 
 const newWritten = (): SlotSet => slotSet(MAX_CALL_DEPTH + 1);
