@@ -45,6 +45,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const helpersByProgram = new Map<Program, number[]>();
   const budgetedByProgram = new Map<Program, number[]>();
   const constantLoads = new Map<Program, ReadonlyMap<number, bigint>>();
+  const stackLocals = new Map<Program, ReadonlyMap<number, number>>();
   for (const prog of programs) {
     const result = withSourceLine(prog, () =>
       verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }),
@@ -55,6 +56,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     );
     budgetedByProgram.set(prog, budgetedBackEdges(prog, result));
     if (result.constantLoads) constantLoads.set(prog, result.constantLoads);
+    if (result.stackLocals) stackLocals.set(prog, result.stackLocals);
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
@@ -70,6 +72,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     layout,
     budgetedBackEdges: new Map([...budgetedByProgram].map(([p, pcs]) => [p, new Set(pcs)])),
     constantLoads,
+    stackLocals,
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

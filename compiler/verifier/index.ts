@@ -71,6 +71,8 @@ export interface VerifyResult {
   statesKept?: number;
   /** Memory-safety walk only: loads of read-only map constants, by slot (value as u64), which codegen folds. */
   constantLoads?: ReadonlyMap<number, bigint>;
+  /** Memory-safety walk only: loads and stores of 8-byte stack slots codegen keeps in locals, by slot (stack-locals.ts). */
+  stackLocals?: ReadonlyMap<number, number>;
 }
 
 export function verify(prog: Program, maps: readonly MapSpec[], opts: VerifyOptions = {}): VerifyResult {
@@ -114,6 +116,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
       processed: facts.processed,
       statesKept: facts.statesKept,
       constantLoads: facts.constantLoads,
+      stackLocals: facts.stackLocals,
     };
   }
   const ctx = { insns: prog.insns, maps, helpers: helperSpecs };

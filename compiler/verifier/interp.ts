@@ -31,6 +31,7 @@ import type { ProgramFlow } from './flow.js';
 import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
 import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess, readOnly } from './memory.js';
+import { StackLocals } from './stack-locals.js';
 import { reject } from './problem.js';
 import {
   NOT_INIT,
@@ -73,6 +74,8 @@ export interface ExploreFacts {
    * state covers another only with the same map and the same constant offset.
    */
   constantLoads: Map<number, bigint>;
+  /** Loads and stores of whole 8-byte stack slots codegen may keep in locals, by slot (stack-locals.ts). */
+  stackLocals: Map<number, number>;
 }
 
 interface Checkpoint {
@@ -167,6 +170,7 @@ export function explore(input: ExploreInput): ExploreFacts {
   const helpersUsed = new Set<number>();
   /** Slot -> the constant it loaded on every walk so far; null once one walk differed. */
   const constantLoads = new Map<number, bigint | null>();
+  const stackLocals = new StackLocals();
   const loops = new Map<string, { from: number; to: number; taken: number }>();
   const pending: Path[] = [];
   let processed = 0;
@@ -270,6 +274,7 @@ export function explore(input: ExploreInput): ExploreFacts {
         let v = memAccess(env, st, { insn, regno: insn.src, reg: base, off: insn.off, size, access: 'read' });
         if (memMode(op) === MODE.MEMSX) v = v.type === T.SCALAR ? scalarReg(signExtend(v.s, (size * 8) as 8 | 16 | 32)) : UNKNOWN_SCALAR;
         noteConstantLoad(constantLoads, insn.pc, base, v);
+        if (base.type === T.STACK) stackLocals.access(st, insn, base, size, false);
         regs[insn.dst] = v;
         path.pos++;
         continue;
@@ -292,6 +297,7 @@ export function explore(input: ExploreInput): ExploreFacts {
             atomic: true,
             value: UNKNOWN_SCALAR,
           });
+          if (base.type === T.STACK) stackLocals.access(st, insn, base, size, true);
           if (insn.imm === ATOMIC.CMPXCHG) regs[0] = loadedScalar(size);
           else if (insn.imm & ATOMIC.FETCH) regs[insn.src] = loadedScalar(size);
           path.pos++;
@@ -299,6 +305,7 @@ export function explore(input: ExploreInput): ExploreFacts {
         }
         const value = insnClass(op) === CLASS.STX ? readReg(st, insn, insn.src) : constReg(BigInt(insn.imm));
         memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', value });
+        if (base.type === T.STACK) stackLocals.access(st, insn, base, size, false);
         path.pos++;
         continue;
       }
@@ -342,6 +349,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.CALL) {
       if (isRegSource(op)) {
         readReg(st, insn, insn.dst);
+        stackLocals.call(st);
         regs[0] = UNKNOWN_SCALAR;
         for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
         path.pos++;
@@ -359,6 +367,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       helpersUsed.add(insn.imm);
       const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
       const facts = checkHelperArgs(env, st, insn, name, proto);
+      stackLocals.call(st);
       const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
       regs[0] = helperResult(env, st, insn, proto, facts.map, facts.allocSize);
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
@@ -445,6 +454,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     statesKept,
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
     constantLoads: new Map([...constantLoads].filter((e): e is [number, bigint] => e[1] !== null)),
+    stackLocals: stackLocals.result((pc) => flow.functions.findIndex((f) => pc >= f.start && pc < f.end)),
   };
 }
 
