@@ -100,7 +100,16 @@ class IdMap {
   scalarOk(oldId: number, curId: number): boolean {
     return this.ok(oldId === 0 ? -++this.temp : oldId, curId === 0 ? -++this.temp : curId);
   }
+  /** Empty again, keeping its maps: covers() runs for every stored state at every pruning point. */
+  reset(): IdMap {
+    // Dropped rather than cleared (clear allocates anew); most comparisons never use them.
+    if (this.map?.size) this.map = this.back = undefined;
+    this.temp = 0;
+    return this;
+  }
 }
+/** The one IdMap covers() uses (it is not re-entered), reset per comparison. */
+const sharedIds = new IdMap();
 
 /**
  * Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same.
@@ -180,7 +189,7 @@ export interface PreciseMarks {
  */
 export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = sharedIds.reset();
   for (let k = 0; k < old.refs.length; k++) if (!ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   const last = old.frames.length - 1;
   // Registers first, innermost frame first: where states usually differ.
