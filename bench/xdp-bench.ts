@@ -19,6 +19,7 @@
 //   npm run build && node dist/bench/xdp-bench.js
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o node dist/bench/xdp-bench.js   (adds katran)
 //   LLVMBPF_DIR=/path/llvmbpf UBPF_DIR=/path/ubpf node dist/bench/xdp-bench.js   (adds the peers)
+//   BENCH_ONLY=xdp_pass node dist/bench/xdp-bench.js                     (one target)
 
 import { mkdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -49,6 +50,8 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
 const INTERP_RUNS = Number(process.env.BENCH_INTERP_RUNS ?? 2_000);
 const KERNEL_RUNS = Number(process.env.BENCH_KERNEL_FLOWS ?? 10_000);
 const BATCH = 64;
+/** BENCH_ONLY=name,name: only these targets (e.g. xdp_pass), for a quick look at one change. */
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 const WARMUP_ROUNDS = 8;
 /** The warm-up settled when its last SETTLE_ROUNDS rounds are within SETTLE_SPREAD of each other. */
 const SETTLE_ROUNDS = 3;
@@ -57,6 +60,12 @@ const SETTLE_SPREAD = 1.25;
 interface Workload {
   name: string;
   packets: Uint8Array[];
+  /**
+   * Frames in place, as AF_XDP's receive ring hands them over: each frame gets its packet
+   * once before timing, and a timed batch only fills descriptors and runs. Only for
+   * programs that leave the packet as it was (xdp_pass), or they would run on their output.
+   */
+  inPlace?: boolean;
 }
 
 interface Target {
@@ -96,24 +105,27 @@ type Timer = (n: number) => number;
  * timed too, live frames need none), then one runBatch call (what the AF_XDP workers do).
  * `single` times the old way instead: one call per packet (runXdpInPlace).
  */
-function engineTimer(loaded: ReturnType<typeof loadWasm>, engine: Engine, t: Target, packets: Uint8Array[], single: boolean): Timer {
+function engineTimer(loaded: ReturnType<typeof loadWasm>, engine: Engine, t: Target, workload: Workload, single: boolean): Timer {
+  const { packets, inPlace = false } = workload;
   const machine = BpfMachine.create(loaded);
   t.provision(machine);
   const w = machine.worker(0, { engine, budget: 0, clock: () => process.hrtime.bigint() });
   const frames = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const batch = w.batch(BATCH);
   const memory = new Uint8Array(machine.memory.buffer);
-  for (let i = 0; i < BATCH; i++)
+  for (let i = 0; i < BATCH; i++) {
     batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM, 0, 1, 0);
+    if (inPlace) memory.set(packets[i % packets.length]!, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM);
+  }
   let next = 0;
   return (n) => {
     const start = process.hrtime.bigint();
     for (let done = 0; done < n; done += BATCH) {
       const count = Math.min(BATCH, n - done);
       for (let i = 0; i < count; i++) {
-        const p = packets[next++ % packets.length]!;
         const data = frames + i * XDP_FRAME_SIZE + XDP_HEADROOM;
-        memory.set(p, data);
+        const p = inPlace ? packets[i % packets.length]! : packets[next++ % packets.length]!;
+        if (!inPlace) memory.set(p, data);
         if (single) w.runXdpInPlace(t.program, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, data, p.length, 1, 0);
         else batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, data, p.length, 1, 0);
       }
@@ -226,9 +238,12 @@ function targets(): Target[] {
     object: join(root, 'build', 'examples', 'xdp_pass.o'),
     program: 'xdp_pass',
     provision: () => {},
-    workloads: [{ name: '1 flow', packets: [flowPacket(1, [10, 200, 200, 1])] }],
+    workloads: [
+      { name: '1 flow', packets: [flowPacket(1, [10, 200, 200, 1])] },
+      { name: '1 flow, in place', packets: [flowPacket(1, [10, 200, 200, 1])], inPlace: true },
+    ],
   });
-  return list;
+  return ONLY ? list.filter((t) => ONLY.includes(t.name)) : list;
 }
 
 const loads = (): string =>
@@ -288,14 +303,15 @@ function main(): void {
     for (const t of targets()) {
       const object = loadObject(new Uint8Array(readFileSync(t.object)), t.object);
       const loaded = loadWasm(compileObject(object).wasm, t.name);
-      for (const { name: workload, packets } of t.workloads) {
+      for (const workloadSpec of t.workloads) {
+        const { name: workload, packets } = workloadSpec;
         const key = `${t.name}, ${workload}`;
         const wasmRuns = Math.max(packets.length * 5, REPEAT);
         const interpRuns = INTERP_RUNS;
         const timers: Partial<Record<EngineName, Timer>> = {
-          interp: engineTimer(loaded, 'interp', t, packets, false),
-          wasm: engineTimer(loaded, 'wasm', t, packets, false),
-          single: engineTimer(loaded, 'wasm', t, packets, true),
+          interp: engineTimer(loaded, 'interp', t, workloadSpec, false),
+          wasm: engineTimer(loaded, 'wasm', t, workloadSpec, false),
+          single: engineTimer(loaded, 'wasm', t, workloadSpec, true),
         };
         const runs: Record<EngineName, number> = {
           interp: interpRuns,

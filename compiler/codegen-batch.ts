@@ -2,7 +2,7 @@
 // `<export>$batch(i32 descriptors, i32 count)`. One call from the host runs the program on
 // a whole batch: for each descriptor (abi.ts BATCH_DESC) it sets up the worker's xdp_md
 // and frame geometry in the context block (XDP_CTX), as runtime/xdp.ts loadInPlace does,
-// runs the program's i32 entry and writes the verdict, the packet's new bounds, the
+// runs the program (the body of its i32 entry) and writes the verdict, the packet's new bounds, the
 // redirect and the metadata length back. The descriptor's index goes into the block
 // first: a trap unwinds the whole call, and that index tells the host which packet
 // faulted (it aborts that one and calls again from the next; runtime/machine.ts runBatch).
@@ -16,7 +16,12 @@ type Expr = binaryen.ExpressionRef;
 /** XDP_ABORTED, what a packet too short to run gets. */
 const XDP_ABORTED = 0;
 
-export function addBatchDriver(m: binaryen.Module, name: string, entry32: string, ctxGlobal: string): void {
+/**
+ * `runProgram(ctx)` builds the program's run on the context block at `ctx` as an i32
+ * expression (r0's low half): the caller inlines the entry's work (the budget reset, r10)
+ * and calls the program's first function directly, saving two wasm calls per packet.
+ */
+export function addBatchDriver(m: binaryen.Module, name: string, runProgram: (ctx: Expr) => Expr, ctxGlobal: string): void {
   const [DESCS, COUNT, I, D, CTX, LEN, DATA, FRAME_END, END] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const get = (l: number): Expr => m.local.get(l, i32);
   const set = (l: number, v: Expr): Expr => m.local.set(l, v);
@@ -42,7 +47,7 @@ export function addBatchDriver(m: binaryen.Module, name: string, entry32: string
     setCtx(XDP_CTX.fragLen, c(0)),
     setCtx(XDP_CTX.redirectKind, c(0)),
     setCtx(XDP_CTX.tailCalls, c(0)),
-    setDesc(BATCH_DESC.action, m.call(entry32, [get(CTX), c(0)], i32)),
+    setDesc(BATCH_DESC.action, runProgram(get(CTX))),
     set(DATA, ctx(XDP_CTX.data)),
     setDesc(BATCH_DESC.data, get(DATA)),
     setDesc(BATCH_DESC.length, m.i32.sub(ctx(XDP_CTX.dataEnd), get(DATA))),

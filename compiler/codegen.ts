@@ -61,6 +61,10 @@ export interface CodegenInput {
   layout: MemoryLayout;
   /** Per program, the slots of the jumps whose taken back-edge checks the loop budget (loop-budget.ts); all when absent. */
   budgetedBackEdges?: ReadonlyMap<Program, ReadonlySet<number>>;
+  /** Per program, loads and stores of 8-byte stack slots kept in wasm locals: instruction slot -> stack slot (verifier/stack-locals.ts). */
+  stackLocals?: ReadonlyMap<Program, ReadonlyMap<number, number>>;
+  /** Per program, loads the verifier proved constant (read-only map data: .rodata), by slot, as u64. */
+  constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -94,6 +98,8 @@ const LOCAL_LABEL = 13;
 const LOCAL_I = 14; // bpf_loop counter
 // r0, r6..r9, t0, t1 (i64 at 6..12), the Relooper label (i32 at 13), the bpf_loop counter (i64 at 14).
 const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i32, i64];
+/** Stack slots kept in locals (planSlotLocals) come after the parameters and EXTRA_LOCALS. */
+const FIRST_SLOT_LOCAL = 6 + EXTRA_LOCALS.length;
 
 const regLocal = (r: number): number => (r === 0 ? LOCAL_R0 : r <= 5 ? r - 1 : r <= 9 ? LOCAL_R6 + (r - 6) : LOCAL_R10);
 
@@ -160,29 +166,27 @@ export function generate(input: CodegenInput): CodegenOutput {
 /** The exported entry: (i32 r1, i32 r2) -> i64. Resets the loop budget (if any back-edge checks it), enters with r10 = stack top. */
 function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean): void {
   const name = prog.name;
-  const body = m.block(null, [
-    ...(resetsBudget ? [m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32))] : []),
-    m.return(
-      m.call(
-        fnName(prog, prog.funcs[0]?.start ?? 0),
-        [
-          m.i64.extend_u(m.local.get(0, i32)),
-          m.i64.extend_u(m.local.get(1, i32)),
-          m.i64.const(0),
-          m.i64.const(0),
-          m.i64.const(0),
-          m.global.get(G_STACK_TOP, i64),
-        ],
-        i64,
-      ),
-    ),
-  ]);
+  /** The program's run on (r1, r2): the budget reset, then its first function with r10 = stack top. */
+  const run = (r1: binaryen.ExpressionRef, r2: binaryen.ExpressionRef): binaryen.ExpressionRef =>
+    m.block(
+      null,
+      [
+        ...(resetsBudget ? [m.global.set(G_BUDGET, m.global.get(G_BUDGET_LIMIT, i32))] : []),
+        m.call(
+          fnName(prog, prog.funcs[0]?.start ?? 0),
+          [m.i64.extend_u(r1), m.i64.extend_u(r2), m.i64.const(0), m.i64.const(0), m.i64.const(0), m.global.get(G_STACK_TOP, i64)],
+          i64,
+        ),
+      ],
+      i64,
+    );
+  const body = run(m.local.get(0, i32), m.local.get(1, i32));
   m.addFunction(`${name}$entry`, binaryen.createType([i32, i32]), i64, [], body);
   m.addFunctionExport(`${name}$entry`, name);
   const narrow = m.i32.wrap(m.call(`${name}$entry`, [m.local.get(0, i32), m.local.get(1, i32)], i64));
   m.addFunction(`${name}$entry32`, binaryen.createType([i32, i32]), i32, [], narrow);
   m.addFunctionExport(`${name}$entry32`, `${name}${ENTRY32_SUFFIX}`);
-  addBatchDriver(m, `${name}$batch`, `${name}$entry32`, G_XDP_CTX);
+  addBatchDriver(m, `${name}$batch`, (ctx) => m.i32.wrap(run(ctx, m.i32.const(0))), G_XDP_CTX);
   m.addFunctionExport(`${name}$batch`, `${name}${BATCH_SUFFIX}`);
 }
 
@@ -220,8 +224,12 @@ class FunctionGenerator {
     return names;
   }
 
+  /** The current function's stack slots kept in locals: instruction slot -> local index. */
+  private slotLocal = new Map<number, number>();
+
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
+    const extraLocals = this.planSlotLocals(prog, fn);
     const relooper = new binaryen.Relooper(m);
     // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
@@ -243,7 +251,29 @@ class FunctionGenerator {
     const entry = refs[0];
     if (entry === undefined) throw new Error(`function ${fn.name} has no blocks`);
     const body = m.block(null, [relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
-    m.addFunction(fnName(prog, fn.start), INTERNAL_PARAMS, i64, EXTRA_LOCALS, body);
+    m.addFunction(fnName(prog, fn.start), INTERNAL_PARAMS, i64, [...EXTRA_LOCALS, ...extraLocals], body);
+  }
+
+  /**
+   * An i64 local (after the fixed ones) for each stack slot of this function the verifier
+   * found only spilled and filled whole by the function itself; returns their types.
+   */
+  private planSlotLocals(prog: Program, fn: FunctionCfg): binaryen.Type[] {
+    this.slotLocal = new Map();
+    const facts = this.input.stackLocals?.get(prog);
+    if (!facts) return [];
+    const localOfSlot = new Map<number, number>();
+    for (const block of fn.blocks) {
+      for (let p = block.first; p < block.end; p++) {
+        const pc = prog.insns[p]!.pc;
+        const slot = facts.get(pc);
+        if (slot === undefined) continue;
+        let local = localOfSlot.get(slot);
+        if (local === undefined) localOfSlot.set(slot, (local = FIRST_SLOT_LOCAL + localOfSlot.size));
+        this.slotLocal.set(pc, local);
+      }
+    }
+    return new Array<binaryen.Type>(localOfSlot.size).fill(i64);
   }
 
   private budgetCheck(pc: number): binaryen.ExpressionRef {
@@ -297,12 +327,21 @@ class FunctionGenerator {
         return this.set(insn.dst, m.i64.extend_u(this.alu32(insn)));
       case CLASS.LD:
         return this.set(insn.dst, this.ldImm64(prog, insn));
-      case CLASS.LDX:
+      case CLASS.LDX: {
+        // .rodata is frozen at load: the verifier read the value out of the object's bytes.
+        const constant = this.input.constantLoads?.get(prog)?.get(insn.pc);
+        if (constant !== undefined) return this.set(insn.dst, m.i64.const(BigInt.asIntN(64, constant) as unknown as number));
+        const slot = this.slotLocal.get(insn.pc);
+        if (slot !== undefined) return this.set(insn.dst, m.local.get(slot, i64));
         return this.set(insn.dst, this.load(insn));
+      }
       case CLASS.ST:
-        return this.store(insn, m.i64.const(insn.imm));
-      case CLASS.STX:
-        return memMode(op) === MODE.ATOMIC ? this.atomic(insn) : this.store(insn, this.get(insn.src));
+      case CLASS.STX: {
+        if (insnClass(op) === CLASS.STX && memMode(op) === MODE.ATOMIC) return this.atomic(insn);
+        const value = insnClass(op) === CLASS.ST ? m.i64.const(insn.imm) : this.get(insn.src);
+        const slot = this.slotLocal.get(insn.pc);
+        return slot === undefined ? this.store(insn, value) : m.local.set(slot, value);
+      }
       case CLASS.JMP:
         if (isExit(op)) return m.return(this.get(0));
         if (isCall(op)) return this.call(prog, fn, insn, knownMap);

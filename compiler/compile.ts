@@ -44,6 +44,8 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const t0 = performance.now();
   const helpersByProgram = new Map<Program, number[]>();
   const budgetedByProgram = new Map<Program, number[]>();
+  const constantLoads = new Map<Program, ReadonlyMap<number, bigint>>();
+  const stackLocals = new Map<Program, ReadonlyMap<number, number>>();
   for (const prog of programs) {
     const result = withSourceLine(prog, () =>
       verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }),
@@ -53,6 +55,8 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
       [...result.helpersUsed].sort((a, b) => a - b),
     );
     budgetedByProgram.set(prog, budgetedBackEdges(prog, result));
+    if (result.constantLoads) constantLoads.set(prog, result.constantLoads);
+    if (result.stackLocals) stackLocals.set(prog, result.stackLocals);
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
@@ -67,6 +71,8 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     placements,
     layout,
     budgetedBackEdges: new Map([...budgetedByProgram].map(([p, pcs]) => [p, new Set(pcs)])),
+    constantLoads,
+    stackLocals,
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

@@ -69,6 +69,10 @@ export interface VerifyResult {
   /** Memory-safety walk only: instructions processed and states kept for pruning. */
   processed?: number;
   statesKept?: number;
+  /** Memory-safety walk only: loads of read-only map constants, by slot (value as u64), which codegen folds. */
+  constantLoads?: ReadonlyMap<number, bigint>;
+  /** Memory-safety walk only: loads and stores of 8-byte stack slots codegen keeps in locals, by slot (stack-locals.ts). */
+  stackLocals?: ReadonlyMap<number, number>;
 }
 
 export function verify(prog: Program, maps: readonly MapSpec[], opts: VerifyOptions = {}): VerifyResult {
@@ -111,6 +115,8 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
       boundedLoops: facts.loops,
       processed: facts.processed,
       statesKept: facts.statesKept,
+      constantLoads: facts.constantLoads,
+      stackLocals: facts.stackLocals,
     };
   }
   const ctx = { insns: prog.insns, maps, helpers: helperSpecs };

@@ -31,7 +31,8 @@ import type { ProgramFlow } from './flow.js';
 import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
 import { checkCallWhileLocked, checkExitWhileLocked, keepsLockId, lockValueId, spinLockCall } from './spin-lock.js';
 import { liveRegisters } from './liveness.js';
-import { loadedScalar, memAccess } from './memory.js';
+import { loadedScalar, memAccess, readOnly } from './memory.js';
+import { StackLocals } from './stack-locals.js';
 import { reject } from './problem.js';
 import {
   NOT_INIT,
@@ -67,6 +68,15 @@ export interface ExploreFacts {
   loops: { from: number; to: number; taken: number }[];
   processed: number;
   statesKept: number;
+  /**
+   * Loads whose value is a constant of the program: on every path walked, a read at a
+   * constant offset into a read-only map's value (.rodata, frozen at load; bpf_map_direct_read),
+   * by slot, with the value as the load leaves it in the register. Pruned paths agree: a
+   * state covers another only with the same map and the same constant offset.
+   */
+  constantLoads: Map<number, bigint>;
+  /** Loads and stores of whole 8-byte stack slots codegen may keep in locals, by slot (stack-locals.ts). */
+  stackLocals: Map<number, number>;
 }
 
 interface Checkpoint {
@@ -159,6 +169,9 @@ export function explore(input: ExploreInput): ExploreFacts {
   });
   const visited = new Map<number, Checkpoint[]>();
   const helpersUsed = new Set<number>();
+  /** Slot -> the constant it loaded on every walk so far; null once one walk differed. */
+  const constantLoads = new Map<number, bigint | null>();
+  const stackLocals = new StackLocals();
   const loops = new Map<string, { from: number; to: number; taken: number }>();
   const pending: Path[] = [];
   let processed = 0;
@@ -261,6 +274,8 @@ export function explore(input: ExploreInput): ExploreFacts {
         const size = sizeBytes(op);
         let v = memAccess(env, st, { insn, regno: insn.src, reg: base, off: insn.off, size, access: 'read' });
         if (memMode(op) === MODE.MEMSX) v = v.type === T.SCALAR ? scalarReg(signExtend(v.s, (size * 8) as 8 | 16 | 32)) : UNKNOWN_SCALAR;
+        noteConstantLoad(constantLoads, insn.pc, base, v);
+        if (base.type === T.STACK) stackLocals.access(st, insn, base, size, false);
         regs[insn.dst] = v;
         path.pos++;
         continue;
@@ -283,6 +298,7 @@ export function explore(input: ExploreInput): ExploreFacts {
             atomic: true,
             value: UNKNOWN_SCALAR,
           });
+          if (base.type === T.STACK) stackLocals.access(st, insn, base, size, true);
           if (insn.imm === ATOMIC.CMPXCHG) regs[0] = loadedScalar(size);
           else if (insn.imm & ATOMIC.FETCH) regs[insn.src] = loadedScalar(size);
           path.pos++;
@@ -290,6 +306,7 @@ export function explore(input: ExploreInput): ExploreFacts {
         }
         const value = insnClass(op) === CLASS.STX ? readReg(st, insn, insn.src) : constReg(BigInt(insn.imm));
         memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', value });
+        if (base.type === T.STACK) stackLocals.access(st, insn, base, size, false);
         path.pos++;
         continue;
       }
@@ -334,6 +351,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.CALL) {
       if (isRegSource(op)) {
         readReg(st, insn, insn.dst);
+        stackLocals.call(st);
         regs[0] = UNKNOWN_SCALAR;
         for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
         path.pos++;
@@ -354,6 +372,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       helpersUsed.add(insn.imm);
       const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
       const facts = checkHelperArgs(env, st, insn, name, proto);
+      stackLocals.call(st);
       const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
       regs[0] = lockValueId(env, helperResult(env, st, insn, proto, facts.map, facts.allocSize));
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
@@ -439,7 +458,18 @@ export function explore(input: ExploreInput): ExploreFacts {
     processed,
     statesKept,
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
+    constantLoads: new Map([...constantLoads].filter((e): e is [number, bigint] => e[1] !== null)),
+    stackLocals: stackLocals.result((pc) => flow.functions.findIndex((f) => pc >= f.start && pc < f.end)),
   };
+}
+
+/** A load through `base` gave `v`: still one constant of a read-only map at this slot, or not. */
+function noteConstantLoad(loads: Map<number, bigint | null>, pc: number, base: Reg, v: Reg): void {
+  const known = loads.get(pc);
+  if (known === null) return;
+  const fromReadOnly = base.type === T.MAP_VALUE && base.map !== undefined && readOnly(base.map) && isConst(base.s);
+  const value = fromReadOnly && v.type === T.SCALAR && isConst(v.s) ? BigInt.asUintN(64, v.s.t.value) : undefined;
+  loads.set(pc, value !== undefined && (known === undefined || known === value) ? value : null);
 }
 
 const newWritten = (): SlotSet => slotSet(MAX_CALL_DEPTH + 1);

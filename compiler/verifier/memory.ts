@@ -113,7 +113,8 @@ function alignment(op: MemOp): void {
   reject(insn, `misaligned ${ALIGN_DESC[reg.type] ?? ''}access off ${varOff}+${reg.off}+${off} size ${size}`);
 }
 
-const readOnly = (map: MapSpec): boolean => map.section === '.rodata' || (map.flags & MAP_FLAG.RDONLY_PROG) !== 0;
+/** The program cannot write the map (.rodata, or BPF_F_RDONLY_PROG). */
+export const readOnly = (map: MapSpec): boolean => map.section === '.rodata' || (map.flags & MAP_FLAG.RDONLY_PROG) !== 0;
 
 /** libbpf freezes .rodata, and the kernel then reads constants out of it (bpf_map_direct_read). */
 function readOnlyValue(map: MapSpec, at: number, size: number): Reg | undefined {

@@ -102,7 +102,16 @@ class IdMap {
   scalarOk(oldId: number, curId: number): boolean {
     return this.ok(oldId === 0 ? -++this.temp : oldId, curId === 0 ? -++this.temp : curId);
   }
+  /** Empty again, keeping its maps: covers() runs for every stored state at every pruning point. */
+  reset(): IdMap {
+    // Dropped rather than cleared (clear allocates anew); most comparisons never use them.
+    if (this.map?.size) this.map = this.back = undefined;
+    this.temp = 0;
+    return this;
+  }
 }
+/** The one IdMap covers() uses (it is not re-entered), reset per comparison. */
+const sharedIds = new IdMap();
 
 /**
  * Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same.
@@ -182,7 +191,7 @@ export interface PreciseMarks {
  */
 export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = sharedIds.reset();
   for (let k = 0; k < old.refs.length; k++) {
     if (old.refs[k]!.lock !== cur.refs[k]!.lock || !ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   }
@@ -206,12 +215,18 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
   for (let i = last; i >= 0; i--) {
     const os = old.frames[i]!.stack;
     const cs = cur.frames[i]!.stack;
-    for (let s = 0; s < SLOTS; s++) {
-      if (!exact && !hasSlot(read, i, s)) continue;
-      const o = os[s]!;
-      const c = cs[s]!;
-      if (o === c) continue;
-      if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+    // Not exact: only the slots read matter, so walk the set bits of `read` (two words a frame).
+    for (let w = 0; w < 2; w++) {
+      let bits = exact ? 0xffffffff : (read[i * 2 + w] ?? 0);
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        bits &= bits - 1;
+        const s = w * 32 + b;
+        const o = os[s]!;
+        const c = cs[s]!;
+        if (o === c) continue;
+        if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+      }
     }
   }
   return true;

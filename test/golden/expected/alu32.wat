@@ -199,11 +199,17 @@
         (local.get $2)
         (i32.const 0)
        )
-       (i32.store offset=24
+       (i64.store32 offset=24
         (local.get $3)
-        (call $alu32$entry32
-         (local.get $2)
-         (i32.const 0)
+        (call $alu32@0
+         (i64.extend_i32_u
+          (local.get $2)
+         )
+         (i64.const 0)
+         (i64.const 0)
+         (i64.const 0)
+         (i64.const 0)
+         (global.get $stack_top)
         )
        )
        (i32.store offset=8

@@ -223,11 +223,20 @@
         (local.get $2)
         (i32.const 0)
        )
-       (i32.store offset=24
+       (global.set $budget_left
+        (global.get $budget_limit)
+       )
+       (i64.store32 offset=24
         (local.get $3)
-        (call $loop_budget$entry32
-         (local.get $2)
-         (i32.const 0)
+        (call $loop_budget@0
+         (i64.extend_i32_u
+          (local.get $2)
+         )
+         (i64.const 0)
+         (i64.const 0)
+         (i64.const 0)
+         (i64.const 0)
+         (global.get $stack_top)
         )
        )
        (i32.store offset=8
