@@ -9,7 +9,8 @@ import { type ElfFile, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, parseElf } from 
 import { ObjectError, UserError } from '../core/errors.js';
 import { SLOT } from '../core/isa.js';
 import { functionsOf, link, symbolsIn, type SourceLines } from './link.js';
-import { MAP_FLAG, MAP_TYPE, isOfMaps } from '../core/map-types.js';
+import { MAP_FLAG, MAP_TYPE, isOfMaps, mapTraits } from '../core/map-types.js';
+import { specProblem } from '../core/map-spec.js';
 import type { BpfObject, MapSpec, Program } from '../core/model.js';
 
 const GLOBAL_DATA = /^\.(data|rodata|bss)(\..*)?$/;
@@ -33,6 +34,7 @@ function load(bytes: Uint8Array, source: string): BpfObject {
   // CO-RE records are validated and counted; against the object's own BTF they are the identity (docs/design.md).
   const ext = extSection && btf ? parseBtfExt(extSection.data, btf, source) : undefined;
   const maps = [...btfMaps(elf, btf, source), ...legacyMaps(elf, source), ...globalDataMaps(elf, source)];
+  for (const map of maps) checkMapDefinition(map, source);
   const license = elf.byName('license');
   return {
     source,
@@ -43,6 +45,19 @@ function load(bytes: Uint8Array, source: string): BpfObject {
 }
 
 // ---- maps ------------------------------------------------------------------------------
+
+/**
+ * Refuses a definition the kernel would refuse to create (libbpf fails the load there), so a
+ * bad object fails at compile time rather than when the runtime makes its maps. Types the
+ * runtime does not support are left to the runtime, which names them when it loads.
+ */
+function checkMapDefinition(map: MapSpec, source: string): void {
+  for (const spec of map.inner ? [map, map.inner] : [map]) {
+    if (!mapTraits(spec.type)) continue;
+    const problem = specProblem(spec);
+    if (problem) throw new ObjectError(`${source}: ${map.section}: ${spec.name}`, `invalid map definition: ${problem}`);
+  }
+}
 
 function btfMaps(elf: ElfFile, btf: Btf | undefined, source: string): MapSpec[] {
   const section = elf.byName('.maps');

@@ -8,7 +8,10 @@
 
 import type { ManifestMap, ManifestProgram } from '../../core/manifest.js';
 import type { MemoryLayout } from '../../core/abi.js';
-import { MAP_FLAG, MAP_TYPE, MAP_TYPE_NAME, isLru, isPerCpu, mapTraits } from '../../core/map-types.js';
+import { MAP_TYPE, isPerCpu, mapTraits } from '../../core/map-types.js';
+import { specProblem } from '../../core/map-spec.js';
+
+export { specProblem } from '../../core/map-spec.js';
 import { MapError } from '../errors.js';
 import { releaseIfOwned, SharedHeap } from '../memory.js';
 import { ArrayMap, type ArrayPlacement, initArray } from './array.js';
@@ -16,7 +19,7 @@ import { BaseMap } from './base.js';
 import { D, isPublished, type MapSpecLike, publish, writeHeader } from './descriptor.js';
 import { FdArrayMap, initFdArray } from './fd-array.js';
 import { HashMap, initHash } from './hash.js';
-import { initLpmTrie, LPM_DATA_MAX, LpmTrieMap } from './lpm-trie.js';
+import { initLpmTrie, LpmTrieMap } from './lpm-trie.js';
 import { initRingbuf, RingbufMap } from './ringbuf.js';
 import { initPerfEventArray, PerfEventArrayMap } from './perf-event-array.js';
 import { writeInnerTemplate } from './inner-template.js';
@@ -33,47 +36,6 @@ export { RINGBUF_QUERY, RingbufMap } from './ringbuf.js';
 export { PERF_BUFFER_DEFAULT, PerfEventArrayMap, type PerfRecord } from './perf-event-array.js';
 
 export type AnyMap = ArrayMap | FdArrayMap | HashMap | LpmTrieMap | RingbufMap | PerfEventArrayMap;
-
-/** Why the kernel would refuse to create this map (EINVAL), or undefined if it is fine. */
-export function specProblem(spec: MapSpecLike): string | undefined {
-  const { type, keySize, valueSize, maxEntries, flags } = spec;
-  const family = mapTraits(type)?.family;
-  if (!family) return `map type ${MAP_TYPE_NAME[type] ?? type} is not supported by this runtime`;
-  if (!(maxEntries > 0)) return 'max_entries must be positive';
-  switch (family) {
-    case 'array':
-      if (keySize !== 4) return `array keys are 4 bytes, not ${keySize}`;
-      if (valueSize <= 0) return 'value size must be positive';
-      return undefined;
-    case 'fd-array':
-      if (keySize !== 4) return `keys of ${MAP_TYPE_NAME[type]} are 4 bytes, not ${keySize}`;
-      if (valueSize !== 4 && !((type === MAP_TYPE.DEVMAP || type === MAP_TYPE.CPUMAP) && valueSize === 8)) {
-        return `values of ${MAP_TYPE_NAME[type]} are 4 bytes, not ${valueSize}`;
-      }
-      if (type === MAP_TYPE.CPUMAP && flags & ~MAP_FLAG.NUMA_NODE) return 'cpumap takes no flags but BPF_F_NUMA_NODE';
-      return undefined;
-    case 'hash':
-      if (keySize <= 0 || valueSize <= 0) return 'key and value sizes must be positive';
-      if (type === MAP_TYPE.HASH_OF_MAPS && valueSize !== 4) return 'hash_of_maps values are 4-byte map handles';
-      if (type === MAP_TYPE.DEVMAP_HASH && (keySize !== 4 || (valueSize !== 4 && valueSize !== 8))) {
-        return 'devmap_hash keys are 4 bytes and values 4 or 8';
-      }
-      if (isLru(type) && flags & MAP_FLAG.NO_PREALLOC) return 'LRU maps cannot take BPF_F_NO_PREALLOC';
-      return undefined;
-    case 'lpm':
-      if (!(flags & MAP_FLAG.NO_PREALLOC)) return 'lpm_trie maps need BPF_F_NO_PREALLOC, as in the kernel';
-      if (keySize <= 4 || keySize - 4 > LPM_DATA_MAX) return `lpm_trie keys are a u32 prefix length and 1 to ${LPM_DATA_MAX} data bytes`;
-      if (valueSize <= 0) return 'value size must be positive';
-      return undefined;
-    case 'ringbuf':
-      if (keySize !== 0 || valueSize !== 0) return 'ringbuf maps have no key or value size';
-      if (maxEntries & (maxEntries - 1) || maxEntries % 4096) return 'ringbuf size must be a power of two and a multiple of 4096';
-      return undefined;
-    case 'perf':
-      if (keySize !== 4 || valueSize !== 4) return 'perf_event_array keys and values are 4 bytes';
-      return undefined;
-  }
-}
 
 /** Builds a map's structures behind the descriptor at `handle` and publishes it. */
 function initMap(heap: SharedHeap, handle: number, spec: MapSpecLike, place: ArrayPlacement = {}): void {

@@ -32,9 +32,6 @@ const N_LINK = 16;
 const N_DATA = 24;
 const IM = 1;
 
-/** The kernel's bounds on the data part of a key. */
-export const LPM_DATA_MAX = 256;
-
 export function initLpmTrie(heap: SharedHeap, handle: number, spec: MapSpecLike): number {
   const dataSize = spec.keySize - 4;
   const nodeSize = N_DATA + align(dataSize, 8) + align(spec.valueSize, 8);

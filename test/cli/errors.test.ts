@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { compileBpf, compileHost, scratchDir } from '../support/clang.js';
 import { packageRoot } from '../../core/package-root.js';
 import { parseElf } from '../../compiler/elf.js';
+import { KernelObject, kernelMissing } from '../../native/kernel.js';
+import { skip } from '../support/skip.js';
 
 const root = packageRoot;
 const fixtures = join(root, 'test', 'fixtures', 'bad');
@@ -88,6 +90,14 @@ test('a kfunc call, as clang emits it and as BPF_PSEUDO_KFUNC_CALL', () => {
 
 test('an unknown helper', () => {
   expectUserError([compileBpf(join(fixtures, 'unknown_helper.c'))], /instruction \d+ .*helper.*9999.*\[unknown_helper\.c:\d+: /i);
+});
+
+test('a map definition the kernel would not create (value size 0): refused at compile time, as the kernel refuses it', () => {
+  const object = compileBpf(join(fixtures, 'empty_value_map.c'));
+  expectUserError([object], /: \.maps: empty_values: invalid map definition: key and value sizes must be positive/);
+  const why = kernelMissing();
+  if (why) return void skip("the kernel's answer for a value size of 0", why);
+  assert.throws(() => KernelObject.load(object).close(), /empty_values.*Invalid argument/);
 });
 
 test('an invalid jump', () => {
