@@ -15,7 +15,17 @@
 // has changed anything. That happens once per chunk while a map first fills.
 
 import binaryen from 'binaryen';
-import { HASH_DESC, HASH_ENTRY, DESC_WORD, LRU_LIST, LRU_LIST_TYPE as T, LRU_LOCAL, LRU_SENTINEL, LRU_STATE, POOL_WORD } from '../core/map-layout.js';
+import {
+  HASH_DESC,
+  HASH_ENTRY,
+  DESC_WORD,
+  LRU_LIST,
+  LRU_LIST_TYPE as T,
+  LRU_LOCAL,
+  LRU_SENTINEL,
+  LRU_STATE,
+  POOL_WORD,
+} from '../core/map-layout.js';
 
 const i32 = binaryen.i32;
 type Expr = binaryen.ExpressionRef;
@@ -205,10 +215,7 @@ export function ensureLru(m: binaryen.Module): void {
     setRotation(g('l'), g('nx')),
   ]);
   fn(F.rotate, ['l', 'ns'], [], binaryen.none, ({ g }) => [
-    m.if(
-      m.i32.lt_u(ld(g('l'), LRU_LIST.COUNT_INACTIVE), ld(g('l'), LRU_LIST.COUNT_ACTIVE)),
-      call(F.rotateActive, [g('l'), g('ns')]),
-    ),
+    m.if(m.i32.lt_u(ld(g('l'), LRU_LIST.COUNT_INACTIVE), ld(g('l'), LRU_LIST.COUNT_ACTIVE)), call(F.rotateActive, [g('l'), g('ns')])),
     call(F.rotateInactive, [g('l'), g('ns')]),
   ]);
 
@@ -301,10 +308,7 @@ export function ensureLru(m: binaryen.Module): void {
       // percpuPopFree carves one node when its free list has no explicit node left.
       m.block(null, [
         s('l', percpuList(g('state'), g('cpu'))),
-        m.if(
-          m.i32.and(eq(next(listOf(g('l'), T.FREE)), listOf(g('l'), T.FREE)), ne(ld(g('l'), LRU_LIST.UNCARVED), c(0))),
-          s('need', c(1)),
-        ),
+        m.if(m.i32.and(eq(next(listOf(g('l'), T.FREE)), listOf(g('l'), T.FREE)), ne(ld(g('l'), LRU_LIST.UNCARVED), c(0))), s('need', c(1))),
       ]),
       // commonPopFree carves (up to target_free) only when it refills an empty local free list.
       m.block(null, [
@@ -349,9 +353,7 @@ export function ensureLru(m: binaryen.Module): void {
     ]),
     m.if(
       m.i32.lt_s(g('taken'), g('target')),
-      m.drop(
-        callI(F.shrink, [g('h'), g('l'), g('ns'), m.i32.sub(g('target'), g('taken')), localFree(g('loc')), c(T.LOCAL_FREE)]),
-      ),
+      m.drop(callI(F.shrink, [g('h'), g('l'), g('ns'), m.i32.sub(g('target'), g('taken')), localFree(g('loc')), c(T.LOCAL_FREE)])),
     ),
   ]);
   fn(F.addPending, ['loc', 'cpu', 'n', 'hash'], [], binaryen.none, ({ g }) => [
@@ -388,10 +390,7 @@ export function ensureLru(m: binaryen.Module): void {
     s('n', callI(F.popLocalFree, [g('loc')])),
     m.if(
       m.i32.eqz(g('n')),
-      m.block(null, [
-        call(F.popFreeToLocal, [g('h'), g('state'), g('loc'), g('cpu')]),
-        s('n', callI(F.popLocalFree, [g('loc')])),
-      ]),
+      m.block(null, [call(F.popFreeToLocal, [g('h'), g('state'), g('loc'), g('cpu')]), s('n', callI(F.popLocalFree, [g('loc')]))]),
     ),
     m.if(g('n'), m.block(null, [call(F.addPending, [g('loc'), g('cpu'), g('n'), g('hash')]), m.return(g('n'))])),
     // Nothing free anywhere: steal from the CPUs' local lists in turn.

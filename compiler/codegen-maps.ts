@@ -365,10 +365,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   // LRU_PERCPU_HASH (hash.ts lruPercpuUpdate): in place when present; BPF_EXIST takes no node.
   const cpuValue = (e: number): Expr => m.i32.add(valueAt(e), m.i32.mul(cpu(), stride()));
   const lruPercpuUpdate = m.block(null, [
-    m.if(
-      m.i32.ne(get(FLAGS), c(BPF_EXIST)),
-      m.block(null, [set(ENTRY, popFree()), m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM)))]),
-    ),
+    m.if(m.i32.ne(get(FLAGS), c(BPF_EXIST)), m.block(null, [set(ENTRY, popFree()), m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM)))])),
     findOld(),
     set(RESULT, refusal()),
     m.if(
@@ -402,10 +399,6 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     m.if(isPerCpuLru(), lruPercpuUpdate, lruUpdate),
   ]);
 
-  // The runtime's helpers check both pointers before anything else; so does this (a
-  // per-CPU map's value pointer for every CPU's value, as hash.ts update checks it).
-  const valueBytes = (): Expr =>
-    perCpuValues ? m.select(isPerCpuLru(), m.i32.mul(c(maxCpus), stride()), word(DESC_WORD.VALUE)) : word(DESC_WORD.VALUE);
   const body = m.block(
     null,
     [
@@ -413,8 +406,10 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
       set(TYPE, word(DESC_WORD.TYPE)),
       m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)), m.return(fallbackCall())),
       set(LEN, word(DESC_WORD.KEY)),
+      // The runtime's helpers check both pointers before anything else (the value for one
+      // CPU's value); so does this.
       m.if(
-        m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), valueBytes())),
+        m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), word(DESC_WORD.VALUE))),
         m.block(null, [m.call(FAULT_IMPORT, [c(FAULT.BAD_POINTER), c(-1)], binaryen.none), m.unreachable()]),
       ),
       m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
