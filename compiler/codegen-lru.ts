@@ -310,15 +310,16 @@ export function ensureLru(m: binaryen.Module): void {
         s('l', percpuList(g('state'), g('cpu'))),
         m.if(m.i32.and(eq(next(listOf(g('l'), T.FREE)), listOf(g('l'), T.FREE)), ne(ld(g('l'), LRU_LIST.UNCARVED), c(0))), s('need', c(1))),
       ]),
-      // commonPopFree carves (up to target_free) only when it refills an empty local free list.
+      // commonPopFree carves only when it refills an empty local free list: up to
+      // target_free nodes, and no more than the global list has left uncarved.
       m.block(null, [
         s('l', local(g('state'), g('cpu'))),
         m.if(
-          m.i32.and(
-            eq(next(addc(g('l'), LRU_LOCAL.FREE - LRU_SENTINEL)), addc(g('l'), LRU_LOCAL.FREE - LRU_SENTINEL)),
-            ne(ld(global(g('state')), LRU_LIST.UNCARVED), c(0)),
-          ),
-          s('need', ld(g('state'), LRU_STATE.TARGET_FREE)),
+          eq(next(addc(g('l'), LRU_LOCAL.FREE - LRU_SENTINEL)), addc(g('l'), LRU_LOCAL.FREE - LRU_SENTINEL)),
+          m.block(null, [
+            s('need', ld(global(g('state')), LRU_LIST.UNCARVED)),
+            m.if(m.i32.gt_u(g('need'), ld(g('state'), LRU_STATE.TARGET_FREE)), s('need', ld(g('state'), LRU_STATE.TARGET_FREE))),
+          ]),
         ),
       ]),
     ),
