@@ -44,10 +44,6 @@ export const LRU_FN = {
 
 const F = {
   ...LRU_FN,
-  listDel: 'lru_list_del$wasm',
-  listAdd: 'lru_list_add$wasm',
-  listMove: 'lru_list_move$wasm',
-  countAdd: 'lru_count_add$wasm',
   moveToFree: 'lru_move_to_free$wasm',
   moveIn: 'lru_move_in$wasm',
   move: 'lru_move$wasm',
@@ -135,51 +131,73 @@ export function ensureLru(m: binaryen.Module): void {
     );
   };
 
-  // ---- lists (lru.ts listDel, listAdd, listMove) ----
-  fn(F.listDel, ['n'], ['p', 'x'], binaryen.none, ({ g, s }) => [
-    s('p', prev(g('n'))),
-    s('x', next(g('n'))),
-    st(g('p'), LNEXT, g('x')),
-    st(g('x'), PREV, g('p')),
-  ]);
-  fn(F.listAdd, ['n', 'sentinel'], ['first'], binaryen.none, ({ g, s }) => [
-    s('first', next(g('sentinel'))),
-    st(g('n'), LNEXT, g('first')),
-    st(g('n'), PREV, g('sentinel')),
-    st(g('first'), PREV, g('n')),
-    st(g('sentinel'), LNEXT, g('n')),
-  ]);
-  fn(F.listMove, ['n', 'sentinel'], [], binaryen.none, ({ g }) => [call(F.listDel, [g('n')]), call(F.listAdd, [g('n'), g('sentinel')])]);
-
-  // ---- one list set (lru.ts countAdd, moveToFree, moveIn, move) ----
-  fn(F.countAdd, ['l', 't', 'd'], [], binaryen.none, ({ g }) => [
+  // ---- lists and counts (lru.ts listDel, listAdd, listMove, countAdd), inlined: they are
+  // most of a refill's work. Operands are thunks (binaryen expressions are trees: one node,
+  // one parent) that must read the same before and after the operation's own stores:
+  // locals, or arithmetic on them.
+  type Operand = () => Expr;
+  const listDel = (n: Operand): Expr => m.block(null, [st(prev(n()), LNEXT, next(n())), st(next(n()), PREV, prev(n()))]);
+  const listAdd = (n: Operand, sentinel: Operand): Expr =>
+    m.block(null, [st(n(), LNEXT, next(sentinel())), st(n(), PREV, sentinel()), st(next(n()), PREV, n()), st(sentinel(), LNEXT, n())]);
+  const listMove = (n: Operand, sentinel: Operand): Expr => m.block(null, [listDel(n), listAdd(n, sentinel)]);
+  const countAdd = (l: Operand, t: Operand, d: number): Expr =>
     m.if(
-      eq(g('t'), c(T.ACTIVE)),
-      st(g('l'), LRU_LIST.COUNT_ACTIVE, add(ld(g('l'), LRU_LIST.COUNT_ACTIVE), g('d'))),
-      m.if(eq(g('t'), c(T.INACTIVE)), st(g('l'), LRU_LIST.COUNT_INACTIVE, add(ld(g('l'), LRU_LIST.COUNT_INACTIVE), g('d')))),
-    ),
-  ]);
+      eq(t(), c(T.ACTIVE)),
+      st(l(), LRU_LIST.COUNT_ACTIVE, addc(ld(l(), LRU_LIST.COUNT_ACTIVE), d)),
+      m.if(eq(t(), c(T.INACTIVE)), st(l(), LRU_LIST.COUNT_INACTIVE, addc(ld(l(), LRU_LIST.COUNT_INACTIVE), d))),
+    );
+
+  // ---- one list set (lru.ts moveToFree, moveIn, move) ----
   fn(F.moveToFree, ['l', 'n', 'freeSentinel', 'freeType'], [], binaryen.none, ({ g }) => [
     m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), prev(g('n')))),
-    call(F.countAdd, [g('l'), type(g('n')), c(-1)]),
+    countAdd(
+      () => g('l'),
+      () => type(g('n')),
+      -1,
+    ),
     setType(g('n'), g('freeType')),
-    call(F.listMove, [g('n'), g('freeSentinel')]),
+    listMove(
+      () => g('n'),
+      () => g('freeSentinel'),
+    ),
   ]);
   fn(F.moveIn, ['l', 'n', 't'], [], binaryen.none, ({ g }) => [
-    call(F.countAdd, [g('l'), g('t'), c(1)]),
+    countAdd(
+      () => g('l'),
+      () => g('t'),
+      1,
+    ),
     setType(g('n'), g('t')),
     clearRef(g('n')),
-    call(F.listMove, [g('n'), listOfType(g('l'), g('t'))]),
+    listMove(
+      () => g('n'),
+      () => listOfType(g('l'), g('t')),
+    ),
   ]);
   fn(F.move, ['l', 'n', 't'], ['from'], binaryen.none, ({ g, s }) => [
     s('from', type(g('n'))),
     m.if(
       ne(g('from'), g('t')),
-      m.block(null, [call(F.countAdd, [g('l'), g('from'), c(-1)]), call(F.countAdd, [g('l'), g('t'), c(1)]), setType(g('n'), g('t'))]),
+      m.block(null, [
+        countAdd(
+          () => g('l'),
+          () => g('from'),
+          -1,
+        ),
+        countAdd(
+          () => g('l'),
+          () => g('t'),
+          1,
+        ),
+        setType(g('n'), g('t')),
+      ]),
     ),
     clearRef(g('n')),
     m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), prev(g('n')))),
-    call(F.listMove, [g('n'), listOfType(g('l'), g('t'))]),
+    listMove(
+      () => g('n'),
+      () => listOfType(g('l'), g('t')),
+    ),
   ]);
 
   // ---- rotation (lru.ts rotateActive, rotateInactive, rotate); ns: the state's nr_scans ----
@@ -274,7 +292,7 @@ export function ensureLru(m: binaryen.Module): void {
 
   // ---- never-used nodes (lru.ts carveFree over pool.ts poolAlloc, within the current chunk) ----
   const POOL = { FREE: POOL_WORD.FREE * 4, NEXT: POOL_WORD.NEXT * 4, END: POOL_WORD.END * 4, SIZE: POOL_WORD.SIZE * 4 };
-  fn(F.carveFree, ['h', 'l', 'cpu'], ['left', 'pool', 'n'], i32, ({ g, s }) => [
+  fn(F.carveFree, ['h', 'l', 'cpu'], ['left', 'pool', 'n', 'tail'], i32, ({ g, s }) => [
     s('left', ld(g('l'), LRU_LIST.UNCARVED)),
     m.if(m.i32.eqz(g('left')), m.return(c(0))),
     s('pool', ld(g('h'), HASH_DESC.POOL * 4)),
@@ -293,7 +311,11 @@ export function ensureLru(m: binaryen.Module): void {
     clearRef(g('n')),
     setType(g('n'), c(T.FREE)),
     setCpu(g('n'), g('cpu')),
-    call(F.listAdd, [g('n'), prev(listOf(g('l'), T.FREE))]),
+    s('tail', prev(listOf(g('l'), T.FREE))),
+    listAdd(
+      () => g('n'),
+      () => g('tail'),
+    ),
     g('n'),
   ]);
   fn(F.popStays, ['h', 'state', 'cpu'], ['pool', 'room', 'l', 'need'], i32, ({ g, s }) => [
@@ -362,13 +384,16 @@ export function ensureLru(m: binaryen.Module): void {
     setCpu(g('n'), g('cpu')),
     setType(g('n'), c(T.LOCAL_PENDING)),
     clearRef(g('n')),
-    call(F.listAdd, [g('n'), localPending(g('loc'))]),
+    listAdd(
+      () => g('n'),
+      () => localPending(g('loc')),
+    ),
   ]);
   fn(F.popLocalFree, ['loc'], ['free', 'n'], i32, ({ g, s }) => [
     s('free', localFree(g('loc'))),
     s('n', next(g('free'))),
     m.if(eq(g('n'), g('free')), m.return(c(0))),
-    call(F.listDel, [g('n')]),
+    listDel(() => g('n')),
     g('n'),
   ]);
   fn(F.popLocalPending, ['h', 'loc'], ['pending', 'force', 'n'], i32, ({ g, s }) => [
@@ -378,7 +403,7 @@ export function ensureLru(m: binaryen.Module): void {
       loop('scan', ne(g('n'), g('pending')), [
         m.if(
           m.i32.or(g('force'), m.i32.eqz(ref(g('n')))),
-          m.if(callI(F.unhash, [g('h'), g('n')]), m.block(null, [call(F.listDel, [g('n')]), m.return(g('n'))])),
+          m.if(callI(F.unhash, [g('h'), g('n')]), m.block(null, [listDel(() => g('n')), m.return(g('n'))])),
         ),
         s('n', prev(g('n'))),
       ]),
@@ -449,7 +474,10 @@ export function ensureLru(m: binaryen.Module): void {
       m.block(null, [
         setType(g('n'), c(T.LOCAL_FREE)),
         clearRef(g('n')),
-        call(F.listMove, [g('n'), localFree(local(g('state'), nodeCpu(g('n'))))]),
+        listMove(
+          () => g('n'),
+          () => localFree(local(g('state'), nodeCpu(g('n')))),
+        ),
         m.return(),
       ]),
     ),

@@ -32,6 +32,10 @@ import {
   HASH_DESC,
   HASH_ENTRY,
   LOCK_SPIN_LIMIT,
+  LRU_LIST,
+  LRU_LIST_TYPE,
+  LRU_LOCAL,
+  LRU_SENTINEL,
   LRU_STATE,
   POOL_WORD,
 } from '../core/map-layout.js';
@@ -262,8 +266,8 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   ensureShared(m);
   ensureLru(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, OLD, SLOT, POOL_AT, SPIN, STATE, LCPU, RESULT] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, OLD, SLOT, POOL_AT, SPIN, STATE, LCPU, RESULT, LOC, P, X] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
   ];
   const ops = mapOps(m, HANDLE, cpuGlobal);
   const { word, field, setField, isType } = ops;
@@ -330,7 +334,45 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
 
   // LRU maps, in hash.ts's order (the kernel's): a node first (which may evict, even the
   // key being updated), then the lookup. The LRU itself is codegen-lru.ts.
-  const popFree = (): Expr => m.call(LRU_FN.popFree, [get(HANDLE), get(STATE), get(LCPU), get(HASH)], i32);
+  // ENTRY = lru.ts popFree(lcpu, hash), or the whole update goes to the runtime (unlocked)
+  // when the pop could need a new chunk of nodes from the heap. The common case inline: the
+  // common LRU with a node on the CPU's local free list, which goes to the head of its
+  // pending list (popLocalFree + addPending); the rest is codegen-lru.ts.
+  const head = (list: number): Expr => m.i32.add(get(LOC), c(list));
+  const sentinel = (list: number): Expr => m.i32.add(get(LOC), c(list - LRU_SENTINEL));
+  const popFree = (label: string): Expr =>
+    m.block(label, [
+      m.if(
+        m.i32.eqz(m.i32.load(LRU_STATE.PERCPU, 4, get(STATE))),
+        m.block(null, [
+          set(LOC, m.i32.add(get(STATE), m.i32.add(c(LRU_STATE.LISTS + LRU_LIST.BYTES), m.i32.mul(get(LCPU), c(LRU_LOCAL.BYTES))))),
+          set(ENTRY, m.i32.load(4, 4, head(LRU_LOCAL.FREE))),
+          m.if(
+            m.i32.ne(get(ENTRY), sentinel(LRU_LOCAL.FREE)),
+            m.block(null, [
+              // list_del(entry)
+              set(P, field(get(ENTRY), HASH_ENTRY.PREV)),
+              set(X, field(get(ENTRY), HASH_ENTRY.LNEXT)),
+              setField(get(P), HASH_ENTRY.LNEXT, get(X)),
+              setField(get(X), HASH_ENTRY.PREV, get(P)),
+              // list_add(entry, pending)
+              set(X, m.i32.load(4, 4, head(LRU_LOCAL.PENDING))),
+              setField(get(ENTRY), HASH_ENTRY.LNEXT, get(X)),
+              setField(get(ENTRY), HASH_ENTRY.PREV, sentinel(LRU_LOCAL.PENDING)),
+              setField(get(X), HASH_ENTRY.PREV, get(ENTRY)),
+              m.i32.store(4, 4, head(LRU_LOCAL.PENDING), get(ENTRY)),
+              setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
+              m.i32.store16(HASH_ENTRY.LRU_CPU, 2, get(ENTRY), get(LCPU)),
+              m.i32.store8(HASH_ENTRY.LRU_TYPE, 1, get(ENTRY), c(LRU_LIST_TYPE.LOCAL_PENDING)),
+              m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(0)),
+              m.br(label),
+            ]),
+          ),
+        ]),
+      ),
+      m.if(m.i32.eqz(m.call(LRU_FN.popStays, [get(HANDLE), get(STATE), get(LCPU)], i32)), unlockAnd(fallbackCall())),
+      set(ENTRY, m.call(LRU_FN.popFree, [get(HANDLE), get(STATE), get(LCPU), get(HASH)], i32)),
+    ]);
   const pushFree = (e: number): Expr => m.call(LRU_FN.pushFree, [get(STATE), get(e)], binaryen.none);
   const findOld = (): Expr => set(OLD, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32));
   /** hash.ts: EEXIST for NOEXIST on a present key, ENOENT for EXIST on an absent one, else 0. */
@@ -343,7 +385,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
 
   // LRU_HASH (hash.ts lruUpdate): always a new node; an old entry leaves for it.
   const lruUpdate = m.block(null, [
-    set(ENTRY, popFree()),
+    popFree('popped'),
     m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM))),
     copyKey(),
     m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
@@ -365,7 +407,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   // LRU_PERCPU_HASH (hash.ts lruPercpuUpdate): in place when present; BPF_EXIST takes no node.
   const cpuValue = (e: number): Expr => m.i32.add(valueAt(e), m.i32.mul(cpu(), stride()));
   const lruPercpuUpdate = m.block(null, [
-    m.if(m.i32.ne(get(FLAGS), c(BPF_EXIST)), m.block(null, [set(ENTRY, popFree()), m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM)))])),
+    m.if(m.i32.ne(get(FLAGS), c(BPF_EXIST)), m.block(null, [popFree('popped_percpu'), m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM)))])),
     findOld(),
     set(RESULT, refusal()),
     m.if(
@@ -394,8 +436,6 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     set(STATE, word(HASH_DESC.LRU)),
     // hash.ts lruCpu: the LRU's CPU for this one.
     set(LCPU, m.select(m.i32.lt_u(cpu(), m.i32.load(LRU_STATE.CPUS, 4, get(STATE))), cpu(), c(0))),
-    // A pop that could need a new chunk of nodes from the heap is the runtime's, whole.
-    m.if(m.i32.eqz(m.call(LRU_FN.popStays, [get(HANDLE), get(STATE), get(LCPU)], i32)), unlockAnd(fallbackCall())),
     m.if(isPerCpuLru(), lruPercpuUpdate, lruUpdate),
   ]);
 
@@ -429,7 +469,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     ],
     i32,
   );
-  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(11).fill(i32), body);
+  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(14).fill(i32), body);
 }
 
 /**
