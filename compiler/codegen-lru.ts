@@ -44,9 +44,6 @@ export const LRU_FN = {
 
 const F = {
   ...LRU_FN,
-  moveToFree: 'lru_move_to_free$wasm',
-  moveIn: 'lru_move_in$wasm',
-  move: 'lru_move$wasm',
   rotateActive: 'lru_rotate_active$wasm',
   rotateInactive: 'lru_rotate_inactive$wasm',
   rotate: 'lru_rotate$wasm',
@@ -147,68 +144,43 @@ export function ensureLru(m: binaryen.Module): void {
       m.if(eq(t(), c(T.INACTIVE)), st(l(), LRU_LIST.COUNT_INACTIVE, addc(ld(l(), LRU_LIST.COUNT_INACTIVE), d))),
     );
 
-  // ---- one list set (lru.ts moveToFree, moveIn, move) ----
-  fn(F.moveToFree, ['l', 'n', 'freeSentinel', 'freeType'], [], binaryen.none, ({ g }) => [
-    m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), prev(g('n')))),
-    countAdd(
-      () => g('l'),
-      () => type(g('n')),
-      -1,
-    ),
-    setType(g('n'), g('freeType')),
-    listMove(
-      () => g('n'),
-      () => g('freeSentinel'),
-    ),
-  ]);
-  fn(F.moveIn, ['l', 'n', 't'], [], binaryen.none, ({ g }) => [
-    countAdd(
-      () => g('l'),
-      () => g('t'),
-      1,
-    ),
-    setType(g('n'), g('t')),
-    clearRef(g('n')),
-    listMove(
-      () => g('n'),
-      () => listOfType(g('l'), g('t')),
-    ),
-  ]);
-  fn(F.move, ['l', 'n', 't'], ['from'], binaryen.none, ({ g, s }) => [
-    s('from', type(g('n'))),
-    m.if(
-      ne(g('from'), g('t')),
-      m.block(null, [
-        countAdd(
-          () => g('l'),
-          () => g('from'),
-          -1,
-        ),
-        countAdd(
-          () => g('l'),
-          () => g('t'),
-          1,
-        ),
-        setType(g('n'), g('t')),
-      ]),
-    ),
-    clearRef(g('n')),
-    m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), prev(g('n')))),
-    listMove(
-      () => g('n'),
-      () => listOfType(g('l'), g('t')),
-    ),
-  ]);
+  // ---- one list set (lru.ts moveToFree, moveIn, move), inlined too; same rule for operands ----
+  const moveToFree = (l: Operand, n: Operand, freeSentinel: Operand, freeType: Operand): Expr =>
+    m.block(null, [
+      m.if(eq(n(), rotation(l())), setRotation(l(), prev(n()))),
+      countAdd(l, () => type(n()), -1),
+      setType(n(), freeType()),
+      listMove(n, freeSentinel),
+    ]);
+  const moveIn = (l: Operand, n: Operand, t: Operand): Expr =>
+    m.block(null, [countAdd(l, t, 1), setType(n(), t()), clearRef(n()), listMove(n, () => listOfType(l(), t()))]);
+  const move = (l: Operand, n: Operand, t: Operand): Expr =>
+    m.block(null, [
+      // The counts read the node's old type before setType changes it.
+      m.if(ne(type(n()), t()), m.block(null, [countAdd(l, () => type(n()), -1), countAdd(l, t, 1), setType(n(), t())])),
+      clearRef(n()),
+      m.if(eq(n(), rotation(l())), setRotation(l(), prev(n()))),
+      listMove(n, () => listOfType(l(), t())),
+    ]);
+  const gl =
+    (g: Vars['g'], name: string): Operand =>
+    () =>
+      g(name);
+  const k =
+    (value: number): Operand =>
+    () =>
+      c(value);
 
   // ---- rotation (lru.ts rotateActive, rotateInactive, rotate); ns: the state's nr_scans ----
-  fn(F.rotateActive, ['l', 'ns'], ['active', 'first', 'i', 'n', 'before'], binaryen.none, ({ g, s }) => [
+  fn(F.rotateActive, ['l', 'ns'], ['active', 'first', 'i', 'n', 'before', 't'], binaryen.none, ({ g, s }) => [
     s('active', listOf(g('l'), T.ACTIVE)),
     s('first', next(g('active'))),
     s('i', c(0)),
     s('n', prev(g('active'))),
     loop('scan', ne(g('n'), g('active')), [
       s('before', prev(g('n'))),
-      call(F.move, [g('l'), g('n'), byRef(g('n'))]),
+      s('t', byRef(g('n'))),
+      move(gl(g, 'l'), gl(g, 'n'), gl(g, 't')),
       s('i', addc(g('i'), 1)),
       brk('scan', m.i32.or(eq(g('i'), g('ns')), eq(g('n'), g('first')))),
       s('n', g('before')),
@@ -225,7 +197,7 @@ export function ensureLru(m: binaryen.Module): void {
     loop('scan', m.i32.lt_s(g('i'), g('ns')), [
       m.if(eq(g('cur'), g('inactive')), m.block(null, [s('cur', prev(g('cur'))), m.br('scan')])),
       s('nx', prev(g('cur'))),
-      m.if(ref(g('cur')), call(F.move, [g('l'), g('cur'), c(T.ACTIVE)])),
+      m.if(ref(g('cur')), move(gl(g, 'l'), gl(g, 'cur'), k(T.ACTIVE))),
       brk('scan', eq(g('cur'), g('last'))),
       s('cur', g('nx')),
       s('i', addc(g('i'), 1)),
@@ -257,11 +229,11 @@ export function ensureLru(m: binaryen.Module): void {
       s('before', prev(g('n'))),
       m.if(
         ref(g('n')),
-        call(F.move, [g('l'), g('n'), c(T.ACTIVE)]),
+        move(gl(g, 'l'), gl(g, 'n'), k(T.ACTIVE)),
         m.if(
           callI(F.unhash, [g('h'), g('n')]),
           m.block(null, [
-            call(F.moveToFree, [g('l'), g('n'), g('freeSentinel'), g('freeType')]),
+            moveToFree(gl(g, 'l'), gl(g, 'n'), gl(g, 'freeSentinel'), gl(g, 'freeType')),
             s('shrunk', addc(g('shrunk'), 1)),
             brk('scan', eq(g('shrunk'), g('target'))),
           ]),
@@ -283,7 +255,7 @@ export function ensureLru(m: binaryen.Module): void {
       s('before', prev(g('n'))),
       m.if(
         callI(F.unhash, [g('h'), g('n')]),
-        m.block(null, [call(F.moveToFree, [g('l'), g('n'), g('freeSentinel'), g('freeType')]), m.return(c(1))]),
+        m.block(null, [moveToFree(gl(g, 'l'), gl(g, 'n'), gl(g, 'freeSentinel'), gl(g, 'freeType')), m.return(c(1))]),
       ),
       s('n', g('before')),
     ]),
@@ -351,12 +323,13 @@ export function ensureLru(m: binaryen.Module): void {
   // ---- the common LRU (lru.ts flushLocal, popFreeToLocal, addPending, popLocalFree, popLocalPending, commonPopFree) ----
   const localFree = (loc: Expr): Expr => addc(loc, LRU_LOCAL.FREE - LRU_SENTINEL);
   const localPending = (loc: Expr): Expr => addc(loc, LRU_LOCAL.PENDING - LRU_SENTINEL);
-  fn(F.flushLocal, ['l', 'loc'], ['pending', 'n', 'before'], binaryen.none, ({ g, s }) => [
+  fn(F.flushLocal, ['l', 'loc'], ['pending', 'n', 'before', 't'], binaryen.none, ({ g, s }) => [
     s('pending', localPending(g('loc'))),
     s('n', prev(g('pending'))),
     loop('scan', ne(g('n'), g('pending')), [
       s('before', prev(g('n'))),
-      call(F.moveIn, [g('l'), g('n'), byRef(g('n'))]),
+      s('t', byRef(g('n'))),
+      moveIn(gl(g, 'l'), gl(g, 'n'), gl(g, 't')),
       s('n', g('before')),
     ]),
   ]);
@@ -371,7 +344,7 @@ export function ensureLru(m: binaryen.Module): void {
       s('n', next(g('free'))),
       m.if(eq(g('n'), g('free')), s('n', callI(F.carveFree, [g('h'), g('l'), g('cpu')]))),
       brk('take', m.i32.eqz(g('n'))),
-      call(F.moveToFree, [g('l'), g('n'), localFree(g('loc')), c(T.LOCAL_FREE)]),
+      moveToFree(gl(g, 'l'), gl(g, 'n'), () => localFree(g('loc')), k(T.LOCAL_FREE)),
       s('taken', addc(g('taken'), 1)),
     ]),
     m.if(
@@ -452,7 +425,7 @@ export function ensureLru(m: binaryen.Module): void {
     m.if(m.i32.eqz(g('n')), m.return(c(0))),
     st(g('n'), HASH, g('hash')),
     clearRef(g('n')),
-    call(F.move, [g('l'), g('n'), c(T.INACTIVE)]),
+    move(gl(g, 'l'), gl(g, 'n'), k(T.INACTIVE)),
     g('n'),
   ]);
 
@@ -467,7 +440,7 @@ export function ensureLru(m: binaryen.Module): void {
   fn(F.pushFree, ['state', 'n'], [], binaryen.none, ({ g }) => [
     m.if(
       ld(g('state'), LRU_STATE.PERCPU),
-      m.block(null, [call(F.move, [percpuList(g('state'), nodeCpu(g('n'))), g('n'), c(T.FREE)]), m.return()]),
+      m.block(null, [move(() => percpuList(g('state'), nodeCpu(g('n'))), gl(g, 'n'), k(T.FREE)), m.return()]),
     ),
     m.if(
       eq(type(g('n')), c(T.LOCAL_PENDING)),
@@ -481,6 +454,6 @@ export function ensureLru(m: binaryen.Module): void {
         m.return(),
       ]),
     ),
-    call(F.move, [global(g('state')), g('n'), c(T.FREE)]),
+    move(() => global(g('state')), gl(g, 'n'), k(T.FREE)),
   ]);
 }
