@@ -2,11 +2,12 @@
 // maps (kernel/bpf/bpf_lru_list.c) as the compiled module's own functions, so that an
 // insert never leaves wasm, not even when the CPU's local free list runs dry and has to be
 // refilled (flush the pending list, rotate, take target_free nodes, shrink, steal) — with
-// many CPUs and small maps that happens every few inserts. This is runtime/maps/lru.ts,
-// function for function and step for step, over the same state block and node fields
+// many CPUs and small maps that happens every few inserts. This is runtime/maps/lru.ts
+// step for step (its small list moves inlined), over the same state block and node fields
 // (core/map-layout.ts LRU_*, HASH_ENTRY), under the map's lock the caller holds: the
 // interpreter and the control plane run lru.ts, the module runs this, and both must leave
-// the same lists behind (test/kernel/lru-pressure.test.ts holds both against the kernel).
+// the same lists behind (test/kernel/lru-pressure holds both against the kernel,
+// test/maps/lru-wasm against each other from 32 CPUs). A change to one is a change to both.
 //
 // One thing stays the runtime's: a new chunk of nodes from the shared heap. lru.ts carves
 // never-used nodes lazily from the map's pool (pool.ts); carving within the current chunk
