@@ -5,7 +5,8 @@
 // on this shared machine hits both alike; a change is measured against the build before it
 // (another checkout or worktree, built) in the same run. Prints medians, minimums and
 // every round, of wall-clock time and of the process's CPU time (steadier when other work
-// shares the cores), with the load average before and after.
+// shares the cores), and the p50 / p10 of the single runBatch calls (steadier still: most
+// batches run undisturbed), with the load average before and after.
 //
 //   node dist/bench/ab-bench.js <package root A> <package root B>
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o ...   (adds katran)   BENCH_ROUNDS (11)  BENCH_REPEAT (200,000)
@@ -56,9 +57,14 @@ interface Time {
   wall: number;
   cpu: number;
 }
+/** A timer, and the ns/packet of every single batch it timed in rounds (not warm-ups). */
+interface Timer {
+  run(n: number, keep: boolean): Time;
+  batches: number[];
+}
 
 /** ns/packet over n packets, continuing through `packets` (xdp-bench.ts engineTimer, batched wasm). */
-function timer(b: Build, object: string, program: string, packets: Uint8Array[]): (n: number) => Time {
+function timer(b: Build, object: string, program: string, packets: Uint8Array[]): Timer {
   const loaded = b.program.loadWasm(
     b.compile.compileObject(b.object.loadObject(new Uint8Array(readFileSync(object)), object)).wasm,
     object,
@@ -76,7 +82,8 @@ function timer(b: Build, object: string, program: string, packets: Uint8Array[])
   const batch = w.batch(BATCH);
   const memory = new Uint8Array(machine.memory.buffer);
   let next = 0;
-  return (n) => {
+  const batches: number[] = [];
+  const run = (n: number, keep: boolean): Time => {
     const cpu = process.cpuUsage();
     const start = process.hrtime.bigint();
     for (let done = 0; done < n; done += BATCH) {
@@ -87,14 +94,22 @@ function timer(b: Build, object: string, program: string, packets: Uint8Array[])
         memory.set(p, data);
         batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, data, p.length, 1, 0);
       }
+      const t0 = process.hrtime.bigint();
       w.runBatch(program, batch, count);
+      if (keep) batches.push(Number(process.hrtime.bigint() - t0) / count);
     }
     const wall = Number(process.hrtime.bigint() - start) / n;
     const used = process.cpuUsage(cpu);
     return { wall, cpu: ((used.user + used.system) * 1000) / n };
   };
+  return { run, batches };
 }
 
+/** The q-quantile (0..1) of xs. */
+const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+};
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -126,15 +141,19 @@ async function main(): Promise<void> {
   console.log(`${new Date().toISOString()}  load average before ${loads()}  ${ROUNDS} rounds of ${REPEAT} packets`);
   console.log(`A ${roots[0]}\nB ${roots[1]}`);
   const header = '| workload | A median / min | B median / min | B/A (medians) | B/A (minimums) |\n|---|---:|---:|---:|---:|';
-  const tables: Record<keyof Time, string[]> = { wall: [], cpu: [] };
+  const tables: Record<keyof Time | 'batch', string[]> = { wall: [], cpu: [], batch: [] };
   const detail: string[] = [];
   const f = (x: number): string => x.toFixed(0);
   for (const [name, object, program] of targets) {
     for (const [workload, packets] of workloads) {
       const timers = builds.map((b) => timer(b, object(b), program, packets));
-      for (let r = 0; r < WARMUP_ROUNDS; r++) for (const t of timers) t(50_000);
+      for (let r = 0; r < WARMUP_ROUNDS; r++) for (const t of timers) t.run(50_000, false);
       const rounds: Time[][] = timers.map(() => []);
-      for (let r = 0; r < ROUNDS; r++) timers.forEach((t, i) => rounds[i]!.push(t(REPEAT)));
+      for (let r = 0; r < ROUNDS; r++) timers.forEach((t, i) => rounds[i]!.push(t.run(REPEAT, true)));
+      const [qa, qb] = timers.map((t) => [quantile(t.batches, 0.1), quantile(t.batches, 0.5)]) as [number[], number[]];
+      tables.batch.push(
+        `| ${name}, ${workload} | ${f(qa[1]!)} / ${f(qa[0]!)} | ${f(qb[1]!)} / ${f(qb[0]!)} | ${(qb[1]! / qa[1]!).toFixed(2)}× | ${(qb[0]! / qa[0]!).toFixed(2)}× |`,
+      );
       for (const kind of ['wall', 'cpu'] as const) {
         const [a, b] = rounds.map((rs) => rs.map((r) => r[kind])) as [number[], number[]];
         tables[kind].push(
@@ -148,6 +167,14 @@ async function main(): Promise<void> {
   // is the steadier figure (wall time also counts the waits for a core).
   console.log(`wall clock, ns/packet:\n${header}\n${tables.wall.join('\n')}`);
   console.log(`process CPU time, ns/packet:\n${header}\n${tables.cpu.join('\n')}`);
+  // Single batches (batch-quantiles.ts's method): most run undisturbed, so the low
+  // quantiles hold on a loaded machine. Columns: p50 / p10 of the runBatch call alone.
+  console.log(
+    `single batches (runBatch only), ns/packet, p50 / p10:\n${header
+      .replace(/median \/ min/g, 'p50 / p10')
+      .replace(/medians\)/, 'p50)')
+      .replace(/minimums\)/, 'p10)')}\n${tables.batch.join('\n')}`,
+  );
   console.log(`load average after ${loads()}\nrounds (ns/packet):\n${detail.join('\n')}`);
 }
 
