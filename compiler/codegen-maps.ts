@@ -9,18 +9,18 @@
 // - HASH updates run under the map's spin lock: in place for an existing key, else a node
 //   from the pool's free list or its current chunk; publication is an atomic store of the
 //   bucket head;
-// - LRU_HASH (common LRU) inserts of a new key take the first node of the CPU's local free
-//   list onto its pending list (lru.ts commonPopFree's fast case) under the same lock;
-//   everything else of the LRU — refilling an empty local free list (flush, rotation,
-//   shrink, steal), replacing an existing key, BPF_EXIST, BPF_F_NO_COMMON_LRU — is the
-//   runtime's, through the import;
+// - LRU_HASH and LRU_PERCPU_HASH updates (common or BPF_F_NO_COMMON_LRU LRU) follow
+//   hash.ts's lruUpdate / lruPercpuUpdate, with the LRU itself — popping a node, refilling
+//   an empty local free list (flush, rotation, shrink, steal), giving nodes back — in
+//   codegen-lru.ts; only a pop that could need a new chunk of nodes from the heap is the
+//   runtime's, through the import, decided before anything changed;
 // - the lock word holds the worker's CPU + 1 (abi.ts lockOwnerOfCpu), so that after a trap
 //   here (wasm has no `finally`) the runtime frees what this worker held; spinning gives up
 //   with -EBUSY after LOCK_SPIN_LIMIT attempts; key and value pointers are checked against
 //   the memory before the lock is taken, as the runtime's helpers check them, so a bad
 //   pointer faults the packet with the map untouched (FAULT.BAD_POINTER);
 // - ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return the inner map's handle.
-// Anything else — other map types, per-CPU updates, a pool that needs a new chunk from
+// Anything else — other map types, PERCPU_HASH updates, a pool that needs a new chunk from
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
@@ -43,6 +43,7 @@ import { FAULT, FAULT_IMPORT, WASM_PAGE } from '../core/abi.js';
 import { ERRNO, UPDATE_FLAG } from '../core/errno.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import { KEY_HASH } from '../core/key-hash.js';
+import { ensureLru, LRU_FN } from './codegen-lru.js';
 
 const i32 = binaryen.i32;
 const HASH_FN = 'map_hash$wasm';
@@ -54,6 +55,7 @@ const EINVAL = -ERRNO.EINVAL;
 const EEXIST = -ERRNO.EEXIST;
 const ENOENT = -ERRNO.ENOENT;
 const E2BIG = -ERRNO.E2BIG;
+const ENOMEM = -ERRNO.ENOMEM;
 const EBUSY = -ERRNO.EBUSY;
 
 type Expr = binaryen.ExpressionRef;
@@ -255,23 +257,30 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
 }
 
 /**
- * Adds `name(handle, key, value, flags) -> i32` (0 or -errno) for HASH and LRU_HASH maps;
- * everything else, and a pool that has to grow, through `fallback` (the i32 import).
- * `cpuGlobal` holds the worker's CPU, whose token the lock word takes.
+ * Adds `name(handle, key, value, flags) -> i32` (0 or -errno) for HASH, LRU_HASH and
+ * LRU_PERCPU_HASH maps; everything else, and a pool that has to grow, through `fallback`
+ * (the i32 import). `cpuGlobal` holds the worker's CPU, whose token the lock word takes;
+ * `maxCpus` is the per-CPU value count the maps were laid out for.
  */
-export function addHashUpdate(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string): void {
+export function addHashUpdate(m: binaryen.Module, name: string, fallback: string, cpuGlobal: string, maxCpus: number): void {
   ensureShared(m);
+  ensureLru(m);
   const { get, set, c } = locals(m);
-  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, PREV, NEXT, SLOT, POOL_AT, SPIN, STATE, LOC] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+  const [HANDLE, KEY, VALUE, FLAGS, TYPE, LEN, HASH, ENTRY, OLD, SLOT, POOL_AT, SPIN, STATE, LCPU, RESULT, LOC, P, X] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17,
   ];
   const ops = mapOps(m, HANDLE, cpuGlobal);
   const { word, field, setField, isType } = ops;
   const fallbackCall = (): Expr => m.call(fallback, [get(HANDLE), get(KEY), get(VALUE), get(FLAGS)], i32);
   const unlockAnd = (result: Expr): Expr => m.block(null, [m.i32.atomic.store(0, ops.lockAddr(), c(0)), m.return(result)]);
-  const isLru = (): Expr => m.i32.eq(get(TYPE), c(MAP_TYPE.LRU_HASH));
-  const valueAt = (): Expr => m.i32.add(get(ENTRY), m.i32.add(c(HASH_ENTRY.KEY), ops.align8(get(LEN))));
+  const cpu = (): Expr => m.global.get(cpuGlobal, i32);
+  const valueAt = (e: number): Expr => m.i32.add(get(e), m.i32.add(c(HASH_ENTRY.KEY), ops.align8(get(LEN))));
   const count = (): Expr => m.i32.add(get(HANDLE), c(DESC_WORD.COUNT * 4));
+  // LRU_PERCPU_HASH keeps one value per CPU, 8-aligned, when there is more than one CPU
+  // (with one, the runtime treats it as LRU_HASH: hash.ts updateLocked).
+  const perCpuValues = maxCpus > 1;
+  const isPerCpuLru = (): Expr => (perCpuValues ? m.i32.eq(get(TYPE), c(MAP_TYPE.LRU_PERCPU_HASH)) : c(0));
+  const stride = (): Expr => ops.align8(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)));
 
   // A node from the pool (pool.ts poolAlloc) without growing it; 0 if it would have to grow.
   const poolAlloc = m.block(null, [
@@ -288,17 +297,16 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     ),
   ]);
 
-  // Fill `entry` with key, hash and value, and publish it at the head of its bucket chain.
-  const publish = (): Expr =>
+  // Links a complete `entry` in at the head of its bucket chain (hash.ts chainPublish).
+  const chainPublish = (): Expr =>
     m.block(null, [
-      m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN)),
-      setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
-      m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
       set(SLOT, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
       setField(get(ENTRY), HASH_ENTRY.NEXT, m.i32.load(0, 4, get(SLOT))),
       m.i32.atomic.store(0, get(SLOT), get(ENTRY)),
       m.drop(m.i32.atomic.rmw.add(0, count(), c(1))),
     ]);
+  const copyKey = (): Expr => m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN));
+  const setHash = (): Expr => setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH));
 
   const insert = m.block(null, [
     m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
@@ -306,44 +314,129 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     poolAlloc,
     setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
     setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
-    publish(),
+    copyKey(),
+    setHash(),
+    m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
+    chainPublish(),
   ]);
 
-  // LRU_HASH, common LRU, a new key, the CPU's local free list not empty: its first node
-  // goes to the head of the CPU's pending list (lru.ts popLocalFree + addPending). All
-  // else is the runtime's, which redoes the whole update (the pop it starts with has no
-  // other effect when the local free list has a node, so nothing here needs undoing).
-  const cpu = (): Expr => m.global.get(cpuGlobal, i32);
-  const stateWord = (offset: number): Expr => m.i32.load(offset, 4, get(STATE));
+  const hashUpdate = m.block(null, [
+    set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
+    m.if(
+      get(ENTRY),
+      m.block(null, [
+        m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
+        m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
+      ]),
+      insert,
+    ),
+  ]);
+
+  // LRU maps, in hash.ts's order (the kernel's): a node first (which may evict, even the
+  // key being updated), then the lookup. The LRU itself is codegen-lru.ts.
+  // ENTRY = lru.ts popFree(lcpu, hash), or the whole update goes to the runtime (unlocked)
+  // when the pop could need a new chunk of nodes from the heap. The common case inline: the
+  // common LRU with a node on the CPU's local free list, which goes to the head of its
+  // pending list (popLocalFree + addPending); the rest is codegen-lru.ts.
   const head = (list: number): Expr => m.i32.add(get(LOC), c(list));
   const sentinel = (list: number): Expr => m.i32.add(get(LOC), c(list - LRU_SENTINEL));
-  const lruInsert = m.block(null, [
-    set(STATE, word(HASH_DESC.LRU)),
-    m.if(
-      m.i32.or(
-        m.i32.or(get(ENTRY), m.i32.eq(get(FLAGS), c(BPF_EXIST))),
-        m.i32.or(stateWord(LRU_STATE.PERCPU), m.i32.ge_u(cpu(), stateWord(LRU_STATE.CPUS))),
+  const popFree = (label: string): Expr =>
+    m.block(label, [
+      m.if(
+        m.i32.eqz(m.i32.load(LRU_STATE.PERCPU, 4, get(STATE))),
+        m.block(null, [
+          set(LOC, m.i32.add(get(STATE), m.i32.add(c(LRU_STATE.LISTS + LRU_LIST.BYTES), m.i32.mul(get(LCPU), c(LRU_LOCAL.BYTES))))),
+          set(ENTRY, m.i32.load(4, 4, head(LRU_LOCAL.FREE))),
+          m.if(
+            m.i32.ne(get(ENTRY), sentinel(LRU_LOCAL.FREE)),
+            m.block(null, [
+              // list_del(entry)
+              set(P, field(get(ENTRY), HASH_ENTRY.PREV)),
+              set(X, field(get(ENTRY), HASH_ENTRY.LNEXT)),
+              setField(get(P), HASH_ENTRY.LNEXT, get(X)),
+              setField(get(X), HASH_ENTRY.PREV, get(P)),
+              // list_add(entry, pending)
+              set(X, m.i32.load(4, 4, head(LRU_LOCAL.PENDING))),
+              setField(get(ENTRY), HASH_ENTRY.LNEXT, get(X)),
+              setField(get(ENTRY), HASH_ENTRY.PREV, sentinel(LRU_LOCAL.PENDING)),
+              setField(get(X), HASH_ENTRY.PREV, get(ENTRY)),
+              m.i32.store(4, 4, head(LRU_LOCAL.PENDING), get(ENTRY)),
+              setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH)),
+              m.i32.store16(HASH_ENTRY.LRU_CPU, 2, get(ENTRY), get(LCPU)),
+              m.i32.store8(HASH_ENTRY.LRU_TYPE, 1, get(ENTRY), c(LRU_LIST_TYPE.LOCAL_PENDING)),
+              m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(0)),
+              m.br(label),
+            ]),
+          ),
+        ]),
       ),
-      unlockAnd(fallbackCall()),
+      m.if(m.i32.eqz(m.call(LRU_FN.popStays, [get(HANDLE), get(STATE), get(LCPU)], i32)), unlockAnd(fallbackCall())),
+      set(ENTRY, m.call(LRU_FN.popFree, [get(HANDLE), get(STATE), get(LCPU), get(HASH)], i32)),
+    ]);
+  const pushFree = (e: number): Expr => m.call(LRU_FN.pushFree, [get(STATE), get(e)], binaryen.none);
+  const findOld = (): Expr => set(OLD, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32));
+  /** hash.ts: EEXIST for NOEXIST on a present key, ENOENT for EXIST on an absent one, else 0. */
+  const refusal = (): Expr =>
+    m.if(
+      get(OLD),
+      m.select(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), c(EEXIST), c(0)),
+      m.select(m.i32.eq(get(FLAGS), c(BPF_EXIST)), c(ENOENT), c(0)),
+    );
+
+  // LRU_HASH (hash.ts lruUpdate): always a new node; an old entry leaves for it.
+  const lruUpdate = m.block(null, [
+    popFree('popped'),
+    m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM))),
+    copyKey(),
+    m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
+    findOld(),
+    set(RESULT, refusal()),
+    m.if(get(RESULT), m.block(null, [pushFree(ENTRY), unlockAnd(get(RESULT))])),
+    setHash(),
+    chainPublish(),
+    m.if(
+      get(OLD),
+      m.block(null, [
+        m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(1)),
+        m.drop(m.call(LRU_FN.unhash, [get(HANDLE), get(OLD)], i32)),
+        pushFree(OLD),
+      ]),
     ),
-    set(LOC, m.i32.add(get(STATE), m.i32.add(c(LRU_STATE.LISTS + LRU_LIST.BYTES), m.i32.mul(cpu(), c(LRU_LOCAL.BYTES))))),
-    set(ENTRY, m.i32.load(4, 4, head(LRU_LOCAL.FREE))),
-    m.if(m.i32.eq(get(ENTRY), sentinel(LRU_LOCAL.FREE)), unlockAnd(fallbackCall())),
-    // list_del(entry)
-    set(PREV, field(get(ENTRY), HASH_ENTRY.PREV)),
-    set(NEXT, field(get(ENTRY), HASH_ENTRY.LNEXT)),
-    setField(get(PREV), HASH_ENTRY.LNEXT, get(NEXT)),
-    setField(get(NEXT), HASH_ENTRY.PREV, get(PREV)),
-    // list_add(entry, pending)
-    set(NEXT, m.i32.load(4, 4, head(LRU_LOCAL.PENDING))),
-    setField(get(ENTRY), HASH_ENTRY.LNEXT, get(NEXT)),
-    setField(get(ENTRY), HASH_ENTRY.PREV, sentinel(LRU_LOCAL.PENDING)),
-    setField(get(NEXT), HASH_ENTRY.PREV, get(ENTRY)),
-    m.i32.store(4, 4, head(LRU_LOCAL.PENDING), get(ENTRY)),
-    m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(0)),
-    m.i32.store8(HASH_ENTRY.LRU_TYPE, 1, get(ENTRY), c(LRU_LIST_TYPE.LOCAL_PENDING)),
-    m.i32.store16(HASH_ENTRY.LRU_CPU, 2, get(ENTRY), cpu()),
-    publish(),
+  ]);
+
+  // LRU_PERCPU_HASH (hash.ts lruPercpuUpdate): in place when present; BPF_EXIST takes no node.
+  const cpuValue = (e: number): Expr => m.i32.add(valueAt(e), m.i32.mul(cpu(), stride()));
+  const lruPercpuUpdate = m.block(null, [
+    m.if(m.i32.ne(get(FLAGS), c(BPF_EXIST)), m.block(null, [popFree('popped_percpu'), m.if(m.i32.eqz(get(ENTRY)), unlockAnd(c(ENOMEM)))])),
+    findOld(),
+    set(RESULT, refusal()),
+    m.if(
+      m.i32.eqz(get(RESULT)),
+      m.if(
+        get(OLD),
+        m.block(null, [
+          m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(OLD), c(1)),
+          m.memory.copy(cpuValue(OLD), get(VALUE), word(DESC_WORD.VALUE)),
+        ]),
+        m.block(null, [
+          copyKey(),
+          setHash(),
+          m.memory.fill(valueAt(ENTRY), c(0), m.i32.mul(c(maxCpus), stride())),
+          m.memory.copy(cpuValue(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
+          chainPublish(),
+          set(ENTRY, c(0)),
+        ]),
+      ),
+    ),
+    m.if(get(ENTRY), pushFree(ENTRY)),
+    unlockAnd(get(RESULT)),
+  ]);
+
+  const lru = m.block(null, [
+    set(STATE, word(HASH_DESC.LRU)),
+    // hash.ts lruCpu: the LRU's CPU for this one.
+    set(LCPU, m.select(m.i32.lt_u(cpu(), m.i32.load(LRU_STATE.CPUS, 4, get(STATE))), cpu(), c(0))),
+    m.if(isPerCpuLru(), lruPercpuUpdate, lruUpdate),
   ]);
 
   const body = m.block(
@@ -351,14 +444,16 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     [
       m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
       set(TYPE, word(DESC_WORD.TYPE)),
-      m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH)), m.return(fallbackCall())),
+      m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)), m.return(fallbackCall())),
       set(LEN, word(DESC_WORD.KEY)),
-      // The runtime's helpers check both pointers before anything else; so does this.
+      // The runtime's helpers check both pointers before anything else (the value for one
+      // CPU's value); so does this.
       m.if(
         m.i32.or(ops.outsideMemory(get(KEY), get(LEN)), ops.outsideMemory(get(VALUE), word(DESC_WORD.VALUE))),
         m.block(null, [m.call(FAULT_IMPORT, [c(FAULT.BAD_POINTER), c(-1)], binaryen.none), m.unreachable()]),
       ),
       m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
+      m.if(m.i32.and(isPerCpuLru(), m.i32.ge_u(cpu(), c(maxCpus))), m.return(c(EINVAL))),
       set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
       set(SPIN, c(LOCK_SPIN_LIMIT)),
       m.loop(
@@ -368,25 +463,13 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
           m.block(null, [set(SPIN, m.i32.sub(get(SPIN), c(1))), m.if(m.i32.eqz(get(SPIN)), m.return(c(EBUSY))), m.br('lock')]),
         ),
       ),
-      set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
-      m.if(
-        isLru(),
-        lruInsert,
-        m.if(
-          get(ENTRY),
-          m.block(null, [
-            m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
-            m.memory.copy(valueAt(), get(VALUE), word(DESC_WORD.VALUE)),
-          ]),
-          insert,
-        ),
-      ),
+      m.if(m.i32.eq(get(TYPE), c(MAP_TYPE.HASH)), hashUpdate, lru),
       m.i32.atomic.store(0, ops.lockAddr(), c(0)),
       c(0),
     ],
     i32,
   );
-  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(11).fill(i32), body);
+  m.addFunction(name, binaryen.createType([i32, i32, i32, i32]), i32, new Array(14).fill(i32), body);
 }
 
 /**

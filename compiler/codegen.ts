@@ -706,7 +706,7 @@ class FunctionGenerator {
       helper === 'map_lookup_elem'
         ? (name: string) => addHashLookup(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
         : helper === 'map_update_elem'
-          ? (name: string) => addHashUpdate(this.m, name, importName, G_CPU)
+          ? (name: string) => addHashUpdate(this.m, name, importName, G_CPU, this.input.layout.maxCpus)
           : undefined;
     if (!add) return undefined;
     const name = `${helper}$wasm`;

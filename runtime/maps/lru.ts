@@ -25,6 +25,9 @@
 // are the map's hash entries. The preallocated free nodes nobody has used yet are carved
 // from the map's pool lazily: they sit, indistinguishable, at the tail of their free list,
 // counted by LRU_LIST.UNCARVED, so a big map costs no memory until it fills.
+//
+// The compiled module runs the same algorithm in wasm (compiler/codegen-lru.ts) over the
+// same memory: a change here is a change there.
 
 import { HASH_ENTRY, LRU_LIST, LRU_LIST_TYPE as T, LRU_LOCAL, LRU_SENTINEL, LRU_STATE } from '../../core/map-layout.js';
 import type { MemView } from '../memory.js';
