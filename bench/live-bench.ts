@@ -224,6 +224,8 @@ async function main(): Promise<void> {
     for (const ns of [GEN, DUT]) {
       sh(['ip', 'netns', 'add', ns]);
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+      // No IPv6 neighbour discovery on the links: the sink counts only what the DUT sends back.
+      sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
     }
     const one = makePair('g0', 'd0', 1);
     const two = makePair('g1', 'd1', 2);
