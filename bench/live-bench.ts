@@ -380,6 +380,12 @@ async function rowSpecs(one: Pair, two: Pair): Promise<RowSpec[]> {
   const twoCeiling = 'ceiling: C loop rx→fill (drop), 2 queues';
   rows.push({ name: twoCeiling, pair: two, ceiling: twoCeiling, run: { kind: 'dut', program: drop, ceiling: 'drop' } });
   rows.push({ name: 'bpf2wasm xdp_drop, 2 queues', pair: two, ceiling: twoCeiling, run: { kind: 'dut', program: drop } });
+  rows.push({
+    name: 'kernel native xdp_drop, 2 queues',
+    pair: two,
+    ceiling: twoCeiling,
+    run: { kind: 'kernel', program: drop, mode: 'native' },
+  });
   return rows;
 }
 
