@@ -43,7 +43,8 @@ const generatorScript = join(root, 'dist', 'bench', 'live-generator.js');
 const dutScript = join(root, 'dist', 'bench', 'live-dut.js');
 const VIP = '10.200.200.1';
 // The generator and the datapath run at this niceness so that other jobs on the shared
-// machine take less of their CPUs (0 to measure without). BENCH_LIVE_RT=1 runs them
+// machine take less of their CPUs (0 to measure without); with autogroup scheduling it
+// only counts against other processes of the same session. BENCH_LIVE_RT=1 runs them
 // SCHED_FIFO instead (chrt -f 1): other jobs then get only the kernel's real-time
 // throttling share (5 %) while a row runs; use it briefly, and only when it is yours to
 // take the machine.
