@@ -43,14 +43,15 @@ const generatorScript = join(root, 'dist', 'bench', 'live-generator.js');
 const dutScript = join(root, 'dist', 'bench', 'live-dut.js');
 const VIP = '10.200.200.1';
 // The generator and the datapath run at this niceness so that other jobs on the shared
-// machine take less of their CPUs (0 to measure without); with autogroup scheduling it
-// only counts against other processes of the same session. BENCH_LIVE_RT=1 runs them
+// machine take less of their CPUs (0 to measure without). With autogroup scheduling a
+// niceness only counts within a session, so each runs in a session of its own (setsid)
+// whose autogroup gets the same niceness: that is what counts against other sessions. BENCH_LIVE_RT=1 runs them
 // SCHED_FIFO instead (chrt -f 1): other jobs then get only the kernel's real-time
 // throttling share (5 %) while a row runs; use it briefly, and only when it is yours to
 // take the machine.
 const NICE = process.env.BENCH_LIVE_NICE ?? '-10';
 const RT = process.env.BENCH_LIVE_RT === '1';
-const PRIORITY = RT ? 'SCHED_FIFO (generator 1, datapath 2)' : `nice ${NICE}`;
+const PRIORITY = RT ? 'SCHED_FIFO (generator 1, datapath 2)' : `nice ${NICE} in autogroups of their own`;
 /**
  * `command` in namespace `ns` at the bench's priority. Real-time: the datapath one above
  * the generator, which would otherwise never give up a CPU the two share (two queues).
@@ -59,7 +60,9 @@ const inNsNice = (ns: string, command: string[], rtPriority: number): string[] =
   'netns',
   'exec',
   ns,
-  ...(RT ? ['chrt', '-f', String(rtPriority)] : ['nice', '-n', NICE]),
+  ...(RT
+    ? ['chrt', '-f', String(rtPriority)]
+    : ['setsid', 'sh', '-c', `echo ${NICE} > /proc/self/autogroup && exec nice -n ${NICE} "$@"`, 'sh']),
   ...command,
 ];
 
