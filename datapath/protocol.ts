@@ -26,6 +26,8 @@ export interface WorkerSetup {
   xskMapFd: number;
   bindMode: number;
   frames: number;
+  /** AF_XDP: frames taken from the RX ring per call into the program. */
+  batch: number;
   ringSize: number;
   /** AF_XDP: the TAP queue XDP_PASS frames re-enter the kernel through; none = dropped and counted. */
   passTap?: { name: string; mac: Uint8Array };
@@ -35,6 +37,8 @@ export interface WorkerSetup {
   pinCpu?: number;
   /** The workers' cpumap inboxes (cpu-queues.ts), when the object has a cpumap. */
   cpuInboxes?: { buffer: SharedArrayBuffer; workers: number };
+  /** AF_XDP: no program; the addon's C loop drops or transmits every frame (a benchmark's ceiling). */
+  ceiling?: 'drop' | 'tx';
 }
 
 export type WorkerReport =

@@ -48,6 +48,8 @@ export interface LiveOptions {
   pass?: 'tap' | 'drop';
   /** UMEM frames per queue (power of two). */
   frames?: number;
+  /** AF_XDP: frames taken from the RX ring per batch (default AF_XDP_BATCH). */
+  batch?: number;
   pcap?: string;
   out?: string;
   updates?: string[];
@@ -57,7 +59,19 @@ export interface LiveOptions {
   pin?: boolean;
   statsIntervalMs?: number;
   log?: (line: string) => void;
+  /**
+   * AF_XDP, benchmarks only (bench/live-bench.ts): run no program; each worker's socket
+   * drops or transmits every frame in the addon's C loop, the ceiling of this path.
+   */
+  ceiling?: 'drop' | 'tx';
 }
+
+/**
+ * Frames per AF_XDP batch. A worker the shared machine descheduled for a few ms comes
+ * back to a ring of up to 2048 frames; draining it 256 at a time spends a quarter of the
+ * calls into the addon and the program that 64 would (bench/README.md, live figures).
+ */
+export const AF_XDP_BATCH = 256;
 
 interface WorkerState {
   thread: Worker;
@@ -114,6 +128,8 @@ export class LiveRun {
     const frames = options.frames ?? 4096;
     if (!Number.isInteger(frames) || frames < 64 || (frames & (frames - 1)) !== 0)
       throw new UserError(`--frames must be a power of two >= 64, got ${frames}`);
+    if (options.batch !== undefined && !(Number.isInteger(options.batch) && options.batch >= 1 && options.batch <= frames))
+      throw new UserError(`the AF_XDP batch must be an integer from 1 to --frames (${frames}), got ${options.batch}`);
     const run = new LiveRun(machine, { ...options, queues, program, frames });
     try {
       applyUpdates(machine, options.updates);
@@ -172,12 +188,14 @@ export class LiveRun {
         xskMapFd: this.prefilter?.xskMapFd ?? -1,
         bindMode: BIND_MODE[o.bindMode ?? 'auto'],
         frames: o.frames ?? 4096,
+        batch: o.batch ?? AF_XDP_BATCH,
         ringSize: Math.min(2048, o.frames ?? 4096),
         passTap,
         fanoutGroup: o.mode === 'afpacket' && o.queues > 1 ? process.pid & 0xffff || 1 : 0,
         pcap: o.pcap ? { path: o.pcap, workers: o.queues } : undefined,
         pinCpu: o.pin === false ? undefined : i % cpuCount,
         ...(cpuInboxes ? { cpuInboxes: { buffer: cpuInboxes, workers: o.queues } } : {}),
+        ceiling: o.ceiling,
       };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: setup });
       const state: WorkerState = { thread, exited: new Promise((r) => thread.once('exit', () => r())) };

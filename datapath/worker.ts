@@ -15,7 +15,7 @@ import { CpuInboxes } from './cpu-queues.js';
 import { loadWasm } from '../runtime/program.js';
 import { readPcap } from '../packets/pcap.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
-import { explainNativeError, nativeAddon, type PacketSocket } from '../native/addon.js';
+import { explainNativeError, nativeAddon, type PacketSocket, type XskSocket } from '../native/addon.js';
 import { interfaceName } from './interfaces.js';
 import { SLOT, SLOTS_PER_WORKER } from './stats.js';
 import type { WorkerReport, WorkerSetup } from './protocol.js';
@@ -101,17 +101,28 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
     inboxes,
   );
   report({ type: 'ready', zeroCopy: socket.zeroCopy, affinity });
-  const rx = new Uint32Array(2 * PACKET_BATCH);
-  const tx = new Uint32Array(2 * PACKET_BATCH);
-  const recycle = new Uint32Array(PACKET_BATCH);
-  const batch = worker.batch(PACKET_BATCH);
+  if (setup.ceiling) {
+    try {
+      runCeiling(socket, setup.ceiling);
+    } finally {
+      socket.close();
+      tap?.close();
+    }
+    return;
+  }
+  const rx = new Uint32Array(2 * setup.batch);
+  const tx = new Uint32Array(2 * setup.batch);
+  const recycle = new Uint32Array(setup.batch);
+  const batch = worker.batch(setup.batch);
   let lastReport = Date.now();
+  let returning = 0;
   try {
     while (!stopping()) {
-      const received = socket.receive(rx, pollMs);
+      // The previous batch's dropped frames go back to the fill ring in the same call.
+      const received = socket.receive(rx, pollMs, recycle, returning);
       drainInbox(redirector);
       let sending = 0;
-      let returning = 0;
+      returning = 0;
       // One call into the program for the whole batch, on the chunks in place.
       for (let i = 0; i < received; i++) {
         const address = rx[2 * i]!;
@@ -154,12 +165,12 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
       }
       if (sending) row[SLOT.txDropped]! += sending - socket.transmit(tx, sending);
       row[SLOT.faults] = worker.aborted;
-      if (returning) socket.recycle(recycle, returning);
       if (Date.now() - lastReport >= 1000) {
         lastReport = Date.now();
         report({ type: 'socket', statistics: { ...socket.statistics() } });
       }
     }
+    if (returning) socket.recycle(recycle, returning);
     // Let the kernel finish what is on the TX ring, then account for every frame.
     for (let i = 0; i < 20; i++) {
       socket.reclaim();
@@ -173,6 +184,26 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
     tap?.close();
     egress.close();
   }
+}
+
+/** No program: the addon's C loop moves every frame (the datapath's ceiling on this socket). */
+function runCeiling(socket: XskSocket, ceiling: 'drop' | 'tx'): void {
+  const action = ceiling === 'tx' ? XDP_ACTION.TX : XDP_ACTION.DROP;
+  let lastReport = Date.now();
+  while (!stopping()) {
+    row[SLOT.packets(action)]! += socket.forward(action === XDP_ACTION.TX, POLL_MS, setup.batch);
+    if (Date.now() - lastReport >= 1000) {
+      lastReport = Date.now();
+      report({ type: 'socket', statistics: { ...socket.statistics() } });
+    }
+  }
+  for (let i = 0; i < 20; i++) {
+    socket.reclaim();
+    const s = socket.statistics();
+    if (s.fillQueued + s.rxQueued === s.frames) break;
+    Atomics.wait(stop, 1, 0, 5);
+  }
+  report({ type: 'socket', statistics: { ...socket.statistics() } });
 }
 
 function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {

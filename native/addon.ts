@@ -24,8 +24,11 @@ export interface XskStatistics {
 export interface XskSocket {
   readonly fd: number;
   readonly zeroCopy: boolean;
-  /** Fills `descriptors` with (address, length) pairs relative to the UMEM; waits up to timeoutMs. */
-  receive(descriptors: Uint32Array, timeoutMs: number): number;
+  /**
+   * Fills `descriptors` with (address, length) pairs relative to the UMEM; waits up to
+   * timeoutMs. `recycle` (the first `count` addresses) goes back to the fill ring first.
+   */
+  receive(descriptors: Uint32Array, timeoutMs: number, recycle?: Uint32Array, count?: number): number;
   /** Queues (address, length) pairs for sending; returns how many fit (the rest are recycled). */
   transmit(descriptors: Uint32Array, count: number): number;
   /** Hands frames back to the kernel for reception. */
@@ -33,6 +36,12 @@ export interface XskSocket {
   /** Kicks pending TX and returns completed frames to the fill ring. */
   reclaim(): void;
   statistics(): XskStatistics;
+  /**
+   * A benchmark's ceiling: for `milliseconds`, moves up to `batch` frames at a time from the
+   * RX ring to the fill ring (drop) or the TX ring (transmit) in C, with no program.
+   * Returns the frames moved.
+   */
+  forward(transmit: boolean, milliseconds: number, batch: number): number;
   close(): void;
 }
 
@@ -82,6 +91,12 @@ export interface NativeAddon {
   closeFd(fd: number): void;
   /** BPF_PROG_TEST_RUN; the output packet lands in `out`. */
   testRun(progFd: number, data: Uint8Array, repeat: number, out: Uint8Array): { retval: number; durationNs: number; length: number };
+  /**
+   * A traffic generator: sends `repeat` copies of `frame` out of `ifindex` (this thread's
+   * namespace) through the driver's XDP transmit path (BPF_PROG_TEST_RUN with live frames
+   * and an XDP_TX program), `batchSize` per kernel batch (at most 256). ns: wall time.
+   */
+  xdpLiveFrames(ifindex: number, frame: Uint8Array, repeat: number, batchSize: number): { sent: number; ns: number };
   // The kernel oracle (runtime/kernel.ts).
   /** Mounts bpffs on `dir` unless one is there. */
   ensureBpffs(dir: string): void;

@@ -6,6 +6,7 @@
 #include "xsk_socket.h"
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <linux/if_link.h>
 #include <linux/if_xdp.h>
@@ -28,6 +29,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       InstanceMethod("transmit", &XskSocket::Transmit),
       InstanceMethod("recycle", &XskSocket::Recycle),
       InstanceMethod("reclaim", &XskSocket::ReclaimMethod),
+      InstanceMethod("forward", &XskSocket::Forward),
       InstanceMethod("statistics", &XskSocket::Statistics),
       InstanceMethod("close", &XskSocket::Close),
       InstanceAccessor("fd", &XskSocket::Fd, nullptr),
@@ -69,6 +71,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     xsk_socket_config config{};
     config.rx_size = ringSize;
     config.tx_size = ringSize;
+    txSize_ = ringSize;
     // Our own prefilter program owns the interface's XDP hook and the xskmap.
     config.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
     config.bind_flags = XDP_USE_NEED_WAKEUP | (bindMode == 1 ? XDP_COPY : bindMode == 2 ? XDP_ZEROCOPY : 0);
@@ -139,21 +142,38 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     xsk_ring_cons__release(&comp_, done);
   }
 
+  // In copy mode the kernel sends TX descriptors only inside sendto(), at most 32 per call
+  // (its TX budget), answering EAGAIN while more are left. One call per batch therefore
+  // sent 32 frames of each batch and left the rest to fill the ring and be dropped, so
+  // this calls again while the kernel takes frames, up to what the ring can hold. Other
+  // errors (EBUSY, ENOBUFS) mean the device is busy: the frames wait for the next kick.
   void KickTx() {
     if (!xsk_ring_prod__needs_wakeup(&tx_)) return;
-    // EAGAIN/EBUSY/ENOBUFS mean the kernel is still busy with the ring: it will get to it.
-    sendto(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, 0);
+    for (uint32_t calls = 0; calls <= txSize_ / 32; calls++) {
+      if (xsk_prod_nb_free(&tx_, txSize_) == txSize_) return;  // the kernel took every descriptor
+      if (sendto(xsk_socket__fd(xsk_), nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
+      if (errno != EAGAIN) return;
+      Reclaim();  // the completion ring may be what is full
+    }
   }
 
-  // receive(descriptors: Uint32Array, timeoutMs) -> n; descriptors get (address, length)
-  // pairs, addresses relative to the UMEM start. The frames are then the caller's until it
-  // hands them to transmit() or recycle().
+  // receive(descriptors: Uint32Array, timeoutMs[, recycle: Uint32Array, count]) -> n;
+  // descriptors get (address, length) pairs, addresses relative to the UMEM start. The
+  // frames are then the caller's until it hands them to transmit() or recycle(), or to the
+  // next receive() as `recycle` (the previous batch's dropped frames: one call into the
+  // addon per batch instead of two).
   Napi::Value Receive(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     RequireOpen(env);
     auto descriptors = info[0].As<Napi::Uint32Array>();
     int timeout = info[1].As<Napi::Number>().Int32Value();
     uint32_t max = static_cast<uint32_t>(descriptors.ElementLength() / 2);
+    if (info.Length() > 3) {
+      auto recycle = info[2].As<Napi::Uint32Array>();
+      uint32_t count = info[3].As<Napi::Number>().Uint32Value();
+      if (count > recycle.ElementLength()) throw Napi::RangeError::New(env, "recycle count exceeds its array");
+      RecycleAddresses(recycle.Data(), count);
+    }
     Reclaim();
     uint32_t index = 0;
     uint32_t received = xsk_ring_cons__peek(&rx_, max, &index);
@@ -211,18 +231,85 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     return Napi::Number::New(env, room);
   }
 
-  // recycle(addresses: Uint32Array, count): frames the caller is done with.
-  Napi::Value Recycle(const Napi::CallbackInfo& info) {
-    RequireOpen(info.Env());
-    auto addresses = info[0].As<Napi::Uint32Array>();
-    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
-    const uint32_t* in = addresses.Data();
+  // forward(transmit: boolean, milliseconds, batch) -> frames: a benchmark's ceiling. For
+  // `milliseconds` it does in C what the datapath worker does around the program, with no
+  // program: take up to `batch` frames from the RX ring (after reclaiming completed TX),
+  // then hand them all back to the fill ring (drop) or queue them on the TX ring (tx; what
+  // does not fit is dropped as in transmit()). Same rings, same socket, same poll when
+  // idle, so the datapath's rate over this one is the cost of running the program in JS.
+  Napi::Value Forward(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    RequireOpen(env);
+    bool transmit = info[0].ToBoolean();
+    uint32_t milliseconds = U32Arg(info, 1, "milliseconds");
+    uint32_t batch = U32Arg(info, 2, "batch");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(milliseconds);
+    double frames = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      Reclaim();
+      uint32_t index = 0;
+      uint32_t received = xsk_ring_cons__peek(&rx_, batch, &index);
+      if (received == 0) {
+        pollfd waiting{xsk_socket__fd(xsk_), POLLIN, 0};
+        poll(&waiting, 1, 1);
+        continue;
+      }
+      if (transmit) {
+        uint32_t room = xsk_prod_nb_free(&tx_, received);
+        if (room < received) {
+          KickTx();
+          Reclaim();
+          room = xsk_prod_nb_free(&tx_, received);
+        }
+        if (room > received) room = received;
+        uint32_t txIndex = 0;
+        if (room > 0) xsk_ring_prod__reserve(&tx_, room, &txIndex);
+        for (uint32_t i = 0; i < room; i++) {
+          const xdp_desc* in = xsk_ring_cons__rx_desc(&rx_, index + i);
+          xdp_desc* out = xsk_ring_prod__tx_desc(&tx_, txIndex + i);
+          out->addr = in->addr;
+          out->len = in->len;
+          out->options = 0;
+        }
+        xsk_ring_prod__submit(&tx_, room);
+        for (uint32_t i = room; i < received; i++) {
+          uint64_t address = xsk_ring_cons__rx_desc(&rx_, index + i)->addr;
+          Refill(&address, 1);
+        }
+        txDropped_ += received - room;
+        KickTx();
+      } else {
+        uint32_t fillIndex = 0;
+        xsk_ring_prod__reserve(&fill_, received, &fillIndex);
+        for (uint32_t i = 0; i < received; i++) {
+          uint64_t address = xsk_ring_cons__rx_desc(&rx_, index + i)->addr;
+          *xsk_ring_prod__fill_addr(&fill_, fillIndex + i) = address - address % frameSize_;
+        }
+        xsk_ring_prod__submit(&fill_, received);
+      }
+      xsk_ring_cons__release(&rx_, received);
+      frames += received;
+    }
+    return Napi::Number::New(env, frames);
+  }
+
+  void RecycleAddresses(const uint32_t* in, uint32_t count) {
+    if (count == 0) return;
     uint32_t index = 0;
     xsk_ring_prod__reserve(&fill_, count, &index);
     for (uint32_t i = 0; i < count; i++) {
       *xsk_ring_prod__fill_addr(&fill_, index + i) = in[i] - in[i] % frameSize_;
     }
     xsk_ring_prod__submit(&fill_, count);
+  }
+
+  // recycle(addresses: Uint32Array, count): frames the caller is done with.
+  Napi::Value Recycle(const Napi::CallbackInfo& info) {
+    RequireOpen(info.Env());
+    auto addresses = info[0].As<Napi::Uint32Array>();
+    uint32_t count = info[1].As<Napi::Number>().Uint32Value();
+    if (count > addresses.ElementLength()) throw Napi::RangeError::New(info.Env(), "recycle count exceeds its array");
+    RecycleAddresses(addresses.Data(), count);
     return info.Env().Undefined();
   }
 
@@ -279,6 +366,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   xsk_ring_prod tx_{};
   uint32_t frameSize_ = 0;
   uint32_t frameCount_ = 0;
+  uint32_t txSize_ = 0;
   uint64_t txDropped_ = 0;
   bool zeroCopy_ = false;
   Napi::ObjectReference memory_;
