@@ -81,8 +81,8 @@ export const jmpOp = (op: number): number => op & 0xf0;
 export const isRegSource = (op: number): boolean => (op & 0x08) !== 0;
 export const memMode = (op: number): number => op & 0xe0;
 export const memSize = (op: number): number => op & 0x18;
-export const sizeBytes = (op: number): 1 | 2 | 4 | 8 =>
-  (({ [SIZE.B]: 1, [SIZE.H]: 2, [SIZE.W]: 4, [SIZE.DW]: 8 }) as const)[memSize(op)] as 1 | 2 | 4 | 8;
+const SIZE_BYTES: Readonly<Record<number, 1 | 2 | 4 | 8>> = { [SIZE.B]: 1, [SIZE.H]: 2, [SIZE.W]: 4, [SIZE.DW]: 8 };
+export const sizeBytes = (op: number): 1 | 2 | 4 | 8 => SIZE_BYTES[memSize(op)]!;
 
 export const isAlu = (op: number): boolean => insnClass(op) === CLASS.ALU || insnClass(op) === CLASS.ALU64;
 export const isJmp = (op: number): boolean => insnClass(op) === CLASS.JMP || insnClass(op) === CLASS.JMP32;

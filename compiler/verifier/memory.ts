@@ -11,7 +11,7 @@ import { reject } from './problem.js';
 import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, isPacket, isPointer, pointer, scalarReg, type Reg } from './reg.js';
 import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
 import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
-import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
+import { INVALID_SLOT, SLOTS, writableStack, type Slot, type State } from './state.js';
 
 export const STACK_SIZE = SLOTS * 8;
 /** Variable offsets must stay below this (BPF_MAX_VAR_OFF). */
@@ -199,10 +199,10 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
       // becomes plain data, which is all a privileged reader can tell from it anyway, and
       // fewer distinct slots keep pruning effective.
       const rest = frame.stack[slotOf(lo)]!.kinds.slice(op.size).replace(/[^z]/g, 'm');
-      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
+      writableStack(frame)[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
-      markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
+      markBytes(writableStack(frame), lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
     }
     if (fixed && op.size === 8 && byteOf(lo) === 0) env.stackWritten(op.reg.n, slotOf(lo));
     if (op.atomic) return readStack(frame.stack, lo, hi, op.size);
@@ -278,7 +278,7 @@ export function stackHelperAccess(env: Env, st: State, insn: Insn, regno: number
   env.noteStack(frame.fn, Number(-lo));
   if (size === 0) return;
   if (write) {
-    markBytes(frame.stack, Number(lo), Number(hi), 'm');
+    markBytes(writableStack(frame), Number(lo), Number(hi), 'm');
     if (isConst(reg.s)) for (let at = Number(lo); at + 8 <= Number(hi); at++) if (byteOf(at) === 0) env.stackWritten(reg.n, slotOf(at));
   } else {
     env.stackRead(reg.n, slotOf(Number(lo)), slotOf(Number(hi) - 1));

@@ -56,6 +56,14 @@ const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 /** Tighten bounds and tnum against each other; undefined when they contradict (no value). */
 export function trySync(s: Scalar): Scalar | undefined {
   let { umin, umax, smin, smax, t } = s;
+  if (t.mask === 0n) {
+    // A known value: the bounds either allow it or contradict it (the common case, cheaply).
+    const v = t.value;
+    if (v > U64 || v < umin || v > umax) return undefined;
+    const sv = s64(v);
+    if (sv < smin || sv > smax) return undefined;
+    return umin === v && umax === v && smin === sv && smax === sv ? s : { umin: v, umax: v, smin: sv, smax: sv, t };
+  }
   // tnum -> bounds
   umin = max(umin, t.value);
   umax = min(umax, t.value | t.mask);

@@ -21,7 +21,10 @@ export const INVALID_SLOT: Slot = Object.freeze({ kinds: 'iiiiiiii' });
 
 export interface Frame {
   regs: Reg[];
+  /** Read freely; write only through writableStack (it may be shared with clones). */
   stack: Slot[];
+  /** The stack array is shared with another state's frame: copy it before writing. */
+  stackShared?: boolean;
   /** Position of the call instruction to return after (-1 for the entry frame). */
   readonly callsite: number;
   /** Index of the function this frame runs. */
@@ -56,9 +59,13 @@ export class State {
     return this.frames[this.frames.length - 1]!;
   }
 
+  /** Registers copied; stacks shared copy-on-write (most paths never write most frames). */
   clone(): State {
     return new State(
-      this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })),
+      this.frames.map((f) => {
+        f.stackShared = true;
+        return { regs: f.regs.slice(), stack: f.stack, stackShared: true, callsite: f.callsite, fn: f.fn, callback: f.callback };
+      }),
       this.refs,
     );
   }
@@ -71,22 +78,37 @@ export class State {
         const s = f.stack[i]!;
         if (s.spill) {
           const r = fn(s.spill);
-          if (r !== s.spill) f.stack[i] = { spill: r, kinds: s.kinds };
+          if (r !== s.spill) writableStack(f)[i] = { spill: r, kinds: s.kinds };
         }
       }
     }
   }
 }
 
+/** The frame's stack, copied first if another state shares it. */
+export function writableStack(f: Frame): Slot[] {
+  if (f.stackShared) {
+    f.stack = f.stack.slice();
+    f.stackShared = false;
+  }
+  return f.stack;
+}
+
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  private map: Map<number, number> | undefined;
-  private back: Map<number, number> | undefined;
+  private readonly map = new Map<number, number>();
+  private readonly back = new Map<number, number>();
   private temp = 0;
+  /** Forget every pairing (one IdMap serves every comparison: covers does not nest). */
+  reset(): void {
+    if (this.map.size > 0) {
+      this.map.clear();
+      this.back.clear();
+    }
+    this.temp = 0;
+  }
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
-    this.map ??= new Map();
-    this.back ??= new Map();
     const m = this.map.get(oldId);
     const b = this.back.get(curId);
     if (m === undefined && b === undefined) {
@@ -173,6 +195,8 @@ export interface PreciseMarks {
   readonly read: SlotSet;
 }
 
+const sharedIds = new IdMap();
+
 /**
  * `old` covers `cur`: every path from `cur` behaves as one already checked from `old`.
  * `live[r]` says which registers of the innermost frame are read later; outer frames'
@@ -180,7 +204,8 @@ export interface PreciseMarks {
  */
 export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = sharedIds;
+  ids.reset();
   for (let k = 0; k < old.refs.length; k++) if (!ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   const last = old.frames.length - 1;
   // Registers first, innermost frame first: where states usually differ.
@@ -190,8 +215,8 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
     if (of.callsite !== cf.callsite || of.fn !== cf.fn) return false;
     const compared = i === last ? live : 0x7c0;
     const preciseRegs = precise.regs[i]!;
-    for (let r = 0; r <= 10; r++) {
-      if (!((compared >> r) & 1)) continue;
+    for (let bits = compared; bits !== 0; bits &= bits - 1) {
+      const r = 31 - Math.clz32(bits & -bits);
       const o = of.regs[r]!;
       const c = cf.regs[r]!;
       if (o === c) continue;
@@ -202,12 +227,16 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
   for (let i = last; i >= 0; i--) {
     const os = old.frames[i]!.stack;
     const cs = cur.frames[i]!.stack;
-    for (let s = 0; s < SLOTS; s++) {
-      if (!exact && !hasSlot(read, i, s)) continue;
-      const o = os[s]!;
-      const c = cs[s]!;
-      if (o === c) continue;
-      if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+    if (os === cs) continue;
+    // Only slots some path from old read need to match (all of them for the loop check).
+    for (let w = 0; w < 2; w++) {
+      for (let bits = exact ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
+        const s = w * 32 + 31 - Math.clz32(bits & -bits);
+        const o = os[s]!;
+        const c = cs[s]!;
+        if (o === c) continue;
+        if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+      }
     }
   }
   return true;
