@@ -262,7 +262,7 @@ export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'
       const at = s * 8 + b - STACK_SIZE;
       next += at >= lo && at < hi ? kind : kinds[b];
     }
-    stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { kinds: next };
+    stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { spill: undefined, kinds: next };
   }
 }
 

@@ -39,7 +39,8 @@ const S64_MAX = (1n << 63n) - 1n;
 const U32 = 0xffffffffn;
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 
-export const UNKNOWN: Scalar = Object.freeze({ umin: 0n, umax: U64, smin: S64_MIN, smax: S64_MAX, t: TNUM_UNKNOWN });
+// Not frozen: a frozen object has a hidden class of its own (see reg.ts).
+export const UNKNOWN: Scalar = { umin: 0n, umax: U64, smin: S64_MIN, smax: S64_MAX, t: TNUM_UNKNOWN };
 export const constScalar = (v: bigint): Scalar => {
   const u = u64(v);
   return { umin: u, umax: u, smin: s64(u), smax: s64(u), t: tnumConst(u) };

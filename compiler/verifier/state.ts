@@ -17,7 +17,7 @@ export interface Slot {
   /** Eight kinds, one per byte from the slot's lowest address: 'i', 'm', 'z' or 's' (spilled). */
   readonly kinds: string;
 }
-export const INVALID_SLOT: Slot = Object.freeze({ kinds: 'iiiiiiii' });
+export const INVALID_SLOT: Slot = { spill: undefined, kinds: 'iiiiiiii' };
 
 export interface Frame {
   regs: Reg[];
@@ -188,7 +188,7 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
 /** Which scalars of a checkpoint are precise, which slots read (precision.ts Precision). */
 export interface PreciseMarks {
   /** Per frame, a bit per precise register. */
-  readonly regs: Uint16Array;
+  readonly regs: readonly number[];
   /** Slots whose spilled scalar is precise (slot-set.ts). */
   readonly slots: SlotSet;
   /** Slots some path from the checkpoint reads before overwriting them. */

@@ -11,7 +11,7 @@ export const U64 = (1n << 64n) - 1n;
 export const u64 = (x: bigint): bigint => x & U64;
 
 export const tnumConst = (v: bigint): Tnum => ({ value: u64(v), mask: 0n });
-export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64 });
+export const TNUM_UNKNOWN: Tnum = { value: 0n, mask: U64 };
 
 /** The tnum of every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
