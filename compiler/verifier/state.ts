@@ -43,9 +43,14 @@ export interface Ref {
 
 export class State {
   /** `refs`: references acquired and not yet released (the kernel's acquired_refs). */
+  /**
+   * `unroll`: bpf_loop callback iterations entered on the path so far (the kernel's
+   * callback_unroll_depth): states of different iterations are never an infinite loop.
+   */
   constructor(
     readonly frames: Frame[],
     public refs: readonly Ref[] = [],
+    public unroll = 0,
   ) {}
 
   static entry(fn: number, ctxArg: Reg): State {
@@ -67,6 +72,7 @@ export class State {
         return { regs: f.regs.slice(), stack: f.stack, stackShared: true, callsite: f.callsite, fn: f.fn, callback: f.callback };
       }),
       this.refs,
+      this.unroll,
     );
   }
 
@@ -198,11 +204,22 @@ export interface PreciseMarks {
 const sharedIds = new IdMap();
 
 /**
+ * Registers of outer frame i that matter: r6-r10 survive a local call; a bpf_loop callback
+ * returns to its call, which runs again with the caller's r1-r5 as they were.
+ */
+export const outerCompared = (st: State, i: number): number => (st.frames[i + 1]!.callback ? 0x7fe : 0x7c0);
+
+/**
  * `old` covers `cur`: every path from `cur` behaves as one already checked from `old`.
  * `live[r]` says which registers of the innermost frame are read later; outer frames'
  * r0-r5 are overwritten or clobbered when their callee returns.
  */
-export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
+export function covers(old: State, cur: State, live: number, mode: 'safe' | 'within' | 'exact', precise: PreciseMarks): boolean {
+  const exact = mode === 'exact';
+  // 'within' (the kernel's RANGE_WITHIN, against a state whose paths are still being
+  // walked: its precision and read marks are not final): every scalar counts as precise
+  // and every slot as read.
+  const within = mode === 'within';
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = sharedIds;
   ids.reset();
@@ -213,14 +230,14 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
     const of = old.frames[i]!;
     const cf = cur.frames[i]!;
     if (of.callsite !== cf.callsite || of.fn !== cf.fn) return false;
-    const compared = i === last ? live : 0x7c0;
+    const compared = i === last ? live : outerCompared(cur, i);
     const preciseRegs = precise.regs[i]!;
     for (let bits = compared; bits !== 0; bits &= bits - 1) {
       const r = 31 - Math.clz32(bits & -bits);
       const o = of.regs[r]!;
       const c = cf.regs[r]!;
       if (o === c) continue;
-      if (!regSafe(o, c, ids, exact, ((preciseRegs >> r) & 1) === 1)) return false;
+      if (!regSafe(o, c, ids, exact, within || ((preciseRegs >> r) & 1) === 1)) return false;
     }
   }
   const { read, slots } = precise;
@@ -230,12 +247,12 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
     if (os === cs) continue;
     // Only slots some path from old read need to match (all of them for the loop check).
     for (let w = 0; w < 2; w++) {
-      for (let bits = exact ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
+      for (let bits = exact || within ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
         const s = w * 32 + 31 - Math.clz32(bits & -bits);
         const o = os[s]!;
         const c = cs[s]!;
         if (o === c) continue;
-        if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+        if (!slotSafe(o, c, ids, exact, within || hasSlot(slots, i, s))) return false;
       }
     }
   }

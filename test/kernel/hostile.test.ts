@@ -69,13 +69,21 @@ const CASES: Case[] = [
   { file: 'stack_out_of_frame', kernel: /invalid write to stack R10 off=-520 size=8/, ours: /invalid write to stack R10 off=-520 size=8/ },
   // Privileged loaders may read uninitialised stack (env->allow_uninit_stack): both load it.
   { file: 'uninit_stack_helper' },
-  // The kernel runs out of pending branches; our model loses the 4-byte loop counter
-  // (stored unaligned, so not a spill) and sees the loop head repeat exactly.
+  // Both walk bpf_loop callbacks as loops headed by the call, and run out of pending
+  // branches at the same instruction.
   {
     file: 'nested_loop_complexity',
-    kernel: /The sequence of 8193 jumps is too complex/,
-    ours: /infinite loop detected|too complex|too large/,
+    kernel: /24: \(6d\) if r6 s> r1 goto pc\+2 \/ The sequence of 8193 jumps is too complex/,
+    ours: /instruction 24 \(jsgt %r6, %r1, \+2\): The sequence of 8193 jumps is too complex/,
   },
+  // Safe in the callback's first iterations, out of the frame in the eighth.
+  {
+    file: 'callback_later_iteration_oob',
+    kernel: /17: \(73\) \*\(u8 \*\)\(r3 \+8\) = r1 \/ invalid write to stack R3 off=56 size=1/,
+    ours: /instruction 17 \(stxb \[%r3\+8\], %r1\): invalid write to stack R3 off=56 size=1/,
+  },
+  // A callback counting in its context: the count is widened, the iterations converge.
+  { file: 'accept_callback_counter' },
   {
     file: 'helper_packet_as_map_value',
     kernel: /invalid access to packet, off=0 size=8, R3\(id=0,off=0,r=0\)/,
