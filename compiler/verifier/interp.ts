@@ -329,7 +329,14 @@ export function explore(input: ExploreInput): ExploreFacts {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
         const leaked = st.refs[0];
-        if (leaked) reject(insn, `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`);
+        // Only here, as the kernel's check_reference_leak: a subprogram or callback may exit
+        // holding a reference its caller releases (or leaks, found when the program exits).
+        if (leaked) {
+          reject(
+            insn,
+            `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}; BPF_EXIT instruction in main prog would lead to reference leak`,
+          );
+        }
         finish(path);
         path = undefined;
         continue;

@@ -100,6 +100,20 @@ const CASES: Case[] = [
   { file: 'unbounded_loop', kernel: /cur state: R1=1 R10=fp0 \/ old state: R1=P1 R10=fp0/, ours: /infinite loop detected at insn 1/ },
   // Ring buffer space reserved and not submitted or discarded on one path to exit.
   { file: 'ringbuf_unreleased', kernel: /Unreleased reference id=\d+ alloc_insn=5/, ours: /Unreleased reference id=\d+ alloc_insn=5/ },
+  // References are checked where the main program exits (check_reference_leak skips
+  // subprogram and callback frames): a callback's leak shows at the program's exit...
+  {
+    file: 'ringbuf_callback_unreleased',
+    kernel: /Unreleased reference id=\d+ alloc_insn=13 \/ BPF_EXIT instruction in main prog would lead to reference leak/,
+    ours: /instruction 7 \(exit\): Unreleased reference id=\d+ alloc_insn=13; BPF_EXIT instruction in main prog would lead to reference leak/,
+  },
+  // ...and a static function may return what it reserved, for its caller to release.
+  {
+    file: 'ringbuf_subprog_unreleased',
+    kernel: /Unreleased reference id=\d+ alloc_insn=19 \/ BPF_EXIT instruction in main prog/,
+    ours: /instruction 14 \(exit\): Unreleased reference id=\d+ alloc_insn=19/,
+  },
+  { file: 'accept_ringbuf_subprog' },
   // r0 is set on every path the kernel walks: pick(1) never takes the branch that skips it.
   { file: 'accept_r0_reachable_paths' },
   // A 4-byte spill over zeroed stack leaves the other 4 bytes zero: a constant array key.
