@@ -32,9 +32,12 @@ import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js
 import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess } from './memory.js';
 import { reject } from './problem.js';
+import { checkGlobalCall, globalEntryArgs } from './global-call.js';
+import type { GlobalFunc } from '../../core/model.js';
 import {
   NOT_INIT,
   T,
+  TYPE_NAME,
   UNKNOWN_SCALAR,
   constReg,
   isKnownZero,
@@ -104,6 +107,8 @@ export interface ExploreInput {
   helpers: ReadonlyMap<number, HelperSpec>;
   /** Instructions to process before giving up (the kernel's MAX_PROCESSED unless lower). */
   maxProcessed?: number;
+  /** Per function (flow order): its signature when it is a global function. */
+  globals?: readonly (GlobalFunc | undefined)[];
 }
 
 export function explore(input: ExploreInput): ExploreFacts {
@@ -188,14 +193,25 @@ export function explore(input: ExploreInput): ExploreFacts {
     return other;
   };
 
-  let path: Path | undefined = {
-    state: State.entry(0, pointer(T.CTX)),
-    pos: posOfPc.get(flow.functions[0]!.start)!,
-    parent: undefined,
-    hist: newHist(),
-    written: newWritten(),
+  const globals = input.globals ?? [];
+  // Global functions called so far, each walked once on its own after the entry (the
+  // kernel's lazy verification of global subprograms, in function order).
+  const globalsCalled = new Set<number>();
+  const globalsWalked = new Set<number>();
+  const entryPath = (fn: number, args: Reg[]): Path => {
+    const state = State.entry(fn, NOT_INIT);
+    for (let r = 1; r <= 5; r++) state.cur.regs[r] = args[r - 1]!;
+    return { state, pos: posOfPc.get(flow.functions[fn]!.start)!, parent: undefined, hist: newHist(), written: newWritten() };
   };
-  while (path || pending.length > 0) {
+  const nextGlobal = (): Path | undefined => {
+    const fn = [...globalsCalled].filter((f) => !globalsWalked.has(f)).sort((a, b) => a - b)[0];
+    if (fn === undefined) return undefined;
+    globalsWalked.add(fn);
+    return entryPath(fn, globalEntryArgs(env, globals[fn]!));
+  };
+
+  let path: Path | undefined = entryPath(0, [pointer(T.CTX), NOT_INIT, NOT_INIT, NOT_INIT, NOT_INIT]);
+  while (path || pending.length > 0 || (path = nextGlobal())) {
     path ??= pending.pop()!;
     const pos = path.pos;
     const insn = insns[pos]!;
@@ -328,6 +344,8 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (j === JMP.EXIT) {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
+        const g = globals[st.cur.fn];
+        if (g && r0.type !== T.SCALAR) reject(insn, `At subprogram exit the register R0 is not a scalar value (${TYPE_NAME[r0.type]})`);
         const leaked = st.refs[0];
         // Only here, as the kernel's check_reference_leak: a subprogram or callback may exit
         // holding a reference its caller releases (or leaks, found when the program exits).
@@ -373,6 +391,15 @@ export function explore(input: ExploreInput): ExploreFacts {
       }
       if (insn.src === CALL_KIND.LOCAL) {
         const fn = fnByStart.get(insn.pc + 1 + insn.imm)!;
+        const g = globals[fn];
+        if (g) {
+          checkGlobalCall(env, st, insn, flow.functions[fn]!.name, g);
+          globalsCalled.add(fn);
+          regs[0] = UNKNOWN_SCALAR;
+          for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
+          path.pos++;
+          continue;
+        }
         enterFrame(st, fn, pos, false, regs.slice(1, 6));
         freshFrame(path, st);
         path.pos = posOfPc.get(flow.functions[fn]!.start)!;

@@ -114,6 +114,37 @@ const CASES: Case[] = [
     ours: /instruction 14 \(exit\): Unreleased reference id=\d+ alloc_insn=19/,
   },
   { file: 'accept_ringbuf_subprog' },
+  // Global functions are verified on their own, from their BTF signature: not with what
+  // the caller knows (the argument is any scalar; the result is any scalar)...
+  {
+    file: 'global_func_no_caller_context',
+    kernel: /16: \(71\) r7 = \*\(u8 \*\)\(r0 \+0\) \/ R0 unbounded memory access/,
+    ours: /instruction 16 \(ldxb %r7, \[%r0\+0\]\): R0 unbounded memory access/,
+  },
+  {
+    file: 'global_func_result_unknown',
+    kernel: /15: \(71\) r6 = \*\(u8 \*\)\(r8 \+0\) \/ R8 unbounded memory access/,
+    ours: /instruction 15 \(ldxb %r6, \[%r8\+0\]\): R8 unbounded memory access/,
+  },
+  // ...a pointer argument may be NULL, and is memory, not a ring buffer reservation...
+  {
+    file: 'global_func_no_null_check',
+    kernel: /9: \(61\) r2 = \*\(u32 \*\)\(r1 \+0\) \/ R1 invalid mem access 'mem_or_null'/,
+    // One register type serves ring buffer memory and global functions' memory arguments here.
+    ours: /instruction 9 \(ldxw %r2, \[%r1\+0\]\): R1 invalid mem access 'ringbuf_mem_or_null'/,
+  },
+  {
+    file: 'global_func_submits_arg',
+    kernel: /10: \(85\) call bpf_ringbuf_submit#132 \/ R1 type=mem expected=ringbuf_mem/,
+    ours: /instruction 10 \(call 132\): R1 must be referenced when passed to release function/,
+  },
+  // ...and each call's arguments must fit the signature.
+  {
+    file: 'global_func_arg_not_ctx',
+    kernel: /arg#0 expects pointer to ctx \/ Caller passes invalid args into func#1 \('global_queue'\)/,
+    ours: /instruction 6 \(call local \+2\): arg#0 expects pointer to ctx/,
+  },
+  { file: 'accept_global_funcs' },
   // r0 is set on every path the kernel walks: pick(1) never takes the branch that skips it.
   { file: 'accept_r0_reachable_paths' },
   // A 4-byte spill over zeroed stack leaves the other 4 bytes zero: a constant array key.
