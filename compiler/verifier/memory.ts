@@ -86,6 +86,14 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
       regionRange(insn, regno, reg, off, size, reg.n, 'memory', 'mem_size');
       return loadedScalar(size);
   }
+  if (reg.type === T.CONST_MAP_PTR && access === 'read') {
+    // The kernel lets privileged programs read struct bpf_map (its own layout, offsets fixed
+    // by CO-RE at load time); a userspace map has no such structure to give values from.
+    reject(
+      insn,
+      `R${regno} reads struct bpf_map of map '${reg.map?.name ?? '?'}' through its pointer (off=${reg.off + off} size=${size}): the kernel's map internals are not available in userspace`,
+    );
+  }
   return reject(insn, `R${regno} invalid mem access '${TYPE_NAME[reg.type]}'`);
 }
 
