@@ -64,7 +64,17 @@ export const NOT_INIT: Reg = { type: T.NOT_INIT, off: 0, s: UNKNOWN, id: 0, rang
 export const UNKNOWN_SCALAR: Reg = { type: T.SCALAR, off: 0, s: UNKNOWN, id: 0, range: 0, map: undefined, n: 0 };
 export const scalarReg = (s: Scalar): Reg =>
   s === UNKNOWN ? UNKNOWN_SCALAR : { type: T.SCALAR, off: 0, s, id: 0, range: 0, map: undefined, n: 0 };
-export const constReg = (v: bigint): Reg => scalarReg(constScalar(v));
+// Constants recur (immediates, zero, offsets): one shared register per value saves the
+// allocations and lets state comparisons match them by identity.
+const constRegs = new Map<bigint, Reg>();
+export const constReg = (v: bigint): Reg => {
+  let r = constRegs.get(v);
+  if (r === undefined) {
+    r = scalarReg(constScalar(v));
+    if (constRegs.size < 4096) constRegs.set(v, r);
+  }
+  return r;
+};
 // Written out field by field: an object spread here showed in profiles of katran's walk.
 export const pointer = (type: T, extra?: Partial<Reg>): Reg =>
   extra === undefined

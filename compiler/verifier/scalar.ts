@@ -57,6 +57,7 @@ const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 /** Tighten bounds and tnum against each other; undefined when they contradict (no value). */
 export function trySync(s: Scalar): Scalar | undefined {
   let { umin, umax, smin, smax, t } = s;
+  if (t === TNUM_UNKNOWN && umin === 0n && umax === U64 && smin === S64_MIN && smax === S64_MAX) return UNKNOWN;
   if (t.mask === 0n) {
     // A known value: the bounds either allow it or contradict it (the common case, cheaply).
     const v = t.value;
@@ -258,7 +259,9 @@ export const negScalar = (s: Scalar, is64: boolean): Scalar => aluScalar(ALU.SUB
 
 /** Range containment: every value `b` may hold, `a` may hold. */
 export const scalarIn = (a: Scalar, b: Scalar): boolean =>
-  a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t);
+  a === b ||
+  a === UNKNOWN ||
+  (a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t));
 
 export const scalarEqual = (a: Scalar, b: Scalar): boolean =>
   a === b ||
