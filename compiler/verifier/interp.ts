@@ -2,8 +2,10 @@
 // path from the entry, one instruction at a time, with the states of branches not yet
 // taken on a stack. At jump targets a state already shown safe that covers the current
 // one ends the path (pruning); a state equal to one still being explored there means the
-// path can repeat forever ("infinite loop detected"). Local calls and bpf_loop callbacks
-// run in a frame of their own, with the caller's state kept below it.
+// path can repeat forever ("infinite loop detected"). Static functions and bpf_loop
+// callbacks run in a frame of their own, with the caller's state kept below it; a callback
+// is a loop headed by its bpf_loop call, walked until its state converges. Global
+// functions are walked once on their own, after the entry (global-call.ts).
 
 import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { HELPER_ID } from '../../core/helper-ids.js';
