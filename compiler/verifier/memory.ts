@@ -31,7 +31,12 @@ const EGRESS_IFINDEX = 20;
 export type Access = 'read' | 'write';
 
 /** Unknown scalar that fits in `size` bytes. */
-export const loadedScalar = (size: number): Reg => (size >= 8 ? UNKNOWN_SCALAR : scalarReg(uRange(0n, (1n << BigInt(size * 8)) - 1n)));
+const LOADED: Readonly<Record<number, Reg>> = {
+  1: scalarReg(uRange(0n, 0xffn)),
+  2: scalarReg(uRange(0n, 0xffffn)),
+  4: scalarReg(uRange(0n, 0xffffffffn)),
+};
+export const loadedScalar = (size: number): Reg => LOADED[size] ?? UNKNOWN_SCALAR;
 
 const signed = (s: Scalar): number => Number(BigInt.asIntN(64, s.t.value));
 

@@ -63,14 +63,18 @@ export interface Reg {
 export const NOT_INIT: Reg = { type: T.NOT_INIT, off: 0, s: UNKNOWN, id: 0, range: 0, map: undefined, n: 0 };
 export const UNKNOWN_SCALAR: Reg = { type: T.SCALAR, off: 0, s: UNKNOWN, id: 0, range: 0, map: undefined, n: 0 };
 export const scalarReg = (s: Scalar): Reg =>
-  s === UNKNOWN ? UNKNOWN_SCALAR : { type: T.SCALAR, off: 0, s, id: 0, range: 0, map: undefined, n: 0 };
+  s === UNKNOWN
+    ? UNKNOWN_SCALAR
+    : s.t.mask === 0n
+      ? constReg(s.t.value)
+      : { type: T.SCALAR, off: 0, s, id: 0, range: 0, map: undefined, n: 0 };
 // Constants recur (immediates, zero, offsets): one shared register per value saves the
 // allocations and lets state comparisons match them by identity.
 const constRegs = new Map<bigint, Reg>();
 export const constReg = (v: bigint): Reg => {
   let r = constRegs.get(v);
   if (r === undefined) {
-    r = scalarReg(constScalar(v));
+    r = { type: T.SCALAR, off: 0, s: constScalar(v), id: 0, range: 0, map: undefined, n: 0 };
     if (constRegs.size < 4096) constRegs.set(v, r);
   }
   return r;

@@ -154,6 +154,20 @@ function fold(op: number, x: bigint, y: bigint, is64: boolean, signed: boolean):
   const sx = BigInt.asIntN(w, x);
   const sy = BigInt.asIntN(w, y);
   switch (op) {
+    case ALU.ADD:
+      return BigInt.asUintN(w, x + y);
+    case ALU.SUB:
+      return BigInt.asUintN(w, x - y);
+    case ALU.MUL:
+      return BigInt.asUintN(w, x * y);
+    case ALU.AND:
+      return x & y;
+    case ALU.OR:
+      return x | y;
+    case ALU.XOR:
+      return x ^ y;
+    case ALU.MOV:
+      return y;
     case ALU.DIV:
       if (y === 0n) return 0n;
       return signed ? BigInt.asUintN(w, sx / sy) : x / y;
