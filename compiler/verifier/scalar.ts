@@ -273,9 +273,7 @@ export const negScalar = (s: Scalar, is64: boolean): Scalar => aluScalar(ALU.SUB
 
 /** Range containment: every value `b` may hold, `a` may hold. */
 export const scalarIn = (a: Scalar, b: Scalar): boolean =>
-  a === b ||
-  a === UNKNOWN ||
-  (a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t));
+  a === b || a === UNKNOWN || (a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t));
 
 export const scalarEqual = (a: Scalar, b: Scalar): boolean =>
   a === b ||
