@@ -6,7 +6,7 @@
 import { ALU, CLASS, aluOp, insnClass, isRegSource, type Insn } from '../../core/isa.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, scalarReg, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, regWith, scalarReg, type Reg } from './reg.js';
 import {
   S64_MIN,
   U32,
@@ -73,7 +73,7 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
     }
     if (src.type === T.SCALAR && !isConst(src.s) && isRegSource(insn.opcode)) {
       // Copies of one unknown scalar share an id, so a comparison refines both.
-      const linked = src.id !== 0 ? src : { ...src, id: env.newId() };
+      const linked = src.id !== 0 ? src : regWith(src, { id: env.newId() });
       regs[insn.src] = linked;
       regs[d] = linked;
       return;
@@ -157,12 +157,12 @@ function pointerArithmetic(env: Env, insn: Insn, op: number, is64: boolean, ptr:
     if (!Number.isSafeInteger(next) || next <= -MAX_OFF || next >= MAX_OFF) {
       reject(insn, `R${d} pointer arithmetic on ${TYPE_NAME[ptr.type]} gives offset ${next}, out of bounds`);
     }
-    return { ...ptr, off: next };
+    return regWith(ptr, { off: next });
   }
   const s = aluScalar(op, ptr.s, off, true);
   // A packet pointer with a new variable part needs its own comparison against data_end.
-  if (ptr.type === T.PKT || ptr.type === T.PKT_META) return { ...ptr, s, id: env.newId(), range: 0 };
-  return { ...ptr, s };
+  if (ptr.type === T.PKT || ptr.type === T.PKT_META) return regWith(ptr, { s, id: env.newId(), range: 0 });
+  return regWith(ptr, { s });
 }
 
 export { NOT_INIT };

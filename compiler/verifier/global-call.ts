@@ -9,7 +9,7 @@ import type { Insn } from '../../core/isa.js';
 import type { Env } from './env.js';
 import { helperMem } from './helpers.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, isKnownZero, isOrNull, nonNullType, pointer, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, isKnownZero, isOrNull, nonNullType, pointer, regWith, type Reg } from './reg.js';
 import type { State } from './state.js';
 
 /** A signature the kernel refuses: the reason, else undefined. */
@@ -40,7 +40,7 @@ export function checkGlobalCall(env: Env, st: State, insn: Insn, name: string, g
       case 'mem': {
         if (isKnownZero(reg)) return;
         // Checked as if not NULL; the callee checks for NULL itself.
-        const asMem: Reg = isOrNull(reg) ? { ...reg, type: nonNullType(reg.type) } : reg;
+        const asMem: Reg = isOrNull(reg) ? regWith(reg, { type: nonNullType(reg.type) }) : reg;
         if (asMem.type === T.SCALAR) reject(insn, `R${regno} type=${TYPE_NAME[asMem.type]} expected=fp, pkt, pkt_meta, map_value, mem`);
         helperMem(env, st, insn, regno, asMem, arg.size, false);
         // The callee may write the memory: stack bytes there become data.

@@ -48,11 +48,12 @@ import {
   isPointer,
   nonNullType,
   pointer,
+  regWith,
   scalarReg,
   type Reg,
 } from './reg.js';
 import { isConst, scalarEqual, signExtend, type Scalar } from './scalar.js';
-import { SLOTS, State, covers, outerCompared, writableStack } from './state.js';
+import { SLOTS, State, covers, makeFrame, outerCompared, writableStack } from './state.js';
 import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
 import { EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist } from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
@@ -564,7 +565,7 @@ function enterFrame(st: State, fn: number, callsite: number, callback: boolean, 
   for (let r = 1; r <= 5; r++) regs[r] = args[r - 1]!;
   regs[10] = pointer(T.STACK, { n: st.frames.length });
   const entry = State.entry(fn, NOT_INIT).frames[0]!;
-  st.frames.push({ regs, stack: entry.stack, callsite, fn, callback });
+  st.frames.push(makeFrame(regs, entry.stack, false, callsite, fn, callback));
 }
 
 function loadImm64(insn: Insn, env: Env, fnByStart: ReadonlyMap<number, number>): Reg {
@@ -675,10 +676,10 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
 /** Set a scalar register's value, and that of every copy linked to it by id. */
 function setScalar(st: State, regno: number, reg: Reg, s: Scalar): void {
   if (reg.id === 0) {
-    st.cur.regs[regno] = { ...reg, s };
+    st.cur.regs[regno] = regWith(reg, { s });
     return;
   }
-  st.mapRegs((r) => (r.type === T.SCALAR && r.id === reg.id ? { ...r, s } : r));
+  st.mapRegs((r) => (r.type === T.SCALAR && r.id === reg.id ? regWith(r, { s }) : r));
 }
 
 function markNull(st: State, reg: Reg, isNull: boolean): void {
@@ -688,7 +689,7 @@ function markNull(st: State, reg: Reg, isNull: boolean): void {
     if (r.id !== reg.id || r.type !== reg.type) return r;
     if (isNull) return constReg(0n);
     // Ring buffer memory keeps its id: submit/discard release every copy.
-    return { ...r, type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL ? r.id : 0 };
+    return regWith(r, { type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL ? r.id : 0 });
   });
 }
 
@@ -732,7 +733,7 @@ function packetCompare(st: State, op: number, dst: Reg, src: Reg, taken: boolean
   }
   if (!safe || pkt.off < 0 || pkt.s.umax > 0xffffn) return;
   const range = pkt.off;
-  st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+  st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? regWith(r, { range }) : r));
 }
 
 /** What the precision walk needs to know about an instruction besides its text (precision.ts). */

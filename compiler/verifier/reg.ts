@@ -68,6 +68,17 @@ export const scalarReg = (s: Scalar): Reg =>
     : s.t.mask === 0n
       ? constReg(s.t.value)
       : { type: T.SCALAR, off: 0, s, id: 0, range: 0, map: undefined, n: 0 };
+/** `r` with some fields changed, built in the one field order (an object spread may not be). */
+export const regWith = (r: Reg, c: Partial<Reg>): Reg => ({
+  type: c.type ?? r.type,
+  off: c.off ?? r.off,
+  s: c.s ?? r.s,
+  id: c.id ?? r.id,
+  range: c.range ?? r.range,
+  map: 'map' in c ? c.map : r.map,
+  n: c.n ?? r.n,
+});
+
 // Constants recur (immediates, zero, offsets): one shared register per value saves the
 // allocations and lets state comparisons match them by identity.
 const constRegs = new Map<bigint, Reg>();

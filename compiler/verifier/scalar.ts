@@ -64,7 +64,8 @@ export function trySync(s: Scalar): Scalar | undefined {
     if (v > U64 || v < umin || v > umax) return undefined;
     const sv = s64(v);
     if (sv < smin || sv > smax) return undefined;
-    return umin === v && umax === v && smin === sv && smax === sv ? s : { umin: v, umax: v, smin: sv, smax: sv, t };
+    // A new object even when s is already exact: s may be a spread (another hidden class).
+    return { umin: v, umax: v, smin: sv, smax: sv, t };
   }
   // tnum -> bounds
   umin = max(umin, t.value);

@@ -24,7 +24,7 @@ export interface Frame {
   /** Read freely; write only through writableStack (it may be shared with clones). */
   stack: Slot[];
   /** The stack array is shared with another state's frame: copy it before writing. */
-  stackShared?: boolean;
+  stackShared: boolean;
   /** Position of the call instruction to return after (-1 for the entry frame). */
   readonly callsite: number;
   /** Index of the function this frame runs. */
@@ -32,6 +32,16 @@ export interface Frame {
   /** Frames entered as a bpf_loop callback must return 0 or 1. */
   readonly callback: boolean;
 }
+
+/** Every frame built here, with its fields in one order: one hidden class for all of them. */
+export const makeFrame = (regs: Reg[], stack: Slot[], stackShared: boolean, callsite: number, fn: number, callback: boolean): Frame => ({
+  regs,
+  stack,
+  stackShared,
+  callsite,
+  fn,
+  callback,
+});
 
 /** A reference the program holds and must release before it exits (ring buffer space). */
 export interface Ref {
@@ -57,7 +67,7 @@ export class State {
     const regs = new Array<Reg>(11).fill(NOT_INIT);
     regs[1] = ctxArg;
     regs[10] = pointer(T.STACK, { n: 0 });
-    return new State([{ regs, stack: new Array<Slot>(SLOTS).fill(INVALID_SLOT), callsite: -1, fn, callback: false }]);
+    return new State([makeFrame(regs, new Array<Slot>(SLOTS).fill(INVALID_SLOT), false, -1, fn, false)]);
   }
 
   get cur(): Frame {
@@ -66,14 +76,14 @@ export class State {
 
   /** Registers copied; stacks shared copy-on-write (most paths never write most frames). */
   clone(): State {
-    return new State(
-      this.frames.map((f) => {
-        f.stackShared = true;
-        return { regs: f.regs.slice(), stack: f.stack, stackShared: true, callsite: f.callsite, fn: f.fn, callback: f.callback };
-      }),
-      this.refs,
-      this.unroll,
-    );
+    // Built by push, not map: map makes a holey array, and frame arrays of two kinds make
+    // every read of st.frames polymorphic.
+    const frames: Frame[] = [];
+    for (const f of this.frames) {
+      f.stackShared = true;
+      frames.push(makeFrame(f.regs.slice(), f.stack, true, f.callsite, f.fn, f.callback));
+    }
+    return new State(frames, this.refs, this.unroll);
   }
 
   /** Replace every register and spill satisfying `match` (all frames). */
