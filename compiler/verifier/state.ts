@@ -112,27 +112,27 @@ export function writableStack(f: Frame): Slot[] {
 
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  private readonly map = new Map<number, number>();
-  private readonly back = new Map<number, number>();
+  // Pairs (old id, current id) so far; a comparison sees few ids, so a linear search over
+  // two arrays is cheaper than maps to clear for every one of the walk's comparisons.
+  private readonly olds: number[] = [];
+  private readonly curs: number[] = [];
   private temp = 0;
   /** Forget every pairing (one IdMap serves every comparison: covers does not nest). */
   reset(): void {
-    if (this.map.size > 0) {
-      this.map.clear();
-      this.back.clear();
-    }
+    this.olds.length = 0;
+    this.curs.length = 0;
     this.temp = 0;
   }
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
-    const m = this.map.get(oldId);
-    const b = this.back.get(curId);
-    if (m === undefined && b === undefined) {
-      this.map.set(oldId, curId);
-      this.back.set(curId, oldId);
+    const m = this.olds.indexOf(oldId);
+    const b = this.curs.indexOf(curId);
+    if (m < 0 && b < 0) {
+      this.olds.push(oldId);
+      this.curs.push(curId);
       return true;
     }
-    return m === curId && b === oldId;
+    return m >= 0 && m === b;
   }
   /** Scalars: id 0 means "linked to nothing", so it stands for an id of its own. */
   scalarOk(oldId: number, curId: number): boolean {
