@@ -67,6 +67,12 @@ const CASES: Case[] = [
     ours: /misaligned value access off 0\+0\+2 size 4/,
   },
   { file: 'stack_out_of_frame', kernel: /invalid write to stack R10 off=-520 size=8/, ours: /invalid write to stack R10 off=-520 size=8/ },
+  // Found by the verifier fuzz (seed 2): the variable offset must stay within ±2^29.
+  {
+    file: 'pkt_var_offset_out_of_bounds',
+    kernel: /2: \(1f\) r2 -= r3 \/ value -4294967295 makes pkt pointer be out of bounds/,
+    ours: /instruction 2 \(sub %r2, %r3\): value -4294967295 makes pkt pointer be out of bounds/,
+  },
   // Privileged loaders may read uninitialised stack (env->allow_uninit_stack): both load it.
   { file: 'uninit_stack_helper' },
   // Both walk bpf_loop callbacks as loops headed by the call, and run out of pending
