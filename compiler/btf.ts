@@ -46,6 +46,10 @@ export interface BtfType {
   array?: { type: number; nelems: number };
   /** DATASEC only. */
   vars?: { type: number; offset: number; size: number }[];
+  /** FUNC_PROTO only: the parameters in order (sizeOrType is the return type). */
+  params?: { name: string; type: number }[];
+  /** FUNC only: 0 static, 1 global, 2 extern. */
+  linkage?: number;
 }
 
 export class Btf {
@@ -208,7 +212,8 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
         break;
       case KIND.FUNC_PROTO:
         need(8 * vlen);
-        at += 8 * vlen;
+        t.params = [];
+        for (let i = 0; i < vlen; i++, at += 8) t.params.push({ name: str(view.getUint32(at, true)), type: view.getUint32(at + 4, true) });
         break;
       case KIND.DATASEC:
         need(12 * vlen);
@@ -217,13 +222,15 @@ export function parseBtf(data: Uint8Array, label: string): Btf {
           t.vars.push({ type: view.getUint32(at, true), offset: view.getUint32(at + 4, true), size: view.getUint32(at + 8, true) });
         }
         break;
+      case KIND.FUNC:
+        t.linkage = vlen;
+        break;
       case KIND.PTR:
       case KIND.FWD:
       case KIND.TYPEDEF:
       case KIND.VOLATILE:
       case KIND.CONST:
       case KIND.RESTRICT:
-      case KIND.FUNC:
       case KIND.FLOAT:
       case KIND.TYPE_TAG:
         break;

@@ -5,6 +5,7 @@
 // them, map references rewritten to map indices (PSEUDO.MAP_IDX / MAP_IDX_VALUE).
 
 import { type Btf, KIND, parseBtf, parseBtfExt } from './btf.js';
+import { globalSignature } from './global-funcs.js';
 import { type ElfFile, SHF_EXECINSTR, SHN_UNDEF, SHT, STB, STT, parseElf } from './elf.js';
 import { ObjectError, UserError } from '../core/errors.js';
 import { SLOT } from '../core/isa.js';
@@ -40,7 +41,7 @@ function load(bytes: Uint8Array, source: string): BpfObject {
     source,
     license: license ? new TextDecoder().decode(license.data).replace(/\0.*$/s, '') : '',
     maps,
-    programs: programs(elf, maps, source, kfuncNames(btf), ext?.lines),
+    programs: programs(elf, maps, source, kfuncNames(btf), ext?.lines).map((p) => withGlobalSignatures(p, btf)),
   };
 }
 
@@ -235,6 +236,15 @@ function kfuncNames(btf: Btf | undefined): Set<string> {
   const ksyms = btf?.types.find((t) => t.kind === KIND.DATASEC && t.name === '.ksyms');
   const funcs = (ksyms?.vars ?? []).map((v) => btf!.types[v.type]).filter((t) => t?.kind === KIND.FUNC);
   return new Set(funcs.map((t) => t!.name));
+}
+
+/** Global functions the program calls carry their BTF signature (the entry is not one of them). */
+function withGlobalSignatures(prog: Program, btf: Btf | undefined): Program {
+  const funcs = prog.funcs.map((f, i) => {
+    const global = i === 0 ? undefined : globalSignature(btf, f.name);
+    return global ? { ...f, global } : f;
+  });
+  return { ...prog, funcs };
 }
 
 function programs(elf: ElfFile, maps: MapSpec[], source: string, kfuncs: ReadonlySet<string>, lines?: SourceLines): Program[] {

@@ -43,6 +43,26 @@ export interface FuncInfo {
   name: string;
   /** First slot of the function in `Program.insns`. */
   start: number;
+  /**
+   * A global (non-static) function other than the entry, with its BTF signature: the
+   * kernel verifies it once on its own, from these argument types, not in each caller's context.
+   */
+  global?: GlobalFunc;
+}
+
+/** What a global function's argument is, from BTF (the kernel's btf_prepare_func_args). */
+export type GlobalArg =
+  | { kind: 'scalar' }
+  | { kind: 'ctx' }
+  /** A pointer to `size` bytes of memory, or NULL. */
+  | { kind: 'mem'; size: number }
+  /** A type the kernel refuses, with its reason. */
+  | { kind: 'unsupported'; reason: string };
+
+export interface GlobalFunc {
+  args: GlobalArg[];
+  /** Set when the kernel refuses the signature (e.g. a return type that is not a scalar). */
+  unsupported?: string;
 }
 
 export interface Program {

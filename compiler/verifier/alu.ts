@@ -6,7 +6,7 @@
 import { ALU, CLASS, aluOp, insnClass, isRegSource, type Insn } from '../../core/isa.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, scalarReg, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, regWith, scalarReg, type Reg } from './reg.js';
 import {
   S64_MIN,
   U32,
@@ -73,7 +73,7 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
     }
     if (src.type === T.SCALAR && !isConst(src.s) && isRegSource(insn.opcode)) {
       // Copies of one unknown scalar share an id, so a comparison refines both.
-      const linked = src.id !== 0 ? src : { ...src, id: env.newId() };
+      const linked = src.id !== 0 ? src : regWith(src, { id: env.newId() });
       regs[insn.src] = linked;
       regs[d] = linked;
       return;
@@ -148,21 +148,36 @@ function pointerArithmetic(env: Env, insn: Insn, op: number, is64: boolean, ptr:
         : `R${d} pointer arithmetic with ${OP_TEXT[op]} operator prohibited`,
     );
   }
-  if (!known && off.smin === S64_MIN) {
-    reject(insn, `R${d} math between ${TYPE_NAME[ptr.type]} pointer and register with unbounded min value is not allowed`);
-  }
+  // The kernel's check_reg_sane_offset, on the offset before and the pointer after.
+  saneOffset(insn, ptr.type, off);
   if (known) {
     const c = Number(BigInt.asIntN(64, off.t.value));
     const next = op === ALU.ADD ? ptr.off + c : ptr.off - c;
     if (!Number.isSafeInteger(next) || next <= -MAX_OFF || next >= MAX_OFF) {
-      reject(insn, `R${d} pointer arithmetic on ${TYPE_NAME[ptr.type]} gives offset ${next}, out of bounds`);
+      reject(insn, `${TYPE_NAME[ptr.type]} pointer offset ${next} is not allowed`);
     }
-    return { ...ptr, off: next };
+    return regWith(ptr, { off: next });
   }
   const s = aluScalar(op, ptr.s, off, true);
+  saneOffset(insn, ptr.type, s);
   // A packet pointer with a new variable part needs its own comparison against data_end.
-  if (ptr.type === T.PKT || ptr.type === T.PKT_META) return { ...ptr, s, id: env.newId(), range: 0 };
-  return { ...ptr, s };
+  if (ptr.type === T.PKT || ptr.type === T.PKT_META) return regWith(ptr, { s, id: env.newId(), range: 0 });
+  return regWith(ptr, { s });
+}
+
+/**
+ * A pointer's variable offset (or the scalar about to become part of it) stays within
+ * ±BPF_MAX_VAR_OFF: beyond, a later bounds check could wrap (check_reg_sane_offset).
+ */
+function saneOffset(insn: Insn, type: T, v: Scalar): void {
+  const name = TYPE_NAME[type];
+  if (isConst(v)) {
+    const val = BigInt.asIntN(64, v.t.value);
+    if (val >= BigInt(MAX_OFF) || val <= -BigInt(MAX_OFF)) reject(insn, `math between ${name} pointer and ${val} is not allowed`);
+    return;
+  }
+  if (v.smin === S64_MIN) reject(insn, `math between ${name} pointer and register with unbounded min value is not allowed`);
+  if (v.smin >= BigInt(MAX_OFF) || v.smin <= -BigInt(MAX_OFF)) reject(insn, `value ${v.smin} makes ${name} pointer be out of bounds`);
 }
 
 export { NOT_INIT };

@@ -96,7 +96,7 @@ const MEM_TYPES: ReadonlySet<T> = new Set([T.STACK, T.PKT, T.PKT_META, T.MAP_VAL
 const MEM_TYPE_NAMES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem';
 
 /** Check a memory argument of `size` bytes at `reg` (check_helper_mem_access). */
-function helperMem(env: Env, st: State, insn: Insn, regno: number, reg: Reg, size: number, write: boolean): void {
+export function helperMem(env: Env, st: State, insn: Insn, regno: number, reg: Reg, size: number, write: boolean): void {
   if (!MEM_TYPES.has(reg.type)) reject(insn, `R${regno} type=${TYPE_NAME[reg.type]} expected=${MEM_TYPE_NAMES}`);
   switch (reg.type) {
     case T.STACK:
@@ -191,6 +191,8 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'alloc_mem':
         expect(r, reg, 'ringbuf_mem', reg.type === T.MEM);
         if (reg.off !== 0 || reg.s.umax !== 0n) reject(insn, `R${r} must have zero offset when passed to release func`);
+        // Memory that is not a reservation still held (a global function's pointer argument).
+        if (!st.refs.some((ref) => ref.id === reg.id)) reject(insn, `R${r} must be referenced when passed to release function`);
         return;
       case 'func':
         expect(r, reg, 'func', reg.type === T.FUNC);

@@ -105,6 +105,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
       posOfPc,
       helpers: helperSpecs,
       maxProcessed: opts.maxProcessed,
+      globals: flow.functions.map((fn) => prog.funcs.find((f) => f.start === fn.start)?.global),
     });
     return {
       functions: flow.functions.map((fn, i) => ({ name: fn.name, start: fn.start, end: fn.end, stackDepth: facts.stackDepth[i]! })),

@@ -2,8 +2,10 @@
 // path from the entry, one instruction at a time, with the states of branches not yet
 // taken on a stack. At jump targets a state already shown safe that covers the current
 // one ends the path (pruning); a state equal to one still being explored there means the
-// path can repeat forever ("infinite loop detected"). Local calls and bpf_loop callbacks
-// run in a frame of their own, with the caller's state kept below it.
+// path can repeat forever ("infinite loop detected"). Static functions and bpf_loop
+// callbacks run in a frame of their own, with the caller's state kept below it; a callback
+// is a loop headed by its bpf_loop call, walked until its state converges. Global
+// functions are walked once on their own, after the entry (global-call.ts).
 
 import { MAX_CALL_DEPTH } from '../../core/abi.js';
 import { HELPER_ID } from '../../core/helper-ids.js';
@@ -34,9 +36,12 @@ import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess, readOnly } from './memory.js';
 import { StackLocals } from './stack-locals.js';
 import { reject } from './problem.js';
+import { checkGlobalCall, globalEntryArgs } from './global-call.js';
+import type { GlobalFunc } from '../../core/model.js';
 import {
   NOT_INIT,
   T,
+  TYPE_NAME,
   UNKNOWN_SCALAR,
   constReg,
   isKnownZero,
@@ -45,11 +50,12 @@ import {
   isPointer,
   nonNullType,
   pointer,
+  regWith,
   scalarReg,
   type Reg,
 } from './reg.js';
-import { isConst, signExtend, type Scalar } from './scalar.js';
-import { SLOTS, State, covers } from './state.js';
+import { isConst, scalarEqual, signExtend, type Scalar } from './scalar.js';
+import { SLOTS, State, covers, makeFrame, outerCompared, writableStack } from './state.js';
 import { addFrame, addSlot, forEachSlot, hasSlot, slotSet, type SlotSet } from './slot-set.js';
 import { EXIT_FROM_CALLBACK, NO_INFO, Precision, histEntry, markPrecise, newHist, stackInfo, type Hist } from './precision.js';
 import type { HelperSpec } from './structure-dataflow.js';
@@ -59,6 +65,7 @@ export const MAX_PROCESSED = 1_000_000;
 export const MAX_PENDING = 8192;
 /** States kept per pruning point (the kernel evicts; we stop adding). */
 const MAX_STATES_PER_POINT = 64;
+const MAX_STATES_PER_LOOP_HEAD = 8;
 
 export interface ExploreFacts {
   helpersUsed: Set<number>;
@@ -114,6 +121,8 @@ export interface ExploreInput {
   helpers: ReadonlyMap<number, HelperSpec>;
   /** Instructions to process before giving up (the kernel's MAX_PROCESSED unless lower). */
   maxProcessed?: number;
+  /** Per function (flow order): its signature when it is a global function. */
+  globals?: readonly (GlobalFunc | undefined)[];
 }
 
 export function explore(input: ExploreInput): ExploreFacts {
@@ -160,11 +169,18 @@ export function explore(input: ExploreInput): ExploreFacts {
     return mask;
   });
   const prunePoint = new Uint8Array(insns.length);
+  // Calls that take a callback (bpf_loop) run it any number of times: the kernel walks it
+  // as a loop whose head is the call itself (calls_callback), always a checkpoint.
+  const callsCallback = new Uint8Array(insns.length);
   insns.forEach((insn, pos) => {
     const cls = insnClass(insn.opcode);
     if ((cls === CLASS.JMP || cls === CLASS.JMP32) && (isCondJmp(insn.opcode) || jmpOp(insn.opcode) === JMP.JA)) {
       prunePoint[posOfPc.get(jumpTarget(insn))!] = 1;
       if (isCondJmp(insn.opcode) && pos + 1 < insns.length) prunePoint[pos + 1] = 1;
+    }
+    if (insn.opcode === (CLASS.JMP | JMP.CALL) && insn.src === 0 && protoOf(insn.imm)?.args.includes('func')) {
+      callsCallback[pos] = 1;
+      prunePoint[pos] = 1;
     }
   });
   const visited = new Map<number, Checkpoint[]>();
@@ -184,22 +200,35 @@ export function explore(input: ExploreInput): ExploreFacts {
       if (--c.branches > 0) break;
     }
   };
-  const fork = (path: Path, state: State, pos: number, at: Insn): void => {
+  const fork = (path: Path, state: State, pos: number, at: Insn): Path => {
     if (path.parent) path.parent.branches++;
     const frozen = path.hist;
     path.hist = newHist(frozen);
-    pending.push({ state, pos, parent: path.parent, hist: newHist(frozen), written: path.written.slice() });
+    const other = { state, pos, parent: path.parent, hist: newHist(frozen), written: path.written.slice() };
+    pending.push(other);
     if (pending.length > MAX_PENDING) reject(at, `The sequence of ${pending.length} jumps is too complex.`);
+    return other;
   };
 
-  let path: Path | undefined = {
-    state: State.entry(0, pointer(T.CTX)),
-    pos: posOfPc.get(flow.functions[0]!.start)!,
-    parent: undefined,
-    hist: newHist(),
-    written: newWritten(),
+  const globals = input.globals ?? [];
+  // Global functions called so far, each walked once on its own after the entry (the
+  // kernel's lazy verification of global subprograms, in function order).
+  const globalsCalled = new Set<number>();
+  const globalsWalked = new Set<number>();
+  const entryPath = (fn: number, args: Reg[]): Path => {
+    const state = State.entry(fn, NOT_INIT);
+    for (let r = 1; r <= 5; r++) state.cur.regs[r] = args[r - 1]!;
+    return { state, pos: posOfPc.get(flow.functions[fn]!.start)!, parent: undefined, hist: newHist(), written: newWritten() };
   };
-  while (path || pending.length > 0) {
+  const nextGlobal = (): Path | undefined => {
+    const fn = [...globalsCalled].filter((f) => !globalsWalked.has(f)).sort((a, b) => a - b)[0];
+    if (fn === undefined) return undefined;
+    globalsWalked.add(fn);
+    return entryPath(fn, globalEntryArgs(env, globals[fn]!));
+  };
+
+  let path: Path | undefined = entryPath(0, [pointer(T.CTX), NOT_INIT, NOT_INIT, NOT_INIT, NOT_INIT]);
+  while (path || pending.length > 0 || (path = nextGlobal())) {
     path ??= pending.pop()!;
     const pos = path.pos;
     const insn = insns[pos]!;
@@ -208,12 +237,13 @@ export function explore(input: ExploreInput): ExploreFacts {
     if (prunePoint[pos]) {
       const here = visited.get(pos) ?? [];
       const liveHere = live[pos]!;
+      const loopHead = callsCallback[pos] === 1;
       let pruned = false;
       // Newest first; a state that keeps failing to match is dropped (the kernel's miss_cnt).
       for (let k = here.length - 1; k >= 0; k--) {
         const c = here[k]!;
         if (c.branches === 0) {
-          if (covers(c.state, st, liveHere, false, c.precision)) {
+          if (covers(c.state, st, liveHere, 'safe', c.precision)) {
             // What mattered from c matters on this path too: its sources become precise.
             inheritPrecision(path, c, liveHere);
             inheritReads(path, c);
@@ -222,7 +252,16 @@ export function explore(input: ExploreInput): ExploreFacts {
             break;
           }
           if (++c.misses > c.hits * 3 + 3) here.splice(k, 1);
-        } else if (covers(c.state, st, liveHere, true, c.precision)) {
+        } else if (loopHead) {
+          // Another callback iteration that brings nothing new: the callback has converged.
+          if (covers(c.state, st, liveHere, 'within', c.precision)) {
+            // c's marks are not final: whatever this path holds may matter.
+            inheritEverything(path, liveHere);
+            c.hits++;
+            pruned = true;
+            break;
+          }
+        } else if (c.state.unroll === st.unroll && covers(c.state, st, liveHere, 'exact', c.precision)) {
           reject(insn, `infinite loop detected at insn ${insn.pc}`);
         }
       }
@@ -233,7 +272,11 @@ export function explore(input: ExploreInput): ExploreFacts {
       }
       // Like the kernel, keep a new state only after at least 2 jumps and 8 instructions
       // since the last one kept: fewer states to compare, and still one every few blocks.
-      if (here.length < MAX_STATES_PER_POINT && jumpsSinceKept >= 2 && processed - processedWhenKept >= 8) {
+      // A loop head always gets one, the oldest making room if needed: with none, the path's
+      // history (walked back by precision tracking) would grow with every iteration.
+      // Iterations converge against the newest states: a few are enough there.
+      if (loopHead && here.length >= MAX_STATES_PER_LOOP_HEAD) here.shift();
+      if (here.length < MAX_STATES_PER_POINT && (loopHead || (jumpsSinceKept >= 2 && processed - processedWhenKept >= 8))) {
         jumpsSinceKept = 0;
         processedWhenKept = processed;
         const c: Checkpoint = {
@@ -323,8 +366,17 @@ export function explore(input: ExploreInput): ExploreFacts {
       const r0 = readReg(st, insn, 0);
       if (st.frames.length === 1) {
         checkExitWhileLocked(st, insn);
+        const g = globals[st.cur.fn];
+        if (g && r0.type !== T.SCALAR) reject(insn, `At subprogram exit the register R0 is not a scalar value (${TYPE_NAME[r0.type]})`);
         const leaked = st.refs[0];
-        if (leaked) reject(insn, `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}`);
+        // Only here, as the kernel's check_reference_leak: a subprogram or callback may exit
+        // holding a reference its caller releases (or leaks, found when the program exits).
+        if (leaked) {
+          reject(
+            insn,
+            `Unreleased reference id=${leaked.id} alloc_insn=${leaked.insn}; BPF_EXIT instruction in main prog would lead to reference leak`,
+          );
+        }
         finish(path);
         path = undefined;
         continue;
@@ -339,11 +391,14 @@ export function explore(input: ExploreInput): ExploreFacts {
             `At callback return the register R0 has ${r0.type === T.SCALAR ? `umax=${r0.s.umax}` : 'a pointer'} should have been in [0, 1]`,
           );
         }
-        caller.regs[0] = UNKNOWN_SCALAR;
-      } else {
-        if (r0.type === T.STACK && r0.n === st.frames.length) reject(insn, 'cannot return stack pointer to the caller frame');
-        caller.regs[0] = r0;
+        // Back to the bpf_loop call, with the caller's registers as they were: it runs again,
+        // either another iteration or done (prepare_func_exit for callbacks).
+        path.pos = callee.callsite;
+        widenAtLoopHead(path);
+        continue;
       }
+      if (r0.type === T.STACK && r0.n === st.frames.length) reject(insn, 'cannot return stack pointer to the caller frame');
+      caller.regs[0] = r0;
       for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
       path.pos = callee.callsite + 1;
       continue;
@@ -359,6 +414,18 @@ export function explore(input: ExploreInput): ExploreFacts {
       }
       if (insn.src === CALL_KIND.LOCAL) {
         const fn = fnByStart.get(insn.pc + 1 + insn.imm)!;
+        const g = globals[fn];
+        if (g) {
+          checkGlobalCall(env, st, insn, flow.functions[fn]!.name, g);
+          // Verified on its own, the callee sees a stack pointer argument as plain memory:
+          // slots it may reach stay in memory, as for a helper.
+          stackLocals.call(st);
+          globalsCalled.add(fn);
+          regs[0] = UNKNOWN_SCALAR;
+          for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
+          path.pos++;
+          continue;
+        }
         enterFrame(st, fn, pos, false, regs.slice(1, 6));
         freshFrame(path, st);
         path.pos = posOfPc.get(flow.functions[fn]!.start)!;
@@ -373,6 +440,15 @@ export function explore(input: ExploreInput): ExploreFacts {
       const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
       const facts = checkHelperArgs(env, st, insn, name, proto);
       stackLocals.call(st);
+      if (facts.callback) {
+        // bpf_loop: one more iteration, walked later, with r1 = the index, r2 = the context,
+        // from the state before the call; this path goes on as if the loop were done.
+        const iteration = st.clone();
+        iteration.unroll++;
+        const args = [UNKNOWN_SCALAR, facts.callback.ctx, NOT_INIT, NOT_INIT, NOT_INIT];
+        enterFrame(iteration, facts.callback.fn, pos, true, args);
+        freshFrame(fork(path, iteration, posOfPc.get(flow.functions[facts.callback.fn]!.start)!, insn), iteration);
+      }
       const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
       regs[0] = lockValueId(env, helperResult(env, st, insn, proto, facts.map, facts.allocSize));
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
@@ -382,14 +458,6 @@ export function explore(input: ExploreInput): ExploreFacts {
         st.refs = st.refs.filter((ref) => ref.id !== released);
       }
       if (regs[0]!.type === T.MEM_OR_NULL) st.refs = [...st.refs, { id: regs[0]!.id, insn: insn.pc }];
-      if (facts.callback) {
-        // bpf_loop: the callback runs (here once) with r1 = the index, r2 = the context.
-        const args = [UNKNOWN_SCALAR, facts.callback.ctx, NOT_INIT, NOT_INIT, NOT_INIT];
-        enterFrame(st, facts.callback.fn, pos, true, args);
-        freshFrame(path, st);
-        path.pos = posOfPc.get(flow.functions[facts.callback.fn]!.start)!;
-        continue;
-      }
       path.pos++;
       continue;
     }
@@ -422,11 +490,58 @@ export function explore(input: ExploreInput): ExploreFacts {
     const slots: [number, number][] = [];
     const regs: number[] = [];
     for (let f = 0; f <= last; f++) {
-      // Outer frames' r0-r5 are not compared (covers), the innermost frame's dead ones neither.
-      regs.push(c.precision.regs[f]! & (f === last ? liveHere : 0x7c0));
+      // Registers covers did not compare (outerCompared, dead ones) need nothing.
+      regs.push(c.precision.regs[f]! & (f === last ? liveHere : outerCompared(c.state, f)));
     }
     forEachSlot(c.precision.slots, last + 1, (f, s) => slots.push([f, s]));
     markPrecise(insns, p, last, regs, slots, 0);
+  }
+
+  /**
+   * Path p was pruned by a state whose paths are still being walked: whatever it compared
+   * may matter, so every compared scalar becomes precise and every slot read.
+   */
+  function inheritEverything(p: Path, liveHere: number): void {
+    const frames = p.state.frames;
+    const last = frames.length - 1;
+    const slots: [number, number][] = [];
+    const regs: number[] = [];
+    for (let f = 0; f <= last; f++) {
+      regs.push(f === last ? liveHere : outerCompared(p.state, f));
+      for (let s = 0; s < SLOTS; s++) {
+        if (frames[f]!.stack[s]!.spill?.type === T.SCALAR) slots.push([f, s]);
+        markRead(p, f, s);
+      }
+    }
+    markPrecise(insns, p, last, regs, slots, 0);
+  }
+
+  /**
+   * Scalars whose value changed since the previous iteration's checkpoint at this callsite
+   * and did not matter there become unknown (the kernel's widen_imprecise_scalars), so that
+   * a callback counting in its context converges instead of walking every count. Losing
+   * what is known is always safe.
+   */
+  function widenAtLoopHead(p: Path): void {
+    const st = p.state;
+    const here = visited.get(p.pos) ?? [];
+    let prev: Checkpoint | undefined;
+    for (let k = here.length - 1; k >= 0 && !prev; k--) if (here[k]!.branches > 0 && sameCallsites(here[k]!.state, st)) prev = here[k];
+    if (!prev) return;
+    prev.state.frames.forEach((of, f) => {
+      const cf = st.frames[f]!;
+      for (let r = 0; r <= 10; r++) {
+        const o = of.regs[r]!;
+        const c = cf.regs[r]!;
+        if (o.type === T.SCALAR && c.type === T.SCALAR && !prev.precision.reg(f, r) && !sameScalar(o, c)) cf.regs[r] = UNKNOWN_SCALAR;
+      }
+      for (let k = 0; k < SLOTS; k++) {
+        const o = of.stack[k]!.spill;
+        const c = cf.stack[k]!;
+        if (o?.type !== T.SCALAR || c.spill?.type !== T.SCALAR || hasSlot(prev.precision.slots, f, k) || sameScalar(o, c.spill)) continue;
+        writableStack(cf)[k] = { spill: UNKNOWN_SCALAR, kinds: c.kinds };
+      }
+    });
   }
 
   /** A slot is read on path p: every checkpoint up to where it was last overwritten needs it. */
@@ -472,6 +587,10 @@ function noteConstantLoad(loads: Map<number, bigint | null>, pc: number, base: R
   loads.set(pc, value !== undefined && (known === undefined || known === value) ? value : null);
 }
 
+const sameCallsites = (a: State, b: State): boolean =>
+  a.frames.length === b.frames.length && a.frames.every((f, i) => f.callsite === b.frames[i]!.callsite && f.fn === b.frames[i]!.fn);
+const sameScalar = (a: Reg, b: Reg): boolean => a === b || (a.id === b.id && scalarEqual(a.s, b.s));
+
 const newWritten = (): SlotSet => slotSet(MAX_CALL_DEPTH + 1);
 
 /** A new frame's stack holds nothing from before: reads in it need nothing of older checkpoints. */
@@ -484,7 +603,7 @@ function enterFrame(st: State, fn: number, callsite: number, callback: boolean, 
   for (let r = 1; r <= 5; r++) regs[r] = args[r - 1]!;
   regs[10] = pointer(T.STACK, { n: st.frames.length });
   const entry = State.entry(fn, NOT_INIT).frames[0]!;
-  st.frames.push({ regs, stack: entry.stack, callsite, fn, callback });
+  st.frames.push(makeFrame(regs, entry.stack, false, callsite, fn, callback));
 }
 
 function loadImm64(insn: Insn, env: Env, fnByStart: ReadonlyMap<number, number>): Reg {
@@ -595,10 +714,10 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
 /** Set a scalar register's value, and that of every copy linked to it by id. */
 function setScalar(st: State, regno: number, reg: Reg, s: Scalar): void {
   if (reg.id === 0) {
-    st.cur.regs[regno] = { ...reg, s };
+    st.cur.regs[regno] = regWith(reg, { s });
     return;
   }
-  st.mapRegs((r) => (r.type === T.SCALAR && r.id === reg.id ? { ...r, s } : r));
+  st.mapRegs((r) => (r.type === T.SCALAR && r.id === reg.id ? regWith(r, { s }) : r));
 }
 
 function markNull(st: State, reg: Reg, isNull: boolean): void {
@@ -609,7 +728,7 @@ function markNull(st: State, reg: Reg, isNull: boolean): void {
     if (isNull) return constReg(0n);
     // Ring buffer memory keeps its id: submit/discard release every copy.
     // So does a map value that may hold a bpf_spin_lock: its lock is told apart by it.
-    return { ...r, type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL || keepsLockId(r) ? r.id : 0 };
+    return regWith(r, { type: nonNullType(r.type), id: r.type === T.MEM_OR_NULL || keepsLockId(r) ? r.id : 0 });
   });
 }
 
@@ -653,7 +772,7 @@ function packetCompare(st: State, op: number, dst: Reg, src: Reg, taken: boolean
   }
   if (!safe || pkt.off < 0 || pkt.s.umax > 0xffffn) return;
   const range = pkt.off;
-  st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? { ...r, range } : r));
+  st.mapRegs((r) => (r.type === pkt.type && r.id === pkt.id && r.range < range ? regWith(r, { range }) : r));
 }
 
 /** What the precision walk needs to know about an instruction besides its text (precision.ts). */

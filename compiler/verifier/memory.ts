@@ -11,7 +11,7 @@ import { reject } from './problem.js';
 import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isKnownZero, isPacket, isPointer, pointer, scalarReg, type Reg } from './reg.js';
 import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
 import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
-import { INVALID_SLOT, SLOTS, type Slot, type State } from './state.js';
+import { INVALID_SLOT, SLOTS, writableStack, type Slot, type State } from './state.js';
 import { checkLockFieldAccess } from './spin-lock.js';
 
 export const STACK_SIZE = SLOTS * 8;
@@ -32,7 +32,12 @@ const EGRESS_IFINDEX = 20;
 export type Access = 'read' | 'write';
 
 /** Unknown scalar that fits in `size` bytes. */
-export const loadedScalar = (size: number): Reg => (size >= 8 ? UNKNOWN_SCALAR : scalarReg(uRange(0n, (1n << BigInt(size * 8)) - 1n)));
+const LOADED: Readonly<Record<number, Reg>> = {
+  1: scalarReg(uRange(0n, 0xffn)),
+  2: scalarReg(uRange(0n, 0xffffn)),
+  4: scalarReg(uRange(0n, 0xffffffffn)),
+};
+export const loadedScalar = (size: number): Reg => LOADED[size] ?? UNKNOWN_SCALAR;
 
 const signed = (s: Scalar): number => Number(BigInt.asIntN(64, s.t.value));
 
@@ -87,6 +92,14 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
     case T.MEM:
       regionRange(insn, regno, reg, off, size, reg.n, 'memory', 'mem_size');
       return loadedScalar(size);
+  }
+  if (reg.type === T.CONST_MAP_PTR && access === 'read') {
+    // The kernel lets privileged programs read struct bpf_map (its own layout, offsets fixed
+    // by CO-RE at load time); a userspace map has no such structure to give values from.
+    reject(
+      insn,
+      `R${regno} reads struct bpf_map of map '${reg.map?.name ?? '?'}' through its pointer (off=${reg.off + off} size=${size}): the kernel's map internals are not available in userspace`,
+    );
   }
   return reject(insn, `R${regno} invalid mem access '${TYPE_NAME[reg.type]}'`);
 }
@@ -202,10 +215,10 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
       // becomes plain data, which is all a privileged reader can tell from it anyway, and
       // fewer distinct slots keep pruning effective.
       const rest = frame.stack[slotOf(lo)]!.kinds.slice(op.size).replace(/[^z]/g, 'm');
-      frame.stack[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
+      writableStack(frame)[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
-      markBytes(frame.stack, lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
+      markBytes(writableStack(frame), lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
     }
     if (fixed && op.size === 8 && byteOf(lo) === 0) env.stackWritten(op.reg.n, slotOf(lo));
     if (op.atomic) return readStack(frame.stack, lo, hi, op.size);
@@ -265,7 +278,7 @@ export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'
       const at = s * 8 + b - STACK_SIZE;
       next += at >= lo && at < hi ? kind : kinds[b];
     }
-    stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { kinds: next };
+    stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { spill: undefined, kinds: next };
   }
 }
 
@@ -281,7 +294,7 @@ export function stackHelperAccess(env: Env, st: State, insn: Insn, regno: number
   env.noteStack(frame.fn, Number(-lo));
   if (size === 0) return;
   if (write) {
-    markBytes(frame.stack, Number(lo), Number(hi), 'm');
+    markBytes(writableStack(frame), Number(lo), Number(hi), 'm');
     if (isConst(reg.s)) for (let at = Number(lo); at + 8 <= Number(hi); at++) if (byteOf(at) === 0) env.stackWritten(reg.n, slotOf(at));
   } else {
     env.stackRead(reg.n, slotOf(Number(lo)), slotOf(Number(hi) - 1));

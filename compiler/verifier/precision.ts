@@ -22,11 +22,11 @@ import { addSlot, clearFrame, forEachSlot, hasSlot, isEmptySet, removeSlot, slot
  * kernel's REG_LIVE_READ; slots never read need not match at all).
  */
 export class Precision {
-  readonly regs: Uint16Array;
+  readonly regs: number[];
   readonly slots: SlotSet;
   readonly read: SlotSet;
   constructor(frames: number) {
-    this.regs = new Uint16Array(frames);
+    this.regs = new Array<number>(frames).fill(0);
     this.slots = slotSet(frames);
     this.read = slotSet(frames);
   }

@@ -39,7 +39,8 @@ const S64_MAX = (1n << 63n) - 1n;
 const U32 = 0xffffffffn;
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
 
-export const UNKNOWN: Scalar = Object.freeze({ umin: 0n, umax: U64, smin: S64_MIN, smax: S64_MAX, t: TNUM_UNKNOWN });
+// Not frozen: a frozen object has a hidden class of its own (see reg.ts).
+export const UNKNOWN: Scalar = { umin: 0n, umax: U64, smin: S64_MIN, smax: S64_MAX, t: TNUM_UNKNOWN };
 export const constScalar = (v: bigint): Scalar => {
   const u = u64(v);
   return { umin: u, umax: u, smin: s64(u), smax: s64(u), t: tnumConst(u) };
@@ -56,6 +57,16 @@ const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 /** Tighten bounds and tnum against each other; undefined when they contradict (no value). */
 export function trySync(s: Scalar): Scalar | undefined {
   let { umin, umax, smin, smax, t } = s;
+  if (t === TNUM_UNKNOWN && umin === 0n && umax === U64 && smin === S64_MIN && smax === S64_MAX) return UNKNOWN;
+  if (t.mask === 0n) {
+    // A known value: the bounds either allow it or contradict it (the common case, cheaply).
+    const v = t.value;
+    if (v > U64 || v < umin || v > umax) return undefined;
+    const sv = s64(v);
+    if (sv < smin || sv > smax) return undefined;
+    // A new object even when s is already exact: s may be a spread (another hidden class).
+    return { umin: v, umax: v, smin: sv, smax: sv, t };
+  }
   // tnum -> bounds
   umin = max(umin, t.value);
   umax = min(umax, t.value | t.mask);
@@ -144,6 +155,20 @@ function fold(op: number, x: bigint, y: bigint, is64: boolean, signed: boolean):
   const sx = BigInt.asIntN(w, x);
   const sy = BigInt.asIntN(w, y);
   switch (op) {
+    case ALU.ADD:
+      return BigInt.asUintN(w, x + y);
+    case ALU.SUB:
+      return BigInt.asUintN(w, x - y);
+    case ALU.MUL:
+      return BigInt.asUintN(w, x * y);
+    case ALU.AND:
+      return x & y;
+    case ALU.OR:
+      return x | y;
+    case ALU.XOR:
+      return x ^ y;
+    case ALU.MOV:
+      return y;
     case ALU.DIV:
       if (y === 0n) return 0n;
       return signed ? BigInt.asUintN(w, sx / sy) : x / y;
@@ -249,7 +274,7 @@ export const negScalar = (s: Scalar, is64: boolean): Scalar => aluScalar(ALU.SUB
 
 /** Range containment: every value `b` may hold, `a` may hold. */
 export const scalarIn = (a: Scalar, b: Scalar): boolean =>
-  a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t);
+  a === b || a === UNKNOWN || (a.umin <= b.umin && a.umax >= b.umax && a.smin <= b.smin && a.smax >= b.smax && tnumIn(a.t, b.t));
 
 export const scalarEqual = (a: Scalar, b: Scalar): boolean =>
   a === b ||

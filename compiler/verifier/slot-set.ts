@@ -1,10 +1,11 @@
 // Sets of stack slots per call frame as bits: two 32-bit words per frame (64 slots of 8
 // bytes). The path walk copies and tests these on every fork and pruning check, so they
-// are small typed arrays rather than sets of objects.
+// are small arrays of int32 words rather than sets of objects (plain arrays: V8 allocates
+// typed arrays much more slowly, and the walk makes thousands).
 
-export type SlotSet = Uint32Array;
+export type SlotSet = number[];
 
-export const slotSet = (frames: number): SlotSet => new Uint32Array(frames * 2);
+export const slotSet = (frames: number): SlotSet => new Array<number>(frames * 2).fill(0);
 export const hasSlot = (set: SlotSet, frame: number, slot: number): boolean => ((set[frame * 2 + (slot >> 5)]! >>> (slot & 31)) & 1) === 1;
 export function addSlot(set: SlotSet, frame: number, slot: number): void {
   set[frame * 2 + (slot >> 5)]! |= 1 << (slot & 31);

@@ -17,11 +17,14 @@ export interface Slot {
   /** Eight kinds, one per byte from the slot's lowest address: 'i', 'm', 'z' or 's' (spilled). */
   readonly kinds: string;
 }
-export const INVALID_SLOT: Slot = Object.freeze({ kinds: 'iiiiiiii' });
+export const INVALID_SLOT: Slot = { spill: undefined, kinds: 'iiiiiiii' };
 
 export interface Frame {
   regs: Reg[];
+  /** Read freely; write only through writableStack (it may be shared with clones). */
   stack: Slot[];
+  /** The stack array is shared with another state's frame: copy it before writing. */
+  stackShared: boolean;
   /** Position of the call instruction to return after (-1 for the entry frame). */
   readonly callsite: number;
   /** Index of the function this frame runs. */
@@ -29,6 +32,16 @@ export interface Frame {
   /** Frames entered as a bpf_loop callback must return 0 or 1. */
   readonly callback: boolean;
 }
+
+/** Every frame built here, with its fields in one order: one hidden class for all of them. */
+export const makeFrame = (regs: Reg[], stack: Slot[], stackShared: boolean, callsite: number, fn: number, callback: boolean): Frame => ({
+  regs,
+  stack,
+  stackShared,
+  callsite,
+  fn,
+  callback,
+});
 
 /** A reference the program holds and must release before it exits (ring buffer space). */
 export interface Ref {
@@ -42,27 +55,37 @@ export interface Ref {
 
 export class State {
   /** `refs`: references acquired and not yet released (the kernel's acquired_refs). */
+  /**
+   * `unroll`: bpf_loop callback iterations entered on the path so far (the kernel's
+   * callback_unroll_depth): states of different iterations are never an infinite loop.
+   */
   constructor(
     readonly frames: Frame[],
     public refs: readonly Ref[] = [],
+    public unroll = 0,
   ) {}
 
   static entry(fn: number, ctxArg: Reg): State {
     const regs = new Array<Reg>(11).fill(NOT_INIT);
     regs[1] = ctxArg;
     regs[10] = pointer(T.STACK, { n: 0 });
-    return new State([{ regs, stack: new Array<Slot>(SLOTS).fill(INVALID_SLOT), callsite: -1, fn, callback: false }]);
+    return new State([makeFrame(regs, new Array<Slot>(SLOTS).fill(INVALID_SLOT), false, -1, fn, false)]);
   }
 
   get cur(): Frame {
     return this.frames[this.frames.length - 1]!;
   }
 
+  /** Registers copied; stacks shared copy-on-write (most paths never write most frames). */
   clone(): State {
-    return new State(
-      this.frames.map((f) => ({ ...f, regs: [...f.regs], stack: [...f.stack] })),
-      this.refs,
-    );
+    // Built by push, not map: map makes a holey array, and frame arrays of two kinds make
+    // every read of st.frames polymorphic.
+    const frames: Frame[] = [];
+    for (const f of this.frames) {
+      f.stackShared = true;
+      frames.push(makeFrame(f.regs.slice(), f.stack, true, f.callsite, f.fn, f.callback));
+    }
+    return new State(frames, this.refs, this.unroll);
   }
 
   /** Replace every register and spill satisfying `match` (all frames). */
@@ -73,45 +96,51 @@ export class State {
         const s = f.stack[i]!;
         if (s.spill) {
           const r = fn(s.spill);
-          if (r !== s.spill) f.stack[i] = { spill: r, kinds: s.kinds };
+          if (r !== s.spill) writableStack(f)[i] = { spill: r, kinds: s.kinds };
         }
       }
     }
   }
 }
 
+/** The frame's stack, copied first if another state shares it. */
+export function writableStack(f: Frame): Slot[] {
+  if (f.stackShared) {
+    f.stack = f.stack.slice();
+    f.stackShared = false;
+  }
+  return f.stack;
+}
+
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  private map: Map<number, number> | undefined;
-  private back: Map<number, number> | undefined;
+  // Pairs (old id, current id) so far; a comparison sees few ids, so a linear search over
+  // two arrays is cheaper than maps to clear for every one of the walk's comparisons.
+  private readonly olds: number[] = [];
+  private readonly curs: number[] = [];
   private temp = 0;
+  /** Forget every pairing (one IdMap serves every comparison: covers does not nest). */
+  reset(): void {
+    this.olds.length = 0;
+    this.curs.length = 0;
+    this.temp = 0;
+  }
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
-    this.map ??= new Map();
-    this.back ??= new Map();
-    const m = this.map.get(oldId);
-    const b = this.back.get(curId);
-    if (m === undefined && b === undefined) {
-      this.map.set(oldId, curId);
-      this.back.set(curId, oldId);
+    const m = this.olds.indexOf(oldId);
+    const b = this.curs.indexOf(curId);
+    if (m < 0 && b < 0) {
+      this.olds.push(oldId);
+      this.curs.push(curId);
       return true;
     }
-    return m === curId && b === oldId;
+    return m >= 0 && m === b;
   }
   /** Scalars: id 0 means "linked to nothing", so it stands for an id of its own. */
   scalarOk(oldId: number, curId: number): boolean {
     return this.ok(oldId === 0 ? -++this.temp : oldId, curId === 0 ? -++this.temp : curId);
   }
-  /** Empty again, keeping its maps: covers() runs for every stored state at every pruning point. */
-  reset(): IdMap {
-    // Dropped rather than cleared (clear allocates anew); most comparisons never use them.
-    if (this.map?.size) this.map = this.back = undefined;
-    this.temp = 0;
-    return this;
-  }
 }
-/** The one IdMap covers() uses (it is not re-entered), reset per comparison. */
-const sharedIds = new IdMap();
 
 /**
  * Is `old` (already verified) at least as permissive as `cur`? `exact`: must be the same.
@@ -177,21 +206,35 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
 /** Which scalars of a checkpoint are precise, which slots read (precision.ts Precision). */
 export interface PreciseMarks {
   /** Per frame, a bit per precise register. */
-  readonly regs: Uint16Array;
+  readonly regs: readonly number[];
   /** Slots whose spilled scalar is precise (slot-set.ts). */
   readonly slots: SlotSet;
   /** Slots some path from the checkpoint reads before overwriting them. */
   readonly read: SlotSet;
 }
 
+const sharedIds = new IdMap();
+
+/**
+ * Registers of outer frame i that matter: r6-r10 survive a local call; a bpf_loop callback
+ * returns to its call, which runs again with the caller's r1-r5 as they were.
+ */
+export const outerCompared = (st: State, i: number): number => (st.frames[i + 1]!.callback ? 0x7fe : 0x7c0);
+
 /**
  * `old` covers `cur`: every path from `cur` behaves as one already checked from `old`.
  * `live[r]` says which registers of the innermost frame are read later; outer frames'
  * r0-r5 are overwritten or clobbered when their callee returns.
  */
-export function covers(old: State, cur: State, live: number, exact: boolean, precise: PreciseMarks): boolean {
+export function covers(old: State, cur: State, live: number, mode: 'safe' | 'within' | 'exact', precise: PreciseMarks): boolean {
+  const exact = mode === 'exact';
+  // 'within' (the kernel's RANGE_WITHIN, against a state whose paths are still being
+  // walked: its precision and read marks are not final): every scalar counts as precise
+  // and every slot as read.
+  const within = mode === 'within';
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = sharedIds.reset();
+  const ids = sharedIds;
+  ids.reset();
   for (let k = 0; k < old.refs.length; k++) {
     if (old.refs[k]!.lock !== cur.refs[k]!.lock || !ids.ok(old.refs[k]!.id, cur.refs[k]!.id)) return false;
   }
@@ -201,31 +244,29 @@ export function covers(old: State, cur: State, live: number, exact: boolean, pre
     const of = old.frames[i]!;
     const cf = cur.frames[i]!;
     if (of.callsite !== cf.callsite || of.fn !== cf.fn) return false;
-    const compared = i === last ? live : 0x7c0;
+    const compared = i === last ? live : outerCompared(cur, i);
     const preciseRegs = precise.regs[i]!;
-    for (let r = 0; r <= 10; r++) {
-      if (!((compared >> r) & 1)) continue;
+    for (let bits = compared; bits !== 0; bits &= bits - 1) {
+      const r = 31 - Math.clz32(bits & -bits);
       const o = of.regs[r]!;
       const c = cf.regs[r]!;
       if (o === c) continue;
-      if (!regSafe(o, c, ids, exact, ((preciseRegs >> r) & 1) === 1)) return false;
+      if (!regSafe(o, c, ids, exact, within || ((preciseRegs >> r) & 1) === 1)) return false;
     }
   }
   const { read, slots } = precise;
   for (let i = last; i >= 0; i--) {
     const os = old.frames[i]!.stack;
     const cs = cur.frames[i]!.stack;
-    // Not exact: only the slots read matter, so walk the set bits of `read` (two words a frame).
+    if (os === cs) continue;
+    // Only slots some path from old read need to match (all of them for the loop check).
     for (let w = 0; w < 2; w++) {
-      let bits = exact ? 0xffffffff : (read[i * 2 + w] ?? 0);
-      while (bits !== 0) {
-        const b = 31 - Math.clz32(bits & -bits);
-        bits &= bits - 1;
-        const s = w * 32 + b;
+      for (let bits = exact || within ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
+        const s = w * 32 + 31 - Math.clz32(bits & -bits);
         const o = os[s]!;
         const c = cs[s]!;
         if (o === c) continue;
-        if (!slotSafe(o, c, ids, exact, hasSlot(slots, i, s))) return false;
+        if (!slotSafe(o, c, ids, exact, within || hasSlot(slots, i, s))) return false;
       }
     }
   }

@@ -11,15 +11,22 @@ export const U64 = (1n << 64n) - 1n;
 export const u64 = (x: bigint): bigint => x & U64;
 
 export const tnumConst = (v: bigint): Tnum => ({ value: u64(v), mask: 0n });
-export const TNUM_UNKNOWN: Tnum = Object.freeze({ value: 0n, mask: U64 });
+export const TNUM_UNKNOWN: Tnum = { value: 0n, mask: U64 };
 
 /** The tnum of every value in [min, max] (unsigned). */
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = min ^ max;
-  const bits = chi === 0n ? 0n : BigInt(chi.toString(2).length);
+  const bits = BigInt(bitLength(chi));
   if (bits > 63n) return TNUM_UNKNOWN;
   const delta = (1n << bits) - 1n;
   return { value: min & ~delta & U64, mask: delta };
+}
+
+/** Bits needed to write x (0 for 0), x < 2^64; without formatting it as a string. */
+function bitLength(x: bigint): number {
+  if (x <= 0xffffffffn) return 32 - Math.clz32(Number(x));
+  const hi = Number(x >> 32n);
+  return 64 - Math.clz32(hi);
 }
 
 export const tnumIsConst = (t: Tnum): boolean => t.mask === 0n;

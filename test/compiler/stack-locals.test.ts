@@ -15,6 +15,11 @@ import type { BpfObject } from '../../core/model.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { loadWasm } from '../../runtime/program.js';
 import { readGoldenProgram } from '../golden/program-file.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadObject } from '../../compiler/object.js';
+import { packageRoot } from '../../core/package-root.js';
+import { compileBpf } from '../support/clang.js';
 
 /** The frame's top slot (r10-8) and the one below it (r10-16), as the verifier numbers them. */
 const SLOT_8 = 63;
@@ -162,5 +167,19 @@ for (const [name, c] of Object.entries(CASES)) {
     }
   });
 }
+
+test("a global function writing the caller's variable through a pointer: the slot stays in memory, the write is seen", () => {
+  const path = compileBpf(join(packageRoot, 'test', 'fixtures', 'stack-locals', 'global_writes_caller.c'));
+  const o = loadObject(new Uint8Array(readFileSync(path)), path);
+  const program = o.programs.find((p) => p.name === 'global_writes_caller')!;
+  const facts = verify(program, o.maps).stackLocals;
+  assert.is(facts?.size ?? 0, 0, 'no access of the caller kept in a local');
+  const machine = BpfMachine.create(loadWasm(compileObject(o).wasm, path));
+  for (const engine of ['wasm', 'interp'] as const) {
+    const r = machine.worker(0, { engine }).runXdp('global_writes_caller', new Uint8Array(60));
+    assert.is(r.fault, undefined, `${engine}: ${r.fault}`);
+    assert.is(r.action, 3, engine);
+  }
+});
 
 test.run();
