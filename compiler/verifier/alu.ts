@@ -88,7 +88,7 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
     return;
   }
   if (dst.type === T.SCALAR && src.type === T.SCALAR) {
-    regs[d] = scalarReg(aluScalar(op, dst.s, src.s, is64, insn.off === 1));
+    regs[d] = scalarReg(aluScalar(op, dst.s, src.s, is64));
     return;
   }
   if (isPointer(dst) && isPointer(src)) {

@@ -37,6 +37,17 @@ const CASES: Case[] = [
     kernel: /invalid access to map value, value_size=8 off=4096 size=8/,
     ours: /invalid access to map value, value_size=8 off=4096 size=8/,
   },
+  // The kernel does not follow a division or a modulo, even of constants: the index is unknown.
+  {
+    file: 'div_result_unknown',
+    kernel: /math between map_value pointer and register with unbounded min value is not allowed/,
+    ours: /math between map_value pointer and register with unbounded min value is not allowed/,
+  },
+  {
+    file: 'mod_result_unknown',
+    kernel: /math between map_value pointer and register with unbounded min value is not allowed/,
+    ours: /math between map_value pointer and register with unbounded min value is not allowed/,
+  },
   { file: 'null_deref_lookup', kernel: /R0 invalid mem access 'map_value_or_null'/, ours: /R0 invalid mem access 'map_value_or_null'/ },
   { file: 'null_write', kernel: /R1 invalid mem access 'scalar'/, ours: /R1 invalid mem access 'scalar'/ },
   {
