@@ -9,11 +9,10 @@ import type { BpfObject, Program } from '../core/model.js';
 import { generate } from './codegen.js';
 import { buildManifest, encodeManifest } from '../core/manifest.js';
 import { MANIFEST_SECTION } from '../core/manifest.js';
-import { verify } from './verifier/index.js';
-import { UserError, VerifyError } from '../core/errors.js';
+import { verifyPrograms, type VerifiedFacts } from './verify-programs.js';
+import { UserError } from '../core/errors.js';
 import { DEFAULT_OPT_LEVEL } from './defaults.js';
 import { selectPrograms } from './select.js';
-import { budgetedBackEdges } from './loop-budget.js';
 
 // Re-exported so that callers of the pipeline need one import; the CLI imports the light modules directly.
 export { DEFAULT_OPT_LEVEL, selectPrograms };
@@ -30,6 +29,8 @@ export interface CompileOptions {
   extraHelpers?: ReadonlyMap<number, HelperInfo>;
   /** Default true (the kernel's memory-safety model). False for raw programs (r1 a plain buffer, not struct xdp_md): structure only. */
   memorySafety?: boolean;
+  /** What verifyPrograms proved, when it ran elsewhere (the CLI verifies in a worker thread while binaryen loads). */
+  verified?: VerifiedFacts;
 }
 
 export interface CompileResult {
@@ -42,21 +43,18 @@ export interface CompileResult {
 export function compileObject(obj: BpfObject, opts: CompileOptions = {}): CompileResult {
   const programs = selectPrograms(obj, opts.programs);
   const t0 = performance.now();
+  const facts = opts.verified ?? verifyPrograms(obj, programs, opts);
   const helpersByProgram = new Map<Program, number[]>();
   const budgetedByProgram = new Map<Program, number[]>();
   const constantLoads = new Map<Program, ReadonlyMap<number, bigint>>();
   const stackLocals = new Map<Program, ReadonlyMap<number, number>>();
   for (const prog of programs) {
-    const result = withSourceLine(prog, () =>
-      verify(prog, obj.maps, { allowCallx: opts.allowCallx, extraHelpers: opts.extraHelpers, memorySafety: opts.memorySafety }),
-    );
-    helpersByProgram.set(
-      prog,
-      [...result.helpersUsed].sort((a, b) => a - b),
-    );
-    budgetedByProgram.set(prog, budgetedBackEdges(prog, result));
-    if (result.constantLoads) constantLoads.set(prog, result.constantLoads);
-    if (result.stackLocals) stackLocals.set(prog, result.stackLocals);
+    const f = facts.get(prog.name);
+    if (!f) throw new Error(`no verification facts for program ${prog.name}`);
+    helpersByProgram.set(prog, f.helpersUsed);
+    budgetedByProgram.set(prog, f.budgetedBackEdges);
+    if (f.constantLoads) constantLoads.set(prog, f.constantLoads);
+    if (f.stackLocals) stackLocals.set(prog, f.stackLocals);
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
@@ -79,17 +77,4 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   });
   const t2 = performance.now();
   return { wasm: out.binary, manifest, text: out.text, timings: { verifyMs: t1 - t0, codegenMs: t2 - t1 } };
-}
-
-/** A rejection also names the C source line (from .BTF.ext line_info) nearest before it. */
-function withSourceLine<T>(prog: Program, check: () => T): T {
-  try {
-    return check();
-  } catch (e) {
-    if (!(e instanceof VerifyError) || !prog.lines) throw e;
-    let line: string | undefined;
-    for (let pc = e.pc; pc >= 0 && line === undefined; pc--) line = prog.lines.get(pc);
-    if (!line) throw e;
-    throw new VerifyError(e.program, e.pc, e.insnText, `${e.reason} [${line}]`);
-  }
 }
