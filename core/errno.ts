@@ -3,6 +3,7 @@
 
 /** Linux errno numbers of the errors map operations produce; helpers return them negated. */
 export const ERRNO = {
+  EPERM: 1,
   ENOENT: 2,
   E2BIG: 7,
   EAGAIN: 11,

@@ -14,6 +14,7 @@ export function errnoName(result: number): ErrnoName | undefined {
 }
 
 const REASON: Record<ErrnoName, string> = {
+  EPERM: 'operation not permitted',
   ENOENT: 'no such entry',
   E2BIG: 'map is full or key out of range',
   EACCES: 'permission denied',

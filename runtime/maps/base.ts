@@ -92,6 +92,17 @@ export abstract class BaseMap implements BpfMap {
     this.cpus = isPerCpu(this.spec.type) ? this.heap.maxCpus : 1;
   }
 
+  /**
+   * `.rodata` is frozen once the program is compiled, as libbpf freezes it once it is loaded:
+   * the verifier took its bytes for constants and codegen folded loads from it, so a write
+   * would change nothing the program sees. Updates and deletes are EPERM, as the kernel
+   * answers them on a frozen map.
+   */
+  private refuseIfFrozen(op: 'update' | 'delete'): void {
+    if (/^\.rodata(\.|$)/.test(this.name))
+      this.fail(op, 'EPERM', 'map is frozen (.rodata is read-only after compile, as libbpf freezes it at load)');
+  }
+
   get name(): string {
     return this.spec.name;
   }
@@ -227,6 +238,7 @@ export abstract class BaseMap implements BpfMap {
   }
 
   updateBytes(key: Uint8Array, value: Uint8Array, flags: bigint | number = BPF_ANY): void {
+    this.refuseIfFrozen('update');
     this.checkKey('update', key);
     const s = this.scratch();
     const { u8 } = this.v;
@@ -247,6 +259,7 @@ export abstract class BaseMap implements BpfMap {
   }
 
   deleteBytes(key: Uint8Array): void {
+    this.refuseIfFrozen('delete');
     const k = this.putKey('delete', key);
     this.check('delete', this.delete(k, true));
   }

@@ -16,6 +16,10 @@ import { compileBpf } from '../support/clang.js';
 import { examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
 import { packageRoot } from '../../core/package-root.js';
+import { compileObject } from '../../compiler/compile.js';
+import { BpfMachine } from '../../runtime/machine.js';
+import { loadWasm } from '../../runtime/program.js';
+import { MapError } from '../../runtime/errors.js';
 
 const root = packageRoot;
 const unavailable = kernelMissing();
@@ -249,6 +253,27 @@ test("libbpf's refusal of a legacy object is a UserError naming the cause, and l
     (e: Error) => e.name === 'UserError' && /kernel: opening .*legacy_maps\.o: .*legacy map definitions/.test(e.message),
   );
   assert.equal(ours(), before);
+});
+
+test('.rodata is frozen: updates and deletes are EPERM in the kernel (libbpf froze it) and in bpf2wasm (the compile did)', () => {
+  const object = examplePath('maps_zoo');
+  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object));
+  const rodata = machine.maps.byNameOrThrow('.rodata');
+  const zero = new Uint8Array(4);
+  const before = rodata.lookupBytes(zero)!;
+  assert.throws(
+    () => rodata.updateBytes(zero, new Uint8Array(before.length)),
+    (e: Error) => e instanceof MapError && e.errno === 'EPERM',
+  );
+  assert.throws(
+    () => rodata.deleteBytes(zero),
+    (e: Error) => e instanceof MapError && e.errno === 'EPERM',
+  );
+  assert.equal(rodata.lookupBytes(zero), before, 'unchanged');
+  if (unavailable) return void skip("the kernel's answer on its frozen .rodata", unavailable);
+  withZoo((k) => {
+    assert.match(k.tryUpdate('maps_zoo_rodata', zero, new Uint8Array(before.length)) ?? 'accepted', /Operation not permitted|EPERM/);
+  });
 });
 
 test.run();
