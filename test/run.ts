@@ -1,6 +1,8 @@
 // Runs the test files, each in its own process through the harness (support/harness.ts,
 // support/run-file.ts), and sums what the harnesses report as data. The test files are the
-// source tree's test/**/*.test.ts (so a stale compiled file in dist/ never runs); names on
+// source tree's test/**/*.test.ts (so a stale compiled file in dist/ never runs), compiled
+// in the build this runner belongs to (.test-build/dist/ under `npm test`, dist/ when run as
+// `node dist/test/run.js` after `npm run build`); names on
 // the command line select exactly: `maps/array` is test/maps/array.test.ts, `maps` every
 // file under test/maps/, and a name that matches nothing is an error before anything runs.
 // Each skip is shown with what it needs; REQUIRE_KERNEL=1 (CI) fails skips for root, the
@@ -8,12 +10,12 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { packageRoot } from '../core/package-root.js';
+import { buildRoot, packageRoot } from '../core/package-root.js';
 import { NEEDS } from './support/needs.js';
 import { runTestFile } from './support/run-file.js';
 
 const SOURCE = join(packageRoot, 'test');
-const COMPILED = join(packageRoot, 'dist', 'test');
+const COMPILED = join(buildRoot, 'dist', 'test');
 const SUFFIX = '.test.ts';
 
 /** Test names, relative to test/ without the suffix, with / separators: `maps/array`. */
@@ -31,7 +33,7 @@ function findTests(dir: string): string[] {
 const normalise = (arg: string): string =>
   arg
     .replace(/\\/g, '/')
-    .replace(/^(\.\/)?(dist\/)?test\//, '')
+    .replace(/^(\.\/)?(\.test-build\/)?(dist\/)?test\//, '')
     .replace(/\.test\.(ts|js)$/, '')
     .replace(/\/+$/, '');
 
@@ -72,7 +74,7 @@ const failedFiles: string[] = [];
 for (const name of names) {
   const compiled = join(COMPILED, `${name}.test.js`);
   if (!existsSync(compiled)) {
-    out(`FAIL ${name}  (not compiled: no ${relative(packageRoot, compiled)}; run npm run build)\n`);
+    out(`FAIL ${name}  (not compiled: no ${relative(packageRoot, compiled)}; run npm test or npm run build)\n`);
     failed++;
     failedFiles.push(name);
     continue;
