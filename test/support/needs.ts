@@ -19,6 +19,8 @@ export const NEEDS = {
   'katran-object': { strict: false, says: "katran's object (KATRAN_BPF_OBJ)" },
   /** KATRAN_SRC: a katran checkout (its test fixtures headers). */
   'katran-source': { strict: false, says: "katran's source (KATRAN_SRC)" },
+  /** An opt-in long run (SOAK_S=600 for the soak test): minutes of wall time, so never by default. */
+  'long-run': { strict: false, says: 'an opt-in long run' },
   /** A katran object built with other options than the one given. */
   'katran-build': { strict: false, says: 'another katran build' },
 } as const satisfies Record<string, { strict: boolean; says: string }>;
