@@ -65,6 +65,8 @@ const indent = (text: string, prefix: string): string =>
     .join('\n') + '\n';
 const out = (text: string): boolean => process.stdout.write(text);
 
+/** Twenty minutes a file, or more when a long soak is asked for (SOAK_S seconds for each of its runs, datapath/soak). */
+const fileTimeoutMs = Math.max(20 * 60, 3 * Number(process.env.SOAK_S ?? 0) + 600) * 1000;
 const names = select(findTests(SOURCE), process.argv.slice(2));
 let passed = 0;
 let failed = 0;
@@ -79,7 +81,7 @@ for (const name of names) {
     failedFiles.push(name);
     continue;
   }
-  const { summary: s, output, seconds } = await runTestFile(compiled);
+  const { summary: s, output, seconds } = await runTestFile(compiled, { timeoutMs: fileTimeoutMs });
   passed += s.passed;
   failed += s.failed;
   skipped += s.skipped;

@@ -70,7 +70,11 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
       const code = await lb.stop();
       tcpdump.kill('SIGINT');
       await new Promise((r) => tcpdump.once('exit', r));
-      assert.is(code, 0, `${label}: balancer exit status; stderr: ${lb.stderr}`);
+      assert.is(
+        code,
+        0,
+        `${label}: balancer exit status (signal ${lb.child.signalCode}); stderr: ${lb.stderr}; stdout ends: ${lb.lines.slice(-4).join(' / ')}`,
+      );
     }
     assert.ok(
       lb.lines.some((l) => /^total: \d+ packets; .*XDP_TX \d+/.test(l)),

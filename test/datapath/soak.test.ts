@@ -106,7 +106,7 @@ async function soak(label: string, object: string, seconds: number): Promise<Fig
     sh('ip', 'netns', 'exec', DUT, 'ethtool', '-K', 'd0', 'gro', 'on');
     const dutMac = sh('ip', 'netns', 'exec', DUT, 'cat', '/sys/class/net/d0/address').trim();
     const genMac = sh('ip', 'netns', 'exec', GEN, 'cat', '/sys/class/net/g0/address').trim();
-    const config = join(work, `${label}.json`);
+    const config = join(work, `${id}.json`);
     // What the LB sends out (XDP_TX, IPIP to a real) goes back to the generator's MAC and dies there.
     writeFileSync(
       config,
