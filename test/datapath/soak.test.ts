@@ -3,7 +3,8 @@
 // where `bpf2wasm run --katran --grpc --control` serves it: the example LB always, katran's
 // balancer.bpf.o when KATRAN_BPF_OBJ is set. Meanwhile, every tick: a real added or removed
 // through katran-cli (gRPC), a control-socket update checked by a lookup; every few ticks a
-// paged dump of `reals` and `vip_map`; every tenth (from the third) the whole config cleared and re-applied.
+// dump of `reals` and `vip_map` through `bpf2wasm map dump`, and of `reals` again in pages of
+// DUMP_PAGE entries through the socket's client; every tenth (from the third) the whole config cleared and re-applied.
 // Asserted: every frame the generator sent was counted by the datapath or by the socket as
 // dropped for want of RX ring room (at most SOCKET_DROP_BOUND, reported); every UMEM frame is
 // accounted for at exit; RSS after warm-up grows by at most RSS_GROWTH_BOUND; the stats
@@ -20,6 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BPF2WASM_BIN, KATRAN_CLI_BIN } from '../../core/package-root.js';
+import { dumpInstance } from '../../datapath/control-client.js';
 import { startRun, topologyMissing, type Balancer } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { report } from '../support/report.js';
@@ -34,6 +36,8 @@ const TICK_MS = 2000;
 /** RSS may grow by this much after warm-up (the first fifth of the run, at least 5 s). */
 const RSS_GROWTH_BOUND = 24 * 1024 * 1024;
 const STATS_INTERVAL_MS = 1000;
+/** Entries per page of the paged dumps: small, so that a dump of `reals` takes several. */
+const DUMP_PAGE = 16;
 /** A stats line later than the interval by more than this is a stall. */
 const STALL_MS = 1000;
 const VIP = '10.200.200.1';
@@ -173,7 +177,24 @@ async function soak(label: string, object: string, seconds: number): Promise<Fig
         assert.is(reals.length, dumpLines, 'an array dump has every index, every time');
         assert.ok(reals.includes(`key 00000000 value ${hex}`), 'the dump shows the latest write');
         assert.match(await mapCommand('dump', socket, 'vip_map'), /^key /m, 'vip_map has the VIP');
-        churn.dumps += 2;
+        // The same array in small pages (the CLI asks for whole ones): together they are the dump.
+        const paged: string[] = [];
+        let pages = 0;
+        let largest = 0;
+        await dumpInstance(
+          socket,
+          'reals',
+          (lines) => {
+            if (lines.length) pages++; // the end of a dump can come as an empty page
+            largest = Math.max(largest, lines.length);
+            paged.push(...lines);
+          },
+          DUMP_PAGE,
+        );
+        assert.is(pages, Math.ceil(reals.length / DUMP_PAGE), 'pages of DUMP_PAGE entries');
+        assert.ok(largest <= DUMP_PAGE, `a page of ${largest} entries`);
+        assert.is(paged.length, reals.length, 'the pages hold every entry once');
+        churn.dumps += 3;
       }
       await sleep(Math.max(0, next - Date.now()));
     }
