@@ -22,7 +22,7 @@ const layers = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'build/**', 'node_modules/**', 'native/build/**', 'bin/**', 'scripts/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', '.test-build/**', 'build/**', 'node_modules/**', 'native/build/**', 'bin/**', 'scripts/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -95,7 +95,12 @@ async function runCommand(args: RunArgs): Promise<void> {
   const sockets = run.socketStatistics();
   if (args.mode === 'afxdp' && sockets.every((s) => s)) {
     print(
-      `umem: ${sockets.map((s, i) => `w${i} ${s!.fillQueued + s!.rxQueued}/${s!.frames} frames with the kernel, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`).join('; ')}`,
+      `umem: ${sockets
+        .map(
+          (s, i) =>
+            `w${i} fill ${s!.fillQueued} + rx ${s!.rxQueued} + tx ${s!.txQueued} + completion ${s!.completionQueued} + held ${s!.held} = ${s!.fillQueued + s!.rxQueued + s!.txQueued + s!.completionQueued + s!.held}/${s!.frames} frames, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`,
+        )
+        .join('; ')}`,
     );
   }
 }

@@ -15,10 +15,10 @@ import { loadWasm } from '../runtime/program.js';
 import { KernelObject, kernelUnavailable } from '../native/kernel.js';
 import { corpus } from '../packets/corpus.js';
 import { Topology, topologyUnavailable } from './topology/topology.js';
-import { packageRoot } from '../core/package-root.js';
+import { BPF2WASM_BIN, EXAMPLES_BUILD_DIR, KATRAN_CLI_BIN, packageRoot } from '../core/package-root.js';
 
 const root = packageRoot;
-const cli = join(root, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 const out = join(root, 'build', 'demo');
 mkdirSync(out, { recursive: true });
 
@@ -36,7 +36,7 @@ function clang(source: string, object: string): void {
 }
 
 // 1. Compile the examples (built by `npm run build` into build/examples) and our test program.
-const examples = join(root, 'build', 'examples');
+const examples = EXAMPLES_BUILD_DIR;
 const objects = existsSync(examples)
   ? readdirSync(examples)
       .filter((f) => f.endsWith('.o'))
@@ -126,13 +126,13 @@ async function liveDemo(): Promise<void> {
     const config = join(out, 'katran-demo.json');
     writeFileSync(config, topo.katranConfig());
     console.log(`   VIPs ${f.VIP}:80 and [${f.VIP6}]:80 -> real ${f.REAL} / ${f.REAL6}, next hop MAC ${f.REAL_MAC} (${config})`);
-    const lbObject = join(root, 'build', 'examples', 'xdp_lb.o');
+    const lbObject = join(EXAMPLES_BUILD_DIR, 'xdp_lb.o');
     console.log(`\n== bpf2wasm run ${lbObject} --iface eth0 --katran --katran-config ... --grpc 127.0.0.1:50051   (in ${f.LB_NS})`);
     const lb = topo.startBalancer(lbObject, ['--katran', '--katran-config', config, '--grpc', '127.0.0.1:50051', '--stats-interval', '1']);
     try {
       console.log(`   ${await lb.waitFor(/^running /)}`);
       const katranCli = (...args: string[]): string =>
-        topo.exec(f.LB_NS, [process.execPath, join(root, 'bin', 'katran-cli.js'), '-server', '127.0.0.1:50051', ...args]).stdout.trim();
+        topo.exec(f.LB_NS, [process.execPath, KATRAN_CLI_BIN, '-server', '127.0.0.1:50051', ...args]).stdout.trim();
       console.log("\n== katran-cli -l   (katran's client, over gRPC)");
       console.log(katranCli('-l').replace(/^/gm, '   '));
       console.log('\n== curl from the client, through the VIP');

@@ -16,8 +16,17 @@ export interface XskStatistics {
   fillRingEmpty: number;
   txRingEmpty: number;
   txDropped: number;
+  /** Frames on the fill ring (the kernel's to receive into). */
   fillQueued: number;
+  /** Received frames not yet taken by receive(). */
   rxQueued: number;
+  /** Frames on the TX ring the kernel has not taken yet. */
+  txQueued: number;
+  /** Sent frames on the completion ring, not yet back on the fill ring. */
+  completionQueued: number;
+  /** Frames receive() handed out and transmit()/recycle() did not take back. */
+  held: number;
+  /** The UMEM's frame count: what the five above add up to when no TX is in flight in the kernel. */
   frames: number;
 }
 

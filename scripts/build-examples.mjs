@@ -1,4 +1,6 @@
-// Compiles every examples/*.bpf.c to build/examples/<name>.o with clang's BPF target.
+// Compiles every examples/*.bpf.c to build/examples/<name>.o with clang's BPF target
+// (`node scripts/build-examples.mjs [BUILD_ROOT]`: under BUILD_ROOT instead of the
+// checkout, as the test build does with .test-build/).
 // Outputs newer than their source (and than every header under examples/include) are
 // left alone, so `npm run build` stays quick (a change of the flags below rebuilds them all).
 // The objects do not depend on where the checkout lives: debug info names paths relative
@@ -9,13 +11,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { arch } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const sourceDir = join(root, 'examples');
 const includeDir = join(sourceDir, 'include');
-const outDir = join(root, 'build', 'examples');
+const outDir = join(process.argv[2] ? resolve(process.argv[2]) : root, 'build', 'examples');
 // Debian's asm/ headers (pulled in by linux/bpf.h) live under the host's multiarch path.
 const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
 

@@ -1,6 +1,8 @@
 // Runs the test files, each in its own process through the harness (support/harness.ts,
 // support/run-file.ts), and sums what the harnesses report as data. The test files are the
-// source tree's test/**/*.test.ts (so a stale compiled file in dist/ never runs); names on
+// source tree's test/**/*.test.ts (so a stale compiled file in dist/ never runs), compiled
+// in the build this runner belongs to (.test-build/dist/ under `npm test`, dist/ when run as
+// `node dist/test/run.js` after `npm run build`); names on
 // the command line select exactly: `maps/array` is test/maps/array.test.ts, `maps` every
 // file under test/maps/, and a name that matches nothing is an error before anything runs.
 // Each skip is shown with what it needs; REQUIRE_KERNEL=1 (CI) fails skips for root, the
@@ -8,12 +10,12 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { packageRoot } from '../core/package-root.js';
+import { buildRoot, packageRoot } from '../core/package-root.js';
 import { NEEDS } from './support/needs.js';
 import { runTestFile } from './support/run-file.js';
 
 const SOURCE = join(packageRoot, 'test');
-const COMPILED = join(packageRoot, 'dist', 'test');
+const COMPILED = join(buildRoot, 'dist', 'test');
 const SUFFIX = '.test.ts';
 
 /** Test names, relative to test/ without the suffix, with / separators: `maps/array`. */
@@ -31,7 +33,7 @@ function findTests(dir: string): string[] {
 const normalise = (arg: string): string =>
   arg
     .replace(/\\/g, '/')
-    .replace(/^(\.\/)?(dist\/)?test\//, '')
+    .replace(/^(\.\/)?(\.test-build\/)?(dist\/)?test\//, '')
     .replace(/\.test\.(ts|js)$/, '')
     .replace(/\/+$/, '');
 
@@ -63,6 +65,8 @@ const indent = (text: string, prefix: string): string =>
     .join('\n') + '\n';
 const out = (text: string): boolean => process.stdout.write(text);
 
+/** Twenty minutes a file, or more when a long soak is asked for (SOAK_S seconds for each of its runs, datapath/soak). */
+const fileTimeoutMs = Math.max(20 * 60, 3 * Number(process.env.SOAK_S ?? 0) + 600) * 1000;
 const names = select(findTests(SOURCE), process.argv.slice(2));
 let passed = 0;
 let failed = 0;
@@ -72,12 +76,12 @@ const failedFiles: string[] = [];
 for (const name of names) {
   const compiled = join(COMPILED, `${name}.test.js`);
   if (!existsSync(compiled)) {
-    out(`FAIL ${name}  (not compiled: no ${relative(packageRoot, compiled)}; run npm run build)\n`);
+    out(`FAIL ${name}  (not compiled: no ${relative(packageRoot, compiled)}; run npm test or npm run build)\n`);
     failed++;
     failedFiles.push(name);
     continue;
   }
-  const { summary: s, output, seconds } = await runTestFile(compiled);
+  const { summary: s, output, seconds } = await runTestFile(compiled, { timeoutMs: fileTimeoutMs });
   passed += s.passed;
   failed += s.failed;
   skipped += s.skipped;

@@ -5,11 +5,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 
 const root = packageRoot;
 const script = join(root, 'examples', 'topology', 'katran-example.sh');
-export const BPF2WASM = join(root, 'bin', 'bpf2wasm.js');
+export const BPF2WASM = BPF2WASM_BIN;
 
 export interface TopologyFacts {
   CLIENT_NS: string;

@@ -192,6 +192,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       out[2 * i + 1] = d->len;
     }
     xsk_ring_cons__release(&rx_, received);
+    held_ += received;
     return Napi::Number::New(env, received);
   }
 
@@ -227,6 +228,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       }
       txDropped_ += count - room;
     }
+    held_ -= count;
     KickTx();
     return Napi::Number::New(env, room);
   }
@@ -301,6 +303,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       *xsk_ring_prod__fill_addr(&fill_, index + i) = in[i] - in[i] % frameSize_;
     }
     xsk_ring_prod__submit(&fill_, count);
+    held_ -= count;  // the caller's frames, back with the kernel
   }
 
   // recycle(addresses: Uint32Array, count): frames the caller is done with.
@@ -343,6 +346,14 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     out.Set("fillQueued", Napi::Number::New(env, frameCount_ - xsk_prod_nb_free(&fill_, frameCount_)));
     // Frames received but not yet taken by receive(): still accounted for.
     out.Set("rxQueued", Napi::Number::New(env, xsk_cons_nb_avail(&rx_, frameCount_)));
+    // Frames queued for sending that the kernel has not taken yet.
+    out.Set("txQueued", Napi::Number::New(env, tx_.size - xsk_prod_nb_free(&tx_, tx_.size)));
+    // Frames sent and completed, not yet moved back to the fill ring.
+    out.Set("completionQueued", Napi::Number::New(env, xsk_cons_nb_avail(&comp_, frameCount_)));
+    // Frames receive() handed out that transmit() or recycle() has not taken back: the
+    // caller's. With the rings above (and nothing between the kernel's TX ring and its
+    // completion ring) these add up to `frames`; anything less is a lost frame.
+    out.Set("held", Napi::Number::New(env, static_cast<double>(held_)));
     out.Set("frames", Napi::Number::New(env, frameCount_));
     return out;
   }
@@ -368,6 +379,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   uint32_t frameCount_ = 0;
   uint32_t txSize_ = 0;
   uint64_t txDropped_ = 0;
+  int64_t held_ = 0;
   bool zeroCopy_ = false;
   Napi::ObjectReference memory_;
 };

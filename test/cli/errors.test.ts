@@ -8,14 +8,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBpf, compileHost, scratchDir } from '../support/clang.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 import { parseElf } from '../../compiler/elf.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { skip } from '../support/skip.js';
 
 const root = packageRoot;
 const fixtures = join(root, 'test', 'fixtures', 'bad');
-const cli = join(root, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 
 function run(...args: string[]): { status: number | null; stderr: string; stdout: string } {
   const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: scratchDir() });

@@ -5,10 +5,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN } from '../../core/package-root.js';
 
-const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 const help = (args: string[], live: boolean) =>
   spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, BPF2WASM_LIVE_HELP: live ? '1' : '' } });
 

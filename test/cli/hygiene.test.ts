@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { compileBpf, scratchDir } from '../support/clang.js';
 import { isRoot, skip } from '../support/skip.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 import { writePcap } from '../../packets/pcap.js';
 
-const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 const object = compileBpf(join(packageRoot, 'examples', 'xdp_pass.bpf.c'));
 const wasm = join(scratchDir(), 'hygiene-xdp_pass.wasm');
 const pcap = join(scratchDir(), 'hygiene-one.pcap');

@@ -12,12 +12,12 @@ import { BpfMachine } from '../../runtime/machine.js';
 import { loadWasm } from '../../runtime/program.js';
 import { compileBpf, scratchDir } from '../support/clang.js';
 import { corpus } from '../../packets/corpus.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { skip } from '../support/skip.js';
 
 const root = packageRoot;
-const cli = join(root, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 const object = compileBpf(join(root, 'test', 'fixtures', 'kernel', 'parse_count.c'));

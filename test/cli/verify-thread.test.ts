@@ -8,9 +8,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBpf, scratchDir } from '../support/clang.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 
-const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 
 function compile(object: string, out: string, threadMin: string): Buffer {
   const r = spawnSync(process.execPath, [cli, '-q', object, '-o', out], {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readPcap } from '../../packets/pcap.js';
 import { Topology, pageOf, topologyMissing } from '../../examples/topology/topology.js';
+import { accounted, parseUmemLine } from '../support/umem-line.js';
 import { examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
 
@@ -69,7 +70,11 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
       const code = await lb.stop();
       tcpdump.kill('SIGINT');
       await new Promise((r) => tcpdump.once('exit', r));
-      assert.is(code, 0, `${label}: balancer exit status; stderr: ${lb.stderr}`);
+      assert.is(
+        code,
+        0,
+        `${label}: balancer exit status (signal ${lb.child.signalCode}); stderr: ${lb.stderr}; stdout ends: ${lb.lines.slice(-4).join(' / ')}`,
+      );
     }
     assert.ok(
       lb.lines.some((l) => /^total: \d+ packets; .*XDP_TX \d+/.test(l)),
@@ -78,10 +83,11 @@ async function endToEnd(label: string, object: string, prefix: string, extraArgs
     if (!extraArgs.includes('afpacket')) {
       // No UMEM frame lost: all of them are back with the kernel, none dropped on the way.
       const umem = lb.lines.find((l) => l.startsWith('umem: ')) ?? '';
-      const m = /w0 (\d+)\/(\d+) frames with the kernel, (\d+) rx dropped, \d+ rx ring full, (\d+) tx lost/.exec(umem);
-      assert.ok(m, `umem accounting line: ${umem}`);
-      assert.is(m![1], m![2], `${label}: every UMEM frame returned (${umem})`);
-      assert.is(m![4], '0', `${label}: no TX frame lost`);
+      const [w0] = parseUmemLine(lb.lines);
+      assert.ok(w0, `umem accounting line: ${umem}`);
+      assert.is(w0!.fill + w0!.rx, w0!.frames, `${label}: every UMEM frame returned to the kernel (${umem})`);
+      assert.is(accounted(w0!), w0!.stated, `${label}: the parts add up to the stated sum (${umem})`);
+      assert.is(w0!.txLost, 0, `${label}: no TX frame lost`);
     }
     assert.ok(topo.lbInterfaceClean(), `${label}: no XDP program or TAP left on the balancer's interface`);
 

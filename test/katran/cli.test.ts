@@ -5,14 +5,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { startKatranGrpcServer } from '../../katran/grpc/server.js';
 import { KatranLb } from '../../katran/control-plane.js';
 import { MemoryMaps } from '../../katran/maps/memory-maps.js';
-import { packageRoot } from '../../core/package-root.js';
+import { KATRAN_CLI_BIN } from '../../core/package-root.js';
 
-const root = packageRoot;
-const cliPath = join(root, 'bin', 'katran-cli.js');
+const cliPath = KATRAN_CLI_BIN;
 const maps = new MemoryMaps(2);
 const lb = new KatranLb(maps, { defaultMac: '00:00:00:00:00:01' });
 lb.init();

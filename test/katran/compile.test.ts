@@ -6,18 +6,17 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject, DEFAULT_OPT_LEVEL } from '../../compiler/compile.js';
 import { wabtValidate } from '../../compiler/validate.js';
 import { MAP_TYPE_NAME } from '../../core/map-types.js';
 import { skip } from '../support/skip.js';
 import { kernelLoadMissing, kernelMaps } from '../support/bpffs.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN } from '../../core/package-root.js';
 import { report } from '../support/report.js';
 
 const katran = process.env.KATRAN_BPF_OBJ;
-const cli = join(packageRoot, 'bin', 'bpf2wasm.js');
+const cli = BPF2WASM_BIN;
 
 test('katran compiles to a valid module', async () => {
   if (!katran) return void skip('katran compile', 'katran-object', "set KATRAN_BPF_OBJ to katran's balancer.bpf.o");

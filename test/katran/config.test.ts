@@ -16,9 +16,8 @@ import { ethernet, ipv4, tcp } from '../../packets/corpus.js';
 import { scratchDir } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { examplePath } from '../support/examples.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN } from '../../core/package-root.js';
 
-const root = packageRoot;
 const CONFIG = {
   mac: '00:00:de:ad:be:af',
   vips: [
@@ -116,7 +115,7 @@ test('test-run --katran-config on katran: the worked-example flow reaches the pr
 
 function workedExample(object: string, name: string): void {
   const dir = scratchDir();
-  const cli = join(root, 'bin', 'bpf2wasm.js');
+  const cli = BPF2WASM_BIN;
   const cfg = join(dir, 'katran.json');
   const pcap = join(dir, 'flow.pcap');
   const wasm = join(dir, `${name}.wasm`);

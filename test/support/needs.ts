@@ -21,6 +21,8 @@ export const NEEDS = {
   'katran-source': { strict: false, says: "katran's source (KATRAN_SRC)" },
   /** LLVMBPF_DIR / UBPF_DIR: a build of a peer JIT made outside this repository (bench/README.md "Peers"). */
   'peer-build': { strict: false, says: 'a peer JIT build (LLVMBPF_DIR or UBPF_DIR)' },
+  /** An opt-in long run (SOAK_S=600 for the soak test): minutes of wall time, so never by default. */
+  'long-run': { strict: false, says: 'an opt-in long run' },
   /** A katran object built with other options than the one given. */
   'katran-build': { strict: false, says: 'another katran build' },
 } as const satisfies Record<string, { strict: boolean; says: string }>;
