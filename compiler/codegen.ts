@@ -4,6 +4,7 @@
 // them); helpers are imports named in abi.ts. Kernel semantics that wasm lacks (division
 // by zero, INT_MIN / -1, byte swaps) are spelled out here.
 
+import { KFUNC_BY_ID } from '../core/kfuncs.js';
 import binaryen from 'binaryen';
 import {
   ALU,
@@ -661,8 +662,14 @@ class FunctionGenerator {
       const frame = m.i64.sub(this.get(10), m.i64.const(STACK_FRAME));
       return this.set(0, m.call(target, [...this.args(), frame], i64));
     }
+    if (insn.src === CALL_KIND.KFUNC) {
+      // Imported like a helper, under the kfunc's own name (core/kfuncs.ts).
+      const kfunc = KFUNC_BY_ID.get(insn.imm);
+      if (!kfunc) throw new UserError(`${prog.name}: instruction ${insn.pc} (${disasm(insn)}): kfunc id ${insn.imm} is not supported`);
+      return this.set(0, m.call(this.helperImport(kfunc.name), this.args(), i64));
+    }
     if (insn.src !== CALL_KIND.HELPER) {
-      throw new UserError(`${prog.name}: instruction ${insn.pc} (${disasm(insn)}): kfunc calls are not supported`);
+      throw new UserError(`${prog.name}: instruction ${insn.pc} (${disasm(insn)}): call kind ${insn.src} is not supported`);
     }
     const helper = HELPER_BY_ID.get(insn.imm);
     if (!helper) throw new UserError(`${prog.name}: instruction ${insn.pc} (${disasm(insn)}): unknown helper ${insn.imm}`);

@@ -8,6 +8,7 @@ import { type ElfFile, type ElfSymbol, R_BPF, SHF_EXECINSTR, SHN_UNDEF, STT, typ
 import { ObjectError } from '../core/errors.js';
 import { CALL_KIND, CLASS, DecodeError, JMP, LD_IMM64, PSEUDO, SLOT, decode } from '../core/isa.js';
 import type { FuncInfo, MapSpec, Program } from '../core/model.js';
+import { KFUNCS, KFUNC_BY_NAME } from '../core/kfuncs.js';
 
 const CALL = CLASS.JMP | JMP.CALL;
 
@@ -27,7 +28,9 @@ type Fixup =
   | { slot: number; kind: 'call' | 'callback'; targetSlot: number }
   /** ld_imm64 of a map (PSEUDO.MAP_IDX) or of an address inside global data (PSEUDO.MAP_IDX_VALUE). */
   | { slot: number; kind: 'map'; map: number }
-  | { slot: number; kind: 'map-value'; map: number; offset: number };
+  | { slot: number; kind: 'map-value'; map: number; offset: number }
+  /** A call to a kfunc bpf2wasm runs: `call kfunc <id>` (core/kfuncs.ts). */
+  | { slot: number; kind: 'kfunc'; id: number };
 
 export function symbolsIn(elf: ElfFile, shndx: number): ElfSymbol[] {
   return elf.symbols.filter((s) => s.shndx === shndx && s.name !== '' && s.type !== STT.SECTION).sort((a, b) => a.value - b.value);
@@ -115,7 +118,6 @@ class Linker {
       if (isSlot) throw new ObjectError(where, 'callback address without a relocation');
     } else {
       if (rel.sym.shndx === SHN_UNDEF) {
-        if (!isSlot && this.kfuncs.has(rel.sym.name)) throw kfuncError(where, `'${rel.sym.name}'`);
         throw new ObjectError(where, `call to undefined function '${rel.sym.name}'`);
       }
       const s = this.elf.sections[rel.sym.shndx];
@@ -138,12 +140,7 @@ class Linker {
   /** Phase 1: every function reachable from the entry, each placed after the previous one. */
   layOut(): void {
     for (const { piece, at, slot, op, src, view } of this.slots()) {
-      if (op === CALL && src === CALL_KIND.KFUNC) {
-        // Already a kfunc call (an object linked by libbpf's static linker keeps clang's
-        // form, but a hand-made one may carry BPF_PSEUDO_KFUNC_CALL and a BTF id).
-        const rel = this.relocs.at(piece.section, at);
-        throw kfuncError(this.where(piece, slot), rel ? `'${rel.sym.name}'` : `with BTF id ${view.getInt32(at + 4, true)}`);
-      }
+      if (op === CALL && (src === CALL_KIND.LOCAL || src === CALL_KIND.KFUNC) && this.kfuncCalled(piece, at, src, view, slot)) continue;
       if (!((op === CALL && src === CALL_KIND.LOCAL) || this.isCallback(piece, at, op, src))) continue;
       const fn = this.target(piece, at, view, this.where(piece, slot));
       if (this.placed.has(funcKey(fn))) continue;
@@ -154,11 +151,36 @@ class Linker {
     }
   }
 
+  /**
+   * The kfunc a call at `at` makes, or undefined for any other call: clang emits a kfunc
+   * call as a local call relocated against the undefined __ksym symbol; an object libbpf
+   * has rewritten (or a hand-made one) carries BPF_PSEUDO_KFUNC_CALL. Throws, naming it,
+   * for a kfunc bpf2wasm does not run.
+   */
+  private kfuncCalled(piece: Func, at: number, src: number, view: DataView, slot: number): { id: number } | undefined {
+    const rel = this.relocs.at(piece.section, at);
+    const name = rel && rel.sym.shndx === SHN_UNDEF ? rel.sym.name : undefined;
+    if (src === CALL_KIND.KFUNC) {
+      if (name === undefined) throw kfuncError(this.where(piece, slot), `with BTF id ${view.getInt32(at + 4, true)}`);
+    } else if (name === undefined || !this.kfuncs.has(name)) {
+      return undefined;
+    }
+    const kfunc = KFUNC_BY_NAME.get(name);
+    if (!kfunc) throw kfuncError(this.where(piece, slot), `'${name}'`);
+    return kfunc;
+  }
+
   /** Phase 2: the fix-up each relocated or local-call slot needs, all checked. */
   record(): Fixup[] {
     const fixups: Fixup[] = [];
     for (const { piece, at, slot, op, src, view } of this.slots()) {
       const where = this.where(piece, slot);
+      const kfunc =
+        op === CALL && (src === CALL_KIND.LOCAL || src === CALL_KIND.KFUNC) ? this.kfuncCalled(piece, at, src, view, slot) : undefined;
+      if (kfunc) {
+        fixups.push({ slot, kind: 'kfunc', id: kfunc.id });
+        continue;
+      }
       const callback = this.isCallback(piece, at, op, src);
       if ((op === CALL && src === CALL_KIND.LOCAL) || callback) {
         const targetSlot = this.placed.get(funcKey(this.target(piece, at, view, where)))!;
@@ -222,6 +244,10 @@ class Linker {
           out.setInt32(w + 4, f.map, true);
           out.setInt32(w + 12, f.offset, true);
           break;
+        case 'kfunc':
+          setSrc(w, CALL_KIND.KFUNC);
+          out.setInt32(w + 4, f.id, true);
+          break;
       }
     }
     return image;
@@ -243,9 +269,10 @@ class Linker {
   }
 }
 
-/** A kfunc runs in the kernel, with kernel state (rx timestamps, conntrack) userspace has not got. */
+/** Most kfuncs reach into kernel state (conntrack, sockets, kernel buffers) userspace has not got. */
 function kfuncError(where: string, kfunc: string): ObjectError {
-  return new ObjectError(where, `call to kfunc ${kfunc}: kfuncs are kernel functions, not supported in userspace`);
+  const supported = KFUNCS.map((k) => k.name).join(', ');
+  return new ObjectError(where, `call to kfunc ${kfunc}: kfuncs are kernel functions, not supported in userspace (except ${supported})`);
 }
 
 /** Lays out `main` and every function it reaches, records the relocations, applies them. */

@@ -109,8 +109,11 @@ export interface NativeAddon {
   // The kernel oracle (runtime/kernel.ts).
   /** Mounts bpffs on `dir` unless one is there. */
   ensureBpffs(dir: string): void;
-  /** Loads every program of an object as XDP, pinning programs and maps by name; errors carry libbpf's last warnings. */
-  loadObject(path: string, programDir: string, mapDir: string): void;
+  /**
+   * Loads every program of an object as XDP, pinning programs and maps by name; errors carry
+   * libbpf's last warnings. deviceIfindex (nonzero): device-bound to it (BPF_F_XDP_DEV_BOUND_ONLY).
+   */
+  loadObject(path: string, programDir: string, mapDir: string, deviceIfindex?: number): void;
   programInfo(progFd: number): { id: number; runCount: number; runTimeNs: number };
   /** mode: 1 native, 2 generic; netns: a name under /run/netns, or '' for this one. */
   xdpAttach(ifname: string, progFd: number, mode: number, netns: string): void;

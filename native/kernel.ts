@@ -64,14 +64,18 @@ export class KernelObject {
     private readonly addon: NativeAddon,
   ) {}
 
-  /** Load every program of `path` as XDP (programs pinned by name, maps under maps/). */
-  static load(path: string): KernelObject {
+  /**
+   * Load every program of `path` as XDP (programs pinned by name, maps under maps/).
+   * `deviceIfindex`: bound to that device (BPF_F_XDP_DEV_BOUND_ONLY), as programs calling the
+   * XDP metadata kfuncs must be; they still run under BPF_PROG_TEST_RUN.
+   */
+  static load(path: string, opts: { deviceIfindex?: number } = {}): KernelObject {
     const addon = nativeAddon();
     const dir = `${BPFFS}/bpf2wasm-${process.pid}-${Date.now()}-${counter++}`;
     try {
       addon.ensureBpffs(BPFFS);
       mkdirSync(`${dir}/maps`, { recursive: true });
-      addon.loadObject(path, dir, `${dir}/maps`);
+      addon.loadObject(path, dir, `${dir}/maps`, opts.deviceIfindex ?? 0);
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
       throw new UserError(`kernel: ${(e as Error).message}`);

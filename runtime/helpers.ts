@@ -9,6 +9,7 @@ import { FAULT } from '../core/abi.js';
 import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
+import { makeKfuncs } from './kfuncs.js';
 import { spinLockHelpers, type HeldSpinLock } from './spin-lock.js';
 import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
@@ -73,6 +74,7 @@ export function makeHelpers(env: HelperEnv): HelperImports {
   const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
   const check = pointerCheck(env.memory);
   return {
+    ...makeKfuncs(),
     ...spinLockHelpers(env.memory, cpu, env.spinLock ?? { address: 0 }, check),
     map_lookup_elem: (m, key) => {
       const map = mapOf(m);

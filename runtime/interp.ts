@@ -3,6 +3,7 @@
 // registers. It is the oracle of the differential tests, so it favours being obviously
 // right over being fast; every semantic rule here mirrors compiler/codegen.ts.
 
+import { KFUNC_BY_ID } from '../core/kfuncs.js';
 import {
   ALU,
   ATOMIC,
@@ -165,6 +166,13 @@ export class Interpreter {
     }
     if (insn.src === CALL_KIND.LOCAL) {
       regs[0] = this.call(prog, insn.pc + 1 + insn.imm, args(), u64(regs[10]! - BigInt(STACK_FRAME)), depth + 1).r0;
+      return undefined;
+    }
+    if (insn.src === CALL_KIND.KFUNC) {
+      // Provided with the helpers, under the kfunc's own name (core/kfuncs.ts).
+      const kfunc = KFUNC_BY_ID.get(insn.imm);
+      if (!kfunc) throw new BpfFault(FAULT.UNKNOWN_HELPER, insn.pc);
+      regs[0] = u64(this.helper(kfunc.name)(...args()));
       return undefined;
     }
     const info = HELPER_BY_ID.get(insn.imm);

@@ -7,6 +7,7 @@
 // and the conformance vectors exercise it: immediate shifts by the width or more (the
 // amount is masked) and division or modulo by an immediate zero (0, or the dividend).
 
+import { KFUNC_BY_ID } from '../../core/kfuncs.js';
 import {
   ALU,
   ATOMIC,
@@ -128,8 +129,10 @@ function jumpProblem(insn: Insn, ctx: EncodingContext): string | undefined {
       return undefined;
     }
     if (insn.dst !== 0 || insn.off !== 0) return 'call uses reserved fields (dst and off must be 0)';
-    if (insn.src === CALL_KIND.KFUNC) return `call of kernel function (kfunc) id ${insn.imm} is not supported`;
-    if (insn.src !== CALL_KIND.HELPER && insn.src !== CALL_KIND.LOCAL) return `call kind src=${insn.src} (0 = helper, 1 = local)`;
+    if (insn.src === CALL_KIND.KFUNC && !KFUNC_BY_ID.has(insn.imm))
+      return `call of kernel function (kfunc) id ${insn.imm} is not supported`;
+    if (insn.src !== CALL_KIND.HELPER && insn.src !== CALL_KIND.LOCAL && insn.src !== CALL_KIND.KFUNC)
+      return `call kind src=${insn.src} (0 = helper, 1 = local, 2 = kfunc)`;
     return undefined;
   }
   // Conditional jumps.

@@ -31,6 +31,8 @@ import { decideBranch, refineBranch } from './branch.js';
 import type { Env } from './env.js';
 import type { ProgramFlow } from './flow.js';
 import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
+import { checkKfuncArgs } from './kfuncs.js';
+import { KFUNC_BY_ID } from '../../core/kfuncs.js';
 import { checkCallWhileLocked, checkExitWhileLocked, keepsLockId, lockValueId, spinLockCall } from './spin-lock.js';
 import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess, readOnly } from './memory.js';
@@ -429,6 +431,17 @@ export function explore(input: ExploreInput): ExploreFacts {
         enterFrame(st, fn, pos, false, regs.slice(1, 6));
         freshFrame(path, st);
         path.pos = posOfPc.get(flow.functions[fn]!.start)!;
+        continue;
+      }
+      if (insn.src === CALL_KIND.KFUNC) {
+        const kfunc = KFUNC_BY_ID.get(insn.imm);
+        if (!kfunc) reject(insn, `invalid kernel function call kfunc#${insn.imm}`);
+        checkCallWhileLocked(st, insn);
+        checkKfuncArgs(env, st, insn, kfunc);
+        stackLocals.call(st);
+        regs[0] = UNKNOWN_SCALAR;
+        for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
+        path.pos++;
         continue;
       }
       const proto = protoOf(insn.imm);

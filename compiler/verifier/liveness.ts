@@ -2,6 +2,7 @@
 // function). Pruning compares only live registers of the innermost frame, as the
 // kernel's liveness marks let it: a dead register's value cannot make a path unsafe.
 
+import { KFUNC_BY_ID, kfuncArgs } from '../../core/kfuncs.js';
 import { ATOMIC, CALL_KIND, CLASS, JMP, MODE, insnClass, isRegSource, jmpOp, jumpTarget, memMode, type Insn } from '../../core/isa.js';
 import type { ProgramFlow } from './flow.js';
 
@@ -37,6 +38,10 @@ function usesDefs(insn: Insn, helperArgs: (id: number) => number): [number, numb
       if (j === JMP.CALL) {
         if (x) return [bit(insn.dst) | ARGS, CLOBBERED];
         if (insn.src === CALL_KIND.LOCAL) return [ARGS, CLOBBERED];
+        if (insn.src === CALL_KIND.KFUNC) {
+          const kfunc = KFUNC_BY_ID.get(insn.imm);
+          return [kfunc ? ((1 << (kfuncArgs(kfunc) + 1)) - 2) & ARGS : ARGS, CLOBBERED];
+        }
         return [helperArgs(insn.imm), CLOBBERED];
       }
       if (j === JMP.JA) return [0, 0];

@@ -9,6 +9,7 @@
 // is a wasm linear-memory access, which the wasm sandbox bounds, so a wrong program can
 // only fault or corrupt its own memory (see docs/abi.md).
 
+import { KFUNC_BY_ID } from '../../core/kfuncs.js';
 import { HELPER_BY_ID, HELPER_ID } from '../../core/helper-ids.js';
 import {
   ALU,
@@ -230,6 +231,17 @@ function call(
         state.write(v.n, -v.n);
       }
     }
+  } else if (insn.src === CALL_KIND.KFUNC) {
+    // A kfunc's outputs (core/kfuncs.ts) are written by it when it succeeds.
+    const kfunc = KFUNC_BY_ID.get(insn.imm);
+    if (kfunc === undefined) reject(insn, `unknown kfunc id ${insn.imm}`);
+    read(1);
+    kfunc.outputs.forEach((size, index) => {
+      const v = read(index + 2);
+      if (v.kind !== Kind.Stack) return;
+      frameAccess(v.n, size, `${kfunc.name} argument r${index + 2}`);
+      state.write(v.n, size);
+    });
   } else {
     const helper = ctx.helpers.get(insn.imm);
     if (helper === undefined) reject(insn, `unknown helper id ${insn.imm}`);

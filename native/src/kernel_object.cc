@@ -59,14 +59,20 @@ Napi::Value EnsureBpffs(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// loadObject(path, programDir, mapDir): every program loaded as XDP (as bpftool's `type xdp`)
-// and pinned by name in programDir, every map pinned in mapDir (dots become underscores).
-// The pins keep them alive; the object itself is closed before returning.
+// loadObject(path, programDir, mapDir[, deviceIfindex]): every program loaded as XDP (as
+// bpftool's `type xdp`) and pinned by name in programDir, every map pinned in mapDir (dots
+// become underscores). The pins keep them alive; the object itself is closed before
+// returning. A nonzero deviceIfindex loads the programs device-bound to that interface
+// (BPF_F_XDP_DEV_BOUND_ONLY, as bpftool's `xdpmeta_dev`), which the XDP metadata kfuncs need.
+// BPF_F_XDP_DEV_BOUND_ONLY (uapi, Linux 6.3), which older headers lack.
+constexpr uint32_t kXdpDevBoundOnly = 1U << 6;
+
 Napi::Value LoadObject(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = StringArg(info, 0, "object path");
   std::string programDir = StringArg(info, 1, "program pin directory");
   std::string mapDir = StringArg(info, 2, "map pin directory");
+  uint32_t deviceIfindex = info.Length() > 3 ? U32Arg(info, 3, "device ifindex") : 0;
   KeepMessages messages;
   bpf_object* object = bpf_object__open_file(path.c_str(), nullptr);
   if (!object) ThrowCause(env, "opening " + path, errno, messages);
@@ -74,6 +80,10 @@ Napi::Value LoadObject(const Napi::CallbackInfo& info) {
   bpf_object__for_each_program(program, object) {
     // libbpf's own XDP sections keep the attach type it gave them: xdp/devmap and
     // xdp/cpumap programs must be BPF_XDP_DEVMAP / BPF_XDP_CPUMAP to go into map entries.
+    if (deviceIfindex != 0) {
+      bpf_program__set_ifindex(program, deviceIfindex);
+      bpf_program__set_flags(program, bpf_program__flags(program) | kXdpDevBoundOnly);
+    }
     if (bpf_program__type(program) == BPF_PROG_TYPE_XDP) continue;
     bpf_program__set_type(program, BPF_PROG_TYPE_XDP);
     bpf_program__set_expected_attach_type(program, BPF_XDP);

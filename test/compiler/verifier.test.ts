@@ -127,6 +127,20 @@ test('opcodes: gotol keeps its offset in imm', () => {
   rejects(raw(MOV0, I(0x06, 0, 0, 1, 0), EXIT), 1, /gotol uses reserved field off/);
 });
 
+test('kfuncs: a metadata kfunc takes the context and outputs of its pointee size; outputs on the stack count as written', () => {
+  // bpf_xdp_metadata_rx_timestamp (id 1, core/kfuncs.ts): (ctx, __u64 *). r1 is the context at entry.
+  const safe: VerifyOptions = { memorySafety: true };
+  const reading = 'mov %r2, %r10\nadd %r2, -8\ncall kfunc 1\nldxdw %r0, [%r10-8]\nexit';
+  accepts(program(reading), safe);
+  // The structural pass alone (no memory safety) also takes the output as written.
+  accepts(program(reading));
+  rejects(program('mov %r2, 0\ncall kfunc 1\nexit'), 1, /Possibly NULL pointer passed to trusted arg1/, safe);
+  rejects(program('mov %r2, %r10\nadd %r2, -4\ncall kfunc 1\nexit'), 2, /invalid indirect access to stack R2 off=-4 size=8/, safe);
+  rejects(program('mov %r2, %r10\nadd %r2, -8\nmov %r1, %r2\ncall kfunc 1\nexit'), 3, /arg#0 expected pointer to ctx, but got fp/, safe);
+  // Every argument register is clobbered by the call, as by a helper.
+  rejects(program('mov %r2, %r10\nadd %r2, -8\ncall kfunc 1\nmov %r0, %r2\nexit'), 3, /R2 !read_ok/, safe);
+});
+
 test('opcodes: kfunc calls are refused naming the id; callx only when allowed', () => {
   rejects(program('call kfunc 77\nexit'), 0, /kfunc\) id 77 is not supported/);
   const callx = program('mov %r2, 5\nmov %r1, 1\ncall %r2\nexit');
