@@ -2,7 +2,7 @@
 // line, the records its run sent through perf event arrays and ring buffers. The kernel's
 // records for the same program and packets (BPF_PROG_TEST_RUN, its buffers read after each
 // packet: libbpf's perf_buffer, a ring-buffer reader) must be those, packet by packet; the
-// summary counts them per map.
+// summary counts them per map. `bpf2wasm run --records` streams the same records.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -98,6 +98,44 @@ for (const { program, given } of PERF_CASES) {
     report(`${program} through test-run --json: ${samples} samples, ${lost} lost over ${frames.length} packets, as the kernel's`);
   });
 }
+
+test('run --records streams perf records as JSON lines, in the order the kernel gives them', () => {
+  const unavailable = kernelMissing();
+  if (unavailable) return void skip('perf records through `run --records` against the kernel', unavailable);
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'helpers', 'perf_output.c'));
+  // One worker over the capture: CPU 0, as the kernel's test run pinned to CPU 0 below.
+  const r = run('run', object, '--mode', 'pcap', '--pcap', pcap, '--queues', '1', '--records', '--stats-interval', '0');
+  assert.is(r.status, 0, r.stderr);
+  const ours = r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { map: string; cpu: number; data: string })
+    .map((x) => `${x.map} cpu ${x.cpu} raw ${x.data.length / 2} ${x.data.slice(0, 2 * perfOutputGiven(Buffer.from(x.data, 'hex')))}`);
+  const kernel = KernelObject.load(object);
+  const unpin = pinMainThread(0);
+  const reader = kernel.openPerfBuffer('events', 8);
+  const theirs: string[] = [];
+  try {
+    for (const frame of frames) {
+      kernel.testRun('perf_output', frame.bytes);
+      for (const x of reader.consume()) {
+        if ('lost' in x) theirs.push(`lost ${x.lost}`);
+        else theirs.push(`events cpu ${x.cpu} raw ${x.data.length} ${hex(x.data.subarray(0, perfOutputGiven(x.data)))}`);
+      }
+    }
+  } finally {
+    reader.close();
+    unpin();
+    kernel.close();
+  }
+  assert.ok(theirs.length > 0);
+  assert.equal(ours, theirs);
+  // Without a map records come through, --records is a mistake.
+  const plain = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'parse_count.c'));
+  const refused = run('run', plain, '--mode', 'pcap', '--pcap', pcap, '--records');
+  assert.is(refused.status, 1);
+  assert.is(refused.stderr, 'bpf2wasm: --records: the module has no ring buffer or perf event array\n');
+});
 
 test('ring buffer records: test-run --json per packet, as the kernel gives them', () => {
   const unavailable = kernelMissing();
