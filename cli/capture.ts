@@ -12,6 +12,7 @@ import { applyUpdates } from '../runtime/map-commands.js';
 import { readModuleFile } from './module-file.js';
 import type { RouteTables } from '../core/route-tables.js';
 import { HELPER_ID } from '../core/helper-ids.js';
+import { RecordReader, type MapRecord } from '../runtime/map-records.js';
 
 export interface MachineSource {
   module: string;
@@ -49,6 +50,8 @@ export interface CaptureRun {
   /** Packets whose run faulted (the last run of each, as for the actions). */
   faults: number;
   repeatedNs: bigint;
+  /** Ring buffer and perf event records by map: how many, and perf samples lost. */
+  records: Map<string, { records: number; lost: number }>;
 }
 
 export interface CaptureOptions {
@@ -94,10 +97,32 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
     routeTables: args.routeTables,
   });
   const records = readCapture(args.pcap);
-  const run: CaptureRun = { program, packets: records.length, out: [], counts: new Map(), lines: [], repeatedNs: 0n, faults: 0 };
+  const run: CaptureRun = {
+    program,
+    packets: records.length,
+    out: [],
+    counts: new Map(),
+    lines: [],
+    repeatedNs: 0n,
+    faults: 0,
+    records: new Map(),
+  };
   const count = (what: string): void => void run.counts.set(what, (run.counts.get(what) ?? 0) + 1);
+  // Records a packet's run sent (ring buffers, perf event arrays), drained after it.
+  const reader = new RecordReader(machine.maps);
+  const sent = (): MapRecord[] => {
+    const got = reader.drain();
+    for (const r of got) {
+      const tally = run.records.get(r.map) ?? { records: 0, lost: 0 };
+      if ('lost' in r) tally.lost += r.lost;
+      else tally.records++;
+      run.records.set(r.map, tally);
+    }
+    return got;
+  };
   const record = (index: number, result: XdpResult | UserError): void => {
     const input = records[index]!;
+    const mapRecords = sent();
     if (result instanceof UserError) {
       count('EINVAL');
       run.lines.push({ index, len: input.data.length, error: `EINVAL: ${result.message}` });
@@ -113,9 +138,10 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
       line.fault = result.fault;
       run.faults++;
     }
+    if (mapRecords.length > 0) line.records = mapRecords;
     run.lines.push(line);
   };
-  if (args.repeat === 1) {
+  if (args.repeat === 1 && !reader.any) {
     // In batches, as the live datapath runs them (results are copies).
     worker
       .runPackets(
@@ -125,7 +151,9 @@ export function runCapture(machine: BpfMachine, args: CaptureOptions): CaptureRu
       .forEach((result, index) => record(index, result));
     return run;
   }
-  // --repeat: each packet `repeat` times in a row, on single runs; the result is the last run's.
+  // --repeat: each packet `repeat` times in a row, on single runs; the result is the last
+  // run's (and the records all runs sent). Single runs too when the program sends records,
+  // so that each packet's are told apart.
   records.forEach((input, index) => {
     let result: XdpResult;
     try {

@@ -1,10 +1,12 @@
 // `bpf2wasm run prog.wasm --iface IF`: the live datapath. Runs until SIGINT/SIGTERM (or
 // --duration, or the end of a --pcap capture), printing a stats line per interval, then
-// tears everything down and prints the totals.
+// tears everything down and prints the totals. --records prints what the program sends
+// through ring buffers and perf event arrays, one JSON line per record, as it comes.
 
 import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
 import type { LiveMode } from '../datapath/protocol.js';
+import type { MapTable } from '../runtime/maps/index.js';
 import { MODULE_POSITIONAL, option, options, type SharedArgs } from './options.js';
 
 interface RunArgs extends SharedArgs {
@@ -23,7 +25,11 @@ interface RunArgs extends SharedArgs {
   duration?: number;
   pin: boolean;
   control?: string;
+  records: boolean;
 }
+
+/** How often --records reads the ring buffers and perf event arrays. */
+const RECORDS_POLL_MS = 100;
 
 const print = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -61,6 +67,13 @@ async function runCommand(args: RunArgs): Promise<void> {
     statsIntervalMs: args['stats-interval'] * 1000,
     log: print,
   });
+  let records: { stop(): void } | undefined;
+  try {
+    records = args.records ? await recordPrinter(run.machine.maps) : undefined;
+  } catch (e) {
+    await run.stop();
+    throw e;
+  }
   const where = args.mode === 'pcap' ? args.pcap : `${args.iface} (${args.mode}${run.attachMode ? `, XDP ${run.attachMode}` : ''})`;
   const binding = run.bindings
     .map((b, i) => `w${i}${b.zeroCopy ? ' zero-copy' : args.mode === 'afxdp' ? ' copy' : ''}${b.affinity ? ` cpu ${i}` : ''}`)
@@ -76,6 +89,7 @@ async function runCommand(args: RunArgs): Promise<void> {
   try {
     await run.finished;
   } finally {
+    records?.stop();
     if (timer) clearTimeout(timer);
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
@@ -103,6 +117,26 @@ async function runCommand(args: RunArgs): Promise<void> {
         .join('; ')}`,
     );
   }
+}
+
+/**
+ * Prints every record the object's ring buffers and perf event arrays receive, one JSON
+ * line each (runtime/map-records.ts), polling while the run lasts; stop() prints the rest.
+ */
+async function recordPrinter(maps: MapTable): Promise<{ stop(): void }> {
+  const { RecordReader } = await import('../runtime/map-records.js');
+  const reader = new RecordReader(maps);
+  if (!reader.any) throw new UserError('--records: the module has no ring buffer or perf event array');
+  const drain = (): void => {
+    for (const r of reader.drain()) print(JSON.stringify(r));
+  };
+  const timer = setInterval(drain, RECORDS_POLL_MS);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      drain();
+    },
+  };
 }
 
 export function registerRun<T>(y: Argv<T>): Argv<T> {
@@ -143,6 +177,11 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         .option('stats-interval', { type: 'number', default: 1, describe: 'seconds between stats lines (0 = none)' })
         .option('duration', { type: 'number', describe: 'stop after this many seconds' })
         .option('pin', { type: 'boolean', default: true, describe: 'pin worker i to CPU i' })
+        .option('records', {
+          type: 'boolean',
+          default: false,
+          describe: 'print ring buffer and perf event records as they come, one JSON line each',
+        })
         .option('control', {
           type: 'string',
           describe: 'control socket for `bpf2wasm map` (default /run/bpf2wasm/[<netns>/]<iface>.sock)',

@@ -3,7 +3,10 @@
 // --out writes the resulting packets (dropped ones included, as the program left them;
 // metadata from bpf_xdp_adjust_meta in front, as the kernel's test run returns them);
 // --dump-map prints a map's contents after the run, as `bpftool map dump` would. A packet
-// the kernel would refuse (EINVAL) is reported as such and the run goes on.
+// the kernel would refuse (EINVAL) is reported as such and the run goes on. Records the
+// program sends through ring buffers and perf event arrays are drained after each packet:
+// --json lists them in its line (`records`: map, CPU for perf, bytes in hex, or a lost
+// count), the summary counts them per map.
 
 import type { Argv } from 'yargs';
 import { MODULE_POSITIONAL, options, type SharedArgs } from './options.js';
@@ -33,6 +36,9 @@ async function testRun(args: TestRunArgs): Promise<void> {
     print(`${run.packets} packets through ${run.program} (${args.engine})`);
     for (const [name, n] of [...run.counts].sort()) print(`  ${name.padEnd(13)} ${n}`);
     if (run.faults) print(`  ${'faults'.padEnd(13)} ${run.faults} (among XDP_ABORTED; --json names each)`);
+    for (const [map, { records, lost }] of run.records) {
+      print(`  records of ${map}: ${records}${lost ? `, ${lost} lost` : ''} (--json lists them per packet)`);
+    }
     if (args.repeat > 1 && run.out.length) {
       const runs = BigInt(run.out.length * (args.repeat - 1));
       print(`  ${Number(run.repeatedNs / runs).toFixed(0)} ns per packet over ${runs} repeated runs`);

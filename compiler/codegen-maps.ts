@@ -20,7 +20,8 @@
 //   the memory before the lock is taken, as the runtime's helpers check them, so a bad
 //   pointer faults the packet with the map untouched (FAULT.BAD_POINTER);
 // - ARRAY_OF_MAPS lookups (katran's per-CPU LRU table) return the inner map's handle.
-// Anything else — other map types, PERCPU_HASH updates, a pool that needs a new chunk from
+// Anything else — other map types, PERCPU_HASH updates, a HASH whose value holds a
+// bpf_spin_lock (hash.ts copies around the lock word), a pool that needs a new chunk from
 // the heap — goes to the runtime's import, which takes the same lock.
 
 import binaryen from 'binaryen';
@@ -444,7 +445,11 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     [
       m.if(m.i32.eqz(ops.published()), m.return(fallbackCall())),
       set(TYPE, word(DESC_WORD.TYPE)),
-      m.if(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)), m.return(fallbackCall())),
+      // A value with a bpf_spin_lock is the runtime's: it copies around the lock word.
+      m.if(
+        m.i32.or(m.i32.eqz(isType(TYPE, MAP_TYPE.HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH)), word(HASH_DESC.SPIN_LOCK)),
+        m.return(fallbackCall()),
+      ),
       set(LEN, word(DESC_WORD.KEY)),
       // The runtime's helpers check both pointers before anything else (the value for one
       // CPU's value); so does this.

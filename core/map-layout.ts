@@ -34,9 +34,11 @@ export const LOCK_SPIN_LIMIT = 1 << 24;
 /**
  * Hash family: descriptor words 10-15. LRU maps keep the address of their LRU state
  * (LRU_STATE) in word 14; HASH_OF_MAPS, never LRU, keeps its inner-map template
- * (INNER_TEMPLATE_WORDS) there instead; runtime only.
+ * (INNER_TEMPLATE_WORDS) there instead; runtime only. A HASH map whose value holds a
+ * bpf_spin_lock keeps its offset + 1 in word 15 (0: none): compiled updates leave such maps
+ * to the runtime, which copies values around the lock word.
  */
-export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU: 14, INNER_TEMPLATE: 14 } as const;
+export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU: 14, INNER_TEMPLATE: 14, SPIN_LOCK: 15 } as const;
 /**
  * Hash family: entry fields (byte offsets); the value follows the key padded to 8. PREV and
  * LNEXT link an LRU map's entry into one of its lists (circular, as the kernel's list_head);

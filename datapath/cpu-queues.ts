@@ -6,8 +6,14 @@
 // it between its own batches. One SharedArrayBuffer holds every inbox: a ring of slots
 // behind a spin lock (any worker may post, only the owner takes).
 //
+// The kernel gives each cpumap entry a ptr_ring of its qsize frames and drops (and counts)
+// what a full ring cannot take. So here: a frame for CPU k is refused once k has qsize
+// frames waiting (a count per CPU, kept under the lock of the worker playing k, behind the
+// inboxes), or when that worker's ring is full (SLOTS frames for all its CPUs together).
+//
 //   inbox: i32 [lock, head, tail] in a 64-byte header, then SLOTS slots of SLOT_BYTES:
-//          u32 length, u32 ingress ifindex, u32 program id, u32 0, the frame's bytes
+//          u32 length, u32 ingress ifindex, u32 program id, u32 target CPU, the frame's bytes
+//   then:  i32 frames waiting, per CPU
 
 import { XDP_MAX_PACKET } from '../runtime/xdp.js';
 
@@ -32,6 +38,11 @@ export class CpuInboxes {
   private readonly u8: Uint8Array;
   private readonly dv: DataView;
 
+  /** The CPUs the buffer keeps a waiting count for (frames to others are refused). */
+  readonly cpus: number;
+  /** Index in i32 of CPU 0's waiting count. */
+  private readonly waiting: number;
+
   constructor(
     readonly buffer: SharedArrayBuffer,
     readonly workers: number,
@@ -39,10 +50,18 @@ export class CpuInboxes {
     this.i32 = new Int32Array(buffer);
     this.u8 = new Uint8Array(buffer);
     this.dv = new DataView(buffer);
+    this.waiting = (workers * INBOX_BYTES) >>> 2;
+    this.cpus = (buffer.byteLength - workers * INBOX_BYTES) >>> 2;
   }
 
-  static create(workers: number): CpuInboxes {
-    return new CpuInboxes(new SharedArrayBuffer(workers * INBOX_BYTES), workers);
+  /** Inboxes for `workers` workers playing CPUs 0..cpus-1 (a cpumap's max_entries). */
+  static create(workers: number, cpus: number): CpuInboxes {
+    return new CpuInboxes(new SharedArrayBuffer(workers * INBOX_BYTES + cpus * 4), workers);
+  }
+
+  /** Frames waiting for CPU `cpu`. */
+  queued(cpu: number): number {
+    return cpu < this.cpus ? Atomics.load(this.i32, this.waiting + cpu) : 0;
   }
 
   /** The worker that plays CPU `cpu`. */
@@ -61,21 +80,28 @@ export class CpuInboxes {
     Atomics.notify(this.i32, at + LOCK, 1);
   }
 
-  /** Copies a frame into worker `w`'s inbox; false when it is full (the kernel drops too). */
-  post(w: number, frame: Uint8Array, ingress: number, program: number): boolean {
-    if (frame.length > XDP_MAX_PACKET) return false;
+  /**
+   * Copies a frame for CPU `cpu` (a cpumap entry of queue size `qsize`) into the inbox of
+   * the worker playing it; false when that CPU has qsize frames waiting or the inbox is
+   * full (the kernel drops too).
+   */
+  post(cpu: number, qsize: number, frame: Uint8Array, ingress: number, program: number): boolean {
+    if (frame.length > XDP_MAX_PACKET || cpu >= this.cpus) return false;
+    const w = this.workerOf(cpu);
     const base = w * INBOX_BYTES;
     const h = base >>> 2;
     this.lock(w);
     try {
       const head = this.i32[h + HEAD]!;
       const tail = this.i32[h + TAIL]!;
-      if (tail - head >= SLOTS) return false;
+      if (tail - head >= SLOTS || this.i32[this.waiting + cpu]! >= qsize) return false;
       const slot = base + HEADER + (tail % SLOTS) * SLOT_BYTES;
       this.dv.setUint32(slot, frame.length, true);
       this.dv.setUint32(slot + 4, ingress, true);
       this.dv.setUint32(slot + 8, program, true);
+      this.dv.setUint32(slot + 12, cpu, true);
       this.u8.set(frame, slot + SLOT_HEADER);
+      this.i32[this.waiting + cpu]!++;
       this.i32[h + TAIL] = tail + 1;
       return true;
     } finally {
@@ -95,6 +121,7 @@ export class CpuInboxes {
       const slot = base + HEADER + (head % SLOTS) * SLOT_BYTES;
       const length = this.dv.getUint32(slot, true);
       into.set(this.u8.subarray(slot + SLOT_HEADER, slot + SLOT_HEADER + length));
+      this.i32[this.waiting + this.dv.getUint32(slot + 12, true)]!--;
       this.i32[h + HEAD] = head + 1;
       return { length, ingress: this.dv.getUint32(slot + 4, true), program: this.dv.getUint32(slot + 8, true) };
     } finally {

@@ -70,7 +70,8 @@ export class Redirector {
       const program = map.programId(r.key);
       const inboxes = this.inboxes;
       if (inboxes && inboxes.queues.workerOf(r.key) !== inboxes.me) {
-        const posted = inboxes.queues.post(inboxes.queues.workerOf(r.key), this.bytes(data, length), this.ingress, program);
+        // The entry's first word is its queue size (qsize): frames beyond it are dropped.
+        const posted = inboxes.queues.post(r.key, map.target(r.key), this.bytes(data, length), this.ingress, program);
         return posted ? 'sent' : 'dropped';
       }
       return this.toCpu(program, frame, frameSize, data, length);

@@ -167,8 +167,8 @@ export class LiveRun {
       o.mode === 'afxdp' && (o.pass ?? 'tap') === 'tap' ? { name: `bpw${ifindex}pass`, mac: interfaceMac(o.iface!) } : undefined;
     const wasm = o.wasm;
     // cpumap redirects hand frames between workers (cpu-queues.ts); only objects with a cpumap need the inboxes.
-    const hasCpumap = this.machine.manifest.maps.some((m) => m.type === MAP_TYPE.CPUMAP);
-    const cpuInboxes = hasCpumap && o.mode !== 'pcap' ? CpuInboxes.create(o.queues).buffer : undefined;
+    const cpumapCpus = Math.max(0, ...this.machine.manifest.maps.filter((m) => m.type === MAP_TYPE.CPUMAP).map((m) => m.maxEntries));
+    const cpuInboxes = cpumapCpus && o.mode !== 'pcap' ? CpuInboxes.create(o.queues, cpumapCpus).buffer : undefined;
     const ready = Array.from({ length: o.queues }, (_, i) => {
       const setup: WorkerSetup = {
         wasm,

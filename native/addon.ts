@@ -120,7 +120,7 @@ export interface NativeAddon {
   xdpDetach(ifname: string, mode: number, netns: string): void;
   mapInfo(mapFd: number): KernelMapInfo;
   /** One value per possible CPU for per-CPU maps; undefined when the key is absent. */
-  mapLookup(mapFd: number, key: Uint8Array): Uint8Array[] | undefined;
+  mapLookup(mapFd: number, key: Uint8Array, flags?: number): Uint8Array[] | undefined;
   /** A per-CPU map gets `value` on every CPU; fd maps take a u32 fd. */
   mapUpdate(mapFd: number, key: Uint8Array, value: Uint8Array, flags: number): void;
   mapUpdateMany(mapFd: number, keys: Uint8Array, values: Uint8Array, count: number, flags: number): void;

@@ -30,6 +30,9 @@ export interface KernelRun {
 
 const BPFFS = '/sys/fs/bpf';
 const UPDATE_FLAGS = { any: 0, noexist: 1, exist: 2 } as const;
+/** An update's flags: a name, or the number itself (e.g. with BPF_F_LOCK, 4). */
+type UpdateFlags = keyof typeof UPDATE_FLAGS | number;
+const updateFlags = (flags: UpdateFlags): number => (typeof flags === 'number' ? flags : UPDATE_FLAGS[flags]);
 let counter = 0;
 
 /** What the kernel oracle needs that this machine lacks: its kind (for tests' skips) and why. */
@@ -116,19 +119,19 @@ export class KernelObject {
     return !this.fds.has(this.mapPath(map)) && !existsSync(this.mapPath(map));
   }
 
-  update(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): void {
+  update(map: string, key: Uint8Array, value: Uint8Array, flags: UpdateFlags = 'any'): void {
     const fd = this.mapFd(map, 'update of');
-    this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS[flags]));
+    this.kernel(`update of ${map}`, () => this.addon.mapUpdate(fd, key, value, updateFlags(flags)));
   }
 
   /**
    * An update whose refusal is an answer, not an error: undefined when the kernel took it,
    * else its errno name (E2BIG, EEXIST, ENOENT, ...). Other failures still throw.
    */
-  tryUpdate(map: string, key: Uint8Array, value: Uint8Array, flags: 'any' | 'exist' | 'noexist' = 'any'): string | undefined {
+  tryUpdate(map: string, key: Uint8Array, value: Uint8Array, flags: UpdateFlags = 'any'): string | undefined {
     const fd = this.mapFd(map, 'update of');
     try {
-      this.addon.mapUpdate(fd, key, value, UPDATE_FLAGS[flags]);
+      this.addon.mapUpdate(fd, key, value, updateFlags(flags));
       return undefined;
     } catch (e) {
       const code = errnoOf(e);
@@ -149,6 +152,21 @@ export class KernelObject {
     const fd = this.mapFd(map, 'info of');
     const i = this.kernel(`info of ${map}`, () => this.addon.mapInfo(fd));
     return { type: i.typeName, bytes_key: i.keySize, bytes_value: i.valueSize, max_entries: i.maxEntries, flags: i.flags };
+  }
+
+  /**
+   * A lookup whose refusal is an answer: the value(s), undefined when absent, or the errno
+   * name (EINVAL, ...). `flags`: BPF_F_LOCK (4) copies the value holding its bpf_spin_lock.
+   */
+  tryLookup(map: string, key: Uint8Array, flags: number): Uint8Array[] | string | undefined {
+    const fd = this.mapFd(map, 'lookup in');
+    try {
+      return this.addon.mapLookup(fd, key, flags);
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code && code !== 'EUNKNOWN') return code;
+      throw new UserError(`kernel: lookup in ${map}: ${(e as Error).message}`);
+    }
   }
 
   /** One entry's value(s), or undefined when the key (or the map) is absent. */

@@ -91,15 +91,17 @@ Napi::Value MapInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// mapLookup(fd, key) -> values (one per CPU for per-CPU maps), or undefined when absent.
+// mapLookup(fd, key, flags = 0) -> values (one per CPU for per-CPU maps), or undefined when
+// absent. flags: BPF_F_LOCK copies the value holding its bpf_spin_lock.
 Napi::Value MapLookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = FdArg(info);
   MapShape shape = ShapeOf(env, fd);
   Bytes key = BytesOf(info[1], "key");
+  uint32_t flags = info.Length() > 2 && !info[2].IsUndefined() ? U32Arg(info, 2, "flags") : 0;
   CheckSize(env, "the key", key.length, shape.keySize);
   std::vector<uint8_t> value(shape.ValueBytes());
-  if (bpf_map_lookup_elem(fd, key.data, value.data()) != 0) {
+  if (bpf_map_lookup_elem_flags(fd, key.data, value.data(), flags) != 0) {
     if (errno == ENOENT) return env.Undefined();
     ThrowErrno(env, "bpf_map_lookup_elem", errno);
   }

@@ -13,9 +13,9 @@
 // BPF_F_LOCK the copy is made holding the value's lock.
 
 import { align } from '../../core/abi.js';
-import { type SharedHeap, spinLock, unlock } from '../memory.js';
-import { BaseMap, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, E2BIG, EBUSY, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
-import { SPIN_LOCK_SIZE, spinLockFieldOf } from '../../core/spin-lock.js';
+import { type SharedHeap } from '../memory.js';
+import { BaseMap, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOMEM, FROM_USER, flagsOf } from './base.js';
+import { spinLockFieldOf } from '../../core/spin-lock.js';
 import { D, type MapSpecLike } from './descriptor.js';
 
 const STORAGE = D.F0;
@@ -68,15 +68,8 @@ export class ArrayMap extends BaseMap {
   /** Offset of the value's bpf_spin_lock, or -1. */
   readonly lockOffset: number;
 
-  /** Copies a value into `slot` without touching its lock word; with `locked`, holding that lock. */
-  private copyAroundLock(slot: number, valueAddr: number, locked: boolean): number {
-    const { u8, i32 } = this.v;
-    const lock = slot + this.lockOffset;
-    if (locked && !spinLock(i32, lock >>> 2)) return EBUSY;
-    u8.copyWithin(slot, valueAddr, valueAddr + this.lockOffset);
-    u8.copyWithin(lock + SPIN_LOCK_SIZE, valueAddr + this.lockOffset + SPIN_LOCK_SIZE, valueAddr + this.valueSize);
-    if (locked) unlock(i32, lock >>> 2);
-    return 0;
+  protected override valueLockAt(): number {
+    return this.lockOffset;
   }
 
   /** Address of element `index` for `cpu`, or 0 when out of range. */
@@ -108,7 +101,7 @@ export class ArrayMap extends BaseMap {
     if (f & BPF_F_LOCK && this.lockOffset < 0) return EINVAL;
     const slot = this.storage + index * this.valueStride;
     const u8 = v.u8;
-    if (this.lockOffset >= 0) return this.copyAroundLock(slot, valueAddr, (f & BPF_F_LOCK) !== 0);
+    if (this.lockOffset >= 0) return this.copyAroundLock(slot, valueAddr, this.lockOffset, (f & BPF_F_LOCK) !== 0);
     if (this.cpus === 1) {
       u8.copyWithin(slot, valueAddr, valueAddr + this.valueSize);
     } else if (cpu === FROM_USER) {

@@ -10,10 +10,11 @@ import { ERRNO, UPDATE_FLAG, type ErrnoName } from '../../core/errno.js';
 import { KEY_HASH } from '../../core/key-hash.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
+import { SPIN_LOCK_SIZE } from '../../core/spin-lock.js';
 
 /** BPF_ANY / BPF_NOEXIST / BPF_EXIST: the update flags (core/errno.ts). */
 export const { ANY: BPF_ANY, NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UPDATE_FLAG;
-/** Update under the value's bpf_spin_lock: no map here has one, so it is always -EINVAL. */
+/** Update or lookup under the value's bpf_spin_lock (-EINVAL for a value without one). */
 export const BPF_F_LOCK = 4;
 
 /**
@@ -48,7 +49,8 @@ export interface BpfMap {
   /** Live entries (hash maps and tries); max_entries for arrays. */
   count(): number;
 
-  lookupBytes(key: Uint8Array): Uint8Array | undefined;
+  /** `flags`: BPF_F_LOCK copies the value holding its bpf_spin_lock. */
+  lookupBytes(key: Uint8Array, flags?: bigint | number): Uint8Array | undefined;
   updateBytes(key: Uint8Array, value: Uint8Array, flags?: bigint | number): void;
   deleteBytes(key: Uint8Array): void;
   getNextKeyBytes(key: Uint8Array | undefined): Uint8Array | undefined;
@@ -230,15 +232,50 @@ export abstract class BaseMap implements BpfMap {
     return this.lookup(keyAddr, 0);
   }
 
-  lookupBytes(key: Uint8Array): Uint8Array | undefined {
+  /**
+   * Offset of the value's bpf_spin_lock, or -1 (maps whose values may hold one override
+   * this). Userspace never sees a lock word: lookups give it as 0, as the kernel's do.
+   */
+  protected valueLockAt(): number {
+    return -1;
+  }
+
+  /** Copies a value into `dst` without touching its lock word at `lockAt`; with `locked`, holding that lock. */
+  protected copyAroundLock(dst: number, valueAddr: number, lockAt: number, locked: boolean): number {
+    const { u8, i32 } = this.v;
+    const lock = dst + lockAt;
+    if (locked && !spinLock(i32, lock >>> 2)) return EBUSY;
+    u8.copyWithin(dst, valueAddr, valueAddr + lockAt);
+    u8.copyWithin(lock + SPIN_LOCK_SIZE, valueAddr + lockAt + SPIN_LOCK_SIZE, valueAddr + this.valueSize);
+    if (locked) unlock(i32, lock >>> 2);
+    return 0;
+  }
+
+  lookupBytes(key: Uint8Array, flags: bigint | number = 0): Uint8Array | undefined {
+    const f = flagsOf(flags);
+    const lockAt = this.valueLockAt();
+    // The kernel's order: unknown flags, BPF_F_LOCK without a lock, then the key.
+    if (f & ~BPF_F_LOCK) this.fail('lookup', 'EINVAL', 'the only lookup flag is BPF_F_LOCK');
+    if (f & BPF_F_LOCK && lockAt < 0) this.fail('lookup', 'EINVAL', 'BPF_F_LOCK needs a value with a bpf_spin_lock');
     const k = this.putKey('lookup', key);
     const ptr = this.userLookup(k);
     if (ptr < 0) this.check('lookup', ptr);
-    return ptr ? this.userValue(ptr) : undefined;
+    if (!ptr) return undefined;
+    if (lockAt < 0) return this.userValue(ptr);
+    const lock = (ptr + lockAt) >>> 2;
+    const locked = (f & BPF_F_LOCK) !== 0;
+    if (locked && !spinLock(this.v.i32, lock)) this.check('lookup', EBUSY);
+    const out = this.userValue(ptr);
+    if (locked) unlock(this.v.i32, lock);
+    out.fill(0, lockAt, lockAt + SPIN_LOCK_SIZE);
+    return out;
   }
 
   updateBytes(key: Uint8Array, value: Uint8Array, flags: bigint | number = BPF_ANY): void {
     this.refuseIfFrozen('update');
+    // The bpf(2) update command refuses BPF_F_LOCK for a value without a lock before the map does.
+    if (flagsOf(flags) & BPF_F_LOCK && this.valueLockAt() < 0)
+      this.fail('update', 'EINVAL', 'BPF_F_LOCK needs a value with a bpf_spin_lock');
     this.checkKey('update', key);
     const s = this.scratch();
     const { u8 } = this.v;

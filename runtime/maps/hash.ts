@@ -21,6 +21,13 @@
 // LRU_HASH replaces an existing entry by the new node (marked referenced), LRU_PERCPU_HASH
 // updates it in place (and BPF_EXIST takes no node). A program's lookup sets the entry's
 // reference bit; the control plane's does not. Control-plane updates run as CPU 0.
+//
+// A HASH value with a bpf_spin_lock (only HASH may have one, as in the kernel) is copied
+// around its lock word, as the kernel's copy_map_value does: an update of an existing key
+// never frees or takes a lock a program holds (the kernel swaps in a new element whose lock
+// is free; here the entry is updated in place, its lock word left alone), and a new entry's
+// lock is free. BPF_F_LOCK updates an existing key's value holding that lock
+// (copy_map_value_locked) and inserts a missing key as a plain update does.
 
 import { HASH_DESC, HASH_ENTRY, HASH_ENTRY_DEAD } from '../../core/map-layout.js';
 import { initLru, Lru, lruNodes, lruStateBytes } from './lru.js';
@@ -31,6 +38,7 @@ import { type SharedHeap, spinLock, unlock } from '../memory.js';
 import {
   BaseMap,
   BPF_EXIST,
+  BPF_F_LOCK,
   BPF_NOEXIST,
   E2BIG,
   EBUSY,
@@ -47,6 +55,7 @@ import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
 import { checkProgramWord } from './redirect-value.js';
+import { spinLockFieldOf } from '../../core/spin-lock.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
 const { BUCKETS, MASK, ENTRY_SIZE, POOL, LRU: LRU_STATE_WORD } = HASH_DESC;
@@ -82,6 +91,8 @@ export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cp
     initLru(i32, state, perCpuLru(spec), lruCpus, nodes);
     i32[w + LRU_STATE_WORD] = state;
   }
+  const lock = spec.type === MAP_TYPE.HASH ? spinLockFieldOf(spec.value) : undefined;
+  i32[w + HASH_DESC.SPIN_LOCK] = lock ? lock.offset + 1 : 0;
   return 0;
 }
 
@@ -97,6 +108,8 @@ export class HashMap extends BaseMap {
   private readonly ofMaps: boolean;
   /** HASH_OF_MAPS: what a map must be to go into a slot. */
   private readonly innerTemplate?: MapShape;
+  /** Offset of the value's bpf_spin_lock, or -1. */
+  readonly lockOffset: number;
 
   constructor(memory: WebAssembly.Memory, handle: number) {
     super(memory, handle);
@@ -107,6 +120,7 @@ export class HashMap extends BaseMap {
     this.valueOff = E_KEY + align(this.keySize, 8);
     this.ofMaps = this.spec.type === MAP_TYPE.HASH_OF_MAPS;
     this.userOnly = this.ofMaps || this.spec.type === MAP_TYPE.DEVMAP_HASH;
+    this.lockOffset = this.word(HASH_DESC.SPIN_LOCK) - 1;
     const template = this.ofMaps ? this.word(HASH_DESC.INNER_TEMPLATE) : 0;
     if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
     if (this.lru) {
@@ -199,9 +213,16 @@ export class HashMap extends BaseMap {
     Atomics.add(i32, this.w + D.COUNT, 1);
   }
 
+  protected override valueLockAt(): number {
+    return this.lockOffset;
+  }
+
   update(keyAddr: number, valueAddr: number, flags: bigint | number, cpu: number): number {
-    const f = flagsOf(flags);
-    if (f > BPF_EXIST) return EINVAL;
+    const all = flagsOf(flags);
+    // The kernel's order: unknown flags, then BPF_F_LOCK on a value without a lock.
+    if ((all & ~BPF_F_LOCK) >>> 0 > BPF_EXIST) return EINVAL;
+    if (all & BPF_F_LOCK && this.lockOffset < 0) return EINVAL;
+    const f = all & ~BPF_F_LOCK;
     if (this.userOnly && cpu !== FROM_USER) return EINVAL;
     const v = this.v;
     v.ensure(keyAddr, this.keySize);
@@ -224,18 +245,19 @@ export class HashMap extends BaseMap {
     const hash = hashKey(v, keyAddr, this.keySize);
     if (!spinLock(v.i32, this.w + D.LOCK)) return EBUSY;
     try {
-      return this.updateLocked(keyAddr, valueAddr, f, cpu, hash);
+      return this.updateLocked(keyAddr, valueAddr, f, cpu, hash, (all & BPF_F_LOCK) !== 0);
     } finally {
       unlock(this.v.i32, this.w + D.LOCK);
     }
   }
 
-  private updateLocked(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number): number {
+  private updateLocked(keyAddr: number, valueAddr: number, f: number, cpu: number, hash: number, valueLocked: boolean): number {
     if (this.kernelLru)
       return this.cpus === 1 ? this.lruUpdate(keyAddr, valueAddr, f, cpu, hash) : this.lruPercpuUpdate(keyAddr, valueAddr, f, cpu, hash);
     let e = this.find(keyAddr, hash);
     if (e) {
       if (f === BPF_NOEXIST) return EEXIST;
+      if (this.lockOffset >= 0) return this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, valueLocked);
       this.writeValue(e, valueAddr, cpu, false);
       return 0;
     }
@@ -247,6 +269,8 @@ export class HashMap extends BaseMap {
     v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
     v.i32[(e + E_HASH) >>> 2] = hash;
     this.writeValue(e, valueAddr, cpu, true);
+    // A new entry's lock is free, whatever the value passed in holds there.
+    if (this.lockOffset >= 0) v.i32[(e + this.valueOff + this.lockOffset) >>> 2] = 0;
     v.i32[(e + E_PREV) >>> 2] = 0;
     v.i32[(e + E_LNEXT) >>> 2] = 0;
     this.chainPublish(e, hash);

@@ -12,6 +12,7 @@ import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { verify } from '../../compiler/verifier/index.js';
 import { VerifyError } from '../../core/errors.js';
+import { MapError } from '../../runtime/errors.js';
 import { packageRoot } from '../../core/package-root.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
@@ -118,6 +119,109 @@ test('the counter under value locks: wasm, interpreter and kernel leave the same
   } finally {
     kernel.close();
   }
+});
+
+/** A `struct counter` value (common.h) with `lock` in its lock word. */
+function counter(lock: number, packets: number, bytes: number, last: number): Uint8Array {
+  const b = new Uint8Array(24);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, lock >>> 0, true);
+  dv.setUint32(4, packets, true);
+  dv.setBigUint64(8, BigInt(bytes), true);
+  dv.setBigUint64(16, BigInt(last), true);
+  return b;
+}
+const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+const BPF_F_LOCK = 4;
+
+test('BPF_F_LOCK on a hash map: updates, lookups and a program under the lock as in the kernel', () => {
+  if (unavailable) return void skip('BPF_F_LOCK differential', unavailable);
+  const object = objectOf('lock_updates');
+  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object);
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const errnoOf = (e: unknown): string => {
+    if (e instanceof MapError) return e.errno;
+    throw e;
+  };
+  // Userspace's lock words are never 0 here: the kernel ignores them, and so must we.
+  const updates: [string, number, Uint8Array, number][] = [
+    ['counters', 1, counter(0xdeadbeef, 1, 2, 3), 0],
+    ['counters', 1, counter(0xffffffff, 4, 5, 6), BPF_F_LOCK],
+    ['counters', 1, counter(1, 9, 9, 9), BPF_F_LOCK | 1],
+    ['counters', 3, counter(1, 9, 9, 9), BPF_F_LOCK | 2],
+    ['counters', 3, counter(2, 10, 11, 12), BPF_F_LOCK],
+    ['counters', 3, counter(2, 13, 14, 15), BPF_F_LOCK | 2],
+    ['counters', 3, counter(1, 9, 9, 9), BPF_F_LOCK | 8],
+    ['counters', 4, counter(1, 9, 9, 9), 8],
+    ['slots', 0, counter(5, 16, 17, 18), BPF_F_LOCK],
+    ['slots', 9, counter(5, 16, 17, 18), BPF_F_LOCK],
+    ['plain_hash', 1, new Uint8Array(8).fill(3), BPF_F_LOCK],
+    ['plain_hash', 1, new Uint8Array(8).fill(3), 0],
+    ['plain', 9, new Uint8Array(8).fill(3), BPF_F_LOCK],
+  ];
+  const lookups: [string, number, number][] = [
+    ['counters', 1, 0],
+    ['counters', 1, BPF_F_LOCK],
+    ['counters', 3, BPF_F_LOCK],
+    ['counters', 5, BPF_F_LOCK],
+    ['counters', 1, 8],
+    ['slots', 0, BPF_F_LOCK],
+    ['plain_hash', 1, BPF_F_LOCK],
+    ['plain_hash', 1, 0],
+  ];
+  for (const engine of ['wasm', 'interp'] as const) {
+    const kernel = KernelObject.load(object);
+    try {
+      const machine = BpfMachine.create(loaded);
+      const worker = machine.worker(0, { engine });
+      const map = (name: string) => machine.maps.byNameOrThrow(name);
+      for (const [name, key, value, flags] of updates) {
+        const theirs = kernel.tryUpdate(name, u32(key), value, flags);
+        let ours: string | undefined;
+        try {
+          map(name).updateBytes(u32(key), value, flags);
+        } catch (e) {
+          ours = errnoOf(e);
+        }
+        assert.is(ours, theirs, `${engine}: update ${name}[${key}] flags ${flags}`);
+      }
+      for (const [name, key, flags] of lookups) {
+        const got = kernel.tryLookup(name, u32(key), flags);
+        const theirs = typeof got === 'string' || got === undefined ? got : hex(got[0]!);
+        let ours: string | undefined;
+        try {
+          const v = map(name).lookupBytes(u32(key), flags);
+          ours = v && hex(v);
+        } catch (e) {
+          ours = errnoOf(e);
+        }
+        assert.is(ours, theirs, `${engine}: lookup ${name}[${key}] flags ${flags}`);
+      }
+      // The program locks key 1's value (free, whatever userspace wrote) and writes key 2 with BPF_F_LOCK.
+      const frame = corpus().find((f) => f.bytes.length >= 14)!.bytes;
+      const want = kernel.testRun('lock_updates', frame).retval;
+      const r = worker.runXdp('lock_updates', frame);
+      assert.is(r.fault, undefined, `${engine}: run`);
+      assert.is(r.action, want, `${engine}: verdict`);
+      // Once more with key 2 present: BPF_F_LOCK now updates it in place under its lock.
+      assert.is(worker.runXdp('lock_updates', frame).action, kernel.testRun('lock_updates', frame).retval, `${engine}: second verdict`);
+      map('counters').updateBytes(u32(3), counter(7, 19, 20, 21), BPF_F_LOCK | 2);
+      kernel.update('counters', u32(3), counter(7, 19, 20, 21), BPF_F_LOCK | 2);
+      for (const name of ['counters', 'slots', 'plain_hash']) {
+        const theirs = kernel
+          .dump(name)
+          .map((e) => `${hex(e.key)}=${hex(e.values[0]!)}`)
+          .sort();
+        const ours = [...map(name).entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort();
+        assert.equal(ours, theirs, `${engine}: ${name}`);
+      }
+    } finally {
+      kernel.close();
+    }
+  }
+  report(
+    `BPF_F_LOCK differential: ${updates.length} updates, ${lookups.length} lookups and two runs agree with the kernel on wasm and interpreter`,
+  );
 });
 
 test.run();

@@ -1,0 +1,75 @@
+// cpumap queue size: the kernel gives each cpumap entry a ptr_ring of qsize frames and
+// drops what a full ring cannot take. The inboxes hold at most qsize frames per CPU (each
+// CPU its own count, even two CPUs played by one worker), in order, and take more once the
+// target has drained some; a Redirector reads qsize from the entry's first word.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CpuInboxes } from '../../datapath/cpu-queues.js';
+import { Redirector } from '../../datapath/redirect.js';
+import { loadObject } from '../../compiler/object.js';
+import { compileObject } from '../../compiler/compile.js';
+import { packageRoot } from '../../core/package-root.js';
+import { loadWasm } from '../../runtime/program.js';
+import { BpfMachine } from '../../runtime/machine.js';
+import { XDP_FRAME_SIZE, XDP_HEADROOM } from '../../runtime/xdp.js';
+import { compileBpf } from '../support/clang.js';
+
+const frame = (n: number): Uint8Array => new Uint8Array(60).fill(n);
+
+test('a CPU takes qsize frames, then drops until its worker takes one', () => {
+  // Two workers, four CPUs: worker 1 plays CPUs 1 and 3.
+  const q = CpuInboxes.create(2, 4);
+  const posted = [1, 2, 3, 4, 5].map((n) => q.post(1, 3, frame(n), 7, 0));
+  assert.equal(posted, [true, true, true, false, false], 'qsize 3: the fourth and fifth dropped');
+  assert.is(q.queued(1), 3);
+  // CPU 3 shares the worker, not the count.
+  assert.equal([q.post(3, 1, frame(9), 7, 0), q.post(3, 1, frame(10), 7, 0)], [true, false]);
+  const into = new Uint8Array(128);
+  const first = q.take(1, into);
+  assert.equal(first && { length: first.length, ingress: first.ingress, byte: into[0] }, { length: 60, ingress: 7, byte: 1 });
+  assert.is(q.queued(1), 2);
+  assert.ok(q.post(1, 3, frame(6), 7, 0), 'room again after a take');
+  const order: number[] = [];
+  while (q.take(1, into)) order.push(into[0]!);
+  assert.equal(order, [2, 3, 9, 6], 'first in, first out');
+  assert.equal([q.queued(1), q.queued(3)], [0, 0]);
+  assert.not.ok(q.post(4, 100, frame(1), 7, 0), 'a CPU beyond the cpumap');
+});
+
+test("one worker's inbox holds 128 frames whatever the queue sizes", () => {
+  const q = CpuInboxes.create(1, 2);
+  let taken = 0;
+  for (let i = 0; i < 100; i++) taken += Number(q.post(0, 16384, frame(i), 1, 0));
+  for (let i = 0; i < 100; i++) taken += Number(q.post(1, 16384, frame(i), 1, 0));
+  assert.is(taken, 128);
+});
+
+test("a Redirector follows the cpumap entry's qsize", () => {
+  const object = compileBpf(join(packageRoot, 'test/fixtures/redirect/redirect_maps.c'));
+  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object), { maxCpus: 2 }).wasm, object);
+  const machine = BpfMachine.create(loaded);
+  const cpuMap = machine.maps.byNameOrThrow('cpu_map');
+  const qsize = 2;
+  cpuMap.updateBytes(new Uint8Array([1, 0, 0, 0]), new Uint8Array([qsize, 0, 0, 0, 0, 0, 0, 0]));
+  const queues = CpuInboxes.create(2, cpuMap.spec.maxEntries);
+  const passed: number[] = [];
+  const ports = { send: () => false, pass: (f: Uint8Array) => passed.push(f[0]!) > 0 };
+  const from = new Redirector(machine, machine.worker(0), 1, ports, { queues, me: 0 });
+  const to = new Redirector(machine, machine.worker(1), 1, ports, { queues, me: 1 });
+  const at = machine.maps.heap.alloc(XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+  const data = at + XDP_HEADROOM;
+  const redirect = (n: number): string => {
+    new Uint8Array(machine.memory.buffer).set(frame(n), data);
+    const d = from.deliver({ kind: 'map', target: cpuMap.handle, key: 1 }, at, XDP_FRAME_SIZE, data, 60);
+    return typeof d === 'string' ? d : 'local';
+  };
+  assert.equal([1, 2, 3].map(redirect), ['sent', 'sent', 'dropped']);
+  assert.equal(to.drainInbox(), { delivered: 2, dropped: 0 });
+  assert.equal(passed, [1, 2], 'the stack gets the queued frames, in order');
+  assert.equal([4, 5, 6].map(redirect), ['sent', 'sent', 'dropped'], 'qsize again once drained');
+});
+
+test.run();
