@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, EXAMPLES_BUILD_DIR, packageRoot } from '../../core/package-root.js';
 
 const root = packageRoot;
 const script = join(root, 'examples', 'topology', 'katran-example.sh');
@@ -54,7 +54,8 @@ export class Topology {
 
   /** Builds it; throws with the script's message (and nothing left behind) on failure. */
   static up(prefix: string): Topology {
-    const r = spawnSync('bash', [script, 'up', prefix], { encoding: 'utf8' });
+    // The decap program from this build's examples (.test-build/ under npm test, else the checkout's build/).
+    const r = spawnSync('bash', [script, 'up', prefix, join(EXAMPLES_BUILD_DIR, 'xdp_decap.o')], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`topology ${prefix}: ${r.stderr.trim() || r.stdout.trim()}`);
     const facts = Object.fromEntries(
       r.stdout

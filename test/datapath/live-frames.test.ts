@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { topologyMissing } from '../../examples/topology/topology.js';
 import { examplePath } from '../support/examples.js';
 import { skip } from '../support/skip.js';
-import { packageRoot } from '../../core/package-root.js';
+import { BPF2WASM_BIN, packageRoot } from '../../core/package-root.js';
 import { KernelObject } from '../../native/kernel.js';
 import { KernelKatranMaps } from '../../katran/maps/kernel-maps.js';
 import { applyKatranConfig, parseKatranConfig } from '../../katran/config.js';
@@ -146,8 +146,8 @@ test('live-frames generator, the AF_XDP ceiling and the worker: every frame acco
 
     const drop = join(work, 'xdp_drop.wasm');
     const tx = join(work, 'xdp_tx.wasm');
-    sh(process.execPath, join(packageRoot, 'bin', 'bpf2wasm.js'), examplePath('xdp_drop'), '-o', drop);
-    sh(process.execPath, join(packageRoot, 'bin', 'bpf2wasm.js'), examplePath('xdp_tx'), '-o', tx);
+    sh(process.execPath, BPF2WASM_BIN, examplePath('xdp_drop'), '-o', drop);
+    sh(process.execPath, BPF2WASM_BIN, examplePath('xdp_tx'), '-o', tx);
     const cases = [
       { spec: { module: drop, program: 'xdp_drop', ceiling: 'drop' }, action: 'XDP_DROP', sendsBack: false },
       { spec: { module: drop, program: 'xdp_drop', ceiling: 'tx' }, action: 'XDP_TX', sendsBack: true },
