@@ -5,15 +5,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadObject } from '../../compiler/object.js';
-import { verify } from '../../compiler/verifier/index.js';
-import { VerifyError } from '../../core/errors.js';
 import { packageRoot } from '../../core/package-root.js';
-import { KernelObject, kernelMissing } from '../../native/kernel.js';
+import { kernelMissing } from '../../native/kernel.js';
 import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
+import { kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
 
 const dir = join(packageRoot, 'test/fixtures/hostile');
 const unavailable = kernelMissing();
@@ -180,27 +177,6 @@ const objectOf = (file: string): string => {
   if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
   return path;
 };
-
-function ourVerdict(path: string): string | undefined {
-  const obj = loadObject(new Uint8Array(readFileSync(path)), path);
-  const prog = obj.programs[0]!;
-  try {
-    verify(prog, obj.maps, { memorySafety: true });
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof VerifyError)) throw e;
-    return e.message;
-  }
-}
-
-function kernelVerdict(path: string): string | undefined {
-  try {
-    KernelObject.load(path).close();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 for (const c of CASES) {
   test(`${c.file}: ${c.kernel ? 'refused' : 'accepted'} by the kernel`, () => {

@@ -10,8 +10,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
-import { verify } from '../../compiler/verifier/index.js';
-import { VerifyError } from '../../core/errors.js';
 import { MapError } from '../../runtime/errors.js';
 import { packageRoot } from '../../core/package-root.js';
 import { loadWasm } from '../../runtime/program.js';
@@ -21,6 +19,7 @@ import { corpus, jumboFrame } from '../../packets/corpus.js';
 import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { report } from '../support/report.js';
+import { kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
 
 const dir = join(packageRoot, 'test/fixtures/spin-lock');
 const unavailable = kernelMissing();
@@ -49,26 +48,6 @@ const objectOf = (file: string): string => {
   if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
   return path;
 };
-
-function ourVerdict(path: string): string | undefined {
-  const obj = loadObject(new Uint8Array(readFileSync(path)), path);
-  try {
-    verify(obj.programs[0]!, obj.maps, { memorySafety: true });
-    return undefined;
-  } catch (e) {
-    if (!(e instanceof VerifyError)) throw e;
-    return e.message;
-  }
-}
-
-function kernelVerdict(path: string): string | undefined {
-  try {
-    KernelObject.load(path).close();
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 for (const c of CASES) {
   test(`${c.file}: ${c.reason ? 'refused' : 'accepted'} by the kernel`, () => {
