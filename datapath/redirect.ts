@@ -28,6 +28,8 @@ export interface RedirectPorts {
   pass(frame: Uint8Array): boolean;
 }
 
+const NOTHING_DRAINED = Object.freeze({ delivered: 0, dropped: 0 });
+
 export class Redirector {
   /** Where broadcast copies are made. */
   private readonly scratch: number;
@@ -112,9 +114,10 @@ export class Redirector {
    * Runs the frames other workers posted to this one's cpumap inbox, as this CPU. Returns
    * how many were delivered and how many dropped (by the program, or undeliverable).
    */
-  drainInbox(): { delivered: number; dropped: number } {
+  drainInbox(): { readonly delivered: number; readonly dropped: number } {
+    // Called once per batch by every worker: no allocation when there is no cpumap.
+    if (!this.inboxes) return NOTHING_DRAINED;
     const tally = { delivered: 0, dropped: 0 };
-    if (!this.inboxes) return tally;
     const data = this.cpuFrame + XDP_HEADROOM;
     for (;;) {
       const into = new Uint8Array(this.machine.memory.buffer, data, XDP_FRAME_SIZE - XDP_HEADROOM);

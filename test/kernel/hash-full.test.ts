@@ -22,6 +22,7 @@ import { fixtureEngines, s64le, u32le, type FixtureEngine, type UpdateFlags } fr
 import { Rng } from '../support/fuzz/rng.js';
 import { report } from '../support/report.js';
 import { skip } from '../support/skip.js';
+import { mapOpFrame } from '../support/map-op-frame.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'hash_full.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -50,20 +51,9 @@ interface Step {
 const FLAG_NAME: UpdateFlags[] = ['any', 'noexist', 'exist'];
 const ERRNO_NAME = new Map(Object.entries(ERRNO).map(([name, n]) => [-n, name]));
 
-/** One operation as a frame (hash_full.c's layout). */
-function frame(step: Step, map: number, slot: number): Uint8Array {
-  const f = new Uint8Array(64);
-  const dv = new DataView(f.buffer);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  f[14] = ['lookup', 'update', 'delete'].indexOf(step.op);
-  f[15] = map;
-  dv.setUint32(16, step.key, true);
-  dv.setBigUint64(20, step.value ?? 0n, true);
-  f[28] = step.flags ?? 0;
-  f[29] = slot & 0xff;
-  return f;
-}
+/** One operation as a frame (hash_full.c's layout: the result goes to `slot`). */
+const frame = (step: Step, map: number, slot: number): Uint8Array =>
+  mapOpFrame(['lookup', 'update', 'delete'].indexOf(step.op), map, step.key, step.value ?? 0n, step.flags ?? 0, slot);
 
 /**
  * The answer of one engine to one step, in one vocabulary for both paths: 'ok' or an

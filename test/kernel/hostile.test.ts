@@ -8,9 +8,8 @@ import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
 import { kernelMissing } from '../../native/kernel.js';
-import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
-import { kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
+import { fixtureObjects, kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
 
 const dir = join(packageRoot, 'test/fixtures/hostile');
 const unavailable = kernelMissing();
@@ -171,12 +170,7 @@ const CASES: Case[] = [
   { file: 'accept_narrow_spill_keeps_zeroes' },
 ];
 
-const objects = new Map<string, string>();
-const objectOf = (file: string): string => {
-  let path = objects.get(file);
-  if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
-  return path;
-};
+const objectOf = fixtureObjects(dir);
 
 for (const c of CASES) {
   test(`${c.file}: ${c.kernel ? 'refused' : 'accepted'} by the kernel`, () => {

@@ -18,6 +18,7 @@ import { fixtureEngines } from '../support/fixture-engines.js';
 import { Rng } from '../support/fuzz/rng.js';
 import { report } from '../support/report.js';
 import { skip } from '../support/skip.js';
+import { mapOpFrame } from '../support/map-op-frame.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'lru_pressure.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -42,20 +43,6 @@ const SIZES: Record<string, number> = {
 };
 const OP_NAMES = ['lookup', 'update', 'delete'];
 
-/** One operation as a frame (lru_pressure.c's layout). */
-function frame(op: number, map: number, key: number, value: bigint, flags: number): Uint8Array {
-  const f = new Uint8Array(64);
-  const dv = new DataView(f.buffer);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  f[14] = op;
-  f[15] = map;
-  dv.setUint32(16, key, true);
-  dv.setBigUint64(20, value, true);
-  f[28] = flags;
-  return f;
-}
-
 MAPS.forEach(({ name, keys, ops }, index) => {
   test(`${name}: ${ops} operations over ${keys} keys, packet by packet as the kernel`, () => {
     const engines = fixtureEngines(object, { maxCpus: possibleCpus() });
@@ -75,7 +62,7 @@ MAPS.forEach(({ name, keys, ops }, index) => {
         const key = rng.chance(0.4) ? rng.below(hot) : rng.below(keys);
         const flagRoll = rng.below(100);
         const flags = flagRoll < 80 ? 0 : flagRoll < 95 ? 1 : 2;
-        const packet = frame(op, index, key, BigInt(i + 1), flags);
+        const packet = mapOpFrame(op, index, key, BigInt(i + 1), flags);
         const outs = engines.map((e) => {
           const r = e.run('lru_pressure', packet);
           return `${r.actionName} ${hex(r.packet.subarray(32, 48))}`;

@@ -16,10 +16,9 @@ import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { corpus, jumboFrame } from '../../packets/corpus.js';
-import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { report } from '../support/report.js';
-import { kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
+import { fixtureObjects, kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
 
 const dir = join(packageRoot, 'test/fixtures/spin-lock');
 const unavailable = kernelMissing();
@@ -42,12 +41,7 @@ const CASES: { file: string; reason?: RegExp }[] = [
   { file: 'lock_maybe_null', reason: /R1 type=map_value_or_null expected=map_value, ptr_/ },
 ];
 
-const objects = new Map<string, string>();
-const objectOf = (file: string): string => {
-  let path = objects.get(file);
-  if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
-  return path;
-};
+const objectOf = fixtureObjects(dir);
 
 for (const c of CASES) {
   test(`${c.file}: ${c.reason ? 'refused' : 'accepted'} by the kernel`, () => {

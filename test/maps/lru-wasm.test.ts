@@ -23,26 +23,13 @@ import { POOL_WORD } from '../../core/map-layout.js';
 import { compileBpf } from '../support/clang.js';
 import { Rng } from '../support/fuzz/rng.js';
 import { packageRoot } from '../../core/package-root.js';
+import { mapOpFrame } from '../support/map-op-frame.js';
 
 const CPUS = 32;
 const MAPS = ['common_16', 'common_1024', 'nocommon_16', 'nocommon_999', 'percpu_64', 'percpu_1024', 'percpu_nocommon_32'];
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'kernel', 'lru_pressure.c'));
 const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object), { maxCpus: CPUS }).wasm, object);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-
-/** One operation as a frame (lru_pressure.c's layout). */
-function frame(op: number, map: number, key: number, value: bigint, flags: number): Uint8Array {
-  const f = new Uint8Array(64);
-  const dv = new DataView(f.buffer);
-  f[12] = 0x88;
-  f[13] = 0xb5;
-  f[14] = op;
-  f[15] = map;
-  dv.setUint32(16, key, true);
-  dv.setBigUint64(20, value, true);
-  f[28] = flags;
-  return f;
-}
 
 function lruState(m: BpfMachine, name: string): string {
   const map = m.maps.byNameOrThrow(name) as HashMap;
@@ -85,7 +72,7 @@ test(`lru_pressure's maps from ${CPUS} CPUs: wasm and the runtime keep the same 
     const flagRoll = rng.below(100);
     const flags = flagRoll < 80 ? 0 : flagRoll < 92 ? 1 : 2;
     const cpu = rng.below(CPUS);
-    const packet = frame(op, index, key, BigInt(i + 1), flags);
+    const packet = mapOpFrame(op, index, key, BigInt(i + 1), flags);
     const carved = fullyCarved(machines.wasm, MAPS[index]!);
     const before = runtimeUpdates;
     const [w, r] = [engines.wasm[cpu]!.runXdp('lru_pressure', packet), engines.interp[cpu]!.runXdp('lru_pressure', packet)];

@@ -6,7 +6,9 @@ import { readFileSync } from 'node:fs';
 import { loadObject } from '../../compiler/object.js';
 import { verify } from '../../compiler/verifier/index.js';
 import { VerifyError } from '../../core/errors.js';
+import { join } from 'node:path';
 import { KernelObject } from '../../native/kernel.js';
+import { compileBpf } from './clang.js';
 
 export function ourVerdict(path: string): string | undefined {
   const obj = loadObject(new Uint8Array(readFileSync(path)), path);
@@ -26,4 +28,14 @@ export function kernelVerdict(path: string): string | undefined {
   } catch (e) {
     return (e as Error).message;
   }
+}
+
+/** `file` (no .c) of `dir` compiled once, its object's path on every later call. */
+export function fixtureObjects(dir: string): (file: string) => string {
+  const objects = new Map<string, string>();
+  return (file) => {
+    let path = objects.get(file);
+    if (!path) objects.set(file, (path = compileBpf(join(dir, `${file}.c`))));
+    return path;
+  };
 }
