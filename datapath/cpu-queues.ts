@@ -27,10 +27,22 @@ const HEAD = 1; // next slot to take
 const TAIL = 2; // next slot to fill
 
 export interface Posted {
+  /** The CPU the frame was redirected to (the cpumap key). */
+  cpu: number;
   ingress: number;
   /** The cpumap entry's program id (redirect-value.ts), 0 for none. */
   program: number;
   length: number;
+}
+
+/** Where frames redirected into a cpumap wait for the worker that plays their CPU. */
+export interface CpuQueues {
+  /** True when this worker plays CPU `cpu` and may run its frames at once. */
+  runsHere(cpu: number): boolean;
+  /** Queues a frame for CPU `cpu` (its cpumap entry's qsize and program); false: dropped. */
+  post(cpu: number, qsize: number, frame: Uint8Array, ingress: number, program: number): boolean;
+  /** The oldest frame waiting for this worker, copied into `into`; undefined when none. */
+  take(into: Uint8Array): Posted | undefined;
 }
 
 export class CpuInboxes {
@@ -62,6 +74,15 @@ export class CpuInboxes {
   /** Frames waiting for CPU `cpu`. */
   queued(cpu: number): number {
     return cpu < this.cpus ? Atomics.load(this.i32, this.waiting + cpu) : 0;
+  }
+
+  /** Worker `me`'s view: frames for its own CPUs run at once, others are posted, it takes its own. */
+  of(me: number): CpuQueues {
+    return {
+      runsHere: (cpu) => this.workerOf(cpu) === me,
+      post: (cpu, qsize, frame, ingress, program) => this.post(cpu, qsize, frame, ingress, program),
+      take: (into) => this.take(me, into),
+    };
   }
 
   /** The worker that plays CPU `cpu`. */
@@ -123,7 +144,12 @@ export class CpuInboxes {
       into.set(this.u8.subarray(slot + SLOT_HEADER, slot + SLOT_HEADER + length));
       this.i32[this.waiting + this.dv.getUint32(slot + 12, true)]!--;
       this.i32[h + HEAD] = head + 1;
-      return { length, ingress: this.dv.getUint32(slot + 4, true), program: this.dv.getUint32(slot + 8, true) };
+      return {
+        length,
+        cpu: this.dv.getUint32(slot + 12, true),
+        ingress: this.dv.getUint32(slot + 4, true),
+        program: this.dv.getUint32(slot + 8, true),
+      };
     } finally {
       this.unlock(w);
     }

@@ -45,5 +45,33 @@ export type WorkerReport =
   | { type: 'ready'; zeroCopy: boolean; affinity: boolean }
   | { type: 'error'; message: string }
   | { type: 'socket'; statistics: XskStatistics }
-  /** pcap mode: packets that left (TX or REDIRECT), by their index in the capture. */
-  | { type: 'done'; out: { index: number; data: Uint8Array }[] };
+  /**
+   * pcap mode, after the capture share or a round of cpumap frames: the frames that left,
+   * and the frames queued for a cpumap's CPU (the next round, played by worker cpu mod workers).
+   */
+  | { type: 'done'; out: PcapFrameOut[]; cpu: PcapCpuFrame[] };
+
+/** pcap mode: what the main thread sends a worker once its share is done. */
+export type PcapCommand =
+  /** Round `round` of cpumap hops: run these frames (for CPUs this worker plays). */
+  { type: 'cpu'; round: number; frames: PcapCpuFrame[] } | { type: 'stop' };
+
+/** pcap mode: where a frame went — out of a device, or to the kernel's stack on a CPU (a cpumap's XDP_PASS). */
+export type PcapDestination = { device: number } | { cpu: number };
+
+/** pcap mode: a frame that left, by the index in the capture of the packet it came from. */
+export interface PcapFrameOut {
+  index: number;
+  to: PcapDestination;
+  data: Uint8Array;
+}
+
+/** pcap mode: a frame redirected into a cpumap entry, waiting for the worker that plays its CPU. */
+export interface PcapCpuFrame {
+  index: number;
+  cpu: number;
+  ingress: number;
+  /** The entry's program id (redirect-value.ts), 0 for none. */
+  program: number;
+  data: Uint8Array;
+}

@@ -4,10 +4,12 @@
 //   rx_queue_index 0, as the kernel's devmap leaves it), and only XDP_PASS goes out;
 // - BPF_F_BROADCAST: a copy to every device of the map (minus the ingress device with
 //   BPF_F_EXCLUDE_INGRESS), each through its entry's program;
-// - a cpumap entry: the frame goes to the worker that plays that CPU (cpu-queues.ts), which
+// - a cpumap entry: the frame goes to the worker that plays that CPU (CpuQueues), which
 //   runs the entry's xdp/cpumap program (ingress_ifindex set, rx_queue_index 0, as the
-//   kernel's cpumap leaves them), hands XDP_PASS to the kernel's stack (the worker's
-//   XDP_PASS path: the TAP device) and follows an XDP_REDIRECT (not into another cpumap);
+//   kernel's cpumap leaves them), hands XDP_PASS to the kernel's stack (ports.pass) and
+//   follows an XDP_REDIRECT as the kernel's cpu_map_bpf_prog_run_xdp does through
+//   xdp_do_redirect: to a device, a devmap (broadcast too) or another cpumap entry — that
+//   one queued for its CPU, never run inside the first;
 // - xskmap: sockets live in a kernel; dropped.
 
 import { MAP_TYPE } from '../core/map-types.js';
@@ -16,7 +18,7 @@ import type { BpfMachine, XdpWorker } from '../runtime/machine.js';
 import { FdArrayMap, HashMap } from '../runtime/maps/index.js';
 import { tableIndexOfId } from '../runtime/maps/redirect-value.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, type XdpRedirect } from '../runtime/xdp.js';
-import type { CpuInboxes } from './cpu-queues.js';
+import type { CpuQueues } from './cpu-queues.js';
 
 /** 'local': transmit on the ingress device (the packet may have moved: data, length). */
 export type Delivery = { local: true; data: number; length: number } | 'sent' | 'dropped';
@@ -24,11 +26,18 @@ export type Delivery = { local: true; data: number; length: number } | 'sent' | 
 export interface RedirectPorts {
   /** Send bytes out of another device. */
   send(ifindex: number, frame: Uint8Array): boolean;
-  /** Hand bytes to the kernel's stack (what XDP_PASS does). */
-  pass(frame: Uint8Array): boolean;
+  /** Hand bytes to the kernel's stack on CPU `cpu` (what a cpumap program's XDP_PASS does). */
+  pass(frame: Uint8Array, cpu: number): boolean;
 }
 
 const NOTHING_DRAINED = Object.freeze({ delivered: 0, dropped: 0 });
+/**
+ * Frames one drainInbox call takes at most: a cpumap program that keeps redirecting into
+ * its own CPU circulates as in the kernel, but the worker still gets back to its RX ring.
+ */
+const DRAIN_LIMIT = 256;
+/** Without queues (a Redirector alone), cpumap hops run nested, this deep at most. */
+const MAX_NESTED_CPU_HOPS = 4;
 
 export class Redirector {
   /** Where broadcast copies are made. */
@@ -42,8 +51,8 @@ export class Redirector {
     private readonly worker: XdpWorker,
     private readonly ingress: number,
     private readonly ports: RedirectPorts,
-    /** The workers' cpumap inboxes, and this worker's index; none: cpumap frames stay here. */
-    private readonly inboxes?: { queues: CpuInboxes; me: number },
+    /** Where cpumap frames wait for their CPU (cpu-queues.ts); none: they run here at once. */
+    private readonly cpuQueues?: CpuQueues,
   ) {
     const scratch = machine.maps.heap.alloc(2 * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
     if (!scratch) throw new UserError('out of linear memory for the redirect frames');
@@ -68,15 +77,18 @@ export class Redirector {
       const ifindex = map.target(r.key);
       return ifindex > 0 ? this.toDevice(ifindex, map.programId(r.key), frame, frameSize, data, length) : 'dropped';
     }
-    if (type === MAP_TYPE.CPUMAP && map instanceof FdArrayMap && map.target(r.key) >= 0 && depth === 0) {
-      const program = map.programId(r.key);
-      const inboxes = this.inboxes;
-      if (inboxes && inboxes.queues.workerOf(r.key) !== inboxes.me) {
+    if (type === MAP_TYPE.CPUMAP && map instanceof FdArrayMap && map.target(r.key) >= 0) {
+      const cpu = r.key;
+      const program = map.programId(cpu);
+      const queues = this.cpuQueues;
+      // A cpumap program's own redirect into a cpumap is queued like any other (the
+      // kernel's kthread enqueues it for the target CPU), so never runs in its caller.
+      if (queues && (depth > 0 || !queues.runsHere(cpu))) {
         // The entry's first word is its queue size (qsize): frames beyond it are dropped.
-        const posted = inboxes.queues.post(r.key, map.target(r.key), this.bytes(data, length), this.ingress, program);
-        return posted ? 'sent' : 'dropped';
+        return queues.post(cpu, map.target(cpu), this.bytes(data, length), this.ingress, program) ? 'sent' : 'dropped';
       }
-      return this.toCpu(program, frame, frameSize, data, length);
+      if (depth > MAX_NESTED_CPU_HOPS) return 'dropped';
+      return this.toCpu(cpu, program, frame, frameSize, data, length, depth);
     }
     return 'dropped';
   }
@@ -98,36 +110,38 @@ export class Redirector {
     return this.ports.send(ifindex, this.bytes(data, length)) ? 'sent' : 'dropped';
   }
 
-  private toCpu(program: number, frame: number, frameSize: number, data: number, length: number): Delivery {
+  private toCpu(cpu: number, program: number, frame: number, frameSize: number, data: number, length: number, depth: number): Delivery {
     if (program) {
       const action = this.runSecond(program, frame, frameSize, data, length, 0);
       const xdp = this.worker.xdp;
-      if (action === XDP_ACTION.REDIRECT) return this.deliver(xdp.redirect, frame, frameSize, xdp.data, xdp.dataEnd - xdp.data, 1);
+      if (action === XDP_ACTION.REDIRECT) return this.deliver(xdp.redirect, frame, frameSize, xdp.data, xdp.dataEnd - xdp.data, depth + 1);
       if (action !== XDP_ACTION.PASS) return 'dropped';
       data = xdp.data;
       length = xdp.dataEnd - data;
     }
-    return this.ports.pass(this.bytes(data, length)) ? 'sent' : 'dropped';
+    return this.ports.pass(this.bytes(data, length), cpu) ? 'sent' : 'dropped';
   }
 
   /**
-   * Runs the frames other workers posted to this one's cpumap inbox, as this CPU. Returns
-   * how many were delivered and how many dropped (by the program, or undeliverable).
+   * Runs the frames other workers (or this one's cpumap programs) queued for the CPUs this
+   * worker plays, at most `limit` of them. Returns how many were delivered and how many
+   * dropped (by the program, or undeliverable).
    */
-  drainInbox(): { readonly delivered: number; readonly dropped: number } {
+  drainInbox(limit = DRAIN_LIMIT): { readonly delivered: number; readonly dropped: number } {
     // Called once per batch by every worker: no allocation when there is no cpumap.
-    if (!this.inboxes) return NOTHING_DRAINED;
+    if (!this.cpuQueues) return NOTHING_DRAINED;
     const tally = { delivered: 0, dropped: 0 };
     const data = this.cpuFrame + XDP_HEADROOM;
-    for (;;) {
+    for (let n = 0; n < limit; n++) {
       const into = new Uint8Array(this.machine.memory.buffer, data, XDP_FRAME_SIZE - XDP_HEADROOM);
-      const posted = this.inboxes.queues.take(this.inboxes.me, into);
-      if (!posted) return tally;
-      let d = this.toCpu(posted.program, this.cpuFrame, XDP_FRAME_SIZE, data, posted.length);
+      const posted = this.cpuQueues.take(into);
+      if (!posted) break;
+      let d = this.toCpu(posted.cpu, posted.program, this.cpuFrame, XDP_FRAME_SIZE, data, posted.length, 0);
       // Back out of the receiving device: not from a UMEM chunk, so through a socket.
       if (typeof d === 'object') d = this.ports.send(this.ingress, this.bytes(d.data, d.length)) ? 'sent' : 'dropped';
       tally[d === 'sent' ? 'delivered' : 'dropped']++;
     }
+    return tally;
   }
 
   /** A copy to every device of the devmap, each through its entry's program. */

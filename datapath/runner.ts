@@ -26,7 +26,8 @@ import {
 } from '../native/addon.js';
 import { hostAddresses, interfaceIndex, interfaceMac, requireInterface, rxQueueCount } from './interfaces.js';
 import { LiveStats, formatStatsLine, totals, type ActionTotals, type StatsSnapshot } from './stats.js';
-import type { LiveMode, WorkerReport, WorkerSetup } from './protocol.js';
+import type { LiveMode, PcapCommand, PcapCpuFrame, PcapFrameOut, WorkerReport, WorkerSetup } from './protocol.js';
+import { pcapOutputs } from './pcap-outputs.js';
 import { startKatran, type KatranAttachment, type KatranLiveOptions } from './katran.js';
 import { startControlServer } from './control.js';
 
@@ -95,8 +96,13 @@ export class LiveRun {
   private last: StatsSnapshot;
   private stopping?: Promise<void>;
   private settle!: { resolve: () => void; reject: (e: Error) => void };
-  private pcapOut: { index: number; data: Uint8Array }[] = [];
+  private pcapOut: PcapFrameOut[] = [];
+  /** pcap mode: frames waiting for a cpumap round, and the round the workers are in. */
+  private pcapCpu: PcapCpuFrame[] = [];
+  private pcapRound = 0;
   private pcapDone = 0;
+  /** The receiving device's ifindex (1 in pcap mode without --iface). */
+  private ingress = 1;
 
   private constructor(
     readonly machine: BpfMachine,
@@ -161,6 +167,7 @@ export class LiveRun {
   private async startWorkers(): Promise<void> {
     const o = this.options;
     const ifindex = o.iface ? interfaceIndex(o.iface) : 1;
+    this.ingress = ifindex;
     const cpuCount = cpus().length;
     // A TAP device name stays under IFNAMSIZ and is unique per interface.
     const passTap =
@@ -213,7 +220,8 @@ export class LiveRun {
             state.socket = m.statistics;
           } else if (m.type === 'done') {
             this.pcapOut.push(...m.out);
-            if (++this.pcapDone === o.queues) void this.finishPcap();
+            this.pcapCpu.push(...m.cpu);
+            if (++this.pcapDone === o.queues) this.nextPcapRound();
           }
         });
         thread.once('error', (e) => {
@@ -257,16 +265,38 @@ export class LiveRun {
     return this.workers.map((w) => w.socket);
   }
 
+  /**
+   * pcap mode, every worker done with a round: the frames redirected into a cpumap go to
+   * the workers that play their CPUs (cpu mod workers, as live), in capture order, for
+   * the next round; none left, the outputs are written.
+   */
+  private nextPcapRound(): void {
+    const frames = this.pcapCpu.splice(0).sort((a, b) => a.index - b.index);
+    if (frames.length === 0 || this.stopping) {
+      void this.finishPcap();
+      return;
+    }
+    this.pcapRound++;
+    this.pcapDone = 0;
+    const n = this.workers.length;
+    this.workers.forEach((w, i) => {
+      const command: PcapCommand = { type: 'cpu', round: this.pcapRound, frames: frames.filter((f) => f.cpu % n === i) };
+      w.thread.postMessage(command);
+    });
+  }
+
   private async finishPcap(): Promise<void> {
+    const outputs = pcapOutputs(this.pcapOut, this.ingress, this.options.out);
     if (this.options.out) {
-      const sorted = this.pcapOut.sort((a, b) => a.index - b.index);
       try {
-        writeOutputFile(this.options.out, writePcap(sorted.map((p) => ({ timestampNs: 0n, originalLength: p.data.length, data: p.data }))));
+        for (const o of outputs)
+          writeOutputFile(o.path, writePcap(o.frames.map((data) => ({ timestampNs: 0n, originalLength: data.length, data }))));
       } catch (e) {
         this.fail(e as Error); // an unwritable --out ends the run with its one-line error
         return;
       }
     }
+    for (const o of outputs) this.options.log?.(`out: ${o.frames.length} frames ${o.what}${this.options.out ? ` -> ${o.path}` : ''}`);
     await this.stop();
   }
 
@@ -284,6 +314,8 @@ export class LiveRun {
     this.stopping ??= (async () => {
       if (this.timer) clearInterval(this.timer);
       Atomics.store(new Int32Array(this.control), 0, 1);
+      // pcap workers wait for cpumap rounds once their share is done: tell them it is over.
+      if (this.options.mode === 'pcap') for (const w of this.workers) w.thread.postMessage({ type: 'stop' } satisfies PcapCommand);
       await Promise.all(
         this.workers.map(async (w) => {
           // A worker polls the stop flag every 100 ms; one stuck longer is ended.

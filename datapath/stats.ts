@@ -22,6 +22,16 @@ export const SLOT = {
 } as const;
 export const SLOTS_PER_WORKER = 16;
 
+/** Counts one verdict and its bytes in a worker's row; an unknown action as XDP_ABORTED. */
+export function countAction(row: Float64Array, action: number, bytes: number): void {
+  if (!(action >= 0 && action < ACTIONS)) {
+    row[SLOT.invalidAction]!++;
+    action = 0; // XDP_ABORTED
+  }
+  row[SLOT.packets(action)]!++;
+  row[SLOT.bytes(action)]! += bytes;
+}
+
 export class LiveStats {
   readonly buffer: SharedArrayBuffer;
 

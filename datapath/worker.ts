@@ -3,21 +3,21 @@
 // the program runs on them in place; TX (and redirects back out of the same interface)
 // send the same chunk, everything else hands the chunk straight back to the fill ring.
 // AF_PACKET: the kernel keeps its own copy of each frame; only TX and REDIRECT act.
-// pcap: a share of a capture file, for offline runs through the same path.
+// pcap: a share of a capture file, for offline runs through the same path; redirects
+// follow the same Redirector, cpumap hops in rounds the main thread deals out (pcap-worker.ts).
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { readInputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { BpfMachine, PACKET_BATCH, type XdpWorker } from '../runtime/machine.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { Redirector } from './redirect.js';
 import { CpuInboxes } from './cpu-queues.js';
 import { loadWasm } from '../runtime/program.js';
-import { readPcap } from '../packets/pcap.js';
+import { runPcap } from './pcap-worker.js';
 import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
 import { explainNativeError, nativeAddon, type PacketSocket, type XskSocket } from '../native/addon.js';
 import { interfaceName } from './interfaces.js';
-import { SLOT, SLOTS_PER_WORKER } from './stats.js';
+import { SLOT, SLOTS_PER_WORKER, countAction } from './stats.js';
 import type { WorkerReport, WorkerSetup } from './protocol.js';
 import { routeTablesFor } from '../native/fib.js';
 
@@ -27,9 +27,7 @@ const stop = new Int32Array(setup.control);
 const row = new Float64Array(setup.stats, setup.worker * SLOTS_PER_WORKER * 8, SLOTS_PER_WORKER);
 const report = (r: WorkerReport): void => parentPort!.postMessage(r);
 const stopping = (): boolean => Atomics.load(stop, 0) !== 0;
-const inboxes = setup.cpuInboxes
-  ? { queues: new CpuInboxes(setup.cpuInboxes.buffer, setup.cpuInboxes.workers), me: setup.worker }
-  : undefined;
+const inboxes = setup.cpuInboxes ? new CpuInboxes(setup.cpuInboxes.buffer, setup.cpuInboxes.workers).of(setup.worker) : undefined;
 // Frames other workers redirect to this one through a cpumap wait at most this long.
 const pollMs = inboxes ? 5 : POLL_MS;
 
@@ -40,12 +38,7 @@ function drainInbox(redirector: Redirector): void {
 }
 
 function count(action: number, bytes: number): void {
-  if (action > XDP_ACTION.REDIRECT) {
-    row[SLOT.invalidAction]!++;
-    action = XDP_ACTION.ABORTED;
-  }
-  row[SLOT.packets(action)]!++;
-  row[SLOT.bytes(action)]! += bytes;
+  countAction(row, action, bytes);
 }
 
 /** Send-only AF_PACKET sockets for redirects to other interfaces, opened on first use. */
@@ -272,31 +265,6 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
   }
 }
 
-function runPcap(worker: XdpWorker): void {
-  const { path, workers } = setup.pcap!;
-  const records = readPcap(readInputFile(path), path);
-  report({ type: 'ready', zeroCopy: false, affinity: false });
-  const out: { index: number; data: Uint8Array }[] = [];
-  const mine: number[] = [];
-  for (let index = setup.worker; index < records.length; index += workers) mine.push(index);
-  for (let at = 0; at < mine.length && !stopping(); at += PACKET_BATCH) {
-    const indexes = mine.slice(at, at + PACKET_BATCH);
-    const results = worker.runPackets(
-      setup.program,
-      indexes.map((i) => records[i]!.data),
-      setup.ifindex,
-      setup.queue,
-    );
-    results.forEach((result, k) => {
-      if (result instanceof UserError) throw result; // a record the kernel's test run would refuse
-      count(result.action, result.packet.length);
-      if (result.action === XDP_ACTION.TX || result.action === XDP_ACTION.REDIRECT) out.push({ index: indexes[k]!, data: result.packet });
-    });
-    row[SLOT.faults] = worker.aborted;
-  }
-  report({ type: 'done', out });
-}
-
 try {
   compileOptimised(); // this thread's module: TurboFan before the first packet
   const loaded = loadWasm(setup.wasm, setup.label);
@@ -307,7 +275,7 @@ try {
     preciseClock: setup.preciseClock,
     routeTables: routeTablesFor(machine.manifest.helpers),
   });
-  if (setup.mode === 'pcap') runPcap(worker);
+  if (setup.mode === 'pcap') runPcap(setup, machine, worker, row, report, stopping);
   else if (setup.mode === 'afpacket') runAfPacket(machine, worker);
   else runAfXdp(machine, worker);
 } catch (e) {

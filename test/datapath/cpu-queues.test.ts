@@ -57,8 +57,8 @@ test("a Redirector follows the cpumap entry's qsize", () => {
   const queues = CpuInboxes.create(2, cpuMap.spec.maxEntries);
   const passed: number[] = [];
   const ports = { send: () => false, pass: (f: Uint8Array) => passed.push(f[0]!) > 0 };
-  const from = new Redirector(machine, machine.worker(0), 1, ports, { queues, me: 0 });
-  const to = new Redirector(machine, machine.worker(1), 1, ports, { queues, me: 1 });
+  const from = new Redirector(machine, machine.worker(0), 1, ports, queues.of(0));
+  const to = new Redirector(machine, machine.worker(1), 1, ports, queues.of(1));
   const at = machine.maps.heap.alloc(XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const data = at + XDP_HEADROOM;
   const redirect = (n: number): string => {

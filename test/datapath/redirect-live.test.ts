@@ -6,7 +6,9 @@
 // BPF_F_BROADCAST with and without BPF_F_EXCLUDE_INGRESS over a devmap and a devmap_hash,
 // a devmap entry's xdp/devmap program (it stamps ingress_ifindex, egress_ifindex and
 // rx_queue_index into the frame and returns the verdict the frame asks for), a redirect
-// back out of the receiving device, and a cpumap entry's xdp/cpumap program.
+// back out of the receiving device, and a cpumap entry's xdp/cpumap program — passing to
+// the stack, redirecting into a devmap entry with a program, into another cpumap entry
+// (whose program redirects out of a device), and into an empty xskmap.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -23,17 +25,21 @@ import { KernelObject, kernelMissing } from '../../native/kernel.js';
 import { report } from '../support/report.js';
 import { examplePath } from '../support/examples.js';
 import { possibleCpus } from '../support/cpus.js';
+import {
+  BPF_F_BROADCAST as BROADCAST,
+  BPF_F_EXCLUDE_INGRESS as EXCLUDE_INGRESS,
+  SEL,
+  XDP,
+  commandFrame,
+  stamped as stampedBy,
+  type Command,
+} from '../support/redirect-command.js';
 
 const unavailable = topologyMissing() ?? kernelMissing();
 const ns = `lbcast${process.pid % 100000}`;
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-/** An IPv4 header (protocol 253, for experiments) from 10.9.0.1 to 10.9.0.2, no options; its checksum does not matter here. */
-const IPV4 = [0x45, 0, 0, 66, 0, 0, 0, 0, 64, 253, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2];
-const PASS = 2;
-const DROP = 1;
-const BROADCAST = 8n;
-const EXCLUDE_INGRESS = 16n;
+const { PASS, DROP, REDIRECT } = XDP;
 
 function sh(...command: string[]): string {
   const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
@@ -44,18 +50,8 @@ function sh(...command: string[]): string {
 const ifindex = (dev: string): number => Number(sh('ip', 'netns', 'exec', ns, 'cat', `/sys/class/net/${dev}/ifindex`).trim());
 
 /** redirect_maps.c's command frame, numbered in its last byte. */
-function frame(n: number, sel: number, key: number, flags: bigint, verdict: number): Uint8Array {
-  const f = new Uint8Array(80);
-  const dv = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 0x10, 2, 0, 0, 0, 0, 0x11, 0x08, 0x00]);
-  f.set(IPV4, 14);
-  dv.setUint32(34, sel, true);
-  dv.setUint32(38, key, true);
-  dv.setBigUint64(42, flags, true);
-  dv.setUint32(50, verdict, true);
-  f[79] = n;
-  return f;
-}
+const frame = (n: number, sel: number, key: number, flags: bigint, verdict: number, then: Partial<Command> = {}): Uint8Array =>
+  commandFrame({ n, sel, key, flags, verdict, ...then });
 
 /** Sends frames into v0 from its peer v1, through a packet socket inside the namespace. */
 function inject(frames: Uint8Array[]): void {
@@ -134,8 +130,10 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     for (const dev of ['v1', 'a1', 'b1']) passer.attachXdp('xdp_pass', dev, 'native', ns);
     sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
     const [v0, a0, b0] = ['v0', 'a0', 'b0'].map(ifindex) as [number, number, number];
-    // The cpumap target: CPU 1, played by the second worker here (frames arrive on queue 0).
+    // The cpumap target: CPU 1, played by the second worker here (frames arrive on queue 0);
+    // its program's redirects into the cpumap go to CPU 0 (the first worker).
     const cpu = Math.min(1, possibleCpus() - 1);
+    const other = 0;
     const frames = [
       frame(1, 1, 0, BROADCAST | EXCLUDE_INGRESS, PASS), // a1 (stamped), b1
       frame(2, 1, 1, 0n, PASS), // a1 (stamped)
@@ -144,6 +142,11 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       frame(5, 0, cpu, 0n, PASS), // cpumap: its program notes it (on that CPU), the stack gets it
       frame(6, 2, 6, 0n, PASS), // devmap_hash: back out of v0, to v1
       frame(7, 4, 3, 3n, PASS), // the last call (missing devmap key, fallback XDP_TX) decides
+      // cpumap programs that redirect, as the kernel's cpu_map_bpf_prog_run_xdp does through xdp_do_redirect:
+      frame(8, 0, cpu, 0n, REDIRECT, { sel2: SEL.devmap, key2: 1, then: PASS }), // into a devmap entry with a program: a1 (stamped twice)
+      frame(9, 0, cpu, 0n, REDIRECT, { sel2: SEL.xskmap, key2: 0 }), // into an empty xskmap: XDP_ABORTED, dropped
+      // into another cpumap entry, whose program (on CPU `other`) redirects out of b0: b1
+      frame(10, 0, cpu, 0n, REDIRECT, { sel2: SEL.cpumap, key2: other, then: REDIRECT, sel3: SEL.devmap, key3: 2 }),
     ];
     const u32hex = (n: number): string => Buffer.from(new Uint32Array([n]).buffer).toString('hex');
     const entries: [map: string, key: number, first: number, program?: string][] = [
@@ -153,6 +156,7 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       ['tx_hash', 5, b0],
       ['tx_hash', 6, v0],
       ['cpu_map', cpu, 64, 'stamp_cpu'],
+      ...(other === cpu ? [] : [['cpu_map', other, 64, 'stamp_cpu'] as [string, number, number, string]]),
     ];
     const devs = ['a1', 'b1', 'v1'];
 
@@ -218,25 +222,21 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     }
 
     // The frames, derived by hand: stamped ones carry (ingress v0, egress a0, rx queue 0).
-    const stamped = (f: Uint8Array): string => {
-      const c = f.slice();
-      const dv = new DataView(c.buffer);
-      dv.setUint32(54, v0, true);
-      dv.setUint32(58, a0, true);
-      dv.setUint32(62, 0, true);
-      return hex(c);
-    };
+    const stamped = (f: Uint8Array): string => hex(stampedBy(f, { ingress: v0, egress: a0, rxQueue: 0 }));
+    // A cpumap program stamps ingress and rx queue, and when it redirects moves the next command up.
+    const viaCpu = (f: Uint8Array): Uint8Array => stampedBy(f, { ingress: v0, rxQueue: 0, redirected: true });
     const want = {
-      a1: [stamped(frames[0]!), stamped(frames[1]!)],
-      b1: [hex(frames[0]!), hex(frames[3]!)],
+      a1: [stamped(frames[0]!), stamped(frames[1]!), stamped(viaCpu(frames[7]!))],
+      b1: [hex(frames[0]!), hex(frames[3]!), hex(viaCpu(frames[9]!))],
       v1: [hex(frames[3]!), hex(frames[5]!), hex(frames[6]!)],
     };
     assert.equal(kernelOut, want, 'the kernel gives the hand-derived frames');
     assert.equal(userspace, kernelOut, 'userspace gives the kernel frames');
-    // seen: devmap program runs 3, last egress a0; cpumap program runs 1, its ingress v0, on CPU `cpu`.
+    // seen: devmap program runs 4, last egress a0; cpumap program runs 5 (frames 5, 8, 9, and
+    // 10 twice), the last ingress v0, the last on CPU `other` (frame 10's second hop).
     const note = (k: number, v: number): string =>
       `key ${u32hex(k)} value ${Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex')}`;
-    assert.is(kernelSeen, [note(0, 3), note(1, a0), note(2, 1), note(3, v0), note(4, cpu)].join('\n'), 'the kernel notes');
+    assert.is(kernelSeen, [note(0, 4), note(1, a0), note(2, 5), note(3, v0), note(4, other)].join('\n'), 'the kernel notes');
     assert.is(oursSeen, kernelSeen, 'userspace notes as the kernel');
     report(`live redirect maps: ${frames.length} frames, ${Object.values(want).flat().length} out on 3 devices, as the kernel`);
   } finally {

@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
+import { commandFrame } from '../support/redirect-command.js';
 import { compileBpf } from '../support/clang.js';
 import { possibleCpus } from '../support/cpus.js';
 import { fixtureEngines, u32le, type FixtureEngine, type UpdateFlags } from '../support/fixture-engines.js';
@@ -18,21 +19,10 @@ import { skip } from '../support/skip.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-/** An IPv4 header (protocol 253, for experiments) from 10.9.0.1 to 10.9.0.2, no options; its checksum does not matter here. */
-const IPV4 = [0x45, 0, 0, 66, 0, 0, 0, 0, 64, 253, 0, 0, 10, 9, 0, 1, 10, 9, 0, 2];
 const cpus = possibleCpus();
 
-/** redirect_maps.c's command frame: Ethernet and IPv4 headers, then sel, key, flags, verdict. */
-function command(sel: number, key: number, flags: bigint): Uint8Array {
-  const f = new Uint8Array(80);
-  const dv = new DataView(f.buffer);
-  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00]);
-  f.set(IPV4, 14);
-  dv.setUint32(34, sel, true);
-  dv.setUint32(38, key, true);
-  dv.setBigUint64(42, flags, true);
-  return f;
-}
+/** redirect_maps.c's command frame: which map, the key, the flags. */
+const command = (sel: number, key: number, flags: bigint): Uint8Array => commandFrame({ n: 0, sel, key, flags, verdict: 0 });
 
 const value = (first: number, second: number): Uint8Array => {
   const v = new Uint8Array(8);
