@@ -97,13 +97,15 @@ async function runCommand(args: RunArgs): Promise<void> {
   const t = run.totals();
   // Faults are among the XDP_ABORTED packets; said apart so that a crashing program shows.
   const faults = t.faults ? `; faults ${t.faults}` : '';
+  // Redirected frames no target took (a second program's verdict, a full cpumap queue, an xskmap).
+  const redirectDropped = t.redirectDropped ? `; redirect dropped ${t.redirectDropped}` : '';
   print(
     `total: ${t.total} packets; ${
       Object.entries(t.packets)
         .filter(([, n]) => n > 0)
         .map(([a, n]) => `${a} ${n}`)
         .join(', ') || 'none'
-    }${faults}`,
+    }${faults}${redirectDropped}`,
   );
   // Every UMEM frame should be back in the fill ring once traffic stops: a lost frame shows here.
   const sockets = run.socketStatistics();
@@ -149,7 +151,10 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         .options({
           ...options('program', 'engine', 'budget', 'precise-clock', 'update', 'max-cpus'),
           pcap: option('pcap', { describe: '--mode pcap: input capture' }),
-          out: option('out', { describe: '--mode pcap: write transmitted packets here' }),
+          out: option('out', {
+            describe:
+              '--mode pcap: write what leaves through the receiving device here (other destinations beside it: OUT.if<N>.pcap, OUT.cpu<K>.pcap)',
+          }),
           'katran-config': option('katran-config', { describe: 'katran JSON config applied at start (docs/katran-config.md)' }),
         })
         .option('iface', { alias: 'i', type: 'string', describe: 'interface to serve' })

@@ -296,7 +296,10 @@ export class LiveRun {
         return;
       }
     }
-    for (const o of outputs) this.options.log?.(`out: ${o.frames.length} frames ${o.what}${this.options.out ? ` -> ${o.path}` : ''}`);
+    for (const o of outputs) {
+      const n = `${o.frames.length} frame${o.frames.length === 1 ? '' : 's'}`;
+      this.options.log?.(`out: ${n} ${o.what}${this.options.out ? ` -> ${o.path}` : ''}`);
+    }
     await this.stop();
   }
 
