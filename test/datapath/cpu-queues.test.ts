@@ -1,7 +1,10 @@
 // cpumap queue size: the kernel gives each cpumap entry a ptr_ring of qsize frames and
 // drops what a full ring cannot take. The inboxes hold at most qsize frames per CPU (each
 // CPU its own count, even two CPUs played by one worker), in order, and take more once the
-// target has drained some; a Redirector reads qsize from the entry's first word.
+// target has drained some; a Redirector reads qsize from the entry's first word. A cpumap
+// program's own redirect into a cpumap is queued (as the kernel's kthread enqueues it),
+// even for the worker's own CPU, and a frame circling between cpumaps leaves the worker
+// free after a bounded number of hops per drain.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,6 +19,8 @@ import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { XDP_FRAME_SIZE, XDP_HEADROOM } from '../../runtime/xdp.js';
 import { compileBpf } from '../support/clang.js';
+import { applyUpdates } from '../../runtime/map-commands.js';
+import { SEL, XDP, commandFrame, stamped } from '../support/redirect-command.js';
 
 const frame = (n: number): Uint8Array => new Uint8Array(60).fill(n);
 
@@ -70,6 +75,47 @@ test("a Redirector follows the cpumap entry's qsize", () => {
   assert.equal(to.drainInbox(), { delivered: 2, dropped: 0 });
   assert.equal(passed, [1, 2], 'the stack gets the queued frames, in order');
   assert.equal([4, 5, 6].map(redirect), ['sent', 'sent', 'dropped'], 'qsize again once drained');
+});
+
+test("a cpumap program's redirect into a cpumap waits in the inbox, even for its own CPU", () => {
+  const object = compileBpf(join(packageRoot, 'test/fixtures/redirect/redirect_maps.c'));
+  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object), { maxCpus: 2 }).wasm, object);
+  const machine = BpfMachine.create(loaded);
+  applyUpdates(machine, ['cpu_map=00000000:0800000000000000+stamp_cpu']);
+  const cpuMap = machine.maps.byNameOrThrow('cpu_map');
+  const queues = CpuInboxes.create(1, cpuMap.spec.maxEntries);
+  const passed: string[] = [];
+  const ports = { send: () => false, pass: (f: Uint8Array, cpu: number) => passed.push(`${cpu} ${Buffer.from(f).toString('hex')}`) > 0 };
+  const redirector = new Redirector(machine, machine.worker(0), 1, ports, queues.of(0));
+  const at = machine.maps.heap.alloc(XDP_FRAME_SIZE, XDP_FRAME_SIZE);
+  const data = at + XDP_HEADROOM;
+  const toCpu0 = (f: Uint8Array): string => {
+    new Uint8Array(machine.memory.buffer).set(f, data);
+    const d = redirector.deliver({ kind: 'map', target: cpuMap.handle, key: 0 }, at, XDP_FRAME_SIZE, data, f.length);
+    return typeof d === 'string' ? d : 'local';
+  };
+  // CPU 0 is this worker's: the first hop runs at once, its redirect into CPU 0 waits.
+  const once = commandFrame({ n: 1, sel: SEL.cpumap, key: 0, verdict: XDP.REDIRECT, sel2: SEL.cpumap, key2: 0, then: XDP.PASS });
+  assert.is(toCpu0(once), 'sent');
+  assert.equal([queues.queued(0), passed.length], [1, 0], 'queued, not run inside the first hop');
+  assert.equal(redirector.drainInbox(), { delivered: 1, dropped: 0 });
+  const hex = Buffer.from(stamped(once, { ingress: 1, rxQueue: 0, redirected: true })).toString('hex');
+  assert.equal(passed, [`0 ${hex}`], "the second hop's XDP_PASS: CPU 0's stack");
+  // Redirecting into CPU 0 for ever: each drain takes at most its limit, the frame still circles.
+  const forever = commandFrame({
+    n: 2,
+    sel: SEL.cpumap,
+    key: 0,
+    verdict: XDP.REDIRECT,
+    sel2: SEL.cpumap,
+    key2: 0,
+    then: XDP.REDIRECT,
+    sel3: SEL.cpumap,
+    key3: 0,
+  });
+  assert.is(toCpu0(forever), 'sent');
+  assert.equal(redirector.drainInbox(5), { delivered: 5, dropped: 0 });
+  assert.is(queues.queued(0), 1);
 });
 
 test.run();
