@@ -186,6 +186,8 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
       const k = old.kinds[b];
       const c = cur.kinds[b];
       if (k === 'i') continue;
+      // A dynptr's bytes cannot be read: data old could read is not one (the kernel's stacksafe).
+      if (c === 'd') return false;
       if (c === 's') {
         if (s.type !== T.SCALAR || (k === 'z' && s.s.umax !== 0n)) return false;
         continue;
