@@ -112,14 +112,18 @@ export function dynptrFunctions(env: DynptrEnv, check: ReturnType<typeof pointer
       const d = load('dynptr_read', src);
       if (!d.valid || flags !== 0n) return EINVAL;
       if (!inside(d, u32(offset), u32(len))) return E2BIG;
-      return xdpCopy(env.xdp, bytes(), d.offset + u32(offset), u32(dst), u32(len), 'load', (at, n) => check('dynptr_read', 'buffer', at, n));
+      return xdpCopy(env.xdp, bytes(), d.offset + u32(offset), u32(dst), u32(len), 'load', (at, n) =>
+        check('dynptr_read', 'buffer', at, n),
+      );
     },
     dynptr_write: (dst, offset, src, len, flags) => {
       const d = load('dynptr_write', dst);
       if (!d.valid) return EINVAL;
       if (!inside(d, u32(offset), u32(len))) return E2BIG;
       if (flags !== 0n) return EINVAL;
-      return xdpCopy(env.xdp, bytes(), d.offset + u32(offset), u32(src), u32(len), 'store', (at, n) => check('dynptr_write', 'buffer', at, n));
+      return xdpCopy(env.xdp, bytes(), d.offset + u32(offset), u32(src), u32(len), 'store', (at, n) =>
+        check('dynptr_write', 'buffer', at, n),
+      );
     },
     // The kernel gives no direct pointer into an XDP dynptr: bpf_dynptr_slice is the way.
     dynptr_data: (p) => {

@@ -99,7 +99,8 @@ export function dynptrArg(env: Env, st: State, insn: Insn, regno: number, reg: R
   env.stackRead(reg.n, slot, slot + 1);
   const lower = stack[slot]!.spill;
   const upper = stack[slot + 1]!.spill;
-  if (lower?.type !== T.DYNPTR || lower.n !== 1 || upper?.type !== T.DYNPTR || upper.n !== 2 || upper.id !== lower.id) return uninitialised();
+  if (lower?.type !== T.DYNPTR || lower.n !== 1 || upper?.type !== T.DYNPTR || upper.n !== 2 || upper.id !== lower.id)
+    return uninitialised();
   return lower;
 }
 
