@@ -21,6 +21,7 @@ import { INVALID_SLOT, SLOTS, writableStack, type State } from './state.js';
 const STACK_BYTES = SLOTS * 8;
 /** The kinds of a dynptr's slot (the kernel's STACK_DYNPTR bytes). */
 export const DYNPTR_KINDS = 'dddddddd';
+const D = DYNPTR_KINDS.charCodeAt(0);
 
 const signed = (v: bigint): number => Number(BigInt.asIntN(64, v));
 
@@ -50,11 +51,16 @@ export function destroyDynptrs(st: State, frame: number, lo: number, hi: number)
   }
 }
 
-/** Does any byte of frame `frame`'s stack in [lo, hi) (offsets below the frame pointer) belong to a dynptr? */
+/**
+ * The lowest byte in [lo, hi) (offsets below frame `frame`'s pointer) that belongs to a
+ * dynptr, if any. A dynptr's slots are 'd' whole, so one byte per slot tells.
+ */
 export function firstDynptrByte(st: State, frame: number, lo: number, hi: number): number | undefined {
   const stack = st.frames[frame]!.stack;
-  for (let at = Math.max(lo, -STACK_BYTES); at < Math.min(hi, 0); at++) {
-    if (stack[(at + STACK_BYTES) >> 3]!.kinds[(at + STACK_BYTES) & 7] === 'd') return at;
+  const from = Math.max(lo, -STACK_BYTES);
+  const to = Math.min(hi, 0);
+  for (let s = (from + STACK_BYTES) >> 3; s <= (to - 1 + STACK_BYTES) >> 3 && from < to; s++) {
+    if (stack[s]!.kinds.charCodeAt(0) === D) return Math.max(from, s * 8 - STACK_BYTES);
   }
   return undefined;
 }
