@@ -4,10 +4,13 @@
 // slots as one dynptr (kinds 'd', the spill a T.DYNPTR register holding the dynptr's id,
 // n = 1 in the lower slot, 2 in the upper). bpf_dynptr_from_xdp makes one (over whatever
 // was there, an older dynptr included: an XDP dynptr holds no reference); every other
-// use needs one made. A store over either slot destroys it, and with it every slice taken
-// from it; its bytes cannot be read. A slice (bpf_dynptr_slice: read-only, _rdwr:
-// writable) is memory of the constant size asked for, or NULL; it is invalidated, like a
-// packet pointer, by every helper that changes packet data.
+// use needs one made. A store over either slot destroys it; its bytes cannot be read. A
+// slice (bpf_dynptr_slice: read-only, _rdwr: writable) is memory of the constant size
+// asked for, or NULL; it is invalidated, like a packet pointer, by every helper that
+// changes packet data, but not when its dynptr is destroyed: it points into the packet or
+// the buffer, not the dynptr, and the kernel's destroy_if_dynptr_stack_slot passes over
+// slices typed as packet slices. What bpf_dynptr_data returns is tied to its dynptr
+// (`range` holds the dynptr's id) and dies with it, as in the kernel.
 
 import type { Insn } from '../../core/isa.js';
 import type { KfuncInfo } from '../../core/kfuncs.js';
@@ -35,8 +38,8 @@ function dynptrSlot(insn: Insn, reg: Reg): number {
 }
 
 /**
- * Stores (or a helper's writes) over slots lo..hi of frame `frame` destroy any dynptr they
- * touch: both its slots become never-written stack, its slices unknown scalars.
+ * Stores over slots lo..hi of frame `frame` destroy any dynptr they touch: both its slots
+ * become never-written stack, what bpf_dynptr_data gave from it unknown scalars.
  */
 export function destroyDynptrs(st: State, frame: number, lo: number, hi: number): void {
   const f = st.frames[frame]!;
@@ -47,7 +50,7 @@ export function destroyDynptrs(st: State, frame: number, lo: number, hi: number)
     const stack = writableStack(f);
     stack[base] = INVALID_SLOT;
     stack[base + 1] = INVALID_SLOT;
-    st.mapRegs((r) => (isSlice(r) && r.range === spill.id ? UNKNOWN_SCALAR : r));
+    st.mapRegs((r) => (isSlice(r) && r.range !== 0 && r.range === spill.id ? UNKNOWN_SCALAR : r));
   }
 }
 
@@ -135,11 +138,11 @@ export function checkDynptrKfunc(env: Env, st: State, insn: Insn, kfunc: KfuncIn
     }
     case 'bpf_dynptr_slice':
     case 'bpf_dynptr_slice_rdwr': {
-      const dynptr = dynptrArg(env, st, insn, 1, args[1]!, true);
+      dynptrArg(env, st, insn, 1, args[1]!, true);
       scalarArg(insn, 2, args[2]!);
       const size = sliceBuffer(env, st, insn, args[3]!, args[4]!);
       const type = kfunc.name === 'bpf_dynptr_slice' ? T.RDONLY_SLICE_OR_NULL : T.SLICE_OR_NULL;
-      return pointer(type, { n: size, id: env.newId(), range: dynptr.id });
+      return pointer(type, { n: size, id: env.newId(), range: 0 });
     }
     case 'bpf_dynptr_adjust':
       dynptrArg(env, st, insn, 1, args[1]!, true);

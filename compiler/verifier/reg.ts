@@ -24,7 +24,7 @@ export const T = {
   FUNC: 13,
   /** Only in stack slots: one of the two slots of an initialised dynptr (dynptr.ts). */
   DYNPTR: 14,
-  /** A dynptr slice (dynptr.ts): `n` its size, `range` the id of its dynptr. */
+  /** A dynptr slice (dynptr.ts): `n` its size, `range` the id of its dynptr (bpf_dynptr_data's; 0 for the kfuncs'). */
   SLICE: 15,
   SLICE_OR_NULL: 16,
   RDONLY_SLICE: 17,

@@ -227,8 +227,18 @@ const CASES: Case[] = [
     kernel: /invalid read from stack R3 off -20\+4 size 8 \/ arg#2 arg#3 memory, len pair leads to invalid memory access/,
     ours: /instruction 15 \(call kfunc 5\): invalid read from stack R3 off -20\+4 size 8; arg#2 arg#3 memory, len pair/,
   },
+  // What bpf_dynptr_data gave dies with its dynptr...
+  {
+    file: 'dynptr_data_after_overwrite',
+    kernel: /16: \(71\) r1 = \*\(u8 \*\)\(r2 \+0\) \/ R2 invalid mem access 'scalar'/,
+    ours: /instruction 16 \(ldxb %r1, \[%r2\+0\]\): R2 invalid mem access 'scalar'/,
+  },
+  // ...a slice, which points into the packet or its buffer, does not.
+  { file: 'accept_dynptr_slice_after_overwrite' },
   // Remaking a dynptr over an old one, and over zeroed slots, is allowed (no reference is held).
   { file: 'accept_dynptr_reinit' },
+  // A dynptr made by the caller, used by a static function through a pointer to its stack.
+  { file: 'accept_dynptr_subprog' },
   // The kernel accepts bpf_dynptr_data on an XDP dynptr; it answers NULL at run time.
   { file: 'accept_dynptr_data_xdp' },
 ];
