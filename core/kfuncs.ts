@@ -12,8 +12,8 @@
 // driver metadata either (AF_XDP copy mode passes none), so that is its answer too.
 //
 // The XDP dynptr kfuncs give a program the packet's bytes, fragments included, through a
-// 16-byte `struct bpf_dynptr` on its stack: bpf_dynptr_from_xdp makes one, the slices and
-// bpf_dynptr_adjust / size / is_null use it (the verifier's rules: compiler/verifier/dynptr.ts,
+// 16-byte `struct bpf_dynptr` on its stack: bpf_dynptr_from_xdp makes one (and
+// bpf_dynptr_clone a copy), the slices and bpf_dynptr_adjust / size / is_null / is_rdonly use it (the verifier's rules: compiler/verifier/dynptr.ts,
 // the run-time side: runtime/dynptr.ts). The dynptr helpers bpf_dynptr_read / write / data
 // are helpers, not kfuncs (core/helper-ids.ts).
 // Every other kfunc reaches into kernel state (conntrack, sockets, skb dynptrs, kptrs)
@@ -50,6 +50,9 @@ const KFUNC_TABLE = [
   // (const struct bpf_dynptr *p)
   { id: 8, name: 'bpf_dynptr_is_null', args: 1, outputs: [] },
   { id: 9, name: 'bpf_dynptr_size', args: 1, outputs: [] },
+  { id: 10, name: 'bpf_dynptr_is_rdonly', args: 1, outputs: [] },
+  // (const struct bpf_dynptr *p, struct bpf_dynptr *clone__uninit)
+  { id: 11, name: 'bpf_dynptr_clone', args: 2, outputs: [] },
 ] as const;
 
 export type KfuncName = (typeof KFUNC_TABLE)[number]['name'];

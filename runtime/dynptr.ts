@@ -1,5 +1,5 @@
 // XDP dynptrs at run time: the kfuncs bpf_dynptr_from_xdp / slice / slice_rdwr / adjust /
-// is_null / size and the helpers bpf_dynptr_read / write / data, with the kernel's
+// is_null / is_rdonly / size / clone and the helpers bpf_dynptr_read / write / data, with the kernel's
 // answers (kernel/bpf/helpers.c, net/core/filter.c's bpf_xdp_pointer and
 // bpf_xdp_copy_buf). The verifier proves a program never reads a dynptr's 16 bytes, so
 // their layout is ours: a word that is 1 while the dynptr is valid (0: NULL, as a failed
@@ -103,6 +103,17 @@ export function dynptrFunctions(env: DynptrEnv, check: ReturnType<typeof pointer
       return 0n;
     },
     bpf_dynptr_is_null: (p) => (load('bpf_dynptr_is_null', p).valid ? 0n : 1n),
+    // No XDP dynptr is read-only (the kernel's answer for a NULL one is false too).
+    bpf_dynptr_is_rdonly: (p) => {
+      load('bpf_dynptr_is_rdonly', p);
+      return 0n;
+    },
+    bpf_dynptr_clone: (p, clone) => {
+      const d = load('bpf_dynptr_clone', p);
+      check('bpf_dynptr_clone', 'clone', u32(clone), DYNPTR_BYTES);
+      store({ ...d, at: u32(clone) });
+      return d.valid ? 0n : EINVAL;
+    },
     // A __u32: -EINVAL as the kernel's function returns it.
     bpf_dynptr_size: (p) => {
       const d = load('bpf_dynptr_size', p);

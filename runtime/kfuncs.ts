@@ -23,6 +23,8 @@ export function makeKfuncs(dynptr: ReturnType<typeof dynptrFunctions>): Record<K
     bpf_dynptr_adjust: dynptr.bpf_dynptr_adjust!,
     bpf_dynptr_is_null: dynptr.bpf_dynptr_is_null!,
     bpf_dynptr_size: dynptr.bpf_dynptr_size!,
+    bpf_dynptr_is_rdonly: dynptr.bpf_dynptr_is_rdonly!,
+    bpf_dynptr_clone: dynptr.bpf_dynptr_clone!,
     bpf_xdp_metadata_rx_timestamp: () => EOPNOTSUPP,
     bpf_xdp_metadata_rx_hash: () => EOPNOTSUPP,
     bpf_xdp_metadata_rx_vlan_tag: () => EOPNOTSUPP,

@@ -150,8 +150,14 @@ export function checkDynptrKfunc(env: Env, st: State, insn: Insn, kfunc: KfuncIn
       scalarArg(insn, 3, args[3]!);
       return UNKNOWN_SCALAR;
     case 'bpf_dynptr_is_null':
+    case 'bpf_dynptr_is_rdonly':
     case 'bpf_dynptr_size':
       dynptrArg(env, st, insn, 1, args[1]!, true);
+      return UNKNOWN_SCALAR;
+    case 'bpf_dynptr_clone':
+      // A dynptr of its own (destroying one leaves the other), over the same packet.
+      dynptrArg(env, st, insn, 1, args[1]!, true);
+      makeDynptr(env, st, insn, 2, args[2]!);
       return UNKNOWN_SCALAR;
   }
   return reject(insn, `kfunc ${kfunc.name} has no dynptr rules`);

@@ -248,6 +248,7 @@ function call(
     };
     kfunc.outputs.forEach((size, index) => writes(index + 2, size));
     if (kfunc.name === 'bpf_dynptr_from_xdp') writes(3, DYNPTR_SIZE);
+    if (kfunc.name === 'bpf_dynptr_clone') writes(2, DYNPTR_SIZE);
     const size = regs[4]!;
     if (kfunc.name.startsWith('bpf_dynptr_slice') && size.kind === Kind.Const && size.n > 0) writes(3, size.n);
   } else {
