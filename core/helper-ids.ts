@@ -46,6 +46,9 @@ const HELPER_TABLE = [
   { id: 189, name: 'xdp_load_bytes', args: 4 },
   { id: 190, name: 'xdp_store_bytes', args: 4 },
   { id: 195, name: 'map_lookup_percpu_elem', args: 3 },
+  { id: 201, name: 'dynptr_read', args: 5 },
+  { id: 202, name: 'dynptr_write', args: 5 },
+  { id: 203, name: 'dynptr_data', args: 3 },
 ] as const;
 
 export type HelperName = (typeof HELPER_TABLE)[number]['name'];

@@ -10,6 +10,7 @@ import { BpfFault } from './fault.js';
 import { XDP_ACTION, type XdpContext } from './xdp.js';
 import { formatPrintk } from './printk.js';
 import { makeKfuncs } from './kfuncs.js';
+import { dynptrFunctions } from './dynptr.js';
 import { spinLockHelpers, type HeldSpinLock } from './spin-lock.js';
 import { FIB_PARAMS_SIZE, fibLookup, type RouteTables } from './fib.js';
 import type { HelperImports } from './interp.js';
@@ -73,8 +74,12 @@ export function makeHelpers(env: HelperEnv): HelperImports {
   const mapOf = (r: bigint) => maps.get(addr(r));
   const bytes = (): Uint8Array => new Uint8Array(env.memory.buffer);
   const check = pointerCheck(env.memory);
+  const dynptr = dynptrFunctions(env, check);
   return {
-    ...makeKfuncs(),
+    ...makeKfuncs(dynptr),
+    dynptr_read: dynptr.dynptr_read!,
+    dynptr_write: dynptr.dynptr_write!,
+    dynptr_data: dynptr.dynptr_data!,
     ...spinLockHelpers(env.memory, cpu, env.spinLock ?? { address: 0 }, check),
     map_lookup_elem: (m, key) => {
       const map = mapOf(m);

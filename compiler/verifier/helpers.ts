@@ -10,6 +10,7 @@ import type { Env } from './env.js';
 import { memAccess, packetRange, regionRange, stackHelperAccess } from './memory.js';
 import { reject } from './problem.js';
 import { checkMapForHelper } from './map-compat.js';
+import { dynptrArg } from './dynptr.js';
 import { T, TYPE_NAME, isKnownZero, type Reg } from './reg.js';
 import type { State } from './state.js';
 
@@ -28,8 +29,9 @@ export type Arg =
   | 'func'
   | 'stack_or_null'
   | 'alloc_mem'
-  | 'alloc_size';
-export type Ret = 'int' | 'map_value_or_null' | 'mem_or_null';
+  | 'alloc_size'
+  | 'dynptr';
+export type Ret = 'int' | 'map_value_or_null' | 'mem_or_null' | 'dynptr_mem_or_null';
 
 export interface Proto {
   args: Arg[];
@@ -87,12 +89,17 @@ export const PROTOS: ReadonlyMap<number, Proto> = new Map<number, Proto>([
   [id.xdp_load_bytes!, { args: ['ctx', 'anything', 'uninit_mem', 'size'], ret: 'int' }],
   [id.xdp_store_bytes!, { args: ['ctx', 'anything', 'mem', 'size'], ret: 'int' }],
   [id.map_lookup_percpu_elem!, { args: ['map', 'key', 'anything'], ret: 'map_value_or_null' }],
+  // The dynptr's rules are dynptr.ts's.
+  [id.dynptr_read!, { args: ['uninit_mem', 'size_or_zero', 'dynptr', 'anything', 'anything'], ret: 'int' }],
+  [id.dynptr_write!, { args: ['dynptr', 'anything', 'mem', 'size_or_zero', 'anything'], ret: 'int' }],
+  // NULL at run time for an XDP dynptr (bpf_dynptr_slice is the way to its bytes), which the kernel's verifier does not know.
+  [id.dynptr_data!, { args: ['dynptr', 'anything', 'alloc_size'], ret: 'dynptr_mem_or_null' }],
 ]);
 
 /** Helpers not in the table (test helpers given through extraHelpers) take anything. */
 export const anythingProto = (args: number): Proto => ({ args: new Array<Arg>(args).fill('anything'), ret: 'int' });
 
-const MEM_TYPES: ReadonlySet<T> = new Set([T.STACK, T.PKT, T.PKT_META, T.MAP_VALUE, T.MEM]);
+const MEM_TYPES: ReadonlySet<T> = new Set([T.STACK, T.PKT, T.PKT_META, T.MAP_VALUE, T.MEM, T.SLICE, T.RDONLY_SLICE]);
 const MEM_TYPE_NAMES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem';
 
 /** Check a memory argument of `size` bytes at `reg` (check_helper_mem_access). */
@@ -110,6 +117,9 @@ export function helperMem(env: Env, st: State, insn: Insn, regno: number, reg: R
       if (size > 0) memAccess(env, st, { insn, regno, reg, off: 0, size, access: write ? 'write' : 'read' });
       return;
     case T.MEM:
+    case T.SLICE:
+    case T.RDONLY_SLICE:
+      if (write && reg.type === T.RDONLY_SLICE) reject(insn, `R${regno} cannot write into ${TYPE_NAME[reg.type]}`);
       if (size > 0) regionRange(insn, regno, reg, 0, size, reg.n, 'memory', 'mem_size');
   }
 }
@@ -118,8 +128,10 @@ export interface CallFacts {
   map?: MapSpec;
   /** bpf_loop: the callback's function index and what its r2 receives. */
   callback?: { fn: number; ctx: Reg };
-  /** ringbuf_reserve: bytes reserved. */
+  /** ringbuf_reserve, dynptr_data: bytes reserved or asked for. */
   allocSize?: number;
+  /** The dynptr argument's id (its slices carry it). */
+  dynptr?: number;
 }
 
 /** Check the arguments of helper `proto` in r1..; returns what later steps need. */
@@ -197,6 +209,9 @@ export function checkHelperArgs(env: Env, st: State, insn: Insn, name: string, p
       case 'func':
         expect(r, reg, 'func', reg.type === T.FUNC);
         facts.callback = { fn: reg.n, ctx: regs[r + 1]! };
+        return;
+      case 'dynptr':
+        facts.dynptr = dynptrArg(env, st, insn, r, reg, false).id;
         return;
       case 'stack_or_null':
         expect(r, reg, 'fp', reg.type === T.STACK || isKnownZero(reg));

@@ -30,9 +30,10 @@ import { aluStep, readReg } from './alu.js';
 import { decideBranch, refineBranch } from './branch.js';
 import type { Env } from './env.js';
 import type { ProgramFlow } from './flow.js';
-import { PROTOS, anythingProto, checkHelperArgs, type Proto } from './helpers.js';
+import { PROTOS, anythingProto, checkHelperArgs, type CallFacts, type Proto } from './helpers.js';
 import { checkKfuncArgs } from './kfuncs.js';
-import { KFUNC_BY_ID } from '../../core/kfuncs.js';
+import { KFUNC_BY_ID, isDynptrKfunc } from '../../core/kfuncs.js';
+import { checkDynptrKfunc } from './dynptr.js';
 import { checkCallWhileLocked, checkExitWhileLocked, keepsLockId, lockValueId, spinLockCall } from './spin-lock.js';
 import { liveRegisters } from './liveness.js';
 import { loadedScalar, memAccess, readOnly } from './memory.js';
@@ -49,6 +50,7 @@ import {
   isKnownZero,
   isOrNull,
   isPacket,
+  isSlice,
   isPointer,
   nonNullType,
   pointer,
@@ -437,9 +439,11 @@ export function explore(input: ExploreInput): ExploreFacts {
         const kfunc = KFUNC_BY_ID.get(insn.imm);
         if (!kfunc) reject(insn, `invalid kernel function call kfunc#${insn.imm}`);
         checkCallWhileLocked(st, insn);
-        checkKfuncArgs(env, st, insn, kfunc);
+        let result = UNKNOWN_SCALAR;
+        if (isDynptrKfunc(kfunc)) result = checkDynptrKfunc(env, st, insn, kfunc);
+        else checkKfuncArgs(env, st, insn, kfunc);
         stackLocals.call(st);
-        regs[0] = UNKNOWN_SCALAR;
+        regs[0] = result;
         for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
         path.pos++;
         continue;
@@ -463,9 +467,10 @@ export function explore(input: ExploreInput): ExploreFacts {
         freshFrame(fork(path, iteration, posOfPc.get(flow.functions[facts.callback.fn]!.start)!, insn), iteration);
       }
       const released = proto.args[0] === 'alloc_mem' ? regs[1]!.id : 0;
-      regs[0] = lockValueId(env, helperResult(env, st, insn, proto, facts.map, facts.allocSize));
+      regs[0] = lockValueId(env, helperResult(env, st, insn, proto, facts));
       for (let r = 1; r <= 5; r++) regs[r] = NOT_INIT;
-      if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END ? UNKNOWN_SCALAR : r));
+      // Packet pointers and dynptr slices (clear_all_pkt_pointers).
+      if (proto.changesPacket) st.mapRegs((r) => (isPacket(r) || r.type === T.PKT_END || isSlice(r) ? UNKNOWN_SCALAR : r));
       if (released !== 0) {
         st.mapRegs((r) => (r.id === released && r.type === T.MEM ? UNKNOWN_SCALAR : r));
         st.refs = st.refs.filter((ref) => ref.id !== released);
@@ -633,17 +638,13 @@ function loadImm64(insn: Insn, env: Env, fnByStart: ReadonlyMap<number, number>)
   return constReg(BigInt.asUintN(64, insn.imm64 ?? BigInt(insn.imm)));
 }
 
-function helperResult(
-  env: Env,
-  st: State,
-  insn: Insn,
-  proto: Proto,
-  map: Env['maps'][number] | undefined,
-  allocSize: number | undefined,
-): Reg {
+function helperResult(env: Env, st: State, insn: Insn, proto: Proto, facts: CallFacts): Reg {
+  const { map, allocSize } = facts;
   switch (proto.ret) {
     case 'mem_or_null':
       return pointer(T.MEM_OR_NULL, { n: allocSize ?? 0, id: env.newId() });
+    case 'dynptr_mem_or_null':
+      return pointer(T.SLICE_OR_NULL, { n: allocSize ?? 0, id: env.newId(), range: facts.dynptr ?? 0 });
     case 'map_value_or_null': {
       if (!map) return UNKNOWN_SCALAR;
       if ((map.type === MAP_TYPE.ARRAY_OF_MAPS || map.type === MAP_TYPE.HASH_OF_MAPS) && map.inner) {

@@ -13,6 +13,7 @@ import { isConst, signExtend, uRange, type Scalar } from './scalar.js';
 import { tnumAdd, tnumConst, tnumIsConst } from './tnum.js';
 import { INVALID_SLOT, SLOTS, writableStack, type Slot, type State } from './state.js';
 import { checkLockFieldAccess } from './spin-lock.js';
+import { destroyDynptrs, firstDynptrByte } from './dynptr.js';
 
 export const STACK_SIZE = SLOTS * 8;
 /** Variable offsets must stay below this (BPF_MAX_VAR_OFF). */
@@ -90,6 +91,11 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
       return loadedScalar(size);
     }
     case T.MEM:
+      regionRange(insn, regno, reg, off, size, reg.n, 'memory', 'mem_size');
+      return loadedScalar(size);
+    case T.SLICE:
+    case T.RDONLY_SLICE:
+      if (access === 'write' && reg.type === T.RDONLY_SLICE) reject(insn, `R${regno} cannot write into ${TYPE_NAME[reg.type]}`);
       regionRange(insn, regno, reg, off, size, reg.n, 'memory', 'mem_size');
       return loadedScalar(size);
   }
@@ -203,6 +209,8 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
   const [lo, hi, fixed] = stackWindow(op, op.access === 'read' ? 'read from' : 'write to');
   env.noteStack(frame.fn, -lo);
   if (op.access === 'write') {
+    // A store over a dynptr's slot destroys the dynptr (destroy_if_dynptr_stack_slot).
+    destroyDynptrs(st, op.reg.n, slotOf(lo), slotOf(hi - 1));
     const v = op.value;
     // A pointer spilled with fewer than 8 bytes could not be restored whole (check_stack_write_fixed_off).
     if (fixed && v !== undefined && isPointer(v) && op.size !== 8) reject(op.insn, 'invalid size of register spill');
@@ -223,6 +231,12 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
     if (fixed && op.size === 8 && byteOf(lo) === 0) env.stackWritten(op.reg.n, slotOf(lo));
     if (op.atomic) return readStack(frame.stack, lo, hi, op.size);
     return NOT_INIT;
+  }
+  // A dynptr's bytes are not the program's to read.
+  const dynptrByte = firstDynptrByte(st, op.reg.n, lo, hi);
+  if (dynptrByte !== undefined) {
+    if (!fixed) reject(op.insn, `invalid variable-offset read from stack R${op.regno}`);
+    reject(op.insn, `invalid read from stack off ${lo}+${dynptrByte - lo} size ${op.size}`);
   }
   // A load at a variable offset gives an unknown scalar whatever the bytes are.
   if (!fixed) return loadedScalar(op.size);
@@ -293,6 +307,11 @@ export function stackHelperAccess(env: Env, st: State, insn: Insn, regno: number
   }
   env.noteStack(frame.fn, Number(-lo));
   if (size === 0) return;
+  const dynptrByte = firstDynptrByte(st, reg.n, Number(lo), Number(hi));
+  if (dynptrByte !== undefined) {
+    if (write) reject(insn, `potential write to dynptr at off=${dynptrByte} disallowed`);
+    reject(insn, `invalid read from stack R${regno} off ${lo}+${dynptrByte - Number(lo)} size ${size}`);
+  }
   if (write) {
     markBytes(writableStack(frame), Number(lo), Number(hi), 'm');
     if (isConst(reg.s)) for (let at = Number(lo); at + 8 <= Number(hi); at++) if (byteOf(at) === 0) env.stackWritten(reg.n, slotOf(at));

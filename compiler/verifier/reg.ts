@@ -22,6 +22,13 @@ export const T = {
   MEM: 11,
   MEM_OR_NULL: 12,
   FUNC: 13,
+  /** Only in stack slots: one of the two slots of an initialised dynptr (dynptr.ts). */
+  DYNPTR: 14,
+  /** A dynptr slice (dynptr.ts): `n` its size, `range` the id of its dynptr (bpf_dynptr_data's; 0 for the kfuncs'). */
+  SLICE: 15,
+  SLICE_OR_NULL: 16,
+  RDONLY_SLICE: 17,
+  RDONLY_SLICE_OR_NULL: 18,
 } as const;
 export type T = (typeof T)[keyof typeof T];
 
@@ -41,6 +48,11 @@ export const TYPE_NAME: Record<T, string> = {
   [T.MEM]: 'ringbuf_mem',
   [T.MEM_OR_NULL]: 'ringbuf_mem_or_null',
   [T.FUNC]: 'func',
+  [T.DYNPTR]: 'dynptr_ptr',
+  [T.SLICE]: 'mem',
+  [T.SLICE_OR_NULL]: 'mem_or_null',
+  [T.RDONLY_SLICE]: 'rdonly_mem',
+  [T.RDONLY_SLICE_OR_NULL]: 'rdonly_mem_or_null',
 };
 
 export interface Reg {
@@ -51,10 +63,13 @@ export interface Reg {
   readonly s: Scalar;
   /** Copies share an id: or-null pointers, packet pointers with a variable offset, linked scalars. */
   readonly id: number;
-  /** PKT / PKT_META: bytes known to be inside the packet from the pointer on. */
+  /** PKT / PKT_META: bytes known to be inside the packet from the pointer on; slices: their dynptr's id. */
   readonly range: number;
   readonly map?: MapSpec;
-  /** STACK: the call frame (0 = the entry function); MEM: the size; FUNC: the callee's function index. */
+  /**
+   * STACK: the call frame (0 = the entry function); MEM and slices: the size; FUNC: the
+   * callee's function index; DYNPTR: 1 in the dynptr's lower slot, 2 in its upper one.
+   */
   readonly n: number;
 }
 
@@ -106,9 +121,22 @@ export const pointer = (type: T, extra?: Partial<Reg>): Reg =>
 
 export const isPointer = (r: Reg): boolean => r.type !== T.SCALAR && r.type !== T.NOT_INIT;
 export const isPacket = (r: Reg): boolean => r.type === T.PKT || r.type === T.PKT_META;
-export const isOrNull = (r: Reg): boolean => r.type === T.MAP_VALUE_OR_NULL || r.type === T.MAP_PTR_OR_NULL || r.type === T.MEM_OR_NULL;
-export const nonNullType = (t: T): T =>
-  t === T.MAP_VALUE_OR_NULL ? T.MAP_VALUE : t === T.MAP_PTR_OR_NULL ? T.CONST_MAP_PTR : t === T.MEM_OR_NULL ? T.MEM : t;
+export const isOrNull = (r: Reg): boolean =>
+  r.type === T.MAP_VALUE_OR_NULL ||
+  r.type === T.MAP_PTR_OR_NULL ||
+  r.type === T.MEM_OR_NULL ||
+  r.type === T.SLICE_OR_NULL ||
+  r.type === T.RDONLY_SLICE_OR_NULL;
+const NON_NULL: Partial<Record<T, T>> = {
+  [T.MAP_VALUE_OR_NULL]: T.MAP_VALUE,
+  [T.MAP_PTR_OR_NULL]: T.CONST_MAP_PTR,
+  [T.MEM_OR_NULL]: T.MEM,
+  [T.SLICE_OR_NULL]: T.SLICE,
+  [T.RDONLY_SLICE_OR_NULL]: T.RDONLY_SLICE,
+};
+export const nonNullType = (t: T): T => NON_NULL[t] ?? t;
+/** A dynptr slice, checked for NULL or not. */
+export const isSlice = (r: Reg): boolean => r.type >= T.SLICE && r.type <= T.RDONLY_SLICE_OR_NULL;
 export const isKnownZero = (r: Reg): boolean => r.type === T.SCALAR && isConst(r.s) && r.s.t.value === 0n;
 
 /** Text like the kernel's state dump, for messages: `pkt(id=0,off=14,r=14)`. */

@@ -6,7 +6,7 @@
 // "as safe as" another (pruning), and when two are the same (an infinite loop).
 
 import { STACK_FRAME } from '../../core/abi.js';
-import { NOT_INIT, T, isPointer, pointer, type Reg } from './reg.js';
+import { NOT_INIT, T, isPointer, isSlice, pointer, type Reg } from './reg.js';
 import { scalarEqual, scalarIn } from './scalar.js';
 import { hasSlot, type SlotSet } from './slot-set.js';
 
@@ -161,6 +161,8 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap, exact: boolean, precise: boolea
   if (old.type === T.PKT || old.type === T.PKT_META) {
     if (exact ? old.range !== cur.range : old.range > cur.range) return false;
   }
+  // A slice goes with its dynptr (destroying the one destroys the other): the same one.
+  if (isSlice(old) && !ids.ok(old.range, cur.range)) return false;
   if (isPointer(old) && old.type !== T.STACK && old.type !== T.CTX && old.type !== T.CONST_MAP_PTR && old.type !== T.FUNC) {
     return ids.ok(old.id, cur.id);
   }
@@ -184,6 +186,8 @@ function slotSafe(old: Slot, cur: Slot, ids: IdMap, exact: boolean, precise: boo
       const k = old.kinds[b];
       const c = cur.kinds[b];
       if (k === 'i') continue;
+      // A dynptr's bytes cannot be read: data old could read is not one (the kernel's stacksafe).
+      if (c === 'd') return false;
       if (c === 's') {
         if (s.type !== T.SCALAR || (k === 'z' && s.s.umax !== 0n)) return false;
         continue;

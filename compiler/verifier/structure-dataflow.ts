@@ -55,6 +55,9 @@ export interface FunctionFacts {
 /** Helpers that take a variable number of arguments: registers they must have set. */
 const VARIADIC_MIN_ARGS: ReadonlyMap<number, number> = new Map([[HELPER_ID.trace_printk!, 2]]);
 
+/** sizeof(struct bpf_dynptr). */
+const DYNPTR_SIZE = 16;
+
 const MAP_OF_MAPS: ReadonlySet<number> = new Set([MAP_TYPE.ARRAY_OF_MAPS, MAP_TYPE.HASH_OF_MAPS]);
 
 export function analyseFunction(fn: FunctionFlow, ctx: DataflowContext): FunctionFacts {
@@ -232,16 +235,22 @@ function call(
       }
     }
   } else if (insn.src === CALL_KIND.KFUNC) {
-    // A kfunc's outputs (core/kfuncs.ts) are written by it when it succeeds.
+    // A kfunc's outputs (core/kfuncs.ts) are written by it when it succeeds; so are a new
+    // dynptr and a slice's buffer.
     const kfunc = KFUNC_BY_ID.get(insn.imm);
     if (kfunc === undefined) reject(insn, `unknown kfunc id ${insn.imm}`);
-    read(1);
-    kfunc.outputs.forEach((size, index) => {
-      const v = read(index + 2);
+    for (let r = 1; r <= kfunc.args; r++) read(r);
+    const writes = (r: number, size: number): void => {
+      const v = regs[r]!;
       if (v.kind !== Kind.Stack) return;
-      frameAccess(v.n, size, `${kfunc.name} argument r${index + 2}`);
+      frameAccess(v.n, size, `${kfunc.name} argument r${r}`);
       state.write(v.n, size);
-    });
+    };
+    kfunc.outputs.forEach((size, index) => writes(index + 2, size));
+    if (kfunc.name === 'bpf_dynptr_from_xdp') writes(3, DYNPTR_SIZE);
+    if (kfunc.name === 'bpf_dynptr_clone') writes(2, DYNPTR_SIZE);
+    const size = regs[4]!;
+    if (kfunc.name.startsWith('bpf_dynptr_slice') && size.kind === Kind.Const && size.n > 0) writes(3, size.n);
   } else {
     const helper = ctx.helpers.get(insn.imm);
     if (helper === undefined) reject(insn, `unknown helper id ${insn.imm}`);
@@ -301,6 +310,11 @@ function helperStackEffects(
     case HELPER_ID.map_peek_elem:
       writes(2, map?.valueSize, `value of map '${map?.name}'`);
       return INIT;
+    case HELPER_ID.dynptr_read: {
+      const len = regs[2]!;
+      writes(1, len.kind === Kind.Const && len.n > 0 ? len.n : undefined, 'dynptr_read buffer');
+      return INIT;
+    }
     case HELPER_ID.xdp_load_bytes: {
       const len = regs[4]!;
       writes(3, len.kind === Kind.Const && len.n > 0 ? len.n : undefined, 'xdp_load_bytes buffer');

@@ -77,7 +77,7 @@ test('a relocation to a missing symbol', () => {
 test('a kfunc call, as clang emits it and as BPF_PSEUDO_KFUNC_CALL', () => {
   const object = compileBpf(join(fixtures, 'kfunc_call.c'));
   const kfunc =
-    /: xdp: instruction \d+: call to kfunc 'bpf_dynptr_from_xdp': kfuncs are .*not supported in userspace \(except bpf_xdp_metadata_rx_timestamp, /;
+    /: xdp: instruction \d+: call to kfunc 'bpf_xdp_ct_lookup': kfuncs are .*not supported in userspace \(except bpf_xdp_metadata_rx_timestamp, /;
   expectUserError([object], kfunc);
   // The same call with src_reg = BPF_PSEUDO_KFUNC_CALL (2), as libbpf rewrites it.
   const bytes = new Uint8Array(readFileSync(object));

@@ -168,6 +168,79 @@ const CASES: Case[] = [
   { file: 'accept_r0_reachable_paths' },
   // A 4-byte spill over zeroed stack leaves the other 4 bytes zero: a constant array key.
   { file: 'accept_narrow_spill_keeps_zeroes' },
+  // XDP dynptrs (compiler/verifier/dynptr.ts): a dynptr must be made before use, lives in
+  // two whole stack slots, dies when a store touches either, and its bytes are not the
+  // program's; slices are NULL-checked, sized by a constant, read-only from
+  // bpf_dynptr_slice, and gone after a helper that changes the packet.
+  {
+    file: 'dynptr_uninit',
+    kernel: /6: \(85\) call bpf_dynptr_slice#\d+ \/ Expected an initialized dynptr as arg #0/,
+    ours: /instruction 6 \(call kfunc 5\): Expected an initialized dynptr as arg #0/,
+  },
+  {
+    file: 'dynptr_overwritten',
+    kernel: /15: \(85\) call bpf_dynptr_read#201 \/ Expected an initialized dynptr as arg #2/,
+    ours: /instruction 15 \(call 201\): Expected an initialized dynptr as arg #2/,
+  },
+  {
+    file: 'dynptr_raw_read',
+    kernel: /5: \(79\) r1 = \*\(u64 \*\)\(r6 \+8\) \/ invalid read from stack off -8\+0 size 8/,
+    ours: /instruction 5 \(ldxdw %r1, \[%r6\+8\]\): invalid read from stack off -8\+0 size 8/,
+  },
+  {
+    file: 'dynptr_helper_overwrite',
+    kernel: /10: \(85\) call bpf_xdp_load_bytes#189 \/ potential write to dynptr at off=-16 disallowed/,
+    ours: /instruction 10 \(call 189\): potential write to dynptr at off=-16 disallowed/,
+  },
+  {
+    file: 'dynptr_misaligned',
+    kernel: /cannot pass in dynptr at an offset=-20 \/ Dynptr has to be an uninitialized dynptr/,
+    ours: /instruction 3 \(call kfunc 4\): cannot pass in dynptr at an offset=-20; Dynptr has to be an uninitialized dynptr/,
+  },
+  {
+    file: 'dynptr_slice_after_adjust_head',
+    kernel: /18: \(71\) r1 = \*\(u8 \*\)\(r7 \+0\) \/ R7 invalid mem access 'scalar'/,
+    ours: /instruction 18 \(ldxb %r1, \[%r7\+0\]\): R7 invalid mem access 'scalar'/,
+  },
+  {
+    file: 'dynptr_rdonly_slice_write',
+    kernel: /15: \(73\) \*\(u8 \*\)\(r1 \+0\) = r0 \/ R1 cannot write into rdonly_mem/,
+    ours: /instruction 15 \(stxb \[%r1\+0\], %r0\): R1 cannot write into rdonly_mem/,
+  },
+  {
+    file: 'dynptr_slice_oob',
+    kernel: /invalid access to memory, mem_size=4 off=4 size=1/,
+    ours: /instruction 14 \(ldxb %r1, \[%r1\+4\]\): invalid access to memory, mem_size=4 off=4 size=1/,
+  },
+  {
+    file: 'dynptr_slice_unchecked',
+    kernel: /11: \(71\) r1 = \*\(u8 \*\)\(r0 \+0\) \/ R0 invalid mem access 'mem_or_null'/,
+    ours: /instruction 11 \(ldxb %r1, \[%r0\+0\]\): R0 invalid mem access 'mem_or_null'/,
+  },
+  {
+    file: 'dynptr_slice_var_size',
+    kernel: /16: \(85\) call bpf_dynptr_slice#\d+ \/ R4 must be a known constant/,
+    ours: /instruction 16 \(call kfunc 5\): R4 must be a known constant/,
+  },
+  {
+    file: 'dynptr_small_buffer',
+    kernel: /invalid read from stack R3 off -20\+4 size 8 \/ arg#2 arg#3 memory, len pair leads to invalid memory access/,
+    ours: /instruction 15 \(call kfunc 5\): invalid read from stack R3 off -20\+4 size 8; arg#2 arg#3 memory, len pair/,
+  },
+  // What bpf_dynptr_data gave dies with its dynptr...
+  {
+    file: 'dynptr_data_after_overwrite',
+    kernel: /16: \(71\) r1 = \*\(u8 \*\)\(r2 \+0\) \/ R2 invalid mem access 'scalar'/,
+    ours: /instruction 16 \(ldxb %r1, \[%r2\+0\]\): R2 invalid mem access 'scalar'/,
+  },
+  // ...a slice, which points into the packet or its buffer, does not.
+  { file: 'accept_dynptr_slice_after_overwrite' },
+  // Remaking a dynptr over an old one, and over zeroed slots, is allowed (no reference is held).
+  { file: 'accept_dynptr_reinit' },
+  // A dynptr made by the caller, used by a static function through a pointer to its stack.
+  { file: 'accept_dynptr_subprog' },
+  // The kernel accepts bpf_dynptr_data on an XDP dynptr; it answers NULL at run time.
+  { file: 'accept_dynptr_data_xdp' },
 ];
 
 const objectOf = fixtureObjects(dir);
