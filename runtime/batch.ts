@@ -33,9 +33,12 @@ export class XdpBatch {
     readonly capacity: number,
   ) {
     this.u32 = new Uint32Array(memory.buffer, base, capacity * STRIDE);
+    // Outputs a module's programs can never set (a redirect, metadata) are never written
+    // by its batch driver (compiler/codegen-batch.ts): they must read as none from the start.
+    this.u32.fill(0);
   }
 
-  /** Describe packet `i`: its frame, and the packet at `data` inside it. */
+  /** Describe packet `i`: its frame, and the packet at `data` inside it (the outputs are the run's to write). */
   set(i: number, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
     const w = i * STRIDE;
     const u = this.u32;
@@ -45,7 +48,6 @@ export class XdpBatch {
     u[w + W.length] = length;
     u[w + W.ifindex] = ifindex;
     u[w + W.rxQueue] = rxQueue;
-    u[w + W.metaLength] = 0;
   }
 
   action(i: number): number {
@@ -73,9 +75,6 @@ export class XdpBatch {
   }
   rxQueue(i: number): number {
     return this.u32[i * STRIDE + W.rxQueue]!;
-  }
-  setAction(i: number, action: number): void {
-    this.u32[i * STRIDE + W.action] = action;
   }
 
   /** Where an XDP_REDIRECT of packet `i` goes (undefined for other verdicts or no target). */
