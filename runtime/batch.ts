@@ -50,6 +50,29 @@ export class XdpBatch {
     u[w + W.rxQueue] = rxQueue;
   }
 
+  /**
+   * Give every descriptor the frame size, ifindex and receive queue that all of a worker's
+   * packets share, once; `setPacket` then writes only what changes per packet. No run
+   * writes these three (the driver reads them), so they hold until set again.
+   */
+  setShared(frameSize: number, ifindex: number, rxQueue: number): void {
+    const u = this.u32;
+    for (let w = 0; w < u.length; w += STRIDE) {
+      u[w + W.frameSize] = frameSize;
+      u[w + W.ifindex] = ifindex;
+      u[w + W.rxQueue] = rxQueue;
+    }
+  }
+
+  /** Describe packet `i` of a batch whose shared fields are set (setShared): its frame, and the packet at `data` inside it. */
+  setPacket(i: number, frame: number, data: number, length: number): void {
+    const w = i * STRIDE;
+    const u = this.u32;
+    u[w + W.frame] = frame;
+    u[w + W.data] = data;
+    u[w + W.length] = length;
+  }
+
   action(i: number): number {
     return this.u32[i * STRIDE + W.action]!;
   }
