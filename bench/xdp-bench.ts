@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { loadObject } from '../compiler/object.js';
 import { compileObject } from '../compiler/compile.js';
 import { loadWasm } from '../runtime/program.js';
-import { BpfMachine, type Engine } from '../runtime/machine.js';
+import { BpfMachine, type Engine, type XdpBatch, type XdpWorker } from '../runtime/machine.js';
 import { compileOptimised, optimisedFlags } from '../runtime/tier.js';
 import { XDP_FRAME_SIZE, XDP_HEADROOM } from '../runtime/xdp.js';
 import { applyUpdates } from '../runtime/map-commands.js';
@@ -100,39 +100,129 @@ const flowWorkloads = (dst: number[]): Workload[] => [
 type Timer = (n: number) => number;
 
 /**
- * ns per packet the way the live datapath runs a program: batches of BATCH packets, each
- * copied into its frame of linear memory (as a NIC's DMA would put it there; the copy is
- * timed too, live frames need none), then one runBatch call (what the AF_XDP workers do).
+ * ns per packet the way the live datapath runs a program (datapath/worker.ts): batches of
+ * BATCH packets, each batch's descriptors filled, one runBatch call (what the AF_XDP
+ * workers do), then every packet's verdict read and checked against the module's first
+ * pass. Packets not in place are first copied into their frame of linear memory (as a
+ * NIC's DMA would put them there; the copy is timed too, live frames need none).
  * `single` times the old way instead: one call per packet (runXdpInPlace).
+ * A wrong verdict ends the bench.
  */
-function engineTimer(loaded: ReturnType<typeof loadWasm>, engine: Engine, t: Target, workload: Workload, single: boolean): Timer {
+function engineTimer(
+  loaded: ReturnType<typeof loadWasm>,
+  engine: Engine,
+  t: Target,
+  workload: Workload,
+  verdicts: Uint32Array,
+  single: boolean,
+): Timer {
   const { packets, inPlace = false } = workload;
   const machine = BpfMachine.create(loaded);
   t.provision(machine);
   const w = machine.worker(0, { engine, budget: 0, clock: () => process.hrtime.bigint() });
   const frames = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const batch = w.batch(BATCH);
+  batch.setShared(XDP_FRAME_SIZE, 1, 0); // as the live workers do once (datapath/worker.ts)
   const memory = new Uint8Array(machine.memory.buffer);
-  for (let i = 0; i < BATCH; i++) {
-    batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM, 0, 1, 0);
-    if (inPlace) memory.set(packets[i % packets.length]!, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM);
-  }
+  // In place: frame i holds packet i (mod the workload's packets) for good.
+  const lengths = Uint32Array.from({ length: BATCH }, (_, i) => packets[i % packets.length]!.length);
+  const inPlaceVerdicts = Uint32Array.from({ length: BATCH }, (_, i) => verdicts[i % packets.length]!);
+  if (inPlace) for (let i = 0; i < BATCH; i++) memory.set(packets[i % packets.length]!, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM);
   let next = 0;
   return (n) => {
     const start = process.hrtime.bigint();
-    for (let done = 0; done < n; done += BATCH) {
-      const count = Math.min(BATCH, n - done);
-      for (let i = 0; i < count; i++) {
-        const data = frames + i * XDP_FRAME_SIZE + XDP_HEADROOM;
-        const p = inPlace ? packets[i % packets.length]! : packets[next++ % packets.length]!;
-        if (!inPlace) memory.set(p, data);
-        if (single) w.runXdpInPlace(t.program, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, data, p.length, 1, 0);
-        else batch.set(i, frames + i * XDP_FRAME_SIZE, XDP_FRAME_SIZE, data, p.length, 1, 0);
-      }
-      if (!single) w.runBatch(t.program, batch, count);
-    }
-    return Number(process.hrtime.bigint() - start) / n;
+    const wrong = single
+      ? singles(w, t.program, memory, frames, packets, inPlace ? inPlaceVerdicts : verdicts, inPlace, next, n)
+      : inPlace
+        ? batchesInPlace(w, t.program, batch, frames, lengths, inPlaceVerdicts, n)
+        : batchesCopied(w, t.program, batch, memory, frames, packets, verdicts, next, n);
+    const ns = Number(process.hrtime.bigint() - start) / n;
+    if (wrong)
+      throw new Error(`${t.name}, ${workload.name} (${single ? '1-by-1' : engine}): ${wrong} of ${n} verdicts differ from the first pass`);
+    next += n;
+    return ns;
   };
+}
+
+// The timed loops are plain functions of their arguments, as the live worker's loop is of
+// its locals: a closure's captured values would be reloaded and checked on every packet
+// once the bench has made more than one closure of a kind (V8 specialises optimised code
+// to a closure's context only while it is the only one), which cost xdp_pass ~5 ns a packet.
+
+/** Frames in place (AF_XDP's receive ring): per batch, descriptors filled, one runBatch, verdicts read. Returns the wrong verdicts. */
+function batchesInPlace(
+  w: XdpWorker,
+  program: string,
+  batch: XdpBatch,
+  frames: number,
+  lengths: Uint32Array,
+  want: Uint32Array,
+  n: number,
+): number {
+  let wrong = 0;
+  for (let done = 0; done < n; done += BATCH) {
+    const count = Math.min(BATCH, n - done);
+    for (let i = 0; i < count; i++) {
+      const frame = frames + i * XDP_FRAME_SIZE;
+      batch.setPacket(i, frame, frame + XDP_HEADROOM, lengths[i]!);
+    }
+    w.runBatch(program, batch, count);
+    for (let i = 0; i < count; i++) if (batch.action(i) !== want[i]) wrong++;
+  }
+  return wrong;
+}
+
+/** As batchesInPlace, each packet first copied into its frame, packets taken in turn from `first`. */
+function batchesCopied(
+  w: XdpWorker,
+  program: string,
+  batch: XdpBatch,
+  memory: Uint8Array,
+  frames: number,
+  packets: readonly Uint8Array[],
+  want: Uint32Array,
+  first: number,
+  n: number,
+): number {
+  let wrong = 0;
+  let next = first;
+  for (let done = 0; done < n; done += BATCH) {
+    const count = Math.min(BATCH, n - done);
+    const from = next;
+    for (let i = 0; i < count; i++) {
+      const frame = frames + i * XDP_FRAME_SIZE;
+      const p = packets[next++ % packets.length]!;
+      memory.set(p, frame + XDP_HEADROOM);
+      batch.setPacket(i, frame, frame + XDP_HEADROOM, p.length);
+    }
+    w.runBatch(program, batch, count);
+    for (let i = 0; i < count; i++) if (batch.action(i) !== want[(from + i) % packets.length]) wrong++;
+  }
+  return wrong;
+}
+
+/** One runXdpInPlace call per packet (the path before batches); in place, frame i keeps packet i mod the packets. */
+function singles(
+  w: XdpWorker,
+  program: string,
+  memory: Uint8Array,
+  frames: number,
+  packets: readonly Uint8Array[],
+  want: Uint32Array,
+  inPlace: boolean,
+  first: number,
+  n: number,
+): number {
+  let wrong = 0;
+  for (let k = 0; k < n; k++) {
+    const i = k % BATCH;
+    const frame = frames + i * XDP_FRAME_SIZE;
+    const at = inPlace ? i : (first + k) % packets.length;
+    const p = packets[at % packets.length]!;
+    if (!inPlace) memory.set(p, frame + XDP_HEADROOM);
+    if (w.runXdpInPlace(program, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, p.length, 1, 0) !== want[at]) wrong++;
+  }
+  return wrong;
 }
 
 /**
@@ -308,10 +398,14 @@ function main(): void {
         const key = `${t.name}, ${workload}`;
         const wasmRuns = Math.max(packets.length * 5, REPEAT);
         const interpRuns = INTERP_RUNS;
+        // Every timed verdict is checked against the compiled module's first pass on a machine of its own.
+        const first = BpfMachine.create(loaded);
+        t.provision(first);
+        const verdicts = Uint32Array.from(firstPass(first, t.program, packets), (p) => p.action);
         const timers: Partial<Record<EngineName, Timer>> = {
-          interp: engineTimer(loaded, 'interp', t, workloadSpec, false),
-          wasm: engineTimer(loaded, 'wasm', t, workloadSpec, false),
-          single: engineTimer(loaded, 'wasm', t, workloadSpec, true),
+          interp: engineTimer(loaded, 'interp', t, workloadSpec, verdicts, false),
+          wasm: engineTimer(loaded, 'wasm', t, workloadSpec, verdicts, false),
+          single: engineTimer(loaded, 'wasm', t, workloadSpec, verdicts, true),
         };
         const runs: Record<EngineName, number> = {
           interp: interpRuns,

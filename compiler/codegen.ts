@@ -53,7 +53,7 @@ import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
-import { addBatchDriver } from './codegen-batch.js';
+import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -69,6 +69,12 @@ export interface CodegenInput {
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
+  /**
+   * The helpers the module's programs call, when each was verified memory-safe (none writes
+   * its context): the batch driver then resets and copies back per packet only what those
+   * helpers change (codegen-batch.ts). Absent: everything, per packet.
+   */
+  helpersUsed?: ReadonlySet<number>;
   /** Custom sections to embed (the manifest). */
   customSections?: { name: string; data: Uint8Array }[];
   /** Also render the module as text (for --wat). */
@@ -145,9 +151,10 @@ export function generate(input: CodegenInput): CodegenOutput {
     // unless no program of the module has a budgeted back-edge.
     const budgeted = input.budgetedBackEdges;
     const resetsBudget = budgeted === undefined || input.programs.some((p) => (budgeted.get(p)?.size ?? 1) > 0);
+    const effects = input.helpersUsed ? batchEffects(input.helpersUsed) : ALL_BATCH_EFFECTS;
     for (const prog of input.programs) {
       for (const fn of buildCfg(prog)) gen.emitFunction(prog, fn);
-      emitEntry(m, prog, resetsBudget);
+      emitEntry(m, prog, resetsBudget, effects);
     }
     m.addTable(TABLE, tableFuncs.length, tableFuncs.length);
     m.addActiveElementSegment(TABLE, 'callables_init', tableFuncs, m.i32.const(0));
@@ -165,7 +172,7 @@ export function generate(input: CodegenInput): CodegenOutput {
 }
 
 /** The exported entry: (i32 r1, i32 r2) -> i64. Resets the loop budget (if any back-edge checks it), enters with r10 = stack top. */
-function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean): void {
+function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean, effects: BatchEffects): void {
   const name = prog.name;
   /** The program's run on (r1, r2): the budget reset, then its first function with r10 = stack top. */
   const run = (r1: binaryen.ExpressionRef, r2: binaryen.ExpressionRef): binaryen.ExpressionRef =>
@@ -187,7 +194,7 @@ function emitEntry(m: binaryen.Module, prog: Program, resetsBudget: boolean): vo
   const narrow = m.i32.wrap(m.call(`${name}$entry`, [m.local.get(0, i32), m.local.get(1, i32)], i64));
   m.addFunction(`${name}$entry32`, binaryen.createType([i32, i32]), i32, [], narrow);
   m.addFunctionExport(`${name}$entry32`, `${name}${ENTRY32_SUFFIX}`);
-  addBatchDriver(m, `${name}$batch`, (ctx) => m.i32.wrap(run(ctx, m.i32.const(0))), G_XDP_CTX);
+  addBatchDriver(m, `${name}$batch`, (ctx) => m.i32.wrap(run(ctx, m.i32.const(0))), G_XDP_CTX, effects);
   m.addFunctionExport(`${name}$batch`, `${name}${BATCH_SUFFIX}`);
 }
 

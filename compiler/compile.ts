@@ -71,6 +71,9 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     budgetedBackEdges: new Map([...budgetedByProgram].map(([p, pcs]) => [p, new Set(pcs)])),
     constantLoads,
     stackLocals,
+    // Raw programs may write their r1, test-only helpers and callx are the conformance suite's: the driver assumes nothing there.
+    helpersUsed:
+      opts.memorySafety === false || opts.extraHelpers || opts.allowCallx ? undefined : new Set([...helpersByProgram.values()].flat()),
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

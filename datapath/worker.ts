@@ -107,6 +107,7 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
   const tx = new Uint32Array(2 * setup.batch);
   const recycle = new Uint32Array(setup.batch);
   const batch = worker.batch(setup.batch);
+  batch.setShared(XDP_FRAME_SIZE, setup.ifindex, setup.queue);
   let lastReport = Date.now();
   let returning = 0;
   try {
@@ -119,15 +120,7 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
       // One call into the program for the whole batch, on the chunks in place.
       for (let i = 0; i < received; i++) {
         const address = rx[2 * i]!;
-        batch.set(
-          i,
-          umemBase + address - (address % XDP_FRAME_SIZE),
-          XDP_FRAME_SIZE,
-          umemBase + address,
-          rx[2 * i + 1]!,
-          setup.ifindex,
-          setup.queue,
-        );
+        batch.setPacket(i, umemBase + address - (address % XDP_FRAME_SIZE), umemBase + address, rx[2 * i + 1]!);
       }
       if (received) worker.runBatch(setup.program, batch, received);
       for (let i = 0; i < received; i++) {
@@ -226,6 +219,7 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
   );
   const lengths = new Uint32Array(PACKET_BATCH);
   const batch = worker.batch(PACKET_BATCH);
+  batch.setShared(XDP_FRAME_SIZE, setup.ifindex, setup.queue);
   report({ type: 'ready', zeroCopy: false, affinity });
   try {
     while (!stopping()) {
@@ -239,7 +233,7 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
           row[SLOT.invalidAction]!++;
           continue;
         }
-        batch.set(n++, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, length, setup.ifindex, setup.queue);
+        batch.setPacket(n++, frame, frame + XDP_HEADROOM, length);
       }
       if (n) worker.runBatch(setup.program, batch, n);
       for (let i = 0; i < n; i++) {

@@ -33,9 +33,12 @@ export class XdpBatch {
     readonly capacity: number,
   ) {
     this.u32 = new Uint32Array(memory.buffer, base, capacity * STRIDE);
+    // Outputs a module's programs can never set (a redirect, metadata) are never written
+    // by its batch driver (compiler/codegen-batch.ts): they must read as none from the start.
+    this.u32.fill(0);
   }
 
-  /** Describe packet `i`: its frame, and the packet at `data` inside it. */
+  /** Describe packet `i`: its frame, and the packet at `data` inside it (the outputs are the run's to write). */
   set(i: number, frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
     const w = i * STRIDE;
     const u = this.u32;
@@ -45,7 +48,29 @@ export class XdpBatch {
     u[w + W.length] = length;
     u[w + W.ifindex] = ifindex;
     u[w + W.rxQueue] = rxQueue;
-    u[w + W.metaLength] = 0;
+  }
+
+  /**
+   * Give every descriptor the frame size, ifindex and receive queue that all of a worker's
+   * packets share, once; `setPacket` then writes only what changes per packet. No run
+   * writes these three (the driver reads them), so they hold until set again.
+   */
+  setShared(frameSize: number, ifindex: number, rxQueue: number): void {
+    const u = this.u32;
+    for (let w = 0; w < u.length; w += STRIDE) {
+      u[w + W.frameSize] = frameSize;
+      u[w + W.ifindex] = ifindex;
+      u[w + W.rxQueue] = rxQueue;
+    }
+  }
+
+  /** Describe packet `i` of a batch whose shared fields are set (setShared): its frame, and the packet at `data` inside it. */
+  setPacket(i: number, frame: number, data: number, length: number): void {
+    const w = i * STRIDE;
+    const u = this.u32;
+    u[w + W.frame] = frame;
+    u[w + W.data] = data;
+    u[w + W.length] = length;
   }
 
   action(i: number): number {
@@ -73,9 +98,6 @@ export class XdpBatch {
   }
   rxQueue(i: number): number {
     return this.u32[i * STRIDE + W.rxQueue]!;
-  }
-  setAction(i: number, action: number): void {
-    this.u32[i * STRIDE + W.action] = action;
   }
 
   /** Where an XDP_REDIRECT of packet `i` goes (undefined for other verdicts or no target). */

@@ -345,7 +345,7 @@ export class XdpWorker {
         xdp.batchIndex = k;
         const length = batch.length(i);
         if (length < ETH_HLEN) {
-          batch.setAction(i, XDP_ACTION.ABORTED);
+          batch.setOutcome(i, XDP_ACTION.ABORTED, batch.data(i), length, 0, undefined);
           continue;
         }
         xdp.loadInPlace(batch.frame(i), batch.frameSize(i), batch.data(i), length, batch.ifindex(i), batch.rxQueue(i));

@@ -8,10 +8,16 @@
 // module then takes ~10 ms to compile instead of ~1 ms (bench/README.md). The compiler's
 // own wasm (binaryen, wabt) stays on the baseline tier: commands that compile set
 // --liftoff-only before loading it, and commands that run packets load it first.
+//
+// `--experimental-wasm-inlining` lets TurboFan inline small wasm functions into their
+// callers (V8 turns it on by default from 12.x; Node 20's 11.3 has it behind the flag):
+// above all the program's run into its batch driver (compiler/codegen-batch.ts) when the
+// program is small, which took xdp_pass's fixed cost per packet from ~6 to ~3 ns of
+// driver (bench/README.md "Fixed cost"). Large functions (katran's) are not inlined.
 
 import { setFlagsFromString } from 'node:v8';
 
-export const OPTIMISED_FLAGS = '--no-liftoff';
+export const OPTIMISED_FLAGS = '--no-liftoff --experimental-wasm-inlining';
 let set = false;
 
 /** Make V8 compile the modules compiled from now on with TurboFan only. */

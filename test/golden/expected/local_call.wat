@@ -70,120 +70,124 @@
   (local $5 i32)
   (local $6 i32)
   (local $7 i32)
-  (local.set $2
-   (global.get $xdp_ctx)
-  )
-  (local.set $4
+  (i32.store offset=20
+   (local.tee $2
+    (global.get $xdp_ctx)
+   )
    (i32.const 0)
+  )
+  (i32.store offset=32
+   (local.get $2)
+   (i32.const 0)
+  )
+  (local.set $5
+   (i32.const 0)
+  )
+  (local.set $6
+   (i32.add
+    (local.get $0)
+    (i32.mul
+     (local.get $1)
+     (i32.const 44)
+    )
+   )
   )
   (loop $next
    (if
-    (i32.gt_u
-     (local.get $1)
-     (local.get $4)
+    (i32.lt_u
+     (local.get $0)
+     (local.get $6)
     )
     (then
      (i32.store offset=36
       (local.get $2)
-      (local.get $4)
+      (local.get $5)
      )
      (if
       (i32.lt_u
-       (local.tee $5
+       (local.tee $3
         (i32.load offset=12
-         (local.tee $3
-          (i32.add
-           (local.get $0)
-           (i32.mul
-            (local.get $4)
-            (i32.const 44)
-           )
-          )
-         )
+         (local.get $0)
         )
        )
        (i32.const 14)
       )
       (then
        (i32.store offset=24
-        (local.get $3)
+        (local.get $0)
+        (i32.const 0)
+       )
+       (i32.store offset=40
+        (local.get $0)
         (i32.const 0)
        )
       )
       (else
        (if
         (i32.lt_u
-         (local.tee $7
+         (local.tee $1
           (i32.sub
            (i32.add
-            (i32.load
-             (local.get $3)
+            (local.tee $7
+             (i32.load
+              (local.get $0)
+             )
             )
             (i32.load offset=4
-             (local.get $3)
+             (local.get $0)
             )
            )
            (i32.const 320)
           )
          )
-         (local.tee $5
+         (local.tee $3
           (i32.add
-           (local.tee $6
+           (local.tee $4
             (i32.load offset=8
-             (local.get $3)
+             (local.get $0)
             )
            )
-           (local.get $5)
+           (local.get $3)
           )
          )
         )
         (then
-         (local.set $5
-          (local.get $7)
+         (local.set $3
+          (local.get $1)
          )
         )
        )
        (i32.store
         (local.get $2)
-        (local.get $6)
+        (local.get $4)
        )
        (i32.store offset=4
         (local.get $2)
-        (local.get $5)
+        (local.get $3)
        )
        (i32.store offset=8
         (local.get $2)
-        (local.get $6)
+        (local.get $4)
        )
        (i32.store offset=12
         (local.get $2)
         (i32.load offset=16
-         (local.get $3)
+         (local.get $0)
         )
        )
        (i32.store offset=16
         (local.get $2)
         (i32.load offset=20
-         (local.get $3)
+         (local.get $0)
         )
-       )
-       (i32.store offset=20
-        (local.get $2)
-        (i32.const 0)
        )
        (i32.store offset=24
         (local.get $2)
-        (i32.load
-         (local.get $3)
-        )
+        (local.get $7)
        )
        (i32.store offset=28
         (local.get $2)
-        (local.get $7)
-       )
-       (i32.store offset=32
-        (local.get $2)
-        (i32.const 0)
+        (local.get $1)
        )
        (i32.store offset=40
         (local.get $2)
@@ -194,7 +198,7 @@
         (i32.const 0)
        )
        (i64.store32 offset=24
-        (local.get $3)
+        (local.get $0)
         (call $local_call@0
          (i64.extend_i32_u
           (local.get $2)
@@ -207,55 +211,61 @@
         )
        )
        (i32.store offset=8
-        (local.get $3)
-        (local.tee $6
+        (local.get $0)
+        (local.tee $4
          (i32.load
           (local.get $2)
          )
         )
        )
        (i32.store offset=12
-        (local.get $3)
+        (local.get $0)
         (i32.sub
          (i32.load offset=4
           (local.get $2)
          )
-         (local.get $6)
-        )
-       )
-       (i32.store offset=28
-        (local.get $3)
-        (i32.load offset=40
-         (local.get $2)
-        )
-       )
-       (i32.store offset=32
-        (local.get $3)
-        (i32.load offset=44
-         (local.get $2)
-        )
-       )
-       (i32.store offset=36
-        (local.get $3)
-        (i32.load offset=48
-         (local.get $2)
+         (local.get $4)
         )
        )
        (i32.store offset=40
-        (local.get $3)
+        (local.get $0)
         (i32.sub
-         (local.get $6)
+         (local.get $4)
          (i32.load offset=8
           (local.get $2)
          )
         )
        )
+       (i32.store offset=28
+        (local.get $0)
+        (i32.load offset=40
+         (local.get $2)
+        )
+       )
+       (i32.store offset=32
+        (local.get $0)
+        (i32.load offset=44
+         (local.get $2)
+        )
+       )
+       (i32.store offset=36
+        (local.get $0)
+        (i32.load offset=48
+         (local.get $2)
+        )
+       )
       )
      )
-     (local.set $4
+     (local.set $5
       (i32.add
-       (local.get $4)
+       (local.get $5)
        (i32.const 1)
+      )
+     )
+     (local.set $0
+      (i32.add
+       (local.get $0)
+       (i32.const 44)
       )
      )
      (br $next)
