@@ -10,7 +10,8 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 5;
+// 6: the batch driver resets only the fields helpers can change, and descriptors carry per-batch fields set once.
+export const MANIFEST_VERSION = 6;
 
 export interface ManifestMap extends MapShape {
   name: string;
