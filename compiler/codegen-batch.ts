@@ -7,7 +7,7 @@
 // first: a trap unwinds the whole call, and that index tells the host which packet
 // faulted (it aborts that one and calls again from the next; runtime/machine.ts runBatch).
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { BATCH_DESC, BATCH_DESC_SIZE, ETH_HLEN, XDP_CTX, XDP_TAILROOM } from '../core/abi.js';
 
 const i32 = binaryen.i32;
