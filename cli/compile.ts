@@ -3,7 +3,6 @@
 // compile itself load binaryen (and wabt, which checks every module we write).
 
 import { basename } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_OPT_LEVEL } from '../compiler/defaults.js';
@@ -48,11 +47,10 @@ async function compileCommand(args: CompileArgs): Promise<void> {
     return;
   }
   if (!Number.isInteger(args.O) || args.O < 0 || args.O > 4) throw new UserError(`-O must be 0..4, got ${args.O}`);
-  // This process runs binaryen and wabt once and exits: their wasm is worth V8's baseline
-  // compiler only. Tiering up binaryen's large functions to TurboFan cost more CPU than it
-  // saved (katran at -O1: 2.0 s of CPU with it, 0.85 s without; bench/README.md). Set
-  // before either module is compiled; a command that runs packets never sets it.
-  setFlagsFromString('--liftoff-only');
+  // This process runs binaryen and wabt once and exits: V8 flags for that (baseline code
+  // only, validation on first call), set before either module is compiled.
+  const { setCompilerV8Flags } = await import('../compiler/v8-flags.js');
+  setCompilerV8Flags();
   const started = performance.now();
   const memorySafety = args.verifier === 'kernel';
   // A large object verifies in a thread while this one loads binaryen and wabt.

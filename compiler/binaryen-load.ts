@@ -63,7 +63,7 @@ async function loadDerived(
     }
   }
   // V8 checks the cache against the source and its own version and flags, and compiles
-  // the source instead when it rejects it (another Node, or a process without --liftoff-only).
+  // the source instead when it rejects it (another Node, or a process without compiler/v8-flags.ts's flags).
   const script = new Script(readFileSync(file('binaryen.js'), 'utf8'), { filename: file('binaryen.js'), cachedData });
   const cacheAccepted = cachedData !== undefined && !script.cachedDataRejected;
   const define = script.runInThisContext() as (url: string, nodeModule: object, wasmBytes: null) => Factory;

@@ -9,9 +9,9 @@
 //   binaryen.js        the remaining 180 KB of JS as a function expression, for vm.Script:
 //                      `(function (url, nodeModule, wasmBytes) { ...; return factory; })`;
 //   binaryen.v8cache   V8's code cache of binaryen.js, produced here under the flags a
-//                      compile runs with (--liftoff-only, cli/compile.ts), after a load;
+//                      compile runs with (compiler/v8-flags.ts), after a load;
 //   binaryen.json      what it was derived from (binaryen's version, index.js's size and
-//                      sha256) and the Node/V8 the cache was made by.
+//                      sha256) and the Node/V8 and V8 flags the cache was made by.
 // compiler/binaryen-load.ts uses it when binaryen.json matches the installed binaryen and
 // falls back to the plain import otherwise. If index.js does not have the expected shape
 // (a new binaryen release), this prints why and derives nothing: compiles stay correct,
@@ -44,6 +44,8 @@ function replaceExactly(text, from, to, count = 1) {
   return text.split(from).join(to);
 }
 
+const flagsModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'v8-flags.js')).href;
+const { COMPILER_V8_FLAGS } = await import(flagsModule);
 const source = readFileSync(indexPath, 'utf8');
 const indexSha256 = createHash('sha256').update(source).digest('hex');
 
@@ -51,7 +53,14 @@ const indexSha256 = createHash('sha256').update(source).digest('hex');
 try {
   const old = JSON.parse(readFileSync(join(outDir, 'binaryen.json'), 'utf8'));
   const complete = ['binaryen.js', 'binaryen.wasm', 'binaryen.v8cache'].every((f) => existsSync(join(outDir, f)));
-  if (complete && old.indexSha256 === indexSha256 && old.node === process.version && old.v8 === process.versions.v8) process.exit(0);
+  if (
+    complete &&
+    old.indexSha256 === indexSha256 &&
+    old.node === process.version &&
+    old.v8 === process.versions.v8 &&
+    old.v8Flags?.join(' ') === COMPILER_V8_FLAGS.join(' ')
+  )
+    process.exit(0);
 } catch {
   // not derived yet
 }
@@ -97,6 +106,7 @@ const manifest = {
   indexSha256,
   node: process.version,
   v8: process.versions.v8,
+  v8Flags: COMPILER_V8_FLAGS,
 };
 writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) + '\n');
 
@@ -107,8 +117,8 @@ const made = spawnSync(
   [
     '--input-type=module',
     '-e',
-    `import { setFlagsFromString } from 'node:v8';
-     setFlagsFromString('--liftoff-only');
+    `const { setCompilerV8Flags } = await import(${JSON.stringify(flagsModule)});
+     setCompilerV8Flags();
      const { writeBinaryenCodeCache } = await import(${JSON.stringify(loader)});
      await writeBinaryenCodeCache();`,
   ],

@@ -13,16 +13,17 @@ import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
 import { buildRoot, packageRoot } from '../../core/package-root.js';
 
-/** binaryenSource of a fresh process importing compiler/binaryen.js, with --liftoff-only set first when `asCompile` (as cli/compile.ts does). */
+/** binaryenSource of a fresh process importing compiler/binaryen.js, with the compile command's V8 flags set first when `asCompile` (as cli/compile.ts does). */
 function sourceInChild(asCompile: boolean, env: Record<string, string> = {}): string {
   const url = new URL('../../compiler/binaryen.js', import.meta.url).href;
+  const flags = new URL('../../compiler/v8-flags.js', import.meta.url).href;
   const r = spawnSync(
     process.execPath,
     [
       '--input-type=module',
       '-e',
-      `import { setFlagsFromString } from 'node:v8';
-       if (${asCompile}) setFlagsFromString('--liftoff-only');
+      `const { setCompilerV8Flags } = await import(${JSON.stringify(flags)});
+       if (${asCompile}) setCompilerV8Flags();
        const { binaryenSource } = await import(${JSON.stringify(url)});
        console.log(binaryenSource);`,
     ],
