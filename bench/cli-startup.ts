@@ -5,7 +5,9 @@
 // command runs BENCH_RUNS times (default 10) after one warm-up; prints the median wall time
 // with its spread (min..max), and the median CPU time (user + sys, all threads, from
 // /usr/bin/time when present), which a busy machine disturbs less than the wall time.
-// BENCH_CLI=path/to/bpf2wasm.js measures another build (e.g. an older commit) the same way.
+// BENCH_CLI=path/to/bpf2wasm.js measures another build (e.g. an older commit) the same way;
+// a comma-separated list of launchers measures several builds in interleaved rounds (each
+// round runs every build once, so load drift hits them alike), one line per build.
 // The compile rows are the issue's targets: a tiny program in <= 0.3 s wall, katran <= 1 s.
 //
 //   npm run build && node dist/bench/cli-startup.js
@@ -18,7 +20,8 @@ import { packageRoot } from '../core/package-root.js';
 import { writePcap } from '../packets/pcap.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
-const cli = process.env.BENCH_CLI ?? join(packageRoot, 'bin', 'bpf2wasm.js');
+const clis = (process.env.BENCH_CLI ?? join(packageRoot, 'bin', 'bpf2wasm.js')).split(',');
+const CLI = '<cli>'; // stands for each build's launcher in a command's arguments
 const TIME = '/usr/bin/time';
 const hasTime = existsSync(TIME);
 const scratch = mkdtempSync(join(tmpdir(), 'bpf2wasm-startup-'));
@@ -51,28 +54,34 @@ const median = (xs: number[]): number => {
 };
 
 function measure(label: string, args: string[], targetMs?: number): void {
-  time(args);
-  const runs = Array.from({ length: RUNS }, () => time(args));
-  const walls = runs.map((r) => r.wall);
-  const cpu = median(runs.map((r) => r.cpu));
-  console.log(
-    `${label.padEnd(34)} wall ${median(walls).toFixed(0).padStart(5)} ms (${Math.min(...walls).toFixed(0)}..${Math.max(...walls).toFixed(0)})` +
-      `  cpu ${Number.isNaN(cpu) ? '-' : cpu.toFixed(0).padStart(5)} ms` +
-      (targetMs === undefined ? '' : `  (target ${targetMs} ms wall: ${median(walls) <= targetMs ? 'met' : 'not met'})`),
-  );
+  const builds = args.includes(CLI) ? clis : [undefined];
+  const argsOf = (cli: string | undefined): string[] => args.map((a) => (a === CLI ? cli! : a));
+  for (const cli of builds) time(argsOf(cli));
+  const runs = builds.map(() => [] as { wall: number; cpu: number }[]);
+  for (let round = 0; round < RUNS; round++) builds.forEach((cli, i) => runs[i]!.push(time(argsOf(cli))));
+  builds.forEach((cli, i) => {
+    const walls = runs[i]!.map((r) => r.wall);
+    const cpu = median(runs[i]!.map((r) => r.cpu));
+    console.log(
+      `${label.padEnd(34)} wall ${median(walls).toFixed(0).padStart(5)} ms (${Math.min(...walls).toFixed(0)}..${Math.max(...walls).toFixed(0)})` +
+        `  cpu ${Number.isNaN(cpu) ? '-' : cpu.toFixed(0).padStart(5)} ms` +
+        (targetMs === undefined ? '' : `  (target ${targetMs} ms wall: ${median(walls) <= targetMs ? 'met' : 'not met'})`) +
+        (builds.length > 1 ? `  ${cli}` : ''),
+    );
+  });
 }
 
 console.log(
-  `${cli}, ${RUNS} runs each; load average ${loadavg()
+  `${clis.join(', ')}, ${RUNS} runs each; load average ${loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')}`,
 );
 
 measure('node -e 0', ['-e', '0']);
 measure("node: import 'yargs'", ['--input-type=module', '-e', "import 'yargs'; import 'yargs/helpers'"]);
-measure('bpf2wasm --help', [cli, '--help']);
-measure('bpf2wasm xdp_pass.o -o x.wasm', [cli, object, '-o', wasm, '-q'], 300);
+measure('bpf2wasm --help', [CLI, '--help']);
+measure('bpf2wasm xdp_pass.o -o x.wasm', [CLI, object, '-o', wasm, '-q'], 300);
 const katran = process.env.KATRAN_BPF_OBJ;
-if (katran) measure('bpf2wasm katran -o k.wasm', [cli, katran, '-o', join(scratch, 'katran.wasm'), '-q'], 1000);
+if (katran) measure('bpf2wasm katran -o k.wasm', [CLI, katran, '-o', join(scratch, 'katran.wasm'), '-q'], 1000);
 else console.log('katran compile skipped: set KATRAN_BPF_OBJ to a balancer.bpf.o');
-measure('bpf2wasm test-run x.wasm (1 pkt)', [cli, 'test-run', wasm, '--pcap', pcap]);
+measure('bpf2wasm test-run x.wasm (1 pkt)', [CLI, 'test-run', wasm, '--pcap', pcap]);

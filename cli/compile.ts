@@ -3,10 +3,10 @@
 // compile itself load binaryen (and wabt, which checks every module we write).
 
 import { basename } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Argv } from 'yargs';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_OPT_LEVEL } from '../compiler/defaults.js';
+import type { CompileResult } from '../compiler/compile.js';
 import { option, options } from './options.js';
 
 interface CompileArgs {
@@ -48,37 +48,45 @@ async function compileCommand(args: CompileArgs): Promise<void> {
     return;
   }
   if (!Number.isInteger(args.O) || args.O < 0 || args.O > 4) throw new UserError(`-O must be 0..4, got ${args.O}`);
-  // This process runs binaryen and wabt once and exits: their wasm is worth V8's baseline
-  // compiler only. Tiering up binaryen's large functions to TurboFan cost more CPU than it
-  // saved (katran at -O1: 2.0 s of CPU with it, 0.85 s without; bench/README.md). Set
-  // before either module is compiled; a command that runs packets never sets it.
-  setFlagsFromString('--liftoff-only');
+  // This process runs binaryen and wabt once and exits: V8 flags for that (baseline code
+  // only, validation on first call), set before either module is compiled.
+  const { setCompilerV8Flags } = await import('../compiler/v8-flags.js');
+  setCompilerV8Flags();
   const started = performance.now();
   const memorySafety = args.verifier === 'kernel';
-  // A large object verifies in a thread while this one loads binaryen and wabt.
-  const { verifyInThread } = await import('./verify-thread.js');
-  const verifying = verifyInThread(obj, { bytes: input, source: args.input, programs: args.program, memorySafety });
-  // Its error is thrown where it is awaited, below; until then it is not an unhandled rejection.
-  verifying?.catch(() => undefined);
-  // wabt's wasm compiles in the background while binaryen loads and generates the module.
-  const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
-  prepareWabt();
-  const { compileObject } = await import('../compiler/compile.js');
-  const verified = await verifying;
-  const result = compileObject(obj, {
-    programs: args.program,
-    optimize: args.O,
-    maxCpus: args['max-cpus'],
-    wantText: args.wat,
-    memorySafety,
-    verified: verified?.facts,
-  });
-  const problem = await wabtValidate(result.wasm);
+  const options = { programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat, memorySafety };
+  // A large object: a thread loads binaryen and wabt while this one verifies, then generates the module.
+  const { startCodegenThread } = await import('./codegen-thread.js');
+  const thread = startCodegenThread(obj, { bytes: input, source: args.input, options });
+  let result: CompileResult;
+  let problem: string | undefined;
+  let verifyText: string;
+  if (thread) {
+    const [{ selectPrograms }, { verifyPrograms }] = await Promise.all([
+      import('../compiler/select.js'),
+      import('../compiler/verify-programs.js'),
+    ]);
+    const verifyStart = performance.now();
+    let facts;
+    try {
+      facts = verifyPrograms(obj, selectPrograms(obj, args.program), { memorySafety });
+    } catch (e) {
+      await thread.cancel();
+      throw e;
+    }
+    verifyText = `verify ${(performance.now() - verifyStart).toFixed(0)} ms while a thread loaded binaryen`;
+    ({ result, problem } = await thread.generate(facts));
+  } else {
+    // wabt's wasm compiles in the background while binaryen loads and generates the module.
+    const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
+    prepareWabt();
+    const { compileObject } = await import('../compiler/compile.js');
+    result = compileObject(obj, options);
+    problem = await wabtValidate(result.wasm);
+    verifyText = `verify ${result.timings.verifyMs.toFixed(0)} ms`;
+  }
   if (problem) throw new Error(`wabt rejects the generated module: ${problem}`);
   const elapsed = performance.now() - started;
-  const verifyText = verified
-    ? `verify ${verified.ms.toFixed(0)} ms in a thread, overlapping binaryen's loading`
-    : `verify ${result.timings.verifyMs.toFixed(0)} ms`;
   if (args.wat) {
     process.stdout.write(result.text ?? '');
     return;

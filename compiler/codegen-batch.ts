@@ -13,7 +13,7 @@
 // reset once per batch, not per packet, and not copied back. The descriptor's outputs start
 // zeroed (runtime/batch.ts), so what a module can never set stays zero there too.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { BATCH_DESC, BATCH_DESC_SIZE, ETH_HLEN, XDP_CTX, XDP_TAILROOM } from '../core/abi.js';
 import { HELPER_ID } from '../core/helper-ids.js';
 

@@ -7,7 +7,7 @@
 // live in JS), csum_diff with a size above 0xffff or a range beyond the memory (the JS
 // faults it with the message the interpreter gives), ktime_get_ns with a precise clock.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { ETH_HLEN, INIT_PRECISE_CLOCK, XDP_CTX, XDP_FRAME_STRUCT, XDP_META_MAX } from '../core/abi.js';
 import { ERRNO } from '../core/errno.js';
 

@@ -15,7 +15,7 @@
 // than the chunk holds — if so the caller hands the whole update to the runtime before it
 // has changed anything. That happens once per chunk while a map first fills.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import {
   HASH_DESC,
   HASH_ENTRY,

@@ -24,7 +24,7 @@
 // bpf_spin_lock (hash.ts copies around the lock word), a pool that needs a new chunk from
 // the heap — goes to the runtime's import, which takes the same lock.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import {
   DESC_MAGIC,
   DESC_WORD,

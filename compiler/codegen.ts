@@ -5,7 +5,7 @@
 // by zero, INT_MIN / -1, byte swaps) are spelled out here.
 
 import { KFUNC_BY_ID } from '../core/kfuncs.js';
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import {
   ALU,
   ATOMIC,

@@ -1,7 +1,8 @@
 // Second opinion on every module we emit: wabt reads and validates the binary with the
 // features codegen enables (wabt needs them spelled out).
 
-import wabtInit from 'wabt';
+import { createRequire } from 'node:module';
+import type wabtInit from 'wabt';
 
 let wabtPromise: ReturnType<typeof wabtInit> | undefined;
 
@@ -19,7 +20,10 @@ export const WASM_FEATURES = {
  * the time a module is generated; wabtValidate() then does not wait for it.
  */
 export function prepareWabt(): void {
-  wabtPromise ??= wabtInit();
+  // wabt is CommonJS (690 KB): require() skips the scan for named exports that an ES
+  // import runs over its source first (~0.1 s of a compile's start-up on the loaded
+  // machine, bench/README.md).
+  wabtPromise ??= (createRequire(import.meta.url)('wabt') as typeof wabtInit)();
 }
 
 /** Returns undefined when valid, else wabt's message. */

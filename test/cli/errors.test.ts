@@ -101,13 +101,13 @@ test('a map definition the kernel would not create (value size 0): refused at co
   assert.throws(() => KernelObject.load(object).close(), /empty_values.*Invalid argument/);
 });
 
-test('a verifier rejection from the verifier thread: the same one line, exit 1, no output', () => {
+test('a verifier rejection with a code generation thread started: the same one line, exit 1, no output', () => {
   const object = compileBpf(join(root, 'test', 'fixtures', 'hostile', 'null_write.c'));
   const inline = run(object, '-o', join(scratchDir(), 'inline.wasm'));
   const threaded = spawnSync(process.execPath, [cli, object, '-o', join(scratchDir(), 'threaded.wasm')], {
     encoding: 'utf8',
     cwd: scratchDir(),
-    env: { ...process.env, BPF2WASM_VERIFY_THREAD_MIN_INSNS: '0' },
+    env: { ...process.env, BPF2WASM_THREAD_MIN_INSNS: '0' },
   });
   assert.is(inline.status, 1, inline.stderr);
   assert.is(threaded.status, 1, threaded.stderr);
