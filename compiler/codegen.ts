@@ -52,6 +52,8 @@ import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
+import { hasSpecialisedLookup, specialisedLookup } from './codegen-map-lookup.js';
+import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver } from './codegen-batch.js';
 
@@ -66,6 +68,8 @@ export interface CodegenInput {
   stackLocals?: ReadonlyMap<Program, ReadonlyMap<number, number>>;
   /** Per program, loads the verifier proved constant (read-only map data: .rodata), by slot, as u64. */
   constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
+  /** Per program, the shape (type, key size) of the map each map_lookup_elem looks up, by pc, where the verifier found one. */
+  lookupShapes?: ReadonlyMap<Program, ReadonlyMap<number, MapLookupShape>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -679,6 +683,8 @@ class FunctionGenerator {
       case HELPER_ID.map_lookup_elem: {
         const inline = this.inlineArrayLookup(knownMap.get(1));
         if (inline) return this.set(0, inline);
+        const specialised = this.specialisedLookup(prog, insn, knownMap.get(1));
+        if (specialised) return this.set(0, specialised);
         break;
       }
       case HELPER_ID.tail_call:
@@ -791,6 +797,20 @@ class FunctionGenerator {
       this.m.addFunctionImport(`helper$${CALLX_IMPORT}`, HELPER_MODULE, CALLX_IMPORT, CALLX_PARAMS, i64);
     }
     return `helper$${CALLX_IMPORT}`;
+  }
+
+  /**
+   * map_lookup_elem on a map whose shape (type, key size) is known here: a function of the
+   * module made for that shape (codegen-map-lookup.ts), guarded, with the generic lookup
+   * behind it.
+   */
+  private specialisedLookup(prog: Program, insn: Insn, mapIndex: number | undefined): binaryen.ExpressionRef | undefined {
+    const spec = mapIndex === undefined ? undefined : this.input.maps[mapIndex];
+    const shape = spec ? { type: spec.type, keySize: spec.keySize } : this.input.lookupShapes?.get(prog)?.get(insn.pc);
+    if (!shape || !hasSpecialisedLookup(shape)) return undefined;
+    const generic = this.ownMapFunction('map_lookup_elem', this.i32HelperImport('map_lookup_elem', I32_HELPERS.map_lookup_elem!))!;
+    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, this.input.layout.maxCpus);
+    return this.m.i64.extend_u(this.m.call(name, [this.get32(1), this.get32(2)], i32));
   }
 
   /**
