@@ -14,7 +14,8 @@
 
 import binaryen from 'binaryen';
 import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY } from '../core/map-layout.js';
-import { KEY_HASH } from '../core/key-hash.js';
+import { KEY_HASH, laneSeed } from '../core/key-hash.js';
+import { combineLanesExpr, mixWordExpr } from './codegen-maps.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import type { MapLookupShape } from './verifier/index.js';
 
@@ -134,15 +135,16 @@ export function specialisedLookup(
   return name;
 }
 
-/** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (murmur3 words, FNV tail, murmur3 finaliser). */
+/** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (murmur3 words in four lanes, FNV tail, murmur3 finaliser). */
 function unrolledKeyHash(m: binaryen.Module, key: () => Expr, len: number): Expr {
   const c = (n: number): Expr => m.i32.const(n | 0);
-  let h = c(len ^ KEY_HASH.SEED);
+  const lanes = [0, 1, 2, 3].map((j) => c(laneSeed(j, len)));
   let i = 0;
   for (; i + 4 <= len; i += 4) {
-    const k = m.i32.mul(m.i32.rotl(m.i32.mul(m.i32.load(i, 1, key()), c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K)), c(KEY_HASH.C2));
-    h = m.i32.add(m.i32.mul(m.i32.rotl(m.i32.xor(h, k), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD));
+    const j = (i >> 2) % KEY_HASH.LANES;
+    lanes[j] = mixWordExpr(m, lanes[j]!, m.i32.load(i, 1, key()));
   }
+  let h = combineLanesExpr(m, lanes);
   for (; i < len; i++) h = m.i32.mul(m.i32.xor(h, m.i32.load8_u(i, 1, key())), c(KEY_HASH.TAIL_MUL));
   // The finaliser reads h twice per step: through a scratch local of the caller (HASH).
   const HASH = 2;
