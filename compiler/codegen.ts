@@ -56,6 +56,7 @@ import { hasSpecialisedLookup, specialisedLookup } from './codegen-map-lookup.js
 import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver } from './codegen-batch.js';
+import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -231,10 +232,19 @@ class FunctionGenerator {
 
   /** The current function's stack slots kept in locals: instruction slot -> local index. */
   private slotLocal = new Map<number, number>();
+  /** The current function's store-to-load forwarding, by block id (store-forward.ts). */
+  private forwarding: BlockForwarding[] = [];
+  /** Local index of the current function's first forwarding temporary. */
+  private firstForwardLocal = 0;
+  /** The block being emitted's forwarding plan. */
+  private blockForwarding: BlockForwarding | undefined;
 
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
     const extraLocals = this.planSlotLocals(prog, fn);
+    this.forwarding = fn.blocks.map((block) => planBlockForwarding(prog.insns, block.first, block.end));
+    this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
     const relooper = new binaryen.Relooper(m);
     // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
@@ -298,6 +308,7 @@ class FunctionGenerator {
     const stmts: binaryen.ExpressionRef[] = [];
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
+    this.blockForwarding = this.forwarding[block.id];
     for (let p = block.first; p < block.end; p++) {
       const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
@@ -338,6 +349,8 @@ class FunctionGenerator {
         if (constant !== undefined) return this.set(insn.dst, m.i64.const(BigInt.asIntN(64, constant) as unknown as number));
         const slot = this.slotLocal.get(insn.pc);
         if (slot !== undefined) return this.set(insn.dst, m.local.get(slot, i64));
+        const pieces = this.blockForwarding?.loads.get(insn.pc);
+        if (pieces) return this.set(insn.dst, this.forwardedLoad(pieces));
         return this.set(insn.dst, this.load(insn));
       }
       case CLASS.ST:
@@ -345,7 +358,12 @@ class FunctionGenerator {
         if (insnClass(op) === CLASS.STX && memMode(op) === MODE.ATOMIC) return this.atomic(insn);
         const value = insnClass(op) === CLASS.ST ? m.i64.const(insn.imm) : this.get(insn.src);
         const slot = this.slotLocal.get(insn.pc);
-        return slot === undefined ? this.store(insn, value) : m.local.set(slot, value);
+        if (slot !== undefined) return m.local.set(slot, value);
+        const temp = this.blockForwarding?.saves.get(insn.pc);
+        if (temp === undefined) return this.store(insn, value);
+        // A later load of this block reads these bytes back: keep the value for it.
+        const local = this.firstForwardLocal + temp;
+        return m.block(null, [m.local.set(local, value), this.store(insn, m.local.get(local, i64))]);
       }
       case CLASS.JMP:
         if (isExit(op)) return m.return(this.get(0));
@@ -598,6 +616,18 @@ class FunctionGenerator {
       default:
         return m.i64.load(off, 1, ptr);
     }
+  }
+
+  /** A load's value from the values its block's stores wrote (store-forward.ts), little-endian. */
+  private forwardedLoad(pieces: readonly ForwardPiece[]): binaryen.ExpressionRef {
+    const m = this.m;
+    const parts = pieces.map(({ temp, inStore, inLoad, len }) => {
+      let v = m.local.get(this.firstForwardLocal + temp, i64);
+      if (inStore > 0) v = m.i64.shr_u(v, m.i64.const(8 * inStore));
+      if (inStore + len < 8) v = m.i64.and(v, m.i64.const(BigInt.asIntN(64, (1n << BigInt(8 * len)) - 1n) as unknown as number));
+      return inLoad > 0 ? m.i64.shl(v, m.i64.const(8 * inLoad)) : v;
+    });
+    return parts.reduce((a, b) => m.i64.or(a, b));
   }
 
   private store(insn: Insn, value: binaryen.ExpressionRef): binaryen.ExpressionRef {
