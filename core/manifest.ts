@@ -10,7 +10,12 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 5;
+/**
+ * Bumped when a module and a runtime of different versions would disagree: 6 when the key
+ * hash (core/key-hash.ts) went to four lanes, since a module's own lookups and the runtime's
+ * maps must place a key in the same bucket.
+ */
+export const MANIFEST_VERSION = 6;
 
 export interface ManifestMap extends MapShape {
   name: string;
