@@ -70,26 +70,37 @@ function locals(m: binaryen.Module) {
   };
 }
 
-/** map_hash$wasm(key, len) -> hash: core/key-hash.ts keyHash, word by word then the tail bytes. */
+/** map_hash$wasm(key, len) -> hash: core/key-hash.ts keyHash, four words (one per lane) at a time, then the tail. */
 function addHash(m: binaryen.Module): void {
   const { get, set, c } = locals(m);
-  const [KEY, LEN, HASH, I, K] = [0, 1, 2, 3, 4];
+  const [KEY, LEN, HASH, I, H0] = [0, 1, 2, 3, 4];
+  const lane = (j: number): number => H0 + j;
+  const word = (at: number): Expr => m.i32.load(at, 1, m.i32.add(get(KEY), get(I)));
+  /** murmur3's step on lane j with the word at KEY + I + at (core/key-hash.ts mixWord). */
+  const mix = (j: number, at: number): Expr => set(lane(j), mixWordExpr(m, get(lane(j)), word(at)));
+  const laneSeedExpr = (j: number): Expr => m.i32.xor(c(KEY_HASH.SEED + Math.imul(j, KEY_HASH.LANE_SEED_STEP)), get(LEN));
+  const oneMore = (j: number): Expr =>
+    m.if(m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)), m.block(null, [mix(j, 0), set(I, m.i32.add(get(I), c(4)))]));
   const body = m.block(
     null,
     [
-      set(HASH, m.i32.xor(get(LEN), c(KEY_HASH.SEED))),
+      ...[0, 1, 2, 3].map((j) => set(lane(j), laneSeedExpr(j))),
       set(I, c(0)),
       m.loop(
         'hash_words',
         m.if(
-          m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)),
-          m.block(null, [
-            set(K, m.i32.rotl(m.i32.mul(m.i32.load(0, 1, m.i32.add(get(KEY), get(I))), c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K))),
-            set(HASH, m.i32.xor(get(HASH), m.i32.mul(get(K), c(KEY_HASH.C2)))),
-            set(HASH, m.i32.add(m.i32.mul(m.i32.rotl(get(HASH), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD))),
-            set(I, m.i32.add(get(I), c(4))),
-            m.br('hash_words'),
-          ]),
+          m.i32.le_u(m.i32.add(get(I), c(16)), get(LEN)),
+          m.block(null, [mix(0, 0), mix(1, 4), mix(2, 8), mix(3, 12), set(I, m.i32.add(get(I), c(16))), m.br('hash_words')]),
+        ),
+      ),
+      oneMore(0),
+      oneMore(1),
+      oneMore(2),
+      set(
+        HASH,
+        combineLanesExpr(
+          m,
+          [0, 1, 2, 3].map((j) => get(lane(j))),
         ),
       ),
       m.loop(
@@ -111,7 +122,20 @@ function addHash(m: binaryen.Module): void {
     ],
     i32,
   );
-  m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i32], body);
+  m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32, i32, i32], body);
+}
+
+/** core/key-hash.ts mixWord(h, word) as an expression (`h` is used once). */
+export function mixWordExpr(m: binaryen.Module, h: Expr, word: Expr): Expr {
+  const c = (n: number): Expr => m.i32.const(n | 0);
+  const k = m.i32.mul(m.i32.rotl(m.i32.mul(word, c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K)), c(KEY_HASH.C2));
+  return m.i32.add(m.i32.mul(m.i32.rotl(m.i32.xor(h, k), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD));
+}
+
+/** core/key-hash.ts combineLanes over four lane expressions. */
+export function combineLanesExpr(m: binaryen.Module, lanes: Expr[]): Expr {
+  const rotated = lanes.map((h, j) => (j === 0 ? h : m.i32.rotl(h, m.i32.const(j * KEY_HASH.LANE_ROTATE))));
+  return m.i32.add(m.i32.add(rotated[0]!, rotated[1]!), m.i32.add(rotated[2]!, rotated[3]!));
 }
 
 /** map_find$wasm(handle, key, len, hash) -> entry or 0: the lock-free chain walk. */

@@ -52,8 +52,11 @@ import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
+import { hasSpecialisedLookup, specialisedLookup } from './codegen-map-lookup.js';
+import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
+import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -66,6 +69,8 @@ export interface CodegenInput {
   stackLocals?: ReadonlyMap<Program, ReadonlyMap<number, number>>;
   /** Per program, loads the verifier proved constant (read-only map data: .rodata), by slot, as u64. */
   constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
+  /** Per program, the shape (type, key size) of the map each map_lookup_elem looks up, by pc, where the verifier found one. */
+  lookupShapes?: ReadonlyMap<Program, ReadonlyMap<number, MapLookupShape>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -234,10 +239,19 @@ class FunctionGenerator {
 
   /** The current function's stack slots kept in locals: instruction slot -> local index. */
   private slotLocal = new Map<number, number>();
+  /** The current function's store-to-load forwarding, by block id (store-forward.ts). */
+  private forwarding: BlockForwarding[] = [];
+  /** Local index of the current function's first forwarding temporary. */
+  private firstForwardLocal = 0;
+  /** The block being emitted's forwarding plan. */
+  private blockForwarding: BlockForwarding | undefined;
 
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
     const extraLocals = this.planSlotLocals(prog, fn);
+    this.forwarding = fn.blocks.map((block) => planBlockForwarding(prog.insns, block.first, block.end));
+    this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
     const relooper = new binaryen.Relooper(m);
     // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
@@ -301,6 +315,7 @@ class FunctionGenerator {
     const stmts: binaryen.ExpressionRef[] = [];
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
+    this.blockForwarding = this.forwarding[block.id];
     for (let p = block.first; p < block.end; p++) {
       const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
@@ -341,6 +356,8 @@ class FunctionGenerator {
         if (constant !== undefined) return this.set(insn.dst, m.i64.const(BigInt.asIntN(64, constant) as unknown as number));
         const slot = this.slotLocal.get(insn.pc);
         if (slot !== undefined) return this.set(insn.dst, m.local.get(slot, i64));
+        const pieces = this.blockForwarding?.loads.get(insn.pc);
+        if (pieces) return this.set(insn.dst, this.forwardedLoad(pieces));
         return this.set(insn.dst, this.load(insn));
       }
       case CLASS.ST:
@@ -348,7 +365,12 @@ class FunctionGenerator {
         if (insnClass(op) === CLASS.STX && memMode(op) === MODE.ATOMIC) return this.atomic(insn);
         const value = insnClass(op) === CLASS.ST ? m.i64.const(insn.imm) : this.get(insn.src);
         const slot = this.slotLocal.get(insn.pc);
-        return slot === undefined ? this.store(insn, value) : m.local.set(slot, value);
+        if (slot !== undefined) return m.local.set(slot, value);
+        const temp = this.blockForwarding?.saves.get(insn.pc);
+        if (temp === undefined) return this.store(insn, value);
+        // A later load of this block reads these bytes back: keep the value for it.
+        const local = this.firstForwardLocal + temp;
+        return m.block(null, [m.local.set(local, value), this.store(insn, m.local.get(local, i64))]);
       }
       case CLASS.JMP:
         if (isExit(op)) return m.return(this.get(0));
@@ -603,6 +625,18 @@ class FunctionGenerator {
     }
   }
 
+  /** A load's value from the values its block's stores wrote (store-forward.ts), little-endian. */
+  private forwardedLoad(pieces: readonly ForwardPiece[]): binaryen.ExpressionRef {
+    const m = this.m;
+    const parts = pieces.map(({ temp, inStore, inLoad, len }) => {
+      let v = m.local.get(this.firstForwardLocal + temp, i64);
+      if (inStore > 0) v = m.i64.shr_u(v, m.i64.const(8 * inStore));
+      if (inStore + len < 8) v = m.i64.and(v, m.i64.const(BigInt.asIntN(64, (1n << BigInt(8 * len)) - 1n) as unknown as number));
+      return inLoad > 0 ? m.i64.shl(v, m.i64.const(8 * inLoad)) : v;
+    });
+    return parts.reduce((a, b) => m.i64.or(a, b));
+  }
+
   private store(insn: Insn, value: binaryen.ExpressionRef): binaryen.ExpressionRef {
     const m = this.m;
     const [ptr, off] = this.address(insn.dst, insn.off);
@@ -686,6 +720,8 @@ class FunctionGenerator {
       case HELPER_ID.map_lookup_elem: {
         const inline = this.inlineArrayLookup(knownMap.get(1));
         if (inline) return this.set(0, inline);
+        const specialised = this.specialisedLookup(prog, insn, knownMap.get(1));
+        if (specialised) return this.set(0, specialised);
         break;
       }
       case HELPER_ID.tail_call:
@@ -798,6 +834,20 @@ class FunctionGenerator {
       this.m.addFunctionImport(`helper$${CALLX_IMPORT}`, HELPER_MODULE, CALLX_IMPORT, CALLX_PARAMS, i64);
     }
     return `helper$${CALLX_IMPORT}`;
+  }
+
+  /**
+   * map_lookup_elem on a map whose shape (type, key size) is known here: a function of the
+   * module made for that shape (codegen-map-lookup.ts), guarded, with the generic lookup
+   * behind it.
+   */
+  private specialisedLookup(prog: Program, insn: Insn, mapIndex: number | undefined): binaryen.ExpressionRef | undefined {
+    const spec = mapIndex === undefined ? undefined : this.input.maps[mapIndex];
+    const shape = spec ? { type: spec.type, keySize: spec.keySize } : this.input.lookupShapes?.get(prog)?.get(insn.pc);
+    if (!shape || !hasSpecialisedLookup(shape)) return undefined;
+    const generic = this.ownMapFunction('map_lookup_elem', this.i32HelperImport('map_lookup_elem', I32_HELPERS.map_lookup_elem!))!;
+    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, this.input.layout.maxCpus);
+    return this.m.i64.extend_u(this.m.call(name, [this.get32(1), this.get32(2)], i32));
   }
 
   /**

@@ -10,6 +10,7 @@ import { generate } from './codegen.js';
 import { buildManifest, encodeManifest } from '../core/manifest.js';
 import { MANIFEST_SECTION } from '../core/manifest.js';
 import { verifyPrograms, type VerifiedFacts } from './verify-programs.js';
+import type { MapLookupShape } from './verifier/index.js';
 import { UserError } from '../core/errors.js';
 import { DEFAULT_OPT_LEVEL } from './defaults.js';
 import { selectPrograms } from './select.js';
@@ -48,6 +49,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const budgetedByProgram = new Map<Program, number[]>();
   const constantLoads = new Map<Program, ReadonlyMap<number, bigint>>();
   const stackLocals = new Map<Program, ReadonlyMap<number, number>>();
+  const lookupShapes = new Map<Program, ReadonlyMap<number, MapLookupShape>>();
   for (const prog of programs) {
     const f = facts.get(prog.name);
     if (!f) throw new Error(`no verification facts for program ${prog.name}`);
@@ -55,6 +57,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     budgetedByProgram.set(prog, f.budgetedBackEdges);
     if (f.constantLoads) constantLoads.set(prog, f.constantLoads);
     if (f.stackLocals) stackLocals.set(prog, f.stackLocals);
+    if (f.lookupShapes) lookupShapes.set(prog, f.lookupShapes);
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
@@ -74,6 +77,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     // Raw programs may write their r1, test-only helpers and callx are the conformance suite's: the driver assumes nothing there.
     helpersUsed:
       opts.memorySafety === false || opts.extraHelpers || opts.allowCallx ? undefined : new Set([...helpersByProgram.values()].flat()),
+    lookupShapes,
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

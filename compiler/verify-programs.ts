@@ -6,7 +6,7 @@
 import type { HelperInfo } from '../core/helper-ids.js';
 import type { BpfObject, Program } from '../core/model.js';
 import { VerifyError } from '../core/errors.js';
-import { verify } from './verifier/index.js';
+import { verify, type MapLookupShape } from './verifier/index.js';
 import { budgetedBackEdges } from './loop-budget.js';
 
 /** What the verifier proved about one program that codegen and the manifest use. */
@@ -15,6 +15,7 @@ export interface ProgramFacts {
   budgetedBackEdges: number[];
   constantLoads?: ReadonlyMap<number, bigint>;
   stackLocals?: ReadonlyMap<number, number>;
+  lookupShapes?: ReadonlyMap<number, MapLookupShape>;
 }
 
 /** By program name. */
@@ -38,6 +39,7 @@ export function verifyPrograms(obj: BpfObject, programs: readonly Program[], opt
       budgetedBackEdges: budgetedBackEdges(prog, result),
       constantLoads: result.constantLoads,
       stackLocals: result.stackLocals,
+      lookupShapes: result.lookupShapes,
     });
   }
   return facts;

@@ -10,7 +10,12 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-// 6: the batch driver resets only the fields helpers can change, and descriptors carry per-batch fields set once.
+/**
+ * Bumped when a module and a runtime of different versions would disagree. 6: the key hash
+ * (core/key-hash.ts) went to four lanes, so a module's own lookups and the runtime's maps must
+ * place a key in the same bucket; and the batch driver resets only the fields helpers can
+ * change, with per-batch descriptor fields set once.
+ */
 export const MANIFEST_VERSION = 6;
 
 export interface ManifestMap extends MapShape {

@@ -73,6 +73,18 @@ export interface VerifyResult {
   constantLoads?: ReadonlyMap<number, bigint>;
   /** Memory-safety walk only: loads and stores of 8-byte stack slots codegen keeps in locals, by slot (stack-locals.ts). */
   stackLocals?: ReadonlyMap<number, number>;
+  /**
+   * Memory-safety walk only: map_lookup_elem calls whose map had the same type and key size
+   * on every walk (an inner map of a map-in-map: its template's), by pc; codegen calls a
+   * lookup made for that shape (codegen-map-lookup.ts).
+   */
+  lookupShapes?: ReadonlyMap<number, MapLookupShape>;
+}
+
+/** The type and key size of the map a call looks up in. */
+export interface MapLookupShape {
+  type: number;
+  keySize: number;
 }
 
 export function verify(prog: Program, maps: readonly MapSpec[], opts: VerifyOptions = {}): VerifyResult {
@@ -118,6 +130,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
       statesKept: facts.statesKept,
       constantLoads: facts.constantLoads,
       stackLocals: facts.stackLocals,
+      lookupShapes: facts.lookupShapes,
     };
   }
   const ctx = { insns: prog.insns, maps, helpers: helperSpecs };

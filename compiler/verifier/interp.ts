@@ -86,6 +86,12 @@ export interface ExploreFacts {
    * state covers another only with the same map and the same constant offset.
    */
   constantLoads: Map<number, bigint>;
+  /**
+   * map_lookup_elem calls whose map had one type and key size on every walk, by pc. A hint:
+   * a pruned path may reach the call with another map, so the lookup made for the shape
+   * checks the map's descriptor before it relies on it (codegen-map-lookup.ts).
+   */
+  lookupShapes: Map<number, { type: number; keySize: number }>;
   /** Loads and stores of whole 8-byte stack slots codegen may keep in locals, by slot (stack-locals.ts). */
   stackLocals: Map<number, number>;
 }
@@ -192,6 +198,8 @@ export function explore(input: ExploreInput): ExploreFacts {
   /** Slot -> the constant it loaded on every walk so far; null once one walk differed. */
   const constantLoads = new Map<number, bigint | null>();
   const stackLocals = new StackLocals();
+  /** pc of a map_lookup_elem -> the shape of its map on every walk so far; null once one walk differed. */
+  const lookupShapes = new Map<number, { type: number; keySize: number } | null>();
   const loops = new Map<string, { from: number; to: number; taken: number }>();
   const pending: Path[] = [];
   let processed = 0;
@@ -454,6 +462,7 @@ export function explore(input: ExploreInput): ExploreFacts {
       if (insn.imm === HELPER_ID.spin_lock || insn.imm === HELPER_ID.spin_unlock)
         spinLockCall(env, st, insn, insn.imm === HELPER_ID.spin_lock);
       helpersUsed.add(insn.imm);
+      if (insn.imm === HELPER_ID.map_lookup_elem) noteLookupShape(lookupShapes, insn.pc, regs[1]!);
       const name = input.helpers.get(insn.imm)?.name ?? `${insn.imm}`;
       const facts = checkHelperArgs(env, st, insn, name, proto);
       stackLocals.call(st);
@@ -593,7 +602,17 @@ export function explore(input: ExploreInput): ExploreFacts {
     loops: [...loops.values()].sort((a, b) => a.from - b.from),
     constantLoads: new Map([...constantLoads].filter((e): e is [number, bigint] => e[1] !== null)),
     stackLocals: stackLocals.result((pc) => flow.functions.findIndex((f) => pc >= f.start && pc < f.end)),
+    lookupShapes: new Map([...lookupShapes].filter((e): e is [number, { type: number; keySize: number }] => e[1] !== null)),
   };
+}
+
+/** A map_lookup_elem at `pc` with `map` in r1: still one map shape at this call, or not. */
+function noteLookupShape(shapes: Map<number, { type: number; keySize: number } | null>, pc: number, map: Reg): void {
+  const known = shapes.get(pc);
+  if (known === null) return;
+  const spec = map.type === T.CONST_MAP_PTR ? map.map : undefined;
+  const same = spec !== undefined && (known === undefined || (known.type === spec.type && known.keySize === spec.keySize));
+  shapes.set(pc, same ? { type: spec.type, keySize: spec.keySize } : null);
 }
 
 /** A load through `base` gave `v`: still one constant of a read-only map at this slot, or not. */

@@ -7,7 +7,7 @@ import { align } from '../../core/abi.js';
 import { isPerCpu } from '../../core/map-types.js';
 import { MapError } from '../errors.js';
 import { ERRNO, UPDATE_FLAG, type ErrnoName } from '../../core/errno.js';
-import { KEY_HASH } from '../../core/key-hash.js';
+import { KEY_HASH, combineLanes, laneSeed, mixWord } from '../../core/key-hash.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
 import { SPIN_LOCK_SIZE } from '../../core/spin-lock.js';
@@ -334,35 +334,33 @@ export abstract class BaseMap implements BpfMap {
  * is aligned. Compiled modules compute the same function in wasm (compiler/codegen-maps.ts).
  */
 export function hashKey(v: MemView, addr: number, len: number): number {
-  const { SEED, C1, C2, H_ADD, TAIL_MUL, FINAL_MUL1, FINAL_MUL2 } = KEY_HASH;
-  let h = len ^ SEED;
-  let i = 0;
-  if ((addr & 3) === 0) {
-    const i32 = v.i32;
-    const words = len >>> 2;
-    const w0 = addr >>> 2;
-    for (; i < words; i++) {
-      let k = Math.imul(i32[w0 + i]!, C1);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, C2);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + H_ADD) | 0;
-    }
-    i = words << 2;
-  } else {
-    const u8 = v.u8;
-    for (; i + 4 <= len; i += 4) {
-      const a = addr + i;
-      let k = u8[a]! | (u8[a + 1]! << 8) | (u8[a + 2]! << 16) | (u8[a + 3]! << 24);
-      k = Math.imul(k, C1);
-      k = (k << 15) | (k >>> 17);
-      h ^= Math.imul(k, C2);
-      h = (h << 13) | (h >>> 19);
-      h = (Math.imul(h, 5) + H_ADD) | 0;
-    }
-  }
+  const { TAIL_MUL, FINAL_MUL1, FINAL_MUL2 } = KEY_HASH;
+  let h0 = laneSeed(0, len);
+  let h1 = laneSeed(1, len);
+  let h2 = laneSeed(2, len);
+  let h3 = laneSeed(3, len);
+  const words = len >>> 2;
+  const aligned = (addr & 3) === 0;
+  const i32 = v.i32;
   const u8 = v.u8;
-  for (; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, TAIL_MUL);
+  const w0 = addr >>> 2;
+  const word = (w: number): number => {
+    if (aligned) return i32[w0 + w]!;
+    const a = addr + 4 * w;
+    return u8[a]! | (u8[a + 1]! << 8) | (u8[a + 2]! << 16) | (u8[a + 3]! << 24);
+  };
+  let w = 0;
+  for (; w + 4 <= words; w += 4) {
+    h0 = mixWord(h0, word(w));
+    h1 = mixWord(h1, word(w + 1));
+    h2 = mixWord(h2, word(w + 2));
+    h3 = mixWord(h3, word(w + 3));
+  }
+  if (w < words) h0 = mixWord(h0, word(w++));
+  if (w < words) h1 = mixWord(h1, word(w++));
+  if (w < words) h2 = mixWord(h2, word(w++));
+  let h = combineLanes(h0, h1, h2, h3);
+  for (let i = words << 2; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, TAIL_MUL);
   h ^= h >>> 16;
   h = Math.imul(h, FINAL_MUL1);
   h ^= h >>> 13;

@@ -17,38 +17,59 @@
  (func $map_hash$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
   (local $3 i32)
-  (local.set $2
+  (local $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local.set $3
    (i32.xor
     (local.get $1)
     (i32.const -1756908916)
    )
   )
-  (local.set $3
+  (local.set $4
+   (i32.xor
+    (local.get $1)
+    (i32.const 897526853)
+   )
+  )
+  (local.set $5
+   (i32.xor
+    (local.get $1)
+    (i32.const -743004674)
+   )
+  )
+  (local.set $6
+   (i32.xor
+    (local.get $1)
+    (i32.const 1911431095)
+   )
+  )
+  (local.set $2
    (i32.const 0)
   )
   (loop $hash_words
    (if
     (i32.le_u
      (i32.add
-      (local.get $3)
-      (i32.const 4)
+      (local.get $2)
+      (i32.const 16)
      )
      (local.get $1)
     )
     (then
-     (local.set $2
+     (local.set $3
       (i32.sub
        (i32.mul
         (i32.rotl
          (i32.xor
-          (local.get $2)
+          (local.get $3)
           (i32.mul
            (i32.rotl
             (i32.mul
              (i32.load align=1
               (i32.add
                (local.get $0)
-               (local.get $3)
+               (local.get $2)
               )
              )
              (i32.const -862048943)
@@ -65,13 +86,259 @@
        (i32.const 430675100)
       )
      )
-     (local.set $3
+     (local.set $4
+      (i32.sub
+       (i32.mul
+        (i32.rotl
+         (i32.xor
+          (local.get $4)
+          (i32.mul
+           (i32.rotl
+            (i32.mul
+             (i32.load offset=4 align=1
+              (i32.add
+               (local.get $0)
+               (local.get $2)
+              )
+             )
+             (i32.const -862048943)
+            )
+            (i32.const 15)
+           )
+           (i32.const 461845907)
+          )
+         )
+         (i32.const 13)
+        )
+        (i32.const 5)
+       )
+       (i32.const 430675100)
+      )
+     )
+     (local.set $5
+      (i32.sub
+       (i32.mul
+        (i32.rotl
+         (i32.xor
+          (local.get $5)
+          (i32.mul
+           (i32.rotl
+            (i32.mul
+             (i32.load offset=8 align=1
+              (i32.add
+               (local.get $0)
+               (local.get $2)
+              )
+             )
+             (i32.const -862048943)
+            )
+            (i32.const 15)
+           )
+           (i32.const 461845907)
+          )
+         )
+         (i32.const 13)
+        )
+        (i32.const 5)
+       )
+       (i32.const 430675100)
+      )
+     )
+     (local.set $6
+      (i32.sub
+       (i32.mul
+        (i32.rotl
+         (i32.xor
+          (local.get $6)
+          (i32.mul
+           (i32.rotl
+            (i32.mul
+             (i32.load offset=12 align=1
+              (i32.add
+               (local.get $0)
+               (local.get $2)
+              )
+             )
+             (i32.const -862048943)
+            )
+            (i32.const 15)
+           )
+           (i32.const 461845907)
+          )
+         )
+         (i32.const 13)
+        )
+        (i32.const 5)
+       )
+       (i32.const 430675100)
+      )
+     )
+     (local.set $2
       (i32.add
-       (local.get $3)
-       (i32.const 4)
+       (local.get $2)
+       (i32.const 16)
       )
      )
      (br $hash_words)
+    )
+   )
+  )
+  (if
+   (i32.le_u
+    (i32.add
+     (local.get $2)
+     (i32.const 4)
+    )
+    (local.get $1)
+   )
+   (then
+    (local.set $3
+     (i32.sub
+      (i32.mul
+       (i32.rotl
+        (i32.xor
+         (local.get $3)
+         (i32.mul
+          (i32.rotl
+           (i32.mul
+            (i32.load align=1
+             (i32.add
+              (local.get $0)
+              (local.get $2)
+             )
+            )
+            (i32.const -862048943)
+           )
+           (i32.const 15)
+          )
+          (i32.const 461845907)
+         )
+        )
+        (i32.const 13)
+       )
+       (i32.const 5)
+      )
+      (i32.const 430675100)
+     )
+    )
+    (local.set $2
+     (i32.add
+      (local.get $2)
+      (i32.const 4)
+     )
+    )
+   )
+  )
+  (if
+   (i32.le_u
+    (i32.add
+     (local.get $2)
+     (i32.const 4)
+    )
+    (local.get $1)
+   )
+   (then
+    (local.set $4
+     (i32.sub
+      (i32.mul
+       (i32.rotl
+        (i32.xor
+         (local.get $4)
+         (i32.mul
+          (i32.rotl
+           (i32.mul
+            (i32.load align=1
+             (i32.add
+              (local.get $0)
+              (local.get $2)
+             )
+            )
+            (i32.const -862048943)
+           )
+           (i32.const 15)
+          )
+          (i32.const 461845907)
+         )
+        )
+        (i32.const 13)
+       )
+       (i32.const 5)
+      )
+      (i32.const 430675100)
+     )
+    )
+    (local.set $2
+     (i32.add
+      (local.get $2)
+      (i32.const 4)
+     )
+    )
+   )
+  )
+  (if
+   (i32.le_u
+    (i32.add
+     (local.get $2)
+     (i32.const 4)
+    )
+    (local.get $1)
+   )
+   (then
+    (local.set $5
+     (i32.sub
+      (i32.mul
+       (i32.rotl
+        (i32.xor
+         (local.get $5)
+         (i32.mul
+          (i32.rotl
+           (i32.mul
+            (i32.load align=1
+             (i32.add
+              (local.get $0)
+              (local.get $2)
+             )
+            )
+            (i32.const -862048943)
+           )
+           (i32.const 15)
+          )
+          (i32.const 461845907)
+         )
+        )
+        (i32.const 13)
+       )
+       (i32.const 5)
+      )
+      (i32.const 430675100)
+     )
+    )
+    (local.set $2
+     (i32.add
+      (local.get $2)
+      (i32.const 4)
+     )
+    )
+   )
+  )
+  (local.set $3
+   (i32.add
+    (i32.add
+     (local.get $3)
+     (i32.rotl
+      (local.get $4)
+      (i32.const 8)
+     )
+    )
+    (i32.add
+     (i32.rotl
+      (local.get $5)
+      (i32.const 16)
+     )
+     (i32.rotl
+      (local.get $6)
+      (i32.const 24)
+     )
     )
    )
   )
@@ -79,26 +346,26 @@
    (if
     (i32.gt_u
      (local.get $1)
-     (local.get $3)
+     (local.get $2)
     )
     (then
-     (local.set $2
+     (local.set $3
       (i32.mul
        (i32.xor
-        (local.get $2)
+        (local.get $3)
         (i32.load8_u
          (i32.add
           (local.get $0)
-          (local.get $3)
+          (local.get $2)
          )
         )
        )
        (i32.const 16777619)
       )
      )
-     (local.set $3
+     (local.set $2
       (i32.add
-       (local.get $3)
+       (local.get $2)
        (i32.const 1)
       )
      )
@@ -108,16 +375,16 @@
   )
   (i32.xor
    (i32.shr_u
-    (local.tee $2
+    (local.tee $3
      (i32.mul
       (i32.xor
        (i32.shr_u
-        (local.tee $2
+        (local.tee $3
          (i32.mul
           (i32.xor
-           (local.get $2)
+           (local.get $3)
            (i32.shr_u
-            (local.get $2)
+            (local.get $3)
             (i32.const 16)
            )
           )
@@ -126,14 +393,14 @@
         )
         (i32.const 13)
        )
-       (local.get $2)
+       (local.get $3)
       )
       (i32.const -1028477387)
      )
     )
     (i32.const 16)
    )
-   (local.get $2)
+   (local.get $3)
   )
  )
  (func $map_find$wasm (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (result i32)
@@ -514,6 +781,160 @@
    )
   )
  )
+ (func $map_lookup$t1$k4 (param $0 i32) (param $1 i32) (result i32)
+  (local $2 i32)
+  (if
+   (i32.or
+    (i32.ne
+     (i32.atomic.load offset=4
+      (local.get $0)
+     )
+     (i32.const 1146110285)
+    )
+    (i32.or
+     (i32.ne
+      (i32.load offset=8
+       (local.get $0)
+      )
+      (i32.const 1)
+     )
+     (i32.ne
+      (i32.load offset=12
+       (local.get $0)
+      )
+      (i32.const 4)
+     )
+    )
+   )
+   (then
+    (return
+     (call $map_lookup_elem$wasm
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+   )
+  )
+  (local.set $2
+   (i32.atomic.load
+    (i32.add
+     (i32.load offset=40
+      (local.get $0)
+     )
+     (i32.shl
+      (i32.and
+       (i32.load offset=44
+        (local.get $0)
+       )
+       (local.tee $0
+        (i32.xor
+         (i32.shr_u
+          (local.tee $0
+           (i32.mul
+            (i32.xor
+             (i32.shr_u
+              (local.tee $0
+               (i32.mul
+                (i32.xor
+                 (i32.shr_u
+                  (local.tee $0
+                   (i32.sub
+                    (i32.mul
+                     (i32.rotl
+                      (i32.xor
+                       (i32.mul
+                        (i32.rotl
+                         (i32.mul
+                          (i32.load align=1
+                           (local.get $1)
+                          )
+                          (i32.const -862048943)
+                         )
+                         (i32.const 15)
+                        )
+                        (i32.const 461845907)
+                       )
+                       (i32.const -1756908920)
+                      )
+                      (i32.const 13)
+                     )
+                     (i32.const 5)
+                    )
+                    (i32.const 1091735954)
+                   )
+                  )
+                  (i32.const 16)
+                 )
+                 (local.get $0)
+                )
+                (i32.const -2048144789)
+               )
+              )
+              (i32.const 13)
+             )
+             (local.get $0)
+            )
+            (i32.const -1028477387)
+           )
+          )
+          (i32.const 16)
+         )
+         (local.get $0)
+        )
+       )
+      )
+      (i32.const 2)
+     )
+    )
+   )
+  )
+  (loop $walk
+   (block $found
+    (if
+     (i32.eqz
+      (local.get $2)
+     )
+     (then
+      (return
+       (i32.const 0)
+      )
+     )
+    )
+    (br_if $found
+     (i32.and
+      (i64.eqz
+       (i64.extend_i32_u
+        (i32.xor
+         (i32.load align=1
+          (local.get $1)
+         )
+         (i32.load offset=24 align=1
+          (local.get $2)
+         )
+        )
+       )
+      )
+      (i32.eq
+       (i32.load offset=4
+        (local.get $2)
+       )
+       (local.get $0)
+      )
+     )
+    )
+    (local.set $2
+     (i32.load
+      (local.get $2)
+     )
+    )
+    (br $walk)
+   )
+  )
+  (i32.add
+   (local.get $2)
+   (i32.const 32)
+  )
+ )
  (func $xdp_adjust_head$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i64)
   (local $3 i64)
@@ -622,7 +1043,7 @@
   (if
    (i64.ne
     (i64.extend_i32_u
-     (call $map_lookup_elem$wasm
+     (call $map_lookup$t1$k4
       (i32.const 65536)
       (i32.wrap_i64
        (i64.sub

@@ -1,0 +1,197 @@
+// Part of codegen (the binaryen side): map_lookup_elem specialised for the shape of the map
+// a call site looks up — its type and key size, known at compile time from the ld_imm64 that
+// loaded the map, or from the verifier for an inner map of a map-in-map. Against the
+// generic map_lookup_elem$wasm (codegen-maps.ts) it drops the dispatch on the map type and
+// the loops over the key: the key hash is unrolled word by word and the key comparison is
+// one xor/or chain of 8-byte loads at constant offsets with a single branch. Same hash
+// (core/key-hash.ts), same walk, same result as the generic function. A guard checks the
+// descriptor's type and key size first and hands any other map (or one not yet published)
+// to the generic function, so a wrong guess costs time, never a wrong answer.
+//
+// The specialised functions are the hot path of load balancers: katran looks up its VIP
+// (hash, 20-byte key), its per-CPU LRU table (array of maps) and its connection LRU (LRU
+// hash, 40-byte key) for every packet.
+
+import binaryen from 'binaryen';
+import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY } from '../core/map-layout.js';
+import { KEY_HASH, laneSeed } from '../core/key-hash.js';
+import { combineLanesExpr, mixWordExpr } from './codegen-maps.js';
+import { MAP_TYPE } from '../core/map-types.js';
+import type { MapLookupShape } from './verifier/index.js';
+
+const i32 = binaryen.i32;
+type Expr = binaryen.ExpressionRef;
+
+/** What a call site knows of the map it looks up. */
+export type LookupShape = MapLookupShape;
+
+const HASH_TYPES: readonly number[] = [MAP_TYPE.HASH, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_HASH, MAP_TYPE.LRU_PERCPU_HASH];
+
+/** Whether a lookup in a map of this shape has a specialised function. */
+export function hasSpecialisedLookup(shape: LookupShape): boolean {
+  if (shape.type === MAP_TYPE.ARRAY_OF_MAPS) return shape.keySize === 4;
+  return HASH_TYPES.includes(shape.type) && shape.keySize > 0 && shape.keySize <= 512;
+}
+
+const specialisedName = (shape: LookupShape): string => `map_lookup$t${shape.type}$k${shape.keySize}`;
+
+/**
+ * The name of `(handle: i32, key: i32) -> i32` for maps of `shape`, added to `m` on first
+ * use (`added` remembers the names this module has). `generic` is map_lookup_elem$wasm,
+ * which takes every lookup the guard refuses; `cpuGlobal` holds the worker's CPU; `maxCpus`
+ * is the per-CPU value count the maps were laid out for.
+ */
+export function specialisedLookup(
+  m: binaryen.Module,
+  added: Set<string>,
+  shape: LookupShape,
+  generic: string,
+  cpuGlobal: string,
+  maxCpus: number,
+): string {
+  const name = specialisedName(shape);
+  if (added.has(name)) return name;
+  added.add(name);
+  const HANDLE = 0;
+  const KEY = 1;
+  const get = (local: number): Expr => m.local.get(local, i32);
+  const c = (n: number): Expr => m.i32.const(n | 0);
+  const word = (index: number): Expr => m.i32.load(index * 4, 4, get(HANDLE));
+  const guard = m.if(
+    m.i32.or(
+      m.i32.ne(m.i32.atomic.load(DESC_WORD.MAGIC * 4, get(HANDLE)), c(DESC_MAGIC)),
+      m.i32.or(m.i32.ne(word(DESC_WORD.TYPE), c(shape.type)), m.i32.ne(word(DESC_WORD.KEY), c(shape.keySize))),
+    ),
+    m.return(m.call(generic, [get(HANDLE), get(KEY)], i32)),
+  );
+  if (shape.type === MAP_TYPE.ARRAY_OF_MAPS) {
+    // A u32 index; a set slot (presence word 1) holds the inner handle (codegen-maps.ts mapInMap).
+    const I = 2;
+    const slot = (): Expr => m.i32.add(word(FD_ARRAY_DESC.STORAGE), m.i32.mul(get(I), word(FD_ARRAY_DESC.SLOT)));
+    const body = m.block(
+      null,
+      [
+        guard,
+        m.local.set(I, m.i32.load(0, 1, get(KEY))),
+        m.if(m.i32.ge_u(get(I), word(DESC_WORD.MAX)), m.return(c(0))),
+        m.if(m.i32.ne(m.i32.atomic.load(0, slot()), c(1)), m.return(c(0))),
+        m.i32.load(FD_ARRAY_VALUE_OFF, 4, slot()),
+      ],
+      i32,
+    );
+    m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32], body);
+    return name;
+  }
+
+  const [HASH, ENTRY] = [2, 3];
+  const len = shape.keySize;
+  const body = m.block(
+    null,
+    [
+      guard,
+      m.local.set(
+        HASH,
+        unrolledKeyHash(m, () => get(KEY), len),
+      ),
+      m.local.set(
+        ENTRY,
+        m.i32.atomic.load(0, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
+      ),
+      m.loop(
+        'walk',
+        m.block(null, [
+          m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
+          m.br_if(
+            'found',
+            m.i32.and(
+              m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)),
+              keysEqual(
+                m,
+                () => get(KEY),
+                () => get(ENTRY),
+                len,
+              ),
+            ),
+          ),
+          m.local.set(ENTRY, m.i32.load(HASH_ENTRY.NEXT, 4, get(ENTRY))),
+          m.br('walk'),
+        ]),
+      ),
+    ],
+    binaryen.none,
+  );
+  const isLru = shape.type === MAP_TYPE.LRU_HASH || shape.type === MAP_TYPE.LRU_PERCPU_HASH;
+  // The kernel's bpf_lru_node_set_ref: set only if clear, no lock.
+  const touch = m.if(m.i32.eqz(m.i32.load8_u(HASH_ENTRY.LRU_REF, 1, get(ENTRY))), m.i32.store8(HASH_ENTRY.LRU_REF, 1, get(ENTRY), c(1)));
+  const value = (): Expr => m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY + ((len + 7) & ~7)));
+  const perCpu = shape.type === MAP_TYPE.PERCPU_HASH || shape.type === MAP_TYPE.LRU_PERCPU_HASH;
+  const cpu = (): Expr => m.global.get(cpuGlobal, i32);
+  // As the generic lookup: one 8-aligned slot per CPU, from the descriptor's value size.
+  const stride = (): Expr =>
+    m.i32.and(m.i32.add(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)), c(7)), c(-8));
+  const result = perCpu ? m.if(m.i32.ge_u(cpu(), c(maxCpus)), c(0), m.i32.add(value(), m.i32.mul(cpu(), stride()))) : value();
+  const fn = m.block(null, [m.block('found', [body]), ...(isLru ? [touch] : []), result], i32);
+  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32], fn);
+  return name;
+}
+
+/** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (murmur3 words in four lanes, FNV tail, murmur3 finaliser). */
+function unrolledKeyHash(m: binaryen.Module, key: () => Expr, len: number): Expr {
+  const c = (n: number): Expr => m.i32.const(n | 0);
+  const lanes = [0, 1, 2, 3].map((j) => c(laneSeed(j, len)));
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const j = (i >> 2) % KEY_HASH.LANES;
+    lanes[j] = mixWordExpr(m, lanes[j]!, m.i32.load(i, 1, key()));
+  }
+  let h = combineLanesExpr(m, lanes);
+  for (; i < len; i++) h = m.i32.mul(m.i32.xor(h, m.i32.load8_u(i, 1, key())), c(KEY_HASH.TAIL_MUL));
+  // The finaliser reads h twice per step: through a scratch local of the caller (HASH).
+  const HASH = 2;
+  const get = (): Expr => m.local.get(HASH, i32);
+  return m.block(
+    null,
+    [
+      m.local.set(HASH, h),
+      m.local.set(HASH, m.i32.mul(m.i32.xor(get(), m.i32.shr_u(get(), c(16))), c(KEY_HASH.FINAL_MUL1))),
+      m.local.set(HASH, m.i32.mul(m.i32.xor(get(), m.i32.shr_u(get(), c(13))), c(KEY_HASH.FINAL_MUL2))),
+      m.i32.xor(get(), m.i32.shr_u(get(), c(16))),
+    ],
+    i32,
+  );
+}
+
+/** 1 if the `len` bytes at `key()` equal the entry's key, else 0: one or-chain of xors, no branch. */
+function keysEqual(m: binaryen.Module, key: () => Expr, entry: () => Expr, len: number): Expr {
+  const diffs: Expr[] = [];
+  let i = 0;
+  for (; i + 8 <= len; i += 8) diffs.push(m.i64.xor(m.i64.load(i, 1, key()), m.i64.load(HASH_ENTRY.KEY + i, 1, entry())));
+  for (; i + 4 <= len; i += 4) {
+    diffs.push(m.i64.extend_u(m.i32.xor(m.i32.load(i, 1, key()), m.i32.load(HASH_ENTRY.KEY + i, 1, entry()))));
+  }
+  for (; i < len; i++) {
+    diffs.push(m.i64.extend_u(m.i32.xor(m.i32.load8_u(i, 1, key()), m.i32.load8_u(HASH_ENTRY.KEY + i, 1, entry()))));
+  }
+  return m.i64.eqz(diffs.reduce((a, b) => m.i64.or(a, b)));
+}
+
+/**
+ * A module of the unrolled key hash for keys of `len` bytes, `hash(key: i32) -> i32` over an
+ * imported one-page `env.memory`: how tests hold it against core/key-hash.ts.
+ */
+export function unrolledKeyHashProbeModule(len: number): Uint8Array<ArrayBuffer> {
+  const m = new binaryen.Module();
+  m.setMemory(1, 1, null, [], false, false, '0');
+  m.addMemoryImport('0', 'env', 'memory');
+  m.addFunction(
+    'hash',
+    binaryen.createType([i32]),
+    i32,
+    [i32, i32],
+    unrolledKeyHash(m, () => m.local.get(0, i32), len),
+  );
+  m.addFunctionExport('hash', 'hash');
+  const bytes = new Uint8Array(m.emitBinary());
+  m.dispose();
+  return bytes;
+}
