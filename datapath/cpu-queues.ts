@@ -11,16 +11,24 @@
 // frames waiting (a count per CPU, kept under the lock of the worker playing k, behind the
 // inboxes), or when that worker's ring is full (SLOTS frames for all its CPUs together).
 //
+//
+// A frame keeps what the kernel's xdp_frame keeps: its headroom (where data sits after the
+// frame's start) and the metadata in front of the packet (bpf_xdp_adjust_meta's), which the
+// entry's program sees again as data_meta; the bytes travel as metadata then packet.
+//
 //   inbox: i32 [lock, head, tail] in a 64-byte header, then SLOTS slots of SLOT_BYTES:
-//          u32 length, u32 ingress ifindex, u32 program id, u32 target CPU, the frame's bytes
+//          u32 length, u32 ingress ifindex, u32 program id, u32 target CPU, u32 headroom,
+//          u32 metadata length, 8 spare, then the metadata and packet bytes
 //   then:  i32 frames waiting, per CPU
 
-import { XDP_MAX_PACKET } from '../runtime/xdp.js';
+import { XDP_FRAME_SIZE, XDP_FRAME_STRUCT, XDP_TAILROOM } from '../runtime/xdp.js';
 
 const SLOTS = 128;
 const HEADER = 64;
-const SLOT_HEADER = 16;
-const SLOT_BYTES = SLOT_HEADER + XDP_MAX_PACKET;
+const SLOT_HEADER = 32;
+/** Metadata and packet together fill at most a frame past its xdp_frame, before its tailroom. */
+const SLOT_DATA = XDP_FRAME_SIZE - XDP_TAILROOM - XDP_FRAME_STRUCT;
+const SLOT_BYTES = SLOT_HEADER + SLOT_DATA;
 const INBOX_BYTES = HEADER + SLOTS * SLOT_BYTES;
 const LOCK = 0;
 const HEAD = 1; // next slot to take
@@ -32,7 +40,32 @@ export interface Posted {
   ingress: number;
   /** The cpumap entry's program id (redirect-value.ts), 0 for none. */
   program: number;
+  /** Packet bytes (after the metadata). */
   length: number;
+  /** Where the packet starts after the frame's start (data - data_hard_start). */
+  headroom: number;
+  /** Bytes of metadata in front of the packet (data - data_meta). */
+  metaLength: number;
+}
+
+/** A frame as it is queued: its metadata and packet bytes, and where they sit in a frame. */
+export interface QueuedFrame {
+  /** The metadata, then the packet. */
+  bytes: Uint8Array;
+  /** data - data_hard_start. */
+  headroom: number;
+  /** data - data_meta. */
+  metaLength: number;
+}
+
+/** False when a frame of this geometry does not fit a frame (past its xdp_frame, before its tailroom). */
+export function fitsFrame(f: QueuedFrame): boolean {
+  return (
+    f.metaLength >= 0 &&
+    f.metaLength <= f.bytes.length &&
+    f.headroom - f.metaLength >= XDP_FRAME_STRUCT &&
+    f.headroom - f.metaLength + f.bytes.length <= XDP_FRAME_SIZE - XDP_TAILROOM
+  );
 }
 
 /** Where frames redirected into a cpumap wait for the worker that plays their CPU. */
@@ -40,8 +73,11 @@ export interface CpuQueues {
   /** True when this worker plays CPU `cpu` and may run its frames at once. */
   runsHere(cpu: number): boolean;
   /** Queues a frame for CPU `cpu` (its cpumap entry's qsize and program); false: dropped. */
-  post(cpu: number, qsize: number, frame: Uint8Array, ingress: number, program: number): boolean;
-  /** The oldest frame waiting for this worker, copied into `into`; undefined when none. */
+  post(cpu: number, qsize: number, frame: QueuedFrame, ingress: number, program: number): boolean;
+  /**
+   * The oldest frame waiting for this worker, copied into `into` (a frame from its start:
+   * metadata and packet where its headroom puts them); undefined when none.
+   */
   take(into: Uint8Array): Posted | undefined;
 }
 
@@ -106,8 +142,8 @@ export class CpuInboxes {
    * the worker playing it; false when that CPU has qsize frames waiting or the inbox is
    * full (the kernel drops too).
    */
-  post(cpu: number, qsize: number, frame: Uint8Array, ingress: number, program: number): boolean {
-    if (frame.length > XDP_MAX_PACKET || cpu >= this.cpus) return false;
+  post(cpu: number, qsize: number, frame: QueuedFrame, ingress: number, program: number): boolean {
+    if (!fitsFrame(frame) || cpu >= this.cpus) return false;
     const w = this.workerOf(cpu);
     const base = w * INBOX_BYTES;
     const h = base >>> 2;
@@ -117,11 +153,13 @@ export class CpuInboxes {
       const tail = this.i32[h + TAIL]!;
       if (tail - head >= SLOTS || this.i32[this.waiting + cpu]! >= qsize) return false;
       const slot = base + HEADER + (tail % SLOTS) * SLOT_BYTES;
-      this.dv.setUint32(slot, frame.length, true);
+      this.dv.setUint32(slot, frame.bytes.length - frame.metaLength, true);
       this.dv.setUint32(slot + 4, ingress, true);
       this.dv.setUint32(slot + 8, program, true);
       this.dv.setUint32(slot + 12, cpu, true);
-      this.u8.set(frame, slot + SLOT_HEADER);
+      this.dv.setUint32(slot + 16, frame.headroom, true);
+      this.dv.setUint32(slot + 20, frame.metaLength, true);
+      this.u8.set(frame.bytes, slot + SLOT_HEADER);
       this.i32[this.waiting + cpu]!++;
       this.i32[h + TAIL] = tail + 1;
       return true;
@@ -141,7 +179,9 @@ export class CpuInboxes {
       if (head === this.i32[h + TAIL]) return undefined;
       const slot = base + HEADER + (head % SLOTS) * SLOT_BYTES;
       const length = this.dv.getUint32(slot, true);
-      into.set(this.u8.subarray(slot + SLOT_HEADER, slot + SLOT_HEADER + length));
+      const headroom = this.dv.getUint32(slot + 16, true);
+      const metaLength = this.dv.getUint32(slot + 20, true);
+      into.set(this.u8.subarray(slot + SLOT_HEADER, slot + SLOT_HEADER + metaLength + length), headroom - metaLength);
       this.i32[this.waiting + this.dv.getUint32(slot + 12, true)]!--;
       this.i32[h + HEAD] = head + 1;
       return {
@@ -149,6 +189,8 @@ export class CpuInboxes {
         cpu: this.dv.getUint32(slot + 12, true),
         ingress: this.dv.getUint32(slot + 4, true),
         program: this.dv.getUint32(slot + 8, true),
+        headroom,
+        metaLength,
       };
     } finally {
       this.unlock(w);

@@ -17,9 +17,9 @@ import { readInputFile } from '../core/files.js';
 import { UserError } from '../core/errors.js';
 import { PACKET_BATCH, type BpfMachine, type XdpWorker } from '../runtime/machine.js';
 import { readPcap } from '../packets/pcap.js';
-import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, XDP_MAX_PACKET } from '../runtime/xdp.js';
+import { XDP_ACTION, XDP_FRAME_SIZE, XDP_TAILROOM } from '../runtime/xdp.js';
 import { Redirector } from './redirect.js';
-import type { CpuQueues, Posted } from './cpu-queues.js';
+import { fitsFrame, type CpuQueues, type Posted, type QueuedFrame } from './cpu-queues.js';
 import type { PcapCommand, PcapCpuFrame, PcapFrameOut, WorkerReport, WorkerSetup } from './protocol.js';
 import { SLOT, countAction } from './stats.js';
 
@@ -39,19 +39,30 @@ class RoundQueues implements CpuQueues {
     return false; // every cpumap frame waits for its round
   }
 
-  post(cpu: number, _qsize: number, frame: Uint8Array, ingress: number, program: number): boolean {
-    if (this.round >= MAX_CPU_ROUNDS) return false;
-    this.queued.push({ index: this.current, cpu, ingress, program, data: frame.slice() });
+  post(cpu: number, _qsize: number, frame: QueuedFrame, ingress: number, program: number): boolean {
+    if (this.round >= MAX_CPU_ROUNDS || !fitsFrame(frame)) return false;
+    const { headroom, metaLength } = frame;
+    this.queued.push({ index: this.current, cpu, ingress, program, headroom, metaLength, data: frame.bytes.slice() });
     return true;
   }
 
+  /** As the first program's frame: a zeroed headroom, then the metadata and packet where they were. */
   take(into: Uint8Array): Posted | undefined {
     const f = this.incoming[this.next];
     if (!f) return undefined;
     this.next++;
     this.current = f.index;
-    into.set(f.data);
-    return { cpu: f.cpu, ingress: f.ingress, program: f.program, length: f.data.length };
+    const at = f.headroom - f.metaLength;
+    into.fill(0, 0, at);
+    into.set(f.data, at);
+    return {
+      cpu: f.cpu,
+      ingress: f.ingress,
+      program: f.program,
+      length: f.data.length - f.metaLength,
+      headroom: f.headroom,
+      metaLength: f.metaLength,
+    };
   }
 
   startRound(round: number, frames: PcapCpuFrame[]): void {
@@ -110,14 +121,20 @@ export function runPcap(
       queues.current = indexes[k]!;
       if (result.action === XDP_ACTION.TX) leave({ device: setup.ifindex }, result.packet);
       if (result.action !== XDP_ACTION.REDIRECT) return;
-      // The packet as the program left it, in a frame of its own for the second program.
-      if (length > XDP_MAX_PACKET) {
+      // The packet as the program left it, in a frame of its own for the second program:
+      // the same headroom and metadata in front (the kernel's xdp_frame keeps both), the
+      // rest of the headroom zeroed as the test run's buffer was.
+      const meta = result.meta.length;
+      if (result.headroom + length > XDP_FRAME_SIZE - XDP_TAILROOM) {
         row[SLOT.redirectDropped]!++; // a multi-buffer frame: the live datapath has none either
         return;
       }
-      const data = frame + XDP_HEADROOM;
-      memory().set(result.packet, data);
-      const delivery = redirector.deliver(result.redirect, frame, XDP_FRAME_SIZE, data, length);
+      const data = frame + result.headroom;
+      const bytes = memory();
+      bytes.fill(0, frame, data - meta);
+      bytes.set(result.meta, data - meta);
+      bytes.set(result.packet, data);
+      const delivery = redirector.deliver(result.redirect, frame, XDP_FRAME_SIZE, data, length, meta);
       if (delivery === 'dropped') row[SLOT.redirectDropped]!++;
       else if (delivery !== 'sent') leave({ device: setup.ifindex }, memory().subarray(delivery.data, delivery.data + delivery.length));
     });

@@ -73,5 +73,10 @@ export interface PcapCpuFrame {
   ingress: number;
   /** The entry's program id (redirect-value.ts), 0 for none. */
   program: number;
+  /** data - data_hard_start in the frame it left. */
+  headroom: number;
+  /** Bytes of metadata at the start of `data`, before the packet. */
+  metaLength: number;
+  /** The metadata, then the packet. */
   data: Uint8Array;
 }

@@ -2,6 +2,10 @@
 // - an ifindex, or a devmap / devmap_hash entry: out of that device; an entry naming an
 //   xdp/devmap program runs it first on the frame (ingress_ifindex, egress_ifindex set;
 //   rx_queue_index 0, as the kernel's devmap leaves it), and only XDP_PASS goes out;
+// - every second program sees the frame as the kernel rebuilds it from its xdp_frame
+//   (xdp_convert_frame_to_buff): the headroom the first program left, data_meta = data -
+//   the metadata it reserved, ingress_ifindex the frame's own receiving device; what the
+//   second program does to them (adjust_head / meta / tail) goes on with the frame;
 // - BPF_F_BROADCAST: a copy to every device of the map (minus the ingress device with
 //   BPF_F_EXCLUDE_INGRESS), each through its entry's program;
 // - a cpumap entry: the frame goes to the worker that plays that CPU (CpuQueues), which
@@ -17,7 +21,7 @@ import { UserError } from '../core/errors.js';
 import type { BpfMachine, XdpWorker } from '../runtime/machine.js';
 import { FdArrayMap, HashMap } from '../runtime/maps/index.js';
 import { tableIndexOfId } from '../runtime/maps/redirect-value.js';
-import { XDP_ACTION, XDP_FRAME_SIZE, XDP_HEADROOM, type XdpRedirect } from '../runtime/xdp.js';
+import { XDP_ACTION, XDP_FRAME_SIZE, XDP_TAILROOM, type XdpRedirect } from '../runtime/xdp.js';
 import type { CpuQueues } from './cpu-queues.js';
 
 /** 'local': transmit on the ingress device (the packet may have moved: data, length). */
@@ -38,6 +42,20 @@ const NOTHING_DRAINED = Object.freeze({ delivered: 0, dropped: 0 });
 const DRAIN_LIMIT = 256;
 /** Without queues (a Redirector alone), cpumap hops run nested, this deep at most. */
 const MAX_NESTED_CPU_HOPS = 4;
+
+/**
+ * A frame on its way: the packet at data..data+length of the frame at `frame`, with
+ * metaLength bytes of metadata in front of it (what the kernel's xdp_frame keeps as
+ * metasize), received on device `ingress` (its dev_rx).
+ */
+interface InFlight {
+  frame: number;
+  frameSize: number;
+  data: number;
+  length: number;
+  metaLength: number;
+  ingress: number;
+}
 
 export class Redirector {
   /** Where broadcast copies are made. */
@@ -65,17 +83,24 @@ export class Redirector {
     return new Uint8Array(this.machine.memory.buffer, data, length);
   }
 
-  /** Delivers the packet at data..data+length of the frame at `frame` as `r` says. */
-  deliver(r: XdpRedirect | undefined, frame: number, frameSize: number, data: number, length: number, depth = 0): Delivery {
+  /**
+   * Delivers the packet at data..data+length of the frame at `frame` as `r` says;
+   * `metaLength` bytes before `data` are the metadata the program left (data - data_meta).
+   */
+  deliver(r: XdpRedirect | undefined, frame: number, frameSize: number, data: number, length: number, metaLength = 0): Delivery {
+    return this.route(r, { frame, frameSize, data, length, metaLength, ingress: this.ingress }, 0);
+  }
+
+  private route(r: XdpRedirect | undefined, f: InFlight, depth: number): Delivery {
     if (!r) return 'dropped';
-    if (r.kind === 'ifindex') return this.toDevice(r.target, 0, frame, frameSize, data, length);
+    if (r.kind === 'ifindex') return this.toDevice(r.target, 0, f);
     const map = this.machine.maps.get(r.target);
-    if (r.kind === 'broadcast') return this.broadcast(map, r.excludeIngress, data, length);
+    if (r.kind === 'broadcast') return this.broadcast(map, r.excludeIngress, f);
     if (!(map instanceof FdArrayMap || map instanceof HashMap)) return 'dropped';
     const type = map.spec.type;
     if (type === MAP_TYPE.DEVMAP || type === MAP_TYPE.DEVMAP_HASH) {
       const ifindex = map.target(r.key);
-      return ifindex > 0 ? this.toDevice(ifindex, map.programId(r.key), frame, frameSize, data, length) : 'dropped';
+      return ifindex > 0 ? this.toDevice(ifindex, map.programId(r.key), f) : 'dropped';
     }
     if (type === MAP_TYPE.CPUMAP && map instanceof FdArrayMap && map.target(r.key) >= 0) {
       const cpu = r.key;
@@ -85,41 +110,54 @@ export class Redirector {
       // kernel's kthread enqueues it for the target CPU), so never runs in its caller.
       if (queues && (depth > 0 || !queues.runsHere(cpu))) {
         // The entry's first word is its queue size (qsize): frames beyond it are dropped.
-        return queues.post(cpu, map.target(cpu), this.bytes(data, length), this.ingress, program) ? 'sent' : 'dropped';
+        // The frame keeps its headroom and metadata, as the kernel's xdp_frame does.
+        const queued = {
+          bytes: this.bytes(f.data - f.metaLength, f.metaLength + f.length),
+          headroom: f.data - f.frame,
+          metaLength: f.metaLength,
+        };
+        return queues.post(cpu, map.target(cpu), queued, f.ingress, program) ? 'sent' : 'dropped';
       }
       if (depth > MAX_NESTED_CPU_HOPS) return 'dropped';
-      return this.toCpu(cpu, program, frame, frameSize, data, length, depth);
+      return this.toCpu(cpu, program, f, depth);
     }
     return 'dropped';
   }
 
-  /** Runs program `id` (a map value's) on the frame in place; the action, the packet in xdp. */
-  private runSecond(id: number, frame: number, frameSize: number, data: number, length: number, egress: number): number {
+  /**
+   * Runs program `id` (a map value's) on the frame in place, as the kernel rebuilds the
+   * xdp_buff from the xdp_frame: same headroom, data_meta = data - metasize, ingress_ifindex
+   * the frame's receiving device, rx_queue_index 0. The action; the packet in xdp.
+   */
+  private runSecond(id: number, f: InFlight, egress: number): number {
     const name = this.programNames.get(tableIndexOfId(id));
     if (name === undefined) return XDP_ACTION.ABORTED;
-    return this.worker.runXdpInPlace(name, frame, frameSize, data, length, this.ingress, 0, egress);
+    return this.worker.runXdpInPlace(name, f.frame, f.frameSize, f.data, f.length, f.ingress, 0, egress, f.metaLength);
   }
 
-  private toDevice(ifindex: number, program: number, frame: number, frameSize: number, data: number, length: number): Delivery {
+  /** The frame as the second program left it (adjust_head / adjust_meta / adjust_tail moved its pointers). */
+  private afterSecond(f: InFlight): InFlight {
+    const xdp = this.worker.xdp;
+    return { ...f, data: xdp.data, length: xdp.dataEnd - xdp.data, metaLength: xdp.data - xdp.dataMeta };
+  }
+
+  private toDevice(ifindex: number, program: number, f: InFlight): Delivery {
     if (program) {
-      if (this.runSecond(program, frame, frameSize, data, length, ifindex) !== XDP_ACTION.PASS) return 'dropped';
-      data = this.worker.xdp.data;
-      length = this.worker.xdp.dataEnd - data;
+      if (this.runSecond(program, f, ifindex) !== XDP_ACTION.PASS) return 'dropped';
+      f = this.afterSecond(f);
     }
-    if (ifindex === this.ingress) return { local: true, data, length };
-    return this.ports.send(ifindex, this.bytes(data, length)) ? 'sent' : 'dropped';
+    if (ifindex === this.ingress) return { local: true, data: f.data, length: f.length };
+    return this.ports.send(ifindex, this.bytes(f.data, f.length)) ? 'sent' : 'dropped';
   }
 
-  private toCpu(cpu: number, program: number, frame: number, frameSize: number, data: number, length: number, depth: number): Delivery {
+  private toCpu(cpu: number, program: number, f: InFlight, depth: number): Delivery {
     if (program) {
-      const action = this.runSecond(program, frame, frameSize, data, length, 0);
-      const xdp = this.worker.xdp;
-      if (action === XDP_ACTION.REDIRECT) return this.deliver(xdp.redirect, frame, frameSize, xdp.data, xdp.dataEnd - xdp.data, depth + 1);
+      const action = this.runSecond(program, f, 0);
+      if (action === XDP_ACTION.REDIRECT) return this.route(this.worker.xdp.redirect, this.afterSecond(f), depth + 1);
       if (action !== XDP_ACTION.PASS) return 'dropped';
-      data = xdp.data;
-      length = xdp.dataEnd - data;
+      f = this.afterSecond(f);
     }
-    return this.ports.pass(this.bytes(data, length), cpu) ? 'sent' : 'dropped';
+    return this.ports.pass(this.bytes(f.data, f.length), cpu) ? 'sent' : 'dropped';
   }
 
   /**
@@ -131,12 +169,19 @@ export class Redirector {
     // Called once per batch by every worker: no allocation when there is no cpumap.
     if (!this.cpuQueues) return NOTHING_DRAINED;
     const tally = { delivered: 0, dropped: 0 };
-    const data = this.cpuFrame + XDP_HEADROOM;
     for (let n = 0; n < limit; n++) {
-      const into = new Uint8Array(this.machine.memory.buffer, data, XDP_FRAME_SIZE - XDP_HEADROOM);
+      const into = new Uint8Array(this.machine.memory.buffer, this.cpuFrame, XDP_FRAME_SIZE);
       const posted = this.cpuQueues.take(into);
       if (!posted) break;
-      let d = this.toCpu(posted.cpu, posted.program, this.cpuFrame, XDP_FRAME_SIZE, data, posted.length, 0);
+      const f: InFlight = {
+        frame: this.cpuFrame,
+        frameSize: XDP_FRAME_SIZE,
+        data: this.cpuFrame + posted.headroom,
+        length: posted.length,
+        metaLength: posted.metaLength,
+        ingress: posted.ingress,
+      };
+      let d = this.toCpu(posted.cpu, posted.program, f, 0);
       // Back out of the receiving device: not from a UMEM chunk, so through a socket.
       if (typeof d === 'object') d = this.ports.send(this.ingress, this.bytes(d.data, d.length)) ? 'sent' : 'dropped';
       tally[d === 'sent' ? 'delivered' : 'dropped']++;
@@ -144,8 +189,12 @@ export class Redirector {
     return tally;
   }
 
-  /** A copy to every device of the devmap, each through its entry's program. */
-  private broadcast(map: unknown, excludeIngress: boolean, data: number, length: number): Delivery {
+  /**
+   * A copy to every device of the devmap (not the frame's receiving device with
+   * BPF_F_EXCLUDE_INGRESS), each through its entry's program. Each copy keeps the frame's
+   * headroom and metadata, as the kernel's xdpf_clone copies them.
+   */
+  private broadcast(map: unknown, excludeIngress: boolean, f: InFlight): Delivery {
     const targets: [ifindex: number, program: number][] = [];
     if (map instanceof FdArrayMap && map.spec.type === MAP_TYPE.DEVMAP) {
       for (let i = 0; i < map.maxEntries; i++) if (map.target(i) > 0) targets.push([map.target(i), map.programId(i)]);
@@ -155,15 +204,17 @@ export class Redirector {
         targets.push([dv.getUint32(0, true), value.length >= 8 ? dv.getUint32(4, true) : 0]);
       }
     }
-    const original = this.bytes(data, length).slice();
+    const original = this.bytes(f.data - f.metaLength, f.metaLength + f.length).slice();
+    const headroom = f.data - f.frame;
+    if (headroom + f.length > XDP_FRAME_SIZE - XDP_TAILROOM) return 'dropped';
+    const copy: InFlight = { ...f, frame: this.scratch, frameSize: XDP_FRAME_SIZE, data: this.scratch + headroom };
     let sent = 0;
     for (const [ifindex, program] of targets) {
-      if (excludeIngress && ifindex === this.ingress) continue;
-      const copy = this.scratch + XDP_HEADROOM;
-      new Uint8Array(this.machine.memory.buffer).set(original, copy);
-      let out = this.bytes(copy, original.length);
+      if (excludeIngress && ifindex === f.ingress) continue;
+      new Uint8Array(this.machine.memory.buffer).set(original, copy.data - copy.metaLength);
+      let out = this.bytes(copy.data, copy.length);
       if (program) {
-        if (this.runSecond(program, this.scratch, XDP_FRAME_SIZE, copy, original.length, ifindex) !== XDP_ACTION.PASS) continue;
+        if (this.runSecond(program, copy, ifindex) !== XDP_ACTION.PASS) continue;
         out = this.bytes(this.worker.xdp.data, this.worker.xdp.dataEnd - this.worker.xdp.data);
       }
       if (this.ports.send(ifindex, out)) sent++;

@@ -131,7 +131,7 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
         count(action, end - data);
         let transmit = action === XDP_ACTION.TX;
         if (action === XDP_ACTION.REDIRECT) {
-          const delivery = redirector.deliver(batch.redirect(i), batch.frame(i), batch.frameSize(i), data, end - data);
+          const delivery = redirector.deliver(batch.redirect(i), batch.frame(i), batch.frameSize(i), data, end - data, batch.metaLength(i));
           if (delivery === 'dropped') row[SLOT.redirectDropped]!++;
           else if (delivery !== 'sent') {
             transmit = true; // back out of the receiving interface, zero-copy
@@ -243,7 +243,14 @@ function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {
         if (action === XDP_ACTION.TX) {
           if (socket.send(packet) < 0) row[SLOT.txDropped]!++;
         } else if (action === XDP_ACTION.REDIRECT) {
-          const delivery = redirector.deliver(batch.redirect(i), batch.frame(i), batch.frameSize(i), batch.data(i), packet.length);
+          const delivery = redirector.deliver(
+            batch.redirect(i),
+            batch.frame(i),
+            batch.frameSize(i),
+            batch.data(i),
+            packet.length,
+            batch.metaLength(i),
+          );
           const sent =
             delivery === 'sent' ||
             (delivery !== 'dropped' && socket.send(memory.subarray(delivery.data, delivery.data + delivery.length)) >= 0);

@@ -56,6 +56,8 @@ export interface XdpResult {
    * none or aborted), held like `packet`. BPF_PROG_TEST_RUN's data_out is meta + packet.
    */
   meta: Uint8Array;
+  /** Where the packet starts after the frame's start (data - data_hard_start; the headroom before any metadata). */
+  headroom: number;
   fault?: string;
   redirect?: XdpContext['redirect'];
 }
@@ -189,12 +191,20 @@ export class XdpWorker {
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
     const r = this.execute(programName);
     if (typeof r === 'string')
-      return { action: XDP_ACTION.ABORTED, actionName: 'XDP_ABORTED', packet: packet.slice(), meta: NO_META, fault: r };
+      return {
+        action: XDP_ACTION.ABORTED,
+        actionName: 'XDP_ABORTED',
+        packet: packet.slice(),
+        meta: NO_META,
+        headroom: XDP_HEADROOM,
+        fault: r,
+      };
     return {
       action: r,
       actionName: XDP_ACTION_NAME[r] ?? `XDP_${r}`,
       packet: this.xdp.packet(),
       meta: this.xdp.metadata(),
+      headroom: this.xdp.data - this.xdp.hardStart,
       redirect: this.xdp.redirect,
     };
   }
@@ -203,7 +213,8 @@ export class XdpWorker {
    * Run an XDP program on a frame already in linear memory (an AF_XDP UMEM chunk at
    * `frame`, the packet at `data`): the live datapath's path, with no copy and no result
    * object. Returns the action (XDP_ABORTED on a fault); the packet is then at
-   * this.xdp.data .. this.xdp.dataEnd. `egressIfindex` is for xdp/devmap programs.
+   * this.xdp.data .. this.xdp.dataEnd. `egressIfindex` is for xdp/devmap programs;
+   * `metaLength` bytes before `data` are metadata the frame carries (data_meta).
    */
   runXdpInPlace(
     programName: string,
@@ -214,8 +225,9 @@ export class XdpWorker {
     ifindex: number,
     rxQueue: number,
     egressIfindex = 0,
+    metaLength = 0,
   ): number {
-    this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue);
+    this.xdp.loadInPlace(frame, frameSize, data, length, ifindex, rxQueue, metaLength);
     // A program run from a devmap entry sees the device it is about to go out of.
     if (egressIfindex) this.xdp.egressIfindex = egressIfindex;
     if (this.refreshesClock) this.xdp.clockNs = this.clock();
@@ -254,6 +266,7 @@ export class XdpWorker {
           actionName: XDP_ACTION_NAME[action] ?? `XDP_${action}`,
           packet: fault === undefined ? after.slice(data, data + batch.length(i)) : p.slice(),
           meta: fault === undefined ? after.slice(data - batch.metaLength(i), data) : NO_META,
+          headroom: fault === undefined ? data - batch.frame(i) : XDP_HEADROOM,
           ...(fault === undefined ? { redirect: batch.redirect(i) } : { fault }),
         });
       });

@@ -228,9 +228,11 @@ export class XdpContext {
   /**
    * Point the context at a packet that already sits at `data` inside the frame (a UMEM
    * chunk, or what load() copied in). The xdp_md words are written through a u32 view
-   * (ctx is 64-byte aligned).
+   * (ctx is 64-byte aligned). `metaLength` bytes in front of the packet are its metadata
+   * (data_meta = data - metaLength): a frame coming back from a devmap / cpumap queue keeps
+   * what its first program reserved, as the kernel's xdp_frame keeps metasize.
    */
-  loadInPlace(frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number): void {
+  loadInPlace(frame: number, frameSize: number, data: number, length: number, ifindex: number, rxQueue: number, metaLength = 0): void {
     if (length < ETH_HLEN) throw new UserError(`packet of ${length} bytes is shorter than an Ethernet header`);
     const frameEnd = frame + frameSize - XDP_TAILROOM;
     const end = Math.min(data + length, frameEnd);
@@ -239,7 +241,7 @@ export class XdpContext {
     const w = this.ctx >>> 2;
     u32[w + (XDP_MD.data >>> 2)] = data;
     u32[w + (XDP_MD.dataEnd >>> 2)] = end;
-    u32[w + (XDP_MD.dataMeta >>> 2)] = data;
+    u32[w + (XDP_MD.dataMeta >>> 2)] = data - metaLength;
     u32[w + (XDP_MD.ingressIfindex >>> 2)] = ifindex;
     u32[w + (XDP_MD.rxQueueIndex >>> 2)] = rxQueue;
     u32[w + (XDP_MD.egressIfindex >>> 2)] = 0;

@@ -10,19 +10,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CpuInboxes } from '../../datapath/cpu-queues.js';
+import { CpuInboxes, type QueuedFrame } from '../../datapath/cpu-queues.js';
 import { Redirector } from '../../datapath/redirect.js';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { packageRoot } from '../../core/package-root.js';
 import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
-import { XDP_FRAME_SIZE, XDP_HEADROOM } from '../../runtime/xdp.js';
+import { XDP_FRAME_SIZE, XDP_FRAME_STRUCT, XDP_HEADROOM, XDP_TAILROOM } from '../../runtime/xdp.js';
 import { compileBpf } from '../support/clang.js';
 import { applyUpdates } from '../../runtime/map-commands.js';
 import { SEL, XDP, commandFrame, stamped } from '../support/redirect-command.js';
 
-const frame = (n: number): Uint8Array => new Uint8Array(60).fill(n);
+const packet = (n: number): Uint8Array => new Uint8Array(60).fill(n);
+/** A 60-byte packet of byte n, no metadata, at the usual headroom. */
+const frame = (n: number): QueuedFrame => ({ bytes: packet(n), headroom: XDP_HEADROOM, metaLength: 0 });
 
 test('a CPU takes qsize frames, then drops until its worker takes one', () => {
   // Two workers, four CPUs: worker 1 plays CPUs 1 and 3.
@@ -32,16 +34,30 @@ test('a CPU takes qsize frames, then drops until its worker takes one', () => {
   assert.is(q.queued(1), 3);
   // CPU 3 shares the worker, not the count.
   assert.equal([q.post(3, 1, frame(9), 7, 0), q.post(3, 1, frame(10), 7, 0)], [true, false]);
-  const into = new Uint8Array(128);
+  const into = new Uint8Array(XDP_FRAME_SIZE);
   const first = q.take(1, into);
-  assert.equal(first && { length: first.length, ingress: first.ingress, byte: into[0] }, { length: 60, ingress: 7, byte: 1 });
+  assert.equal(first && { length: first.length, ingress: first.ingress, byte: into[XDP_HEADROOM] }, { length: 60, ingress: 7, byte: 1 });
   assert.is(q.queued(1), 2);
   assert.ok(q.post(1, 3, frame(6), 7, 0), 'room again after a take');
   const order: number[] = [];
-  while (q.take(1, into)) order.push(into[0]!);
+  while (q.take(1, into)) order.push(into[XDP_HEADROOM]!);
   assert.equal(order, [2, 3, 9, 6], 'first in, first out');
   assert.equal([q.queued(1), q.queued(3)], [0, 0]);
   assert.not.ok(q.post(4, 100, frame(1), 7, 0), 'a CPU beyond the cpumap');
+});
+
+test('a queued frame keeps its headroom and metadata; one that does not fit a frame is refused', () => {
+  const q = CpuInboxes.create(1, 1);
+  // The first program moved data 16 bytes back and reserved 8 bytes of metadata.
+  const bytes = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, ...packet(9)]);
+  assert.ok(q.post(0, 4, { bytes, headroom: XDP_HEADROOM - 16, metaLength: 8 }, 3, 0));
+  const into = new Uint8Array(XDP_FRAME_SIZE);
+  const taken = q.take(0, into);
+  assert.equal(taken && { ...taken }, { length: 60, cpu: 0, ingress: 3, program: 0, headroom: XDP_HEADROOM - 16, metaLength: 8 });
+  assert.equal([...into.subarray(XDP_HEADROOM - 24, XDP_HEADROOM - 16 + 60)], [...bytes], 'metadata, then the packet, where they were');
+  // Metadata reaching into the xdp_frame the kernel keeps at the frame's start, or a packet past the tailroom.
+  assert.not.ok(q.post(0, 4, { bytes, headroom: XDP_FRAME_STRUCT + 4, metaLength: 8 }, 3, 0));
+  assert.not.ok(q.post(0, 4, { bytes, headroom: XDP_FRAME_SIZE - XDP_TAILROOM - 40, metaLength: 8 }, 3, 0));
 });
 
 test("one worker's inbox holds 128 frames whatever the queue sizes", () => {
@@ -67,7 +83,7 @@ test("a Redirector follows the cpumap entry's qsize", () => {
   const at = machine.maps.heap.alloc(XDP_FRAME_SIZE, XDP_FRAME_SIZE);
   const data = at + XDP_HEADROOM;
   const redirect = (n: number): string => {
-    new Uint8Array(machine.memory.buffer).set(frame(n), data);
+    new Uint8Array(machine.memory.buffer).set(packet(n), data);
     const d = from.deliver({ kind: 'map', target: cpuMap.handle, key: 1 }, at, XDP_FRAME_SIZE, data, 60);
     return typeof d === 'string' ? d : 'local';
   };

@@ -25,7 +25,16 @@ import { corpus } from '../../packets/corpus.js';
 import { examplePath } from '../support/examples.js';
 import { compileBpf } from '../support/clang.js';
 import { packageRoot } from '../../core/package-root.js';
-import { BPF_F_BROADCAST, BPF_F_EXCLUDE_INGRESS, SEL, XDP, commandFrame, stamped, type Command } from '../support/redirect-command.js';
+import {
+  BPF_F_BROADCAST,
+  BPF_F_EXCLUDE_INGRESS,
+  SEL,
+  XDP,
+  commandFrame,
+  stamped,
+  type Command,
+  type View,
+} from '../support/redirect-command.js';
 
 const work = mkdtempSync(join(tmpdir(), 'bpf2wasm-live-pcap-'));
 const frames = corpus()
@@ -158,6 +167,50 @@ test('redirect_maps: devmap and cpumap programs run, each frame written where it
   assert.match(lastStdout, /^total: 14 packets; XDP_ABORTED 1, XDP_TX 1, XDP_REDIRECT 12; redirect dropped 4$/m);
   assert.match(lastStdout, /^out: 3 frames out of ifindex 5 -> .*out\.if5\.pcap$/m);
   assert.equal(readdirSync(dir).sort(), ['in.pcap', 'out.cpu0.pcap', 'out.cpu1.pcap', 'out.if5.pcap', 'out.if6.pcap', 'out.pcap']);
+});
+
+// Hand-derived, from redirect_maps.c with `probe`: second programs see the metadata the first
+// program reserved (and a cpumap program added) and the headroom it left — the test run's
+// 256 bytes, minus the 40 of the kernel's xdp_frame and the metadata — also after a hop
+// through another CPU's round, as the kernel rebuilds the frame from its xdp_frame.
+test('redirect_maps: second programs see the metadata and headroom the frame carries', () => {
+  const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
+  const dir = mkdtempSync(join(work, 'meta-'));
+  const { PASS, REDIRECT } = XDP;
+  const META = 0x0a0b0c0d;
+  const view = (metaLen: number, metaWord: number): View => ({ metaLen, metaWord, room: 256 - 40 - metaLen });
+  const f = (n: number, sel: number, key: number, flags: bigint, verdict: number, then: Partial<Command> = {}): Uint8Array =>
+    commandFrame({ n, sel, key, flags, verdict, probe: true, ...then });
+  const frames = [
+    f(1, SEL.devmap, 1, 0n, PASS, { meta: META }), // if5
+    f(2, SEL.cpumap, 1, 0n, REDIRECT, { sel2: SEL.devmap, key2: 1, then: PASS, meta: META }), // CPU 1, then if5
+    f(3, SEL.cpumap, 1, 0n, REDIRECT, { sel2: SEL.cpumap, key2: 0, then: REDIRECT, sel3: SEL.devmap, key3: 2 }), // CPU 1, CPU 0, if6
+    f(4, SEL.devmap, 0, BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS, PASS, { meta: META }), // if5 (the program's view), if6
+    f(5, SEL.cpumap, 1, 0n, PASS, { meta: META }), // CPU 1's stack
+  ];
+  const from = join(dir, 'in.pcap');
+  writeFileSync(from, writePcap(frames.map((data) => ({ timestampNs: 0n, originalLength: data.length, data }))));
+  const u32 = (n: number): string => Buffer.from(new Uint32Array([n]).buffer).toString('hex');
+  const updates = [
+    `tx_ports=${u32(0)}:${u32(1)}${u32(0)}`,
+    `tx_ports=${u32(1)}:${u32(5)}${u32(0)}+stamp_egress`,
+    `tx_ports=${u32(2)}:${u32(6)}${u32(0)}`,
+    `cpu_map=${u32(1)}:${u32(64)}${u32(0)}+stamp_cpu`,
+    `cpu_map=${u32(0)}:${u32(64)}${u32(0)}+stamp_cpu`,
+  ].flatMap((u) => ['--update', u]);
+  runPcap(object, ['--program', 'redirect_by_command', '--max-cpus', '4', ...updates], from, dir);
+  const read = (name: string): string[] => readPcap(new Uint8Array(readFileSync(join(dir, name))), name).map((p) => hex(p.data));
+  const at = (n: number): Uint8Array => frames[n - 1]!;
+  const devmapSaw = (b: Uint8Array, dev: View): string => hex(stamped(b, { ingress: 1, egress: 5, rxQueue: 0, dev }));
+  const cpuSaw = (b: Uint8Array, cpu: View, redirected = true): Uint8Array => stamped(b, { ingress: 1, rxQueue: 0, redirected, cpu });
+  assert.equal(read('out.if5.pcap'), [
+    devmapSaw(at(1), view(4, META)),
+    devmapSaw(cpuSaw(at(2), view(4, META)), view(8, META + 1)),
+    devmapSaw(at(4), view(4, META)),
+  ]);
+  // Both cpumap hops stamp the same place: the second's view is left.
+  assert.equal(read('out.if6.pcap'), [hex(cpuSaw(cpuSaw(at(3), view(0, 0)), view(4, 1))), hex(at(4))]);
+  assert.equal(read('out.cpu1.pcap'), [hex(cpuSaw(at(5), view(4, META), false))], "CPU 1's stack");
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

@@ -8,7 +8,9 @@
 // rx_queue_index into the frame and returns the verdict the frame asks for), a redirect
 // back out of the receiving device, and a cpumap entry's xdp/cpumap program — passing to
 // the stack, redirecting into a devmap entry with a program, into another cpumap entry
-// (whose program redirects out of a device), and into an empty xskmap.
+// (whose program redirects out of a device), and into an empty xskmap. And what second
+// programs see of the frame (they stamp it): the metadata the first program reserved
+// (bpf_xdp_adjust_meta) and a cpumap program added, and the headroom adjust_head allows.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -33,6 +35,7 @@ import {
   commandFrame,
   stamped as stampedBy,
   type Command,
+  type View,
 } from '../support/redirect-command.js';
 
 const unavailable = topologyMissing() ?? kernelMissing();
@@ -40,6 +43,15 @@ const ns = `lbcast${process.pid % 100000}`;
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const { PASS, DROP, REDIRECT } = XDP;
+/** The metadata word the first program reserves (commands with `meta`). */
+const META = 0x11223344;
+/**
+ * What a second program sees after the first reserved `metaLen` bytes of metadata starting
+ * with `metaWord`: a veth's XDP frame has XDP_PACKET_HEADROOM (256) bytes before the packet
+ * (in the kernel's hook and in an AF_XDP chunk alike), of which the xdp_frame takes 40 and
+ * the metadata the rest of what adjust_head may not take.
+ */
+const view = (metaLen: number, metaWord: number): View => ({ metaLen, metaWord, room: 256 - 40 - metaLen });
 
 function sh(...command: string[]): string {
   const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
@@ -147,6 +159,13 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
       frame(9, 0, cpu, 0n, REDIRECT, { sel2: SEL.xskmap, key2: 0 }), // into an empty xskmap: XDP_ABORTED, dropped
       // into another cpumap entry, whose program (on CPU `other`) redirects out of b0: b1
       frame(10, 0, cpu, 0n, REDIRECT, { sel2: SEL.cpumap, key2: other, then: REDIRECT, sel3: SEL.devmap, key3: 2 }),
+      // Metadata the first program reserves, and the headroom, as second programs see them
+      // (each cpumap program that redirects reserves 4 bytes more):
+      frame(11, 1, 1, 0n, PASS, { meta: META, probe: true }), // the devmap program: a1
+      frame(12, 0, cpu, 0n, REDIRECT, { sel2: SEL.devmap, key2: 1, then: PASS, meta: META, probe: true }), // cpumap, then devmap: a1
+      // no metadata from the first program; cpumap, then the other CPU's cpumap (another worker's inbox) out of b0: b1
+      frame(13, 0, cpu, 0n, REDIRECT, { sel2: SEL.cpumap, key2: other, then: REDIRECT, sel3: SEL.devmap, key3: 2, probe: true }),
+      frame(14, 1, 0, BROADCAST | EXCLUDE_INGRESS, PASS, { meta: META, probe: true }), // broadcast copies: a1 (the program's view), b1
     ];
     const u32hex = (n: number): string => Buffer.from(new Uint32Array([n]).buffer).toString('hex');
     const entries: [map: string, key: number, first: number, program?: string][] = [
@@ -225,18 +244,35 @@ test('broadcast, devmap and cpumap programs on live frames: userspace as the ker
     const stamped = (f: Uint8Array): string => hex(stampedBy(f, { ingress: v0, egress: a0, rxQueue: 0 }));
     // A cpumap program stamps ingress and rx queue, and when it redirects moves the next command up.
     const viaCpu = (f: Uint8Array): Uint8Array => stampedBy(f, { ingress: v0, rxQueue: 0, redirected: true });
+    const devmapSaw = (f: Uint8Array, dev: View): string => hex(stampedBy(f, { ingress: v0, egress: a0, rxQueue: 0, dev }));
+    const cpuSaw = (f: Uint8Array, cpu: View): Uint8Array => stampedBy(f, { ingress: v0, rxQueue: 0, redirected: true, cpu });
     const want = {
-      a1: [stamped(frames[0]!), stamped(frames[1]!), stamped(viaCpu(frames[7]!))],
-      b1: [hex(frames[0]!), hex(frames[3]!), hex(viaCpu(frames[9]!))],
+      a1: [
+        stamped(frames[0]!),
+        stamped(frames[1]!),
+        stamped(viaCpu(frames[7]!)),
+        devmapSaw(frames[10]!, view(4, META)),
+        devmapSaw(cpuSaw(frames[11]!, view(4, META)), view(8, META + 1)),
+        devmapSaw(frames[13]!, view(4, META)),
+      ],
+      b1: [
+        hex(frames[0]!),
+        hex(frames[3]!),
+        hex(viaCpu(frames[9]!)),
+        // Both cpumap hops stamp the same place: the second's view is left.
+        hex(cpuSaw(cpuSaw(frames[12]!, view(0, 0)), view(4, 1))),
+        hex(frames[13]!),
+      ],
       v1: [hex(frames[3]!), hex(frames[5]!), hex(frames[6]!)],
     };
     assert.equal(kernelOut, want, 'the kernel gives the hand-derived frames');
     assert.equal(userspace, kernelOut, 'userspace gives the kernel frames');
-    // seen: devmap program runs 4, last egress a0; cpumap program runs 5 (frames 5, 8, 9, and
-    // 10 twice), the last ingress v0, the last on CPU `other` (frame 10's second hop).
+    // seen: devmap program runs 7 (frames 1, 2, 3, 8, 11, 12, 14), last egress a0; cpumap
+    // program runs 8 (frames 5, 8, 9, 12, and 10 and 13 twice), the last ingress v0, the last
+    // on CPU `other` (frame 13's second hop).
     const note = (k: number, v: number): string =>
       `key ${u32hex(k)} value ${Buffer.from(new BigUint64Array([BigInt(v)]).buffer).toString('hex')}`;
-    assert.is(kernelSeen, [note(0, 4), note(1, a0), note(2, 5), note(3, v0), note(4, other)].join('\n'), 'the kernel notes');
+    assert.is(kernelSeen, [note(0, 7), note(1, a0), note(2, 8), note(3, v0), note(4, other)].join('\n'), 'the kernel notes');
     assert.is(oursSeen, kernelSeen, 'userspace notes as the kernel');
     report(`live redirect maps: ${frames.length} frames, ${Object.values(want).flat().length} out on 3 devices, as the kernel`);
   } finally {

@@ -3,7 +3,7 @@
 // (at byte 34) and a number in the last byte to tell frames apart. The second programs
 // stamp what their context said into the frame; `stamped` derives those bytes by hand.
 
-export const COMMAND_FRAME_BYTES = 96;
+export const COMMAND_FRAME_BYTES = 128;
 export const XDP = { ABORTED: 0, DROP: 1, PASS: 2, TX: 3, REDIRECT: 4 } as const;
 /** redirect_through's `sel`: which map. */
 export const SEL = { cpumap: 0, devmap: 1, devmapHash: 2, xskmap: 3, lastCallDecides: 4 } as const;
@@ -24,6 +24,17 @@ export interface Command {
   /** ...and the redirect for the next cpumap program (sel3, key3 move into sel2, key2). */
   sel3?: number;
   key3?: number;
+  /** Nonzero: the first program reserves 4 bytes of metadata holding it. */
+  meta?: number;
+  /** Second programs stamp what they saw of metadata and headroom (`View`). */
+  probe?: boolean;
+}
+
+/** What a second program saw: metadata length and first word, the headroom adjust_head allows. */
+export interface View {
+  metaLen: number;
+  metaWord: number;
+  room: number;
 }
 
 const OFFSET = {
@@ -39,6 +50,10 @@ const OFFSET = {
   then: 74,
   sel3: 78,
   key3: 82,
+  meta: 86,
+  probe: 90,
+  dev: 94,
+  cpu: 106,
 };
 
 export function commandFrame(c: Command): Uint8Array {
@@ -56,6 +71,8 @@ export function commandFrame(c: Command): Uint8Array {
   dv.setUint32(OFFSET.then, c.then ?? 0, true);
   dv.setUint32(OFFSET.sel3, c.sel3 ?? 0, true);
   dv.setUint32(OFFSET.key3, c.key3 ?? 0, true);
+  dv.setUint32(OFFSET.meta, c.meta ?? 0, true);
+  dv.setUint32(OFFSET.probe, c.probe ? 1 : 0, true);
   f[COMMAND_FRAME_BYTES - 1] = c.n;
   return f;
 }
@@ -63,9 +80,13 @@ export function commandFrame(c: Command): Uint8Array {
 /**
  * The frame as second programs leave it: `ingress` and `rxQueue` (both programs), `egress`
  * (a devmap program); `redirected` for a cpumap program that redirected (`then` into the
- * verdict, sel3/key3 into sel2/key2).
+ * verdict, sel3/key3 into sel2/key2); `dev` / `cpu`, what a devmap / cpumap program saw of
+ * metadata and headroom (commands with `probe`).
  */
-export function stamped(frame: Uint8Array, s: { ingress?: number; egress?: number; rxQueue?: number; redirected?: boolean }): Uint8Array {
+export function stamped(
+  frame: Uint8Array,
+  s: { ingress?: number; egress?: number; rxQueue?: number; redirected?: boolean; dev?: View; cpu?: View },
+): Uint8Array {
   const c = frame.slice();
   const dv = new DataView(c.buffer);
   if (s.redirected) {
@@ -76,5 +97,14 @@ export function stamped(frame: Uint8Array, s: { ingress?: number; egress?: numbe
   if (s.ingress !== undefined) dv.setUint32(OFFSET.ingress, s.ingress, true);
   if (s.egress !== undefined) dv.setUint32(OFFSET.egress, s.egress, true);
   if (s.rxQueue !== undefined) dv.setUint32(OFFSET.rxQueue, s.rxQueue, true);
+  for (const [at, v] of [
+    [OFFSET.dev, s.dev],
+    [OFFSET.cpu, s.cpu],
+  ] as const) {
+    if (!v) continue;
+    dv.setUint32(at, v.metaLen, true);
+    dv.setUint32(at + 4, v.metaWord, true);
+    dv.setUint32(at + 8, v.room, true);
+  }
   return c;
 }
