@@ -12,7 +12,7 @@
 // (hash, 20-byte key), its per-CPU LRU table (array of maps) and its connection LRU (LRU
 // hash, 40-byte key) for every packet.
 
-import binaryen from 'binaryen';
+import binaryen from './binaryen.js';
 import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY } from '../core/map-layout.js';
 import { KEY_HASH, laneSeed } from '../core/key-hash.js';
 import { combineLanesExpr, mixWordExpr } from './codegen-maps.js';

@@ -1,13 +1,17 @@
 // The compiler loads binaryen from the copy scripts/derive-binaryen.mjs made at build time
 // (compiler/binaryen-load.ts: wasm as a file, JS with V8's code cache). The oracle is the
 // plain `import('binaryen')` (BPF2WASM_BINARYEN=import): the same module, byte for byte, for
-// every example object (-O1 and -O0) and katran's balancer; and the fast path is the one a
-// compile takes, with V8 accepting the code cache under the compile's flags.
+// every example object (-O1 and -O0), every golden program and katran's balancer; and the
+// fast path is the one a compile takes, with V8 accepting the code cache under the compile's
+// flags. And binaryen is loaded once: a codegen module importing the package itself gets a
+// second instance, whose interned types (createType of a tuple) mean nothing to the first's
+// modules: binaryen then crashed with "memory access out of bounds" (katran, i32_helpers)
+// when the first instance was the derived copy.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileBpf } from '../support/clang.js';
 import { skip } from '../support/skip.js';
@@ -33,8 +37,11 @@ function sourceInChild(asCompile: boolean, env: Record<string, string> = {}): st
   return r.stdout.trim();
 }
 
-/** sha256 of each object's module, compiled in one fresh process (binaryen loaded once per process, as the CLI does), by `level`. */
-function modulesInChild(objects: string[], level: number, env: Record<string, string>): string[] {
+/** An ELF object file, or a golden program (test/golden/programs/<name>.s). */
+type Job = { elf: string } | { golden: string };
+
+/** sha256 of each job's module, compiled in one fresh process (binaryen loaded once per process, as the CLI does), by `level`. */
+function modulesInChild(jobs: Job[], level: number, env: Record<string, string>): string[] {
   const dist = new URL('../../', import.meta.url).href;
   const r = spawnSync(
     process.execPath,
@@ -46,8 +53,15 @@ function modulesInChild(objects: string[], level: number, env: Record<string, st
        const { loadObject } = await import(${JSON.stringify(dist + 'compiler/object.js')});
        const { compileObject } = await import(${JSON.stringify(dist + 'compiler/compile.js')});
        const { binaryenSource } = await import(${JSON.stringify(dist + 'compiler/binaryen.js')});
-       const sums = ${JSON.stringify(objects)}.map((path) => {
-         const { wasm } = compileObject(loadObject(readFileSync(path), path), { optimize: ${level} });
+       const { readGoldenProgram } = await import(${JSON.stringify(dist + 'test/golden/program-file.js')});
+       const load = (job) => {
+         if (job.elf) return { object: loadObject(readFileSync(job.elf), job.elf), memorySafety: false };
+         const path = ${JSON.stringify(join(packageRoot, 'test', 'golden', 'programs'))} + '/' + job.golden + '.s';
+         return readGoldenProgram(job.golden, readFileSync(path, 'utf8'));
+       };
+       const sums = ${JSON.stringify(jobs)}.map((job) => {
+         const { object, memorySafety } = load(job);
+         const { wasm } = compileObject(object, { optimize: ${level}, memorySafety });
          return createHash('sha256').update(wasm).digest('hex') + ' ' + wasm.length;
        });
        console.log(JSON.stringify({ binaryenSource, sums }));`,
@@ -60,9 +74,9 @@ function modulesInChild(objects: string[], level: number, env: Record<string, st
   return sums;
 }
 
-function sameModules(objects: string[], names: string[], level: number): void {
-  const derived = modulesInChild(objects, level, {});
-  const plain = modulesInChild(objects, level, { BPF2WASM_BINARYEN: 'import' });
+function sameModules(jobs: Job[], names: string[], level: number): void {
+  const derived = modulesInChild(jobs, level, {});
+  const plain = modulesInChild(jobs, level, { BPF2WASM_BINARYEN: 'import' });
   names.forEach((name, i) =>
     assert.is(derived[i], plain[i], `${name} -O${level}: the derived binaryen and the plain import build different modules`),
   );
@@ -77,7 +91,7 @@ test('a compile takes the derived copy with its code cache; other flags, the cop
 test('every example compiles to the same bytes with the derived binaryen as with the plain import, -O1 and -O0', () => {
   const sources = readdirSync(join(packageRoot, 'examples')).filter((f) => f.endsWith('.bpf.c'));
   assert.ok(sources.length >= 5, 'the examples are there');
-  const objects = sources.map((source) => compileBpf(join(packageRoot, 'examples', source)));
+  const objects = sources.map((source) => ({ elf: compileBpf(join(packageRoot, 'examples', source)) }));
   sameModules(objects, sources, 1);
   sameModules(objects, sources, 0);
 });
@@ -85,7 +99,38 @@ test('every example compiles to the same bytes with the derived binaryen as with
 test("katran's balancer compiles to the same bytes with the derived binaryen as with the plain import", () => {
   const katran = process.env['KATRAN_BPF_OBJ'];
   if (!katran) return void skip("katran's balancer through both binaryen loads", 'katran-object');
-  sameModules([katran], ['katran'], 1);
+  sameModules([{ elf: katran }], ['katran'], 1);
+});
+
+test('every golden program compiles to the same bytes with the derived binaryen as with the plain import', () => {
+  // i32_helpers' specialised hash lookup crashed the derived load while codegen-map-lookup.ts imported a second binaryen.
+  const names = readdirSync(join(packageRoot, 'test', 'golden', 'programs'))
+    .filter((f) => f.endsWith('.s'))
+    .map((f) => f.slice(0, -'.s'.length));
+  assert.ok(names.includes('i32_helpers'), 'the golden program that crashed is there');
+  sameModules(names.map((golden) => ({ golden })), names, 1);
+});
+
+/** The TypeScript sources outside test/ (what dist/ is built from besides the tests). */
+function productSources(dir = packageRoot): string[] {
+  const skipped = new Set(['node_modules', 'dist', 'build', 'test', '.git', '.test-build']);
+  return readdirSync(dir).flatMap((entry) => {
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) return skipped.has(entry) || entry.startsWith('.') ? [] : productSources(path);
+    return entry.endsWith('.ts') && !entry.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+test('only compiler/binaryen-load.ts loads the binaryen package; everything else takes compiler/binaryen.js', () => {
+  const loader = join(packageRoot, 'compiler', 'binaryen-load.ts');
+  const sources = productSources();
+  assert.ok(sources.includes(loader), `the sources are under ${packageRoot}`);
+  // A value import (a type-only one loads nothing) or a dynamic import, outside comments.
+  const loadsPackage =
+    /^(?!\s*(?:\/\/|\/\*|\*))(?:\s*import\s+(?!type\b)[^;]*\bfrom\s*['"]binaryen['"]|.*\bimport\(\s*['"]binaryen['"]\s*\))/m;
+  const offenders = sources.filter((path) => path !== loader && loadsPackage.test(readFileSync(path, 'utf8')));
+  assert.equal(offenders, [], 'modules that load a second binaryen instead of importing compiler/binaryen.js');
+  assert.ok(loadsPackage.test(readFileSync(loader, 'utf8')), 'the pattern recognises the loader\'s own import');
 });
 
 test.run();
