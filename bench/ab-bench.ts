@@ -10,6 +10,7 @@
 //
 //   node dist/bench/ab-bench.js <package root A> <package root B>
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o ...   (adds katran)   BENCH_ROUNDS (11)  BENCH_REPEAT (200,000)
+//   BENCH_ONLY='example LB, 10000'   (only the workloads whose "target, workload" name contains it)
 
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -35,6 +36,7 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
 const FLOWS = 10_000;
 const BATCH = 64;
 const WARMUP_ROUNDS = 8;
+const ONLY = process.env.BENCH_ONLY ?? '';
 
 async function load(root: string): Promise<Build> {
   const at = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, 'dist', path)).href) as Promise<T>;
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
   const f = (x: number): string => x.toFixed(0);
   for (const [name, object, program] of targets) {
     for (const [workload, packets] of workloads) {
+      if (!`${name}, ${workload}`.includes(ONLY)) continue;
       const timers = builds.map((b) => timer(b, object(b), program, packets));
       for (let r = 0; r < WARMUP_ROUNDS; r++) for (const t of timers) t.run(50_000, false);
       const rounds: Time[][] = timers.map(() => []);
