@@ -45,6 +45,7 @@ export const LRU_FN = {
 
 const F = {
   ...LRU_FN,
+  unhashUncounted: 'lru_unhash_uncounted$wasm',
   rotateActive: 'lru_rotate_active$wasm',
   rotateInactive: 'lru_rotate_inactive$wasm',
   rotate: 'lru_rotate$wasm',
@@ -209,7 +210,10 @@ export function ensureLru(m: binaryen.Module): void {
   ]);
 
   // ---- eviction (hash.ts unhash; lru.ts shrinkInactive, shrink) ----
-  fn(F.unhash, ['h', 'e'], ['hash', 'slot', 'cur'], i32, ({ g, s }) => [
+  // unhash without the count's decrement, for callers that take many entries out and
+  // subtract them from the count at once (an atomic read-modify-write costs more than the
+  // rest of an eviction); the lock holder's count is right again before it lets go.
+  fn(F.unhashUncounted, ['h', 'e'], ['hash', 'slot', 'cur'], i32, ({ g, s }) => [
     s('hash', ld(g('e'), HASH)),
     s('slot', add(ld(g('h'), HASH_DESC.BUCKETS * 4), m.i32.shl(m.i32.and(g('hash'), ld(g('h'), HASH_DESC.MASK * 4)), c(2)))),
     s('cur', ld(g('slot'), 0)),
@@ -217,7 +221,12 @@ export function ensureLru(m: binaryen.Module): void {
     m.if(m.i32.eqz(g('cur')), m.return(c(0))),
     m.i32.atomic.store(0, g('slot'), ld(g('e'), CHAIN)),
     st(g('e'), HASH, m.i32.xor(g('hash'), c(-1))),
-    m.drop(m.i32.atomic.rmw.sub(DESC_WORD.COUNT * 4, g('h'), c(1))),
+    c(1),
+  ]);
+  const uncount = (h: Expr, n: Expr): Expr => m.drop(m.i32.atomic.rmw.sub(DESC_WORD.COUNT * 4, h, n));
+  fn(F.unhash, ['h', 'e'], [], i32, ({ g }) => [
+    m.if(m.i32.eqz(callI(F.unhashUncounted, [g('h'), g('e')])), m.return(c(0))),
+    uncount(g('h'), c(1)),
     c(1),
   ]);
   const freeArgs = ['freeSentinel', 'freeType'];
@@ -226,7 +235,7 @@ export function ensureLru(m: binaryen.Module): void {
   // as one splice when something else is about to happen to the lists (a referenced node
   // moving to active, an entry that stays) or at the end; until then a node keeps its
   // links, so prev(n) reads as it would after the single moves. Every node of the inactive
-  // list is INACTIVE: the count drops by the nodes evicted, once.
+  // list is INACTIVE: its count, and the map's, drop by the nodes evicted, once.
   const spliceRun = (g: Vars['g'], s: Vars['s']): Expr =>
     m.if(
       g('runLast'),
@@ -257,7 +266,7 @@ export function ensureLru(m: binaryen.Module): void {
           ref(g('n')),
           m.block(null, [spliceRun(g, s), move(gl(g, 'l'), gl(g, 'n'), k(T.ACTIVE))]),
           m.if(
-            callI(F.unhash, [g('h'), g('n')]),
+            callI(F.unhashUncounted, [g('h'), g('n')]),
             m.block(null, [
               // moveToFree, but for the list move.
               m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), g('before'))),
@@ -276,6 +285,7 @@ export function ensureLru(m: binaryen.Module): void {
       ]),
       spliceRun(g, s),
       st(g('l'), LRU_LIST.COUNT_INACTIVE, m.i32.sub(ld(g('l'), LRU_LIST.COUNT_INACTIVE), g('shrunk'))),
+      m.if(g('shrunk'), uncount(g('h'), g('shrunk'))),
       g('shrunk'),
     ],
   );
