@@ -3,7 +3,8 @@
 // insert never leaves wasm, not even when the CPU's local free list runs dry and has to be
 // refilled (flush the pending list, rotate, take target_free nodes, shrink, steal) — with
 // many CPUs and small maps that happens every few inserts. This is runtime/maps/lru.ts
-// step for step (its small list moves inlined), over the same state block and node fields
+// step for step (its small list moves inlined; the flush and the shrink's evictions as
+// bulk moves that leave the same lists), over the same state block and node fields
 // (core/map-layout.ts LRU_*, HASH_ENTRY), under the map's lock the caller holds: the
 // interpreter and the control plane run lru.ts, the module runs this, and both must leave
 // the same lists behind (test/kernel/lru-pressure holds both against the kernel,
