@@ -13,11 +13,11 @@
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o ...   (adds katran)   BENCH_ROUNDS (11)  BENCH_REPEAT (200,000)
 //   BENCH_ONLY='example LB, 10000'   (only the workloads whose "target, workload" name contains it)
 
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { arch, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compileBpf } from '../test/support/clang.js';
 import { packageRoot } from '../core/package-root.js';
 
 type Machine = typeof import('../runtime/machine.js');
@@ -55,6 +55,17 @@ async function load(root: string): Promise<Build> {
     maps: await at('katran/maps/userspace-maps.js'),
     config: await at('katran/config.js'),
   };
+}
+
+/** bench/lru-alone.bpf.c, compiled by clang for the bpf target (as scripts/build-examples.mjs does). */
+function lruAloneObject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ab-bench-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'lru-alone.o');
+  const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  const source = join(packageRoot, 'bench', 'lru-alone.bpf.c');
+  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', source, '-o', out]);
+  return out;
 }
 
 /** ns/packet of wall-clock time and of the process's CPU time. */
@@ -145,7 +156,7 @@ async function main(): Promise<void> {
   const katran = process.env.KATRAN_BPF_OBJ;
   if (katran) targets.push(['katran', () => katran, 'balancer_ingress', true]);
   targets.push(['example LB', (b) => join(b.root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb', true]);
-  const lruAlone = compileBpf(join(packageRoot, 'bench', 'lru-alone.bpf.c'));
+  const lruAlone = lruAloneObject();
   targets.push(['LRU alone', () => lruAlone, 'lru_alone', false]);
   console.log(`${new Date().toISOString()}  load average before ${loads()}  ${ROUNDS} rounds of ${REPEAT} packets`);
   console.log(`A ${roots[0]}\nB ${roots[1]}`);

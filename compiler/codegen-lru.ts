@@ -372,47 +372,41 @@ export function ensureLru(m: binaryen.Module): void {
   // or inactive. Same lists in the end as those single moves: the nodes are prepended to
   // each list's first node as they come, and the heads, the emptied pending list and the
   // counts are written once.
-  fn(
-    F.flushLocal,
-    ['l', 'loc'],
-    ['pending', 'n', 'before', 'firstA', 'firstI', 'nA', 'nI'],
-    binaryen.none,
-    ({ g, s }) => {
-      const prepend = (first: string, count: string, t: number): Expr =>
+  fn(F.flushLocal, ['l', 'loc'], ['pending', 'n', 'before', 'firstA', 'firstI', 'nA', 'nI'], binaryen.none, ({ g, s }) => {
+    const prepend = (first: string, count: string, t: number): Expr =>
+      m.block(null, [
+        setType(g('n'), c(t)),
+        st(g('n'), LNEXT, g(first)),
+        st(g(first), PREV, g('n')),
+        s(first, g('n')),
+        s(count, addc(g(count), 1)),
+      ]);
+    const close = (first: string, count: string, t: number, countAt: number): Expr =>
+      m.if(
+        g(count),
         m.block(null, [
-          setType(g('n'), c(t)),
-          st(g('n'), LNEXT, g(first)),
-          st(g(first), PREV, g('n')),
-          s(first, g('n')),
-          s(count, addc(g(count), 1)),
-        ]);
-      const close = (first: string, count: string, t: number, countAt: number): Expr =>
-        m.if(
-          g(count),
-          m.block(null, [
-            st(g(first), PREV, listOf(g('l'), t)),
-            st(listOf(g('l'), t), LNEXT, g(first)),
-            st(g('l'), countAt, add(ld(g('l'), countAt), g(count))),
-          ]),
-        );
-      return [
-        s('pending', localPending(g('loc'))),
-        s('firstA', next(listOf(g('l'), T.ACTIVE))),
-        s('firstI', next(listOf(g('l'), T.INACTIVE))),
-        s('n', prev(g('pending'))),
-        loop('scan', ne(g('n'), g('pending')), [
-          s('before', prev(g('n'))),
-          m.if(ref(g('n')), prepend('firstA', 'nA', T.ACTIVE), prepend('firstI', 'nI', T.INACTIVE)),
-          clearRef(g('n')),
-          s('n', g('before')),
+          st(g(first), PREV, listOf(g('l'), t)),
+          st(listOf(g('l'), t), LNEXT, g(first)),
+          st(g('l'), countAt, add(ld(g('l'), countAt), g(count))),
         ]),
-        close('firstA', 'nA', T.ACTIVE, LRU_LIST.COUNT_ACTIVE),
-        close('firstI', 'nI', T.INACTIVE, LRU_LIST.COUNT_INACTIVE),
-        st(g('pending'), PREV, g('pending')),
-        st(g('pending'), LNEXT, g('pending')),
-      ];
-    },
-  );
+      );
+    return [
+      s('pending', localPending(g('loc'))),
+      s('firstA', next(listOf(g('l'), T.ACTIVE))),
+      s('firstI', next(listOf(g('l'), T.INACTIVE))),
+      s('n', prev(g('pending'))),
+      loop('scan', ne(g('n'), g('pending')), [
+        s('before', prev(g('n'))),
+        m.if(ref(g('n')), prepend('firstA', 'nA', T.ACTIVE), prepend('firstI', 'nI', T.INACTIVE)),
+        clearRef(g('n')),
+        s('n', g('before')),
+      ]),
+      close('firstA', 'nA', T.ACTIVE, LRU_LIST.COUNT_ACTIVE),
+      close('firstI', 'nI', T.INACTIVE, LRU_LIST.COUNT_INACTIVE),
+      st(g('pending'), PREV, g('pending')),
+      st(g('pending'), LNEXT, g('pending')),
+    ];
+  });
   fn(F.popFreeToLocal, ['h', 'state', 'loc', 'cpu'], ['l', 'ns', 'free', 'target', 'taken', 'n'], binaryen.none, ({ g, s }) => [
     s('l', global(g('state'))),
     s('ns', ld(g('state'), LRU_STATE.NR_SCANS)),
