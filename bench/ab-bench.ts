@@ -1,7 +1,8 @@
 // Two builds of bpf2wasm side by side, in one process: the compiled module's ns per packet
 // (xdp-bench.ts's "wasm" column: batches of 64, frames copied in, TurboFan up front) for
-// katran and the example LB, 1 flow and 10,000 flows, each build compiling and running its
-// own module on its own maps. Rounds interleave the builds (A, B, A, B...), so load drift
+// katran, the example LB and bench/lru-alone.bpf.c (its connection table alone: an LRU
+// lookup and, on a miss, an insert), 1 flow and 10,000 flows, each build compiling and
+// running its own module on its own maps. Rounds interleave the builds (A, B, A, B...), so load drift
 // on this shared machine hits both alike; a change is measured against the build before it
 // (another checkout or worktree, built) in the same run. Prints medians, minimums and
 // every round, of wall-clock time and of the process's CPU time (steadier when other work
@@ -10,11 +11,14 @@
 //
 //   node dist/bench/ab-bench.js <package root A> <package root B>
 //   KATRAN_BPF_OBJ=/path/balancer.bpf.o ...   (adds katran)   BENCH_ROUNDS (11)  BENCH_REPEAT (200,000)
+//   BENCH_ONLY='example LB, 10000'   (only the workloads whose "target, workload" name contains it)
 
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { arch, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { packageRoot } from '../core/package-root.js';
 
 type Machine = typeof import('../runtime/machine.js');
 interface Build {
@@ -35,6 +39,7 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 200_000);
 const FLOWS = 10_000;
 const BATCH = 64;
 const WARMUP_ROUNDS = 8;
+const ONLY = process.env.BENCH_ONLY ?? '';
 
 async function load(root: string): Promise<Build> {
   const at = <T>(path: string): Promise<T> => import(pathToFileURL(join(root, 'dist', path)).href) as Promise<T>;
@@ -52,6 +57,17 @@ async function load(root: string): Promise<Build> {
   };
 }
 
+/** bench/lru-alone.bpf.c, compiled by clang for the bpf target (as scripts/build-examples.mjs does). */
+function lruAloneObject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ab-bench-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const out = join(dir, 'lru-alone.o');
+  const multiarch = arch() === 'arm64' ? 'aarch64-linux-gnu' : 'x86_64-linux-gnu';
+  const source = join(packageRoot, 'bench', 'lru-alone.bpf.c');
+  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${multiarch}`, '-c', source, '-o', out]);
+  return out;
+}
+
 /** ns/packet of wall-clock time and of the process's CPU time. */
 interface Time {
   wall: number;
@@ -64,18 +80,20 @@ interface Timer {
 }
 
 /** ns/packet over n packets, continuing through `packets` (xdp-bench.ts engineTimer, batched wasm). */
-function timer(b: Build, object: string, program: string, packets: Uint8Array[]): Timer {
+function timer(b: Build, object: string, program: string, packets: Uint8Array[], balancer: boolean): Timer {
   const loaded = b.program.loadWasm(
     b.compile.compileObject(b.object.loadObject(new Uint8Array(readFileSync(object)), object)).wasm,
     object,
   );
   const machine = b.machine.BpfMachine.create(loaded);
-  const maps = new b.maps.UserspaceKatranMaps(machine.maps);
-  const lb = new b.lb.KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...b.config.sizesFromMaps(maps) });
-  lb.init();
-  const vip = { address: '10.200.1.1', port: 80, proto: 6 };
-  lb.addVip(vip);
-  for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address, weight: 1 }, vip);
+  if (balancer) {
+    const maps = new b.maps.UserspaceKatranMaps(machine.maps);
+    const lb = new b.lb.KatranLb(maps, { defaultMac: '00:00:de:ad:be:af', ...b.config.sizesFromMaps(maps) });
+    lb.init();
+    const vip = { address: '10.200.1.1', port: 80, proto: 6 };
+    lb.addVip(vip);
+    for (const address of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address, weight: 1 }, vip);
+  }
   const w = machine.worker(0, { engine: 'wasm', budget: 0, clock: () => process.hrtime.bigint() });
   const { XDP_FRAME_SIZE, XDP_HEADROOM } = b.xdp;
   const frames = machine.maps.heap.alloc(BATCH * XDP_FRAME_SIZE, XDP_FRAME_SIZE);
@@ -134,19 +152,22 @@ async function main(): Promise<void> {
     ['1 flow', [flowPacket(1)]],
     [`${FLOWS} flows`, Array.from({ length: FLOWS }, (_, i) => flowPacket(i))],
   ];
-  const targets: [string, (b: Build) => string, string][] = [];
+  const targets: [string, (b: Build) => string, string, boolean][] = [];
   const katran = process.env.KATRAN_BPF_OBJ;
-  if (katran) targets.push(['katran', () => katran, 'balancer_ingress']);
-  targets.push(['example LB', (b) => join(b.root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb']);
+  if (katran) targets.push(['katran', () => katran, 'balancer_ingress', true]);
+  targets.push(['example LB', (b) => join(b.root, 'build', 'examples', 'xdp_lb.o'), 'xdp_lb', true]);
+  const lruAlone = lruAloneObject();
+  targets.push(['LRU alone', () => lruAlone, 'lru_alone', false]);
   console.log(`${new Date().toISOString()}  load average before ${loads()}  ${ROUNDS} rounds of ${REPEAT} packets`);
   console.log(`A ${roots[0]}\nB ${roots[1]}`);
   const header = '| workload | A median / min | B median / min | B/A (medians) | B/A (minimums) |\n|---|---:|---:|---:|---:|';
   const tables: Record<keyof Time | 'batch', string[]> = { wall: [], cpu: [], batch: [] };
   const detail: string[] = [];
   const f = (x: number): string => x.toFixed(0);
-  for (const [name, object, program] of targets) {
+  for (const [name, object, program, balancer] of targets) {
     for (const [workload, packets] of workloads) {
-      const timers = builds.map((b) => timer(b, object(b), program, packets));
+      if (!`${name}, ${workload}`.includes(ONLY)) continue;
+      const timers = builds.map((b) => timer(b, object(b), program, packets, balancer));
       for (let r = 0; r < WARMUP_ROUNDS; r++) for (const t of timers) t.run(50_000, false);
       const rounds: Time[][] = timers.map(() => []);
       for (let r = 0; r < ROUNDS; r++) timers.forEach((t, i) => rounds[i]!.push(t.run(REPEAT, true)));

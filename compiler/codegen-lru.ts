@@ -3,7 +3,8 @@
 // insert never leaves wasm, not even when the CPU's local free list runs dry and has to be
 // refilled (flush the pending list, rotate, take target_free nodes, shrink, steal) — with
 // many CPUs and small maps that happens every few inserts. This is runtime/maps/lru.ts
-// step for step (its small list moves inlined), over the same state block and node fields
+// step for step (its small list moves inlined; the flush and the shrink's evictions as
+// bulk moves that leave the same lists), over the same state block and node fields
 // (core/map-layout.ts LRU_*, HASH_ENTRY), under the map's lock the caller holds: the
 // interpreter and the control plane run lru.ts, the module runs this, and both must leave
 // the same lists behind (test/kernel/lru-pressure holds both against the kernel,
@@ -45,6 +46,7 @@ export const LRU_FN = {
 
 const F = {
   ...LRU_FN,
+  unhashUncounted: 'lru_unhash_uncounted$wasm',
   rotateActive: 'lru_rotate_active$wasm',
   rotateInactive: 'lru_rotate_inactive$wasm',
   rotate: 'lru_rotate$wasm',
@@ -145,7 +147,7 @@ export function ensureLru(m: binaryen.Module): void {
       m.if(eq(t(), c(T.INACTIVE)), st(l(), LRU_LIST.COUNT_INACTIVE, addc(ld(l(), LRU_LIST.COUNT_INACTIVE), d))),
     );
 
-  // ---- one list set (lru.ts moveToFree, moveIn, move), inlined too; same rule for operands ----
+  // ---- one list set (lru.ts moveToFree, move), inlined too; same rule for operands ----
   const moveToFree = (l: Operand, n: Operand, freeSentinel: Operand, freeType: Operand): Expr =>
     m.block(null, [
       m.if(eq(n(), rotation(l())), setRotation(l(), prev(n()))),
@@ -153,8 +155,6 @@ export function ensureLru(m: binaryen.Module): void {
       setType(n(), freeType()),
       listMove(n, freeSentinel),
     ]);
-  const moveIn = (l: Operand, n: Operand, t: Operand): Expr =>
-    m.block(null, [countAdd(l, t, 1), setType(n(), t()), clearRef(n()), listMove(n, () => listOfType(l(), t()))]);
   const move = (l: Operand, n: Operand, t: Operand): Expr =>
     m.block(null, [
       // The counts read the node's old type before setType changes it.
@@ -211,7 +211,10 @@ export function ensureLru(m: binaryen.Module): void {
   ]);
 
   // ---- eviction (hash.ts unhash; lru.ts shrinkInactive, shrink) ----
-  fn(F.unhash, ['h', 'e'], ['hash', 'slot', 'cur'], i32, ({ g, s }) => [
+  // unhash without the count's decrement, for callers that take many entries out and
+  // subtract them from the count at once (an atomic read-modify-write costs more than the
+  // rest of an eviction); the lock holder's count is right again before it lets go.
+  fn(F.unhashUncounted, ['h', 'e'], ['hash', 'slot', 'cur'], i32, ({ g, s }) => [
     s('hash', ld(g('e'), HASH)),
     s('slot', add(ld(g('h'), HASH_DESC.BUCKETS * 4), m.i32.shl(m.i32.and(g('hash'), ld(g('h'), HASH_DESC.MASK * 4)), c(2)))),
     s('cur', ld(g('slot'), 0)),
@@ -219,33 +222,74 @@ export function ensureLru(m: binaryen.Module): void {
     m.if(m.i32.eqz(g('cur')), m.return(c(0))),
     m.i32.atomic.store(0, g('slot'), ld(g('e'), CHAIN)),
     st(g('e'), HASH, m.i32.xor(g('hash'), c(-1))),
-    m.drop(m.i32.atomic.rmw.sub(DESC_WORD.COUNT * 4, g('h'), c(1))),
+    c(1),
+  ]);
+  const uncount = (h: Expr, n: Expr): Expr => m.drop(m.i32.atomic.rmw.sub(DESC_WORD.COUNT * 4, h, n));
+  fn(F.unhash, ['h', 'e'], [], i32, ({ g }) => [
+    m.if(m.i32.eqz(callI(F.unhashUncounted, [g('h'), g('e')])), m.return(c(0))),
+    uncount(g('h'), c(1)),
     c(1),
   ]);
   const freeArgs = ['freeSentinel', 'freeType'];
-  fn(F.shrinkInactive, ['h', 'l', 'ns', 'target', ...freeArgs], ['inactive', 'shrunk', 'i', 'n', 'before'], i32, ({ g, s }) => [
-    s('inactive', listOf(g('l'), T.INACTIVE)),
-    s('n', prev(g('inactive'))),
-    loop('scan', ne(g('n'), g('inactive')), [
-      s('before', prev(g('n'))),
-      m.if(
-        ref(g('n')),
-        move(gl(g, 'l'), gl(g, 'n'), k(T.ACTIVE)),
+  // lru.ts shrinkInactive. Evicted nodes are contiguous runs of the inactive list (scanned
+  // from its tail) that move, in order, to the head of the free list: each run is moved
+  // as one splice when something else is about to happen to the lists (a referenced node
+  // moving to active, an entry that stays) or at the end; until then a node keeps its
+  // links, so prev(n) reads as it would after the single moves. Every node of the inactive
+  // list is INACTIVE: its count, and the map's, drop by the nodes evicted, once.
+  const spliceRun = (g: Vars['g'], s: Vars['s']): Expr =>
+    m.if(
+      g('runLast'),
+      m.block(null, [
+        s('p', prev(g('runFirst'))),
+        s('x', next(g('runLast'))),
+        st(g('p'), LNEXT, g('x')),
+        st(g('x'), PREV, g('p')),
+        s('x', next(g('freeSentinel'))),
+        st(g('runFirst'), PREV, g('freeSentinel')),
+        st(g('freeSentinel'), LNEXT, g('runFirst')),
+        st(g('runLast'), LNEXT, g('x')),
+        st(g('x'), PREV, g('runLast')),
+        s('runLast', c(0)),
+      ]),
+    );
+  fn(
+    F.shrinkInactive,
+    ['h', 'l', 'ns', 'target', ...freeArgs],
+    ['inactive', 'shrunk', 'i', 'n', 'before', 'runFirst', 'runLast', 'p', 'x'],
+    i32,
+    ({ g, s }) => [
+      s('inactive', listOf(g('l'), T.INACTIVE)),
+      s('n', prev(g('inactive'))),
+      loop('scan', ne(g('n'), g('inactive')), [
+        s('before', prev(g('n'))),
         m.if(
-          callI(F.unhash, [g('h'), g('n')]),
-          m.block(null, [
-            moveToFree(gl(g, 'l'), gl(g, 'n'), gl(g, 'freeSentinel'), gl(g, 'freeType')),
-            s('shrunk', addc(g('shrunk'), 1)),
-            brk('scan', eq(g('shrunk'), g('target'))),
-          ]),
+          ref(g('n')),
+          m.block(null, [spliceRun(g, s), move(gl(g, 'l'), gl(g, 'n'), k(T.ACTIVE))]),
+          m.if(
+            callI(F.unhashUncounted, [g('h'), g('n')]),
+            m.block(null, [
+              // moveToFree, but for the list move.
+              m.if(eq(g('n'), rotation(g('l'))), setRotation(g('l'), g('before'))),
+              setType(g('n'), g('freeType')),
+              m.if(m.i32.eqz(g('runLast')), s('runLast', g('n'))),
+              s('runFirst', g('n')),
+              s('shrunk', addc(g('shrunk'), 1)),
+              brk('scan', eq(g('shrunk'), g('target'))),
+            ]),
+            spliceRun(g, s),
+          ),
         ),
-      ),
-      s('i', addc(g('i'), 1)),
-      brk('scan', eq(g('i'), g('ns'))),
-      s('n', g('before')),
-    ]),
-    g('shrunk'),
-  ]);
+        s('i', addc(g('i'), 1)),
+        brk('scan', eq(g('i'), g('ns'))),
+        s('n', g('before')),
+      ]),
+      spliceRun(g, s),
+      st(g('l'), LRU_LIST.COUNT_INACTIVE, m.i32.sub(ld(g('l'), LRU_LIST.COUNT_INACTIVE), g('shrunk'))),
+      m.if(g('shrunk'), uncount(g('h'), g('shrunk'))),
+      g('shrunk'),
+    ],
+  );
   fn(F.shrink, ['h', 'l', 'ns', 'target', ...freeArgs], ['shrunk', 'inactive', 'force', 'n', 'before'], i32, ({ g, s }) => [
     s('shrunk', callI(F.shrinkInactive, [g('h'), g('l'), g('ns'), g('target'), g('freeSentinel'), g('freeType')])),
     m.if(g('shrunk'), m.return(g('shrunk'))),
@@ -324,16 +368,45 @@ export function ensureLru(m: binaryen.Module): void {
   // ---- the common LRU (lru.ts flushLocal, popFreeToLocal, addPending, popLocalFree, popLocalPending, commonPopFree) ----
   const localFree = (loc: Expr): Expr => addc(loc, LRU_LOCAL.FREE - LRU_SENTINEL);
   const localPending = (loc: Expr): Expr => addc(loc, LRU_LOCAL.PENDING - LRU_SENTINEL);
-  fn(F.flushLocal, ['l', 'loc'], ['pending', 'n', 'before', 't'], binaryen.none, ({ g, s }) => [
-    s('pending', localPending(g('loc'))),
-    s('n', prev(g('pending'))),
-    loop('scan', ne(g('n'), g('pending')), [
-      s('before', prev(g('n'))),
-      s('t', byRef(g('n'))),
-      moveIn(gl(g, 'l'), gl(g, 'n'), gl(g, 't')),
-      s('n', g('before')),
-    ]),
-  ]);
+  // lru.ts flushLocal: each pending node, from the tail, to the head of active (referenced)
+  // or inactive. Same lists in the end as those single moves: the nodes are prepended to
+  // each list's first node as they come, and the heads, the emptied pending list and the
+  // counts are written once.
+  fn(F.flushLocal, ['l', 'loc'], ['pending', 'n', 'before', 'firstA', 'firstI', 'nA', 'nI'], binaryen.none, ({ g, s }) => {
+    const prepend = (first: string, count: string, t: number): Expr =>
+      m.block(null, [
+        setType(g('n'), c(t)),
+        st(g('n'), LNEXT, g(first)),
+        st(g(first), PREV, g('n')),
+        s(first, g('n')),
+        s(count, addc(g(count), 1)),
+      ]);
+    const close = (first: string, count: string, t: number, countAt: number): Expr =>
+      m.if(
+        g(count),
+        m.block(null, [
+          st(g(first), PREV, listOf(g('l'), t)),
+          st(listOf(g('l'), t), LNEXT, g(first)),
+          st(g('l'), countAt, add(ld(g('l'), countAt), g(count))),
+        ]),
+      );
+    return [
+      s('pending', localPending(g('loc'))),
+      s('firstA', next(listOf(g('l'), T.ACTIVE))),
+      s('firstI', next(listOf(g('l'), T.INACTIVE))),
+      s('n', prev(g('pending'))),
+      loop('scan', ne(g('n'), g('pending')), [
+        s('before', prev(g('n'))),
+        m.if(ref(g('n')), prepend('firstA', 'nA', T.ACTIVE), prepend('firstI', 'nI', T.INACTIVE)),
+        clearRef(g('n')),
+        s('n', g('before')),
+      ]),
+      close('firstA', 'nA', T.ACTIVE, LRU_LIST.COUNT_ACTIVE),
+      close('firstI', 'nI', T.INACTIVE, LRU_LIST.COUNT_INACTIVE),
+      st(g('pending'), PREV, g('pending')),
+      st(g('pending'), LNEXT, g('pending')),
+    ];
+  });
   fn(F.popFreeToLocal, ['h', 'state', 'loc', 'cpu'], ['l', 'ns', 'free', 'target', 'taken', 'n'], binaryen.none, ({ g, s }) => [
     s('l', global(g('state'))),
     s('ns', ld(g('state'), LRU_STATE.NR_SCANS)),

@@ -3,7 +3,8 @@
 // (layout in abi.ts). Lookups and LRU inserts are the hot path of load balancers (VIP
 // table, connection LRU), and crossing into JS for them cost more than the rest of the
 // program. Same algorithms as runtime/maps/hash.ts and pool.ts, on the same memory:
-// - the key hash of base.ts hashKey, and a lock-free walk of the bucket chain;
+// - the key hash of base.ts hashKey, and a lock-free walk of the bucket chain; an update
+//   of the key a lookup just missed (a new flow) reuses that lookup's hash (addMissMemo);
 // - LRU lookups set the entry's reference bit (runtime/maps/lru.ts, the kernel's LRU), a
 //   plain byte store without the lock, as the kernel's bpf_lru_node_set_ref;
 // - HASH updates run under the map's spin lock: in place for an existing key, else a node
@@ -49,6 +50,12 @@ import { ensureLru, LRU_FN } from './codegen-lru.js';
 const i32 = binaryen.i32;
 const HASH_FN = 'map_hash$wasm';
 const FIND_FN = 'map_find$wasm';
+const MISS_NOTE_FN = 'map_note_miss$wasm';
+const UPDATE_HASH_FN = 'map_update_hash$wasm';
+/** The last lookup that missed (this instance's, so this worker's): key length, hash, key words. */
+const MISS = { LEN: 'map_miss_len$wasm', HASH: 'map_miss_hash$wasm', WORD: 'map_miss_word$wasm' };
+/** Keys up to this long, in whole 8-byte words, are remembered (katran's flow key is 40). */
+const MISS_KEY_MAX = 64;
 /** Pool header fields as byte offsets (core/map-layout.ts POOL_WORD). */
 const POOL = { FREE: POOL_WORD.FREE * 4, NEXT: POOL_WORD.NEXT * 4, END: POOL_WORD.END * 4, SIZE: POOL_WORD.SIZE * 4 } as const;
 const { NOEXIST: BPF_NOEXIST, EXIST: BPF_EXIST } = UPDATE_FLAG;
@@ -267,8 +274,9 @@ export function addHashLookup(m: binaryen.Module, name: string, fallback: string
         m.return(m.call(fallback, [get(HANDLE), get(KEY)], i32)),
       ),
       set(LEN, word(DESC_WORD.KEY)),
-      set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), m.call(HASH_FN, [get(KEY), get(LEN)], i32)], i32)),
-      m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
+      set(I, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
+      set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(I)], i32)),
+      m.if(m.i32.eqz(get(ENTRY)), m.block(null, [m.call(MISS_NOTE_FN, [get(KEY), get(LEN), get(I)], binaryen.none), m.return(c(0))])),
       touch,
       m.if(
         isType(TYPE, MAP_TYPE.PERCPU_HASH, MAP_TYPE.LRU_PERCPU_HASH),
@@ -483,7 +491,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
       ),
       m.if(m.i32.gt_u(get(FLAGS), c(BPF_EXIST)), m.return(c(EINVAL))),
       m.if(m.i32.and(isPerCpuLru(), m.i32.ge_u(cpu(), c(maxCpus))), m.return(c(EINVAL))),
-      set(HASH, m.call(HASH_FN, [get(KEY), get(LEN)], i32)),
+      set(HASH, m.call(UPDATE_HASH_FN, [get(KEY), get(LEN)], i32)),
       set(SPIN, c(LOCK_SPIN_LIMIT)),
       m.loop(
         'lock',
@@ -523,4 +531,57 @@ function ensureShared(m: binaryen.Module): void {
   shared.add(m);
   addHash(m);
   addFind(m);
+  addMissMemo(m);
+}
+
+/**
+ * A program that looks a key up and, missing it, inserts it (a load balancer's connection
+ * table, all new flows) hashes the same key twice. map_note_miss$wasm(handle, key, len,
+ * hash) remembers the lookup's miss — the key's bytes, not its address, which the program
+ * may reuse for another key; map_update_hash$wasm(handle, key, len) gives that hash back
+ * when the update's key has the same bytes for the same map, and hashes it otherwise.
+ * Keys of whole 8-byte words up to MISS_KEY_MAX bytes (others are never remembered).
+ */
+function addMissMemo(m: binaryen.Module): void {
+  const { get, c } = locals(m);
+  const [KEY, LEN, HASH] = [0, 1, 2];
+  const words = MISS_KEY_MAX / 8;
+  const word = (i: number): string => `${MISS.WORD}${i}`;
+  m.addGlobal(MISS.LEN, i32, true, c(0));
+  m.addGlobal(MISS.HASH, i32, true, c(0));
+  for (let i = 0; i < words; i++) m.addGlobal(word(i), binaryen.i64, true, m.i64.const(0n));
+  /** Word i of the key is within it. */
+  const has = (i: number): Expr => m.i32.gt_u(get(LEN), c(i * 8));
+  const keyWord = (i: number): Expr => m.i64.load(i * 8, 1, get(KEY));
+  const unremembered = m.i32.or(m.i32.gt_u(get(LEN), c(MISS_KEY_MAX)), m.i32.and(get(LEN), c(7)));
+  m.addFunction(
+    MISS_NOTE_FN,
+    binaryen.createType([i32, i32, i32]),
+    binaryen.none,
+    [],
+    m.block(null, [
+      m.if(unremembered, m.return()),
+      m.global.set(MISS.LEN, get(LEN)),
+      m.global.set(MISS.HASH, get(HASH)),
+      ...Array.from({ length: words }, (_, i) => m.if(has(i), m.global.set(word(i), keyWord(i)))),
+    ]),
+  );
+  const hashIt = (): Expr => m.return(m.call(HASH_FN, [get(KEY), get(LEN)], i32));
+  m.addFunction(
+    UPDATE_HASH_FN,
+    binaryen.createType([i32, i32]),
+    i32,
+    [],
+    m.block(
+      null,
+      [
+        m.if(m.i32.ne(get(LEN), m.global.get(MISS.LEN, i32)), hashIt()),
+        ...Array.from({ length: words }, (_, i) =>
+          m.if(m.i32.and(has(i), m.i64.ne(keyWord(i), m.global.get(word(i), binaryen.i64))), hashIt()),
+        ),
+        m.global.get(MISS.HASH, i32),
+      ],
+      i32,
+    ),
+  );
 }

@@ -1,15 +1,26 @@
 (module
  (type $0 (func (param i32 i32) (result i32)))
  (type $1 (func (param i32 i32 i32 i32) (result i32)))
- (type $2 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
- (type $3 (func (param i32 i32) (result i64)))
- (type $4 (func (param i32 i32)))
- (type $5 (func (param i32 i32 i32 i32 i32)))
+ (type $2 (func (param i32 i32 i32)))
+ (type $3 (func (param i64 i64 i64 i64 i64 i64) (result i64)))
+ (type $4 (func (param i32 i32) (result i64)))
+ (type $5 (func (param i32 i32)))
+ (type $6 (func (param i32 i32 i32 i32 i32)))
  (import "env" "memory" (memory $0 21 65536 shared))
  (import "helpers" "map_lookup_elem" (func $helper32$map_lookup_elem (param i32 i32) (result i32)))
  (global $stack_top (mut i64) (i64.const 0))
  (global $cpu (mut i32) (i32.const 0))
  (global $xdp_ctx (mut i32) (i32.const 0))
+ (global $map_miss_len$wasm (mut i32) (i32.const 0))
+ (global $map_miss_hash$wasm (mut i32) (i32.const 0))
+ (global $map_miss_word$wasm0 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm1 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm2 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm3 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm4 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm5 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm6 (mut i64) (i64.const 0))
+ (global $map_miss_word$wasm7 (mut i64) (i64.const 0))
  (export "i32_helpers" (func $i32_helpers$entry))
  (export "i32_helpers$r0_32" (func $i32_helpers$entry32))
  (export "i32_helpers$batch" (func $i32_helpers$batch))
@@ -535,9 +546,135 @@
    (br $walk)
   )
  )
+ (func $map_note_miss$wasm (param $0 i32) (param $1 i32) (param $2 i32)
+  (if
+   (i32.or
+    (i32.and
+     (local.get $1)
+     (i32.const 7)
+    )
+    (i32.gt_u
+     (local.get $1)
+     (i32.const 64)
+    )
+   )
+   (then
+    (return)
+   )
+  )
+  (global.set $map_miss_len$wasm
+   (local.get $1)
+  )
+  (global.set $map_miss_hash$wasm
+   (local.get $2)
+  )
+  (if
+   (local.get $1)
+   (then
+    (global.set $map_miss_word$wasm0
+     (i64.load align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 8)
+   )
+   (then
+    (global.set $map_miss_word$wasm1
+     (i64.load offset=8 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 16)
+   )
+   (then
+    (global.set $map_miss_word$wasm2
+     (i64.load offset=16 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 24)
+   )
+   (then
+    (global.set $map_miss_word$wasm3
+     (i64.load offset=24 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 32)
+   )
+   (then
+    (global.set $map_miss_word$wasm4
+     (i64.load offset=32 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 40)
+   )
+   (then
+    (global.set $map_miss_word$wasm5
+     (i64.load offset=40 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 48)
+   )
+   (then
+    (global.set $map_miss_word$wasm6
+     (i64.load offset=48 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+  (if
+   (i32.gt_u
+    (local.get $1)
+    (i32.const 56)
+   )
+   (then
+    (global.set $map_miss_word$wasm7
+     (i64.load offset=56 align=1
+      (local.get $0)
+     )
+    )
+   )
+  )
+ )
  (func $map_lookup_elem$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
   (local $3 i32)
+  (local $4 i32)
+  (local $5 i32)
   (if
    (i32.ne
     (i32.atomic.load offset=4
@@ -566,7 +703,7 @@
    (then
     (if
      (i32.ge_u
-      (local.tee $1
+      (local.tee $3
        (i32.load align=1
         (local.get $1)
        )
@@ -589,7 +726,7 @@
          (local.get $0)
         )
         (i32.mul
-         (local.get $1)
+         (local.get $3)
          (i32.load offset=44
           (local.get $0)
          )
@@ -611,7 +748,7 @@
         (local.get $0)
        )
        (i32.mul
-        (local.get $1)
+        (local.get $3)
         (i32.load offset=44
          (local.get $0)
         )
@@ -655,25 +792,33 @@
     )
    )
   )
+  (local.set $3
+   (call $map_hash$wasm
+    (local.get $1)
+    (local.tee $4
+     (i32.load offset=12
+      (local.get $0)
+     )
+    )
+   )
+  )
   (if
    (i32.eqz
-    (local.tee $1
+    (local.tee $5
      (call $map_find$wasm
       (local.get $0)
       (local.get $1)
-      (local.tee $3
-       (i32.load offset=12
-        (local.get $0)
-       )
-      )
-      (call $map_hash$wasm
-       (local.get $1)
-       (local.get $3)
-      )
+      (local.get $4)
+      (local.get $3)
      )
     )
    )
    (then
+    (call $map_note_miss$wasm
+     (local.get $1)
+     (local.get $4)
+     (local.get $3)
+    )
     (return
      (i32.const 0)
     )
@@ -683,7 +828,7 @@
    (i32.and
     (i32.eqz
      (i32.load8_u offset=16
-      (local.get $1)
+      (local.get $5)
      )
     )
     (i32.or
@@ -699,7 +844,7 @@
    )
    (then
     (i32.store8 offset=16
-     (local.get $1)
+     (local.get $5)
      (i32.const 1)
     )
    )
@@ -727,11 +872,11 @@
      (else
       (i32.add
        (i32.add
-        (local.get $1)
+        (local.get $5)
         (i32.add
          (i32.and
           (i32.add
-           (local.get $3)
+           (local.get $4)
            (i32.const 7)
           )
           (i32.const -8)
@@ -766,11 +911,11 @@
    )
    (else
     (i32.add
-     (local.get $1)
+     (local.get $5)
      (i32.add
       (i32.and
        (i32.add
-        (local.get $3)
+        (local.get $4)
         (i32.const 7)
        )
        (i32.const -8)
