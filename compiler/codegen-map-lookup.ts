@@ -15,7 +15,7 @@
 import binaryen from './binaryen.js';
 import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY } from '../core/map-layout.js';
 import { KEY_HASH, laneSeed } from '../core/key-hash.js';
-import { combineLanesExpr, mixWordExpr } from './codegen-maps.js';
+import { combineLanesExpr, mixWordExpr, noteMissExpr } from './codegen-maps.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import type { MapLookupShape } from './verifier/index.js';
 
@@ -85,6 +85,14 @@ export function specialisedLookup(
 
   const [HASH, ENTRY] = [2, 3];
   const len = shape.keySize;
+  // A miss is remembered, so that the update inserting this key (a new flow) reuses its hash.
+  const noteMiss = noteMissExpr(
+    m,
+    () => get(KEY),
+    len,
+    () => get(HASH),
+  );
+  const miss = noteMiss === undefined ? m.return(c(0)) : m.block(null, [noteMiss, m.return(c(0))]);
   const body = m.block(
     null,
     [
@@ -100,7 +108,7 @@ export function specialisedLookup(
       m.loop(
         'walk',
         m.block(null, [
-          m.if(m.i32.eqz(get(ENTRY)), m.return(c(0))),
+          m.if(m.i32.eqz(get(ENTRY)), miss),
           m.br_if(
             'found',
             m.i32.and(

@@ -536,12 +536,23 @@ function ensureShared(m: binaryen.Module): void {
 
 /**
  * A program that looks a key up and, missing it, inserts it (a load balancer's connection
- * table, all new flows) hashes the same key twice. map_note_miss$wasm(handle, key, len,
- * hash) remembers the lookup's miss — the key's bytes, not its address, which the program
+ * table, all new flows) hashes the same key twice. map_note_miss$wasm(key, len, hash)
+ * remembers the lookup's miss — the key's bytes, not its address, which the program
  * may reuse for another key; map_update_hash$wasm(handle, key, len) gives that hash back
  * when the update's key has the same bytes for the same map, and hashes it otherwise.
  * Keys of whole 8-byte words up to MISS_KEY_MAX bytes (others are never remembered).
  */
+/**
+ * The call that remembers a miss of a `len`-byte key at `key()` whose hash is `hash()`
+ * (specialised lookups, codegen-map-lookup.ts, note their misses as the generic one does),
+ * or undefined for a key size that is never remembered. The key hash does not depend on the
+ * map, so a remembered hash is right for any map the same bytes are looked up in.
+ */
+export function noteMissExpr(m: binaryen.Module, key: () => Expr, len: number, hash: () => Expr): Expr | undefined {
+  if (len > MISS_KEY_MAX || len % 8 !== 0) return undefined;
+  return m.call(MISS_NOTE_FN, [key(), m.i32.const(len), hash()], binaryen.none);
+}
+
 function addMissMemo(m: binaryen.Module): void {
   const { get, c } = locals(m);
   const [KEY, LEN, HASH] = [0, 1, 2];
