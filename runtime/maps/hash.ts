@@ -54,7 +54,7 @@ import {
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
-import { checkProgramWord } from './redirect-value.js';
+import { checkProgramWord, missingDevice } from './redirect-value.js';
 import { spinLockFieldOf } from '../../core/spin-lock.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
@@ -236,7 +236,10 @@ export class HashMap extends BaseMap {
     if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
     if (this.spec.type === MAP_TYPE.DEVMAP_HASH) {
       // __dev_map_hash_update_elem: a device is required; a program must be a devmap one.
-      if (v.dv.getUint32(valueAddr, true) === 0) return EINVAL;
+      const ifindex = v.dv.getUint32(valueAddr, true);
+      if (ifindex === 0) return EINVAL;
+      this.refusal = missingDevice(ifindex);
+      if (this.refusal) return EINVAL;
       if (this.valueSize >= 8 && checkProgramWord(this.memory, v.dv, valueAddr, MAP_TYPE.DEVMAP_HASH)) {
         this.refusal = "the value's program must be one in an xdp/devmap section";
         return EINVAL;
