@@ -79,7 +79,10 @@ export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cp
   if (!block) return ENOMEM;
   const i32 = heap.view.i32;
   const size = entrySize(spec, cpus);
-  const nodes = lru ? lruNodes(perCpuLru(spec), spec.maxEntries, lruCpus) : spec.maxEntries;
+  const lock = spec.type === MAP_TYPE.HASH ? spinLockFieldOf(spec.value) : undefined;
+  // With a lock, a spare element per CPU and one for the control plane (HashMap.replace).
+  const spares = lock ? heap.maxCpus + 1 : 0;
+  const nodes = lru ? lruNodes(perCpuLru(spec), spec.maxEntries, lruCpus) : spec.maxEntries + spares;
   poolInit(i32, block, size, nodes);
   const w = handle >>> 2;
   i32[w + BUCKETS] = block + POOL_BYTES + 8;
@@ -91,7 +94,6 @@ export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cp
     initLru(i32, state, perCpuLru(spec), lruCpus, nodes);
     i32[w + LRU_STATE_WORD] = state;
   }
-  const lock = spec.type === MAP_TYPE.HASH ? spinLockFieldOf(spec.value) : undefined;
   i32[w + HASH_DESC.SPIN_LOCK] = lock ? lock.offset + 1 : 0;
   return 0;
 }
@@ -110,6 +112,8 @@ export class HashMap extends BaseMap {
   private readonly innerTemplate?: MapShape;
   /** Offset of the value's bpf_spin_lock, or -1. */
   readonly lockOffset: number;
+  /** Per CPU (the control plane after the last CPU), the spare element of `replace`. */
+  private readonly spares = new Map<number, number>();
 
   constructor(memory: WebAssembly.Memory, handle: number) {
     super(memory, handle);
@@ -260,7 +264,10 @@ export class HashMap extends BaseMap {
     let e = this.find(keyAddr, hash);
     if (e) {
       if (f === BPF_NOEXIST) return EEXIST;
-      if (this.lockOffset >= 0) return this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, valueLocked);
+      if (this.lockOffset >= 0) {
+        if (valueLocked) return this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, true);
+        return this.replace(e, keyAddr, valueAddr, cpu, hash);
+      }
       this.writeValue(e, valueAddr, cpu, false);
       return 0;
     }
@@ -277,6 +284,40 @@ export class HashMap extends BaseMap {
     v.i32[(e + E_PREV) >>> 2] = 0;
     v.i32[(e + E_LNEXT) >>> 2] = 0;
     this.chainPublish(e, hash);
+    return 0;
+  }
+
+  /**
+   * An existing key of a HASH with a bpf_spin_lock, updated without BPF_F_LOCK, as the
+   * kernel's htab_map_update_elem does it: the value goes into another element, which
+   * takes the old one's place at the head of the bucket, and the old element becomes the
+   * updating CPU's spare (the kernel's extra_elems), which that CPU's next such update
+   * fills. So a program still holding the old value's pointer reads the old value (and its
+   * lock is another lock) until then; a new key never takes the spare. The new element's
+   * lock word is left as that element last had it, as copy_map_value leaves it (free:
+   * locks are released before a program ends). Without a node to spare, in place.
+   */
+  private replace(old: number, keyAddr: number, valueAddr: number, cpu: number, hash: number): number {
+    const slot = cpu < 0 ? this.heap.maxCpus : cpu;
+    const v = this.v;
+    let e = this.spares.get(slot) ?? 0;
+    if (!e) {
+      e = poolAlloc(this.heap, this.pool, E_LNEXT);
+      if (e) v.i32[(e + this.valueOff + this.lockOffset) >>> 2] = 0;
+    }
+    if (!e) return this.copyAroundLock(old + this.valueOff, valueAddr, this.lockOffset, false);
+    v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
+    v.i32[(e + E_HASH) >>> 2] = hash;
+    v.i32[(e + E_PREV) >>> 2] = 0;
+    v.i32[(e + E_LNEXT) >>> 2] = 0;
+    this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, false);
+    this.chainPublish(e, hash);
+    this.chainUnlink(old);
+    // Readers standing on the old element walk on (its next link stays) but no longer match it.
+    v.i32[(old + E_PREV) >>> 2] = DEAD;
+    v.i32[(old + E_HASH) >>> 2] = ~hash;
+    Atomics.sub(v.i32, this.w + D.COUNT, 1);
+    this.spares.set(slot, old);
     return 0;
   }
 
