@@ -13,6 +13,7 @@ import { setDeviceExists } from '../runtime/maps/redirect-value.js';
 import { readModuleFile } from './module-file.js';
 import type { RouteTables } from '../core/route-tables.js';
 import { HELPER_ID } from '../core/helper-ids.js';
+import { MAP_TYPE } from '../core/map-types.js';
 import { RecordReader, type MapRecord } from '../runtime/map-records.js';
 
 export interface MachineSource {
@@ -42,8 +43,8 @@ export async function prepareMachine(args: MachineSource): Promise<BpfMachine> {
 
 /** Devmap updates check their ifindex against the host's devices (native/devices.ts), when the addon is built. */
 async function checkDevicesIfDevmap(machine: BpfMachine): Promise<void> {
-  const devices = await import('../native/devices.js');
-  if (devices.hasDevmap(machine.manifest)) setDeviceExists(devices.hostDeviceExists());
+  const devmap = machine.manifest.maps.some((m) => m.type === MAP_TYPE.DEVMAP || m.type === MAP_TYPE.DEVMAP_HASH);
+  if (devmap) setDeviceExists((await import('../native/devices.js')).hostDeviceExists()); // the addon only then
 }
 
 export interface CaptureRun {

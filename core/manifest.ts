@@ -10,7 +10,8 @@ import { UserError } from './errors.js';
 import { decode, encode } from './isa.js';
 
 export const MANIFEST_SECTION = 'bpf2wasm.manifest';
-export const MANIFEST_VERSION = 5;
+// 6: HASH maps keep per-CPU spare entries (map-layout.ts HASH_DESC.SPARES) that compiled updates use.
+export const MANIFEST_VERSION = 6;
 
 export interface ManifestMap extends MapShape {
   name: string;
