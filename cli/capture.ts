@@ -9,9 +9,11 @@ import { BpfMachine, type Engine, type XdpResult } from '../runtime/machine.js';
 import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { applyUpdates } from '../runtime/map-commands.js';
+import { setDeviceExists } from '../runtime/maps/redirect-value.js';
 import { readModuleFile } from './module-file.js';
 import type { RouteTables } from '../core/route-tables.js';
 import { HELPER_ID } from '../core/helper-ids.js';
+import { MAP_TYPE } from '../core/map-types.js';
 import { RecordReader, type MapRecord } from '../runtime/map-records.js';
 
 export interface MachineSource {
@@ -25,6 +27,7 @@ export async function prepareMachine(args: MachineSource): Promise<BpfMachine> {
   const wasm = await readModuleFile(args.module, args['max-cpus']); // compiles an object on the baseline tier
   compileOptimised(); // the module itself: TurboFan before the first packet
   const machine = BpfMachine.create(loadWasm(wasm, args.module));
+  await checkDevicesIfDevmap(machine);
   const configPath = args['katran-config'];
   if (configPath) {
     // katran's control plane (hashing, maglev rings) loads only for a config.
@@ -36,6 +39,12 @@ export async function prepareMachine(args: MachineSource): Promise<BpfMachine> {
   }
   applyUpdates(machine, args.update);
   return machine;
+}
+
+/** Devmap updates check their ifindex against the host's devices (native/devices.ts), when the addon is built. */
+async function checkDevicesIfDevmap(machine: BpfMachine): Promise<void> {
+  const devmap = machine.manifest.maps.some((m) => m.type === MAP_TYPE.DEVMAP || m.type === MAP_TYPE.DEVMAP_HASH);
+  if (devmap) setDeviceExists((await import('../native/devices.js')).hostDeviceExists()); // the addon only then
 }
 
 export interface CaptureRun {

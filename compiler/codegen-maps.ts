@@ -7,9 +7,10 @@
 //   of the key a lookup just missed (a new flow) reuses that lookup's hash (addMissMemo);
 // - LRU lookups set the entry's reference bit (runtime/maps/lru.ts, the kernel's LRU), a
 //   plain byte store without the lock, as the kernel's bpf_lru_node_set_ref;
-// - HASH updates run under the map's spin lock: in place for an existing key, else a node
-//   from the pool's free list or its current chunk; publication is an atomic store of the
-//   bucket head;
+// - HASH updates run under the map's spin lock: an existing key's value goes into the CPU's
+//   spare entry, which replaces the old one (it becomes the spare: hash.ts replace, the
+//   kernel's extra_elems), a new key into a node from the pool's free list or its current
+//   chunk; publication is an atomic store of the bucket head;
 // - LRU_HASH and LRU_PERCPU_HASH updates (common or BPF_F_NO_COMMON_LRU LRU) follow
 //   hash.ts's lruUpdate / lruPercpuUpdate, with the LRU itself — popping a node, refilling
 //   an empty local free list (flush, rotation, shrink, steal), giving nodes back — in
@@ -33,6 +34,7 @@ import {
   FD_ARRAY_VALUE_OFF,
   HASH_DESC,
   HASH_ENTRY,
+  HASH_ENTRY_DEAD,
   LOCK_SPIN_LIMIT,
   LRU_LIST,
   LRU_LIST_TYPE,
@@ -315,20 +317,21 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   const isPerCpuLru = (): Expr => (perCpuValues ? m.i32.eq(get(TYPE), c(MAP_TYPE.LRU_PERCPU_HASH)) : c(0));
   const stride = (): Expr => ops.align8(m.select(m.i32.gt_u(word(DESC_WORD.VALUE), c(1)), word(DESC_WORD.VALUE), c(1)));
 
-  // A node from the pool (pool.ts poolAlloc) without growing it; 0 if it would have to grow.
-  const poolAlloc = m.block(null, [
-    set(POOL_AT, word(HASH_DESC.POOL)),
-    set(ENTRY, m.i32.load(POOL.FREE, 4, get(POOL_AT))),
-    m.if(
-      get(ENTRY),
-      m.i32.store(POOL.FREE, 4, get(POOL_AT), field(get(ENTRY), HASH_ENTRY.LNEXT)),
-      m.block(null, [
-        set(ENTRY, m.i32.load(POOL.NEXT, 4, get(POOL_AT))),
-        m.if(m.i32.or(m.i32.eqz(get(ENTRY)), m.i32.ge_u(get(ENTRY), m.i32.load(POOL.END, 4, get(POOL_AT)))), unlockAnd(fallbackCall())),
-        m.i32.store(POOL.NEXT, 4, get(POOL_AT), m.i32.add(get(ENTRY), m.i32.load(POOL.SIZE, 4, get(POOL_AT)))),
-      ]),
-    ),
-  ]);
+  // A node from the pool (pool.ts poolAlloc) without growing it; else the whole update is the runtime's.
+  const poolAllocBlock = (): Expr =>
+    m.block(null, [
+      set(POOL_AT, word(HASH_DESC.POOL)),
+      set(ENTRY, m.i32.load(POOL.FREE, 4, get(POOL_AT))),
+      m.if(
+        get(ENTRY),
+        m.i32.store(POOL.FREE, 4, get(POOL_AT), field(get(ENTRY), HASH_ENTRY.LNEXT)),
+        m.block(null, [
+          set(ENTRY, m.i32.load(POOL.NEXT, 4, get(POOL_AT))),
+          m.if(m.i32.or(m.i32.eqz(get(ENTRY)), m.i32.ge_u(get(ENTRY), m.i32.load(POOL.END, 4, get(POOL_AT)))), unlockAnd(fallbackCall())),
+          m.i32.store(POOL.NEXT, 4, get(POOL_AT), m.i32.add(get(ENTRY), m.i32.load(POOL.SIZE, 4, get(POOL_AT)))),
+        ]),
+      ),
+    ]);
 
   // Links a complete `entry` in at the head of its bucket chain (hash.ts chainPublish).
   const chainPublish = (): Expr =>
@@ -341,6 +344,8 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   const copyKey = (): Expr => m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN));
   const setHash = (): Expr => setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH));
 
+  const poolAlloc = poolAllocBlock();
+  const poolAllocForReplace = poolAllocBlock();
   const insert = m.block(null, [
     m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
     m.if(m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)), unlockAnd(c(E2BIG))),
@@ -353,16 +358,38 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     chainPublish(),
   ]);
 
+  // An existing key (hash.ts replace, the kernel's htab_map_update_elem): the value goes into
+  // this CPU's spare entry (or a pool node), published at the head of the bucket; the old
+  // entry leaves the chain and becomes the spare.
+  const replace = m.block(null, [
+    set(OLD, get(ENTRY)),
+    set(X, m.i32.add(word(HASH_DESC.SPARES), m.i32.shl(cpu(), c(2)))),
+    set(ENTRY, m.i32.load(0, 4, get(X))),
+    m.if(m.i32.eqz(get(ENTRY)), poolAllocForReplace),
+    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
+    setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
+    copyKey(),
+    setHash(),
+    m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
+    chainPublish(),
+    // SLOT walks from the bucket head (chainPublish left it there) to the link naming OLD.
+    m.loop(
+      'unlink',
+      m.if(
+        m.i32.ne(m.i32.load(0, 4, get(SLOT)), get(OLD)),
+        m.block(null, [set(SLOT, m.i32.add(m.i32.load(0, 4, get(SLOT)), c(HASH_ENTRY.NEXT))), m.br('unlink')]),
+      ),
+    ),
+    m.i32.atomic.store(0, get(SLOT), field(get(OLD), HASH_ENTRY.NEXT)),
+    setField(get(OLD), HASH_ENTRY.PREV, c(HASH_ENTRY_DEAD)),
+    setField(get(OLD), HASH_ENTRY.HASH, m.i32.xor(get(HASH), c(-1))),
+    m.drop(m.i32.atomic.rmw.sub(0, count(), c(1))),
+    m.i32.store(0, 4, get(X), get(OLD)),
+  ]);
+
   const hashUpdate = m.block(null, [
     set(ENTRY, m.call(FIND_FN, [get(HANDLE), get(KEY), get(LEN), get(HASH)], i32)),
-    m.if(
-      get(ENTRY),
-      m.block(null, [
-        m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))),
-        m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
-      ]),
-      insert,
-    ),
+    m.if(get(ENTRY), m.block(null, [m.if(m.i32.eq(get(FLAGS), c(BPF_NOEXIST)), unlockAnd(c(EEXIST))), replace]), insert),
   ]);
 
   // LRU maps, in hash.ts's order (the kernel's): a node first (which may evict, even the

@@ -13,8 +13,9 @@ export const MANIFEST_SECTION = 'bpf2wasm.manifest';
 /**
  * Bumped when a module and a runtime of different versions would disagree. 6: the key hash
  * (core/key-hash.ts) went to four lanes, so a module's own lookups and the runtime's maps must
- * place a key in the same bucket; and the batch driver resets only the fields helpers can
- * change, with per-batch descriptor fields set once.
+ * place a key in the same bucket; the batch driver resets only the fields helpers can change,
+ * with per-batch descriptor fields set once; and hash maps keep per-CPU spare entries
+ * (map-layout.ts HASH_DESC.SPARES) that compiled updates swap in.
  */
 export const MANIFEST_VERSION = 6;
 

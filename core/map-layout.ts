@@ -34,11 +34,23 @@ export const LOCK_SPIN_LIMIT = 1 << 24;
 /**
  * Hash family: descriptor words 10-15. LRU maps keep the address of their LRU state
  * (LRU_STATE) in word 14; HASH_OF_MAPS, never LRU, keeps its inner-map template
- * (INNER_TEMPLATE_WORDS) there instead; runtime only. A HASH map whose value holds a
- * bpf_spin_lock keeps its offset + 1 in word 15 (0: none): compiled updates leave such maps
- * to the runtime, which copies values around the lock word.
+ * (INNER_TEMPLATE_WORDS) there instead; runtime only. A HASH map keeps there the address of
+ * its spare entries (SPARES: one word per CPU, then the control plane's; 0 for none), the
+ * kernel's extra_elems: an update of an existing key fills the updating CPU's spare, which
+ * replaces the old entry, and the old entry becomes the spare. A HASH map whose value holds
+ * a bpf_spin_lock keeps its offset + 1 in word 15 (0: none): compiled updates leave such
+ * maps to the runtime, which copies values around the lock word.
  */
-export const HASH_DESC = { BUCKETS: 10, MASK: 11, ENTRY_SIZE: 12, POOL: 13, LRU: 14, INNER_TEMPLATE: 14, SPIN_LOCK: 15 } as const;
+export const HASH_DESC = {
+  BUCKETS: 10,
+  MASK: 11,
+  ENTRY_SIZE: 12,
+  POOL: 13,
+  LRU: 14,
+  INNER_TEMPLATE: 14,
+  SPARES: 14,
+  SPIN_LOCK: 15,
+} as const;
 /**
  * Hash family: entry fields (byte offsets); the value follows the key padded to 8. PREV and
  * LNEXT link an LRU map's entry into one of its lists (circular, as the kernel's list_head);

@@ -15,6 +15,8 @@ import { loadWasm } from '../runtime/program.js';
 import { compileOptimised } from '../runtime/tier.js';
 import { writePcap } from '../packets/pcap.js';
 import { applyUpdates } from '../runtime/map-commands.js';
+import { hasDevmap, hostDeviceExists } from '../native/devices.js';
+import { setDeviceExists } from '../runtime/maps/redirect-value.js';
 import {
   ATTACH_MODE,
   BIND_MODE,
@@ -119,6 +121,7 @@ export class LiveRun {
     compileOptimised();
     const loaded = loadWasm(options.wasm, options.label);
     const machine = BpfMachine.create(loaded);
+    if (hasDevmap(machine.manifest)) setDeviceExists(hostDeviceExists());
     const program = machine.program(options.program).name;
     const mode = options.mode;
     if (mode !== 'pcap' && !options.iface) throw new UserError(`--mode ${mode} needs --iface`);

@@ -149,11 +149,13 @@ export interface NativeAddon {
   perfBufferClose(id: number): void;
   // rtnetlink questions for bpf_fib_lookup (native/fib.ts), in this process's network namespace.
   /** RTM_GETROUTE (the FIB entry matched, or with chooseSource the route and its source), or the errno name. */
-  routeGet(family: number, dst: Uint8Array, oif: number, mark: number, chooseSource: boolean): unknown;
+  routeGet(family: number, dst: Uint8Array, query: object): unknown;
+  routeDump(family: number, table: number): unknown;
+  ruleDump(family: number): unknown;
   /** RTM_GETNEIGH; undefined when there is no entry. */
   neighGet(family: number, ifindex: number, address: Uint8Array): { state: number; lladdr?: Uint8Array } | undefined;
   /** RTM_GETLINK; undefined when there is no such device. */
-  linkGet(ifindex: number): { name: string; mtu: number; address?: Uint8Array } | undefined;
+  linkGet(ifindex: number): { name: string; mtu: number; address?: Uint8Array; master?: number; vrfTable?: number } | undefined;
 }
 
 export interface KernelMapInfo {

@@ -5,7 +5,7 @@
 // seen by the next packet, as in the kernel.
 
 import { readFileSync } from 'node:fs';
-import type { LinkAnswer, RouteAnswer, RouteTables } from '../core/route-tables.js';
+import type { LinkAnswer, RouteAnswer, RouteEntry, RouteTables, RuleAnswer } from '../core/route-tables.js';
 import { nativeAddon } from './addon.js';
 import { HELPER_ID } from '../core/helper-ids.js';
 
@@ -21,7 +21,9 @@ function sysctl(path: string): string | undefined {
 export function hostRouteTables(): RouteTables {
   const addon = nativeAddon();
   return {
-    route: (family, dst, oif, mark, source) => addon.routeGet(family, dst, oif, mark, source) as RouteAnswer,
+    route: (family, dst, query) => addon.routeGet(family, dst, query) as RouteAnswer,
+    routes: (family, table) => addon.routeDump(family, table) as RouteEntry[],
+    rules: (family) => addon.ruleDump(family) as RuleAnswer[],
     neighbour: (family, ifindex, address) => addon.neighGet(family, ifindex, address),
     link: (ifindex) => addon.linkGet(ifindex) as LinkAnswer | undefined,
     forwarding: (family, device) => sysctl(`/proc/sys/net/${family === 10 ? 'ipv6' : 'ipv4'}/conf/${device}/forwarding`) === '1',

@@ -5,7 +5,8 @@
 // give their own. struct bpf_fib_lookup is read and written in place, with the kernel's
 // return codes and the kernel's choice of which output fields it sets on each path.
 
-import type { LinkAnswer, RouteAnswer, RouteTables } from '../core/route-tables.js';
+import type { LinkAnswer, RouteAnswer, RouteEntry, RouteQuery, RouteTables } from '../core/route-tables.js';
+import { chooseHop, directLookup, ruleLookup, RT_TABLE_MAIN } from './fib-table.js';
 
 export type { LinkAnswer, RouteAnswer, RouteTables };
 
@@ -39,7 +40,22 @@ const ENODEV = -19;
 const EAFNOSUPPORT = -97;
 
 /** struct bpf_fib_lookup's fields (include/uapi/linux/bpf.h). */
-const OFF = { family: 0, totLen: 6, ifindex: 8, tos: 12, src: 16, dst: 32, vlanProto: 48, vlanTci: 50, mark: 52, smac: 52, dmac: 58 };
+const OFF = {
+  family: 0,
+  proto: 1,
+  sport: 2,
+  dport: 4,
+  totLen: 6,
+  ifindex: 8,
+  tos: 12,
+  src: 16,
+  dst: 32,
+  vlanProto: 48,
+  vlanTci: 50,
+  mark: 52,
+  smac: 52,
+  dmac: 58,
+};
 
 /** The kernel's mapping of FIB lookup errors to return codes. */
 const ERROR_RET: Record<string, number> = { EINVAL: FIB_RET.BLACKHOLE, EHOSTUNREACH: FIB_RET.UNREACHABLE, EACCES: FIB_RET.PROHIBIT };
@@ -71,11 +87,27 @@ function lookup(tables: RouteTables, view: DataView, params: Uint8Array, flags: 
   const inDev = tables.link(ifindex);
   if (!inDev) return ENODEV;
   if (!tables.forwarding(family, inDev.name)) return FIB_RET.FWD_DISABLED;
-  const oif = flags & FIB_FLAG.OUTPUT ? ifindex : 0;
-  const mark = !(flags & FIB_FLAG.DIRECT) && flags & FIB_FLAG.MARK ? view.getUint32(OFF.mark, true) : 0;
-  const route = tables.route(family, dst.slice(), oif, mark, false);
+  const output = (flags & FIB_FLAG.OUTPUT) !== 0;
+  const flow = flowOf(view, params, v6);
+  // The helper's flow: ingress from `ifindex`, or (OUTPUT) egress through it from the host.
+  const query: RouteQuery = output ? { ...flow, oif: ifindex, fibMatch: true } : { ...flow, iif: ifindex, fibMatch: true };
+  let route: RouteAnswer;
+  if (flags & FIB_FLAG.DIRECT) {
+    let table = inDev.vrfTable ?? (inDev.master ? tables.link(inDev.master)?.vrfTable : undefined) ?? RT_TABLE_MAIN;
+    if (flags & FIB_FLAG.TBID) {
+      table = view.getUint32(OFF.vlanProto, true) || RT_TABLE_MAIN; // tbid shares the VLAN fields' place
+      view.setUint32(OFF.vlanProto, 0, true);
+    }
+    route = directLookup(tables, family, dst.slice(), table, query);
+  } else {
+    if (flags & FIB_FLAG.MARK) query.mark = view.getUint32(OFF.mark, true);
+    route = ruleLookup(tables, family, dst.slice(), query);
+  }
   if ('error' in route) return ERROR_RET[route.error] ?? FIB_RET.NOT_FWDED;
   if (route.type !== RTN_UNICAST) return FIB_RET.NOT_FWDED;
+  route = chooseHop(route, output ? ifindex : 0, () =>
+    tables.route(family, dst.slice(), { ...query, oif: undefined, iif: ifindex, fibMatch: false }),
+  );
   const outDev = tables.link(route.oif);
   if (!outDev) return FIB_RET.NOT_FWDED;
 
@@ -89,7 +121,7 @@ function lookup(tables: RouteTables, view: DataView, params: Uint8Array, flags: 
   view.setUint32(OFF.tos, route.priority, true); // rt_metric
   view.setUint32(OFF.ifindex, route.oif, true);
   if (flags & FIB_FLAG.SRC) {
-    const chosen = route.prefsrc ?? sourceOf(tables.route(family, dst.slice(), oif, mark, true));
+    const chosen = route.prefsrc ?? sourceOf(tables.route(family, dst.slice(), { oif: route.oif, fibMatch: false }));
     if (chosen) params.set(chosen, OFF.src);
     else if (v6) return FIB_RET.NO_SRC_ADDR;
     else params.fill(0, OFF.src, OFF.src + 4);
@@ -114,13 +146,29 @@ function lookup(tables: RouteTables, view: DataView, params: Uint8Array, flags: 
   return FIB_RET.SUCCESS;
 }
 
+/** The flow fields the kernel's lookup takes from the struct (and hashes for multipath). */
+function flowOf(view: DataView, params: Uint8Array, v6: boolean): RouteQuery {
+  const flow: RouteQuery = {
+    src: params.slice(OFF.src, OFF.src + (v6 ? 16 : 4)),
+    proto: view.getUint8(OFF.proto),
+    sport: view.getUint16(OFF.sport, false),
+    dport: view.getUint16(OFF.dport, false),
+    fibMatch: true,
+  };
+  if (v6) {
+    const flowinfo = view.getUint32(OFF.tos, false); // network order: traffic class, flow label
+    return { ...flow, tos: (flowinfo >>> 20) & 0xff, flowlabel: flowinfo & 0xfffff };
+  }
+  return { ...flow, tos: view.getUint8(OFF.tos) };
+}
+
 const sourceOf = (answer: RouteAnswer): Uint8Array | undefined => ('error' in answer ? undefined : answer.prefsrc);
 
 /**
  * ip_mtu_from_fib_result / ip6_mtu_from_fib6: a locked route MTU wins, else the device's
  * (IPv6: the device's mtu6, at least 1280). Learnt path MTUs (exceptions) are not seen.
  */
-function routeMtu(tables: RouteTables, route: Exclude<RouteAnswer, { error: string }>, dev: LinkAnswer, v6: boolean): number {
+function routeMtu(tables: RouteTables, route: RouteEntry, dev: LinkAnswer, v6: boolean): number {
   if (route.mtuLocked && route.mtu) return route.mtu;
   if (v6) return Math.min(Math.max(IPV6_MIN_MTU, tables.ipv6Mtu(dev.name)), 0xffffffff);
   return Math.min(dev.mtu, IP_MAX_MTU);

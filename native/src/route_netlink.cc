@@ -12,9 +12,12 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <linux/if_link.h>
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
+#include <linux/fib_rules.h>
 #include <linux/rtnetlink.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
@@ -22,6 +25,9 @@
 #include "util.h"
 
 namespace {
+
+// RTA_FLOWLABEL (Linux 6.10+), which older headers lack.
+constexpr uint16_t kRtaFlowlabel = 31;
 
 // One rtnetlink socket per thread (workers ask from their own threads).
 int NetlinkSocket(Napi::Env env) {
@@ -88,6 +94,41 @@ int Ask(Napi::Env env, Request& request, std::vector<uint8_t>& reply) {
   }
 }
 
+// Sends a dump `request` and returns every reply's payload, or -errno.
+int AskAll(Napi::Env env, Request& request, std::vector<std::vector<uint8_t>>& replies) {
+  int fd = NetlinkSocket(env);
+  static thread_local uint32_t seq = 0x40000000;
+  auto* nlh = reinterpret_cast<nlmsghdr*>(request.bytes.data());
+  nlh->nlmsg_len = static_cast<uint32_t>(request.bytes.size());
+  nlh->nlmsg_flags |= NLM_F_DUMP;
+  nlh->nlmsg_seq = ++seq;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (sendto(fd, request.bytes.data(), request.bytes.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
+    ThrowErrno(env, "rtnetlink send", errno);
+  }
+  std::vector<uint8_t> buffer(65536);
+  for (;;) {
+    ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ThrowErrno(env, "rtnetlink receive", errno);
+    }
+    int left = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_DONE) return 0;
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        int err = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
+        if (err != 0) return err;
+        continue;
+      }
+      auto* data = static_cast<uint8_t*>(NLMSG_DATA(h));
+      replies.emplace_back(data, data + NLMSG_PAYLOAD(h, 0));
+    }
+  }
+}
+
 Napi::Uint8Array Copy(Napi::Env env, const void* data, size_t size) {
   auto out = Napi::Uint8Array::New(env, size);
   std::memcpy(out.Data(), data, size);
@@ -101,30 +142,19 @@ Napi::Value ErrorResult(Napi::Env env, int err) {
   return result;
 }
 
-// routeGet(family, dst: Uint8Array, oif, mark, chooseSource) -> {type, table, priority, oif, gateway?,
-// viaFamily?, prefsrc?, mtu?, mtuLocked} or {error: errno name}. With chooseSource the
-// question is an ordinary route lookup, whose answer carries the source address chosen.
-Napi::Value RouteGet(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t family = U32Arg(info, 0, "family");
-  Bytes dst = BytesOf(info[1], "destination");
-  uint32_t oif = U32Arg(info, 2, "oif");
-  uint32_t mark = U32Arg(info, 3, "mark");
-  bool chooseSource = info.Length() > 4 && info[4].ToBoolean();
-  rtmsg header{};
-  header.rtm_family = static_cast<uint8_t>(family);
-  header.rtm_dst_len = static_cast<uint8_t>(dst.length * 8);
-  header.rtm_flags = chooseSource ? 0 : RTM_F_FIB_MATCH;
-  Request request(RTM_GETROUTE, &header, sizeof(header));
-  request.Attr(RTA_DST, dst.data, dst.length);
-  if (oif) request.Attr(RTA_OIF, &oif, sizeof(oif));
-  if (mark) request.Attr(RTA_MARK, &mark, sizeof(mark));
-  std::vector<uint8_t> reply;
-  if (int err = Ask(env, request, reply)) return ErrorResult(env, err);
-  auto* rtm = reinterpret_cast<rtmsg*>(reply.data());
+// One route message (rtmsg + attributes) as {type, table, priority, oif, dstLen, tos, scope,
+// flags, dst?, gateway?, viaFamily?, prefsrc?, mtu?, mtuLocked, encap?, nexthops?}; a multipath
+// route lists its next hops as {oif, flags, weight, gateway?, viaFamily?, encap?}.
+Napi::Object RouteObject(Napi::Env env, const std::vector<uint8_t>& reply) {
+  auto* rtm = reinterpret_cast<const rtmsg*>(reply.data());
+  uint32_t family = rtm->rtm_family;
   Napi::Object result = Napi::Object::New(env);
   result.Set("type", Napi::Number::New(env, rtm->rtm_type));
   result.Set("table", Napi::Number::New(env, rtm->rtm_table));
+  result.Set("dstLen", Napi::Number::New(env, rtm->rtm_dst_len));
+  result.Set("tos", Napi::Number::New(env, rtm->rtm_tos));
+  result.Set("scope", Napi::Number::New(env, rtm->rtm_scope));
+  result.Set("flags", Napi::Number::New(env, rtm->rtm_flags));
   result.Set("priority", Napi::Number::New(env, 0));
   result.Set("oif", Napi::Number::New(env, 0));
   result.Set("mtuLocked", Napi::Boolean::New(env, false));
@@ -133,6 +163,7 @@ Napi::Value RouteGet(const Napi::CallbackInfo& info) {
     void* data = RTA_DATA(rta);
     size_t size = RTA_PAYLOAD(rta);
     switch (rta->rta_type) {
+      case RTA_DST: result.Set("dst", Copy(env, data, size)); break;
       case RTA_TABLE: result.Set("table", Napi::Number::New(env, *static_cast<uint32_t*>(data))); break;
       case RTA_PRIORITY: result.Set("priority", Napi::Number::New(env, *static_cast<uint32_t*>(data))); break;
       case RTA_OIF: result.Set("oif", Napi::Number::New(env, *static_cast<uint32_t*>(data))); break;
@@ -147,7 +178,37 @@ Napi::Value RouteGet(const Napi::CallbackInfo& info) {
         break;
       }
       case RTA_PREFSRC: result.Set("prefsrc", Copy(env, data, size)); break;
-      case RTA_MULTIPATH: result.Set("multipath", Napi::Boolean::New(env, true)); break;
+      case RTA_NH_ID: result.Set("nexthopObject", Napi::Number::New(env, *static_cast<uint32_t*>(data))); break;
+      case RTA_MULTIPATH: {
+        result.Set("multipath", Napi::Boolean::New(env, true));
+        Napi::Array hops = Napi::Array::New(env);
+        int mleft = static_cast<int>(size);
+        auto* nh = static_cast<rtnexthop*>(data);
+        while (mleft >= static_cast<int>(sizeof(rtnexthop)) && nh->rtnh_len >= sizeof(rtnexthop) && nh->rtnh_len <= mleft) {
+          Napi::Object hop = Napi::Object::New(env);
+          hop.Set("oif", Napi::Number::New(env, nh->rtnh_ifindex));
+          hop.Set("flags", Napi::Number::New(env, nh->rtnh_flags));
+          hop.Set("weight", Napi::Number::New(env, nh->rtnh_hops + 1));
+          int aleft = static_cast<int>(nh->rtnh_len - RTNH_LENGTH(0));
+          for (auto* a = RTNH_DATA(nh); RTA_OK(a, aleft); a = RTA_NEXT(a, aleft)) {
+            if (a->rta_type == RTA_GATEWAY) {
+              hop.Set("gateway", Copy(env, RTA_DATA(a), RTA_PAYLOAD(a)));
+              hop.Set("viaFamily", Napi::Number::New(env, family));
+            } else if (a->rta_type == RTA_VIA) {
+              auto* via = static_cast<rtvia*>(RTA_DATA(a));
+              hop.Set("gateway", Copy(env, via->rtvia_addr, RTA_PAYLOAD(a) - sizeof(via->rtvia_family)));
+              hop.Set("viaFamily", Napi::Number::New(env, via->rtvia_family));
+            } else if (a->rta_type == RTA_ENCAP) {
+              hop.Set("encap", Napi::Boolean::New(env, true));
+            }
+          }
+          hops.Set(hops.Length(), hop);
+          mleft -= RTNH_ALIGN(nh->rtnh_len);
+          nh = RTNH_NEXT(nh);
+        }
+        result.Set("nexthops", hops);
+        break;
+      }
       case RTA_ENCAP: result.Set("encap", Napi::Boolean::New(env, true)); break;
       case RTA_METRICS: {
         int mleft = static_cast<int>(size);
@@ -163,6 +224,133 @@ Napi::Value RouteGet(const Napi::CallbackInfo& info) {
     }
   }
   return result;
+}
+
+uint32_t U32Field(Napi::Object o, const char* name) {
+  Napi::Value v = o.Get(name);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : 0;
+}
+
+// routeGet(family, dst: Uint8Array, flow: {iif?, oif?, mark?, src?: Uint8Array, tos?, proto?,
+// sport?, dport?, flowlabel?, fibMatch?}) -> a route (RouteObject) or {error: errno name}.
+// With fibMatch the answer is the FIB entry the lookup matched (a multipath route with all
+// its next hops); without, the route the kernel made for the flow: its chosen next hop and,
+// for an output lookup, the source address it picked. With iif the lookup is the input
+// path's (ip_route_input: policy rules see the input device; the source is validated).
+Napi::Value RouteGet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = U32Arg(info, 0, "family");
+  Bytes dst = BytesOf(info[1], "destination");
+  Napi::Object flow = info[2].As<Napi::Object>();
+  rtmsg header{};
+  header.rtm_family = static_cast<uint8_t>(family);
+  header.rtm_dst_len = static_cast<uint8_t>(dst.length * 8);
+  header.rtm_tos = static_cast<uint8_t>(U32Field(flow, "tos"));
+  // IPv4 names the table the lookup found the route in only when asked (RTM_F_LOOKUP_TABLE,
+  // else "main"); IPv6 always does, and refuses the flag.
+  header.rtm_flags = (family == AF_INET ? RTM_F_LOOKUP_TABLE : 0) | (flow.Get("fibMatch").ToBoolean() ? RTM_F_FIB_MATCH : 0);
+  Request request(RTM_GETROUTE, &header, sizeof(header));
+  request.Attr(RTA_DST, dst.data, dst.length);
+  if (flow.Has("src") && flow.Get("src").IsTypedArray()) {
+    Bytes src = BytesOf(flow.Get("src"), "source");
+    header.rtm_src_len = static_cast<uint8_t>(src.length * 8);
+    reinterpret_cast<rtmsg*>(NLMSG_DATA(reinterpret_cast<nlmsghdr*>(request.bytes.data())))->rtm_src_len = header.rtm_src_len;
+    request.Attr(RTA_SRC, src.data, src.length);
+  }
+  uint32_t iif = U32Field(flow, "iif"), oif = U32Field(flow, "oif"), mark = U32Field(flow, "mark");
+  if (iif) request.Attr(RTA_IIF, &iif, sizeof(iif));
+  if (oif) request.Attr(RTA_OIF, &oif, sizeof(oif));
+  if (mark) request.Attr(RTA_MARK, &mark, sizeof(mark));
+  uint8_t proto = static_cast<uint8_t>(U32Field(flow, "proto"));
+  if (proto) {
+    request.Attr(RTA_IP_PROTO, &proto, sizeof(proto));
+    // Ports only for the protocols the kernel builds a header for.
+    if (proto == IPPROTO_TCP || proto == IPPROTO_UDP) {
+      uint16_t sport = htons(static_cast<uint16_t>(U32Field(flow, "sport")));
+      uint16_t dport = htons(static_cast<uint16_t>(U32Field(flow, "dport")));
+      request.Attr(RTA_SPORT, &sport, sizeof(sport));
+      request.Attr(RTA_DPORT, &dport, sizeof(dport));
+    }
+  }
+  if (flow.Has("flowlabel")) {
+    uint32_t label = htonl(U32Field(flow, "flowlabel"));
+    request.Attr(kRtaFlowlabel, &label, sizeof(label));
+  }
+  std::vector<uint8_t> reply;
+  if (int err = Ask(env, request, reply)) return ErrorResult(env, err);
+  return RouteObject(env, reply);
+}
+
+// routeDump(family, table) -> every route of the table (RouteObject each), for lookups that
+// read one table directly (bpf_fib_lookup's BPF_FIB_LOOKUP_DIRECT).
+Napi::Value RouteDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = U32Arg(info, 0, "family");
+  uint32_t table = U32Arg(info, 1, "table");
+  rtmsg header{};
+  header.rtm_family = static_cast<uint8_t>(family);
+  header.rtm_table = table < 256 ? static_cast<uint8_t>(table) : RT_TABLE_UNSPEC;
+  Request request(RTM_GETROUTE, &header, sizeof(header));
+  request.Attr(RTA_TABLE, &table, sizeof(table));
+  std::vector<std::vector<uint8_t>> replies;
+  if (int err = AskAll(env, request, replies)) ThrowErrno(env, "RTM_GETROUTE dump", -err);
+  Napi::Array out = Napi::Array::New(env);
+  for (auto& reply : replies) {
+    Napi::Object route = RouteObject(env, reply);
+    if (U32Field(route, "table") == table) out.Set(out.Length(), route);
+  }
+  return out;
+}
+
+// Whether a rule attribute narrows what the rule matches (or where it goes): not its
+// priority, table, protocol or padding, nor the "none" values the kernel reports for
+// suppress_prefixlength / suppress_ifgroup (-1) and the uid range (all uids).
+bool Selects(const rtattr* rta) {
+  const void* data = RTA_DATA(rta);
+  switch (rta->rta_type) {
+    case FRA_PRIORITY:
+    case FRA_TABLE:
+    case FRA_PROTOCOL:
+    case FRA_PAD:
+      return false;
+    case FRA_SUPPRESS_PREFIXLEN:
+    case FRA_SUPPRESS_IFGROUP:
+      return *static_cast<const uint32_t*>(data) != 0xffffffffu;
+    case FRA_UID_RANGE: {
+      auto* range = static_cast<const fib_rule_uid_range*>(data);
+      return !(range->start == 0 && range->end == 0xffffffffu);
+    }
+    default:
+      return true;
+  }
+}
+
+// ruleDump(family) -> the policy rules as {priority, table, action}, in the kernel's order.
+Napi::Value RuleDump(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  fib_rule_hdr header{};
+  header.family = static_cast<uint8_t>(U32Arg(info, 0, "family"));
+  Request request(RTM_GETRULE, &header, sizeof(header));
+  std::vector<std::vector<uint8_t>> replies;
+  if (int err = AskAll(env, request, replies)) ThrowErrno(env, "RTM_GETRULE dump", -err);
+  Napi::Array out = Napi::Array::New(env);
+  for (auto& reply : replies) {
+    auto* frh = reinterpret_cast<const fib_rule_hdr*>(reply.data());
+    Napi::Object rule = Napi::Object::New(env);
+    rule.Set("table", Napi::Number::New(env, frh->table));
+    rule.Set("action", Napi::Number::New(env, frh->action));
+    rule.Set("priority", Napi::Number::New(env, 0));
+    rule.Set("selectors", Napi::Boolean::New(env, frh->src_len || frh->dst_len || frh->tos || frh->flags));
+    int left = static_cast<int>(reply.size() - NLMSG_ALIGN(sizeof(fib_rule_hdr)));
+    for (auto* rta = reinterpret_cast<const rtattr*>(reply.data() + NLMSG_ALIGN(sizeof(fib_rule_hdr))); RTA_OK(rta, left);
+         rta = RTA_NEXT(rta, left)) {
+      if (rta->rta_type == FRA_PRIORITY) rule.Set("priority", Napi::Number::New(env, *static_cast<const uint32_t*>(RTA_DATA(rta))));
+      else if (rta->rta_type == FRA_TABLE) rule.Set("table", Napi::Number::New(env, *static_cast<const uint32_t*>(RTA_DATA(rta))));
+      else if (Selects(rta)) rule.Set("selectors", Napi::Boolean::New(env, true));
+    }
+    out.Set(out.Length(), rule);
+  }
+  return out;
 }
 
 // neighGet(family, ifindex, address: Uint8Array) -> {state, lladdr?} or undefined when absent.
@@ -209,6 +397,24 @@ Napi::Value LinkGet(const Napi::CallbackInfo& info) {
       case IFLA_IFNAME: result.Set("name", Napi::String::New(env, static_cast<const char*>(RTA_DATA(rta)))); break;
       case IFLA_MTU: result.Set("mtu", Napi::Number::New(env, *static_cast<uint32_t*>(RTA_DATA(rta)))); break;
       case IFLA_ADDRESS: result.Set("address", Copy(env, RTA_DATA(rta), RTA_PAYLOAD(rta))); break;
+      case IFLA_MASTER: result.Set("master", Napi::Number::New(env, *static_cast<uint32_t*>(RTA_DATA(rta)))); break;
+      case IFLA_LINKINFO: {
+        // A VRF device (kind "vrf") names its table in IFLA_INFO_DATA / IFLA_VRF_TABLE.
+        int ileft = static_cast<int>(RTA_PAYLOAD(rta));
+        bool vrf = false;
+        const rtattr* infoData = nullptr;
+        for (auto* i = static_cast<const rtattr*>(RTA_DATA(rta)); RTA_OK(i, ileft); i = RTA_NEXT(i, ileft)) {
+          if (i->rta_type == IFLA_INFO_KIND) vrf = std::strcmp(static_cast<const char*>(RTA_DATA(i)), "vrf") == 0;
+          if (i->rta_type == IFLA_INFO_DATA) infoData = i;
+        }
+        if (vrf && infoData) {
+          int dleft = static_cast<int>(RTA_PAYLOAD(infoData));
+          for (auto* d = static_cast<const rtattr*>(RTA_DATA(infoData)); RTA_OK(d, dleft); d = RTA_NEXT(d, dleft)) {
+            if (d->rta_type == IFLA_VRF_TABLE) result.Set("vrfTable", Napi::Number::New(env, *static_cast<const uint32_t*>(RTA_DATA(d))));
+          }
+        }
+        break;
+      }
     }
   }
   return result;
@@ -218,6 +424,8 @@ Napi::Value LinkGet(const Napi::CallbackInfo& info) {
 
 void InitRouteNetlink(Napi::Env env, Napi::Object exports) {
   exports.Set("routeGet", Napi::Function::New(env, RouteGet));
+  exports.Set("routeDump", Napi::Function::New(env, RouteDump));
+  exports.Set("ruleDump", Napi::Function::New(env, RuleDump));
   exports.Set("neighGet", Napi::Function::New(env, NeighGet));
   exports.Set("linkGet", Napi::Function::New(env, LinkGet));
 }

@@ -16,7 +16,7 @@ import { innerMapMismatch, readInnerTemplate } from './inner-template.js';
 import type { SharedHeap } from '../memory.js';
 import { BaseMap, BPF_ANY, BPF_EXIST, BPF_NOEXIST, E2BIG, EEXIST, EINVAL, ENOENT, ENOMEM, FROM_USER, flagsOf } from './base.js';
 import { ERRNO } from '../../core/errno.js';
-import { checkProgramWord } from './redirect-value.js';
+import { checkProgramWord, missingDevice } from './redirect-value.js';
 
 /** The kernel's sanity limit on a cpumap entry's queue size (cpu_map_update_elem). */
 const CPUMAP_MAX_QSIZE = 16384;
@@ -143,13 +143,17 @@ export class FdArrayMap extends BaseMap {
 
   /** A devmap value: no program without a device, and only a devmap program. */
   private devmapCheck(valueAddr: number): number {
-    if (this.valueSize < 8) return 0;
     const dv = this.v.dv;
-    if (dv.getUint32(valueAddr, true) === 0 && dv.getInt32(valueAddr + 4, true) > 0) {
+    const ifindex = dv.getUint32(valueAddr, true);
+    if (ifindex === 0) {
+      if (this.valueSize < 8 || dv.getInt32(valueAddr + 4, true) <= 0) return 0;
       this.refusal = 'a devmap entry with a program needs an ifindex';
       return EINVAL;
     }
-    return dv.getUint32(valueAddr, true) === 0 ? 0 : this.programCheck(valueAddr);
+    // __dev_map_alloc_node: the device first, then the program.
+    this.refusal = missingDevice(ifindex);
+    if (this.refusal) return EINVAL;
+    return this.valueSize < 8 ? 0 : this.programCheck(valueAddr);
   }
 
   private programCheck(valueAddr: number): number {

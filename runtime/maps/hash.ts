@@ -54,7 +54,7 @@ import {
 import { D, isPublished, type MapSpecLike } from './descriptor.js';
 import { poolAlloc, poolFree, poolInit } from './pool.js';
 import { POOL_BYTES } from '../../core/map-layout.js';
-import { checkProgramWord } from './redirect-value.js';
+import { checkProgramWord, missingDevice } from './redirect-value.js';
 import { spinLockFieldOf } from '../../core/spin-lock.js';
 
 // The layout is part of the ABI (compiler/abi.ts): compiled modules look entries up too.
@@ -75,23 +75,30 @@ export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cp
   while (buckets < spec.maxEntries) buckets *= 2;
   const lru = isLru(spec.type);
   const lruBytes = lru ? lruStateBytes(perCpuLru(spec), lruCpus) : 0;
-  const block = heap.alloc(POOL_BYTES + 8 + buckets * 4 + lruBytes, 64);
+  const lock = spec.type === MAP_TYPE.HASH ? spinLockFieldOf(spec.value) : undefined;
+  // HASH: a spare entry per CPU and one for the control plane (HashMap.replace).
+  const spares = spec.type === MAP_TYPE.HASH ? heap.maxCpus + 1 : 0;
+  const block = heap.alloc(POOL_BYTES + 8 + buckets * 4 + lruBytes + spares * 4, 64);
   if (!block) return ENOMEM;
   const i32 = heap.view.i32;
   const size = entrySize(spec, cpus);
-  const nodes = lru ? lruNodes(perCpuLru(spec), spec.maxEntries, lruCpus) : spec.maxEntries;
+  const nodes = lru ? lruNodes(perCpuLru(spec), spec.maxEntries, lruCpus) : spec.maxEntries + spares;
   poolInit(i32, block, size, nodes);
   const w = handle >>> 2;
   i32[w + BUCKETS] = block + POOL_BYTES + 8;
   i32[w + MASK] = buckets - 1;
   i32[w + ENTRY_SIZE] = size;
   i32[w + POOL] = block;
+  if (spares) {
+    const at = block + POOL_BYTES + 8 + buckets * 4;
+    i32.fill(0, at >>> 2, (at >>> 2) + spares); // no spares yet
+    i32[w + HASH_DESC.SPARES] = at;
+  }
   if (lru) {
     const state = block + POOL_BYTES + 8 + buckets * 4;
     initLru(i32, state, perCpuLru(spec), lruCpus, nodes);
     i32[w + LRU_STATE_WORD] = state;
   }
-  const lock = spec.type === MAP_TYPE.HASH ? spinLockFieldOf(spec.value) : undefined;
   i32[w + HASH_DESC.SPIN_LOCK] = lock ? lock.offset + 1 : 0;
   return 0;
 }
@@ -110,6 +117,8 @@ export class HashMap extends BaseMap {
   private readonly innerTemplate?: MapShape;
   /** Offset of the value's bpf_spin_lock, or -1. */
   readonly lockOffset: number;
+  /** HASH: the spare entries' words (HASH_DESC.SPARES), one per CPU then the control plane's; else 0. */
+  private readonly spares: number;
 
   constructor(memory: WebAssembly.Memory, handle: number) {
     super(memory, handle);
@@ -121,6 +130,7 @@ export class HashMap extends BaseMap {
     this.ofMaps = this.spec.type === MAP_TYPE.HASH_OF_MAPS;
     this.userOnly = this.ofMaps || this.spec.type === MAP_TYPE.DEVMAP_HASH;
     this.lockOffset = this.word(HASH_DESC.SPIN_LOCK) - 1;
+    this.spares = this.spec.type === MAP_TYPE.HASH ? this.word(HASH_DESC.SPARES) : 0;
     const template = this.ofMaps ? this.word(HASH_DESC.INNER_TEMPLATE) : 0;
     if (template) this.innerTemplate = readInnerTemplate(this.v.i32, template);
     if (this.lru) {
@@ -236,7 +246,10 @@ export class HashMap extends BaseMap {
     if (this.cpus > 1 && cpu !== FROM_USER && (cpu < 0 || cpu >= this.cpus)) return EINVAL;
     if (this.spec.type === MAP_TYPE.DEVMAP_HASH) {
       // __dev_map_hash_update_elem: a device is required; a program must be a devmap one.
-      if (v.dv.getUint32(valueAddr, true) === 0) return EINVAL;
+      const ifindex = v.dv.getUint32(valueAddr, true);
+      if (ifindex === 0) return EINVAL;
+      this.refusal = missingDevice(ifindex);
+      if (this.refusal) return EINVAL;
       if (this.valueSize >= 8 && checkProgramWord(this.memory, v.dv, valueAddr, MAP_TYPE.DEVMAP_HASH)) {
         this.refusal = "the value's program must be one in an xdp/devmap section";
         return EINVAL;
@@ -257,7 +270,8 @@ export class HashMap extends BaseMap {
     let e = this.find(keyAddr, hash);
     if (e) {
       if (f === BPF_NOEXIST) return EEXIST;
-      if (this.lockOffset >= 0) return this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, valueLocked);
+      if (valueLocked) return this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, true);
+      if (this.spares) return this.replace(e, keyAddr, valueAddr, cpu, hash);
       this.writeValue(e, valueAddr, cpu, false);
       return 0;
     }
@@ -274,6 +288,46 @@ export class HashMap extends BaseMap {
     v.i32[(e + E_PREV) >>> 2] = 0;
     v.i32[(e + E_LNEXT) >>> 2] = 0;
     this.chainPublish(e, hash);
+    return 0;
+  }
+
+  /**
+   * An existing key of a HASH, updated without BPF_F_LOCK, as the kernel's
+   * htab_map_update_elem does it: the value goes into another entry, which takes the old
+   * one's place at the head of the bucket, and the old entry becomes the updating CPU's
+   * spare (the kernel's extra_elems), which that CPU's next such update fills. So a program
+   * still holding the old value's pointer reads the old value (and its lock is another
+   * lock) until then; a new key never takes a spare. A value's lock word is left as that
+   * entry last had it, as copy_map_value leaves it (free: locks are released before a
+   * program ends). Compiled updates do the same (codegen-maps.ts). Without an entry to
+   * spare (a pool that cannot grow), in place.
+   */
+  private replace(old: number, keyAddr: number, valueAddr: number, cpu: number, hash: number): number {
+    const spare = (this.spares + 4 * (cpu >= 0 && cpu < this.heap.maxCpus ? cpu : this.heap.maxCpus)) >>> 2;
+    let e = this.v.i32[spare]! >>> 0;
+    if (!e) {
+      e = poolAlloc(this.heap, this.pool, E_LNEXT);
+      if (e && this.lockOffset >= 0) this.v.i32[(e + this.valueOff + this.lockOffset) >>> 2] = 0;
+    }
+    if (!e) {
+      if (this.lockOffset >= 0) return this.copyAroundLock(old + this.valueOff, valueAddr, this.lockOffset, false);
+      this.writeValue(old, valueAddr, cpu, false);
+      return 0;
+    }
+    const i32 = this.v.i32;
+    this.v.u8.copyWithin(e + E_KEY, keyAddr, keyAddr + this.keySize);
+    i32[(e + E_HASH) >>> 2] = hash;
+    i32[(e + E_PREV) >>> 2] = 0;
+    i32[(e + E_LNEXT) >>> 2] = 0;
+    if (this.lockOffset >= 0) this.copyAroundLock(e + this.valueOff, valueAddr, this.lockOffset, false);
+    else this.writeValue(e, valueAddr, cpu, true);
+    this.chainPublish(e, hash);
+    this.chainUnlink(old);
+    // Readers standing on the old entry walk on (its next link stays) but no longer match it.
+    i32[(old + E_PREV) >>> 2] = DEAD;
+    i32[(old + E_HASH) >>> 2] = ~hash;
+    Atomics.sub(i32, this.w + D.COUNT, 1);
+    i32[spare] = old;
     return 0;
   }
 

@@ -22,6 +22,28 @@ export const programIdOf = (tableIndex: number): number => tableIndex + 1;
 /** The table index of program `id` (a value's bpf_prog word); -1 for none. */
 export const tableIndexOfId = (id: number): number => id - 1;
 
+/**
+ * Whether a network device has ifindex `ifindex` in the process's network namespace (the
+ * kernel's devmap update takes only existing devices: dev_get_by_index, else -EINVAL).
+ * The runtime cannot ask the host itself; whoever runs it gives the question (the native
+ * addon's RTM_GETLINK: native/devices.ts). Unset, every ifindex is taken.
+ */
+export type DeviceExists = (ifindex: number) => boolean;
+let deviceExists: DeviceExists | undefined;
+
+/** Sets (or, with undefined, clears) the process's device check for devmap updates. */
+export function setDeviceExists(check: DeviceExists | undefined): void {
+  deviceExists = check;
+}
+
+/**
+ * __dev_map_alloc_node's device check for a devmap / devmap_hash value naming `ifindex`
+ * (not 0): undefined when taken, else the refusal's words (the kernel's errno is EINVAL).
+ */
+export function missingDevice(ifindex: number): string | undefined {
+  return deviceExists && !deviceExists(ifindex) ? `no network device has ifindex ${ifindex} here` : undefined;
+}
+
 /** Per memory (one loaded object), the ids of programs each redirect map kind takes. */
 const attachable = new WeakMap<WebAssembly.Memory, Map<number, RedirectProgramKind>>();
 

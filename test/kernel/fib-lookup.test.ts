@@ -20,7 +20,7 @@ const ns = `bpf2wasm-fib-${process.pid}`;
 const sh = (...args: string[]): string => execFileSync(args[0]!, args.slice(1), { encoding: 'utf8' });
 const inNs = (...args: string[]): string => sh('ip', 'netns', 'exec', ns, ...args);
 
-const FLAG = { DIRECT: 1, OUTPUT: 2, SKIP_NEIGH: 4, SRC: 16, MARK: 32 };
+const FLAG = { DIRECT: 1, OUTPUT: 2, SKIP_NEIGH: 4, TBID: 8, SRC: 16, MARK: 32 };
 const RET = { SUCCESS: 0, BLACKHOLE: 1, UNREACHABLE: 2, PROHIBIT: 3, NOT_FWDED: 4, FWD_DISABLED: 5, NO_NEIGH: 7, FRAG_NEEDED: 8 };
 const XDP = { ABORTED: 0, PASS: 2, REDIRECT: 4 };
 const NEIGH_MAC = '02:00:00:00:77:02';
@@ -52,6 +52,41 @@ function topology(): void {
   ip('-6', 'route', 'add', 'fd77:60::/64', 'via', 'fd77:1::3');
   ip('-6', 'route', 'add', 'blackhole', 'fd77:70::/64');
   ip('-6', 'route', 'add', 'unreachable', 'fd77:80::/64');
+  // Multipath (ECMP): the next hop follows the flow's hash (IPv4 with ports: policy 1).
+  inNs('sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1');
+  ip('-6', 'neigh', 'replace', 'fd77:2::2', 'lladdr', '02:00:00:00:77:22', 'nud', 'permanent', 'dev', 'fib2');
+  ip(
+    'route',
+    'add',
+    '10.77.100.0/24',
+    'nexthop',
+    'via',
+    '10.77.1.2',
+    'dev',
+    'fib0',
+    'nexthop',
+    'via',
+    '10.77.2.2',
+    'dev',
+    'fib2',
+    'weight',
+    '2',
+  );
+  ip('-6', 'route', 'add', 'fd77:100::/64', 'nexthop', 'via', 'fd77:1::2', 'dev', 'fib0', 'nexthop', 'via', 'fd77:2::2', 'dev', 'fib2');
+  // Table 100, reached by policy rules on the source, the input device and the mark, or directly (TBID).
+  ip('route', 'add', '10.77.50.0/24', 'via', '10.77.2.2', 'table', '100', 'metric', '3');
+  ip('route', 'add', '10.77.110.0/24', 'via', '10.77.2.2', 'table', '100');
+  ip('-6', 'route', 'add', 'fd77:50::/64', 'via', 'fd77:2::2', 'table', '100');
+}
+
+/** Rules of our own (the first makes IPv4 split its local table from main: fib_unmerge). */
+function rules(): void {
+  const ip = (...args: string[]): string => sh('ip', '-n', ns, ...args);
+  ip('rule', 'add', 'from', '10.77.1.200', 'lookup', '100', 'pref', '100');
+  ip('rule', 'add', 'iif', 'fib1', 'lookup', '100', 'pref', '101');
+  ip('rule', 'add', 'fwmark', '9', 'lookup', '100', 'pref', '102');
+  ip('-6', 'rule', 'add', 'from', 'fd77:1::200', 'lookup', '100', 'pref', '100');
+  ip('-6', 'rule', 'add', 'iif', 'fib1', 'lookup', '100', 'pref', '101');
 }
 
 const ipv4Bytes = (a: string): number[] => a.split('.').map(Number);
@@ -72,6 +107,8 @@ interface Case {
   flags?: number;
   totLen?: number;
   mark?: number;
+  tbid?: number;
+  sport?: number;
   /** What the kernel is expected to answer (checks the topology provokes it). */
   rc: number;
 }
@@ -79,12 +116,13 @@ interface Case {
 /** Ethernet + IP + UDP + the control block (ifindex, flags, tot_len, mark, rc, struct) the program reads. */
 function frame(c: Case, ifindex: number): Uint8Array {
   const v6 = c.dst.includes(':');
-  const control = Buffer.alloc(16 + 8 + 64);
+  const control = Buffer.alloc(24 + 8 + 64);
   control.writeUInt32LE(ifindex, 0);
   control.writeUInt32LE(c.flags ?? 0, 4);
   control.writeUInt32LE(c.totLen ?? 0, 8);
   control.writeUInt32LE(c.mark ?? 0, 12);
-  const udp = Buffer.from([0x30, 0x39, 0x00, 0x35, 0, 8 + control.length, 0, 0]);
+  control.writeUInt32LE(c.tbid ?? 0, 16);
+  const udp = Buffer.from([(c.sport ?? 12345) >> 8, (c.sport ?? 12345) & 0xff, 0x00, 0x35, 0, 8 + control.length, 0, 0]);
   const eth = Buffer.from([2, 0, 0, 0, 0, 0xaa, 2, 0, 0, 0, 0, 0xbb, v6 ? 0x86 : 0x08, v6 ? 0xdd : 0x00]);
   let ip: Buffer;
   if (v6) {
@@ -101,6 +139,30 @@ function frame(c: Case, ifindex: number): Uint8Array {
   }
   return new Uint8Array(Buffer.concat([eth, ip, udp, control]));
 }
+
+/** Asked before the namespace has rules of its own: DIRECT meets IPv4's merged main and local tables. */
+const DEFAULT_RULE_CASES: Case[] = [
+  { name: 'default rules: IPv4 DIRECT to a local address', dst: '10.77.1.1', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.NOT_FWDED },
+  { name: 'default rules: IPv6 DIRECT to a local address', dst: 'fd77:1::1', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.NO_NEIGH },
+  { name: 'default rules: IPv4 DIRECT', dst: '10.77.50.5', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.SUCCESS },
+  {
+    name: 'default rules: IPv4 DIRECT TBID 100',
+    dst: '10.77.110.5',
+    dev: 'fib0',
+    flags: FLAG.DIRECT | FLAG.TBID,
+    tbid: 100,
+    rc: RET.SUCCESS,
+  },
+  { name: 'default rules: IPv6 DIRECT', dst: 'fd77:50::5', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.SUCCESS },
+  {
+    name: 'default rules: IPv4 DIRECT multipath',
+    dst: '10.77.100.77',
+    src: '10.77.1.33',
+    dev: 'fib0',
+    flags: FLAG.DIRECT,
+    rc: RET.SUCCESS,
+  },
+];
 
 const CASES: Case[] = [
   { name: 'IPv4 via a gateway with a permanent neighbour', dst: '10.77.50.5', dev: 'fib0', rc: RET.SUCCESS },
@@ -134,7 +196,81 @@ const CASES: Case[] = [
   { name: 'IPv6 beyond the device MTU', dst: 'fd77:2::5', dev: 'fib0', totLen: 1401, rc: RET.FRAG_NEEDED },
   { name: 'IPv6 forwarding off on the ingress device', dst: 'fd77:50::5', dev: 'fib3', rc: RET.FWD_DISABLED },
   { name: 'IPv6 SRC chosen by the host', dst: 'fd77:50::5', dev: 'fib0', flags: FLAG.SRC, rc: RET.SUCCESS },
+  // Policy rules: on the source, the input device, the mark; DIRECT skips them.
+  { name: 'IPv4 rule on the source', dst: '10.77.50.5', src: '10.77.1.200', dev: 'fib0', rc: RET.SUCCESS },
+  { name: 'IPv4 rule on the input device', dst: '10.77.50.5', dev: 'fib1', rc: RET.SUCCESS },
+  { name: 'IPv4 rule on the mark', dst: '10.77.110.5', dev: 'fib0', flags: FLAG.MARK, mark: 9, rc: RET.SUCCESS },
+  { name: 'IPv4 mark without MARK', dst: '10.77.110.5', dev: 'fib0', mark: 9, rc: RET.NOT_FWDED },
+  { name: 'IPv4 DIRECT skips the source rule', dst: '10.77.50.5', src: '10.77.1.200', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.SUCCESS },
+  { name: 'IPv4 DIRECT skips the input-device rule', dst: '10.77.50.5', dev: 'fib1', flags: FLAG.DIRECT, rc: RET.SUCCESS },
+  { name: 'IPv4 DIRECT to a local address: the main table', dst: '10.77.1.1', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.NO_NEIGH },
+  { name: 'IPv4 DIRECT TBID 100', dst: '10.77.110.5', dev: 'fib0', flags: FLAG.DIRECT | FLAG.TBID, tbid: 100, rc: RET.SUCCESS },
+  {
+    name: 'IPv4 DIRECT TBID 100, a route of both',
+    dst: '10.77.50.5',
+    dev: 'fib0',
+    flags: FLAG.DIRECT | FLAG.TBID,
+    tbid: 100,
+    rc: RET.SUCCESS,
+  },
+  {
+    name: 'IPv4 DIRECT TBID 100, no route there',
+    dst: '10.77.60.5',
+    dev: 'fib0',
+    flags: FLAG.DIRECT | FLAG.TBID,
+    tbid: 100,
+    rc: RET.NOT_FWDED,
+  },
+  { name: 'IPv4 DIRECT TBID of no table', dst: '10.77.50.5', dev: 'fib0', flags: FLAG.DIRECT | FLAG.TBID, tbid: 555, rc: RET.NOT_FWDED },
+  { name: 'IPv4 DIRECT TBID 0: main', dst: '10.77.50.5', dev: 'fib0', flags: FLAG.DIRECT | FLAG.TBID, rc: RET.SUCCESS },
+  { name: 'IPv4 TBID without DIRECT', dst: '10.77.110.5', dev: 'fib0', flags: FLAG.TBID, tbid: 100, rc: RET.NOT_FWDED },
+  {
+    name: 'IPv4 DIRECT TBID blackhole in main',
+    dst: '10.77.70.1',
+    dev: 'fib0',
+    flags: FLAG.DIRECT | FLAG.TBID,
+    tbid: 254,
+    rc: RET.BLACKHOLE,
+  },
+  {
+    name: 'IPv4 DIRECT TBID SKIP_NEIGH',
+    dst: '10.77.60.5',
+    dev: 'fib0',
+    flags: FLAG.DIRECT | FLAG.TBID | FLAG.SKIP_NEIGH,
+    tbid: 254,
+    rc: RET.SUCCESS,
+  },
+  { name: 'IPv6 rule on the source', dst: 'fd77:50::5', src: 'fd77:1::200', dev: 'fib0', rc: RET.SUCCESS },
+  { name: 'IPv6 rule on the input device', dst: 'fd77:50::5', dev: 'fib1', rc: RET.SUCCESS },
+  { name: 'IPv6 DIRECT skips the rules', dst: 'fd77:50::5', dev: 'fib1', flags: FLAG.DIRECT, rc: RET.SUCCESS },
+  { name: 'IPv6 DIRECT TBID 100', dst: 'fd77:50::5', dev: 'fib0', flags: FLAG.DIRECT | FLAG.TBID, tbid: 100, rc: RET.SUCCESS },
+  { name: 'IPv6 DIRECT to a local address: the main table', dst: 'fd77:1::1', dev: 'fib0', flags: FLAG.DIRECT, rc: RET.NO_NEIGH },
+  // Multipath: the next hop the kernel hashes each flow to; OUTPUT takes the one through the device.
+  ...Array.from({ length: 12 }, (_, i): Case => ({
+    name: `IPv4 multipath flow ${i}`,
+    dst: `10.77.100.${1 + ((i * 37) % 250)}`,
+    src: `10.77.1.${10 + i}`,
+    sport: 1000 + 977 * i,
+    dev: 'fib0',
+    flags: i % 3 === 2 ? FLAG.DIRECT : 0,
+    rc: RET.SUCCESS,
+  })),
+  ...Array.from({ length: 8 }, (_, i): Case => ({
+    name: `IPv6 multipath flow ${i}`,
+    dst: `fd77:100::${(i * 37 + 1).toString(16)}`,
+    src: `fd77:1::${(10 + i).toString(16)}`,
+    sport: 2000 + 977 * i,
+    dev: 'fib0',
+    flags: i % 3 === 2 ? FLAG.DIRECT : 0,
+    rc: RET.SUCCESS,
+  })),
+  { name: 'IPv4 multipath OUTPUT through the second hop', dst: '10.77.100.9', dev: 'fib2', flags: FLAG.OUTPUT, rc: RET.SUCCESS },
+  { name: 'IPv4 multipath SRC', dst: '10.77.100.9', dev: 'fib0', flags: FLAG.SRC, rc: RET.SUCCESS },
+  { name: 'IPv6 multipath OUTPUT through the second hop', dst: 'fd77:100::9', dev: 'fib2', flags: FLAG.OUTPUT, rc: RET.SUCCESS },
 ];
+
+/** The ifindex the lookup wrote (struct bpf_fib_lookup's, at the packet's end). */
+const outIfindex = (data: string): number => Buffer.from(data, 'hex').readUInt32LE(data.length / 2 - 64 + 8);
 
 /** The return code the program wrote into the packet (the control block's rc). */
 const rcOf = (data: string): number => Number(Buffer.from(data, 'hex').readBigInt64LE(data.length / 2 - 64 - 8));
@@ -147,34 +283,46 @@ test('bpf_fib_lookup: wasm, interpreter and kernel agree on every route shape', 
     topology();
     const ifindex = (dev: string): number =>
       dev.startsWith('#') ? Number(dev.slice(1)) : Number(inNs('cat', `/sys/class/net/${dev}/ifindex`).trim());
-    const frames = CASES.map((c) => Buffer.from(frame(c, ifindex(c.dev))).toString('hex'));
-    const child = spawnSync(
-      'ip',
-      ['netns', 'exec', ns, process.execPath, join(packageRoot, 'dist', 'test', 'support', 'fib-child.js'), object],
-      {
-        input: JSON.stringify(frames),
-        encoding: 'utf8',
-        maxBuffer: 64 << 20,
-      },
-    );
-    assert.is(child.status, 0, `the engines ran in the namespace: ${child.stderr}`);
-    type Out = { action: number; data: string; fault?: string };
-    const results = JSON.parse(child.stdout) as { kernel: Out; wasm: Out; interp: Out }[];
     const seen = new Set<number>();
-    CASES.forEach((c, i) => {
-      const r = results[i]!;
-      const kernelRc = r.kernel.action === XDP.ABORTED ? undefined : rcOf(r.kernel.data);
-      if (c.rc < 0) assert.is(r.kernel.action, XDP.ABORTED, `${c.name}: the kernel's verdict (an error aborts)`);
-      else assert.is(kernelRc, c.rc, `${c.name}: the kernel's return code`);
-      seen.add(c.rc);
-      for (const engine of ['wasm', 'interp'] as const) {
-        assert.is(r[engine].fault, undefined, `${c.name}: ${engine} ran without a fault`);
-        assert.is(r[engine].action, r.kernel.action, `${c.name}: ${engine} verdict`);
-        if (c.rc >= 0) assert.is(r[engine].data, r.kernel.data, `${c.name}: ${engine} bytes (rc, struct bpf_fib_lookup, MACs)`);
-      }
-      if (c.rc === RET.SUCCESS) assert.is(r.kernel.action, XDP.REDIRECT, `${c.name}: redirected`);
-    });
-    report(`fib_lookup differential: ${CASES.length} lookups (${seen.size} distinct return codes), equal on wasm, interpreter and kernel`);
+    let compared = 0;
+    const phase = (cases: Case[]): void => {
+      const frames = cases.map((c) => Buffer.from(frame(c, ifindex(c.dev))).toString('hex'));
+      const child = spawnSync(
+        'ip',
+        ['netns', 'exec', ns, process.execPath, join(packageRoot, 'dist', 'test', 'support', 'fib-child.js'), object],
+        {
+          input: JSON.stringify(frames),
+          encoding: 'utf8',
+          maxBuffer: 64 << 20,
+        },
+      );
+      assert.is(child.status, 0, `the engines ran in the namespace: ${child.stderr}`);
+      type Out = { action: number; data: string; fault?: string };
+      const results = JSON.parse(child.stdout) as { kernel: Out; wasm: Out; interp: Out }[];
+      cases.forEach((c, i) => {
+        const r = results[i]!;
+        const kernelRc = r.kernel.action === XDP.ABORTED ? undefined : rcOf(r.kernel.data);
+        if (c.rc < 0) assert.is(r.kernel.action, XDP.ABORTED, `${c.name}: the kernel's verdict (an error aborts)`);
+        else assert.is(kernelRc, c.rc, `${c.name}: the kernel's return code`);
+        seen.add(c.rc);
+        for (const engine of ['wasm', 'interp'] as const) {
+          assert.is(r[engine].fault, undefined, `${c.name}: ${engine} ran without a fault`);
+          assert.is(r[engine].action, r.kernel.action, `${c.name}: ${engine} verdict`);
+          if (c.rc >= 0) assert.is(r[engine].data, r.kernel.data, `${c.name}: ${engine} bytes (rc, struct bpf_fib_lookup, MACs)`);
+        }
+        if (c.rc === RET.SUCCESS) assert.is(r.kernel.action, XDP.REDIRECT, `${c.name}: redirected`);
+        compared++;
+      });
+      // The multipath flows must reach both next hops, or they would not show the choice.
+      const hops = new Set(cases.flatMap((c, i) => (c.name.includes('multipath flow') ? [outIfindex(results[i]!.kernel.data)] : [])));
+      if (cases === CASES) assert.is(hops.size, 2, 'the multipath flows leave by both next hops');
+    };
+    phase(DEFAULT_RULE_CASES);
+    rules();
+    phase(CASES);
+    report(
+      `fib_lookup differential: ${compared} lookups (${seen.size} distinct return codes; rules, DIRECT, TBID, multipath), equal on wasm, interpreter and kernel`,
+    );
   } finally {
     spawnSync('ip', ['netns', 'del', ns]);
   }

@@ -16,6 +16,12 @@ import { possibleCpus } from '../support/cpus.js';
 import { fixtureEngines, u32le, type FixtureEngine, type UpdateFlags } from '../support/fixture-engines.js';
 import { report } from '../support/report.js';
 import { skip } from '../support/skip.js';
+import { writeFileSync } from 'node:fs';
+import { scratchDir } from '../support/clang.js';
+import { kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
+import { kernelMissing } from '../../native/kernel.js';
+import { hostDeviceExists } from '../../native/devices.js';
+import { setDeviceExists } from '../../runtime/maps/redirect-value.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -32,6 +38,7 @@ const value = (first: number, second: number): Uint8Array => {
 };
 
 function withEngines(what: string, fn: (engines: FixtureEngine[]) => void): void {
+  setDeviceExists(hostDeviceExists()); // devmap updates ask the host for the device, as the kernel's do
   const engines = fixtureEngines(object, { maxCpus: cpus });
   try {
     if (engines.find((e) => e.name === 'kernel')!.missing) return void skip(what, engines.find((e) => e.name === 'kernel')!.missing!);
@@ -82,6 +89,9 @@ test('bpf_redirect_map: verdicts and frames as the kernel for every map, key and
   });
 });
 
+/** An ifindex no device has (ifindexes are allocated upwards from 1; this one is far beyond any). */
+const NO_DEVICE = 0x7ffffff0;
+
 type Step = { map: string; key: number; first: number; program?: string; fd?: number; flags?: UpdateFlags };
 
 test('cpumap and devmap values: updates, refusals and lookups as the kernel, second programs included', () => {
@@ -109,6 +119,13 @@ test('cpumap and devmap values: updates, refusals and lookups as the kernel, sec
       { map: 'tx_hash', key: 9, first: 1, program: 'stamp_egress' },
       { map: 'tx_hash', key: 10, first: 1, program: 'stamp_cpu' },
       { map: 'tx_hash', key: 11, first: 0 },
+      // No such device (the kernel: dev_get_by_index fails, EINVAL), with and without a program.
+      { map: 'tx_ports', key: 4, first: NO_DEVICE },
+      { map: 'tx_ports', key: 4, first: NO_DEVICE, program: 'stamp_egress' },
+      { map: 'tx_ports', key: 4, first: NO_DEVICE, program: 'stamp_cpu' },
+      { map: 'tx_hash', key: 12, first: NO_DEVICE },
+      { map: 'tx_hash', key: 12, first: NO_DEVICE, program: 'stamp_egress' },
+      { map: 'tx_hash', key: 9, first: NO_DEVICE, flags: 'exist' },
     ];
     steps.forEach((step, i) => {
       const what = `step ${i}: ${step.map}[${step.key}] = ${step.first}${step.program ? ` + ${step.program}` : ''} ${step.flags ?? 'any'}`;
@@ -131,8 +148,46 @@ test('cpumap and devmap values: updates, refusals and lookups as the kernel, sec
         return keys.join(',');
       });
     }
-    report(`cpumap / devmap / devmap_hash values: ${steps.length} updates (queue limits, CPUs, second programs) answered as the kernel`);
+    report(
+      `cpumap / devmap / devmap_hash values: ${steps.length} updates (queue limits, CPUs, missing devices, second programs) answered as the kernel`,
+    );
   });
+});
+
+// The kernel's verifier: devmaps are BPF_F_RDONLY_PROG (update and delete: "write into map
+// forbidden", EACCES), and an xskmap only serves redirects and lookups.
+test('programs may not update or delete in a devmap, devmap_hash or xskmap, as the kernel refuses', () => {
+  const unavailable = kernelMissing();
+  if (unavailable) return void skip('devmap writes from programs', unavailable);
+  const cases: [string, string][] = [
+    ['DEVMAP', 'bpf_map_update_elem(&m, &k, &v, 0)'],
+    ['DEVMAP_HASH', 'bpf_map_update_elem(&m, &k, &v, 0)'],
+    ['DEVMAP', 'bpf_map_delete_elem(&m, &k)'],
+    ['DEVMAP_HASH', 'bpf_map_delete_elem(&m, &k)'],
+    ['XSKMAP', 'bpf_map_update_elem(&m, &k, &v, 0)'],
+    ['XSKMAP', 'bpf_map_delete_elem(&m, &k)'],
+  ];
+  for (const [type, call] of cases) {
+    const source = join(scratchDir(), `write_${type}_${call.slice(8, 14)}.c`);
+    writeFileSync(
+      source,
+      `#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct { __uint(type, BPF_MAP_TYPE_${type}); __uint(max_entries, 2); __type(key, __u32); __type(value, __u32); } m SEC(".maps");
+SEC("xdp") int writer(struct xdp_md *ctx) { __u32 k = 0, v = 1; return ${call} ? XDP_DROP : XDP_PASS; }
+char LICENSE[] SEC("license") = "GPL";
+`,
+    );
+    const o = compileBpf(source);
+    const kernel = kernelVerdict(o);
+    const ours = ourVerdict(o);
+    assert.ok(kernel && ours, `${type} ${call}: both refuse (kernel: ${kernel}; ours: ${ours})`);
+    // The kernel's reason is the verifier log line after the call's instruction.
+    const reason = /\(85\) call [^/]*\/ ([^/]+?) \//.exec(kernel)?.[1];
+    assert.ok(reason, `${type} ${call}: the kernel's reason in ${kernel}`);
+    assert.ok(ours.includes(reason), `${type} ${call}: ours (${ours}) gives the kernel's reason (${reason})`);
+  }
+  report(`writes into devmaps and xskmaps from programs: ${cases.length} programs refused as the kernel, with its reasons`);
 });
 
 test.run();

@@ -19,6 +19,7 @@ import { corpus, jumboFrame } from '../../packets/corpus.js';
 import { skip } from '../support/skip.js';
 import { report } from '../support/report.js';
 import { fixtureObjects, kernelVerdict, ourVerdict } from '../support/fixture-verdicts.js';
+import { pinMainThread } from '../support/cpus.js';
 
 const dir = join(packageRoot, 'test/fixtures/spin-lock');
 const unavailable = kernelMissing();
@@ -26,6 +27,7 @@ const unavailable = kernelMissing();
 /** The kernel's reason, which ours must also give (undefined: both load it). */
 const CASES: { file: string; reason?: RegExp }[] = [
   { file: 'accept_counter' },
+  { file: 'lock_swap' },
   // Calls to subprograms are allowed with a lock held (helpers are not).
   { file: 'subprog_while_locked' },
   // bpf_spin_lock is a helper call like any other: the second one is refused as such.
@@ -194,6 +196,57 @@ test('BPF_F_LOCK on a hash map: updates, lookups and a program under the lock as
   }
   report(
     `BPF_F_LOCK differential: ${updates.length} updates, ${lookups.length} lookups and two runs agree with the kernel on wasm and interpreter`,
+  );
+});
+
+test('a hash update without BPF_F_LOCK swaps in another element: old pointers read the old value, as in the kernel', () => {
+  if (unavailable) return void skip('spin-lock element swap differential', unavailable);
+  const object = objectOf('lock_swap');
+  const loaded = loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, object);
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  const frame = new Uint8Array(64);
+  frame.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00]);
+  const unpin = pinMainThread(0); // the kernel's spare element is per CPU: keep the runs on one
+  const kernel = KernelObject.load(object);
+  let compared = 0;
+  try {
+    for (const [program, map, other] of [
+      ['lock_swap', 'counters', counter(0xffffffff, 600, 1, 2)],
+      ['plain_swap', 'swap_plain', new Uint8Array(8).fill(6)],
+    ] as const) {
+      const runs: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const k = kernel.testRun(program, frame);
+        runs.push(`${k.retval} ${hex(k.data.subarray(14, 46))}`);
+        // Userspace replaces too (its own spare), between the runs.
+        kernel.update(map, u32(6), other, 0);
+      }
+      // The steps tell the swap apart from an update in place (the old pointer's reads).
+      assert.is.not(runs[0]!.slice(2, 10), runs[0]!.slice(10, 18), `${program}: the kernel's old pointer reads the old value`);
+      for (const engine of ['wasm', 'interp'] as const) {
+        const machine = BpfMachine.create(loaded);
+        const worker = machine.worker(0, { engine });
+        const ours = machine.maps.byNameOrThrow(map);
+        for (let i = 0; i < 3; i++) {
+          const r = worker.runXdp(program, frame);
+          assert.is(r.fault, undefined, `${program} ${engine} run ${i}`);
+          assert.is(`${r.action} ${hex(r.packet.subarray(14, 46))}`, runs[i], `${program} ${engine} run ${i}: what the pointers read`);
+          ours.updateBytes(u32(6), other, 0);
+          compared++;
+        }
+        const theirs = kernel
+          .dump(map)
+          .map((e) => `${hex(e.key)}=${hex(e.values[0]!)}`)
+          .sort();
+        assert.equal([...ours.entries()].map(([k, v]) => `${hex(k)}=${hex(v)}`).sort(), theirs, `${program} ${engine}: the map after`);
+      }
+    }
+  } finally {
+    kernel.close();
+    unpin();
+  }
+  report(
+    `hash element swap (with and without a lock): ${compared} runs (8 pointer reads each) and the maps equal on wasm, interpreter and kernel`,
   );
 });
 

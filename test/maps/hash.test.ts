@@ -18,7 +18,7 @@ const key = (n: number): Uint8Array => {
   return k;
 };
 
-test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () => {
+test('hash: NOEXIST/EXIST/ANY, full map, delete, an update swapping in a spare entry', () => {
   const f = fixture([{ name: 'h', type: MAP_TYPE.HASH, keySize: 10, valueSize: 4, maxEntries: 3 }]);
   const h = f.map('h');
   assert.is(h.lookupBytes(key(1)), undefined);
@@ -51,10 +51,16 @@ test('hash: NOEXIST/EXIST/ANY, full map, delete, values updated in place', () =>
     errnoOf(() => h.deleteBytes(key(4))),
     'ENOENT',
   );
-  // A program's pointer into the value sees later updates of the same key.
+  // An update swaps in another entry (the kernel's htab_map_update_elem): a pointer into the
+  // old value still reads it, until the next update from the same CPU (here the control
+  // plane) refills that entry, its spare.
   const ptr = h.lookup(f.put(key(2)), 0);
   h.updateBytes(key(2), u32(22));
-  assert.is(readU32(f.read(ptr, 4)), 22);
+  assert.is(readU32(f.read(ptr, 4)), 20);
+  assert.is(hex(h.lookupBytes(key(2))), '16000000');
+  h.updateBytes(key(2), u32(23));
+  assert.is(readU32(f.read(ptr, 4)), 23);
+  assert.is(h.lookup(f.put(key(2)), 0), ptr, 'the spare came back as the entry');
   h.deleteBytes(key(2));
   assert.is(h.lookup(f.put(key(2)), 0), 0);
   assert.is(h.count(), 2);

@@ -16,6 +16,7 @@ import { loadWasm } from '../../runtime/program.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { applyUpdates, mapCommand } from '../../runtime/map-commands.js';
 import { compileBpf, scratchDir } from '../support/clang.js';
+import { setDeviceExists } from '../../runtime/maps/redirect-value.js';
 
 const object = compileBpf(join(packageRoot, 'test', 'fixtures', 'redirect', 'redirect_maps.c'));
 const machine = (): BpfMachine =>
@@ -58,6 +59,28 @@ test('a program that is not in the object, or of the wrong kind, is one line nam
   const wrongDev = message(() => applyUpdates(m, ['tx_hash=05000000:01000000+redirect_by_command']));
   assert.match(wrongDev, /^map 'tx_hash': update: EINVAL: the value's program must be one in an xdp\/devmap section$/);
   for (const text of [missing, wrong, wrongDev]) assert.not.match(text, /\n/);
+});
+
+test('a devmap value naming no device is refused in one line, before its program is looked at', () => {
+  const m = machine();
+  setDeviceExists((ifindex) => ifindex === 1 || ifindex === 5);
+  try {
+    const refusal = (update: string): string => {
+      try {
+        applyUpdates(m, [update]);
+      } catch (e) {
+        assert.instance(e, UserError);
+        return (e as Error).message;
+      }
+      return 'taken';
+    };
+    assert.is(refusal('tx_ports=02000000:05000000+stamp_egress'), 'taken');
+    assert.is(refusal('tx_ports=02000000:0600000000000000'), "map 'tx_ports': update: EINVAL: no network device has ifindex 6 here");
+    assert.is(refusal('tx_hash=02000000:07000000+stamp_cpu'), "map 'tx_hash': update: EINVAL: no network device has ifindex 7 here");
+    assert.is(refusal('tx_ports=03000000:0000000000000000'), 'taken', 'ifindex 0 empties a devmap slot');
+  } finally {
+    setDeviceExists(undefined);
+  }
 });
 
 // The kernel's own words for this program (6.18's verifier): "cannot pass map_type 16 into func bpf_map_lookup_elem#1".

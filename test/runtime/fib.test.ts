@@ -7,6 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AF_INET, AF_INET6, FIB_FLAG, FIB_RET, fibLookup, type RouteAnswer, type RouteTables } from '../../runtime/fib.js';
+import type { RouteEntry } from '../../core/route-tables.js';
 
 const MAC1 = [2, 0, 0, 0, 0, 1];
 const NEIGH = [2, 0, 0, 0, 0, 0x99];
@@ -22,10 +23,17 @@ interface Asked {
 
 function tables(route: (dst: string) => RouteAnswer, neighbourState = 0x80, asked: Asked = { routes: [], neighbours: [] }): RouteTables {
   return {
-    route: (family, dst, oif, mark, source) => {
-      asked.routes.push(`${family} ${[...dst].join('.')} oif=${oif} mark=${mark}${source ? ' source' : ''}`);
+    route: (family, dst, q) => {
+      const from = q.iif ? `iif=${q.iif}` : `oif=${q.oif ?? 0}`;
+      asked.routes.push(`${family} ${[...dst].join('.')} ${from} mark=${q.mark ?? 0}${q.fibMatch ? '' : ' source'}`);
       return route([...dst].join('.'));
     },
+    routes: () => [],
+    rules: (family) => [
+      { priority: 0, table: 255, action: 1, selectors: false },
+      { priority: 32766, table: 254, action: 1, selectors: false },
+      ...(family === AF_INET ? [{ priority: 32767, table: 253, action: 1, selectors: false }] : []),
+    ],
     neighbour: (family, ifindex, address) => {
       asked.neighbours.push(`${family} ${ifindex} ${[...address].join('.')}`);
       return neighbourState ? { state: neighbourState, lladdr: new Uint8Array(NEIGH) } : undefined;
@@ -36,7 +44,7 @@ function tables(route: (dst: string) => RouteAnswer, neighbourState = 0x80, aske
   };
 }
 
-const unicast = (extra: Partial<Exclude<RouteAnswer, { error: string }>> = {}): RouteAnswer => ({
+const unicast = (extra: Partial<RouteEntry> = {}): RouteAnswer => ({
   type: 1,
   table: 254,
   priority: 20,
@@ -103,7 +111,7 @@ test('a hit: next hop, device, metric, MACs, MTU; VLAN fields cleared', () => {
   const p = params({ mark: 7 });
   const t = tables(() => unicast({ gateway: new Uint8Array([10, 0, 0, 254]), viaFamily: AF_INET }), 0x04, asked);
   assert.is(fibLookup(t, p, 64, FIB_FLAG.MARK), FIB_RET.SUCCESS, 'a STALE neighbour is valid');
-  assert.equal(asked.routes, ['2 10.9.0.1 oif=0 mark=7'], 'the mark is asked with (not DIRECT)');
+  assert.equal(asked.routes, ['2 10.9.0.1 iif=2 mark=7'], 'the mark is asked with (not DIRECT), on the input path');
   assert.equal(asked.neighbours, ['2 2 10.0.0.254'], 'the gateway is looked up on the route device');
   assert.equal([...p.subarray(32, 36)], [10, 0, 0, 254], 'ipv4_dst = the gateway');
   assert.is(u32(p, 8), 2, 'ifindex');
@@ -277,7 +285,7 @@ test('IPv6: never-forwarded addresses, mtu6 with its 1280 floor, NO_SRC_ADDR', (
   const q = v6(global);
   const answer = (source: boolean): RouteAnswer => unicast(source ? { prefsrc: new Uint8Array(chosen) } : {});
   const t = tables(() => unicast());
-  t.route = (_f, _d, _o, _m, source) => answer(source);
+  t.route = (_f, _d, q) => answer(!q.fibMatch);
   assert.is(fibLookup(t, q, 64, FIB_FLAG.SRC), 0);
   assert.equal([...q.subarray(16, 32)], chosen, 'ipv6_src: the source the host chose');
 });
