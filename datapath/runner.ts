@@ -121,7 +121,8 @@ export class LiveRun {
     compileOptimised();
     const loaded = loadWasm(options.wasm, options.label);
     const machine = BpfMachine.create(loaded);
-    if (hasDevmap(machine.manifest)) setDeviceExists(hostDeviceExists());
+    // pcap mode's devices are the capture's outputs (out.if<N>.pcap), not the host's: not checked there.
+    if (options.mode !== 'pcap' && hasDevmap(machine.manifest)) setDeviceExists(hostDeviceExists());
     const program = machine.program(options.program).name;
     const mode = options.mode;
     if (mode !== 'pcap' && !options.iface) throw new UserError(`--mode ${mode} needs --iface`);

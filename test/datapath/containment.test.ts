@@ -82,7 +82,7 @@ test('run --mode pcap, two workers: faults counted, every normal packet transmit
   const out = join(scratchDir(), 'containment-live.out.pcap');
   const r = run(['run', object, '--mode', 'pcap', '--pcap', input, '--out', out, '--queues', '2', '--stats-interval', '0', ...PROVISION]);
   assert.is(r.status, 0, `${r.error ?? ''} ${r.stderr}`);
-  assert.match(r.stdout, new RegExp(`^total: ${more.length} packets; .*; faults ${faultsBeforeTrap + 1}$`, 'm'));
+  assert.match(r.stdout, new RegExp(`^total: ${more.length} packets; .*; faults ${faultsBeforeTrap + 1}$`, 'm'), r.stdout);
   const sent = readPcap(new Uint8Array(readFileSync(out)), out).map((p) => p.data[16]);
   const want = more.filter((f) => f[14] === 0).map((f) => f[16]);
   assert.equal(sent, want, 'every normal packet, in capture order');
