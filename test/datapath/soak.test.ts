@@ -286,7 +286,7 @@ async function soakAndCheck(label: string, object: string, seconds: number): Pro
   report(`${label} RSS series (s:MiB): ${rssSeries(f.rssSamples)}`);
   for (const [isolate, gcs] of f.fullGcs)
     report(
-      `${label} isolate ${isolate}: heap after full GCs (s:MB): ${gcs.map((g) => `${Math.round(g.at / 1000)}:${g.liveMb}`).join(' ')}`,
+      `${label} isolate ${isolate}: heap after full GCs (s:live/committed MB): ${gcs.map((g) => `${Math.round(g.at / 1000)}:${g.liveMb}/${g.committedMb}`).join(' ')}`,
     );
   const u = f.umem;
   assert.ok(f.sent > 0, 'the generator sent something');
