@@ -8,6 +8,7 @@ import { UserError } from '../core/errors.js';
 import type { LiveMode } from '../datapath/protocol.js';
 import type { MapTable } from '../runtime/maps/index.js';
 import { MODULE_POSITIONAL, option, options, type SharedArgs } from './options.js';
+import type { XskStatistics } from '../native/addon.js';
 
 interface RunArgs extends SharedArgs {
   module: string;
@@ -114,7 +115,7 @@ async function runCommand(args: RunArgs): Promise<void> {
       `umem: ${sockets
         .map(
           (s, i) =>
-            `w${i} fill ${s!.fillQueued} + rx ${s!.rxQueued} + tx ${s!.txQueued} + completion ${s!.completionQueued} + held ${s!.held} = ${s!.fillQueued + s!.rxQueued + s!.txQueued + s!.completionQueued + s!.held}/${s!.frames} frames, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost`,
+            `w${i} fill ${s!.fillQueued} + rx ${s!.rxQueued} + tx ${s!.txQueued} + completion ${s!.completionQueued} + held ${s!.held} = ${s!.fillQueued + s!.rxQueued + s!.txQueued + s!.completionQueued + s!.held}/${s!.frames} frames, ${s!.rxDropped} rx dropped, ${s!.rxRingFull} rx ring full, ${s!.txDropped + s!.txInvalidDescriptors} tx lost${auditNote(s!)}`,
         )
         .join('; ')}`,
     );
@@ -193,4 +194,18 @@ export function registerRun<T>(y: Argv<T>): Argv<T> {
         }),
     (argv) => runCommand(argv as unknown as RunArgs),
   ) as unknown as Argv<T>;
+}
+
+const hexList = (offsets: number[]): string => offsets.map((o) => `0x${o.toString(16)}`).join(' ') || 'none';
+
+/**
+ * Which frames were on no ring, or on two, when the audit found any (their UMEM offsets).
+ * A worker's final statistics carry the audit; without one these are the last periodic
+ * statistics, taken under traffic (TX in flight shows as frames on no ring), and say so.
+ */
+function auditNote(s: XskStatistics): string {
+  if (!s.missing || !s.doubled) return ' (not a final account: the worker did not report at exit)';
+  const { missing, doubled } = s;
+  if (!missing.length && !doubled.length) return '';
+  return ` (frames on no ring: ${hexList(missing.slice(0, 16))}; on two rings: ${hexList(doubled.slice(0, 16))})`;
 }

@@ -164,7 +164,8 @@ function runAfXdp(machine: BpfMachine, worker: XdpWorker): void {
       if (s.fillQueued + s.rxQueued === s.frames) break;
       Atomics.wait(stop, 1, 0, 5);
     }
-    report({ type: 'socket', statistics: { ...socket.statistics() } });
+    // Which frames, not only how many: a frame handed out twice would hide a lost one in the sum.
+    report({ type: 'socket', statistics: { ...socket.statistics(), ...socket.audit() } });
   } finally {
     socket.close();
     tap?.close();
@@ -189,7 +190,7 @@ function runCeiling(socket: XskSocket, ceiling: 'drop' | 'tx'): void {
     if (s.fillQueued + s.rxQueued === s.frames) break;
     Atomics.wait(stop, 1, 0, 5);
   }
-  report({ type: 'socket', statistics: { ...socket.statistics() } });
+  report({ type: 'socket', statistics: { ...socket.statistics(), ...socket.audit() } });
 }
 
 function runAfPacket(machine: BpfMachine, worker: XdpWorker): void {

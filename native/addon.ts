@@ -28,6 +28,9 @@ export interface XskStatistics {
   held: number;
   /** The UMEM's frame count: what the five above add up to when no TX is in flight in the kernel. */
   frames: number;
+  /** At exit (XskSocket.audit): UMEM offsets of frames on no ring, and of frames on two (or twice on one). */
+  missing?: number[];
+  doubled?: number[];
 }
 
 export interface XskSocket {
@@ -45,6 +48,11 @@ export interface XskSocket {
   /** Kicks pending TX and returns completed frames to the fill ring. */
   reclaim(): void;
   statistics(): XskStatistics;
+  /**
+   * Which frames (UMEM offsets) are on no ring and which on more than one, from the rings'
+   * entries; meaningful once nothing moves (a frame the kernel holds right then is missing).
+   */
+  audit(): { missing: number[]; doubled: number[] };
   /**
    * A benchmark's ceiling: for `milliseconds`, moves up to `batch` frames at a time from the
    * RX ring to the fill ring (drop) or the TX ring (transmit) in C, with no program.

@@ -15,16 +15,22 @@ export interface UmemAccount {
   /** Frames the kernel could not put on the RX ring (full): dropped before the program saw them. */
   rxRingFull: number;
   txLost: number;
+  /** UMEM offsets (hex) the run's audit found on no ring, and on two rings (or twice on one). */
+  missing: string[];
+  doubled: string[];
+  /** The worker's own account at exit (false: its last statistics under traffic, the worker did not report at exit). */
+  final: boolean;
 }
 
 const WORKER =
-  /w(\d+) fill (\d+) \+ rx (\d+) \+ tx (\d+) \+ completion (\d+) \+ held (-?\d+) = (\d+)\/(\d+) frames, (\d+) rx dropped, (\d+) rx ring full, (\d+) tx lost/g;
+  /w(\d+) fill (\d+) \+ rx (\d+) \+ tx (\d+) \+ completion (\d+) \+ held (-?\d+) = (\d+)\/(\d+) frames, (\d+) rx dropped, (\d+) rx ring full, (\d+) tx lost(?: \((?:frames on no ring: ([^;]*); on two rings: ([^)]*)|(not a final account)[^)]*)\))?/g;
 
 /** Per worker, in order; empty when there is no such line. */
 export function parseUmemLine(lines: string[]): UmemAccount[] {
   const line = lines.find((l) => l.startsWith('umem: ')) ?? '';
+  const offsets = (list: string | undefined): string[] => (list && list !== 'none' ? list.split(' ') : []);
   return [...line.matchAll(WORKER)].map((m) => {
-    const n = m.slice(2).map(Number);
+    const n = m.slice(2, 12).map(Number);
     return {
       fill: n[0]!,
       rx: n[1]!,
@@ -36,6 +42,9 @@ export function parseUmemLine(lines: string[]): UmemAccount[] {
       rxDropped: n[7]!,
       rxRingFull: n[8]!,
       txLost: n[9]!,
+      missing: offsets(m[12]),
+      doubled: offsets(m[13]),
+      final: m[14] === undefined,
     };
   });
 }
