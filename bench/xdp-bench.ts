@@ -41,6 +41,7 @@ import { packageRoot } from '../core/package-root.js';
 import type { BpfObject } from '../core/model.js';
 import { firstPass, writePeerDump } from './peer-dump.js';
 import { buildPeers, PeerRun, type Peer } from './peers.js';
+import { FrameCopier, packetBytes } from './frame-copier.js';
 
 const root = packageRoot;
 const FLOWS = Number(process.env.BENCH_FLOWS ?? 10_000);
@@ -103,7 +104,7 @@ type Timer = (n: number) => number;
  * ns per packet the way the live datapath runs a program (datapath/worker.ts): batches of
  * BATCH packets, each batch's descriptors filled, one runBatch call (what the AF_XDP
  * workers do), then every packet's verdict read and checked against the module's first
- * pass. Packets not in place are first copied into their frame of linear memory (as a
+ * pass. Packets not in place are first copied into their frame of linear memory by memory.copy (as a
  * NIC's DMA would put them there; the copy is timed too, live frames need none).
  * `single` times the old way instead: one call per packet (runXdpInPlace).
  * A wrong verdict ends the bench.
@@ -128,14 +129,18 @@ function engineTimer(
   const lengths = Uint32Array.from({ length: BATCH }, (_, i) => packets[i % packets.length]!.length);
   const inPlaceVerdicts = Uint32Array.from({ length: BATCH }, (_, i) => verdicts[i % packets.length]!);
   if (inPlace) for (let i = 0; i < BATCH; i++) memory.set(packets[i % packets.length]!, frames + i * XDP_FRAME_SIZE + XDP_HEADROOM);
+  // Copied packets come from linear memory by memory.copy, as the peers' come by memcpy (frame-copier.ts).
+  const source = machine.maps.heap.alloc(packetBytes(packets) + BATCH * 12, 8);
+  if (!source) throw new Error(`${t.name}, ${workload.name}: no room in linear memory for the bench's ${packets.length} packets`);
+  const copier = new FrameCopier(machine.memory, source + BATCH * 12, source, packets);
   let next = 0;
   return (n) => {
     const start = process.hrtime.bigint();
     const wrong = single
-      ? singles(w, t.program, memory, frames, packets, inPlace ? inPlaceVerdicts : verdicts, inPlace, next, n)
+      ? singles(w, t.program, copier, frames, inPlace ? inPlaceVerdicts : verdicts, inPlace, next, n)
       : inPlace
         ? batchesInPlace(w, t.program, batch, frames, lengths, inPlaceVerdicts, n)
-        : batchesCopied(w, t.program, batch, memory, frames, packets, verdicts, next, n);
+        : batchesCopied(w, t.program, batch, copier, frames, verdicts, next, n);
     const ns = Number(process.hrtime.bigint() - start) / n;
     if (wrong)
       throw new Error(`${t.name}, ${workload.name} (${single ? '1-by-1' : engine}): ${wrong} of ${n} verdicts differ from the first pass`);
@@ -177,26 +182,32 @@ function batchesCopied(
   w: XdpWorker,
   program: string,
   batch: XdpBatch,
-  memory: Uint8Array,
+  copier: FrameCopier,
   frames: number,
-  packets: readonly Uint8Array[],
   want: Uint32Array,
   first: number,
   n: number,
 ): number {
   let wrong = 0;
-  let next = first;
+  const count = copier.count;
+  // Packet indexes wrap by compare, not %: an integer division per packet is several ns.
+  let next = first % count;
   for (let done = 0; done < n; done += BATCH) {
-    const count = Math.min(BATCH, n - done);
+    const size = Math.min(BATCH, n - done);
     const from = next;
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < size; i++) {
       const frame = frames + i * XDP_FRAME_SIZE;
-      const p = packets[next++ % packets.length]!;
-      memory.set(p, frame + XDP_HEADROOM);
-      batch.setPacket(i, frame, frame + XDP_HEADROOM, p.length);
+      copier.queue(i, next, frame + XDP_HEADROOM);
+      batch.setPacket(i, frame, frame + XDP_HEADROOM, copier.length(next));
+      if (++next === count) next = 0;
     }
-    w.runBatch(program, batch, count);
-    for (let i = 0; i < count; i++) if (batch.action(i) !== want[(from + i) % packets.length]) wrong++;
+    copier.copy(size);
+    w.runBatch(program, batch, size);
+    let j = from;
+    for (let i = 0; i < size; i++) {
+      if (batch.action(i) !== want[j]) wrong++;
+      if (++j === count) j = 0;
+    }
   }
   return wrong;
 }
@@ -205,22 +216,24 @@ function batchesCopied(
 function singles(
   w: XdpWorker,
   program: string,
-  memory: Uint8Array,
+  copier: FrameCopier,
   frames: number,
-  packets: readonly Uint8Array[],
   want: Uint32Array,
   inPlace: boolean,
   first: number,
   n: number,
 ): number {
   let wrong = 0;
+  const count = copier.count;
   for (let k = 0; k < n; k++) {
     const i = k % BATCH;
     const frame = frames + i * XDP_FRAME_SIZE;
-    const at = inPlace ? i : (first + k) % packets.length;
-    const p = packets[at % packets.length]!;
-    if (!inPlace) memory.set(p, frame + XDP_HEADROOM);
-    if (w.runXdpInPlace(program, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, p.length, 1, 0) !== want[at]) wrong++;
+    const at = (inPlace ? i : first + k) % count;
+    if (!inPlace) {
+      copier.queue(0, at, frame + XDP_HEADROOM);
+      copier.copy(1);
+    }
+    if (w.runXdpInPlace(program, frame, XDP_FRAME_SIZE, frame + XDP_HEADROOM, copier.length(at), 1, 0) !== want[at]) wrong++;
   }
   return wrong;
 }
