@@ -142,7 +142,8 @@ test('two CPUs replacing one key, with a trap under the lock between: compiled s
       assert.is(hex(machines[i]!.maps.byNameOrThrow('hash').lookupBytes(u32(1))), hex(u64(value)), `${engine} CPU ${cpu}`);
       assert.equal(view(machines[i]!).pool, pools[i], `${engine}: CPU ${cpu}'s replace took no pool node`);
     });
-    if (engines.length === 2) assert.equal(view(machines[0]!).spares, view(machines[1]!).spares, `after CPU ${cpu}: the same spares on both engines`);
+    if (engines.length === 2)
+      assert.equal(view(machines[0]!).spares, view(machines[1]!).spares, `after CPU ${cpu}: the same spares on both engines`);
   };
   [1, 0, 1, 1, 0].forEach((cpu, n) => turn(cpu, 10 + n));
   // The wasm machine only (the interpreter does not trap there): CPU 1 traps while it holds the
