@@ -359,8 +359,9 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   ]);
 
   // An existing key (hash.ts replace, the kernel's htab_map_update_elem): the value goes into
-  // this CPU's spare entry (or a pool node), published at the head of the bucket; the old
-  // entry leaves the chain and becomes the spare.
+  // this CPU's spare entry (filled at map creation, as the kernel's extra_elems, so the pool
+  // is only a fallback), published at the head of the bucket; the old entry leaves the
+  // chain and becomes the spare.
   const replace = m.block(null, [
     set(OLD, get(ENTRY)),
     set(X, m.i32.add(word(HASH_DESC.SPARES), m.i32.shl(cpu(), c(2)))),

@@ -35,8 +35,8 @@ export const LOCK_SPIN_LIMIT = 1 << 24;
  * Hash family: descriptor words 10-15. LRU maps keep the address of their LRU state
  * (LRU_STATE) in word 14; HASH_OF_MAPS, never LRU, keeps its inner-map template
  * (INNER_TEMPLATE_WORDS) there instead; runtime only. A HASH map keeps there the address of
- * its spare entries (SPARES: one word per CPU, then the control plane's; 0 for none), the
- * kernel's extra_elems: an update of an existing key fills the updating CPU's spare, which
+ * its spare entries (SPARES: one word per CPU, then the control plane's, each filled from
+ * the pool at creation), the kernel's extra_elems: an update of an existing key fills the updating CPU's spare, which
  * replaces the old entry, and the old entry becomes the spare. A HASH map whose value holds
  * a bpf_spin_lock keeps its offset + 1 in word 15 (0: none): compiled updates leave such
  * maps to the runtime, which copies values around the lock word.

@@ -90,9 +90,16 @@ export function initHash(heap: SharedHeap, handle: number, spec: MapSpecLike, cp
   i32[w + ENTRY_SIZE] = size;
   i32[w + POOL] = block;
   if (spares) {
+    // Every spare is taken now, as the kernel's alloc_extra_elems does at map creation: a
+    // replace then never needs the pool (a full map still replaces, and a program that
+    // traps while it corrupts the pool's free list leaves later replaces unharmed).
     const at = block + POOL_BYTES + 8 + buckets * 4;
-    i32.fill(0, at >>> 2, (at >>> 2) + spares); // no spares yet
-    i32[w + HASH_DESC.SPARES] = at;
+    for (let i = 0; i < spares; i++) {
+      const node = poolAlloc(heap, block, E_LNEXT);
+      if (!node) return ENOMEM;
+      heap.view.i32[(at >>> 2) + i] = node; // the heap may have grown: a fresh view
+    }
+    heap.view.i32[w + HASH_DESC.SPARES] = at;
   }
   if (lru) {
     const state = block + POOL_BYTES + 8 + buckets * 4;
@@ -299,8 +306,9 @@ export class HashMap extends BaseMap {
    * still holding the old value's pointer reads the old value (and its lock is another
    * lock) until then; a new key never takes a spare. A value's lock word is left as that
    * entry last had it, as copy_map_value leaves it (free: locks are released before a
-   * program ends). Compiled updates do the same (codegen-maps.ts). Without an entry to
-   * spare (a pool that cannot grow), in place.
+   * program ends). Compiled updates do the same (codegen-maps.ts). Every spare is filled at
+   * creation (initHash), so the pool and in-place fallbacks below are for a slot that
+   * somehow lost its entry, never the normal path.
    */
   private replace(old: number, keyAddr: number, valueAddr: number, cpu: number, hash: number): number {
     const spare = (this.spares + 4 * (cpu >= 0 && cpu < this.heap.maxCpus ? cpu : this.heap.maxCpus)) >>> 2;

@@ -8,6 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MAP_TYPE } from '../../core/map-types.js';
+import { HASH_DESC, POOL_BYTES, POOL_WORD } from '../../core/map-layout.js';
 import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, HashMap, openMap } from '../../runtime/maps/index.js';
 import { bytes, errnoOf, fixture, hex, readU32, u32 } from '../support/maps-fixture.js';
 
@@ -69,6 +70,44 @@ test('hash: NOEXIST/EXIST/ANY, full map, delete, an update swapping in a spare e
   assert.is(
     errnoOf(() => h.updateBytes(bytes(1, 2), u32(1))),
     'EINVAL',
+  );
+});
+
+test('hash: every CPU has its spare from creation; CPUs replacing the same key never touch the pool', () => {
+  // The kernel takes a HASH map's extra_elems (one per CPU) at creation (alloc_extra_elems),
+  // so replacing an existing key needs no free node from any CPU, even the first time, and
+  // even when the pool's free list is broken (a program trapped while it corrupted it).
+  const cpus = 4;
+  const f = fixture([{ name: 'h', type: MAP_TYPE.HASH, keySize: 10, valueSize: 4, maxEntries: 2 }], cpus);
+  const h = f.map('h');
+  h.updateBytes(key(1), u32(1));
+  h.updateBytes(key(2), u32(2));
+  const pool = new Int32Array(f.memory.buffer)[(h.handle >>> 2) + HASH_DESC.POOL]! >>> 2;
+  const poolWords = (): number[] => Array.from(new Int32Array(f.memory.buffer).subarray(pool, pool + POOL_BYTES / 4));
+  const before = poolWords();
+  const k1 = f.put(key(1));
+  const replaceFrom = (cpu: number, value: number): void => {
+    assert.is(h.update(k1, f.put(u32(value)), BPF_ANY, cpu), 0, `CPU ${cpu} replaces key 1`);
+    assert.is(hex(h.lookupBytes(key(1))), hex(u32(value)));
+  };
+  // Two CPUs taking turns on one key: a pointer CPU 0 got keeps the value it saw until the
+  // CPU whose spare the old entry became (CPU 1) replaces again.
+  const seen = h.lookup(k1, 0);
+  replaceFrom(1, 10);
+  replaceFrom(0, 11);
+  assert.is(readU32(f.read(seen, 4)), 1, 'the old entry is CPU 1 spare, not yet refilled');
+  replaceFrom(1, 12);
+  assert.is(readU32(f.read(seen, 4)), 12, "CPU 1's next replace refilled it");
+  for (let cpu = 0; cpu < cpus; cpu++) replaceFrom(cpu, 20 + cpu);
+  h.updateBytes(key(1), u32(30)); // the control plane's spare
+  assert.equal(poolWords(), before, 'no replace took a node from the pool');
+  // A broken free list (the containment fixture's trap leaves one) does not reach replaces.
+  new Int32Array(f.memory.buffer)[pool + POOL_WORD.FREE] = 0xfffffff0 | 0;
+  for (let cpu = cpus - 1; cpu >= 0; cpu--) replaceFrom(cpu, 40 + cpu);
+  assert.is(h.count(), 2);
+  assert.equal(
+    [1, 2].map((n) => hex(h.lookupBytes(key(n)))),
+    [hex(u32(40)), hex(u32(2))],
   );
 });
 

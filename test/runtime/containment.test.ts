@@ -11,7 +11,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { DESC_WORD, LOCK_SPIN_LIMIT } from '../../core/map-layout.js';
+import { DESC_WORD, HASH_DESC, LOCK_SPIN_LIMIT, POOL_BYTES } from '../../core/map-layout.js';
 import { loadObject } from '../../compiler/object.js';
 import { compileObject } from '../../compiler/compile.js';
 import { BpfMachine, type Engine } from '../../runtime/machine.js';
@@ -117,6 +117,42 @@ test('wasm: a trap inside the map update, lock held: that packet aborts, the loc
     await server.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('two CPUs replacing one key, with a trap under the lock between: compiled spares match the runtime, the pool is never touched', () => {
+  // The kernel's rule (alloc_extra_elems): each CPU's spare exists from map creation, so a
+  // replace takes no free node. Compiled (wasm) and runtime (interp) replaces must pick the
+  // same entries, packet by packet, from CPUs 0 and 1 taking turns on key 1.
+  const engines: Engine[] = ['wasm', 'interp'];
+  const machines = engines.map(() => BpfMachine.create(loaded));
+  const workers = engines.map((engine, i) => [0, 1].map((cpu) => machines[i]!.worker(cpu, { engine })));
+  const view = (m: BpfMachine): { pool: number[]; spares: number[] } => {
+    const i32 = new Int32Array(m.memory.buffer);
+    const w = m.maps.byNameOrThrow('hash').handle >>> 2;
+    const pool = i32[w + HASH_DESC.POOL]! >>> 2;
+    const spares = i32[w + HASH_DESC.SPARES]! >>> 2;
+    return { pool: Array.from(i32.subarray(pool, pool + POOL_BYTES / 4)), spares: Array.from(i32.subarray(spares, spares + 3)) };
+  };
+  machines.forEach((m) => m.maps.byNameOrThrow('hash').updateBytes(u32(1), u64(1)));
+  const pools = machines.map((m) => view(m).pool);
+  const turn = (cpu: number, value: number): void => {
+    engines.forEach((engine, i) => {
+      const r = workers[i]![cpu]!.runXdp(PROGRAM, frame(OP_UPDATE, 1, value));
+      assert.equal([r.actionName, r.fault], ['XDP_TX', undefined], `${engine} CPU ${cpu}`);
+      assert.is(hex(machines[i]!.maps.byNameOrThrow('hash').lookupBytes(u32(1))), hex(u64(value)), `${engine} CPU ${cpu}`);
+      assert.equal(view(machines[i]!).pool, pools[i], `${engine}: CPU ${cpu}'s replace took no pool node`);
+    });
+    if (engines.length === 2)
+      assert.equal(view(machines[0]!).spares, view(machines[1]!).spares, `after CPU ${cpu}: the same spares on both engines`);
+  };
+  [1, 0, 1, 1, 0].forEach((cpu, n) => turn(cpu, 10 + n));
+  // The wasm machine only (the interpreter does not trap there): CPU 1 traps while it holds the
+  // lock, its pool's free list broken; both CPUs then replace as before.
+  const trapped = workers[0]![1]!.runXdp(PROGRAM, frame(OP_TRAP_UNDER_LOCK, 5, 5));
+  assert.match(trapped.fault ?? '', /wasm trap: memory access out of bounds/);
+  pools[0] = view(machines[0]!).pool;
+  engines.pop();
+  [0, 1, 0].forEach((cpu, n) => turn(cpu, 20 + n));
 });
 
 test('a lock whose owner never lets go: -EBUSY after the spin limit, never a hung thread', () => {
