@@ -108,7 +108,11 @@ test('every golden program compiles to the same bytes with the derived binaryen 
     .filter((f) => f.endsWith('.s'))
     .map((f) => f.slice(0, -'.s'.length));
   assert.ok(names.includes('i32_helpers'), 'the golden program that crashed is there');
-  sameModules(names.map((golden) => ({ golden })), names, 1);
+  sameModules(
+    names.map((golden) => ({ golden })),
+    names,
+    1,
+  );
 });
 
 /** The TypeScript sources outside test/ (what dist/ is built from besides the tests). */
@@ -130,7 +134,7 @@ test('only compiler/binaryen-load.ts loads the binaryen package; everything else
     /^(?!\s*(?:\/\/|\/\*|\*))(?:\s*import\s+(?!type\b)[^;]*\bfrom\s*['"]binaryen['"]|.*\bimport\(\s*['"]binaryen['"]\s*\))/m;
   const offenders = sources.filter((path) => path !== loader && loadsPackage.test(readFileSync(path, 'utf8')));
   assert.equal(offenders, [], 'modules that load a second binaryen instead of importing compiler/binaryen.js');
-  assert.ok(loadsPackage.test(readFileSync(loader, 'utf8')), 'the pattern recognises the loader\'s own import');
+  assert.ok(loadsPackage.test(readFileSync(loader, 'utf8')), "the pattern recognises the loader's own import");
 });
 
 test.run();
