@@ -16,7 +16,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +30,7 @@ import { skip } from '../support/skip.js';
 import { fullGcs, type FullGc } from '../support/gc-trace.js';
 import { rssSeries, rssTrend, type RssSample, type RssTrend } from '../support/rss-trend.js';
 import { accounted, parseUmemLine, type UmemAccount } from '../support/umem-line.js';
+import { removeNamespaces, sh, vethPairInNamespaces } from '../support/veth-pair.js';
 
 const SHORT_S = 8;
 const PPS = Number(process.env.SOAK_PPS ?? 10_000);
@@ -50,12 +51,6 @@ const generator = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'supp
 const unavailable = topologyMissing();
 const work = mkdtempSync(join(tmpdir(), 'bpf2wasm-soak-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-
-function sh(...command: string[]): string {
-  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command.join(' ')}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 
 /** Runs without blocking this process's event loop (stats lines are timed on arrival). */
 function run(command: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
@@ -103,22 +98,9 @@ async function soak(label: string, object: string, seconds: number): Promise<Fig
   const DUT = `sdut${id}`;
   const socket = `/run/bpf2wasm/soak-${id}.sock`;
   const grpc = '127.0.0.1:50051';
-  for (const ns of [GEN, DUT]) {
-    sh('ip', 'netns', 'add', ns);
-    sh('ip', '-n', ns, 'link', 'set', 'lo', 'up');
-    // No IPv6 autoconfiguration chatter on the wire: the generator is the only sender.
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-  }
   let balancer: Balancer | undefined;
   try {
-    sh('ip', 'link', 'add', 'g0', 'netns', GEN, 'type', 'veth', 'peer', 'name', 'd0', 'netns', DUT);
-    sh('ip', '-n', GEN, 'link', 'set', 'g0', 'up');
-    sh('ip', '-n', DUT, 'link', 'set', 'd0', 'up');
-    // GRO gives each veth end NAPI, which native XDP on veth needs to receive.
-    sh('ip', 'netns', 'exec', GEN, 'ethtool', '-K', 'g0', 'gro', 'on');
-    sh('ip', 'netns', 'exec', DUT, 'ethtool', '-K', 'd0', 'gro', 'on');
-    const dutMac = sh('ip', 'netns', 'exec', DUT, 'cat', '/sys/class/net/d0/address').trim();
-    const genMac = sh('ip', 'netns', 'exec', GEN, 'cat', '/sys/class/net/g0/address').trim();
+    const { dutMac, genMac } = vethPairInNamespaces(GEN, DUT, { loopback: true });
     const config = join(work, `${id}.json`);
     // What the LB sends out (XDP_TX, IPIP to a real) goes back to the generator's MAC and dies there.
     writeFileSync(
@@ -270,7 +252,7 @@ async function soak(label: string, object: string, seconds: number): Promise<Fig
       balancer.child.kill('SIGKILL');
       await balancer.exited;
     }
-    for (const ns of [GEN, DUT]) spawnSync('ip', ['netns', 'del', ns]);
+    removeNamespaces(GEN, DUT);
   }
 }
 

@@ -12,7 +12,6 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRun, topologyMissing, type Balancer } from '../../examples/topology/topology.js';
@@ -20,6 +19,7 @@ import { examplePath } from '../support/examples.js';
 import { report } from '../support/report.js';
 import { skip } from '../support/skip.js';
 import { accounted, parseUmemLine } from '../support/umem-line.js';
+import { removeNamespaces, sh, vethPairInNamespaces } from '../support/veth-pair.js';
 
 /** More than the RX ring's 2048 entries, within one second. */
 const BURST = 3000;
@@ -28,30 +28,15 @@ const VIP = '10.200.200.1';
 const generator = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'support', 'soak-generator.js');
 const unavailable = topologyMissing();
 
-function sh(...command: string[]): string {
-  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command.join(' ')}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('UMEM frames after RX ring overflow: all back on the rings, by count and by identity', async () => {
   if (unavailable) return void skip('RX ring overflow', unavailable);
   const GEN = `ugen${process.pid % 100000}`;
   const DUT = `udut${process.pid % 100000}`;
-  for (const ns of [GEN, DUT]) {
-    sh('ip', 'netns', 'add', ns);
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-  }
   let lb: Balancer | undefined;
   try {
-    sh('ip', 'link', 'add', 'g0', 'netns', GEN, 'type', 'veth', 'peer', 'name', 'd0', 'netns', DUT);
-    sh('ip', '-n', GEN, 'link', 'set', 'g0', 'up');
-    sh('ip', '-n', DUT, 'link', 'set', 'd0', 'up');
-    // GRO gives each veth end NAPI, which native XDP on veth needs to receive.
-    sh('ip', 'netns', 'exec', GEN, 'ethtool', '-K', 'g0', 'gro', 'on');
-    sh('ip', 'netns', 'exec', DUT, 'ethtool', '-K', 'd0', 'gro', 'on');
-    const dutMac = sh('ip', 'netns', 'exec', DUT, 'cat', '/sys/class/net/d0/address').trim();
+    const { dutMac } = vethPairInNamespaces(GEN, DUT);
     const send = (pps: number): number =>
       (
         JSON.parse(sh('ip', 'netns', 'exec', GEN, process.execPath, generator, 'g0', dutMac, VIP, '9', String(pps), '1')) as {
@@ -92,7 +77,7 @@ test('UMEM frames after RX ring overflow: all back on the rings, by count and by
       lb.child.kill('SIGKILL');
       await lb.exited;
     }
-    for (const ns of [GEN, DUT]) spawnSync('ip', ['netns', 'del', ns]);
+    removeNamespaces(GEN, DUT);
   }
 });
 

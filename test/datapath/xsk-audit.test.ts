@@ -5,44 +5,35 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topologyMissing } from '../../examples/topology/topology.js';
 import { skip } from '../support/skip.js';
+import { removeNamespaces, sh, vethPairInNamespaces } from '../support/veth-pair.js';
 
 const HOLD = 5;
+/** The child's UMEM (test/support/xsk-audit-child.ts), and so its fill ring's size. */
+const FRAMES = 64;
 const here = fileURLToPath(new URL('.', import.meta.url));
 const child = join(here, '..', 'support', 'xsk-audit-child.js');
 const generator = join(here, '..', 'support', 'soak-generator.js');
 const unavailable = topologyMissing();
 
-function sh(...command: string[]): string {
-  const r = spawnSync(command[0]!, command.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${command.join(' ')}: ${r.stderr || r.stdout}`);
-  return r.stdout;
-}
-
 test('audit: held frames on no ring (those exactly), none once handed back, a double on two rings', async () => {
   if (unavailable) return void skip('AF_XDP audit', unavailable);
   const GEN = `agen${process.pid % 100000}`;
   const DUT = `adut${process.pid % 100000}`;
-  for (const ns of [GEN, DUT]) {
-    sh('ip', 'netns', 'add', ns);
-    sh('ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
-  }
   try {
-    sh('ip', 'link', 'add', 'g0', 'netns', GEN, 'type', 'veth', 'peer', 'name', 'd0', 'netns', DUT);
-    sh('ip', '-n', GEN, 'link', 'set', 'g0', 'up');
-    sh('ip', '-n', DUT, 'link', 'set', 'd0', 'up');
-    sh('ip', 'netns', 'exec', GEN, 'ethtool', '-K', 'g0', 'gro', 'on');
-    sh('ip', 'netns', 'exec', DUT, 'ethtool', '-K', 'd0', 'gro', 'on');
-    const dutMac = sh('ip', 'netns', 'exec', DUT, 'cat', '/sys/class/net/d0/address').trim();
+    const { dutMac } = vethPairInNamespaces(GEN, DUT);
     const proc = spawn('ip', ['netns', 'exec', DUT, process.execPath, child, 'd0', String(HOLD)], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const steps: Record<string, { taken?: number[]; held?: number; missing: number[]; doubled: number[] }> = {};
+    const steps: Record<
+      string,
+      { taken?: number[]; held?: number; extra?: number; fillQueued?: number; missing: number[]; doubled: number[] }
+    > = {};
     const lines = createInterface({ input: proc.stdout });
     for await (const line of lines) {
       const o = JSON.parse(line) as { ready?: boolean; step?: string };
@@ -65,8 +56,13 @@ test('audit: held frames on no ring (those exactly), none once handed back, a do
     assert.is(steps.returned!.held, 0);
     assert.equal(steps.doubled!.doubled, [holding.taken![0]], 'a frame recycled twice is on the fill ring twice');
     assert.equal(steps.doubled!.missing, []);
+    // The fill ring full, what did not fit waits in the socket: nothing written over, every copy somewhere.
+    const overflow = steps.overflow!;
+    assert.is(overflow.fillQueued, FRAMES, 'the fill ring is full');
+    assert.equal(overflow.missing, [], 'no fill entry written over');
+    assert.is(overflow.doubled.filter((f) => f === holding.taken![1]).length, overflow.extra!, 'every extra copy on the ring or waiting');
   } finally {
-    for (const ns of [GEN, DUT]) spawnSync('ip', ['netns', 'del', ns]);
+    removeNamespaces(GEN, DUT);
   }
 });
 

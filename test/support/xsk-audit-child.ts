@@ -1,7 +1,8 @@
 // Runs inside a network namespace for test/datapath/xsk-audit: one AF_XDP socket (copy
 // mode, our prefilter) on IFACE with a 64-frame UMEM. Prints {ready}, then takes HOLD frames
 // from the RX ring and keeps them, audits; hands them back, audits; then recycles one of
-// them a second time (a deliberate double), audits. One JSON line per step. The frames it
+// them a second time (a deliberate double), audits; then recycles another one more times
+// than the fill ring has room for, audits. One JSON line per step. The frames it
 // does not take stay on the RX ring, where the audit finds them.
 //
 //   node xsk-audit-child.js IFACE HOLD
@@ -36,5 +37,11 @@ socket.recycle(Uint32Array.from(taken), taken.length);
 say({ step: 'returned', held: socket.statistics().held, ...socket.audit() });
 socket.recycle(Uint32Array.of(taken[0]!), 1);
 say({ step: 'doubled', ...socket.audit() });
+// Past a full fill ring: a recycle bigger than the ring's room. The frames that do not fit
+// must wait with us (the audit sees them), not be written over entries the kernel has yet to read.
+const room = FRAMES - socket.statistics().fillQueued;
+const extra = room + 2;
+socket.recycle(new Uint32Array(extra).fill(taken[1]!), extra);
+say({ step: 'overflow', extra, fillQueued: socket.statistics().fillQueued, ...socket.audit() });
 socket.close();
 prefilter.close();
