@@ -344,18 +344,22 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
   const copyKey = (): Expr => m.memory.copy(m.i32.add(get(ENTRY), c(HASH_ENTRY.KEY)), get(KEY), get(LEN));
   const setHash = (): Expr => setField(get(ENTRY), HASH_ENTRY.HASH, get(HASH));
 
-  const poolAlloc = poolAllocBlock();
-  const poolAllocForReplace = poolAllocBlock();
-  const insert = m.block(null, [
-    m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
-    m.if(m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)), unlockAnd(c(E2BIG))),
-    poolAlloc,
+  /** The entry at ENTRY gets the key, its hash and the value, and goes at the head of its bucket (a new key and a replaced one alike). */
+  const fillAndPublish = (): Expr[] => [
     setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
     setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
     copyKey(),
     setHash(),
     m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
     chainPublish(),
+  ];
+  const poolAlloc = poolAllocBlock();
+  const poolAllocForReplace = poolAllocBlock();
+  const insert = m.block(null, [
+    m.if(m.i32.eq(get(FLAGS), c(BPF_EXIST)), unlockAnd(c(ENOENT))),
+    m.if(m.i32.ge_u(m.i32.atomic.load(0, count()), word(DESC_WORD.MAX)), unlockAnd(c(E2BIG))),
+    poolAlloc,
+    ...fillAndPublish(),
   ]);
 
   // An existing key (hash.ts replace, the kernel's htab_map_update_elem): the value goes into
@@ -367,12 +371,7 @@ export function addHashUpdate(m: binaryen.Module, name: string, fallback: string
     set(X, m.i32.add(word(HASH_DESC.SPARES), m.i32.shl(cpu(), c(2)))),
     set(ENTRY, m.i32.load(0, 4, get(X))),
     m.if(m.i32.eqz(get(ENTRY)), poolAllocForReplace),
-    setField(get(ENTRY), HASH_ENTRY.PREV, c(0)),
-    setField(get(ENTRY), HASH_ENTRY.LNEXT, c(0)),
-    copyKey(),
-    setHash(),
-    m.memory.copy(valueAt(ENTRY), get(VALUE), word(DESC_WORD.VALUE)),
-    chainPublish(),
+    ...fillAndPublish(),
     // SLOT walks from the bucket head (chainPublish left it there) to the link naming OLD.
     m.loop(
       'unlink',
