@@ -60,47 +60,16 @@ struct Request {
   }
 };
 
-// Sends `request` and returns the reply's payload (header + attributes), or -errno.
-int Ask(Napi::Env env, Request& request, std::vector<uint8_t>& reply) {
+// Sends `request` (a dump when `dump`) and hands each answering message's payload (header +
+// attributes) to `take`, until `take` returns false, the dump is done, or the kernel
+// reports an error. Returns 0 or -errno.
+template <typename Take>
+int Exchange(Napi::Env env, Request& request, bool dump, Take take) {
   int fd = NetlinkSocket(env);
   static thread_local uint32_t seq = 0;
   auto* nlh = reinterpret_cast<nlmsghdr*>(request.bytes.data());
   nlh->nlmsg_len = static_cast<uint32_t>(request.bytes.size());
-  nlh->nlmsg_seq = ++seq;
-  sockaddr_nl kernel{};
-  kernel.nl_family = AF_NETLINK;
-  if (sendto(fd, request.bytes.data(), request.bytes.size(), 0, reinterpret_cast<sockaddr*>(&kernel), sizeof(kernel)) < 0) {
-    ThrowErrno(env, "rtnetlink send", errno);
-  }
-  std::vector<uint8_t> buffer(32768);
-  for (;;) {
-    ssize_t n = recv(fd, buffer.data(), buffer.size(), 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ThrowErrno(env, "rtnetlink receive", errno);
-    }
-    int left = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != seq) continue;  // a late answer to an earlier question
-      if (h->nlmsg_type == NLMSG_ERROR) {
-        int err = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
-        if (err != 0) return err;
-        continue;
-      }
-      auto* data = static_cast<uint8_t*>(NLMSG_DATA(h));
-      reply.assign(data, data + NLMSG_PAYLOAD(h, 0));
-      return 0;
-    }
-  }
-}
-
-// Sends a dump `request` and returns every reply's payload, or -errno.
-int AskAll(Napi::Env env, Request& request, std::vector<std::vector<uint8_t>>& replies) {
-  int fd = NetlinkSocket(env);
-  static thread_local uint32_t seq = 0x40000000;
-  auto* nlh = reinterpret_cast<nlmsghdr*>(request.bytes.data());
-  nlh->nlmsg_len = static_cast<uint32_t>(request.bytes.size());
-  nlh->nlmsg_flags |= NLM_F_DUMP;
+  if (dump) nlh->nlmsg_flags |= NLM_F_DUMP;
   nlh->nlmsg_seq = ++seq;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
@@ -116,7 +85,7 @@ int AskAll(Napi::Env env, Request& request, std::vector<std::vector<uint8_t>>& r
     }
     int left = static_cast<int>(n);
     for (auto* h = reinterpret_cast<nlmsghdr*>(buffer.data()); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_seq != seq) continue;  // a late answer to an earlier question
       if (h->nlmsg_type == NLMSG_DONE) return 0;
       if (h->nlmsg_type == NLMSG_ERROR) {
         int err = reinterpret_cast<nlmsgerr*>(NLMSG_DATA(h))->error;
@@ -124,9 +93,25 @@ int AskAll(Napi::Env env, Request& request, std::vector<std::vector<uint8_t>>& r
         continue;
       }
       auto* data = static_cast<uint8_t*>(NLMSG_DATA(h));
-      replies.emplace_back(data, data + NLMSG_PAYLOAD(h, 0));
+      if (!take(data, NLMSG_PAYLOAD(h, 0))) return 0;
     }
   }
+}
+
+// Sends `request` and returns the reply's payload (header + attributes), or -errno.
+int Ask(Napi::Env env, Request& request, std::vector<uint8_t>& reply) {
+  return Exchange(env, request, false, [&](const uint8_t* data, size_t size) {
+    reply.assign(data, data + size);
+    return false;
+  });
+}
+
+// Sends a dump `request` and returns every reply's payload, or -errno.
+int AskAll(Napi::Env env, Request& request, std::vector<std::vector<uint8_t>>& replies) {
+  return Exchange(env, request, true, [&](const uint8_t* data, size_t size) {
+    replies.emplace_back(data, data + size);
+    return true;
+  });
 }
 
 Napi::Uint8Array Copy(Napi::Env env, const void* data, size_t size) {
