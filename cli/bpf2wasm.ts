@@ -4,33 +4,22 @@
 // stderr naming the cause and place), 2 an internal error (a bug: full details).
 //
 // Start-up matters (`--help`, a tiny compile): this file and the command files load only
-// yargs and light modules; each handler imports what it needs (binaryen, wabt, the
-// runtime, grpc, the native addon) when it runs.
+// light modules; each handler imports what it needs (binaryen, wabt, the runtime, grpc,
+// the native addon) when it runs. A plain compile does not load yargs at all
+// (cli/simple-compile-args.ts); everything else is parsed by yargs (cli/parser.ts).
 
-import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { UserError, printable } from '../core/errors.js';
-import { registerCompile } from './compile.js';
-import { registerMap } from './map.js';
-import { registerRun } from './run.js';
-import { registerTestRun } from './test-run.js';
+import { compileCommand } from './compile.js';
+import { simpleCompileArgs } from './simple-compile-args.js';
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    let parser = yargs(argv)
-      .scriptName('bpf2wasm')
-      .usage('$0 <input.o> [-o out.wasm] [--program NAME] [-O N]\n$0 --list|--disasm|--wat <input.o>')
-      // A repeatable option takes one value per use, so `--program NAME input.o` leaves the input alone.
-      .parserConfiguration({ 'greedy-arrays': false })
-      .strict()
-      .help()
-      .version(false)
-      .exitProcess(false)
-      .fail((msg, err) => {
-        throw err ?? new UserError(msg);
-      });
-    parser = registerCompile(registerRun(registerMap(registerTestRun(parser))));
-    await parser.parseAsync();
+    const simple = simpleCompileArgs(argv);
+    if (simple) await compileCommand(simple);
+    else {
+      const { cliParser } = await import('./parser.js');
+      await (await cliParser(argv)).parseAsync();
+    }
     return 0;
   } catch (e) {
     if (e instanceof UserError) {
@@ -42,4 +31,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(hideBin(process.argv));
+// process.argv without node and the script (what yargs' hideBin gives for a plain node).
+process.exitCode = await main(process.argv.slice(2));

@@ -9,7 +9,7 @@ import { DEFAULT_OPT_LEVEL } from '../compiler/defaults.js';
 import type { CompileResult } from '../compiler/compile.js';
 import { option, options } from './options.js';
 
-interface CompileArgs {
+export interface CompileArgs {
   input: string;
   output?: string;
   program?: string[];
@@ -26,7 +26,7 @@ function defaultOutput(input: string): string {
   return basename(input).replace(/\.(bpf\.)?o$/, '') + '.wasm';
 }
 
-async function compileCommand(args: CompileArgs): Promise<void> {
+export async function compileCommand(args: CompileArgs): Promise<void> {
   const [{ readInputFile, writeOutputFile }, { loadObject }] = await Promise.all([
     import('../core/files.js'),
     import('../compiler/object.js'),
@@ -77,6 +77,11 @@ async function compileCommand(args: CompileArgs): Promise<void> {
     verifyText = `verify ${(performance.now() - verifyStart).toFixed(0)} ms while a thread loaded binaryen`;
     ({ result, problem } = await thread.generate(facts));
   } else {
+    // binaryen's wasm (and the functions a compile calls, compiler/v8-flags.ts) compiles on
+    // V8's background threads while the compiler's modules load; compiler/binaryen.ts then
+    // awaits this same load. A failure surfaces there.
+    const { loadBinaryen } = await import('../compiler/binaryen-load.js');
+    loadBinaryen().catch(() => undefined);
     // wabt's wasm compiles in the background while binaryen loads and generates the module.
     const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
     prepareWabt();
@@ -103,7 +108,8 @@ async function compileCommand(args: CompileArgs): Promise<void> {
   }
 }
 
-export function registerCompile<T>(y: Argv<T>): Argv<T> {
+/** The compile command on `y`; `handler` is for test/cli/simple-compile-args.test.ts, which compares argument parsing. */
+export function registerCompile<T>(y: Argv<T>, handler: (args: CompileArgs) => Promise<void> = compileCommand): Argv<T> {
   return y.command(
     '$0 <input>',
     'compile an eBPF ELF object to WebAssembly',
@@ -126,6 +132,6 @@ export function registerCompile<T>(y: Argv<T>): Argv<T> {
           describe:
             "kernel: the kernel's memory-safety rules; structural: encoding and control flow only, to test run-time containment (never for production)",
         }),
-    (argv) => compileCommand(argv as unknown as CompileArgs),
+    (argv) => handler(argv as unknown as CompileArgs),
   ) as unknown as Argv<T>;
 }

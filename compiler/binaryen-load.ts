@@ -9,6 +9,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import type Binaryen from 'binaryen';
 
@@ -25,6 +26,8 @@ interface Manifest {
   indexBytes: number;
   node: string;
   v8: string;
+  /** How many functions the wasm's compilationHints section marks eager (0 or absent: no section). */
+  compilationHints?: number;
 }
 
 type Factory = (options: {
@@ -51,7 +54,11 @@ async function loadDerived(
   copy: { manifest: Manifest; indexUrl: string },
   useCache: boolean,
 ): Promise<{ binaryen: BinaryenApi; script: Script; cacheAccepted: boolean }> {
-  // The wasm compiles on V8's background threads while the JS below is compiled and run.
+  // Without a hints section every function would count as eager under the compile's flags
+  // (compiler/v8-flags.ts): all 9.9 MB compiled up front instead of the ~1.8 MB a compile calls.
+  if (!copy.manifest.compilationHints) setFlagsFromString('--wasm-lazy-compilation');
+  // The wasm compiles on V8's background threads while the JS below is compiled and run
+  // (its hinted functions too, compiler/v8-flags.ts).
   const compiled = WebAssembly.compile(readFileSync(file('binaryen.wasm')));
   compiled.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   let cachedData: Buffer | undefined;
@@ -79,8 +86,18 @@ async function loadDerived(
   return { binaryen, script, cacheAccepted };
 }
 
-/** Loads binaryen, from the derived copy when there is a usable one. */
-export async function loadBinaryen(): Promise<{ binaryen: BinaryenApi; source: BinaryenSource }> {
+let loading: Promise<{ binaryen: BinaryenApi; source: BinaryenSource }> | undefined;
+
+/**
+ * Loads binaryen, from the derived copy when there is a usable one. Once per process: the
+ * compile command calls it early, so that the wasm compiles while the compiler's modules
+ * load, and compiler/binaryen.ts's call then takes the same load.
+ */
+export function loadBinaryen(): Promise<{ binaryen: BinaryenApi; source: BinaryenSource }> {
+  return (loading ??= load());
+}
+
+async function load(): Promise<{ binaryen: BinaryenApi; source: BinaryenSource }> {
   const copy = derivedCopy();
   if (copy) {
     try {
@@ -90,6 +107,7 @@ export async function loadBinaryen(): Promise<{ binaryen: BinaryenApi; source: B
       // fall through: the plain import is always right, only slower
     }
   }
+  setFlagsFromString('--wasm-lazy-compilation'); // no hints here: eager would compile every function
   const { default: binaryen } = await import('binaryen');
   return { binaryen, source: 'import' };
 }

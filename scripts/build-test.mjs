@@ -26,6 +26,7 @@ run('tsc', [join(root, 'node_modules', 'typescript-native', 'bin', 'tsc'), '-p',
 mkdirSync(join(TEST_BUILD, 'bin'), { recursive: true });
 for (const f of readdirSync(join(root, 'bin')).filter((f) => f.endsWith('.js')))
   copyFileSync(join(root, 'bin', f), join(TEST_BUILD, 'bin', f));
-run('derive-binaryen', [join(root, 'scripts', 'derive-binaryen.mjs'), TEST_BUILD]);
 run('build-examples', [join(root, 'scripts', 'build-examples.mjs'), TEST_BUILD]);
+// After the examples: derive-binaryen compiles them to find the binaryen functions a compile calls.
+run('derive-binaryen', [join(root, 'scripts', 'derive-binaryen.mjs'), TEST_BUILD]);
 run('render-help', [join(root, 'scripts', 'render-help.mjs'), TEST_BUILD]);

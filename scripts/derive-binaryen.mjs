@@ -1,17 +1,24 @@
 // Derives a faster-loading copy of binaryen from node_modules/binaryen/index.js into
-// dist/binaryen/ (`node scripts/derive-binaryen.mjs [BUILD_ROOT]`, after tsc; run by
-// `npm run build` and scripts/build-test.mjs). node_modules is never modified.
+// dist/binaryen/ (`node scripts/derive-binaryen.mjs [BUILD_ROOT]`, after tsc and the
+// examples; run by `npm run build` and scripts/build-test.mjs). node_modules is never modified.
 //
 // binaryen.js ships as one 14.8 MB ES module whose 9.9 MB of wasm is a string literal:
 // importing it costs V8 ~0.2 s to parse the literal and ~0.13 s to decode it, on every
 // run (Node 20 has no compile cache for ES modules). The derived copy is
-//   binaryen.wasm      the wasm bytes, decoded once here;
+//   binaryen.wasm      the wasm bytes, decoded once here, plus a compilationHints section
+//                      (V8's experimental format: one byte per function) marking eager the
+//                      functions that compiling the build's examples calls, lazy the rest;
+//                      the compile command compiles those on V8's background threads up
+//                      front (compiler/v8-flags.ts). Found by compiling the examples once
+//                      here with V8 tracing what it compiles; with no examples, or no trace,
+//                      there is no section and every function compiles on first call;
 //   binaryen.js        the remaining 180 KB of JS as a function expression, for vm.Script:
 //                      `(function (url, nodeModule, wasmBytes) { ...; return factory; })`;
 //   binaryen.v8cache   V8's code cache of binaryen.js, produced here under the flags a
 //                      compile runs with (compiler/v8-flags.ts), after a load;
 //   binaryen.json      what it was derived from (binaryen's version, index.js's size and
-//                      sha256) and the Node/V8 and V8 flags the cache was made by.
+//                      sha256), the Node/V8 and V8 flags the cache was made by, and how many
+//                      functions the hints mark eager.
 // compiler/binaryen-load.ts uses it when binaryen.json matches the installed binaryen and
 // falls back to the plain import otherwise. If index.js does not have the expected shape
 // (a new binaryen release), this prints why and derives nothing: compiles stay correct,
@@ -19,7 +26,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -45,7 +52,15 @@ function replaceExactly(text, from, to, count = 1) {
 }
 
 const flagsModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'v8-flags.js')).href;
-const { COMPILER_V8_FLAGS } = await import(flagsModule);
+const { COMPILER_V8_FLAGS, BASELINE_V8_FLAGS } = await import(flagsModule);
+const examplesDir = join(buildRoot, 'build', 'examples');
+const examples = existsSync(examplesDir)
+  ? readdirSync(examplesDir)
+      .filter((f) => f.endsWith('.o'))
+      .sort()
+      .map((f) => join(examplesDir, f))
+  : [];
+const examplesNewest = Math.max(0, ...examples.map((f) => statSync(f).mtimeMs));
 const source = readFileSync(indexPath, 'utf8');
 const indexSha256 = createHash('sha256').update(source).digest('hex');
 
@@ -58,7 +73,9 @@ try {
     old.indexSha256 === indexSha256 &&
     old.node === process.version &&
     old.v8 === process.versions.v8 &&
-    old.v8Flags?.join(' ') === COMPILER_V8_FLAGS.join(' ')
+    old.v8Flags?.join(' ') === COMPILER_V8_FLAGS.join(' ') &&
+    old.hintedFrom === examples.length &&
+    old.examplesNewest === examplesNewest
   )
     process.exit(0);
 } catch {
@@ -109,6 +126,121 @@ const manifest = {
   v8Flags: COMPILER_V8_FLAGS,
 };
 writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+// The compilation hints: compile every example once, with lazy compilation (every function
+// compiled on its first call) and V8 tracing each function it compiles, from the copy
+// written above; the module with the most compiled functions is binaryen.
+const compileModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'compile.js')).href;
+const objectModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'object.js')).href;
+const traced = spawnSync(
+  process.execPath,
+  [
+    ...BASELINE_V8_FLAGS,
+    '--trace-wasm-compilation-times',
+    '--input-type=module',
+    '-e',
+    `import { readFileSync } from 'node:fs';
+     const { loadObject } = await import(${JSON.stringify(objectModule)});
+     const { compileObject } = await import(${JSON.stringify(compileModule)});
+     for (const file of ${JSON.stringify(examples)}) compileObject(loadObject(readFileSync(file), file));`,
+  ],
+  { encoding: 'utf8', maxBuffer: 64 << 20 },
+);
+const byModule = new Map();
+for (const [, module, index] of (traced.stdout ?? '').matchAll(/^Compiled function (0x[0-9a-f]+)#(\d+) using Liftoff/gm)) {
+  if (!byModule.has(module)) byModule.set(module, new Set());
+  byModule.get(module).add(Number(index));
+}
+const called = [...byModule.values()].sort((a, b) => b.size - a.size)[0] ?? new Set();
+if (traced.status !== 0)
+  console.error(
+    `derive-binaryen: compiling the examples for the compilation hints failed (exit ${traced.status ?? traced.signal}); no hints`,
+  );
+else if (examples.length > 0 && called.size === 0) console.error('derive-binaryen: V8 traced no compiled function; no compilation hints');
+const hinted = traced.status === 0 ? withCompilationHints(wasm, called) : undefined;
+if (hinted) {
+  if (!WebAssembly.validate(hinted.wasm)) giveUp('the wasm with compilation hints does not validate');
+  writeFileSync(join(outDir, 'binaryen.wasm'), hinted.wasm);
+}
+manifest.hintedFrom = examples.length;
+manifest.examplesNewest = examplesNewest;
+manifest.compilationHints = hinted?.eager ?? 0;
+writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) + '\n');
+
+/**
+ * `wasm` with a compilationHints custom section after its function section (where V8
+ * looks for it: after the function section, before the code section): one byte per
+ * declared function, strategy in bits 0-1 (1 lazy, 2 eager), baseline tier in bits 2-3
+ * and top tier in bits 4-5 (1 Liftoff). `called` holds function indices (imports first).
+ */
+function withCompilationHints(bytes, called) {
+  if (called.size === 0) return undefined;
+  let at = 8; // after the magic number and version
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+  };
+  const skipName = () => {
+    const length = leb(); // read before `at` is: `at += leb()` would add to the old position
+    at += length;
+  };
+  const skipLimits = () => {
+    const flags = bytes[at++];
+    leb();
+    if (flags & 1) leb();
+  };
+  let importedFunctions = 0;
+  let declared = 0;
+  let functionSectionEnd = -1;
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id === 2) {
+      for (let n = leb(); n > 0; n--) {
+        skipName();
+        skipName();
+        const kind = bytes[at++];
+        if (kind === 0) (leb(), importedFunctions++);
+        else if (kind === 1) (at++, skipLimits());
+        else if (kind === 2) skipLimits();
+        else if (kind === 3) at += 2;
+        else return undefined; // an import kind this does not know: no hints
+      }
+    } else if (id === 3) {
+      declared = leb();
+      functionSectionEnd = end;
+    }
+    at = end;
+  }
+  if (functionSectionEnd < 0) return undefined;
+  const LAZY = 0x01;
+  const EAGER_LIFTOFF = 0x02 | (1 << 2) | (1 << 4);
+  const hints = new Uint8Array(declared).fill(LAZY);
+  let eager = 0;
+  for (const index of called) {
+    const declaredIndex = index - importedFunctions;
+    if (declaredIndex < 0 || declaredIndex >= declared) return undefined; // not binaryen's numbering
+    hints[declaredIndex] = EAGER_LIFTOFF;
+    eager++;
+  }
+  const uleb = (n) => {
+    const out = [];
+    do {
+      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
+      n >>>= 7;
+    } while (n);
+    return out;
+  };
+  const name = Buffer.from('compilationHints');
+  const payload = Buffer.concat([Buffer.from(uleb(name.length)), name, Buffer.from(uleb(declared)), hints]);
+  const section = Buffer.concat([Buffer.from([0, ...uleb(payload.length)]), payload]);
+  return { wasm: Buffer.concat([bytes.subarray(0, functionSectionEnd), section, bytes.subarray(functionSectionEnd)]), eager };
+}
 
 // The code cache, made by the built loader in a fresh process with the compile's flags.
 const loader = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'binaryen-load.js')).href;

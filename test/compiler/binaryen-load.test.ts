@@ -6,7 +6,8 @@
 // flags. And binaryen is loaded once: a codegen module importing the package itself gets a
 // second instance, whose interned types (createType of a tuple) mean nothing to the first's
 // modules: binaryen then crashed with "memory access out of bounds" (katran, i32_helpers)
-// when the first instance was the derived copy.
+// when the first instance was the derived copy. The derived wasm's compilation hints
+// (which functions V8 compiles up front) are read by V8 under the compile's flags.
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -113,6 +114,42 @@ test('every golden program compiles to the same bytes with the derived binaryen 
     names,
     1,
   );
+});
+
+test("the derived wasm's compilation hints are read by V8 under the compile's flags", () => {
+  // V8 (Node 20) fails a module whose compilationHints section it reads and finds invalid,
+  // and ignores one it does not read (misplaced, or the flag unset): so the derived wasm
+  // must compile, and a copy with one hint made invalid (a top tier below the baseline
+  // tier, 0x1a) must not.
+  const dir = join(buildRoot, 'dist', 'binaryen');
+  const manifest = JSON.parse(readFileSync(join(dir, 'binaryen.json'), 'utf8')) as { compilationHints?: number };
+  assert.ok((manifest.compilationHints ?? 0) > 500, `hints for the functions a compile calls: ${manifest.compilationHints}`);
+  const flags = new URL('../../compiler/v8-flags.js', import.meta.url).href;
+  const r = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { readFileSync } from 'node:fs';
+       const { setCompilerV8Flags } = await import(${JSON.stringify(flags)});
+       setCompilerV8Flags();
+       const bytes = readFileSync(${JSON.stringify(join(dir, 'binaryen.wasm'))});
+       const name = Buffer.from('compilationHints');
+       const at = bytes.indexOf(name);
+       let p = at + name.length;
+       while (bytes[p] & 0x80) p++; // the hint count (LEB128)
+       const broken = Buffer.from(bytes);
+       broken[p + 1] = 0x1a;
+       const outcome = (b) => WebAssembly.compile(b).then(() => 'compiles', (e) => 'rejected: ' + e.message);
+       console.log(JSON.stringify({ found: at > 0, derived: await outcome(bytes), broken: await outcome(broken) }));`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.is(r.status, 0, r.stderr);
+  const { found, derived, broken } = JSON.parse(r.stdout) as { found: boolean; derived: string; broken: string };
+  assert.ok(found, 'a compilationHints section');
+  assert.is(derived, 'compiles');
+  assert.match(broken, /rejected: .*compilation hint/);
 });
 
 /** The TypeScript sources outside test/ (what dist/ is built from besides the tests). */
