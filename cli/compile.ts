@@ -82,10 +82,13 @@ export async function compileCommand(args: CompileArgs): Promise<void> {
     // awaits this same load. A failure surfaces there.
     const { loadBinaryen } = await import('../compiler/binaryen-load.js');
     loadBinaryen().catch(() => undefined);
+    // The compiler's modules are read and parsed meanwhile, their files fetched together.
+    const compiler = import('../compiler/compile.js');
+    compiler.catch(() => undefined); // awaited below
     // wabt's wasm compiles in the background while binaryen loads and generates the module.
     const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
     prepareWabt();
-    const { compileObject } = await import('../compiler/compile.js');
+    const { compileObject } = await compiler;
     result = compileObject(obj, options);
     problem = await wabtValidate(result.wasm);
     verifyText = `verify ${result.timings.verifyMs.toFixed(0)} ms`;

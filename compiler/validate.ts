@@ -1,10 +1,9 @@
 // Second opinion on every module we emit: wabt reads and validates the binary with the
 // features codegen enables (wabt needs them spelled out).
 
-import { createRequire } from 'node:module';
-import type wabtInit from 'wabt';
+import { loadWabt, type WabtApi } from './wabt-load.js';
 
-let wabtPromise: ReturnType<typeof wabtInit> | undefined;
+let wabtPromise: Promise<WabtApi> | undefined;
 
 export const WASM_FEATURES = {
   threads: true,
@@ -20,10 +19,8 @@ export const WASM_FEATURES = {
  * the time a module is generated; wabtValidate() then does not wait for it.
  */
 export function prepareWabt(): void {
-  // wabt is CommonJS (690 KB): require() skips the scan for named exports that an ES
-  // import runs over its source first (~0.1 s of a compile's start-up on the loaded
-  // machine, bench/README.md).
-  wabtPromise ??= (createRequire(import.meta.url)('wabt') as typeof wabtInit)();
+  // From the copy derived at build time when there is one (compiler/wabt-load.ts).
+  wabtPromise ??= loadWabt().then((loaded) => loaded.wabt);
 }
 
 /** Returns undefined when valid, else wabt's message. */
@@ -32,7 +29,10 @@ export async function wabtValidate(binary: Uint8Array): Promise<string | undefin
   const wabt = await wabtPromise!;
   let mod: ReturnType<typeof wabt.readWasm> | undefined;
   try {
-    mod = wabt.readWasm(binary, { readDebugNames: false, ...WASM_FEATURES });
+    // wabt reads the view's whole buffer from its start: a view into a larger buffer (a
+    // pooled Buffer) is copied first, or wabt reads other bytes.
+    const bytes = binary.byteOffset === 0 && binary.byteLength === binary.buffer.byteLength ? binary : new Uint8Array(binary);
+    mod = wabt.readWasm(bytes, { readDebugNames: false, ...WASM_FEATURES });
     // The typings omit it, but validate() takes the feature set too (shared memory needs threads).
     (mod.validate as (this: typeof mod, features: object) => void).call(mod, WASM_FEATURES);
     return undefined;

@@ -29,4 +29,5 @@ for (const f of readdirSync(join(root, 'bin')).filter((f) => f.endsWith('.js')))
 run('build-examples', [join(root, 'scripts', 'build-examples.mjs'), TEST_BUILD]);
 // After the examples: derive-binaryen compiles them to find the binaryen functions a compile calls.
 run('derive-binaryen', [join(root, 'scripts', 'derive-binaryen.mjs'), TEST_BUILD]);
+run('derive-wabt', [join(root, 'scripts', 'derive-wabt.mjs'), TEST_BUILD]);
 run('render-help', [join(root, 'scripts', 'render-help.mjs'), TEST_BUILD]);

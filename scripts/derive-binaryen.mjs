@@ -30,6 +30,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { mostCompiled, withCompilationHints } from './wasm-hints.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildRoot = process.argv[2] ? resolve(process.argv[2]) : root;
@@ -146,12 +147,7 @@ const traced = spawnSync(
   ],
   { encoding: 'utf8', maxBuffer: 64 << 20 },
 );
-const byModule = new Map();
-for (const [, module, index] of (traced.stdout ?? '').matchAll(/^Compiled function (0x[0-9a-f]+)#(\d+) using Liftoff/gm)) {
-  if (!byModule.has(module)) byModule.set(module, new Set());
-  byModule.get(module).add(Number(index));
-}
-const called = [...byModule.values()].sort((a, b) => b.size - a.size)[0] ?? new Set();
+const called = mostCompiled(traced.stdout ?? '');
 if (traced.status !== 0)
   console.error(
     `derive-binaryen: compiling the examples for the compilation hints failed (exit ${traced.status ?? traced.signal}); no hints`,
@@ -166,81 +162,6 @@ manifest.hintedFrom = examples.length;
 manifest.examplesNewest = examplesNewest;
 manifest.compilationHints = hinted?.eager ?? 0;
 writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) + '\n');
-
-/**
- * `wasm` with a compilationHints custom section after its function section (where V8
- * looks for it: after the function section, before the code section): one byte per
- * declared function, strategy in bits 0-1 (1 lazy, 2 eager), baseline tier in bits 2-3
- * and top tier in bits 4-5 (1 Liftoff). `called` holds function indices (imports first).
- */
-function withCompilationHints(bytes, called) {
-  if (called.size === 0) return undefined;
-  let at = 8; // after the magic number and version
-  const leb = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return value;
-    }
-  };
-  const skipName = () => {
-    const length = leb(); // read before `at` is: `at += leb()` would add to the old position
-    at += length;
-  };
-  const skipLimits = () => {
-    const flags = bytes[at++];
-    leb();
-    if (flags & 1) leb();
-  };
-  let importedFunctions = 0;
-  let declared = 0;
-  let functionSectionEnd = -1;
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    const size = leb();
-    const end = at + size;
-    if (id === 2) {
-      for (let n = leb(); n > 0; n--) {
-        skipName();
-        skipName();
-        const kind = bytes[at++];
-        if (kind === 0) (leb(), importedFunctions++);
-        else if (kind === 1) (at++, skipLimits());
-        else if (kind === 2) skipLimits();
-        else if (kind === 3) at += 2;
-        else return undefined; // an import kind this does not know: no hints
-      }
-    } else if (id === 3) {
-      declared = leb();
-      functionSectionEnd = end;
-    }
-    at = end;
-  }
-  if (functionSectionEnd < 0) return undefined;
-  const LAZY = 0x01;
-  const EAGER_LIFTOFF = 0x02 | (1 << 2) | (1 << 4);
-  const hints = new Uint8Array(declared).fill(LAZY);
-  let eager = 0;
-  for (const index of called) {
-    const declaredIndex = index - importedFunctions;
-    if (declaredIndex < 0 || declaredIndex >= declared) return undefined; // not binaryen's numbering
-    hints[declaredIndex] = EAGER_LIFTOFF;
-    eager++;
-  }
-  const uleb = (n) => {
-    const out = [];
-    do {
-      out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0));
-      n >>>= 7;
-    } while (n);
-    return out;
-  };
-  const name = Buffer.from('compilationHints');
-  const payload = Buffer.concat([Buffer.from(uleb(name.length)), name, Buffer.from(uleb(declared)), hints]);
-  const section = Buffer.concat([Buffer.from([0, ...uleb(payload.length)]), payload]);
-  return { wasm: Buffer.concat([bytes.subarray(0, functionSectionEnd), section, bytes.subarray(functionSectionEnd)]), eager };
-}
 
 // The code cache, made by the built loader in a fresh process with the compile's flags.
 const loader = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'binaryen-load.js')).href;
