@@ -5,6 +5,13 @@
 // verifier instead of coming before it, as it did when the verifier was the thread's work.
 // Small objects verify in a few milliseconds, less than a thread costs to start, so they
 // compile on the main thread.
+//
+// Off by default: on this project's 2-core machine the thread did not pay for katran,
+// quiet (1.07-1.33 s without, 1.19-1.43 s with) or loaded (its start-up and second module
+// graph cost ~0.15 s of CPU that the verifier then lacks), and since the main thread loads
+// binaryen early, its wasm compiled on V8's background threads (compiler/v8-flags.ts), the
+// thread has less left to overlap (bench/README.md, "Session 7").
+// BPF2WASM_THREAD_MIN_INSNS=2000 turns it on for objects of 2,000 instructions and more.
 
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../core/errors.js';
@@ -12,8 +19,8 @@ import type { BpfObject } from '../core/model.js';
 import type { CompileOptions, CompileResult } from '../compiler/compile.js';
 import type { VerifiedFacts } from '../compiler/verify-programs.js';
 
-/** Below this many instructions in the object, compiling on one thread is cheaper than starting a second (the environment may lower it, for tests). */
-const THREAD_MIN_INSNS = Number(process.env['BPF2WASM_THREAD_MIN_INSNS'] ?? 2000);
+/** Objects of this many instructions and more get the thread; by default none (above), the environment sets it (tests, machines with more cores). */
+const THREAD_MIN_INSNS = Number(process.env['BPF2WASM_THREAD_MIN_INSNS'] ?? Infinity);
 
 export interface CodegenRequest {
   bytes: Uint8Array;

@@ -55,7 +55,7 @@ export async function compileCommand(args: CompileArgs): Promise<void> {
   const started = performance.now();
   const memorySafety = args.verifier === 'kernel';
   const options = { programs: args.program, optimize: args.O, maxCpus: args['max-cpus'], wantText: args.wat, memorySafety };
-  // A large object: a thread loads binaryen and wabt while this one verifies, then generates the module.
+  // With BPF2WASM_THREAD_MIN_INSNS, a large object: a thread loads binaryen and wabt while this one verifies, then generates the module.
   const { startCodegenThread } = await import('./codegen-thread.js');
   const thread = startCodegenThread(obj, { bytes: input, source: args.input, options });
   let result: CompileResult;
@@ -78,20 +78,26 @@ export async function compileCommand(args: CompileArgs): Promise<void> {
     ({ result, problem } = await thread.generate(facts));
   } else {
     // binaryen's wasm (and the functions a compile calls, compiler/v8-flags.ts) compiles on
-    // V8's background threads while the compiler's modules load; compiler/binaryen.ts then
-    // awaits this same load. A failure surfaces there.
+    // V8's background threads while the compiler's modules load and the programs are
+    // verified (the verifier needs no binaryen); compiler/binaryen.ts then awaits this same
+    // load. A failure surfaces there.
     const { loadBinaryen } = await import('../compiler/binaryen-load.js');
     loadBinaryen().catch(() => undefined);
-    // The compiler's modules are read and parsed meanwhile, their files fetched together.
     const compiler = import('../compiler/compile.js');
     compiler.catch(() => undefined); // awaited below
-    // wabt's wasm compiles in the background while binaryen loads and generates the module.
-    const { prepareWabt, wabtValidate } = await import('../compiler/validate.js');
+    const [{ selectPrograms }, { verifyPrograms }, { prepareWabt, wabtValidate }] = await Promise.all([
+      import('../compiler/select.js'),
+      import('../compiler/verify-programs.js'),
+      import('../compiler/validate.js'),
+    ]);
+    // wabt's wasm compiles in the background too, while binaryen loads and generates the module.
     prepareWabt();
+    const verifyStart = performance.now();
+    const verified = verifyPrograms(obj, selectPrograms(obj, args.program), { memorySafety });
+    verifyText = `verify ${(performance.now() - verifyStart).toFixed(0)} ms`;
     const { compileObject } = await compiler;
-    result = compileObject(obj, options);
+    result = compileObject(obj, { ...options, verified });
     problem = await wabtValidate(result.wasm);
-    verifyText = `verify ${result.timings.verifyMs.toFixed(0)} ms`;
   }
   if (problem) throw new Error(`wabt rejects the generated module: ${problem}`);
   const elapsed = performance.now() - started;
