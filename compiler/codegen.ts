@@ -49,6 +49,7 @@ import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
+import { unrollLoops } from './unroll.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
@@ -253,23 +254,25 @@ class FunctionGenerator {
     this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
     const relooper = new binaryen.Relooper(m);
-    // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
-    const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
-    for (const block of fn.blocks) {
+    // Node ids are positions in nodes (node 0 the entry), so they index refs; a block is never empty.
+    const budgeted = (pc: number): boolean => this.input.budgetedBackEdges?.get(prog)?.has(pc) ?? true;
+    const nodes = unrollLoops(fn, prog.insns, (latch) => !budgeted(prog.insns[latch.end - 1]!.pc));
+    const refs = nodes.map((node) => relooper.addBlock(this.blockBody(prog, fn, node.block)));
+    nodes.forEach((node, id) => {
+      const block = node.block;
       const last = prog.insns[block.end - 1]!;
-      const from = refs[block.id]!;
-      if (block.jumpTo !== undefined && block.jumpTo === block.fallTo) {
-        relooper.addBranch(from, refs[block.jumpTo]!, 0, 0);
-        continue;
+      const from = refs[id]!;
+      if (node.jumpTo !== undefined && node.jumpTo === node.fallTo) {
+        relooper.addBranch(from, refs[node.jumpTo]!, 0, 0);
+        return;
       }
-      if (block.jumpTo !== undefined) {
-        const budgeted = this.input.budgetedBackEdges?.get(prog)?.has(last.pc) ?? true;
-        const budget = block.backEdge && budgeted ? this.budgetCheck(last.pc) : 0;
+      if (node.jumpTo !== undefined) {
+        const budget = block.backEdge && budgeted(last.pc) ? this.budgetCheck(last.pc) : 0;
         const cond = block.conditional ? this.condition(last) : 0;
-        relooper.addBranch(from, refs[block.jumpTo]!, cond, budget);
+        relooper.addBranch(from, refs[node.jumpTo]!, cond, budget);
       }
-      if (block.fallTo !== undefined) relooper.addBranch(from, refs[block.fallTo]!, 0, 0);
-    }
+      if (node.fallTo !== undefined) relooper.addBranch(from, refs[node.fallTo]!, 0, 0);
+    });
     const entry = refs[0];
     if (entry === undefined) throw new Error(`function ${fn.name} has no blocks`);
     const body = m.block(null, [relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
