@@ -16,6 +16,7 @@ import {
   MODE,
   PSEUDO,
   SIZE,
+  SRC_K,
   aluOp,
   disasm,
   insnClass,
@@ -50,6 +51,7 @@ import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { unrollLoops } from './unroll.js';
+import { ADDRESS_DST, ADDRESS_SRC } from './address-compares.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
@@ -72,6 +74,8 @@ export interface CodegenInput {
   constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
   /** Per program, the shape (type, key size) of the map each map_lookup_elem looks up, by pc, where the verifier found one. */
   lookupShapes?: ReadonlyMap<Program, ReadonlyMap<number, MapLookupShape>>;
+  /** Per program, 64-bit register compares with operands the verifier found to be packet addresses (never 0), by pc: ADDRESS_DST | ADDRESS_SRC. */
+  addressCompares?: ReadonlyMap<Program, ReadonlyMap<number, number>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -268,7 +272,7 @@ class FunctionGenerator {
       }
       if (node.jumpTo !== undefined) {
         const budget = block.backEdge && budgeted(last.pc) ? this.budgetCheck(last.pc) : 0;
-        const cond = block.conditional ? this.condition(last) : 0;
+        const cond = block.conditional ? this.condition(last, this.decrementable(prog, block, last)) : 0;
         relooper.addBranch(from, refs[node.jumpTo]!, cond, budget);
       }
       if (node.fallTo !== undefined) relooper.addBranch(from, refs[node.fallTo]!, 0, 0);
@@ -533,9 +537,50 @@ class FunctionGenerator {
     return this.m.copyExpression(x);
   }
 
-  condition(insn: Insn): binaryen.ExpressionRef {
+  /**
+   * Which operands of a block's closing 64-bit register compare are worth comparing as
+   * `x - 1`: those the verifier found never 0 (addressCompares) that the block itself
+   * last set by `x += 1`. A packet bounds check (`p2 = p; p2 += 1; if p2 > end`) then
+   * compares `p >= end`: binaryen cancels the +1 and -1, and V8 computes one address per
+   * check instead of two (bench/README.md "Session 7: loops").
+   */
+  private decrementable(prog: Program, block: Block, jump: Insn): number {
+    const known = this.input.addressCompares?.get(prog)?.get(jump.pc) ?? 0;
+    if (known === 0 || insnClass(jump.opcode) !== CLASS.JMP || !isRegSource(jump.opcode)) return 0;
+    const justIncremented = (reg: number): boolean => {
+      for (let p = block.end - 2; p >= block.first; p--) {
+        const insn = prog.insns[p]!;
+        if (isCall(insn.opcode)) return false;
+        const cls = insnClass(insn.opcode);
+        const writes = cls === CLASS.ALU || cls === CLASS.ALU64 || cls === CLASS.LDX || cls === CLASS.LD;
+        if (writes && insn.dst === reg)
+          return insn.opcode === (CLASS.ALU64 | ALU.ADD | SRC_K) && insn.imm === 1;
+      }
+      return false;
+    };
+    return (
+      (known & ADDRESS_DST && justIncremented(jump.dst) ? ADDRESS_DST : 0) |
+      (known & ADDRESS_SRC && justIncremented(jump.src) ? ADDRESS_SRC : 0)
+    );
+  }
+
+  /**
+   * The jump's condition. `decrement` (ADDRESS_DST | ADDRESS_SRC, 64-bit register compares
+   * only) names operands that are never 0: for them the unsigned compares are spelled on
+   * `x - 1` (x > y as x - 1 >= y, x <= y as x - 1 < y), which is the same test when x >= 1.
+   */
+  condition(insn: Insn, decrement = 0): binaryen.ExpressionRef {
     const m = this.m;
     const wide = insnClass(insn.opcode) === CLASS.JMP;
+    const less = (x: binaryen.ExpressionRef): binaryen.ExpressionRef => m.i64.sub(x, m.i64.const(1));
+    if (decrement !== 0) {
+      const [a, b] = [this.get(insn.dst), this.get(insn.src)];
+      const op = jmpOp(insn.opcode);
+      if (decrement & ADDRESS_DST && op === JMP.JGT) return m.i64.ge_u(less(a), b);
+      if (decrement & ADDRESS_DST && op === JMP.JLE) return m.i64.lt_u(less(a), b);
+      if (decrement & ADDRESS_SRC && op === JMP.JLT) return m.i64.le_u(a, less(b));
+      if (decrement & ADDRESS_SRC && op === JMP.JGE) return m.i64.gt_u(a, less(b));
+    }
     const T = wide ? m.i64 : m.i32;
     const a = wide ? this.get(insn.dst) : this.get32(insn.dst);
     const b = isRegSource(insn.opcode)
