@@ -553,8 +553,7 @@ class FunctionGenerator {
         if (isCall(insn.opcode)) return false;
         const cls = insnClass(insn.opcode);
         const writes = cls === CLASS.ALU || cls === CLASS.ALU64 || cls === CLASS.LDX || cls === CLASS.LD;
-        if (writes && insn.dst === reg)
-          return insn.opcode === (CLASS.ALU64 | ALU.ADD | SRC_K) && insn.imm === 1;
+        if (writes && insn.dst === reg) return insn.opcode === (CLASS.ALU64 | ALU.ADD | SRC_K) && insn.imm === 1;
       }
       return false;
     };
