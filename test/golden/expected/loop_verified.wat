@@ -77,6 +77,74 @@
       (local.get $1)
      )
     )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
     (br_if $shape$1$continue
      (i64.gt_s
       (local.tee $1
