@@ -16,7 +16,6 @@ import {
   MODE,
   PSEUDO,
   SIZE,
-  SRC_K,
   aluOp,
   disasm,
   insnClass,
@@ -51,7 +50,7 @@ import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { unrollLoops } from './unroll.js';
-import { ADDRESS_DST, ADDRESS_SRC } from './address-compares.js';
+import { type Predecessors, predecessorOperands } from './bounds-check.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
@@ -272,7 +271,7 @@ class FunctionGenerator {
       }
       if (node.jumpTo !== undefined) {
         const budget = block.backEdge && budgeted(last.pc) ? this.budgetCheck(last.pc) : 0;
-        const cond = block.conditional ? this.condition(last, this.decrementable(prog, block, last)) : 0;
+        const cond = block.conditional ? this.condition(last, this.predecessors(prog, block, last)) : 0;
         relooper.addBranch(from, refs[node.jumpTo]!, cond, budget);
       }
       if (node.fallTo !== undefined) relooper.addBranch(from, refs[node.fallTo]!, 0, 0);
@@ -537,49 +536,26 @@ class FunctionGenerator {
     return this.m.copyExpression(x);
   }
 
-  /**
-   * Which operands of a block's closing 64-bit register compare are worth comparing as
-   * `x - 1`: those the verifier found never 0 (addressCompares) that the block itself
-   * last set by `x += 1`. A packet bounds check (`p2 = p; p2 += 1; if p2 > end`) then
-   * compares `p >= end`: binaryen cancels the +1 and -1, and V8 computes one address per
-   * check instead of two (bench/README.md "Session 7: loops").
-   */
-  private decrementable(prog: Program, block: Block, jump: Insn): number {
+  /** For a block's closing 64-bit register compare: operands to compare before their `+ 1` (bounds-check.ts). */
+  private predecessors(prog: Program, block: Block, jump: Insn): Predecessors {
     const known = this.input.addressCompares?.get(prog)?.get(jump.pc) ?? 0;
-    if (known === 0 || insnClass(jump.opcode) !== CLASS.JMP || !isRegSource(jump.opcode)) return 0;
-    const justIncremented = (reg: number): boolean => {
-      for (let p = block.end - 2; p >= block.first; p--) {
-        const insn = prog.insns[p]!;
-        if (isCall(insn.opcode)) return false;
-        const cls = insnClass(insn.opcode);
-        const writes = cls === CLASS.ALU || cls === CLASS.ALU64 || cls === CLASS.LDX || cls === CLASS.LD;
-        if (writes && insn.dst === reg) return insn.opcode === (CLASS.ALU64 | ALU.ADD | SRC_K) && insn.imm === 1;
-      }
-      return false;
-    };
-    return (
-      (known & ADDRESS_DST && justIncremented(jump.dst) ? ADDRESS_DST : 0) |
-      (known & ADDRESS_SRC && justIncremented(jump.src) ? ADDRESS_SRC : 0)
-    );
+    if (known === 0 || insnClass(jump.opcode) !== CLASS.JMP || !isRegSource(jump.opcode)) return {};
+    return predecessorOperands(prog.insns, block.first, block.end - 1, known);
   }
 
   /**
-   * The jump's condition. `decrement` (ADDRESS_DST | ADDRESS_SRC, 64-bit register compares
-   * only) names operands that are never 0: for them the unsigned compares are spelled on
-   * `x - 1` (x > y as x - 1 >= y, x <= y as x - 1 < y), which is the same test when x >= 1.
+   * The jump's condition. `before` (64-bit register compares only) names registers that
+   * hold an operand minus 1, where the operand is never 0: the unsigned compares are then
+   * spelled on them (q > y as p >= y, q <= y as p < y, for p = q - 1), the same test.
    */
-  condition(insn: Insn, decrement = 0): binaryen.ExpressionRef {
+  condition(insn: Insn, before: Predecessors = {}): binaryen.ExpressionRef {
     const m = this.m;
+    const op = jmpOp(insn.opcode);
+    if (before.dst !== undefined && op === JMP.JGT) return m.i64.ge_u(this.get(before.dst), this.get(insn.src));
+    if (before.dst !== undefined && op === JMP.JLE) return m.i64.lt_u(this.get(before.dst), this.get(insn.src));
+    if (before.src !== undefined && op === JMP.JLT) return m.i64.le_u(this.get(insn.dst), this.get(before.src));
+    if (before.src !== undefined && op === JMP.JGE) return m.i64.gt_u(this.get(insn.dst), this.get(before.src));
     const wide = insnClass(insn.opcode) === CLASS.JMP;
-    const less = (x: binaryen.ExpressionRef): binaryen.ExpressionRef => m.i64.sub(x, m.i64.const(1));
-    if (decrement !== 0) {
-      const [a, b] = [this.get(insn.dst), this.get(insn.src)];
-      const op = jmpOp(insn.opcode);
-      if (decrement & ADDRESS_DST && op === JMP.JGT) return m.i64.ge_u(less(a), b);
-      if (decrement & ADDRESS_DST && op === JMP.JLE) return m.i64.lt_u(less(a), b);
-      if (decrement & ADDRESS_SRC && op === JMP.JLT) return m.i64.le_u(a, less(b));
-      if (decrement & ADDRESS_SRC && op === JMP.JGE) return m.i64.gt_u(a, less(b));
-    }
     const T = wide ? m.i64 : m.i32;
     const a = wide ? this.get(insn.dst) : this.get32(insn.dst);
     const b = isRegSource(insn.opcode)
@@ -589,7 +565,7 @@ class FunctionGenerator {
       : wide
         ? m.i64.const(insn.imm)
         : m.i32.const(insn.imm);
-    switch (jmpOp(insn.opcode)) {
+    switch (op) {
       case JMP.JEQ:
         return T.eq(a, b);
       case JMP.JNE:

@@ -82,7 +82,7 @@ export interface VerifyResult {
   /**
    * Memory-safety walk only: 64-bit register compares (conditional jumps) whose dst and/or
    * src held a packet address on every walk, by pc, as ADDRESS_DST | ADDRESS_SRC bits:
-   * such an operand is never 0, which codegen uses to compare `x - 1 >= y` for `x > y`.
+   * such an operand q is never 0, so codegen may compare p >= y for q > y where q = p + 1 (bounds-check.ts).
    */
   addressCompares?: ReadonlyMap<number, number>;
 }

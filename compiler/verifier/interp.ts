@@ -616,9 +616,9 @@ export function explore(input: ExploreInput): ExploreFacts {
 /**
  * Whether a register holds a packet address no smaller than its packet's start (data_meta,
  * data or data_end, plus a non-negative offset). The runtime places frames above the null
- * page, so such a value is never 0 (codegen relies on that to compare `x - 1 >= y` for
- * `x > y`); pruned paths agree, since a state covers another only with the same pointer
- * types in the registers it reads.
+ * page (NULL_PAGE), so such a value is never 0 (codegen relies on that: bounds-check.ts).
+ * Pruned paths agree: a state covers another only with the same pointer type and fixed
+ * offset and a variable offset within its own in each register it reads (state.ts regSafe).
  */
 const isPacketAddress = (r: Reg): boolean =>
   (r.type === T.PKT || r.type === T.PKT_META || r.type === T.PKT_END) && r.off >= 0 && r.s.smin >= 0n;

@@ -1,5 +1,5 @@
 // Unrolled loops (compiler/unroll.ts) and packet bounds checks compared as `p >= end`
-// (codegen.ts decrementable, the verifier's addressCompares). Each loop below can leave
+// (compiler/bounds-check.ts, the verifier's addressCompares). Each loop below can leave
 // through the packet's end, a byte value or its count, so packets of consecutive lengths
 // (and with the stop byte at consecutive places) leave it in every copy of the unrolled
 // body. The interpreter, which runs the instructions as they are, is the reference: the
