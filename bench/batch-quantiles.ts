@@ -6,13 +6,16 @@
 // batches run undisturbed and the low quantiles stay put (within a few % at load 15).
 // For comparing two builds of the compiler on the same workloads, not for absolute claims.
 //
-//   node dist/bench/batch-quantiles.js [katran|lb|pass|pass-in-place ...]   (default: all)
+//   node dist/bench/batch-quantiles.js [katran|lb|pass|pass-in-place|csum ...]   (default: all)
 //   BENCH_ROOTS=/old/tree,/new/tree node ...   each tree's dist/, alternating, for an A/B
 // katran needs KATRAN_BPF_OBJ. pass-in-place leaves the packet in its frame (no copy per
-// packet; descriptors are still filled per batch), the live datapath's fixed cost.
+// packet; descriptors are still filled per batch), the live datapath's fixed cost. csum is
+// the loop-heavy checksum_loop fixture (one back-edge per payload byte) on a 600-byte
+// packet, as xdp-bench.ts runs it but in place (it only reads the packet; the 600-byte
+// copy per packet would add ~35 ns to both sides of an A/B); clang compiles it on the spot.
 
-import { readFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -28,6 +31,19 @@ interface Workload {
   program: string;
   katran: boolean;
   inPlace: boolean;
+  /** The packet every frame gets; a small TCP/IPv4 packet to katran's VIP when absent. */
+  packet?: Uint8Array;
+}
+
+/** A test fixture compiled by clang, lazily (only the workload that needs it pays). */
+function fixtureObject(root: string, name: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'bpf2wasm-bq-')), `${name}.o`);
+  const source = join(root, 'test', 'fixtures', 'kernel', `${name}.c`);
+  const r = spawnSync('clang', ['-O2', '-g', '-target', 'bpf', '-I/usr/include/x86_64-linux-gnu', '-c', source, '-o', out], {
+    encoding: 'utf8',
+  });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return out;
 }
 
 function workloads(root: string): Record<string, Workload | undefined> {
@@ -38,6 +54,15 @@ function workloads(root: string): Record<string, Workload | undefined> {
     lb: { object: example('xdp_lb'), program: 'xdp_lb', katran: true, inPlace: false },
     pass: { object: example('xdp_pass'), program: 'xdp_pass', katran: false, inPlace: false },
     'pass-in-place': { object: example('xdp_pass'), program: 'xdp_pass', katran: false, inPlace: true },
+    csum: {
+      get object() {
+        return fixtureObject(root, 'checksum_loop');
+      },
+      program: 'checksum_loop',
+      katran: false,
+      inPlace: true,
+      packet: Uint8Array.from({ length: 600 }, (_, i) => i & 0xff),
+    },
   };
 }
 
@@ -55,7 +80,8 @@ async function measure(root: string, name: string, w: Workload): Promise<string>
     mod('packets/corpus.js'),
   ]);
   compileOptimised();
-  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(w.object)), w.object)).wasm, name));
+  const object = w.object;
+  const machine = BpfMachine.create(loadWasm(compileObject(loadObject(new Uint8Array(readFileSync(object)), object)).wasm, name));
   if (w.katran) {
     const [{ KatranLb }, { UserspaceKatranMaps }, { sizesFromMaps }] = await Promise.all([
       mod('katran/control-plane.js'),
@@ -69,10 +95,9 @@ async function measure(root: string, name: string, w: Workload): Promise<string>
     lb.addVip(vip);
     for (const a of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) lb.addRealForVip({ address: a, weight: 1 }, vip);
   }
-  const packet: Uint8Array = corpus.ethernet(
-    0x0800,
-    corpus.ipv4({ src: [192, 168, 0, 1], dst: [10, 200, 1, 1], proto: 6 }, corpus.tcp(1025, 80, 0x10, 16)),
-  );
+  const packet: Uint8Array =
+    w.packet ??
+    corpus.ethernet(0x0800, corpus.ipv4({ src: [192, 168, 0, 1], dst: [10, 200, 1, 1], proto: 6 }, corpus.tcp(1025, 80, 0x10, 16)));
   const worker = machine.worker(0, { engine: 'wasm', budget: 0 });
   const { XDP_FRAME_SIZE: size, XDP_HEADROOM: headroom } = xdp;
   const frames: number = machine.maps.heap.alloc(BATCH * size, size);

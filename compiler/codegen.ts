@@ -49,6 +49,8 @@ import { HELPER_BY_ID, HELPER_ID } from '../core/helper-ids.js';
 import { isArrayLike, isPerCpu } from '../core/map-types.js';
 import type { MapSpec, Program } from '../core/model.js';
 import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
+import { unrollLoops } from './unroll.js';
+import { type Predecessors, predecessorOperands } from './bounds-check.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
@@ -71,6 +73,8 @@ export interface CodegenInput {
   constantLoads?: ReadonlyMap<Program, ReadonlyMap<number, bigint>>;
   /** Per program, the shape (type, key size) of the map each map_lookup_elem looks up, by pc, where the verifier found one. */
   lookupShapes?: ReadonlyMap<Program, ReadonlyMap<number, MapLookupShape>>;
+  /** Per program, 64-bit register compares with operands the verifier found to be packet addresses (never 0), by pc: ADDRESS_DST | ADDRESS_SRC. */
+  addressCompares?: ReadonlyMap<Program, ReadonlyMap<number, number>>;
   /** binaryen optimisation level 0..4 (3 = -O3); shrink level follows -Os/-Oz conventions. */
   optimize: number;
   shrink?: number;
@@ -253,23 +257,25 @@ class FunctionGenerator {
     this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
     const relooper = new binaryen.Relooper(m);
-    // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
-    const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
-    for (const block of fn.blocks) {
+    // Node ids are positions in nodes (node 0 the entry), so they index refs; a block is never empty.
+    const budgeted = (pc: number): boolean => this.input.budgetedBackEdges?.get(prog)?.has(pc) ?? true;
+    const nodes = unrollLoops(fn, prog.insns, (latch) => !budgeted(prog.insns[latch.end - 1]!.pc));
+    const refs = nodes.map((node) => relooper.addBlock(this.blockBody(prog, fn, node.block)));
+    nodes.forEach((node, id) => {
+      const block = node.block;
       const last = prog.insns[block.end - 1]!;
-      const from = refs[block.id]!;
-      if (block.jumpTo !== undefined && block.jumpTo === block.fallTo) {
-        relooper.addBranch(from, refs[block.jumpTo]!, 0, 0);
-        continue;
+      const from = refs[id]!;
+      if (node.jumpTo !== undefined && node.jumpTo === node.fallTo) {
+        relooper.addBranch(from, refs[node.jumpTo]!, 0, 0);
+        return;
       }
-      if (block.jumpTo !== undefined) {
-        const budgeted = this.input.budgetedBackEdges?.get(prog)?.has(last.pc) ?? true;
-        const budget = block.backEdge && budgeted ? this.budgetCheck(last.pc) : 0;
-        const cond = block.conditional ? this.condition(last) : 0;
-        relooper.addBranch(from, refs[block.jumpTo]!, cond, budget);
+      if (node.jumpTo !== undefined) {
+        const budget = block.backEdge && budgeted(last.pc) ? this.budgetCheck(last.pc) : 0;
+        const cond = block.conditional ? this.condition(last, this.predecessors(prog, block, last)) : 0;
+        relooper.addBranch(from, refs[node.jumpTo]!, cond, budget);
       }
-      if (block.fallTo !== undefined) relooper.addBranch(from, refs[block.fallTo]!, 0, 0);
-    }
+      if (node.fallTo !== undefined) relooper.addBranch(from, refs[node.fallTo]!, 0, 0);
+    });
     const entry = refs[0];
     if (entry === undefined) throw new Error(`function ${fn.name} has no blocks`);
     const body = m.block(null, [relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
@@ -530,8 +536,25 @@ class FunctionGenerator {
     return this.m.copyExpression(x);
   }
 
-  condition(insn: Insn): binaryen.ExpressionRef {
+  /** For a block's closing 64-bit register compare: operands to compare before their `+ 1` (bounds-check.ts). */
+  private predecessors(prog: Program, block: Block, jump: Insn): Predecessors {
+    const known = this.input.addressCompares?.get(prog)?.get(jump.pc) ?? 0;
+    if (known === 0 || insnClass(jump.opcode) !== CLASS.JMP || !isRegSource(jump.opcode)) return {};
+    return predecessorOperands(prog.insns, block.first, block.end - 1, known);
+  }
+
+  /**
+   * The jump's condition. `before` (64-bit register compares only) names registers that
+   * hold an operand minus 1, where the operand is never 0: the unsigned compares are then
+   * spelled on them (q > y as p >= y, q <= y as p < y, for p = q - 1), the same test.
+   */
+  condition(insn: Insn, before: Predecessors = {}): binaryen.ExpressionRef {
     const m = this.m;
+    const op = jmpOp(insn.opcode);
+    if (before.dst !== undefined && op === JMP.JGT) return m.i64.ge_u(this.get(before.dst), this.get(insn.src));
+    if (before.dst !== undefined && op === JMP.JLE) return m.i64.lt_u(this.get(before.dst), this.get(insn.src));
+    if (before.src !== undefined && op === JMP.JLT) return m.i64.le_u(this.get(insn.dst), this.get(before.src));
+    if (before.src !== undefined && op === JMP.JGE) return m.i64.gt_u(this.get(insn.dst), this.get(before.src));
     const wide = insnClass(insn.opcode) === CLASS.JMP;
     const T = wide ? m.i64 : m.i32;
     const a = wide ? this.get(insn.dst) : this.get32(insn.dst);
@@ -542,7 +565,7 @@ class FunctionGenerator {
       : wide
         ? m.i64.const(insn.imm)
         : m.i32.const(insn.imm);
-    switch (jmpOp(insn.opcode)) {
+    switch (op) {
       case JMP.JEQ:
         return T.eq(a, b);
       case JMP.JNE:

@@ -50,6 +50,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
   const constantLoads = new Map<Program, ReadonlyMap<number, bigint>>();
   const stackLocals = new Map<Program, ReadonlyMap<number, number>>();
   const lookupShapes = new Map<Program, ReadonlyMap<number, MapLookupShape>>();
+  const addressCompares = new Map<Program, ReadonlyMap<number, number>>();
   for (const prog of programs) {
     const f = facts.get(prog.name);
     if (!f) throw new Error(`no verification facts for program ${prog.name}`);
@@ -58,6 +59,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     if (f.constantLoads) constantLoads.set(prog, f.constantLoads);
     if (f.stackLocals) stackLocals.set(prog, f.stackLocals);
     if (f.lookupShapes) lookupShapes.set(prog, f.lookupShapes);
+    if (f.addressCompares) addressCompares.set(prog, f.addressCompares);
   }
   const t1 = performance.now();
   const maxCpus = opts.maxCpus ?? DEFAULT_MAX_CPUS;
@@ -78,6 +80,7 @@ export function compileObject(obj: BpfObject, opts: CompileOptions = {}): Compil
     helpersUsed:
       opts.memorySafety === false || opts.extraHelpers || opts.allowCallx ? undefined : new Set([...helpersByProgram.values()].flat()),
     lookupShapes,
+    addressCompares,
     optimize: opts.optimize ?? DEFAULT_OPT_LEVEL,
     customSections: [{ name: MANIFEST_SECTION, data: encodeManifest(manifest) }],
     wantText: opts.wantText,

@@ -16,6 +16,7 @@ export interface ProgramFacts {
   constantLoads?: ReadonlyMap<number, bigint>;
   stackLocals?: ReadonlyMap<number, number>;
   lookupShapes?: ReadonlyMap<number, MapLookupShape>;
+  addressCompares?: ReadonlyMap<number, number>;
 }
 
 /** By program name. */
@@ -40,6 +41,7 @@ export function verifyPrograms(obj: BpfObject, programs: readonly Program[], opt
       constantLoads: result.constantLoads,
       stackLocals: result.stackLocals,
       lookupShapes: result.lookupShapes,
+      addressCompares: result.addressCompares,
     });
   }
   return facts;

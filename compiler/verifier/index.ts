@@ -79,6 +79,12 @@ export interface VerifyResult {
    * lookup made for that shape (codegen-map-lookup.ts).
    */
   lookupShapes?: ReadonlyMap<number, MapLookupShape>;
+  /**
+   * Memory-safety walk only: 64-bit register compares (conditional jumps) whose dst and/or
+   * src held a packet address on every walk, by pc, as ADDRESS_DST | ADDRESS_SRC bits:
+   * such an operand q is never 0, so codegen may compare p >= y for q > y where q = p + 1 (bounds-check.ts).
+   */
+  addressCompares?: ReadonlyMap<number, number>;
 }
 
 /** The type and key size of the map a call looks up in. */
@@ -131,6 +137,7 @@ function verifyOrThrowProblem(prog: Program, maps: readonly MapSpec[], opts: Ver
       constantLoads: facts.constantLoads,
       stackLocals: facts.stackLocals,
       lookupShapes: facts.lookupShapes,
+      addressCompares: facts.addressCompares,
     };
   }
   const ctx = { insns: prog.insns, maps, helpers: helperSpecs };

@@ -27,6 +27,7 @@ import {
 } from '../../core/isa.js';
 import { MAP_TYPE } from '../../core/map-types.js';
 import { aluStep, readReg } from './alu.js';
+import { ADDRESS_DST, ADDRESS_SRC } from '../address-compares.js';
 import { decideBranch, refineBranch } from './branch.js';
 import type { Env } from './env.js';
 import type { ProgramFlow } from './flow.js';
@@ -94,6 +95,8 @@ export interface ExploreFacts {
   lookupShapes: Map<number, { type: number; keySize: number }>;
   /** Loads and stores of whole 8-byte stack slots codegen may keep in locals, by slot (stack-locals.ts). */
   stackLocals: Map<number, number>;
+  /** 64-bit register compares whose operands were packet addresses on every walk, by pc (noteAddressCompare). */
+  addressCompares: Map<number, number>;
 }
 
 interface Checkpoint {
@@ -200,6 +203,8 @@ export function explore(input: ExploreInput): ExploreFacts {
   const stackLocals = new StackLocals();
   /** pc of a map_lookup_elem -> the shape of its map on every walk so far; null once one walk differed. */
   const lookupShapes = new Map<number, { type: number; keySize: number } | null>();
+  /** pc of a 64-bit register compare -> which operands were packet addresses on every walk so far (ADDRESS_DST | ADDRESS_SRC). */
+  const addressCompares = new Map<number, number>();
   const loops = new Map<string, { from: number; to: number; taken: number }>();
   const pending: Path[] = [];
   let processed = 0;
@@ -493,6 +498,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     const is32 = insnClass(op) === CLASS.JMP32;
     const dst = readReg(st, insn, insn.dst);
     const src = isRegSource(op) ? readReg(st, insn, insn.src) : constReg(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm));
+    if (!is32 && isRegSource(op)) noteAddressCompare(addressCompares, insn.pc, dst, src);
     const outcome = conditional(env, st, insn, j, is32, dst, src);
     if (outcome.taken && outcome.fallthrough) {
       fork(path, outcome.taken, target, insn);
@@ -603,7 +609,25 @@ export function explore(input: ExploreInput): ExploreFacts {
     constantLoads: new Map([...constantLoads].filter((e): e is [number, bigint] => e[1] !== null)),
     stackLocals: stackLocals.result((pc) => flow.functions.findIndex((f) => pc >= f.start && pc < f.end)),
     lookupShapes: new Map([...lookupShapes].filter((e): e is [number, { type: number; keySize: number }] => e[1] !== null)),
+    addressCompares: new Map([...addressCompares].filter((e) => e[1] !== 0)),
   };
+}
+
+/**
+ * Whether a register holds a packet address no smaller than its packet's start (data_meta,
+ * data or data_end, plus a non-negative offset). The runtime places frames above the null
+ * page (NULL_PAGE), so such a value is never 0 (codegen relies on that: bounds-check.ts).
+ * Pruned paths agree: a state covers another only with the same pointer type and fixed
+ * offset and a variable offset within its own in each register it reads (state.ts regSafe).
+ */
+const isPacketAddress = (r: Reg): boolean =>
+  (r.type === T.PKT || r.type === T.PKT_META || r.type === T.PKT_END) && r.off >= 0 && r.s.smin >= 0n;
+
+/** A 64-bit register compare at `pc`: which operands are packet addresses, anded over every walk. */
+function noteAddressCompare(compares: Map<number, number>, pc: number, dst: Reg, src: Reg): void {
+  const now = (isPacketAddress(dst) ? ADDRESS_DST : 0) | (isPacketAddress(src) ? ADDRESS_SRC : 0);
+  const known = compares.get(pc);
+  compares.set(pc, known === undefined ? now : known & now);
 }
 
 /** A map_lookup_elem at `pc` with `map` in r1: still one map shape at this call, or not. */

@@ -19,21 +19,142 @@
    (i64.const 16)
   )
   (loop $shape$1$continue
-   (local.set $0
-    (i64.add
-     (local.get $0)
-     (local.get $1)
-    )
-   )
-   (br_if $shape$1$continue
-    (i64.gt_s
-     (local.tee $1
-      (i64.sub
-       (local.get $1)
-       (i64.const 1)
-      )
+   (block $block$3$break
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
      )
-     (i64.const 0)
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $block$3$break
+     (i64.le_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
+    )
+    (local.set $0
+     (i64.add
+      (local.get $0)
+      (local.get $1)
+     )
+    )
+    (br_if $shape$1$continue
+     (i64.gt_s
+      (local.tee $1
+       (i64.sub
+        (local.get $1)
+        (i64.const 1)
+       )
+      )
+      (i64.const 0)
+     )
     )
    )
   )
