@@ -57,6 +57,7 @@ import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
 import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
+import { planConstantKeys } from './constant-keys.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -245,6 +246,8 @@ class FunctionGenerator {
   private firstForwardLocal = 0;
   /** The block being emitted's forwarding plan. */
   private blockForwarding: BlockForwarding | undefined;
+  /** The block being emitted's lookups at constant keys: call pc -> u32 key (constant-keys.ts). */
+  private blockConstantKeys: ReadonlyMap<number, number> = new Map();
 
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
@@ -316,6 +319,7 @@ class FunctionGenerator {
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
     this.blockForwarding = this.forwarding[block.id];
+    this.blockConstantKeys = planConstantKeys(prog.insns, block.first, block.end);
     for (let p = block.first; p < block.end; p++) {
       const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
@@ -718,7 +722,7 @@ class FunctionGenerator {
       case HELPER_ID.get_smp_processor_id:
         return this.set(0, m.i64.extend_u(m.global.get(G_CPU, i32)));
       case HELPER_ID.map_lookup_elem: {
-        const inline = this.inlineArrayLookup(knownMap.get(1));
+        const inline = this.inlineArrayLookup(knownMap.get(1), this.blockConstantKeys.get(insn.pc));
         if (inline) return this.set(0, inline);
         const specialised = this.specialisedLookup(prog, insn, knownMap.get(1));
         if (specialised) return this.set(0, specialised);
@@ -852,21 +856,28 @@ class FunctionGenerator {
 
   /**
    * map_lookup_elem on a statically placed (per-CPU) array: the key is a u32 index, so the
-   * lookup is bounds check plus pointer arithmetic, with no call at all.
+   * lookup is bounds check plus pointer arithmetic, with no call at all. With a key the
+   * block wrote as a constant (constant-keys.ts) it is the element's address, or NULL past
+   * the end, decided here.
    */
-  private inlineArrayLookup(mapIndex: number | undefined): binaryen.ExpressionRef | undefined {
+  private inlineArrayLookup(mapIndex: number | undefined, constantKey: number | undefined): binaryen.ExpressionRef | undefined {
     if (mapIndex === undefined) return undefined;
     const spec = this.input.maps[mapIndex];
     const place = this.input.placements[mapIndex];
     if (!spec || place?.storage === undefined || place.valueStride === undefined) return undefined;
     if (!isArrayLike(spec.type)) return undefined;
     const m = this.m;
-    const key = m.i64.load32_u(0, 1, this.get32(2));
-    let base: binaryen.ExpressionRef = m.i64.const(place.storage);
-    if (isPerCpu(spec.type)) {
-      const cpuOffset = m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0));
-      base = m.i64.add(base, cpuOffset);
+    /** This CPU's copy of `address` (the storage holds one copy of the whole array per CPU). */
+    const onThisCpu = (address: binaryen.ExpressionRef): binaryen.ExpressionRef =>
+      isPerCpu(spec.type)
+        ? m.i64.add(address, m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0)))
+        : address;
+    if (constantKey !== undefined) {
+      if (constantKey >= spec.maxEntries) return m.i64.const(0);
+      return onThisCpu(m.i64.const(place.storage + constantKey * place.valueStride));
     }
+    const key = m.i64.load32_u(0, 1, this.get32(2));
+    const base = onThisCpu(m.i64.const(place.storage));
     return m.block(
       null,
       [
