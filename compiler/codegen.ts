@@ -52,7 +52,7 @@ import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
-import { hasSpecialisedLookup, specialisedLookup } from './codegen-map-lookup.js';
+import { hasSpecialisedLookup, inlineLookup, specialisedLookup, type LookupLocals } from './codegen-map-lookup.js';
 import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
@@ -109,6 +109,12 @@ const LOCAL_T0 = 11;
 const LOCAL_T1 = 12;
 const LOCAL_LABEL = 13;
 const LOCAL_I = 14; // bpf_loop counter
+/**
+ * Specialised map lookups inlined at their call per function (codegen-map-lookup.ts
+ * inlineLookup); calls after these go to the shape's function, so that a program with
+ * very many lookups does not grow without bound.
+ */
+const INLINE_LOOKUPS_PER_FUNCTION = 16;
 // r0, r6..r9, t0, t1 (i64 at 6..12), the Relooper label (i32 at 13), the bpf_loop counter (i64 at 14).
 const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i32, i64];
 /** Stack slots kept in locals (planSlotLocals) come after the parameters and EXTRA_LOCALS. */
@@ -246,6 +252,10 @@ class FunctionGenerator {
   private firstForwardLocal = 0;
   /** The block being emitted's forwarding plan. */
   private blockForwarding: BlockForwarding | undefined;
+  /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
+  private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
+  /** Lookups inlined so far in the current function. */
+  private inlinedLookups = 0;
   /** The block being emitted's lookups at constant keys: call pc -> u32 key (constant-keys.ts). */
   private blockConstantKeys: ReadonlyMap<number, number> = new Map();
 
@@ -255,6 +265,10 @@ class FunctionGenerator {
     this.forwarding = fn.blocks.map((block) => planBlockForwarding(prog.insns, block.first, block.end));
     this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
+    const firstLookupLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    this.lookupLocals = { handle: firstLookupLocal, key: firstLookupLocal + 1, hash: firstLookupLocal + 2, entry: firstLookupLocal + 3 };
+    this.inlinedLookups = 0;
+    extraLocals.push(i32, i32, i32, i32);
     const relooper = new binaryen.Relooper(m);
     // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
@@ -850,7 +864,13 @@ class FunctionGenerator {
     const shape = spec ? { type: spec.type, keySize: spec.keySize } : this.input.lookupShapes?.get(prog)?.get(insn.pc);
     if (!shape || !hasSpecialisedLookup(shape)) return undefined;
     const generic = this.ownMapFunction('map_lookup_elem', this.i32HelperImport('map_lookup_elem', I32_HELPERS.map_lookup_elem!))!;
-    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, this.input.layout.maxCpus);
+    const maxCpus = this.input.layout.maxCpus;
+    if (this.inlinedLookups < INLINE_LOOKUPS_PER_FUNCTION) {
+      this.inlinedLookups++;
+      const label = `lookup$${insn.pc}`;
+      return this.m.i64.extend_u(inlineLookup(this.m, shape, generic, G_CPU, maxCpus, this.lookupLocals, this.get32(1), this.get32(2), label));
+    }
+    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, maxCpus);
     return this.m.i64.extend_u(this.m.call(name, [this.get32(1), this.get32(2)], i32));
   }
 
