@@ -85,8 +85,9 @@ export function inlineLookup(
   handle: Expr,
   key: Expr,
   label: string,
+  keyStores?: KeyStores,
 ): Expr {
-  const body = lookupBody(m, shape, generic, cpuGlobal, maxCpus, locals, (value) => m.br(label, 0, value), label);
+  const body = lookupBody(m, shape, generic, cpuGlobal, maxCpus, locals, (value) => m.br(label, 0, value), label, keyStores);
   return m.block(label, [m.local.set(locals.handle, handle), m.local.set(locals.key, key), body], i32);
 }
 
@@ -100,8 +101,10 @@ function lookupBody(
   L: LookupLocals,
   exit: (value: Expr) => Expr,
   prefix: string,
+  keyStores?: KeyStores,
 ): Expr {
   const get = (local: number): Expr => m.local.get(local, i32);
+  const keyLoad = (off: number, size: 4 | 8): Expr => splitLoad(m, () => get(L.key), keyStores, off, size);
   const c = (n: number): Expr => m.i32.const(n | 0);
   const word = (index: number): Expr => m.i32.load(index * 4, 4, get(L.handle));
   const guard = m.if(
@@ -146,7 +149,7 @@ function lookupBody(
       guard,
       m.local.set(
         HASH,
-        unrolledKeyHash(m, () => get(L.key), len, HASH),
+        unrolledKeyHash(m, () => get(L.key), len, HASH, keyLoad),
       ),
       m.local.set(
         ENTRY,
@@ -165,6 +168,7 @@ function lookupBody(
                 () => get(L.key),
                 () => get(ENTRY),
                 len,
+                keyLoad,
               ),
             ),
           ),
@@ -188,14 +192,64 @@ function lookupBody(
   return m.block(null, [m.block(found, [body]), ...(isLru ? [touch] : []), result], i32);
 }
 
+/** For each of the key's first bytes, the store of the caller's block that wrote it last, or undefined (compiler/constant-keys.ts). */
+export type KeyStores = readonly (number | undefined)[];
+
+/** A load of `size` key bytes at `off`: i32 for 4, i64 for 8. */
+type KeyLoad = (off: number, size: 4 | 8) => Expr;
+
+/**
+ * The `size` key bytes at `off`, loaded in pieces along the stores that wrote them (each
+ * piece within one store, so the CPU forwards it from that store) and put together; one
+ * plain load when one store (or none of the block) wrote them all. The same bytes either
+ * way: the split only spares the load the wait for several stores to reach the cache.
+ */
+function splitLoad(m: binaryen.Module, key: () => Expr, stores: KeyStores | undefined, off: number, size: 4 | 8): Expr {
+  const wide = size === 8;
+  const plain = (): Expr => (wide ? m.i64.load(off, 1, key()) : m.i32.load(off, 1, key()));
+  if (!stores) return plain();
+  /** Runs of bytes from one store: [first byte, length], relative to off. */
+  const runs: [number, number][] = [];
+  for (let b = 0; b < size; b++) {
+    const last = runs[runs.length - 1];
+    if (last && stores[off + last[0]] === stores[off + b]) last[1]++;
+    else runs.push([b, 1]);
+  }
+  if (runs.length === 1) return plain();
+  const pieces: Expr[] = [];
+  for (const [first, length] of runs) {
+    for (let b = first; b < first + length; ) {
+      const n = ([8, 4, 2, 1] as const).find((w) => w <= first + length - b)!;
+      const at = off + b;
+      let piece: Expr;
+      if (wide) {
+        piece = n === 8 ? m.i64.load(at, 1, key()) : n === 4 ? m.i64.load32_u(at, 1, key()) : n === 2 ? m.i64.load16_u(at, 1, key()) : m.i64.load8_u(at, 1, key());
+        if (b > 0) piece = m.i64.shl(piece, m.i64.const(8 * b));
+      } else {
+        piece = n === 4 ? m.i32.load(at, 1, key()) : n === 2 ? m.i32.load16_u(at, 1, key()) : m.i32.load8_u(at, 1, key());
+        if (b > 0) piece = m.i32.shl(piece, m.i32.const(8 * b));
+      }
+      pieces.push(piece);
+      b += n;
+    }
+  }
+  return pieces.reduce((a, p) => (wide ? m.i64.or(a, p) : m.i32.or(a, p)));
+}
+
 /** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (murmur3 words in four lanes, FNV tail, murmur3 finaliser). */
-function unrolledKeyHash(m: binaryen.Module, key: () => Expr, len: number, scratch: number): Expr {
+function unrolledKeyHash(
+  m: binaryen.Module,
+  key: () => Expr,
+  len: number,
+  scratch: number,
+  load: KeyLoad = (off) => m.i32.load(off, 1, key()),
+): Expr {
   const c = (n: number): Expr => m.i32.const(n | 0);
   const lanes = [0, 1, 2, 3].map((j) => c(laneSeed(j, len)));
   let i = 0;
   for (; i + 4 <= len; i += 4) {
     const j = (i >> 2) % KEY_HASH.LANES;
-    lanes[j] = mixWordExpr(m, lanes[j]!, m.i32.load(i, 1, key()));
+    lanes[j] = mixWordExpr(m, lanes[j]!, load(i, 4));
   }
   let h = combineLanesExpr(m, lanes);
   for (; i < len; i++) h = m.i32.mul(m.i32.xor(h, m.i32.load8_u(i, 1, key())), c(KEY_HASH.TAIL_MUL));
@@ -215,12 +269,18 @@ function unrolledKeyHash(m: binaryen.Module, key: () => Expr, len: number, scrat
 }
 
 /** 1 if the `len` bytes at `key()` equal the entry's key, else 0: one or-chain of xors, no branch. */
-function keysEqual(m: binaryen.Module, key: () => Expr, entry: () => Expr, len: number): Expr {
+function keysEqual(
+  m: binaryen.Module,
+  key: () => Expr,
+  entry: () => Expr,
+  len: number,
+  load: KeyLoad = (off, size) => (size === 8 ? m.i64.load(off, 1, key()) : m.i32.load(off, 1, key())),
+): Expr {
   const diffs: Expr[] = [];
   let i = 0;
-  for (; i + 8 <= len; i += 8) diffs.push(m.i64.xor(m.i64.load(i, 1, key()), m.i64.load(HASH_ENTRY.KEY + i, 1, entry())));
+  for (; i + 8 <= len; i += 8) diffs.push(m.i64.xor(load(i, 8), m.i64.load(HASH_ENTRY.KEY + i, 1, entry())));
   for (; i + 4 <= len; i += 4) {
-    diffs.push(m.i64.extend_u(m.i32.xor(m.i32.load(i, 1, key()), m.i32.load(HASH_ENTRY.KEY + i, 1, entry()))));
+    diffs.push(m.i64.extend_u(m.i32.xor(load(i, 4), m.i32.load(HASH_ENTRY.KEY + i, 1, entry()))));
   }
   for (; i < len; i++) {
     diffs.push(m.i64.extend_u(m.i32.xor(m.i32.load8_u(i, 1, key()), m.i32.load8_u(HASH_ENTRY.KEY + i, 1, entry()))));

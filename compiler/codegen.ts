@@ -52,12 +52,12 @@ import { buildCfg, type Block, type FunctionCfg } from './cfg.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
-import { hasSpecialisedLookup, inlineLookup, specialisedLookup, type LookupLocals } from './codegen-map-lookup.js';
+import { hasSpecialisedLookup, inlineLookup, specialisedLookup, type KeyStores, type LookupLocals } from './codegen-map-lookup.js';
 import type { MapLookupShape } from './verifier/index.js';
 import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
 import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
-import { planConstantKeys } from './constant-keys.js';
+import { planBlockKeys } from './constant-keys.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -258,6 +258,8 @@ class FunctionGenerator {
   private inlinedLookups = 0;
   /** The block being emitted's lookups at constant keys: call pc -> u32 key (constant-keys.ts). */
   private blockConstantKeys: ReadonlyMap<number, number> = new Map();
+  /** The block being emitted's lookups with a key on the stack: call pc -> the store that wrote each key byte (constant-keys.ts). */
+  private blockKeyStores: ReadonlyMap<number, KeyStores> = new Map();
 
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
@@ -333,7 +335,9 @@ class FunctionGenerator {
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
     this.blockForwarding = this.forwarding[block.id];
-    this.blockConstantKeys = planConstantKeys(prog.insns, block.first, block.end);
+    const keys = planBlockKeys(prog.insns, block.first, block.end);
+    this.blockConstantKeys = keys.constants;
+    this.blockKeyStores = keys.stores;
     for (let p = block.first; p < block.end; p++) {
       const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
@@ -868,7 +872,10 @@ class FunctionGenerator {
     if (this.inlinedLookups < INLINE_LOOKUPS_PER_FUNCTION) {
       this.inlinedLookups++;
       const label = `lookup$${insn.pc}`;
-      return this.m.i64.extend_u(inlineLookup(this.m, shape, generic, G_CPU, maxCpus, this.lookupLocals, this.get32(1), this.get32(2), label));
+      const stores = this.blockKeyStores.get(insn.pc);
+      return this.m.i64.extend_u(
+        inlineLookup(this.m, shape, generic, G_CPU, maxCpus, this.lookupLocals, this.get32(1), this.get32(2), label, stores),
+      );
     }
     const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, maxCpus);
     return this.m.i64.extend_u(this.m.call(name, [this.get32(1), this.get32(2)], i32));

@@ -1,5 +1,7 @@
-// Constant keys of map lookups, planned for codegen per basic block: a map_lookup_elem whose
-// key (r2 = r10 + off) is four stack bytes that the same block wrote with a known constant.
+// Map lookup keys on the stack, planned for codegen per basic block. Two facts per
+// map_lookup_elem with r2 = r10 + off: which store of the block wrote each key byte last (so
+// that an inlined hash lookup loads the key along those stores, codegen-map-lookup.ts
+// splitLoad), and whether the key is four bytes the block wrote with a known constant.
 // Programs look their array maps up at fixed indices all the time — katran's ctl_array at
 // 0, its stats at MAX_VIPS + n: `r1 = 528; *(u32 *)(r10 - 124) = r1; r2 = r10; r2 += -124;
 // r1 = map; call 1` — and codegen turns such a lookup of a statically placed array into the
@@ -23,10 +25,34 @@ type Known = { kind: 'const'; value: bigint } | { kind: 'stack'; off: number };
 
 /** The u32 key of each map_lookup_elem call (by pc) of `insns[first..end)` whose key the block wrote as a constant. */
 export function planConstantKeys(insns: readonly Insn[], first: number, end: number): Map<number, number> {
+  return planBlockKeys(insns, first, end).constants;
+}
+
+/** Key bytes looked at for their stores: the longest key whose loads are split along them. */
+export const KEY_STORES_MAX = 64;
+
+export interface BlockKeys {
+  /** map_lookup_elem calls (by pc) whose key the block wrote as a constant: the u32 key. */
+  constants: Map<number, number>;
+  /**
+   * map_lookup_elem calls (by pc) with a key on the stack: for each of its first
+   * KEY_STORES_MAX bytes, the slot of the store of this block that wrote it last, or
+   * undefined (written before the block). A load of key bytes from two or more stores
+   * waits for them to reach the cache (no store-to-load forwarding); loads split along
+   * these stores are each forwarded (codegen-map-lookup.ts).
+   */
+  stores: Map<number, (number | undefined)[]>;
+}
+
+/** What the block knows of each map_lookup_elem's key (see BlockKeys). */
+export function planBlockKeys(insns: readonly Insn[], first: number, end: number): BlockKeys {
   const keys = new Map<number, number>();
+  const stores = new Map<number, (number | undefined)[]>();
   const regs = new Map<number, Known>([[FRAME_POINTER, { kind: 'stack', off: 0 }]]);
   /** Stack bytes (offset from r10) this block wrote with a known value. */
   let bytes = new Map<number, number>();
+  /** Stack bytes (offset from r10) this block wrote: the slot of the store. */
+  let writers = new Map<number, number>();
   for (let p = first; p < end; p++) {
     const insn = insns[p]!;
     const op = insn.opcode;
@@ -34,17 +60,21 @@ export function planConstantKeys(insns: readonly Insn[], first: number, end: num
     const cls = insnClass(op);
     if (isCall(op)) {
       if (insn.src === CALL_KIND.HELPER && insn.imm === HELPER_ID.map_lookup_elem) {
-        const key = constantAt(regs.get(2), bytes);
+        const r2 = regs.get(2);
+        const key = constantAt(r2, bytes);
         if (key !== undefined) keys.set(insn.pc, key);
+        if (r2?.kind === 'stack') stores.set(insn.pc, Array.from({ length: KEY_STORES_MAX }, (_, b) => writers.get(r2.off + b)));
       }
       for (let r = 0; r <= 5; r++) regs.delete(r);
       bytes = new Map(); // a helper or a callee may write the stack through a pointer
+      writers = new Map();
       continue;
     }
     if (cls === CLASS.ST || cls === CLASS.STX) {
       const base = regs.get(insn.dst);
       if (memMode(op) !== MODE.MEM || base?.kind !== 'stack') {
         bytes = new Map();
+        writers = new Map();
         // An atomic operation may write its source register (fetch) or r0 (cmpxchg).
         if (memMode(op) === MODE.ATOMIC) for (const r of [0, insn.src]) regs.delete(r);
         continue;
@@ -53,6 +83,7 @@ export function planConstantKeys(insns: readonly Insn[], first: number, end: num
       const src = cls === CLASS.ST ? BigInt(insn.imm) : constantOf(regs.get(insn.src));
       for (let b = 0; b < size; b++) {
         const at = base.off + insn.off + b;
+        writers.set(at, insn.pc);
         if (src === undefined) bytes.delete(at);
         else bytes.set(at, Number((BigInt.asUintN(64, src) >> BigInt(8 * b)) & 0xffn));
       }
@@ -77,8 +108,9 @@ export function planConstantKeys(insns: readonly Insn[], first: number, end: num
     regs.clear();
     regs.set(FRAME_POINTER, { kind: 'stack', off: 0 });
     bytes = new Map();
+    writers = new Map();
   }
-  return keys;
+  return { constants: keys, stores };
 }
 
 const constantOf = (k: Known | undefined): bigint | undefined => (k?.kind === 'const' ? k.value : undefined);
