@@ -218,12 +218,19 @@ function splitLoad(m: binaryen.Module, key: () => Expr, stores: KeyStores | unde
   if (runs.length === 1) return plain();
   const pieces: Expr[] = [];
   for (const [first, length] of runs) {
-    for (let b = first; b < first + length; ) {
+    for (let b = first; b < first + length;) {
       const n = ([8, 4, 2, 1] as const).find((w) => w <= first + length - b)!;
       const at = off + b;
       let piece: Expr;
       if (wide) {
-        piece = n === 8 ? m.i64.load(at, 1, key()) : n === 4 ? m.i64.load32_u(at, 1, key()) : n === 2 ? m.i64.load16_u(at, 1, key()) : m.i64.load8_u(at, 1, key());
+        piece =
+          n === 8
+            ? m.i64.load(at, 1, key())
+            : n === 4
+              ? m.i64.load32_u(at, 1, key())
+              : n === 2
+                ? m.i64.load16_u(at, 1, key())
+                : m.i64.load8_u(at, 1, key());
         if (b > 0) piece = m.i64.shl(piece, m.i64.const(8 * b));
       } else {
         piece = n === 4 ? m.i32.load(at, 1, key()) : n === 2 ? m.i32.load16_u(at, 1, key()) : m.i32.load8_u(at, 1, key());

@@ -15,7 +15,22 @@
 // register (it may point into the stack), an atomic operation or a call forgets every
 // stack byte known.
 
-import { ALU, CALL_KIND, CLASS, MODE, aluOp, insnClass, isCall, isCondJmp, isJa, isLdImm64, isRegSource, memMode, sizeBytes, type Insn } from '../core/isa.js';
+import {
+  ALU,
+  CALL_KIND,
+  CLASS,
+  MODE,
+  aluOp,
+  insnClass,
+  isCall,
+  isCondJmp,
+  isJa,
+  isLdImm64,
+  isRegSource,
+  memMode,
+  sizeBytes,
+  type Insn,
+} from '../core/isa.js';
 import { HELPER_ID } from '../core/helper-ids.js';
 
 const FRAME_POINTER = 10;
@@ -63,7 +78,11 @@ export function planBlockKeys(insns: readonly Insn[], first: number, end: number
         const r2 = regs.get(2);
         const key = constantAt(r2, bytes);
         if (key !== undefined) keys.set(insn.pc, key);
-        if (r2?.kind === 'stack') stores.set(insn.pc, Array.from({ length: KEY_STORES_MAX }, (_, b) => writers.get(r2.off + b)));
+        if (r2?.kind === 'stack')
+          stores.set(
+            insn.pc,
+            Array.from({ length: KEY_STORES_MAX }, (_, b) => writers.get(r2.off + b)),
+          );
       }
       for (let r = 0; r <= 5; r++) regs.delete(r);
       bytes = new Map(); // a helper or a callee may write the stack through a pointer

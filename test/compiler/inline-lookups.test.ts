@@ -63,7 +63,9 @@ test('wasm and the interpreter add up the values stored, on CPUs 0 and 1', () =>
   for (let key = 0; key < LOOKUPS; key += 3) {
     machine.maps.byNameOrThrow('h').updateBytes(u32(key), u64(BigInt(key + 1)));
     machine.maps.byNameOrThrow('lh').updateBytes(u32(key), u64(BigInt(1000 * (key + 1))));
-    machine.maps.byNameOrThrow('ph').updateBytes(u32(key), new Uint8Array([...u64(BigInt(100 * (key + 1))), ...u64(BigInt(10000 * (key + 1)))]));
+    machine.maps
+      .byNameOrThrow('ph')
+      .updateBytes(u32(key), new Uint8Array([...u64(BigInt(100 * (key + 1))), ...u64(BigInt(10000 * (key + 1)))]));
     for (const cpu of [0, 1]) want[cpu]! += BigInt(key + 1) * (1n + 1000n + (cpu === 0 ? 100n : 10000n));
   }
   for (const engine of ['wasm', 'interp'] as const) {
@@ -75,7 +77,6 @@ test('wasm and the interpreter add up the values stored, on CPUs 0 and 1', () =>
     }
   }
 });
-
 
 // A 20-byte key written as katran writes its VIP key: an 8-byte store, a 4-byte one, a
 // 2-byte port and a 1-byte protocol, and byte 19 from before the helper call that ends
@@ -135,7 +136,11 @@ test('a key from several stores: wasm and the interpreter find the entry for its
       const r = machine.worker(0, { engine }).runXdp('split_key', new Uint8Array(60));
       assert.is(r.actionName, 'XDP_PASS', `${engine}: ${r.fault}`);
       const out = machine.maps.byNameOrThrow('out').lookupBytes(u32(0))!;
-      assert.is(new DataView(out.buffer, out.byteOffset).getBigUint64(0, true), proto === 6 ? 42n : 0xdeadn, `${engine}, protocol ${proto}`);
+      assert.is(
+        new DataView(out.buffer, out.byteOffset).getBigUint64(0, true),
+        proto === 6 ? 42n : 0xdeadn,
+        `${engine}, protocol ${proto}`,
+      );
     }
   }
 });
