@@ -54,7 +54,17 @@ import { type Callable, callableName, callableTable } from '../core/callables.js
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
 import { hasSpecialisedLookup, inlineLookup, specialisedLookup, type KeyStores, type LookupLocals } from './codegen-map-lookup.js';
 import type { MapLookupShape } from './verifier/index.js';
-import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
+import {
+  addAdjustHead,
+  addAdjustMeta,
+  addAdjustTail,
+  addCsumDiff,
+  addKtime,
+  addPrandom,
+  inlineAdjustHead,
+  WASM_HELPER,
+  type AdjustHeadLocals,
+} from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
 import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
 import { planBlockKeys } from './constant-keys.js';
@@ -254,6 +264,8 @@ class FunctionGenerator {
   private blockForwarding: BlockForwarding | undefined;
   /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
   private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
+  /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
+  private adjustHeadLocals: AdjustHeadLocals = { delta: 0, ctx: 0, data: 0, meta: 0, metaLen: 0, next: 0, d: 0 };
   /** Lookups inlined so far in the current function. */
   private inlinedLookups = 0;
   /** The block being emitted's lookups at constant keys: call pc -> u32 key (constant-keys.ts). */
@@ -271,6 +283,18 @@ class FunctionGenerator {
     this.lookupLocals = { handle: firstLookupLocal, key: firstLookupLocal + 1, hash: firstLookupLocal + 2, entry: firstLookupLocal + 3 };
     this.inlinedLookups = 0;
     extraLocals.push(i32, i32, i32, i32);
+    // xdp_adjust_head inline: two i32 (the lookups' scratch, free between calls) and five i64.
+    const firstAdjustLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    this.adjustHeadLocals = {
+      delta: firstLookupLocal,
+      ctx: firstLookupLocal + 1,
+      data: firstAdjustLocal,
+      meta: firstAdjustLocal + 1,
+      metaLen: firstAdjustLocal + 2,
+      next: firstAdjustLocal + 3,
+      d: firstAdjustLocal + 4,
+    };
+    extraLocals.push(i64, i64, i64, i64, i64);
     const relooper = new binaryen.Relooper(m);
     // Block ids are positions in fn.blocks, so they index refs; a block is never empty.
     const refs = fn.blocks.map((block) => relooper.addBlock(this.blockBody(prog, fn, block)));
@@ -754,6 +778,8 @@ class FunctionGenerator {
       case HELPER_ID.loop:
         return this.boundedLoop();
       case HELPER_ID.xdp_adjust_head:
+        // Inline, as the hot lookups (the function's work, without the call and its spills).
+        return this.set(0, m.i64.extend_s(inlineAdjustHead(m, G_XDP_CTX, this.adjustHeadLocals, this.get32(2), `adjust_head$${insn.pc}`)));
       case HELPER_ID.xdp_adjust_meta:
       case HELPER_ID.xdp_adjust_tail:
         return this.set(0, m.i64.extend_s(m.call(this.wasmHelper(helper.name), [this.get32(1), this.get32(2)], i32)));

@@ -926,101 +926,6 @@
    )
   )
  )
- (func $xdp_adjust_head$wasm (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i64)
-  (local $3 i64)
-  (local $4 i64)
-  (local $5 i64)
-  (local.set $2
-   (i64.load32_s
-    (local.tee $0
-     (global.get $xdp_ctx)
-    )
-   )
-  )
-  (if
-   (i32.or
-    (i64.gt_s
-     (local.tee $4
-      (i64.add
-       (local.tee $3
-        (i64.extend_i32_s
-         (local.get $1)
-        )
-       )
-       (local.get $2)
-      )
-     )
-     (i64.sub
-      (i64.load32_s offset=4
-       (local.get $0)
-      )
-      (i64.const 14)
-     )
-    )
-    (i64.lt_s
-     (local.get $4)
-     (i64.add
-      (local.tee $5
-       (i64.sub
-        (local.get $2)
-        (local.tee $2
-         (i64.load32_s offset=8
-          (local.get $0)
-         )
-        )
-       )
-      )
-      (i64.add
-       (i64.load32_s offset=24
-        (local.get $0)
-       )
-       (i64.const 40)
-      )
-     )
-    )
-   )
-   (then
-    (return
-     (i32.const -22)
-    )
-   )
-  )
-  (if
-   (i64.gt_s
-    (local.get $5)
-    (i64.const 0)
-   )
-   (then
-    (memory.copy
-     (i32.wrap_i64
-      (i64.add
-       (local.get $2)
-       (local.get $3)
-      )
-     )
-     (i32.wrap_i64
-      (local.get $2)
-     )
-     (i32.wrap_i64
-      (local.get $5)
-     )
-    )
-   )
-  )
-  (i64.store32
-   (local.get $0)
-   (local.get $4)
-  )
-  (i64.store32 offset=8
-   (local.get $0)
-   (i64.add
-    (local.get $2)
-    (local.get $3)
-   )
-  )
-  (i32.const 0)
- )
  (func $i32_helpers@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
   (local $6 i32)
   (local $7 i32)
@@ -1038,7 +943,7 @@
    (i64.ne
     (i64.extend_i32_u
      (block $lookup$6 (result i32)
-      (local.set $8
+      (local.set $7
        (i32.wrap_i64
         (i64.sub
          (local.get $5)
@@ -1075,12 +980,12 @@
         (br $lookup$6
          (call $map_lookup_elem$wasm
           (local.get $6)
-          (local.get $8)
+          (local.get $7)
          )
         )
        )
       )
-      (local.set $7
+      (local.set $8
        (i32.atomic.load
         (i32.add
          (i32.load offset=40
@@ -1111,7 +1016,7 @@
                             (i32.rotl
                              (i32.mul
                               (i32.load align=1
-                               (local.get $8)
+                               (local.get $7)
                               )
                               (i32.const -862048943)
                              )
@@ -1159,7 +1064,7 @@
          (br_if $lookup$6
           (i32.const 0)
           (i32.eqz
-           (local.get $7)
+           (local.get $8)
           )
          )
         )
@@ -1169,32 +1074,32 @@
            (i64.extend_i32_u
             (i32.xor
              (i32.load align=1
-              (local.get $8)
+              (local.get $7)
              )
              (i32.load offset=24 align=1
-              (local.get $7)
+              (local.get $8)
              )
             )
            )
           )
           (i32.eq
            (i32.load offset=4
-            (local.get $7)
+            (local.get $8)
            )
            (local.get $6)
           )
          )
         )
-        (local.set $7
+        (local.set $8
          (i32.load
-          (local.get $7)
+          (local.get $8)
          )
         )
         (br $lookup$6$walk)
        )
       )
       (i32.add
-       (local.get $7)
+       (local.get $8)
        (i32.const 32)
       )
      )
@@ -1206,11 +1111,92 @@
      (br_if $block$3$break
       (i64.eqz
        (i64.extend_i32_s
-        (call $xdp_adjust_head$wasm
-         (i32.wrap_i64
-          (local.get $0)
+        (block $adjust_head$10 (result i32)
+         (local.set $0
+          (i64.load32_s
+           (local.tee $7
+            (global.get $xdp_ctx)
+           )
+          )
          )
-         (i32.const -14)
+         (drop
+          (br_if $adjust_head$10
+           (i32.const -22)
+           (i32.or
+            (i64.gt_s
+             (local.tee $2
+              (i64.add
+               (local.tee $1
+                (i64.const -14)
+               )
+               (local.get $0)
+              )
+             )
+             (i64.sub
+              (i64.load32_s offset=4
+               (local.get $7)
+              )
+              (i64.const 14)
+             )
+            )
+            (i64.lt_s
+             (local.get $2)
+             (i64.add
+              (local.tee $3
+               (i64.sub
+                (local.get $0)
+                (local.tee $0
+                 (i64.load32_s offset=8
+                  (local.get $7)
+                 )
+                )
+               )
+              )
+              (i64.add
+               (i64.load32_s offset=24
+                (local.get $7)
+               )
+               (i64.const 40)
+              )
+             )
+            )
+           )
+          )
+         )
+         (if
+          (i64.gt_s
+           (local.get $3)
+           (i64.const 0)
+          )
+          (then
+           (memory.copy
+            (i32.wrap_i64
+             (i64.add
+              (local.get $0)
+              (local.get $1)
+             )
+            )
+            (i32.wrap_i64
+             (local.get $0)
+            )
+            (i32.wrap_i64
+             (local.get $3)
+            )
+           )
+          )
+         )
+         (i64.store32
+          (local.get $7)
+          (local.get $2)
+         )
+         (i64.store32 offset=8
+          (local.get $7)
+          (i64.add
+           (local.get $0)
+           (local.get $1)
+          )
+         )
+         (i32.const 0)
         )
        )
       )
