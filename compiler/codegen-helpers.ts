@@ -43,37 +43,63 @@ function ctxFields(m: binaryen.Module, ctxLocal: number) {
 
 /** xdp_adjust_head(ctx, delta): runtime/xdp.ts adjustHead, in i64 so nothing wraps as JS numbers do not. */
 export function addAdjustHead(m: binaryen.Module, ctxGlobal: string): void {
-  const [DELTA, CTX, DATA, META, METALEN, NEXT, D] = [1, 2, 3, 4, 5, 6, 7];
-  const f = ctxFields(m, CTX);
+  const locals: AdjustHeadLocals = { delta: 1, ctx: 2, data: 3, meta: 4, metaLen: 5, next: 6, d: 7 };
+  const body = adjustHeadBody(m, ctxGlobal, locals, (value) => m.return(value));
+  m.addFunction(WASM_HELPER.adjustHead, binaryen.createType([i32, i32]), i32, [i32, i64, i64, i64, i64, i64], body);
+}
+
+/** Where xdp_adjust_head keeps its values: delta and ctx i32, the others i64. */
+export interface AdjustHeadLocals {
+  delta: number;
+  ctx: number;
+  data: number;
+  meta: number;
+  metaLen: number;
+  next: number;
+  d: number;
+}
+
+/**
+ * xdp_adjust_head as an expression at its call, in the caller's `locals` (the block is
+ * named `label`): as the function, without the call, so the caller's registers are not
+ * spilled around it (katran encapsulates every packet).
+ */
+export function inlineAdjustHead(m: binaryen.Module, ctxGlobal: string, locals: AdjustHeadLocals, delta: Expr, label: string): Expr {
+  const body = adjustHeadBody(m, ctxGlobal, locals, (value) => m.br(label, 0, value));
+  return m.block(label, [m.local.set(locals.delta, delta), body], i32);
+}
+
+/** The helper's work on the context block; `exit(value)` leaves early with value. */
+function adjustHeadBody(m: binaryen.Module, ctxGlobal: string, L: AdjustHeadLocals, exit: (value: Expr) => Expr): Expr {
+  const f = ctxFields(m, L.ctx);
   const g = (l: number): Expr => m.local.get(l, i64);
-  const body = m.block(
+  return m.block(
     null,
     [
-      m.local.set(CTX, m.global.get(ctxGlobal, i32)),
-      m.local.set(DATA, f.load64u(XDP_CTX.data)),
-      m.local.set(META, f.load64u(XDP_CTX.dataMeta)),
-      m.local.set(METALEN, m.i64.sub(g(DATA), g(META))),
-      m.local.set(D, m.i64.extend_s(m.local.get(DELTA, i32))),
-      m.local.set(NEXT, m.i64.add(g(DATA), g(D))),
+      m.local.set(L.ctx, m.global.get(ctxGlobal, i32)),
+      m.local.set(L.data, f.load64u(XDP_CTX.data)),
+      m.local.set(L.meta, f.load64u(XDP_CTX.dataMeta)),
+      m.local.set(L.metaLen, m.i64.sub(g(L.data), g(L.meta))),
+      m.local.set(L.d, m.i64.extend_s(m.local.get(L.delta, i32))),
+      m.local.set(L.next, m.i64.add(g(L.data), g(L.d))),
       m.if(
         m.i32.or(
-          m.i64.lt_s(g(NEXT), m.i64.add(m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT)), g(METALEN))),
-          m.i64.gt_s(g(NEXT), m.i64.sub(f.load64u(XDP_CTX.dataEnd), m.i64.const(ETH_HLEN))),
+          m.i64.lt_s(g(L.next), m.i64.add(m.i64.add(f.load64u(XDP_CTX.hardStart), m.i64.const(XDP_FRAME_STRUCT)), g(L.metaLen))),
+          m.i64.gt_s(g(L.next), m.i64.sub(f.load64u(XDP_CTX.dataEnd), m.i64.const(ETH_HLEN))),
         ),
-        m.return(m.i32.const(EINVAL)),
+        exit(m.i32.const(EINVAL)),
       ),
       // The metadata moves with data.
       m.if(
-        m.i64.gt_s(g(METALEN), m.i64.const(0)),
-        m.memory.copy(m.i32.wrap(m.i64.add(g(META), g(D))), m.i32.wrap(g(META)), m.i32.wrap(g(METALEN))),
+        m.i64.gt_s(g(L.metaLen), m.i64.const(0)),
+        m.memory.copy(m.i32.wrap(m.i64.add(g(L.meta), g(L.d))), m.i32.wrap(g(L.meta)), m.i32.wrap(g(L.metaLen))),
       ),
-      f.store(XDP_CTX.data, m.i32.wrap(g(NEXT))),
-      f.store(XDP_CTX.dataMeta, m.i32.wrap(m.i64.add(g(META), g(D)))),
+      f.store(XDP_CTX.data, m.i32.wrap(g(L.next))),
+      f.store(XDP_CTX.dataMeta, m.i32.wrap(m.i64.add(g(L.meta), g(L.d)))),
       m.i32.const(0),
     ],
     i32,
   );
-  m.addFunction(WASM_HELPER.adjustHead, binaryen.createType([i32, i32]), i32, [i32, i64, i64, i64, i64, i64], body);
 }
 
 /** xdp_adjust_meta(ctx, delta): -EINVAL outside [frame + xdp_frame, data], then -EACCES for a bad length. */

@@ -54,11 +54,22 @@ import { type Predecessors, predecessorOperands } from './bounds-check.js';
 import { UserError } from '../core/errors.js';
 import { type Callable, callableName, callableTable } from '../core/callables.js';
 import { addHashLookup, addHashUpdate } from './codegen-maps.js';
-import { hasSpecialisedLookup, specialisedLookup } from './codegen-map-lookup.js';
+import { hasSpecialisedLookup, inlineLookup, specialisedLookup, type KeyStores, type LookupLocals } from './codegen-map-lookup.js';
 import type { MapLookupShape } from './verifier/index.js';
-import { addAdjustHead, addAdjustMeta, addAdjustTail, addCsumDiff, addKtime, addPrandom, WASM_HELPER } from './codegen-helpers.js';
+import {
+  addAdjustHead,
+  addAdjustMeta,
+  addAdjustTail,
+  addCsumDiff,
+  addKtime,
+  addPrandom,
+  inlineAdjustHead,
+  WASM_HELPER,
+  type AdjustHeadLocals,
+} from './codegen-helpers.js';
 import { addBatchDriver, batchEffects, ALL_BATCH_EFFECTS, type BatchEffects } from './codegen-batch.js';
 import { planBlockForwarding, type BlockForwarding, type ForwardPiece } from './store-forward.js';
+import { planBlockKeys } from './constant-keys.js';
 
 export interface CodegenInput {
   programs: readonly Program[];
@@ -112,6 +123,12 @@ const LOCAL_T0 = 11;
 const LOCAL_T1 = 12;
 const LOCAL_LABEL = 13;
 const LOCAL_I = 14; // bpf_loop counter
+/**
+ * Specialised map lookups inlined at their call per function (codegen-map-lookup.ts
+ * inlineLookup); calls after these go to the shape's function, so that a program with
+ * very many lookups does not grow without bound.
+ */
+const INLINE_LOOKUPS_PER_FUNCTION = 16;
 // r0, r6..r9, t0, t1 (i64 at 6..12), the Relooper label (i32 at 13), the bpf_loop counter (i64 at 14).
 const EXTRA_LOCALS = [i64, i64, i64, i64, i64, i64, i64, i32, i64];
 /** Stack slots kept in locals (planSlotLocals) come after the parameters and EXTRA_LOCALS. */
@@ -249,6 +266,16 @@ class FunctionGenerator {
   private firstForwardLocal = 0;
   /** The block being emitted's forwarding plan. */
   private blockForwarding: BlockForwarding | undefined;
+  /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
+  private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
+  /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
+  private adjustHeadLocals: AdjustHeadLocals = { delta: 0, ctx: 0, data: 0, meta: 0, metaLen: 0, next: 0, d: 0 };
+  /** Lookups inlined so far in the current function. */
+  private inlinedLookups = 0;
+  /** The block being emitted's lookups at constant keys: call pc -> u32 key (constant-keys.ts). */
+  private blockConstantKeys: ReadonlyMap<number, number> = new Map();
+  /** The block being emitted's lookups with a key on the stack: call pc -> the store that wrote each key byte (constant-keys.ts). */
+  private blockKeyStores: ReadonlyMap<number, KeyStores> = new Map();
 
   emitFunction(prog: Program, fn: FunctionCfg): void {
     const m = this.m;
@@ -256,6 +283,22 @@ class FunctionGenerator {
     this.forwarding = fn.blocks.map((block) => planBlockForwarding(prog.insns, block.first, block.end));
     this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
+    const firstLookupLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    this.lookupLocals = { handle: firstLookupLocal, key: firstLookupLocal + 1, hash: firstLookupLocal + 2, entry: firstLookupLocal + 3 };
+    this.inlinedLookups = 0;
+    extraLocals.push(i32, i32, i32, i32);
+    // xdp_adjust_head inline: two i32 (the lookups' scratch, free between calls) and five i64.
+    const firstAdjustLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    this.adjustHeadLocals = {
+      delta: firstLookupLocal,
+      ctx: firstLookupLocal + 1,
+      data: firstAdjustLocal,
+      meta: firstAdjustLocal + 1,
+      metaLen: firstAdjustLocal + 2,
+      next: firstAdjustLocal + 3,
+      d: firstAdjustLocal + 4,
+    };
+    extraLocals.push(i64, i64, i64, i64, i64);
     const relooper = new binaryen.Relooper(m);
     // Node ids are positions in nodes (node 0 the entry), so they index refs; a block is never empty.
     const budgeted = (pc: number): boolean => this.input.budgetedBackEdges?.get(prog)?.has(pc) ?? true;
@@ -322,6 +365,9 @@ class FunctionGenerator {
     /** Registers known (within this block) to hold a given map's handle: for inline array lookups. */
     const knownMap = new Map<number, number>();
     this.blockForwarding = this.forwarding[block.id];
+    const keys = planBlockKeys(prog.insns, block.first, block.end);
+    this.blockConstantKeys = keys.constants;
+    this.blockKeyStores = keys.stores;
     for (let p = block.first; p < block.end; p++) {
       const insn = prog.insns[p]!; // a block's positions index prog.insns
       if (isJa(insn.opcode) || isCondJmp(insn.opcode)) break; // handled as a Relooper branch
@@ -741,7 +787,7 @@ class FunctionGenerator {
       case HELPER_ID.get_smp_processor_id:
         return this.set(0, m.i64.extend_u(m.global.get(G_CPU, i32)));
       case HELPER_ID.map_lookup_elem: {
-        const inline = this.inlineArrayLookup(knownMap.get(1));
+        const inline = this.inlineArrayLookup(knownMap.get(1), this.blockConstantKeys.get(insn.pc));
         if (inline) return this.set(0, inline);
         const specialised = this.specialisedLookup(prog, insn, knownMap.get(1));
         if (specialised) return this.set(0, specialised);
@@ -755,6 +801,8 @@ class FunctionGenerator {
       case HELPER_ID.loop:
         return this.boundedLoop();
       case HELPER_ID.xdp_adjust_head:
+        // Inline, as the hot lookups (the function's work, without the call and its spills).
+        return this.set(0, m.i64.extend_s(inlineAdjustHead(m, G_XDP_CTX, this.adjustHeadLocals, this.get32(2), `adjust_head$${insn.pc}`)));
       case HELPER_ID.xdp_adjust_meta:
       case HELPER_ID.xdp_adjust_tail:
         return this.set(0, m.i64.extend_s(m.call(this.wasmHelper(helper.name), [this.get32(1), this.get32(2)], i32)));
@@ -869,27 +917,43 @@ class FunctionGenerator {
     const shape = spec ? { type: spec.type, keySize: spec.keySize } : this.input.lookupShapes?.get(prog)?.get(insn.pc);
     if (!shape || !hasSpecialisedLookup(shape)) return undefined;
     const generic = this.ownMapFunction('map_lookup_elem', this.i32HelperImport('map_lookup_elem', I32_HELPERS.map_lookup_elem!))!;
-    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, this.input.layout.maxCpus);
+    const maxCpus = this.input.layout.maxCpus;
+    if (this.inlinedLookups < INLINE_LOOKUPS_PER_FUNCTION) {
+      this.inlinedLookups++;
+      const label = `lookup$${insn.pc}`;
+      const stores = this.blockKeyStores.get(insn.pc);
+      return this.m.i64.extend_u(
+        inlineLookup(this.m, shape, generic, G_CPU, maxCpus, this.lookupLocals, this.get32(1), this.get32(2), label, stores),
+      );
+    }
+    const name = specialisedLookup(this.m, this.ownFunctions, shape, generic, G_CPU, maxCpus);
     return this.m.i64.extend_u(this.m.call(name, [this.get32(1), this.get32(2)], i32));
   }
 
   /**
    * map_lookup_elem on a statically placed (per-CPU) array: the key is a u32 index, so the
-   * lookup is bounds check plus pointer arithmetic, with no call at all.
+   * lookup is bounds check plus pointer arithmetic, with no call at all. With a key the
+   * block wrote as a constant (constant-keys.ts) it is the element's address, or NULL past
+   * the end, decided here.
    */
-  private inlineArrayLookup(mapIndex: number | undefined): binaryen.ExpressionRef | undefined {
+  private inlineArrayLookup(mapIndex: number | undefined, constantKey: number | undefined): binaryen.ExpressionRef | undefined {
     if (mapIndex === undefined) return undefined;
     const spec = this.input.maps[mapIndex];
     const place = this.input.placements[mapIndex];
     if (!spec || place?.storage === undefined || place.valueStride === undefined) return undefined;
     if (!isArrayLike(spec.type)) return undefined;
     const m = this.m;
-    const key = m.i64.load32_u(0, 1, this.get32(2));
-    let base: binaryen.ExpressionRef = m.i64.const(place.storage);
-    if (isPerCpu(spec.type)) {
-      const cpuOffset = m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0));
-      base = m.i64.add(base, cpuOffset);
+    /** This CPU's copy of `address` (the storage holds one copy of the whole array per CPU). */
+    const onThisCpu = (address: binaryen.ExpressionRef): binaryen.ExpressionRef =>
+      isPerCpu(spec.type)
+        ? m.i64.add(address, m.i64.mul(m.i64.extend_u(m.global.get(G_CPU, i32)), m.i64.const(place.cpuStride ?? 0)))
+        : address;
+    if (constantKey !== undefined) {
+      if (constantKey >= spec.maxEntries) return m.i64.const(0);
+      return onThisCpu(m.i64.const(place.storage + constantKey * place.valueStride));
     }
+    const key = m.i64.load32_u(0, 1, this.get32(2));
+    const base = onThisCpu(m.i64.const(place.storage));
     return m.block(
       null,
       [

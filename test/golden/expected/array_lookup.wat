@@ -19,7 +19,11 @@
     )
     (i32.const 4)
    )
-   (i64.const 3)
+   (i64.load32_u align=1
+    (i32.wrap_i64
+     (local.get $0)
+    )
+   )
   )
   (if
    (i64.ne
@@ -327,5 +331,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 740, contents: "{\"version\":6,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":11,\"helpers\":[1],\"tableIndex\":0,\"code\":\"Ygr8/wMAAAC/ogAAAAAAAAcCAAD8////GFEAAAAAAAAAAAAAAAAAAIUAAAABAAAAFQADAAAAAAB5AQAAAAAAAAcBAAABAAAAexAAAAAAAAC3AAAAAgAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1]}"
+ ;; custom section "bpf2wasm.manifest", size 752, contents: "{\"version\":6,\"source\":\"array_lookup\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":393216,\"initialPages\":22,\"maxPages\":65536},\"maps\":[{\"name\":\"counters\",\"type\":2,\"typeName\":\"array\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":16,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536,\"storage\":327680,\"valueStride\":8,\"cpuStride\":128}}],\"programs\":[{\"name\":\"array_lookup\",\"section\":\"xdp\",\"export\":\"array_lookup\",\"insnCount\":12,\"helpers\":[1],\"tableIndex\":0,\"code\":\"YRMAAAAAAABjOvz/AAAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAMAAAAAAHkBAAAAAAAABwEAAAEAAAB7EAAAAAAAALcAAAACAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"array_lookup\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1]}"
 )

@@ -926,256 +926,10 @@
    )
   )
  )
- (func $map_lookup$t1$k4 (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i32)
-  (if
-   (i32.or
-    (i32.ne
-     (i32.atomic.load offset=4
-      (local.get $0)
-     )
-     (i32.const 1146110285)
-    )
-    (i32.or
-     (i32.ne
-      (i32.load offset=8
-       (local.get $0)
-      )
-      (i32.const 1)
-     )
-     (i32.ne
-      (i32.load offset=12
-       (local.get $0)
-      )
-      (i32.const 4)
-     )
-    )
-   )
-   (then
-    (return
-     (call $map_lookup_elem$wasm
-      (local.get $0)
-      (local.get $1)
-     )
-    )
-   )
-  )
-  (local.set $2
-   (i32.atomic.load
-    (i32.add
-     (i32.load offset=40
-      (local.get $0)
-     )
-     (i32.shl
-      (i32.and
-       (i32.load offset=44
-        (local.get $0)
-       )
-       (local.tee $0
-        (i32.xor
-         (i32.shr_u
-          (local.tee $0
-           (i32.mul
-            (i32.xor
-             (i32.shr_u
-              (local.tee $0
-               (i32.mul
-                (i32.xor
-                 (i32.shr_u
-                  (local.tee $0
-                   (i32.sub
-                    (i32.mul
-                     (i32.rotl
-                      (i32.xor
-                       (i32.mul
-                        (i32.rotl
-                         (i32.mul
-                          (i32.load align=1
-                           (local.get $1)
-                          )
-                          (i32.const -862048943)
-                         )
-                         (i32.const 15)
-                        )
-                        (i32.const 461845907)
-                       )
-                       (i32.const -1756908920)
-                      )
-                      (i32.const 13)
-                     )
-                     (i32.const 5)
-                    )
-                    (i32.const 1091735954)
-                   )
-                  )
-                  (i32.const 16)
-                 )
-                 (local.get $0)
-                )
-                (i32.const -2048144789)
-               )
-              )
-              (i32.const 13)
-             )
-             (local.get $0)
-            )
-            (i32.const -1028477387)
-           )
-          )
-          (i32.const 16)
-         )
-         (local.get $0)
-        )
-       )
-      )
-      (i32.const 2)
-     )
-    )
-   )
-  )
-  (loop $walk
-   (block $found
-    (if
-     (i32.eqz
-      (local.get $2)
-     )
-     (then
-      (return
-       (i32.const 0)
-      )
-     )
-    )
-    (br_if $found
-     (i32.and
-      (i64.eqz
-       (i64.extend_i32_u
-        (i32.xor
-         (i32.load align=1
-          (local.get $1)
-         )
-         (i32.load offset=24 align=1
-          (local.get $2)
-         )
-        )
-       )
-      )
-      (i32.eq
-       (i32.load offset=4
-        (local.get $2)
-       )
-       (local.get $0)
-      )
-     )
-    )
-    (local.set $2
-     (i32.load
-      (local.get $2)
-     )
-    )
-    (br $walk)
-   )
-  )
-  (i32.add
-   (local.get $2)
-   (i32.const 32)
-  )
- )
- (func $xdp_adjust_head$wasm (param $0 i32) (param $1 i32) (result i32)
-  (local $2 i64)
-  (local $3 i64)
-  (local $4 i64)
-  (local $5 i64)
-  (local.set $2
-   (i64.load32_s
-    (local.tee $0
-     (global.get $xdp_ctx)
-    )
-   )
-  )
-  (if
-   (i32.or
-    (i64.gt_s
-     (local.tee $4
-      (i64.add
-       (local.tee $3
-        (i64.extend_i32_s
-         (local.get $1)
-        )
-       )
-       (local.get $2)
-      )
-     )
-     (i64.sub
-      (i64.load32_s offset=4
-       (local.get $0)
-      )
-      (i64.const 14)
-     )
-    )
-    (i64.lt_s
-     (local.get $4)
-     (i64.add
-      (local.tee $5
-       (i64.sub
-        (local.get $2)
-        (local.tee $2
-         (i64.load32_s offset=8
-          (local.get $0)
-         )
-        )
-       )
-      )
-      (i64.add
-       (i64.load32_s offset=24
-        (local.get $0)
-       )
-       (i64.const 40)
-      )
-     )
-    )
-   )
-   (then
-    (return
-     (i32.const -22)
-    )
-   )
-  )
-  (if
-   (i64.gt_s
-    (local.get $5)
-    (i64.const 0)
-   )
-   (then
-    (memory.copy
-     (i32.wrap_i64
-      (i64.add
-       (local.get $2)
-       (local.get $3)
-      )
-     )
-     (i32.wrap_i64
-      (local.get $2)
-     )
-     (i32.wrap_i64
-      (local.get $5)
-     )
-    )
-   )
-  )
-  (i64.store32
-   (local.get $0)
-   (local.get $4)
-  )
-  (i64.store32 offset=8
-   (local.get $0)
-   (i64.add
-    (local.get $2)
-    (local.get $3)
-   )
-  )
-  (i32.const 0)
- )
  (func $i32_helpers@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
+  (local $6 i32)
+  (local $7 i32)
+  (local $8 i32)
   (i64.store32 align=1
    (i32.sub
     (i32.wrap_i64
@@ -1188,13 +942,165 @@
   (if
    (i64.ne
     (i64.extend_i32_u
-     (call $map_lookup$t1$k4
-      (i32.const 65536)
-      (i32.wrap_i64
-       (i64.sub
-        (local.get $5)
-        (i64.const 4)
+     (block $lookup$6 (result i32)
+      (local.set $7
+       (i32.wrap_i64
+        (i64.sub
+         (local.get $5)
+         (i64.const 4)
+        )
        )
+      )
+      (if
+       (i32.or
+        (i32.ne
+         (i32.atomic.load offset=4
+          (local.tee $6
+           (i32.const 65536)
+          )
+         )
+         (i32.const 1146110285)
+        )
+        (i32.or
+         (i32.ne
+          (i32.load offset=8
+           (local.get $6)
+          )
+          (i32.const 1)
+         )
+         (i32.ne
+          (i32.load offset=12
+           (local.get $6)
+          )
+          (i32.const 4)
+         )
+        )
+       )
+       (then
+        (br $lookup$6
+         (call $map_lookup_elem$wasm
+          (local.get $6)
+          (local.get $7)
+         )
+        )
+       )
+      )
+      (local.set $8
+       (i32.atomic.load
+        (i32.add
+         (i32.load offset=40
+          (local.get $6)
+         )
+         (i32.shl
+          (i32.and
+           (i32.load offset=44
+            (local.get $6)
+           )
+           (local.tee $6
+            (i32.xor
+             (i32.shr_u
+              (local.tee $6
+               (i32.mul
+                (i32.xor
+                 (i32.shr_u
+                  (local.tee $6
+                   (i32.mul
+                    (i32.xor
+                     (i32.shr_u
+                      (local.tee $6
+                       (i32.sub
+                        (i32.mul
+                         (i32.rotl
+                          (i32.xor
+                           (i32.mul
+                            (i32.rotl
+                             (i32.mul
+                              (i32.load align=1
+                               (local.get $7)
+                              )
+                              (i32.const -862048943)
+                             )
+                             (i32.const 15)
+                            )
+                            (i32.const 461845907)
+                           )
+                           (i32.const -1756908920)
+                          )
+                          (i32.const 13)
+                         )
+                         (i32.const 5)
+                        )
+                        (i32.const 1091735954)
+                       )
+                      )
+                      (i32.const 16)
+                     )
+                     (local.get $6)
+                    )
+                    (i32.const -2048144789)
+                   )
+                  )
+                  (i32.const 13)
+                 )
+                 (local.get $6)
+                )
+                (i32.const -1028477387)
+               )
+              )
+              (i32.const 16)
+             )
+             (local.get $6)
+            )
+           )
+          )
+          (i32.const 2)
+         )
+        )
+       )
+      )
+      (loop $lookup$6$walk
+       (block $lookup$6$found
+        (drop
+         (br_if $lookup$6
+          (i32.const 0)
+          (i32.eqz
+           (local.get $8)
+          )
+         )
+        )
+        (br_if $lookup$6$found
+         (i32.and
+          (i64.eqz
+           (i64.extend_i32_u
+            (i32.xor
+             (i32.load align=1
+              (local.get $7)
+             )
+             (i32.load offset=24 align=1
+              (local.get $8)
+             )
+            )
+           )
+          )
+          (i32.eq
+           (i32.load offset=4
+            (local.get $8)
+           )
+           (local.get $6)
+          )
+         )
+        )
+        (local.set $8
+         (i32.load
+          (local.get $8)
+         )
+        )
+        (br $lookup$6$walk)
+       )
+      )
+      (i32.add
+       (local.get $8)
+       (i32.const 32)
       )
      )
     )
@@ -1205,11 +1111,92 @@
      (br_if $block$3$break
       (i64.eqz
        (i64.extend_i32_s
-        (call $xdp_adjust_head$wasm
-         (i32.wrap_i64
-          (local.get $0)
+        (block $adjust_head$10 (result i32)
+         (local.set $0
+          (i64.load32_s
+           (local.tee $7
+            (global.get $xdp_ctx)
+           )
+          )
          )
-         (i32.const -14)
+         (drop
+          (br_if $adjust_head$10
+           (i32.const -22)
+           (i32.or
+            (i64.gt_s
+             (local.tee $2
+              (i64.add
+               (local.tee $1
+                (i64.const -14)
+               )
+               (local.get $0)
+              )
+             )
+             (i64.sub
+              (i64.load32_s offset=4
+               (local.get $7)
+              )
+              (i64.const 14)
+             )
+            )
+            (i64.lt_s
+             (local.get $2)
+             (i64.add
+              (local.tee $3
+               (i64.sub
+                (local.get $0)
+                (local.tee $0
+                 (i64.load32_s offset=8
+                  (local.get $7)
+                 )
+                )
+               )
+              )
+              (i64.add
+               (i64.load32_s offset=24
+                (local.get $7)
+               )
+               (i64.const 40)
+              )
+             )
+            )
+           )
+          )
+         )
+         (if
+          (i64.gt_s
+           (local.get $3)
+           (i64.const 0)
+          )
+          (then
+           (memory.copy
+            (i32.wrap_i64
+             (i64.add
+              (local.get $0)
+              (local.get $1)
+             )
+            )
+            (i32.wrap_i64
+             (local.get $0)
+            )
+            (i32.wrap_i64
+             (local.get $3)
+            )
+           )
+          )
+         )
+         (i64.store32
+          (local.get $7)
+          (local.get $2)
+         )
+         (i64.store32 offset=8
+          (local.get $7)
+          (i64.add
+           (local.get $0)
+           (local.get $1)
+          )
+         )
+         (i32.const 0)
         )
        )
       )
