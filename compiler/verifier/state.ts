@@ -265,7 +265,7 @@ export function covers(old: State, cur: State, live: number, mode: 'safe' | 'wit
     if (os === cs) continue;
     // Only slots some path from old read need to match (all of them for the loop check).
     for (let w = 0; w < 2; w++) {
-      for (let bits = exact || within ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
+      for (let bits = exact || within ? -1 : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
         const s = w * 32 + 31 - Math.clz32(bits & -bits);
         const o = os[s]!;
         const c = cs[s]!;
