@@ -719,15 +719,11 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
       env.precise(operands);
       return decided ? { taken: st } : { fallthrough: st };
     }
-    const side = (taken: boolean, state: State): State | undefined => {
-      const r = refineBranch(op, dst.s, src.s, is32, taken);
-      if (!r) return undefined;
-      setScalar(state, insn.dst, dst, r[0]);
-      if (isRegSource(insn.opcode)) setScalar(state, insn.src, src, r[1]);
-      return state;
-    };
     const other = st.clone();
-    const outcome = { taken: side(true, other), fallthrough: side(false, st) };
+    const outcome = {
+      taken: refinedSide(insn, op, is32, dst, src, true, other),
+      fallthrough: refinedSide(insn, op, is32, dst, src, false, st),
+    };
     if (!outcome.taken || !outcome.fallthrough) env.precise(operands);
     return outcome;
   }
@@ -754,6 +750,15 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
     return { taken: other, fallthrough: st };
   }
   return { taken: st.clone(), fallthrough: st };
+}
+
+/** `state` refined by the comparison of two scalars on one side; undefined if that side cannot happen. */
+function refinedSide(insn: Insn, op: number, is32: boolean, dst: Reg, src: Reg, taken: boolean, state: State): State | undefined {
+  const r = refineBranch(op, dst.s, src.s, is32, taken);
+  if (!r) return undefined;
+  setScalar(state, insn.dst, dst, r[0]);
+  if (isRegSource(insn.opcode)) setScalar(state, insn.src, src, r[1]);
+  return state;
 }
 
 /** Set a scalar register's value, and that of every copy linked to it by id. */
