@@ -6,7 +6,7 @@
 import { ALU, CLASS, aluOp, insnClass, isRegSource, type Insn } from '../../core/isa.js';
 import type { Env } from './env.js';
 import { reject } from './problem.js';
-import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constReg, isOrNull, isPointer, regWith, scalarReg, type Reg } from './reg.js';
+import { NOT_INIT, T, TYPE_NAME, UNKNOWN_SCALAR, constRegInt, isOrNull, isPointer, regWith, scalarReg, type Reg } from './reg.js';
 import {
   S64_MIN,
   U32,
@@ -58,7 +58,7 @@ export function aluStep(env: Env, st: State, insn: Insn): void {
     ? NOT_INIT
     : isRegSource(insn.opcode)
       ? readReg(st, insn, insn.src)
-      : constReg(is64 ? BigInt(insn.imm) : BigInt(insn.imm >>> 0));
+      : constRegInt(is64 ? insn.imm : insn.imm >>> 0);
 
   if (op === ALU.MOV) {
     if (insn.off !== 0) {

@@ -89,10 +89,28 @@ export function decideBranch(op: number, a: Scalar, b: Scalar, is32: boolean): b
 }
 
 /** Both operands refined by `a OP b` holding (64-bit); undefined when it cannot hold. */
+// Module functions and literal scalars in the one field order, not closures and spreads
+// built on every comparison the walk refines.
+const both = (x: Scalar | undefined, y: Scalar | undefined): [Scalar, Scalar] | undefined => (x && y ? [x, y] : undefined);
+const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
+const min = (x: bigint, y: bigint): bigint => (x < y ? x : y);
+const withU = (x: Scalar, umin: bigint, umax: bigint): Scalar | undefined => trySync({ umin, umax, smin: x.smin, smax: x.smax, t: x.t });
+const withS = (x: Scalar, smin: bigint, smax: bigint): Scalar | undefined => trySync({ umin: x.umin, umax: x.umax, smin, smax, t: x.t });
+
+/** x without the value of c when c is a constant (the JNE side). */
+function trim(x: Scalar, c: Scalar): Scalar | undefined {
+  if (!isConst(c)) return x;
+  const v = c.t.value;
+  const sv = BigInt.asIntN(64, v);
+  let { umin, umax, smin, smax } = x;
+  if (umin === v) umin++;
+  if (umax === v) umax--;
+  if (smin === sv) smin++;
+  if (smax === sv) smax--;
+  return trySync({ umin, umax, smin, smax, t: x.t });
+}
+
 function refine64(op: number, a: Scalar, b: Scalar): [Scalar, Scalar] | undefined {
-  const both = (x: Scalar | undefined, y: Scalar | undefined): [Scalar, Scalar] | undefined => (x && y ? [x, y] : undefined);
-  const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
-  const min = (x: bigint, y: bigint): bigint => (x < y ? x : y);
   switch (op) {
     case JMP.JEQ: {
       const s = trySync({
@@ -106,31 +124,20 @@ function refine64(op: number, a: Scalar, b: Scalar): [Scalar, Scalar] | undefine
     }
     case JMP.JNE: {
       if (isConst(a) && isConst(b) && a.t.value === b.t.value) return undefined;
-      const trim = (x: Scalar, c: Scalar): Scalar | undefined => {
-        if (!isConst(c)) return x;
-        const v = c.t.value;
-        const sv = BigInt.asIntN(64, v);
-        let { umin, umax, smin, smax } = x;
-        if (umin === v) umin++;
-        if (umax === v) umax--;
-        if (smin === sv) smin++;
-        if (smax === sv) smax--;
-        return trySync({ ...x, umin, umax, smin, smax });
-      };
       return both(trim(a, b), trim(b, a));
     }
     case JMP.JSET:
       return [a, b];
     case JMP.JGT:
       if (a.umax === 0n || b.umin === U64) return undefined;
-      return both(trySync({ ...a, umin: max(a.umin, b.umin + 1n) }), trySync({ ...b, umax: min(b.umax, a.umax - 1n) }));
+      return both(withU(a, max(a.umin, b.umin + 1n), a.umax), withU(b, b.umin, min(b.umax, a.umax - 1n)));
     case JMP.JGE:
-      return both(trySync({ ...a, umin: max(a.umin, b.umin) }), trySync({ ...b, umax: min(b.umax, a.umax) }));
+      return both(withU(a, max(a.umin, b.umin), a.umax), withU(b, b.umin, min(b.umax, a.umax)));
     case JMP.JSGT:
       if (a.smax === -(1n << 63n) || b.smin === (1n << 63n) - 1n) return undefined;
-      return both(trySync({ ...a, smin: max(a.smin, b.smin + 1n) }), trySync({ ...b, smax: min(b.smax, a.smax - 1n) }));
+      return both(withS(a, max(a.smin, b.smin + 1n), a.smax), withS(b, b.smin, min(b.smax, a.smax - 1n)));
     case JMP.JSGE:
-      return both(trySync({ ...a, smin: max(a.smin, b.smin) }), trySync({ ...b, smax: min(b.smax, a.smax) }));
+      return both(withS(a, max(a.smin, b.smin), a.smax), withS(b, b.smin, min(b.smax, a.smax)));
     case JMP.JLT:
     case JMP.JLE:
     case JMP.JSLT:
@@ -146,7 +153,7 @@ function refine64(op: number, a: Scalar, b: Scalar): [Scalar, Scalar] | undefine
 function jsetClear(a: Scalar, b: Scalar): [Scalar, Scalar] | undefined {
   if (!isConst(b)) return [a, b];
   if ((a.t.value & b.t.value) !== 0n) return undefined;
-  const s = trySync({ ...a, t: tnumAnd(a.t, { value: u64(~b.t.value), mask: 0n }) });
+  const s = trySync({ umin: a.umin, umax: a.umax, smin: a.smin, smax: a.smax, t: tnumAnd(a.t, { value: u64(~b.t.value), mask: 0n }) });
   return s ? [s, b] : undefined;
 }
 

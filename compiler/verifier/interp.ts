@@ -48,6 +48,7 @@ import {
   TYPE_NAME,
   UNKNOWN_SCALAR,
   constReg,
+  constRegInt,
   isKnownZero,
   isOrNull,
   isPacket,
@@ -364,7 +365,7 @@ export function explore(input: ExploreInput): ExploreFacts {
           path.pos++;
           continue;
         }
-        const value = insnClass(op) === CLASS.STX ? readReg(st, insn, insn.src) : constReg(BigInt(insn.imm));
+        const value = insnClass(op) === CLASS.STX ? readReg(st, insn, insn.src) : constRegInt(insn.imm);
         memAccess(env, st, { insn, regno: insn.dst, reg: base, off: insn.off, size, access: 'write', value });
         if (base.type === T.STACK) stackLocals.access(st, insn, base, size, false);
         path.pos++;
@@ -497,7 +498,7 @@ export function explore(input: ExploreInput): ExploreFacts {
     const target = posOfPc.get(jumpTarget(insn))!;
     const is32 = insnClass(op) === CLASS.JMP32;
     const dst = readReg(st, insn, insn.dst);
-    const src = isRegSource(op) ? readReg(st, insn, insn.src) : constReg(is32 ? BigInt(insn.imm >>> 0) : BigInt(insn.imm));
+    const src = isRegSource(op) ? readReg(st, insn, insn.src) : constRegInt(is32 ? insn.imm >>> 0 : insn.imm);
     if (!is32 && isRegSource(op)) noteAddressCompare(addressCompares, insn.pc, dst, src);
     const outcome = conditional(env, st, insn, j, is32, dst, src);
     if (outcome.taken && outcome.fallthrough) {
@@ -541,10 +542,9 @@ export function explore(input: ExploreInput): ExploreFacts {
     const regs: number[] = [];
     for (let f = 0; f <= last; f++) {
       regs.push(f === last ? liveHere : outerCompared(p.state, f));
-      for (let s = 0; s < SLOTS; s++) {
-        if (frames[f]!.stack[s]!.spill?.type === T.SCALAR) slots.push([f, s]);
-        markRead(p, f, s);
-      }
+      for (let s = 0; s < SLOTS; s++) if (frames[f]!.stack[s]!.spill?.type === T.SCALAR) slots.push([f, s]);
+      markReadWord(p, f * 2, -1);
+      markReadWord(p, f * 2 + 1, -1);
     }
     markPrecise(insns, p, last, regs, slots, 0);
   }
@@ -579,16 +579,28 @@ export function explore(input: ExploreInput): ExploreFacts {
 
   /** A slot is read on path p: every checkpoint up to where it was last overwritten needs it. */
   function markRead(p: Path, frame: number, slot: number): void {
-    if (hasSlot(p.written, frame, slot)) return;
-    for (let c = p.parent; c && frame < c.state.frames.length; c = c.parent) {
-      if (hasSlot(c.precision.read, frame, slot)) return;
-      addSlot(c.precision.read, frame, slot);
-      if (hasSlot(c.written, frame, slot)) return;
+    markReadWord(p, frame * 2 + (slot >> 5), 1 << (slot & 31));
+  }
+
+  /**
+   * markRead for the slots `bits` of the word `w` of the slot sets (frame w >> 1) at once:
+   * each slot goes up the chain until a checkpoint that already has it read or overwrote it.
+   */
+  function markReadWord(p: Path, w: number, bits: number): void {
+    const frame = w >> 1;
+    bits &= ~p.written[w]!;
+    for (let c = p.parent; bits !== 0 && c && frame < c.state.frames.length; c = c.parent) {
+      const read = c.precision.read;
+      bits &= ~read[w]!;
+      read[w]! |= bits;
+      bits &= ~c.written[w]!;
     }
   }
 
   function inheritReads(p: Path, c: Checkpoint): void {
-    forEachSlot(c.precision.read, c.state.frames.length, (f, s) => markRead(p, f, s));
+    const read = c.precision.read;
+    const n = Math.min(c.state.frames.length * 2, read.length);
+    for (let w = 0; w < n; w++) if (read[w] !== 0) markReadWord(p, w, read[w]!);
   }
 
   function noteBackEdge(insn: Insn): void {
@@ -731,15 +743,11 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
       env.precise(operands);
       return decided ? { taken: st } : { fallthrough: st };
     }
-    const side = (taken: boolean, state: State): State | undefined => {
-      const r = refineBranch(op, dst.s, src.s, is32, taken);
-      if (!r) return undefined;
-      setScalar(state, insn.dst, dst, r[0]);
-      if (isRegSource(insn.opcode)) setScalar(state, insn.src, src, r[1]);
-      return state;
-    };
     const other = st.clone();
-    const outcome = { taken: side(true, other), fallthrough: side(false, st) };
+    const outcome = {
+      taken: refinedSide(insn, op, is32, dst, src, true, other),
+      fallthrough: refinedSide(insn, op, is32, dst, src, false, st),
+    };
     if (!outcome.taken || !outcome.fallthrough) env.precise(operands);
     return outcome;
   }
@@ -766,6 +774,15 @@ function conditional(env: Env, st: State, insn: Insn, op: number, is32: boolean,
     return { taken: other, fallthrough: st };
   }
   return { taken: st.clone(), fallthrough: st };
+}
+
+/** `state` refined by the comparison of two scalars on one side; undefined if that side cannot happen. */
+function refinedSide(insn: Insn, op: number, is32: boolean, dst: Reg, src: Reg, taken: boolean, state: State): State | undefined {
+  const r = refineBranch(op, dst.s, src.s, is32, taken);
+  if (!r) return undefined;
+  setScalar(state, insn.dst, dst, r[0]);
+  if (isRegSource(insn.opcode)) setScalar(state, insn.src, src, r[1]);
+  return state;
 }
 
 /** Set a scalar register's value, and that of every copy linked to it by id. */

@@ -32,6 +32,17 @@ const EGRESS_IFINDEX = 20;
 
 export type Access = 'read' | 'write';
 
+let lastSection: string | undefined;
+let lastSectionDevmap = false;
+/** A devmap program's section (only it may read egress_ifindex); the last answer kept. */
+function isDevmapSection(section: string): boolean {
+  if (section !== lastSection) {
+    lastSection = section;
+    lastSectionDevmap = /(^|\/)devmap$/.test(section);
+  }
+  return lastSectionDevmap;
+}
+
 /** Unknown scalar that fits in `size` bytes. */
 const LOADED: Readonly<Record<number, Reg>> = {
   1: scalarReg(uRange(0n, 0xffn)),
@@ -68,7 +79,7 @@ export function memAccess(env: Env, st: State, op: MemOp): Reg {
       if (!isConst(reg.s)) reject(insn, `variable ctx access var_off=${reg.s.t.value} disallowed`);
       const at = reg.off + off + signed(reg.s);
       const field = XDP_MD.get(at);
-      const devmap = /(^|\/)devmap$/.test(env.section);
+      const devmap = isDevmapSection(env.section);
       if (access === 'write' || size !== 4 || field === undefined || (at === EGRESS_IFINDEX && !devmap)) {
         reject(insn, `invalid bpf_context access off=${at} size=${size}`);
       }
@@ -124,6 +135,8 @@ function alignment(op: MemOp): void {
   if (size === 1 || (cls !== CLASS.LDX && cls !== CLASS.ST && cls !== CLASS.STX)) return;
   if (reg.type !== T.STACK && !op.atomic) return;
   if (isPacket(reg)) return; // atomics on packets are refused by type first
+  // A known offset (the usual stack access): its low bits decide, without BigInt arithmetic.
+  if (reg.s.t.mask === 0n && ((Number(BigInt.asUintN(8, reg.s.t.value)) + reg.off + off) & (size - 1)) === 0) return;
   const at = tnumAdd(reg.s.t, tnumConst(BigInt(reg.off + off)));
   if (((at.value | at.mask) & BigInt(size - 1)) === 0n) return;
   const varOff = tnumIsConst(reg.s.t)
@@ -222,8 +235,7 @@ function stackAccess(env: Env, st: State, op: MemOp): Reg {
       // save_register_state keeps them (a constant array key may live there); anything else
       // becomes plain data, which is all a privileged reader can tell from it anyway, and
       // fewer distinct slots keep pruning effective.
-      const rest = frame.stack[slotOf(lo)]!.kinds.slice(op.size).replace(/[^z]/g, 'm');
-      writableStack(frame)[slotOf(lo)] = { spill, kinds: 's'.repeat(op.size) + rest };
+      writableStack(frame)[slotOf(lo)] = { spill, kinds: spillKinds(frame.stack[slotOf(lo)]!.kinds, op.size) };
     } else {
       const zero = fixed && op.value !== undefined && isKnownZero(op.value) && !op.atomic;
       markBytes(writableStack(frame), lo, hi, fixed ? (zero ? 'z' : 'm') : 'm');
@@ -267,11 +279,46 @@ function readStack(stack: Slot[], lo: number, hi: number, size: number): Reg {
   return allZero ? constReg(0n) : loadedScalar(size);
 }
 
+// The byte kinds of a slot are one of few strings: the edits below are memoised, which
+// spares a regular expression or a string built byte by byte on every stack store, and
+// keeps equal kinds one string (compared by identity when states are).
+const spillKindsMemo = [0, 1, 2, 3, 4, 5, 6, 7, 8].map(() => new Map<string, string>());
+/** A `size`-byte spill over `kinds`: its bytes first, the rest 'z' if they were, else 'm'. */
+function spillKinds(kinds: string, size: number): string {
+  const memo = spillKindsMemo[size]!;
+  let k = memo.get(kinds);
+  if (k === undefined) {
+    k = 's'.repeat(size) + kinds.slice(size).replace(/[^z]/g, 'm');
+    memo.set(kinds, k);
+  }
+  return k;
+}
+
+const spilledBytesMemo = new Map<string, number>();
 /** The spill's width: its bytes come first in the slot. */
 const spilledBytes = (slot: Slot): number => {
-  const n = slot.kinds.search(/[^s]/);
-  return n < 0 ? 8 : n;
+  let n = spilledBytesMemo.get(slot.kinds);
+  if (n === undefined) {
+    n = slot.kinds.search(/[^s]/);
+    if (n < 0) n = 8;
+    spilledBytesMemo.set(slot.kinds, n);
+  }
+  return n;
 };
+
+/** By (spilled, first byte, one past the last byte, kind): kinds before -> kinds after markBytes. */
+const markMemo = Array.from({ length: 2 * 8 * 9 * 2 }, () => new Map<string, string>());
+function markedKinds(kinds: string, spilled: boolean, from: number, to: number, kind: 'm' | 'z'): string {
+  const memo = markMemo[(((spilled ? 8 : 0) + from) * 9 + to) * 2 + (kind === 'z' ? 1 : 0)]!;
+  let next = memo.get(kinds);
+  if (next === undefined) {
+    const base = spilled ? kinds.replace(/[^i]/g, 'm') : kinds;
+    next = '';
+    for (let b = 0; b < 8; b++) next += b >= from && b < to ? kind : base[b];
+    memo.set(kinds, next);
+  }
+  return next;
+}
 
 /** What the low `size` bytes of a scalar hold. */
 function truncatedScalar(v: Reg, size: number): Reg {
@@ -286,12 +333,10 @@ function truncatedScalar(v: Reg, size: number): Reg {
 export function markBytes(stack: Slot[], lo: number, hi: number, kind: 'm' | 'z'): void {
   for (let s = slotOf(lo); s <= slotOf(hi - 1); s++) {
     const slot = stack[s]!;
-    const kinds = slot.spill ? slot.kinds.replace(/[^i]/g, 'm') : slot.kinds;
-    let next = '';
-    for (let b = 0; b < 8; b++) {
-      const at = s * 8 + b - STACK_SIZE;
-      next += at >= lo && at < hi ? kind : kinds[b];
-    }
+    const first = s * 8 - STACK_SIZE;
+    const from = Math.max(lo - first, 0);
+    const to = Math.min(hi - first, 8);
+    const next = markedKinds(slot.kinds, slot.spill !== undefined, from, to, kind);
     stack[s] = next === INVALID_SLOT.kinds ? INVALID_SLOT : { spill: undefined, kinds: next };
   }
 }

@@ -66,7 +66,8 @@ class Trace {
   readonly regs = new Uint16Array(MAX_CALL_DEPTH + 1);
   readonly slots = slotSet(MAX_CALL_DEPTH + 1);
   empty(): boolean {
-    for (const r of this.regs) if (r !== 0) return false;
+    const regs = this.regs;
+    for (let f = 0; f < regs.length; f++) if (regs[f] !== 0) return false;
     return isEmptySet(this.slots);
   }
   reset(): void {
@@ -136,7 +137,7 @@ export function markPrecise(
           continue;
         }
         const entry = e[i]!;
-        ctx = backtrack(insns, t, Math.floor(entry / 16), entry % 16, e[i + 1]!, ctx);
+        ctx = backtrack(insns, t, entry >> 4, entry & 15, e[i + 1]!, ctx);
       }
     }
     if (!parent) return;
@@ -222,17 +223,16 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
     return d;
   }
   let R = t.regs[d]!;
-  const has = (r: number): boolean => ((R >> r) & 1) === 1;
   switch (insnClass(op)) {
     case CLASS.ALU:
     case CLASS.ALU64: {
       const a = aluOp(op);
       if (a === 0xb0) {
-        if (has(insn.dst)) {
+        if (((R >> insn.dst) & 1) === 1) {
           R &= ~bit(insn.dst);
           if (isRegSource(op)) R |= bit(insn.src);
         }
-      } else if (a !== 0x80 && a !== 0xd0 && isRegSource(op) && has(insn.dst)) {
+      } else if (a !== 0x80 && a !== 0xd0 && isRegSource(op) && ((R >> insn.dst) & 1) === 1) {
         R |= bit(insn.src);
       }
       break;
@@ -241,12 +241,9 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
       R &= ~bit(insn.dst);
       break;
     case CLASS.LDX:
-      if (has(insn.dst)) {
+      if (((R >> insn.dst) & 1) === 1) {
         R &= ~bit(insn.dst);
-        if (info !== NO_INFO) {
-          const [f, lo, hi] = decodeStack(info);
-          t.setSlots(f, lo, hi);
-        }
+        if (info !== NO_INFO) t.setSlots(infoFrame(info), infoLo(info), infoHi(info));
       }
       break;
     case CLASS.ST:
@@ -257,17 +254,18 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
         break;
       }
       if (info !== NO_INFO) {
-        const [f, lo, hi, fromReg, full] = decodeStack(info);
-        if (t.anySlot(f, lo, hi)) {
-          if (full) removeSlot(t.slots, f, lo);
-          if (fromReg) R |= bit(insn.src);
+        const f = infoFrame(info);
+        const lo = infoLo(info);
+        if (t.anySlot(f, lo, infoHi(info))) {
+          if ((info & 1) !== 0) removeSlot(t.slots, f, lo);
+          if ((info & 2) !== 0) R |= bit(insn.src);
         }
       }
       break;
     default: {
       const j = jmpOp(op);
       if (j === JMP.CALL) R &= ~(1 | ARGS);
-      else if (j !== JMP.JA && j !== JMP.EXIT && isRegSource(op) && (has(insn.dst) || has(insn.src))) {
+      else if (j !== JMP.JA && j !== JMP.EXIT && isRegSource(op) && (((R >> insn.dst) & 1) === 1 || ((R >> insn.src) & 1) === 1)) {
         R |= bit(insn.dst) | bit(insn.src);
       }
     }
@@ -276,8 +274,7 @@ function backtrack(insns: readonly Insn[], t: Trace, pos: number, d: number, inf
   return d;
 }
 
-function decodeStack(info: number): [number, number, number, boolean, boolean] {
-  const f = Math.floor(info / (1 << 20));
-  const rest = info % (1 << 20);
-  return [f, Math.floor(rest / (1 << 12)), Math.floor(rest / 16) % 256, (rest & 2) !== 0, (rest & 1) !== 0];
-}
+// The fields of a stackInfo (below 2^24: frames <= 8, slots < 64), by shifts, allocating nothing.
+const infoFrame = (info: number): number => info >> 20;
+const infoLo = (info: number): number => (info >> 12) & 255;
+const infoHi = (info: number): number => (info >> 4) & 255;

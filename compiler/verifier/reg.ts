@@ -105,6 +105,19 @@ export const constReg = (v: bigint): Reg => {
   }
   return r;
 };
+// Immediates as numbers: most instructions' constants are small integers, and a Map keyed
+// by numbers is cheaper than BigInt() and a lookup keyed by bigints on every ALU or jump.
+const intRegs = new Map<number, Reg>();
+/** constReg of an integer immediate (int32 or uint32); the same shared register. */
+export const constRegInt = (v: number): Reg => {
+  let r = intRegs.get(v);
+  if (r === undefined) {
+    r = constReg(BigInt(v));
+    if (intRegs.size < 4096) intRegs.set(v, r);
+  }
+  return r;
+};
+export const ZERO_REG: Reg = constReg(0n);
 // Written out field by field: an object spread here showed in profiles of katran's walk.
 export const pointer = (type: T, extra?: Partial<Reg>): Reg =>
   extra === undefined

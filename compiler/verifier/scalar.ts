@@ -49,7 +49,7 @@ export const ZERO = constScalar(0n);
 export const isConst = (s: Scalar): boolean => s.t.mask === 0n;
 export const constValue = (s: Scalar): bigint => s.t.value;
 /** Unsigned range [0, max]. */
-export const uRange = (min: bigint, max: bigint): Scalar => sync({ ...UNKNOWN, umin: min, umax: max });
+export const uRange = (min: bigint, max: bigint): Scalar => syncOf(min, max, S64_MIN, S64_MAX, TNUM_UNKNOWN);
 
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
@@ -96,8 +96,15 @@ export function trySync(s: Scalar): Scalar | undefined {
 }
 
 export const sync = (s: Scalar): Scalar => trySync(s) ?? UNKNOWN;
+/**
+ * sync of the scalar with these fields, built as a literal in the one field order: an
+ * object spread of UNKNOWN would give trySync arguments of other hidden classes.
+ */
+function syncOf(umin: bigint, umax: bigint, smin: bigint, smax: bigint, t: Tnum): Scalar {
+  return sync({ umin, umax, smin, smax, t });
+}
 
-const fromTnum = (t: Tnum): Scalar => sync({ ...UNKNOWN, t });
+const fromTnum = (t: Tnum): Scalar => syncOf(0n, U64, S64_MIN, S64_MAX, t);
 
 function add(a: Scalar, b: Scalar): Scalar {
   const t = tnumAdd(a.t, b.t);
@@ -131,18 +138,18 @@ function sub(a: Scalar, b: Scalar): Scalar {
 
 function mul(a: Scalar, b: Scalar): Scalar {
   const t = tnumMul(a.t, b.t);
-  if (a.umax * b.umax <= U64) return sync({ ...UNKNOWN, umin: a.umin * b.umin, umax: a.umax * b.umax, t });
+  if (a.umax * b.umax <= U64) return syncOf(a.umin * b.umin, a.umax * b.umax, S64_MIN, S64_MAX, t);
   return fromTnum(t);
 }
 
 function and(a: Scalar, b: Scalar): Scalar {
   const t = tnumAnd(a.t, b.t);
-  return sync({ ...UNKNOWN, umin: t.value, umax: min(a.umax, b.umax), t });
+  return syncOf(t.value, min(a.umax, b.umax), S64_MIN, S64_MAX, t);
 }
 
 function or(a: Scalar, b: Scalar): Scalar {
   const t = tnumOr(a.t, b.t);
-  return sync({ ...UNKNOWN, umin: max(a.umin, b.umin), umax: t.value | t.mask, t });
+  return syncOf(max(a.umin, b.umin), t.value | t.mask, S64_MIN, S64_MAX, t);
 }
 
 function shiftAmount(b: Scalar, width: 32n | 64n): bigint | undefined {
@@ -179,14 +186,14 @@ function fold(op: number, x: bigint, y: bigint, is64: boolean): bigint | undefin
 }
 
 export const truncate32 = (s: Scalar): Scalar =>
-  s.umax <= U32 ? s : isConst(s) ? constScalar(s.t.value & U32) : sync({ ...UNKNOWN, umax: U32, t: tnumCast(s.t, 4) });
+  s.umax <= U32 ? s : isConst(s) ? constScalar(s.t.value & U32) : syncOf(0n, U32, S64_MIN, S64_MAX, tnumCast(s.t, 4));
 
 /** Sign-extend the low `bits` bits. */
 export function signExtend(s: Scalar, bits: 8 | 16 | 32): Scalar {
   if (isConst(s)) return constScalar(u64(BigInt.asIntN(bits, s.t.value)));
   const half = 1n << BigInt(bits - 1);
   if (s.umax < half) return s;
-  return sync({ ...UNKNOWN, smin: -half, smax: half - 1n });
+  return syncOf(0n, U64, -half, half - 1n, TNUM_UNKNOWN);
 }
 
 /** dst = dst `op` src on scalars (64-bit, or 32-bit with zero-extension). */
@@ -227,10 +234,7 @@ export function aluScalar(op: number, dst: Scalar, src: Scalar, is64: boolean): 
         r = UNKNOWN;
         break;
       }
-      r =
-        a.umax << k <= U64
-          ? sync({ ...UNKNOWN, umin: a.umin << k, umax: a.umax << k, t: tnumLshift(a.t, k) })
-          : fromTnum(tnumLshift(a.t, k));
+      r = a.umax << k <= U64 ? syncOf(a.umin << k, a.umax << k, S64_MIN, S64_MAX, tnumLshift(a.t, k)) : fromTnum(tnumLshift(a.t, k));
       break;
     }
     case ALU.RSH: {
@@ -239,7 +243,7 @@ export function aluScalar(op: number, dst: Scalar, src: Scalar, is64: boolean): 
         r = uRange(0n, is64 ? U64 : U32);
         break;
       }
-      r = sync({ ...UNKNOWN, umin: a.umin >> k, umax: a.umax >> k, t: tnumRshift(a.t, k) });
+      r = syncOf(a.umin >> k, a.umax >> k, S64_MIN, S64_MAX, tnumRshift(a.t, k));
       break;
     }
     case ALU.ARSH: {
@@ -248,7 +252,7 @@ export function aluScalar(op: number, dst: Scalar, src: Scalar, is64: boolean): 
         r = k === undefined ? UNKNOWN : fromTnum(tnumArshift(a.t, k, 32));
         break;
       }
-      r = sync({ ...UNKNOWN, smin: a.smin >> k, smax: a.smax >> k, t: tnumArshift(a.t, k, 64) });
+      r = syncOf(0n, U64, a.smin >> k, a.smax >> k, tnumArshift(a.t, k, 64));
       break;
     }
     case ALU.DIV:

@@ -14,8 +14,9 @@ export function removeSlot(set: SlotSet, frame: number, slot: number): void {
   set[frame * 2 + (slot >> 5)]! &= ~(1 << (slot & 31));
 }
 export function addFrame(set: SlotSet, frame: number): void {
-  set[frame * 2] = 0xffffffff;
-  set[frame * 2 + 1] = 0xffffffff;
+  // -1, not 0xffffffff: the same 32 bits as an int32, so the array keeps small-integer elements.
+  set[frame * 2] = -1;
+  set[frame * 2 + 1] = -1;
 }
 export function clearFrame(set: SlotSet, frame: number): void {
   set[frame * 2] = 0;
@@ -33,4 +34,7 @@ export function forEachSlot(set: SlotSet, frames: number, fn: (frame: number, sl
     }
   }
 }
-export const isEmptySet = (set: SlotSet): boolean => set.every((w) => w === 0);
+export function isEmptySet(set: SlotSet): boolean {
+  for (let w = 0; w < set.length; w++) if (set[w] !== 0) return false;
+  return true;
+}

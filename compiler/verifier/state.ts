@@ -114,24 +114,31 @@ export function writableStack(f: Frame): Slot[] {
 
 /** Maps ids of the old state to ids of the new one, consistently (the kernel's check_ids). */
 class IdMap {
-  // Pairs (old id, current id) so far; a comparison sees few ids, so a linear search over
-  // two arrays is cheaper than maps to clear for every one of the walk's comparisons.
+  // Pairs (old id, current id) so far, the first `n` of two arrays; a comparison sees few
+  // ids, so a linear search is cheaper than maps to clear for every one of the walk's
+  // comparisons (and a count is cheaper to reset than the arrays' lengths).
   private readonly olds: number[] = [];
   private readonly curs: number[] = [];
+  private n = 0;
   private temp = 0;
   /** Forget every pairing (one IdMap serves every comparison: covers does not nest). */
   reset(): void {
-    this.olds.length = 0;
-    this.curs.length = 0;
+    this.n = 0;
     this.temp = 0;
   }
   ok(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
-    const m = this.olds.indexOf(oldId);
-    const b = this.curs.indexOf(curId);
+    const { olds, curs, n } = this;
+    let m = -1;
+    let b = -1;
+    for (let i = 0; i < n; i++) {
+      if (m < 0 && olds[i] === oldId) m = i;
+      if (b < 0 && curs[i] === curId) b = i;
+    }
     if (m < 0 && b < 0) {
-      this.olds.push(oldId);
-      this.curs.push(curId);
+      olds[n] = oldId;
+      curs[n] = curId;
+      this.n = n + 1;
       return true;
     }
     return m >= 0 && m === b;
@@ -265,7 +272,7 @@ export function covers(old: State, cur: State, live: number, mode: 'safe' | 'wit
     if (os === cs) continue;
     // Only slots some path from old read need to match (all of them for the loop check).
     for (let w = 0; w < 2; w++) {
-      for (let bits = exact || within ? 0xffffffff : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
+      for (let bits = exact || within ? -1 : read[i * 2 + w]!; bits !== 0; bits &= bits - 1) {
         const s = w * 32 + 31 - Math.clz32(bits & -bits);
         const o = os[s]!;
         const c = cs[s]!;
