@@ -136,30 +136,13 @@ function lookupBody(
   const walk = `${prefix}$walk`;
   const len = shape.keySize;
   // A miss is remembered, so that the update inserting this key (a new flow) reuses its hash.
-  const miss = (): Expr => {
-    const noteMiss = noteMissExpr(
-      m,
-      () => get(L.key),
-      len,
-      () => get(HASH),
-    );
-    return noteMiss === undefined ? exit(c(0)) : m.block(null, [noteMiss, exit(c(0))]);
-  };
-  // The entry at `ENTRY` holds the key: its hash, then its bytes (one branch).
-  const matches = (): Expr =>
-    m.i32.and(
-      m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)),
-      keysEqual(
-        m,
-        () => get(L.key),
-        () => get(ENTRY),
-        len,
-        keyLoad,
-      ),
-    );
-  // The bucket's first entry is tested before the loop (the loop walks the rest): a hit
-  // there, the common case, runs straight-line code, with no loop-carried entry for V8 to
-  // keep in a stack slot across the walk and no stack check of the loop's header.
+  const noteMiss = noteMissExpr(
+    m,
+    () => get(L.key),
+    len,
+    () => get(HASH),
+  );
+  const miss = noteMiss === undefined ? exit(c(0)) : m.block(null, [noteMiss, exit(c(0))]);
   const body = m.block(
     null,
     [
@@ -172,14 +155,24 @@ function lookupBody(
         ENTRY,
         m.i32.atomic.load(0, m.i32.add(word(HASH_DESC.BUCKETS), m.i32.shl(m.i32.and(get(HASH), word(HASH_DESC.MASK)), c(2)))),
       ),
-      m.if(m.i32.eqz(get(ENTRY)), miss()),
-      m.br_if(found, matches()),
       m.loop(
         walk,
         m.block(null, [
+          m.if(m.i32.eqz(get(ENTRY)), miss),
+          m.br_if(
+            found,
+            m.i32.and(
+              m.i32.eq(m.i32.load(HASH_ENTRY.HASH, 4, get(ENTRY)), get(HASH)),
+              keysEqual(
+                m,
+                () => get(L.key),
+                () => get(ENTRY),
+                len,
+                keyLoad,
+              ),
+            ),
+          ),
           m.local.set(ENTRY, m.i32.load(HASH_ENTRY.NEXT, 4, get(ENTRY))),
-          m.if(m.i32.eqz(get(ENTRY)), miss()),
-          m.br_if(found, matches()),
           m.br(walk),
         ]),
       ),

@@ -985,148 +985,117 @@
         )
        )
       )
-      (drop
-       (br_if $lookup$6
-        (i32.const 0)
-        (i32.eqz
-         (local.tee $8
-          (i32.atomic.load
-           (i32.add
-            (i32.load offset=40
-             (local.get $6)
-            )
-            (i32.shl
-             (i32.and
-              (i32.load offset=44
-               (local.get $6)
-              )
+      (local.set $8
+       (i32.atomic.load
+        (i32.add
+         (i32.load offset=40
+          (local.get $6)
+         )
+         (i32.shl
+          (i32.and
+           (i32.load offset=44
+            (local.get $6)
+           )
+           (local.tee $6
+            (i32.xor
+             (i32.shr_u
               (local.tee $6
-               (i32.xor
-                (i32.shr_u
-                 (local.tee $6
-                  (i32.mul
-                   (i32.xor
-                    (i32.shr_u
-                     (local.tee $6
-                      (i32.mul
-                       (i32.xor
-                        (i32.shr_u
-                         (local.tee $6
-                          (i32.sub
+               (i32.mul
+                (i32.xor
+                 (i32.shr_u
+                  (local.tee $6
+                   (i32.mul
+                    (i32.xor
+                     (i32.shr_u
+                      (local.tee $6
+                       (i32.sub
+                        (i32.mul
+                         (i32.rotl
+                          (i32.xor
                            (i32.mul
                             (i32.rotl
-                             (i32.xor
-                              (i32.mul
-                               (i32.rotl
-                                (i32.mul
-                                 (i32.load align=1
-                                  (local.get $7)
-                                 )
-                                 (i32.const -862048943)
-                                )
-                                (i32.const 15)
-                               )
-                               (i32.const 461845907)
+                             (i32.mul
+                              (i32.load align=1
+                               (local.get $7)
                               )
-                              (i32.const -1756908920)
+                              (i32.const -862048943)
                              )
-                             (i32.const 13)
+                             (i32.const 15)
                             )
-                            (i32.const 5)
+                            (i32.const 461845907)
                            )
-                           (i32.const 1091735954)
+                           (i32.const -1756908920)
                           )
+                          (i32.const 13)
                          )
-                         (i32.const 16)
+                         (i32.const 5)
                         )
-                        (local.get $6)
+                        (i32.const 1091735954)
                        )
-                       (i32.const -2048144789)
                       )
+                      (i32.const 16)
                      )
-                     (i32.const 13)
+                     (local.get $6)
                     )
-                    (local.get $6)
+                    (i32.const -2048144789)
                    )
-                   (i32.const -1028477387)
                   )
+                  (i32.const 13)
                  )
-                 (i32.const 16)
+                 (local.get $6)
                 )
-                (local.get $6)
+                (i32.const -1028477387)
                )
               )
+              (i32.const 16)
              )
-             (i32.const 2)
+             (local.get $6)
             )
            )
           )
+          (i32.const 2)
          )
         )
        )
       )
-      (if
-       (i32.eqz
-        (i32.and
-         (i64.eqz
-          (i64.extend_i32_u
-           (i32.xor
-            (i32.load align=1
-             (local.get $7)
-            )
-            (i32.load offset=24 align=1
-             (local.get $8)
-            )
-           )
-          )
-         )
-         (i32.eq
-          (i32.load offset=4
+      (loop $lookup$6$walk
+       (block $lookup$6$found
+        (drop
+         (br_if $lookup$6
+          (i32.const 0)
+          (i32.eqz
            (local.get $8)
           )
-          (local.get $6)
          )
         )
-       )
-       (then
-        (loop $lookup$6$walk
-         (drop
-          (br_if $lookup$6
-           (i32.const 0)
-           (i32.eqz
-            (local.tee $8
-             (i32.load
+        (br_if $lookup$6$found
+         (i32.and
+          (i64.eqz
+           (i64.extend_i32_u
+            (i32.xor
+             (i32.load align=1
+              (local.get $7)
+             )
+             (i32.load offset=24 align=1
               (local.get $8)
              )
             )
            )
           )
-         )
-         (br_if $lookup$6$walk
-          (i32.eqz
-           (i32.and
-            (i64.eqz
-             (i64.extend_i32_u
-              (i32.xor
-               (i32.load align=1
-                (local.get $7)
-               )
-               (i32.load offset=24 align=1
-                (local.get $8)
-               )
-              )
-             )
-            )
-            (i32.eq
-             (i32.load offset=4
-              (local.get $8)
-             )
-             (local.get $6)
-            )
+          (i32.eq
+           (i32.load offset=4
+            (local.get $8)
            )
+           (local.get $6)
           )
          )
         )
+        (local.set $8
+         (i32.load
+          (local.get $8)
+         )
+        )
+        (br $lookup$6$walk)
        )
       )
       (i32.add
