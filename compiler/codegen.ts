@@ -269,6 +269,8 @@ class FunctionGenerator {
   /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
   private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
   /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
+  /** The current function's i32 local holding r10 - STACK_FRAME, set on entry (address()). */
+  private frameBaseLocal = 0;
   private adjustHeadLocals: AdjustHeadLocals = { delta: 0, ctx: 0, data: 0, meta: 0, metaLen: 0, next: 0, d: 0 };
   /** Lookups inlined so far in the current function. */
   private inlinedLookups = 0;
@@ -299,6 +301,8 @@ class FunctionGenerator {
       d: firstAdjustLocal + 4,
     };
     extraLocals.push(i64, i64, i64, i64, i64);
+    this.frameBaseLocal = FIRST_SLOT_LOCAL + extraLocals.length;
+    extraLocals.push(i32);
     const relooper = new binaryen.Relooper(m);
     // Node ids are positions in nodes (node 0 the entry), so they index refs; a block is never empty.
     const budgeted = (pc: number): boolean => this.input.budgetedBackEdges?.get(prog)?.has(pc) ?? true;
@@ -321,7 +325,9 @@ class FunctionGenerator {
     });
     const entry = refs[0];
     if (entry === undefined) throw new Error(`function ${fn.name} has no blocks`);
-    const body = m.block(null, [relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
+    // r10 is read-only (encoding.ts refuses writes), so its frame's base holds for the whole function.
+    const frameBase = m.local.set(this.frameBaseLocal, m.i32.sub(this.get32(10), m.i32.const(STACK_FRAME)));
+    const body = m.block(null, [frameBase, relooper.renderAndDispose(entry, LOCAL_LABEL), m.unreachable()]);
     m.addFunction(fnName(prog, fn.start), INTERNAL_PARAMS, i64, [...EXTRA_LOCALS, ...extraLocals], body);
   }
 
@@ -671,9 +677,15 @@ class FunctionGenerator {
     return place;
   }
 
-  /** Effective address as (i32 pointer, non-negative static offset). */
+  /**
+   * Effective address as (i32 pointer, non-negative static offset). An access r10 - k in
+   * the frame is (frame base) + (STACK_FRAME - k): the same address (the frame lies above
+   * address 0, so neither form wraps), with the offset in the load or store itself, so V8
+   * addresses it in one instruction instead of computing r10 - k first.
+   */
   private address(base: number, off: number): [binaryen.ExpressionRef, number] {
     const m = this.m;
+    if (base === 10 && off < 0 && off >= -STACK_FRAME) return [m.local.get(this.frameBaseLocal, i32), STACK_FRAME + off];
     if (off >= 0) return [this.get32(base), off];
     return [m.i32.add(this.get32(base), m.i32.const(off)), 0];
   }

@@ -12,12 +12,12 @@
  (export "array_lookup_constant_key$batch" (func $array_lookup_constant_key$batch))
  (export "bpf2wasm_init" (func $bpf2wasm_init))
  (func $array_lookup_constant_key@0 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
-  (i64.store32 align=1
+  (i64.store32 offset=508 align=1
    (i32.sub
     (i32.wrap_i64
      (local.get $5)
     )
-    (i32.const 4)
+    (i32.const 512)
    )
    (i64.const 3)
   )

@@ -543,12 +543,12 @@
     (local.get $4)
    )
   )
-  (i64.store align=1
+  (i64.store offset=504 align=1
    (i32.sub
     (i32.wrap_i64
      (local.get $5)
     )
-    (i32.const 8)
+    (i32.const 512)
    )
    (i64.const 0)
   )

@@ -930,12 +930,12 @@
   (local $6 i32)
   (local $7 i32)
   (local $8 i32)
-  (i64.store32 align=1
+  (i64.store32 offset=508 align=1
    (i32.sub
     (i32.wrap_i64
      (local.get $5)
     )
-    (i32.const 4)
+    (i32.const 512)
    )
    (i64.const 7)
   )

@@ -25,12 +25,12 @@
   )
  )
  (func $local_call@5 (param $0 i64) (param $1 i64) (param $2 i64) (param $3 i64) (param $4 i64) (param $5 i64) (result i64)
-  (i64.store align=1
+  (i64.store offset=504 align=1
    (i32.sub
     (i32.wrap_i64
      (local.get $5)
     )
-    (i32.const 8)
+    (i32.const 512)
    )
    (local.tee $0
     (i64.add
