@@ -24,13 +24,12 @@
 // (a new binaryen release), this prints why and derives nothing: compiles stay correct,
 // only slower, and test/compiler/binaryen-load.test.ts fails to say so.
 
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { mostCompiled, withCompilationHints } from './wasm-hints.mjs';
+import { makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildRoot = process.argv[2] ? resolve(process.argv[2]) : root;
@@ -133,21 +132,14 @@ writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) +
 // written above; the module with the most compiled functions is binaryen.
 const compileModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'compile.js')).href;
 const objectModule = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'object.js')).href;
-const traced = spawnSync(
-  process.execPath,
-  [
-    ...BASELINE_V8_FLAGS,
-    '--trace-wasm-compilation-times',
-    '--input-type=module',
-    '-e',
-    `import { readFileSync } from 'node:fs';
-     const { loadObject } = await import(${JSON.stringify(objectModule)});
-     const { compileObject } = await import(${JSON.stringify(compileModule)});
-     for (const file of ${JSON.stringify(examples)}) compileObject(loadObject(readFileSync(file), file));`,
-  ],
-  { encoding: 'utf8', maxBuffer: 64 << 20 },
+const traced = tracedCompiles(
+  BASELINE_V8_FLAGS,
+  `import { readFileSync } from 'node:fs';
+   const { loadObject } = await import(${JSON.stringify(objectModule)});
+   const { compileObject } = await import(${JSON.stringify(compileModule)});
+   for (const file of ${JSON.stringify(examples)}) compileObject(loadObject(readFileSync(file), file));`,
 );
-const called = mostCompiled(traced.stdout ?? '');
+const called = traced.called;
 if (traced.status !== 0)
   console.error(
     `derive-binaryen: compiling the examples for the compilation hints failed (exit ${traced.status ?? traced.signal}); no hints`,
@@ -165,16 +157,5 @@ writeFileSync(join(outDir, 'binaryen.json'), JSON.stringify(manifest, null, 2) +
 
 // The code cache, made by the built loader in a fresh process with the compile's flags.
 const loader = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'binaryen-load.js')).href;
-const made = spawnSync(
-  process.execPath,
-  [
-    '--input-type=module',
-    '-e',
-    `const { setCompilerV8Flags } = await import(${JSON.stringify(flagsModule)});
-     setCompilerV8Flags();
-     const { writeBinaryenCodeCache } = await import(${JSON.stringify(loader)});
-     await writeBinaryenCodeCache();`,
-  ],
-  { stdio: 'inherit' },
-);
-if (made.status !== 0) giveUp(`making the code cache failed (exit ${made.status ?? made.signal})`);
+const cacheProblem = makeCodeCache(flagsModule, loader, 'writeBinaryenCodeCache');
+if (cacheProblem) giveUp(cacheProblem);

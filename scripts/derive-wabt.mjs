@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { mostCompiled, withCompilationHints } from './wasm-hints.mjs';
+import { makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildRoot = process.argv[2] ? resolve(process.argv[2]) : root;
@@ -121,25 +121,18 @@ const compiledExamples = spawnSync(process.execPath, [
 ]);
 const traced =
   compiledExamples.status === 0
-    ? spawnSync(
-        process.execPath,
-        [
-          ...BASELINE_V8_FLAGS,
-          '--trace-wasm-compilation-times',
-          '--input-type=module',
-          '-e',
-          `import { readFileSync } from 'node:fs';
-           const { wabtValidate } = await import(${JSON.stringify(dist + '/compiler/validate.js')});
-           for (let i = 0; i < ${examples.length}; i++) {
-             const problem = await wabtValidate(new Uint8Array(readFileSync(${JSON.stringify(scratch)} + '/' + i + '.wasm')));
-             if (problem) throw new Error(problem);
-           }`,
-        ],
-        { encoding: 'utf8', maxBuffer: 64 << 20 },
+    ? tracedCompiles(
+        BASELINE_V8_FLAGS,
+        `import { readFileSync } from 'node:fs';
+         const { wabtValidate } = await import(${JSON.stringify(dist + '/compiler/validate.js')});
+         for (let i = 0; i < ${examples.length}; i++) {
+           const problem = await wabtValidate(new Uint8Array(readFileSync(${JSON.stringify(scratch)} + '/' + i + '.wasm')));
+           if (problem) throw new Error(problem);
+         }`,
       )
     : undefined;
 rmSync(scratch, { recursive: true, force: true });
-const hinted = traced?.status === 0 ? withCompilationHints(wasm, mostCompiled(traced.stdout)) : undefined;
+const hinted = traced?.status === 0 ? withCompilationHints(wasm, traced.called) : undefined;
 if (!hinted) console.error('derive-wabt: no compilation hints (no examples, or compiling or validating them failed)');
 else {
   if (!WebAssembly.validate(hinted.wasm)) giveUp('the wasm with compilation hints does not validate');
@@ -150,16 +143,5 @@ writeFileSync(join(outDir, 'wabt.json'), JSON.stringify(manifest, null, 2) + '\n
 
 // The code cache, made by the built loader in a fresh process with the compile's flags.
 const loader = pathToFileURL(join(buildRoot, 'dist', 'compiler', 'wabt-load.js')).href;
-const made = spawnSync(
-  process.execPath,
-  [
-    '--input-type=module',
-    '-e',
-    `const { setCompilerV8Flags } = await import(${JSON.stringify(flagsModule)});
-     setCompilerV8Flags();
-     const { writeWabtCodeCache } = await import(${JSON.stringify(loader)});
-     await writeWabtCodeCache();`,
-  ],
-  { stdio: 'inherit' },
-);
-if (made.status !== 0) giveUp(`making the code cache failed (exit ${made.status ?? made.signal})`);
+const cacheProblem = makeCodeCache(flagsModule, loader, 'writeWabtCodeCache');
+if (cacheProblem) giveUp(cacheProblem);

@@ -1,7 +1,10 @@
 // V8's compilationHints section for a derived wasm (scripts/derive-binaryen.mjs,
 // scripts/derive-wabt.mjs): which functions V8 compiles up front, on its background
 // threads, and which on first call (compiler/v8-flags.ts). The functions to compile up
-// front are those a traced run compiled (V8's --trace-wasm-compilation-times).
+// front are those a traced run compiled (V8's --trace-wasm-compilation-times). Also the two
+// steps both derive scripts take in fresh processes: the traced run and the code cache.
+
+import { spawnSync } from 'node:child_process';
 
 /** The function indices of the module V8 compiled the most functions of, from a --trace-wasm-compilation-times output. */
 export function mostCompiled(trace) {
@@ -86,4 +89,38 @@ export function withCompilationHints(bytes, called) {
   const payload = Buffer.concat([Buffer.from(uleb(name.length)), name, Buffer.from(uleb(declared)), hints]);
   const section = Buffer.concat([Buffer.from([0, ...uleb(payload.length)]), payload]);
   return { wasm: Buffer.concat([bytes.subarray(0, functionSectionEnd), section, bytes.subarray(functionSectionEnd)]), eager };
+}
+
+/**
+ * Runs `script` (an ES module body) in a fresh node with `flags` (the compile's baseline
+ * flags) and V8 tracing every wasm function it compiles; returns the exit status and the
+ * functions compiled in the module that had the most (mostCompiled).
+ */
+export function tracedCompiles(flags, script) {
+  const traced = spawnSync(process.execPath, [...flags, '--trace-wasm-compilation-times', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  return { status: traced.status, signal: traced.signal, called: mostCompiled(traced.stdout ?? '') };
+}
+
+/**
+ * Makes a derived copy's V8 code cache in a fresh process with the compile's flags (V8
+ * rejects a cache made under other flags): `writer` is the name of the function the built
+ * `loader` module exports for it. Returns an error message, or undefined.
+ */
+export function makeCodeCache(flagsModule, loader, writer) {
+  const made = spawnSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const { setCompilerV8Flags } = await import(${JSON.stringify(flagsModule)});
+       setCompilerV8Flags();
+       const loader = await import(${JSON.stringify(loader)});
+       await loader[${JSON.stringify(writer)}]();`,
+    ],
+    { stdio: 'inherit' },
+  );
+  return made.status === 0 ? undefined : `making the code cache failed (exit ${made.status ?? made.signal})`;
 }

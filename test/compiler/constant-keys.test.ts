@@ -14,6 +14,7 @@ import { planConstantKeys } from '../../compiler/constant-keys.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { loadWasm } from '../../runtime/program.js';
 import { readGoldenProgram } from '../golden/program-file.js';
+import { R6_FROM_RESULT, storeR6AndPass } from '../support/lookup-asm.js';
 
 const MAPS = `#! verifier kernel
 #! map a array key=4 value=8 entries=4
@@ -22,20 +23,8 @@ const MAPS = `#! verifier kernel
 
 /** After the lookup (r0): out[1] = *r0, or 0xdead for NULL; returns XDP_PASS. Slot of its first instruction: the lookup's + 1. */
 const STORE_RESULT = `
-  mov %r6, 0xdead
-  jeq %r0, 0, store
-  ldxdw %r6, [%r0+0]
-store:
-  stw [%r10-16], 1
-  mov %r2, %r10
-  add %r2, -16
-  lddw %r1, map:out
-  call 1
-  jeq %r0, 0, done
-  stxdw [%r0+0], %r6
-done:
-  mov %r0, 2
-  exit`;
+${R6_FROM_RESULT}
+${storeR6AndPass(1, 16)}`;
 
 /** The key at r10-4 written as `store`, then a lookup in `map`. */
 const lookup = (store: string, map = 'a'): string => `${MAPS}

@@ -11,21 +11,10 @@ import { compileObject } from '../../compiler/compile.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { loadWasm } from '../../runtime/program.js';
 import { readGoldenProgram } from '../golden/program-file.js';
+import { R6_FROM_RESULT, lookupAndAdd, storeR6AndPass } from '../support/lookup-asm.js';
 
 const LOOKUPS = 18;
 const MAPS = ['h', 'ph', 'lh'] as const;
-
-/** r6 += *lookup(map, key) when found. */
-const lookupAndAdd = (map: string, key: number, n: number): string => `
-  stw [%r10-4], ${key}
-  mov %r2, %r10
-  add %r2, -4
-  lddw %r1, map:${map}
-  call 1
-  jeq %r0, 0, next${n}
-  ldxdw %r1, [%r0+0]
-  add %r6, %r1
-next${n}:`;
 
 const TEXT = `#! verifier kernel
 #! map h hash key=4 value=8 entries=64
@@ -34,16 +23,7 @@ const TEXT = `#! verifier kernel
 #! map out array key=4 value=8 entries=1
   mov %r6, 0
 ${Array.from({ length: LOOKUPS }, (_, key) => MAPS.map((map, m) => lookupAndAdd(map, key, key * MAPS.length + m)).join('')).join('')}
-  stw [%r10-8], 0
-  mov %r2, %r10
-  add %r2, -8
-  lddw %r1, map:out
-  call 1
-  jeq %r0, 0, done
-  stxdw [%r0+0], %r6
-done:
-  mov %r0, 2
-  exit`;
+${storeR6AndPass(0, 8)}`;
 
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: bigint): Uint8Array => new Uint8Array(new BigUint64Array([n]).buffer);
@@ -96,20 +76,8 @@ const SPLIT_KEY = `#! verifier kernel
   add %r2, -24
   lddw %r1, map:vips
   call 1
-  mov %r6, 0xdead
-  jeq %r0, 0, store
-  ldxdw %r6, [%r0+0]
-store:
-  stw [%r10-32], 0
-  mov %r2, %r10
-  add %r2, -32
-  lddw %r1, map:out
-  call 1
-  jeq %r0, 0, done
-  stxdw [%r0+0], %r6
-done:
-  mov %r0, 2
-  exit`;
+${R6_FROM_RESULT}
+${storeR6AndPass(0, 32)}`;
 
 /** The key SPLIT_KEY builds, from its stores (little-endian), with protocol `proto`. */
 const splitKey = (proto: number): Uint8Array =>

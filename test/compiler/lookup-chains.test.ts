@@ -12,6 +12,7 @@ import { keyHash } from '../../core/key-hash.js';
 import { BpfMachine } from '../../runtime/machine.js';
 import { loadWasm } from '../../runtime/program.js';
 import { readGoldenProgram } from '../golden/program-file.js';
+import { lookupAndAdd, storeR6AndPass } from '../support/lookup-asm.js';
 
 const u32 = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
 const u64 = (n: bigint): Uint8Array => new Uint8Array(new BigUint64Array([n]).buffer);
@@ -27,34 +28,13 @@ function keysInBucket(bucket: number, count: number): number[] {
 const KEYS = keysInBucket(2, 8);
 const MAPS = ['h', 'lh'] as const;
 
-/** r6 += *lookup(map, key) when found. */
-const lookupAndAdd = (map: string, key: number, n: number): string => `
-  stw [%r10-4], ${key}
-  mov %r2, %r10
-  add %r2, -4
-  lddw %r1, map:${map}
-  call 1
-  jeq %r0, 0, next${n}
-  ldxdw %r1, [%r0+0]
-  add %r6, %r1
-next${n}:`;
-
 const TEXT = `#! verifier kernel
 #! map h hash key=4 value=8 entries=4
 #! map lh lru_hash key=4 value=8 entries=4
 #! map out array key=4 value=8 entries=1
   mov %r6, 0
 ${KEYS.map((key, k) => MAPS.map((map, m) => lookupAndAdd(map, key, k * MAPS.length + m)).join('')).join('')}
-  stw [%r10-8], 0
-  mov %r2, %r10
-  add %r2, -8
-  lddw %r1, map:out
-  call 1
-  jeq %r0, 0, done
-  stxdw [%r0+0], %r6
-done:
-  mov %r0, 2
-  exit`;
+${storeR6AndPass(0, 8)}`;
 
 test('keys of one bucket: hits at every place in the chain, misses past its end', () => {
   const { object } = readGoldenProgram('lookup_chains', TEXT);
