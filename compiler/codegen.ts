@@ -268,9 +268,9 @@ class FunctionGenerator {
   private blockForwarding: BlockForwarding | undefined;
   /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
   private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
-  /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
   /** The current function's i32 local holding r10 - STACK_FRAME, set on entry (address()). */
   private frameBaseLocal = 0;
+  /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
   private adjustHeadLocals: AdjustHeadLocals = { delta: 0, ctx: 0, data: 0, meta: 0, metaLen: 0, next: 0, d: 0 };
   /** Lookups inlined so far in the current function. */
   private inlinedLookups = 0;
