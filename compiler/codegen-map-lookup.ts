@@ -14,8 +14,8 @@
 
 import binaryen from './binaryen.js';
 import { DESC_MAGIC, DESC_WORD, FD_ARRAY_DESC, FD_ARRAY_VALUE_OFF, HASH_DESC, HASH_ENTRY } from '../core/map-layout.js';
-import { KEY_HASH, laneSeed } from '../core/key-hash.js';
-import { combineLanesExpr, mixWordExpr, noteMissExpr } from './codegen-maps.js';
+import { KEY_HASH } from '../core/key-hash.js';
+import { finalHashExpr, i64Const, mixWord64Expr, noteMissExpr } from './codegen-maps.js';
 import { MAP_TYPE } from '../core/map-types.js';
 import type { MapLookupShape } from './verifier/index.js';
 
@@ -35,13 +35,15 @@ export function hasSpecialisedLookup(shape: LookupShape): boolean {
 
 const specialisedName = (shape: LookupShape): string => `map_lookup$t${shape.type}$k${shape.keySize}`;
 
-/** Where a lookup's body keeps its values: four i32 locals of the function it is in. */
+/** Where a lookup's body keeps its values: four i32 locals and one i64 of the function it is in. */
 export interface LookupLocals {
   handle: number;
   key: number;
   /** The key hash (hash maps), the index (array of maps). */
   hash: number;
   entry: number;
+  /** The key hash's i64 scratch. */
+  wide: number;
 }
 
 /**
@@ -61,9 +63,9 @@ export function specialisedLookup(
   const name = specialisedName(shape);
   if (added.has(name)) return name;
   added.add(name);
-  const locals: LookupLocals = { handle: 0, key: 1, hash: 2, entry: 3 };
+  const locals: LookupLocals = { handle: 0, key: 1, hash: 2, entry: 3, wide: 4 };
   const body = lookupBody(m, shape, generic, cpuGlobal, maxCpus, locals, (value) => m.return(value), name);
-  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32], body);
+  m.addFunction(name, binaryen.createType([i32, i32]), i32, [i32, i32, binaryen.i64], body);
   return name;
 }
 
@@ -149,7 +151,7 @@ function lookupBody(
       guard,
       m.local.set(
         HASH,
-        unrolledKeyHash(m, () => get(L.key), len, HASH, keyLoad),
+        unrolledKeyHash(m, () => get(L.key), len, L.wide, keyLoad),
       ),
       m.local.set(
         ENTRY,
@@ -243,36 +245,34 @@ function splitLoad(m: binaryen.Module, key: () => Expr, stores: KeyStores | unde
   return pieces.reduce((a, p) => (wide ? m.i64.or(a, p) : m.i32.or(a, p)));
 }
 
-/** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (murmur3 words in four lanes, FNV tail, murmur3 finaliser). */
+/** core/key-hash.ts keyHash over `len` bytes at `key()`, unrolled (64-bit words in two lanes, the last 1–7 bytes as one more word); `wide` is an i64 scratch local of the caller. */
 function unrolledKeyHash(
   m: binaryen.Module,
   key: () => Expr,
   len: number,
-  scratch: number,
-  load: KeyLoad = (off) => m.i32.load(off, 1, key()),
+  wide: number,
+  load: KeyLoad = (off, size) => (size === 8 ? m.i64.load(off, 1, key()) : m.i32.load(off, 1, key())),
 ): Expr {
-  const c = (n: number): Expr => m.i32.const(n | 0);
-  const lanes = [0, 1, 2, 3].map((j) => c(laneSeed(j, len)));
-  let i = 0;
-  for (; i + 4 <= len; i += 4) {
-    const j = (i >> 2) % KEY_HASH.LANES;
-    lanes[j] = mixWordExpr(m, lanes[j]!, load(i, 4));
+  const lanes = [KEY_HASH.SEED0, KEY_HASH.SEED1].map(([high, low]) => i64Const(m, [high, low ^ len]));
+  let w = 0;
+  for (; 8 * w + 8 <= len; w++) lanes[w % 2] = mixWord64Expr(m, lanes[w % 2]!, load(8 * w, 8));
+  const rest = len - 8 * w;
+  if (rest > 0) {
+    // The last bytes, zero-padded: a 4-byte piece (through the store-aware load), then single bytes.
+    const pieces: Expr[] = [];
+    let b = 0;
+    if (rest >= 4) {
+      pieces.push(m.i64.extend_u(load(8 * w, 4)));
+      b = 4;
+    }
+    for (; b < rest; b++) pieces.push(m.i64.shl(m.i64.load8_u(8 * w + b, 1, key()), m.i64.const(BigInt(8 * b))));
+    lanes[w % 2] = mixWord64Expr(
+      m,
+      lanes[w % 2]!,
+      pieces.reduce((x, y) => m.i64.or(x, y)),
+    );
   }
-  let h = combineLanesExpr(m, lanes);
-  for (; i < len; i++) h = m.i32.mul(m.i32.xor(h, m.i32.load8_u(i, 1, key())), c(KEY_HASH.TAIL_MUL));
-  // The finaliser reads h twice per step: through a scratch local of the caller.
-  const HASH = scratch;
-  const get = (): Expr => m.local.get(HASH, i32);
-  return m.block(
-    null,
-    [
-      m.local.set(HASH, h),
-      m.local.set(HASH, m.i32.mul(m.i32.xor(get(), m.i32.shr_u(get(), c(16))), c(KEY_HASH.FINAL_MUL1))),
-      m.local.set(HASH, m.i32.mul(m.i32.xor(get(), m.i32.shr_u(get(), c(13))), c(KEY_HASH.FINAL_MUL2))),
-      m.i32.xor(get(), m.i32.shr_u(get(), c(16))),
-    ],
-    i32,
-  );
+  return finalHashExpr(m, lanes[0]!, lanes[1]!, wide);
 }
 
 /** 1 if the `len` bytes at `key()` equal the entry's key, else 0: one or-chain of xors, no branch. */
@@ -307,8 +307,8 @@ export function unrolledKeyHashProbeModule(len: number): Uint8Array<ArrayBuffer>
     'hash',
     binaryen.createType([i32]),
     i32,
-    [i32, i32],
-    unrolledKeyHash(m, () => m.local.get(0, i32), len, 2),
+    [binaryen.i64],
+    unrolledKeyHash(m, () => m.local.get(0, i32), len, 1),
   );
   m.addFunctionExport('hash', 'hash');
   const bytes = new Uint8Array(m.emitBinary());

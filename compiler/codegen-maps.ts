@@ -50,6 +50,7 @@ import { KEY_HASH } from '../core/key-hash.js';
 import { ensureLru, LRU_FN } from './codegen-lru.js';
 
 const i32 = binaryen.i32;
+const i64 = binaryen.i64;
 const HASH_FN = 'map_hash$wasm';
 const FIND_FN = 'map_find$wasm';
 const MISS_NOTE_FN = 'map_note_miss$wasm';
@@ -79,72 +80,77 @@ function locals(m: binaryen.Module) {
   };
 }
 
-/** map_hash$wasm(key, len) -> hash: core/key-hash.ts keyHash, four words (one per lane) at a time, then the tail. */
+/** map_hash$wasm(key, len) -> hash: core/key-hash.ts keyHash, two words (one per lane) at a time, then the rest. */
 function addHash(m: binaryen.Module): void {
   const { get, set, c } = locals(m);
-  const [KEY, LEN, HASH, I, H0] = [0, 1, 2, 3, 4];
-  const lane = (j: number): number => H0 + j;
-  const word = (at: number): Expr => m.i32.load(at, 1, m.i32.add(get(KEY), get(I)));
-  /** murmur3's step on lane j with the word at KEY + I + at (core/key-hash.ts mixWord). */
-  const mix = (j: number, at: number): Expr => set(lane(j), mixWordExpr(m, get(lane(j)), word(at)));
-  const laneSeedExpr = (j: number): Expr => m.i32.xor(c(KEY_HASH.SEED + Math.imul(j, KEY_HASH.LANE_SEED_STEP)), get(LEN));
-  const oneMore = (j: number): Expr =>
-    m.if(m.i32.le_u(m.i32.add(get(I), c(4)), get(LEN)), m.block(null, [mix(j, 0), set(I, m.i32.add(get(I), c(4)))]));
+  const [KEY, LEN, I, J, A, B, T] = [0, 1, 2, 3, 4, 5, 6];
+  const get64 = (local: number): Expr => m.local.get(local, i64);
+  const word = (at: number): Expr => m.i64.load(at, 1, m.i32.add(get(KEY), get(I)));
+  const mix = (lane: number, w: Expr): Expr => set(lane, mixWord64Expr(m, get64(lane), w));
+  /** T := the key's last 1–7 bytes from I on, little-endian, zero-padded to a word. */
+  const tail = m.block(null, [
+    set(T, m.i64.const(0n)),
+    set(J, get(I)),
+    m.loop(
+      'hash_tail',
+      m.if(
+        m.i32.lt_u(get(J), get(LEN)),
+        m.block(null, [
+          set(
+            T,
+            m.i64.or(
+              get64(T),
+              m.i64.shl(m.i64.load8_u(0, 1, m.i32.add(get(KEY), get(J))), m.i64.extend_u(m.i32.shl(m.i32.sub(get(J), get(I)), c(3)))),
+            ),
+          ),
+          set(J, m.i32.add(get(J), c(1))),
+          m.br('hash_tail'),
+        ]),
+      ),
+    ),
+  ]);
+  const hasTail = (): Expr => m.i32.lt_u(get(I), get(LEN));
   const body = m.block(
     null,
     [
-      ...[0, 1, 2, 3].map((j) => set(lane(j), laneSeedExpr(j))),
+      set(A, m.i64.xor(i64Const(m, KEY_HASH.SEED0), m.i64.extend_u(get(LEN)))),
+      set(B, m.i64.xor(i64Const(m, KEY_HASH.SEED1), m.i64.extend_u(get(LEN)))),
       set(I, c(0)),
       m.loop(
         'hash_words',
         m.if(
           m.i32.le_u(m.i32.add(get(I), c(16)), get(LEN)),
-          m.block(null, [mix(0, 0), mix(1, 4), mix(2, 8), mix(3, 12), set(I, m.i32.add(get(I), c(16))), m.br('hash_words')]),
+          m.block(null, [mix(A, word(0)), mix(B, word(8)), set(I, m.i32.add(get(I), c(16))), m.br('hash_words')]),
         ),
       ),
-      oneMore(0),
-      oneMore(1),
-      oneMore(2),
-      set(
-        HASH,
-        combineLanesExpr(
-          m,
-          [0, 1, 2, 3].map((j) => get(lane(j))),
-        ),
-      ),
-      m.loop(
-        'hash_tail',
-        m.if(
-          m.i32.lt_u(get(I), get(LEN)),
-          m.block(null, [
-            set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.load8_u(0, 1, m.i32.add(get(KEY), get(I)))), c(KEY_HASH.TAIL_MUL))),
-            set(I, m.i32.add(get(I), c(1))),
-            m.br('hash_tail'),
-          ]),
-        ),
-      ),
-      ...[
-        [16, KEY_HASH.FINAL_MUL1],
-        [13, KEY_HASH.FINAL_MUL2],
-      ].map(([shift, mul]) => set(HASH, m.i32.mul(m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(shift!))), c(mul!)))),
-      m.i32.xor(get(HASH), m.i32.shr_u(get(HASH), c(16))),
+      // At most 15 bytes left: maybe one more whole word (lane 0), then the rest for the lane
+      // of word number LEN / 8.
+      m.if(m.i32.le_u(m.i32.add(get(I), c(8)), get(LEN)), m.block(null, [mix(A, word(0)), set(I, m.i32.add(get(I), c(8)))])),
+      m.if(hasTail(), m.block(null, [tail, m.if(m.i32.and(m.i32.shr_u(get(LEN), c(3)), c(1)), mix(B, get64(T)), mix(A, get64(T)))])),
+      finalHashExpr(m, get64(A), get64(B), T),
     ],
     i32,
   );
-  m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i32, i32, i32, i32], body);
+  m.addFunction(HASH_FN, binaryen.createType([i32, i32]), i32, [i32, i32, i64, i64, i64], body);
 }
 
-/** core/key-hash.ts mixWord(h, word) as an expression (`h` is used once). */
-export function mixWordExpr(m: binaryen.Module, h: Expr, word: Expr): Expr {
-  const c = (n: number): Expr => m.i32.const(n | 0);
-  const k = m.i32.mul(m.i32.rotl(m.i32.mul(word, c(KEY_HASH.C1)), c(KEY_HASH.ROTATE_K)), c(KEY_HASH.C2));
-  return m.i32.add(m.i32.mul(m.i32.rotl(m.i32.xor(h, k), c(KEY_HASH.ROTATE_H)), c(KEY_HASH.H_MUL)), c(KEY_HASH.H_ADD));
+/** A [high, low] pair of 32-bit halves as an i64 constant. */
+export const i64Const = (m: binaryen.Module, [high, low]: readonly [number, number]): Expr =>
+  m.i64.const(BigInt.asIntN(64, (BigInt(high >>> 0) << 32n) | BigInt(low >>> 0)));
+
+/** One word into a lane (core/key-hash.ts keyHash): (lane ^ word) * MUL. */
+export function mixWord64Expr(m: binaryen.Module, lane: Expr, word: Expr): Expr {
+  return m.i64.mul(m.i64.xor(lane, word), i64Const(m, KEY_HASH.MUL));
 }
 
-/** core/key-hash.ts combineLanes over four lane expressions. */
-export function combineLanesExpr(m: binaryen.Module, lanes: Expr[]): Expr {
-  const rotated = lanes.map((h, j) => (j === 0 ? h : m.i32.rotl(h, m.i32.const(j * KEY_HASH.LANE_ROTATE))));
-  return m.i32.add(m.i32.add(rotated[0]!, rotated[1]!), m.i32.add(rotated[2]!, rotated[3]!));
+/** The two lanes into the 32-bit hash (core/key-hash.ts keyHash), through the i64 local `scratch`. */
+export function finalHashExpr(m: binaryen.Module, lane0: Expr, lane1: Expr, scratch: number): Expr {
+  const fold = (x: Expr, shift: number): Expr =>
+    m.i64.xor(m.local.tee(scratch, x, i64), m.i64.shr_u(m.local.get(scratch, i64), m.i64.const(BigInt(shift))));
+  const h = m.i64.xor(lane0, m.i64.rotl(lane1, m.i64.const(32n)));
+  const once = m.i64.mul(fold(h, 32), i64Const(m, KEY_HASH.FINAL_MUL));
+  const twice = m.i64.mul(fold(once, KEY_HASH.FINAL_SHIFT), i64Const(m, KEY_HASH.FINAL_MUL2));
+  return m.i32.wrap(m.i64.shr_u(twice, m.i64.const(32n)));
 }
 
 /** map_find$wasm(handle, key, len, hash) -> entry or 0: the lock-free chain walk. */

@@ -267,7 +267,7 @@ class FunctionGenerator {
   /** The block being emitted's forwarding plan. */
   private blockForwarding: BlockForwarding | undefined;
   /** The current function's i32 locals for lookups inlined at their call (codegen-map-lookup.ts inlineLookup). */
-  private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0 };
+  private lookupLocals: LookupLocals = { handle: 0, key: 0, hash: 0, entry: 0, wide: 0 };
   /** The current function's i32 local holding r10 - STACK_FRAME, set on entry (address()). */
   private frameBaseLocal = 0;
   /** The current function's locals for xdp_adjust_head inlined at its call (codegen-helpers.ts inlineAdjustHead). */
@@ -286,9 +286,15 @@ class FunctionGenerator {
     this.firstForwardLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     extraLocals.push(...new Array<binaryen.Type>(Math.max(0, ...this.forwarding.map((f) => f.temps))).fill(i64));
     const firstLookupLocal = FIRST_SLOT_LOCAL + extraLocals.length;
-    this.lookupLocals = { handle: firstLookupLocal, key: firstLookupLocal + 1, hash: firstLookupLocal + 2, entry: firstLookupLocal + 3 };
+    this.lookupLocals = {
+      handle: firstLookupLocal,
+      key: firstLookupLocal + 1,
+      hash: firstLookupLocal + 2,
+      entry: firstLookupLocal + 3,
+      wide: firstLookupLocal + 4,
+    };
     this.inlinedLookups = 0;
-    extraLocals.push(i32, i32, i32, i32);
+    extraLocals.push(i32, i32, i32, i32, i64);
     // xdp_adjust_head inline: two i32 (the lookups' scratch, free between calls) and five i64.
     const firstAdjustLocal = FIRST_SLOT_LOCAL + extraLocals.length;
     this.adjustHeadLocals = {

@@ -15,9 +15,10 @@ export const MANIFEST_SECTION = 'bpf2wasm.manifest';
  * (core/key-hash.ts) went to four lanes, so a module's own lookups and the runtime's maps must
  * place a key in the same bucket; the batch driver resets only the fields helpers can change,
  * with per-batch descriptor fields set once; and hash maps keep per-CPU spare entries
- * (map-layout.ts HASH_DESC.SPARES) that compiled updates swap in.
+ * (map-layout.ts HASH_DESC.SPARES) that compiled updates swap in. 7: the key hash went to
+ * 64-bit words in two lanes, so buckets moved again.
  */
-export const MANIFEST_VERSION = 6;
+export const MANIFEST_VERSION = 7;
 
 export interface ManifestMap extends MapShape {
   name: string;

@@ -7,7 +7,7 @@ import { align } from '../../core/abi.js';
 import { isPerCpu } from '../../core/map-types.js';
 import { MapError } from '../errors.js';
 import { ERRNO, UPDATE_FLAG, type ErrnoName } from '../../core/errno.js';
-import { KEY_HASH, combineLanes, laneSeed, mixWord } from '../../core/key-hash.js';
+import { KEY_HASH, mulHigh32 } from '../../core/key-hash.js';
 import { type MemView, SharedHeap, spinLock, unlock } from '../memory.js';
 import { D, type MapSpecLike, readSpec } from './descriptor.js';
 import { SPIN_LOCK_SIZE } from '../../core/spin-lock.js';
@@ -334,39 +334,49 @@ export abstract class BaseMap implements BpfMap {
  * is aligned. Compiled modules compute the same function in wasm (compiler/codegen-maps.ts).
  */
 export function hashKey(v: MemView, addr: number, len: number): number {
-  const { TAIL_MUL, FINAL_MUL1, FINAL_MUL2 } = KEY_HASH;
-  let h0 = laneSeed(0, len);
-  let h1 = laneSeed(1, len);
-  let h2 = laneSeed(2, len);
-  let h3 = laneSeed(3, len);
-  const words = len >>> 2;
+  const [MUL_HI, MUL_LO] = KEY_HASH.MUL;
+  // Each lane as two 32-bit halves; a 64-bit product mod 2^64 from 32-bit pieces.
+  let h0 = KEY_HASH.SEED0[0] | 0;
+  let l0 = (KEY_HASH.SEED0[1] ^ len) | 0;
+  let h1 = KEY_HASH.SEED1[0] | 0;
+  let l1 = (KEY_HASH.SEED1[1] ^ len) | 0;
   const aligned = (addr & 3) === 0;
   const i32 = v.i32;
   const u8 = v.u8;
-  const w0 = addr >>> 2;
-  const word = (w: number): number => {
-    if (aligned) return i32[w0 + w]!;
-    const a = addr + 4 * w;
-    return u8[a]! | (u8[a + 1]! << 8) | (u8[a + 2]! << 16) | (u8[a + 3]! << 24);
+  /** The little-endian 32-bit word at byte `at` of the key, zero past its end. */
+  const word = (at: number): number => {
+    if (aligned && at + 4 <= len) return i32[(addr + at) >>> 2]!;
+    let w = 0;
+    for (let b = 0; b < 4 && at + b < len; b++) w |= u8[addr + at + b]! << (8 * b);
+    return w;
   };
-  let w = 0;
-  for (; w + 4 <= words; w += 4) {
-    h0 = mixWord(h0, word(w));
-    h1 = mixWord(h1, word(w + 1));
-    h2 = mixWord(h2, word(w + 2));
-    h3 = mixWord(h3, word(w + 3));
+  for (let at = 0, lane = 0; at < len; at += 8, lane ^= 1) {
+    const lo = word(at);
+    const hi = at + 4 < len ? word(at + 4) : 0;
+    if (lane === 0) {
+      const xl = l0 ^ lo;
+      const xh = h0 ^ hi;
+      h0 = (mulHigh32(xl, MUL_LO) + Math.imul(xh, MUL_LO) + Math.imul(xl, MUL_HI)) | 0;
+      l0 = Math.imul(xl, MUL_LO);
+    } else {
+      const xl = l1 ^ lo;
+      const xh = h1 ^ hi;
+      h1 = (mulHigh32(xl, MUL_LO) + Math.imul(xh, MUL_LO) + Math.imul(xl, MUL_HI)) | 0;
+      l1 = Math.imul(xl, MUL_LO);
+    }
   }
-  if (w < words) h0 = mixWord(h0, word(w++));
-  if (w < words) h1 = mixWord(h1, word(w++));
-  if (w < words) h2 = mixWord(h2, word(w++));
-  let h = combineLanes(h0, h1, h2, h3);
-  for (let i = words << 2; i < len; i++) h = Math.imul(h ^ u8[addr + i]!, TAIL_MUL);
-  h ^= h >>> 16;
-  h = Math.imul(h, FINAL_MUL1);
-  h ^= h >>> 13;
-  h = Math.imul(h, FINAL_MUL2);
-  h ^= h >>> 16;
-  return h >>> 0;
+  // Lane 1 rotated by 32 bits: its halves swapped; then the high half folded onto the low.
+  const hi = h0 ^ l1;
+  const lo = l0 ^ h1 ^ hi;
+  const [FIN_HI, FIN_LO] = KEY_HASH.FINAL_MUL;
+  const ph = (mulHigh32(lo, FIN_LO) + Math.imul(hi, FIN_LO) + Math.imul(lo, FIN_HI)) | 0;
+  const pl = Math.imul(lo, FIN_LO);
+  // The fold by FINAL_SHIFT (< 32) bits, then the second multiply's high half.
+  const S = KEY_HASH.FINAL_SHIFT;
+  const fh = ph ^ (ph >>> S);
+  const fl = pl ^ ((pl >>> S) | (ph << (32 - S)));
+  const [FIN2_HI, FIN2_LO] = KEY_HASH.FINAL_MUL2;
+  return (mulHigh32(fl, FIN2_LO) + Math.imul(fh, FIN2_LO) + Math.imul(fl, FIN2_HI)) >>> 0;
 }
 
 /** Whether `len` bytes at `a` equal those at `b` (`b` is 8-aligned map storage). */

@@ -302,5 +302,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":6,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":7,\"source\":\"alu32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"alu32\",\"section\":\"xdp\",\"export\":\"alu32\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"YRIAAAAAAABhEwQAAAAAALwgAAAAAAAADDAAAAAAAAAkAAAAAwAAAHQAAAABAAAAxAIAAAQAAACsIAAAAAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"alu32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

@@ -269,5 +269,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 418, contents: "{\"version\":6,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 418, contents: "{\"version\":7,\"source\":\"entry32\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"entry32\",\"section\":\"xdp\",\"export\":\"entry32\",\"insnCount\":2,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAIAAACVAAAAAAAAAA==\",\"funcs\":[{\"name\":\"entry32\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

@@ -27,32 +27,24 @@
  (export "bpf2wasm_init" (func $bpf2wasm_init))
  (func $map_hash$wasm (param $0 i32) (param $1 i32) (result i32)
   (local $2 i32)
-  (local $3 i32)
-  (local $4 i32)
-  (local $5 i32)
+  (local $3 i64)
+  (local $4 i64)
+  (local $5 i64)
   (local $6 i32)
-  (local.set $3
-   (i32.xor
-    (local.get $1)
-    (i32.const -1756908916)
-   )
-  )
   (local.set $4
-   (i32.xor
-    (local.get $1)
-    (i32.const 897526853)
+   (i64.xor
+    (i64.extend_i32_u
+     (local.get $1)
+    )
+    (i64.const 2611923443488327891)
    )
   )
   (local.set $5
-   (i32.xor
-    (local.get $1)
-    (i32.const -743004674)
-   )
-  )
-  (local.set $6
-   (i32.xor
-    (local.get $1)
-    (i32.const 1911431095)
+   (i64.xor
+    (i64.extend_i32_u
+     (local.get $1)
+    )
+    (i64.const 1376283091369227076)
    )
   )
   (local.set $2
@@ -68,120 +60,32 @@
      (local.get $1)
     )
     (then
-     (local.set $3
-      (i32.sub
-       (i32.mul
-        (i32.rotl
-         (i32.xor
-          (local.get $3)
-          (i32.mul
-           (i32.rotl
-            (i32.mul
-             (i32.load align=1
-              (i32.add
-               (local.get $0)
-               (local.get $2)
-              )
-             )
-             (i32.const -862048943)
-            )
-            (i32.const 15)
-           )
-           (i32.const 461845907)
-          )
-         )
-         (i32.const 13)
-        )
-        (i32.const 5)
-       )
-       (i32.const 430675100)
-      )
-     )
      (local.set $4
-      (i32.sub
-       (i32.mul
-        (i32.rotl
-         (i32.xor
-          (local.get $4)
-          (i32.mul
-           (i32.rotl
-            (i32.mul
-             (i32.load offset=4 align=1
-              (i32.add
-               (local.get $0)
-               (local.get $2)
-              )
-             )
-             (i32.const -862048943)
-            )
-            (i32.const 15)
-           )
-           (i32.const 461845907)
-          )
+      (i64.mul
+       (i64.xor
+        (local.get $4)
+        (i64.load align=1
+         (i32.add
+          (local.get $0)
+          (local.get $2)
          )
-         (i32.const 13)
         )
-        (i32.const 5)
        )
-       (i32.const 430675100)
+       (i64.const -7046029254386353131)
       )
      )
      (local.set $5
-      (i32.sub
-       (i32.mul
-        (i32.rotl
-         (i32.xor
-          (local.get $5)
-          (i32.mul
-           (i32.rotl
-            (i32.mul
-             (i32.load offset=8 align=1
-              (i32.add
-               (local.get $0)
-               (local.get $2)
-              )
-             )
-             (i32.const -862048943)
-            )
-            (i32.const 15)
-           )
-           (i32.const 461845907)
-          )
+      (i64.mul
+       (i64.xor
+        (local.get $5)
+        (i64.load offset=8 align=1
+         (i32.add
+          (local.get $0)
+          (local.get $2)
          )
-         (i32.const 13)
         )
-        (i32.const 5)
        )
-       (i32.const 430675100)
-      )
-     )
-     (local.set $6
-      (i32.sub
-       (i32.mul
-        (i32.rotl
-         (i32.xor
-          (local.get $6)
-          (i32.mul
-           (i32.rotl
-            (i32.mul
-             (i32.load offset=12 align=1
-              (i32.add
-               (local.get $0)
-               (local.get $2)
-              )
-             )
-             (i32.const -862048943)
-            )
-            (i32.const 15)
-           )
-           (i32.const 461845907)
-          )
-         )
-         (i32.const 13)
-        )
-        (i32.const 5)
-       )
-       (i32.const 430675100)
+       (i64.const -7046029254386353131)
       )
      )
      (local.set $2
@@ -198,220 +102,150 @@
    (i32.le_u
     (i32.add
      (local.get $2)
-     (i32.const 4)
-    )
-    (local.get $1)
-   )
-   (then
-    (local.set $3
-     (i32.sub
-      (i32.mul
-       (i32.rotl
-        (i32.xor
-         (local.get $3)
-         (i32.mul
-          (i32.rotl
-           (i32.mul
-            (i32.load align=1
-             (i32.add
-              (local.get $0)
-              (local.get $2)
-             )
-            )
-            (i32.const -862048943)
-           )
-           (i32.const 15)
-          )
-          (i32.const 461845907)
-         )
-        )
-        (i32.const 13)
-       )
-       (i32.const 5)
-      )
-      (i32.const 430675100)
-     )
-    )
-    (local.set $2
-     (i32.add
-      (local.get $2)
-      (i32.const 4)
-     )
-    )
-   )
-  )
-  (if
-   (i32.le_u
-    (i32.add
-     (local.get $2)
-     (i32.const 4)
+     (i32.const 8)
     )
     (local.get $1)
    )
    (then
     (local.set $4
-     (i32.sub
-      (i32.mul
-       (i32.rotl
-        (i32.xor
-         (local.get $4)
-         (i32.mul
-          (i32.rotl
-           (i32.mul
-            (i32.load align=1
-             (i32.add
-              (local.get $0)
-              (local.get $2)
-             )
-            )
-            (i32.const -862048943)
-           )
-           (i32.const 15)
-          )
-          (i32.const 461845907)
-         )
+     (i64.mul
+      (i64.xor
+       (local.get $4)
+       (i64.load align=1
+        (i32.add
+         (local.get $0)
+         (local.get $2)
         )
-        (i32.const 13)
        )
-       (i32.const 5)
       )
-      (i32.const 430675100)
+      (i64.const -7046029254386353131)
      )
     )
     (local.set $2
      (i32.add
       (local.get $2)
-      (i32.const 4)
+      (i32.const 8)
      )
     )
    )
   )
   (if
-   (i32.le_u
-    (i32.add
-     (local.get $2)
-     (i32.const 4)
-    )
+   (i32.gt_u
     (local.get $1)
+    (local.get $2)
    )
    (then
-    (local.set $5
-     (i32.sub
-      (i32.mul
-       (i32.rotl
-        (i32.xor
-         (local.get $5)
-         (i32.mul
-          (i32.rotl
-           (i32.mul
-            (i32.load align=1
-             (i32.add
-              (local.get $0)
-              (local.get $2)
-             )
-            )
-            (i32.const -862048943)
-           )
-           (i32.const 15)
-          )
-          (i32.const 461845907)
-         )
-        )
-        (i32.const 13)
-       )
-       (i32.const 5)
-      )
-      (i32.const 430675100)
-     )
+    (local.set $3
+     (i64.const 0)
     )
-    (local.set $2
-     (i32.add
-      (local.get $2)
-      (i32.const 4)
-     )
-    )
-   )
-  )
-  (local.set $3
-   (i32.add
-    (i32.add
-     (local.get $3)
-     (i32.rotl
-      (local.get $4)
-      (i32.const 8)
-     )
-    )
-    (i32.add
-     (i32.rotl
-      (local.get $5)
-      (i32.const 16)
-     )
-     (i32.rotl
-      (local.get $6)
-      (i32.const 24)
-     )
-    )
-   )
-  )
-  (loop $hash_tail
-   (if
-    (i32.gt_u
-     (local.get $1)
+    (local.set $6
      (local.get $2)
     )
-    (then
-     (local.set $3
-      (i32.mul
-       (i32.xor
-        (local.get $3)
-        (i32.load8_u
-         (i32.add
-          (local.get $0)
-          (local.get $2)
+    (loop $hash_tail
+     (if
+      (i32.gt_u
+       (local.get $1)
+       (local.get $6)
+      )
+      (then
+       (local.set $3
+        (i64.or
+         (local.get $3)
+         (i64.shl
+          (i64.load8_u
+           (i32.add
+            (local.get $0)
+            (local.get $6)
+           )
+          )
+          (i64.extend_i32_u
+           (i32.shl
+            (i32.sub
+             (local.get $6)
+             (local.get $2)
+            )
+            (i32.const 3)
+           )
+          )
          )
         )
        )
-       (i32.const 16777619)
+       (local.set $6
+        (i32.add
+         (local.get $6)
+         (i32.const 1)
+        )
+       )
+       (br $hash_tail)
       )
      )
-     (local.set $2
-      (i32.add
-       (local.get $2)
-       (i32.const 1)
+    )
+    (if
+     (i32.and
+      (i32.shr_u
+       (local.get $1)
+       (i32.const 3)
+      )
+      (i32.const 1)
+     )
+     (then
+      (local.set $5
+       (i64.mul
+        (i64.xor
+         (local.get $3)
+         (local.get $5)
+        )
+        (i64.const -7046029254386353131)
+       )
       )
      )
-     (br $hash_tail)
+     (else
+      (local.set $4
+       (i64.mul
+        (i64.xor
+         (local.get $3)
+         (local.get $4)
+        )
+        (i64.const -7046029254386353131)
+       )
+      )
+     )
     )
    )
   )
-  (i32.xor
-   (i32.shr_u
-    (local.tee $3
-     (i32.mul
-      (i32.xor
-       (i32.shr_u
-        (local.tee $3
-         (i32.mul
-          (i32.xor
-           (local.get $3)
-           (i32.shr_u
-            (local.get $3)
-            (i32.const 16)
+  (i32.wrap_i64
+   (i64.shr_u
+    (i64.mul
+     (i64.xor
+      (local.tee $3
+       (i64.mul
+        (i64.xor
+         (local.tee $3
+          (i64.xor
+           (local.get $4)
+           (i64.rotl
+            (local.get $5)
+            (i64.const 32)
            )
           )
-          (i32.const -2048144789)
+         )
+         (i64.shr_u
+          (local.get $3)
+          (i64.const 32)
          )
         )
-        (i32.const 13)
+        (i64.const -49064778989728563)
        )
-       (local.get $3)
       )
-      (i32.const -1028477387)
+      (i64.shr_u
+       (local.get $3)
+       (i64.const 29)
+      )
      )
+     (i64.const -4265267296055464877)
     )
-    (i32.const 16)
+    (i64.const 32)
    )
-   (local.get $3)
   )
  )
  (func $map_find$wasm (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (result i32)
@@ -985,7 +819,7 @@
         )
        )
       )
-      (local.set $8
+      (local.set $6
        (i32.atomic.load
         (i32.add
          (i32.load offset=40
@@ -993,64 +827,49 @@
          )
          (i32.shl
           (i32.and
-           (i32.load offset=44
-            (local.get $6)
-           )
-           (local.tee $6
-            (i32.xor
-             (i32.shr_u
-              (local.tee $6
-               (i32.mul
-                (i32.xor
-                 (i32.shr_u
-                  (local.tee $6
-                   (i32.mul
-                    (i32.xor
-                     (i32.shr_u
-                      (local.tee $6
-                       (i32.sub
-                        (i32.mul
-                         (i32.rotl
-                          (i32.xor
-                           (i32.mul
-                            (i32.rotl
-                             (i32.mul
-                              (i32.load align=1
-                               (local.get $7)
-                              )
-                              (i32.const -862048943)
-                             )
-                             (i32.const 15)
-                            )
-                            (i32.const 461845907)
-                           )
-                           (i32.const -1756908920)
-                          )
-                          (i32.const 13)
-                         )
-                         (i32.const 5)
-                        )
-                        (i32.const 1091735954)
+           (local.tee $8
+            (i32.wrap_i64
+             (i64.shr_u
+              (i64.mul
+               (i64.xor
+                (local.tee $1
+                 (i64.mul
+                  (i64.xor
+                   (local.tee $1
+                    (i64.xor
+                     (i64.mul
+                      (i64.xor
+                       (i64.load32_s align=1
+                        (local.get $7)
                        )
+                       (i64.const 2611923443488327895)
                       )
-                      (i32.const 16)
+                      (i64.const -7046029254386353131)
                      )
-                     (local.get $6)
+                     (i64.const 247824698540919342)
                     )
-                    (i32.const -2048144789)
+                   )
+                   (i64.shr_u
+                    (local.get $1)
+                    (i64.const 32)
                    )
                   )
-                  (i32.const 13)
+                  (i64.const -49064778989728563)
                  )
-                 (local.get $6)
                 )
-                (i32.const -1028477387)
+                (i64.shr_u
+                 (local.get $1)
+                 (i64.const 29)
+                )
                )
+               (i64.const -4265267296055464877)
               )
-              (i32.const 16)
+              (i64.const 32)
              )
-             (local.get $6)
             )
+           )
+           (i32.load offset=44
+            (local.get $6)
            )
           )
           (i32.const 2)
@@ -1064,7 +883,7 @@
          (br_if $lookup$6
           (i32.const 0)
           (i32.eqz
-           (local.get $8)
+           (local.get $6)
           )
          )
         )
@@ -1077,29 +896,29 @@
               (local.get $7)
              )
              (i32.load offset=24 align=1
-              (local.get $8)
+              (local.get $6)
              )
             )
            )
           )
           (i32.eq
            (i32.load offset=4
-            (local.get $8)
+            (local.get $6)
            )
-           (local.get $6)
+           (local.get $8)
           )
          )
         )
-        (local.set $8
+        (local.set $6
          (i32.load
-          (local.get $8)
+          (local.get $6)
          )
         )
         (br $lookup$6$walk)
        )
       )
       (i32.add
-       (local.get $8)
+       (local.get $6)
        (i32.const 32)
       )
      )
@@ -1464,5 +1283,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 733, contents: "{\"version\":6,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1,44]}"
+ ;; custom section "bpf2wasm.manifest", size 733, contents: "{\"version\":7,\"source\":\"i32_helpers\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[{\"name\":\"flows\",\"type\":1,\"typeName\":\"hash\",\"keySize\":4,\"valueSize\":8,\"maxEntries\":64,\"flags\":0,\"section\":\".maps\",\"placement\":{\"handle\":65536}}],\"programs\":[{\"name\":\"i32_helpers\",\"section\":\"xdp\",\"export\":\"i32_helpers\",\"insnCount\":15,\"helpers\":[1,44],\"tableIndex\":0,\"code\":\"vxYAAAAAAABiCvz/BwAAAL+iAAAAAAAABwIAAPz///8YUQAAAAAAAAAAAAAAAAAAhQAAAAEAAAAVAAQAAAAAAL9hAAAAAAAAtwIAAPL///+FAAAALAAAAFUAAgAAAAAAtwAAAAIAAACVAAAAAAAAALcAAAABAAAAlQAAAAAAAAA=\",\"funcs\":[{\"name\":\"i32_helpers\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[1,44]}"
 )

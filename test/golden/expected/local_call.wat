@@ -296,5 +296,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 538, contents: "{\"version\":6,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 538, contents: "{\"version\":7,\"source\":\"local_call\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"local_call\",\"section\":\"xdp\",\"export\":\"local_call\",\"insnCount\":9,\"helpers\":[],\"tableIndex\":0,\"code\":\"twEAABQAAAC3AgAAFgAAAIUQAAACAAAABwAAAAAAAACVAAAAAAAAAL8QAAAAAAAADyAAAAAAAAB7Cvj/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"local_call\",\"start\":0},{\"name\":\"local_call_fn5\",\"start\":5}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )

@@ -329,5 +329,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 475, contents: "{\"version\":6,\"source\":\"loop_budget\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_budget\",\"section\":\"xdp\",\"export\":\"loop_budget\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAABxEgAAAAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_budget\",\"start\":0}],\"budgetedBackEdges\":[4]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 475, contents: "{\"version\":7,\"source\":\"loop_budget\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_budget\",\"section\":\"xdp\",\"export\":\"loop_budget\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAABxEgAAAAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_budget\",\"start\":0}],\"budgetedBackEdges\":[4]}],\"helpers\":[]}"
 )

@@ -362,5 +362,5 @@
    (local.get $4)
   )
  )
- ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":6,\"source\":\"loop_verified\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_verified\",\"section\":\"xdp\",\"export\":\"loop_verified\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAAC3AgAAEAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_verified\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
+ ;; custom section "bpf2wasm.manifest", size 482, contents: "{\"version\":7,\"source\":\"loop_verified\",\"license\":\"GPL\",\"layout\":{\"nullPage\":65536,\"descBase\":65536,\"descSize\":64,\"descCount\":4096,\"maxCpus\":16,\"heapBase\":327680,\"initialPages\":21,\"maxPages\":65536},\"maps\":[],\"programs\":[{\"name\":\"loop_verified\",\"section\":\"xdp\",\"export\":\"loop_verified\",\"insnCount\":6,\"helpers\":[],\"tableIndex\":0,\"code\":\"twAAAAAAAAC3AgAAEAAAAA8gAAAAAAAABwIAAP////9lAv3/AAAAAJUAAAAAAAAA\",\"funcs\":[{\"name\":\"loop_verified\",\"start\":0}],\"budgetedBackEdges\":[]}],\"helpers\":[]}"
 )
