@@ -29,7 +29,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
+import { currentManifest, makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildRoot = process.argv[2] ? resolve(process.argv[2]) : root;
@@ -64,23 +64,16 @@ const examplesNewest = Math.max(0, ...examples.map((f) => statSync(f).mtimeMs));
 const source = readFileSync(indexPath, 'utf8');
 const indexSha256 = createHash('sha256').update(source).digest('hex');
 
-// Up to date: derived from this very index.js, cache made by this Node.
-try {
-  const old = JSON.parse(readFileSync(join(outDir, 'binaryen.json'), 'utf8'));
-  const complete = ['binaryen.js', 'binaryen.wasm', 'binaryen.v8cache'].every((f) => existsSync(join(outDir, f)));
-  if (
-    complete &&
-    old.indexSha256 === indexSha256 &&
-    old.node === process.version &&
-    old.v8 === process.versions.v8 &&
-    old.v8Flags?.join(' ') === COMPILER_V8_FLAGS.join(' ') &&
-    old.hintedFrom === examples.length &&
-    old.examplesNewest === examplesNewest
-  )
-    process.exit(0);
-} catch {
-  // not derived yet
-}
+// Up to date: derived from this very index.js, cache made by this Node, hints from these examples.
+const upToDate = currentManifest(outDir, 'binaryen', {
+  indexSha256,
+  node: process.version,
+  v8: process.versions.v8,
+  v8Flags: COMPILER_V8_FLAGS,
+  hintedFrom: examples.length,
+  examplesNewest,
+});
+if (upToDate) process.exit(0);
 
 // The wasm: the template literal passed to the decoder at `bA??=x6(\`...\`)` (emscripten's
 // single-file build: one char per byte, escapes for the rest).

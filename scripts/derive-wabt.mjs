@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
+import { currentManifest, makeCodeCache, tracedCompiles, withCompilationHints } from './wasm-hints.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const buildRoot = process.argv[2] ? resolve(process.argv[2]) : root;
@@ -46,22 +46,14 @@ const { COMPILER_V8_FLAGS, BASELINE_V8_FLAGS } = await import(flagsModule);
 const source = readFileSync(indexPath, 'utf8');
 const indexSha256 = createHash('sha256').update(source).digest('hex');
 
-// Up to date: derived from this very index.js, cache made by this Node under these flags.
-try {
-  const old = JSON.parse(readFileSync(join(outDir, 'wabt.json'), 'utf8'));
-  const complete = ['wabt.js', 'wabt.wasm', 'wabt.v8cache'].every((f) => existsSync(join(outDir, f)));
-  if (
-    complete &&
-    old.indexSha256 === indexSha256 &&
-    old.node === process.version &&
-    old.v8 === process.versions.v8 &&
-    old.v8Flags?.join(' ') === COMPILER_V8_FLAGS.join(' ') &&
-    old.compilationHints > 0
-  )
-    process.exit(0);
-} catch {
-  // not derived yet
-}
+// Up to date: derived from this very index.js, cache made by this Node under these flags, with hints.
+const upToDate = currentManifest(outDir, 'wabt', {
+  indexSha256,
+  node: process.version,
+  v8: process.versions.v8,
+  v8Flags: COMPILER_V8_FLAGS,
+});
+if (upToDate?.compilationHints > 0) process.exit(0);
 
 // The wasm: emscripten's single-file build returns it from findWasmBinary() as a string
 // literal, one char per byte, through binaryDecode.

@@ -2,9 +2,12 @@
 // scripts/derive-wabt.mjs): which functions V8 compiles up front, on its background
 // threads, and which on first call (compiler/v8-flags.ts). The functions to compile up
 // front are those a traced run compiled (V8's --trace-wasm-compilation-times). Also the two
-// steps both derive scripts take in fresh processes: the traced run and the code cache.
+// steps both derive scripts take in fresh processes (the traced run and the code cache)
+// and their up-to-date check.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /** The function indices of the module V8 compiled the most functions of, from a --trace-wasm-compilation-times output. */
 export function mostCompiled(trace) {
@@ -123,4 +126,20 @@ export function makeCodeCache(flagsModule, loader, writer) {
     { stdio: 'inherit' },
   );
   return made.status === 0 ? undefined : `making the code cache failed (exit ${made.status ?? made.signal})`;
+}
+
+/**
+ * The manifest (`name`.json) of the derived copy in `outDir` when the copy is complete
+ * (`name`.js, .wasm and .v8cache present) and its manifest has every field of `expected`
+ * (compared as JSON); otherwise undefined: derive again.
+ */
+export function currentManifest(outDir, name, expected) {
+  try {
+    const old = JSON.parse(readFileSync(join(outDir, `${name}.json`), 'utf8'));
+    const complete = ['js', 'wasm', 'v8cache'].every((ext) => existsSync(join(outDir, `${name}.${ext}`)));
+    const same = Object.entries(expected).every(([field, value]) => JSON.stringify(old[field]) === JSON.stringify(value));
+    return complete && same ? old : undefined;
+  } catch {
+    return undefined; // not derived yet
+  }
 }
